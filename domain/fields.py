@@ -1,0 +1,193 @@
+"""Typed fields of the event catalogue: each checks one value and returns its stored form.
+
+A field raises `Invalid` with a reason a producer can act on; the caller adds the
+field's path. Stored forms are plain JSON values: amounts become decimal strings so
+that no float ever reaches storage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pycountry
+
+MAX_TEXT_LENGTH = 1000
+MAX_ID_LENGTH = 200
+MAX_AMOUNT = Decimal(10) ** 15
+MAX_AMOUNT_DECIMALS = 8
+
+CURRENCY_CODES = frozenset(currency.alpha_3 for currency in pycountry.currencies)
+
+
+class Invalid(ValueError):
+    """A value that does not satisfy its field; the message is the reason."""
+
+
+@dataclass(frozen=True)
+class Field:
+    required: bool = False
+
+    def check(self, value: Any) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Text(Field):
+    max_length: int = MAX_TEXT_LENGTH
+
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"must be a string, not {json_type(value)}")
+        if not value.strip():
+            raise Invalid("must not be empty")
+        if len(value) > self.max_length:
+            raise Invalid(f"must be at most {self.max_length} characters (got {len(value)})")
+        return value
+
+
+@dataclass(frozen=True)
+class Id(Text):
+    max_length: int = MAX_ID_LENGTH
+
+
+@dataclass(frozen=True)
+class Choice(Field):
+    options: tuple[str, ...] = ()
+
+    def check(self, value: Any) -> str:
+        if value not in self.options or not isinstance(value, str):
+            raise Invalid(f"must be one of {', '.join(self.options)} (got {value!r:.80})")
+        return value
+
+
+@dataclass(frozen=True)
+class Integer(Field):
+    minimum: int = 0
+    maximum: int | None = None
+
+    def check(self, value: Any) -> int:
+        number = integral(value)
+        if number < self.minimum or (self.maximum is not None and number > self.maximum):
+            upper = "" if self.maximum is None else f" and at most {self.maximum}"
+            raise Invalid(f"must be at least {self.minimum}{upper} (got {number})")
+        return number
+
+
+@dataclass(frozen=True)
+class Percent(Field):
+    def check(self, value: Any) -> int | float:
+        number = decimal(value)
+        if not Decimal(0) <= number <= Decimal(100):
+            raise Invalid(f"must be between 0 and 100 (got {number})")
+        return int(number) if number == number.to_integral_value() else float(number)
+
+
+@dataclass(frozen=True)
+class Amount(Field):
+    """A non-negative decimal amount, from a string or a number; stored as a decimal string."""
+
+    def check(self, value: Any) -> str:
+        number = decimal(value)
+        if number < 0:
+            raise Invalid(f"must not be negative (got {number})")
+        if number >= MAX_AMOUNT:
+            raise Invalid(f"must be less than {MAX_AMOUNT:,} (got {number})")
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > MAX_AMOUNT_DECIMALS:
+            raise Invalid(f"must have at most {MAX_AMOUNT_DECIMALS} decimal places")
+        return str(number)
+
+
+@dataclass(frozen=True)
+class Currency(Field):
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str) or value not in CURRENCY_CODES:
+            raise Invalid(f"must be an ISO 4217 currency code such as USD or EUR (got {value!r:.40})")
+        return value
+
+
+@dataclass(frozen=True)
+class Flag(Field):
+    def check(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise Invalid(f"must be true or false, not {json_type(value)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Timestamp(Field):
+    """An RFC 3339 date-time with an offset (or, where `date_allowed`, a plain date); kept as sent."""
+
+    date_allowed: bool = False
+
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"must be an RFC 3339 date-time string, not {json_type(value)}")
+        if self.date_allowed and len(value) == 10:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise Invalid(f"must be a date (YYYY-MM-DD) or an RFC 3339 date-time (got {value!r:.40})") from None
+            return value
+        parse_rfc3339(value)
+        return value
+
+
+def parse_rfc3339(value: str) -> datetime:
+    """Parse an RFC 3339 date-time that carries an offset (`Z` or `±hh:mm`)."""
+    if len(value) < 20 or value[10] not in "Tt " or len(value) > 40:
+        raise Invalid(f"must be an RFC 3339 date-time such as 2026-03-02T09:14:00Z (got {value!r:.40})")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"must be an RFC 3339 date-time such as 2026-03-02T09:14:00Z (got {value!r:.40})") from None
+    if parsed.tzinfo is None:
+        raise Invalid(f"must carry a UTC offset such as Z or +02:00 (got {value!r:.40})")
+    return parsed
+
+
+def decimal(value: Any) -> Decimal:
+    """A finite decimal from a JSON number or a numeric string; booleans are not numbers."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise Invalid(f"must be a number or a numeric string, not {json_type(value)}")
+    if isinstance(value, str) and len(value) > 40:
+        raise Invalid("must be a number of at most 40 characters")
+    try:
+        number = Decimal(str(value).strip()) if isinstance(value, (str, float)) else Decimal(value)
+    except InvalidOperation:
+        raise Invalid(f"must be a number (got {value!r:.40})") from None
+    if not number.is_finite():
+        raise Invalid(f"must be a finite number (got {value!r:.40})")
+    return number
+
+
+def integral(value: Any) -> int:
+    """An integer from a JSON number with no fractional part (7 or 7.0, not 7.5 or "7")."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise Invalid(f"must be an integer, not {json_type(value)}")
+    if isinstance(value, int):
+        return value
+    number = decimal(value)
+    if number != number.to_integral_value():
+        raise Invalid(f"must be an integer (got {value})")
+    return int(number)
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a value's type, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

@@ -1,0 +1,90 @@
+"""The service's settings, read once from the environment at start.
+
+Every variable is documented in the README. A bad value stops the service at start
+with a message naming the variable and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from domain.validation import Limits
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: Path = Path(".cx360")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_batch_events: int = 1000
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_page_size: int = 100
+    db_pool_size: int = 10
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        url = env.get("DATABASE_URL") or None
+        if url is not None:
+            connection_params(url)  # fail at start, naming the variable, rather than at first use
+        return cls(
+            database_url=url,
+            data_dir=Path(env.get("CX360_DATA_DIR") or ".cx360"),
+            host=env.get("CX360_HOST") or "127.0.0.1",
+            port=integer(env, "CX360_PORT", 8000, 1, 65535),
+            max_batch_events=integer(env, "CX360_MAX_BATCH_EVENTS", 1000, 1, 100_000),
+            max_body_bytes=integer(env, "CX360_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 1024**3),
+            max_page_size=integer(env, "CX360_MAX_PAGE_SIZE", 100, 1, 10_000),
+            db_pool_size=integer(env, "CX360_DB_POOL_SIZE", 10, 1, 1000),
+            limits=Limits(
+                max_string_length=integer(env, "CX360_MAX_STRING_LENGTH", 10_000, 1, 10_000_000),
+                max_data_depth=integer(env, "CX360_MAX_DATA_DEPTH", 8, 1, 100),
+                max_data_keys=integer(env, "CX360_MAX_DATA_KEYS", 1_000, 1, 100_000),
+            ),
+        )
+
+
+def integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer (got {raw!r})") from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name} must be between {minimum} and {maximum} (got {value})")
+    return value
+
+
+def connection_params(url: str) -> dict[str, str | int | None]:
+    """Split a `postgresql://user:password@host:port/dbname?host=/socket/dir` URL into its parts."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise SettingsError(f"DATABASE_URL must start with postgresql:// (got scheme {parts.scheme!r})")
+    query = parse_qs(parts.query)
+    try:
+        port = parts.port
+    except ValueError:
+        raise SettingsError("DATABASE_URL has a port that is not a number") from None
+    host = query.get("host", [parts.hostname or ""])[0] or None
+    dbname = unquote(parts.path.lstrip("/")) or None
+    if host is None or dbname is None:
+        raise SettingsError("DATABASE_URL must name a host (or ?host=/socket/dir) and a database")
+    return {
+        "host": host,
+        "port": port or int(query.get("port", ["5432"])[0]),
+        "user": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+        "dbname": dbname,
+    }

@@ -1,0 +1,50 @@
+"""The GraphQL endpoint on Starlette: exact decimals in, compact JSON out, clear HTTP errors."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from cross_web import HTTPException
+
+from service.api.context import Context
+
+
+def reject_constant(name: str) -> None:
+    raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
+
+
+class GraphQLEndpoint(GraphQL[Context, None]):
+    """Strawberry's ASGI app with our context and JSON handling.
+
+    Numbers with a fraction are parsed as `Decimal`, so an amount is exact from the
+    request body to the store; NaN and Infinity are not JSON and are refused.
+    """
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        context: Context = request.state.context  # opened by the application's lifespan
+        return context
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return json.loads(data, parse_float=Decimal, parse_constant=reject_constant)
+        except RecursionError:
+            raise HTTPException(400, "Request body is nested too deeply") from None
+        except UnicodeDecodeError:
+            raise HTTPException(400, "Request body is not UTF-8") from None
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data, default=str)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        if request.method == "POST" and "application/json" not in (request.content_type or ""):
+            raise HTTPException(
+                415, f"Content-Type must be application/json (got {request.content_type or 'none'!r})"
+            )
+        return await super().parse_http_body(request)

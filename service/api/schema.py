@@ -1,0 +1,74 @@
+"""The GraphQL schema: queries and the `recordEvents` mutation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+
+from service.api.account import Account, AccountConnection, account_connection
+from service.api.context import Info
+from service.api.cursors import account_after
+from service.api.errors import BadInput, ServiceUnavailable, should_mask
+from service.api.paging import page_size
+from service.api.scalars import SCALAR_MAP
+from service.api.variable_errors import NameArgumentsInVariableErrors
+from service.api.types import EventInput, EventRejection, RecordEventsPayload
+from service.event_store import StoreUnavailable
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The account, or null for an account no event has named.")
+    async def account(self, info: Info, id: strawberry.ID, as_of: Optional[datetime] = None) -> Optional[Account]:
+        record = await info.context.reads.account(str(id), as_of)
+        return Account.from_record(record, as_of) if record is not None else None
+
+    @strawberry.field(description="Every account, ordered by id.")
+    async def accounts(self, info: Info, first: Optional[int] = None, after: Optional[str] = None) -> AccountConnection:
+        limit = page_size(first, info.context.settings.max_page_size)
+        records = await info.context.reads.accounts(limit + 1, account_after(after) if after else None)
+        return account_connection(records, limit, after)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Store a batch of events. Each faulty event is rejected alone; the valid ones are "
+        "stored together in one transaction, or, if the database fails, none is."
+    )
+    async def record_events(self, info: Info, events: list[EventInput]) -> RecordEventsPayload:
+        maximum = info.context.settings.max_batch_events
+        if len(events) > maximum:
+            raise BadInput("events", f"a batch holds at most {maximum} events (got {len(events)}); nothing was stored")
+        try:
+            result = await info.context.ingest.record([event.as_raw() for event in events])
+        except StoreUnavailable:
+            raise ServiceUnavailable("the event store is unavailable; nothing of this batch was stored, retry later") from None
+        return RecordEventsPayload(
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            rejected=[
+                EventRejection(index=r.index, event_id=strawberry.ID(r.event_id) if r.event_id else None, field=r.field, message=r.message)
+                for r in result.rejected
+            ],
+        )
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP, sort_schema=True),
+        extensions=[
+            NameArgumentsInVariableErrors,
+            MaskErrors(should_mask_error=should_mask, error_message="Internal error; it has been logged."),
+            QueryDepthLimiter(max_depth=12),
+            MaxTokensLimiter(max_token_count=50_000),
+            ParserCache(maxsize=256),
+            ValidationCache(maxsize=256),
+        ],
+    )

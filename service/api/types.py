@@ -1,0 +1,121 @@
+"""GraphQL types: thin presenters of read records, in the names of `api.md`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any, Optional
+
+import strawberry
+from strawberry.scalars import JSON
+
+from service.api.cursors import position_of
+from service.reads import EventRecord
+
+
+@strawberry.enum(description="The five departments that treat a customer.")
+class Department(Enum):
+    MARKETING = "marketing"
+    SALES = "sales"
+    PRODUCT = "product"
+    SUPPORT = "support"
+    BILLING = "billing"
+
+
+@strawberry.input(description="One event as a producer sends it; see the event catalogue.")
+class EventInput:
+    id: strawberry.ID = strawberry.field(description="The producer's id; (source, id) is the idempotency key.")
+    source: str = strawberry.field(description="The producing system, e.g. zendesk; 1 to 100 characters.")
+    type: str = strawberry.field(description='A catalogue type, e.g. "support.ticket.opened".')
+    account_id: strawberry.ID = strawberry.field(description="The customer account, in the tenant's id space.")
+    occurred_at: datetime = strawberry.field(description="When it happened in the source system.")
+    data: JSON = strawberry.field(description="The type's payload; unknown extra keys are kept.")
+    contact_id: Optional[strawberry.ID] = strawberry.field(default=None, description="The person at the account.")
+    actor: Optional[str] = strawberry.field(default=None, description="Who on our side acted.")
+
+    def as_raw(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "accountId": self.account_id,
+            "contactId": self.contact_id,
+            "occurredAt": self.occurred_at,
+            "actor": self.actor,
+            "data": self.data,
+        }
+
+
+@strawberry.type(description="Why one event of a batch was not stored.")
+class EventRejection:
+    index: int = strawberry.field(description="Position of the event in the batch, from 0.")
+    event_id: Optional[strawberry.ID] = strawberry.field(description="The event's id, where it had one.")
+    field: str = strawberry.field(description='Path of the faulty field, e.g. "data.score", "accountId".')
+    message: str = strawberry.field(description="The reason, in words a producer can act on.")
+
+
+@strawberry.type(description="What became of a batch: new events, duplicates and rejections.")
+class RecordEventsPayload:
+    accepted: int = strawberry.field(description="Newly stored.")
+    duplicates: int = strawberry.field(description="Already stored before (same source and id), or twice in the batch.")
+    rejected: list[EventRejection] = strawberry.field(description="One entry per fault; an event may have several.")
+
+
+@strawberry.type(description="An event as stored, with its place in the global log.")
+class Event:
+    id: strawberry.ID = strawberry.field(description="The producer's id.")
+    source: str
+    type: str
+    department: Department
+    account_id: strawberry.ID
+    contact_id: Optional[strawberry.ID]
+    occurred_at: datetime
+    recorded_at: datetime = strawberry.field(description="When cx360 stored it.")
+    position: str = strawberry.field(description="Opaque, totally ordered cursor in the global log.")
+    actor: Optional[str]
+    data: JSON
+
+    @staticmethod
+    def from_record(record: EventRecord) -> Event:
+        return Event(
+            id=strawberry.ID(record.id),
+            source=record.source,
+            type=record.type,
+            department=Department(record.department),
+            account_id=strawberry.ID(record.account_id),
+            contact_id=strawberry.ID(record.contact_id) if record.contact_id is not None else None,
+            occurred_at=record.occurred_at,
+            recorded_at=record.recorded_at,
+            position=position_of(record.notification_id),
+            actor=record.actor,
+            data=record.data,
+        )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: Optional[str]
+    end_cursor: Optional[str]
+
+
+@strawberry.type
+class EventEdge:
+    cursor: str
+    node: Event
+
+
+@strawberry.type(description="A page of events.")
+class EventConnection:
+    edges: list[EventEdge]
+    page_info: PageInfo
+
+
+def page_info(cursors: list[str], has_next: bool, has_previous: bool) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )

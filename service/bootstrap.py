@@ -1,0 +1,87 @@
+"""The composition root: settings in, a running application out.
+
+Nothing connects at import time. The lifespan opens the database (the embedded server
+when no `DATABASE_URL` is set), the event store (creating its tables, idempotently) and
+the read pool, and closes them in reverse order on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+import anyio.to_thread
+import asyncpg
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from service.api.context import Context
+from service.api.http import GraphQLEndpoint
+from service.api.schema import build_schema
+from service.embedded_postgres import EmbeddedPostgres
+from service.event_store import EventStore, store_env
+from service.ingest import Ingest
+from service.middleware import BodySizeLimit
+from service.reads import Reads
+from service.settings import Settings, connection_params
+
+log = logging.getLogger(__name__)
+
+DEMO_BATCH = 500
+
+
+@asynccontextmanager
+async def open_context(settings: Settings) -> AsyncIterator[Context]:
+    """Open every resource the service needs, and close them all on the way out."""
+    embedded = EmbeddedPostgres(settings.data_dir) if settings.database_url is None else None
+    url = settings.database_url or await anyio.to_thread.run_sync(embedded.start)  # type: ignore[union-attr]
+    try:
+        params = connection_params(url)
+        store = await anyio.to_thread.run_sync(lambda: EventStore(env=store_env(params)))
+        try:
+            pool = await asyncpg.create_pool(dsn=url, min_size=1, max_size=settings.db_pool_size)
+            try:
+                yield Context(settings=settings, reads=Reads(pool), ingest=Ingest(store, settings.limits))
+            finally:
+                await pool.close()
+        finally:
+            await anyio.to_thread.run_sync(store.close)
+    finally:
+        if embedded is not None:
+            await anyio.to_thread.run_sync(embedded.stop)
+
+
+async def load_demo(ingest: Ingest) -> None:
+    """Record the demo accounts; a second load finds every event a duplicate and stores nothing."""
+    from service.demo import generate_demo_events  # only needed with --demo
+
+    events = generate_demo_events(end=datetime.now(timezone.utc).date())
+    accepted = duplicates = 0
+    for start in range(0, len(events), DEMO_BATCH):
+        result = await ingest.record(events[start : start + DEMO_BATCH])
+        if result.rejected:
+            raise RuntimeError(f"demo data rejected: {result.rejected[:3]}")
+        accepted, duplicates = accepted + result.accepted, duplicates + result.duplicates
+    log.info("demo data: %d events stored, %d already there", accepted, duplicates)
+
+
+def build_app(settings: Settings, *, demo: bool = False) -> Starlette:
+    """The ASGI application: GraphQL (and GraphiQL in a browser) at /graphql."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with open_context(settings) as context:
+            if demo:
+                await load_demo(context.ingest)
+            yield {"context": context}
+
+    graphql = GraphQLEndpoint(build_schema())
+    return Starlette(
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"])],
+        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        lifespan=lifespan,
+    )

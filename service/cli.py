@@ -1,0 +1,63 @@
+"""The `cx360` command: serve the API, export the schema."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cx360", description="The cx360 customer-360 API.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the GraphQL API (GraphiQL at /graphql in a browser)")
+    serve.add_argument("--host", help="interface to listen on (default: CX360_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: CX360_PORT or 8000)")
+    serve.add_argument("--demo", action="store_true", help="load the demo accounts at start (idempotent)")
+    export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve_command(args)
+    return export_command(args)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    import uvicorn
+
+    from service.bootstrap import build_app
+    from service.settings import Settings, SettingsError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")  # the embedded server falls back to /tmp
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"cx360: {error}", file=sys.stderr)
+        return 2
+    if args.port is not None and not 1 <= args.port <= 65535:
+        print(f"cx360: --port must be between 1 and 65535 (got {args.port})", file=sys.stderr)
+        return 2
+    settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+    uvicorn.run(build_app(settings, demo=args.demo), host=settings.host, port=settings.port,
+                log_level="info", timeout_graceful_shutdown=10)
+    return 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from service.api.schema import build_schema
+
+    sdl = build_schema().as_str() + "\n"
+    if args.output is None:
+        sys.stdout.write(sdl)
+    else:
+        args.output.write_text(sdl)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

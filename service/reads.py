@@ -1,0 +1,138 @@
+"""The read side: accounts and timelines from PostgreSQL through asyncpg.
+
+Reads use the event index written with each append (see `service.recorder`) joined to
+the stored events for their payload and position; nothing is replayed on the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from domain.stream import account_stream_id
+
+EVENTS_TABLE = "cx360_events"
+
+TIMELINE = f"""
+SELECT k.type, k.department, k.occurred_at, k.originator_version, e.notification_id, e.state
+FROM cx360_event_index k
+JOIN {EVENTS_TABLE} e ON e.originator_id = k.originator_id AND e.originator_version = k.originator_version
+WHERE k.originator_id = $1
+  AND ($2::text[] IS NULL OR k.department = ANY($2::text[]))
+  AND ($3::timestamptz IS NULL OR k.occurred_at <= $3)
+  AND ($4::timestamptz IS NULL OR (k.occurred_at, k.originator_version) > ($4, $5))
+ORDER BY k.occurred_at, k.originator_version
+LIMIT $6
+"""
+
+ACCOUNT = "SELECT account_id, name FROM cx360_accounts WHERE account_id = $1"
+
+NAME_AS_OF = f"""
+SELECT e.state FROM cx360_event_index k
+JOIN {EVENTS_TABLE} e ON e.originator_id = k.originator_id AND e.originator_version = k.originator_version
+WHERE k.originator_id = $1 AND k.type = 'sales.account.updated' AND k.occurred_at <= $2
+ORDER BY k.occurred_at DESC, k.originator_version DESC
+"""
+
+ACCOUNTS = """
+SELECT account_id, name FROM cx360_accounts
+WHERE ($1::text IS NULL OR account_id > $1)
+ORDER BY account_id
+LIMIT $2
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    id: str
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    id: str
+    source: str
+    type: str
+    department: str
+    account_id: str
+    contact_id: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    notification_id: int
+    version: int
+    actor: str | None
+    data: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> EventRecord:
+        state = orjson.loads(row["state"])
+        return cls(
+            id=state["id"],
+            source=state["source"],
+            type=row["type"],
+            department=row["department"],
+            account_id=state["account_id"],
+            contact_id=state["contact_id"],
+            occurred_at=row["occurred_at"],
+            recorded_at=datetime.fromisoformat(state["timestamp"]),
+            notification_id=row["notification_id"],
+            version=row["originator_version"],
+            actor=state["actor"],
+            data=state["data"],
+        )
+
+
+class Reads:
+    """Queries of the read side; one pool, shared by all requests."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def account(self, account_id: str, as_of: datetime | None = None) -> AccountRecord | None:
+        """The account, or None if no event names it; as of a time, its name then."""
+        row = await self.pool.fetchrow(ACCOUNT, account_id)
+        if row is None:
+            return None
+        if as_of is None:
+            return AccountRecord(row["account_id"], row["name"])
+        return AccountRecord(row["account_id"], await self.name_as_of(account_stream_id(account_id), as_of))
+
+    async def name_as_of(self, stream: UUID, as_of: datetime) -> str | None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            async for row in connection.cursor(NAME_AS_OF, stream, as_of, prefetch=20):
+                name = orjson.loads(row["state"])["data"].get("name")
+                if name is not None:
+                    return str(name)
+        return None
+
+    async def accounts(self, limit: int, after: str | None = None) -> list[AccountRecord]:
+        rows = await self.pool.fetch(ACCOUNTS, after, limit)
+        return [AccountRecord(row["account_id"], row["name"]) for row in rows]
+
+    async def timeline(
+        self,
+        account_id: str,
+        limit: int,
+        *,
+        departments: Sequence[str] | None = None,
+        as_of: datetime | None = None,
+        after: tuple[datetime, int] | None = None,
+    ) -> list[EventRecord]:
+        """An account's events ordered by `occurredAt`, ties by arrival."""
+        after_at, after_version = after if after else (None, None)
+        rows = await self.pool.fetch(
+            TIMELINE,
+            account_stream_id(account_id),
+            list(departments) if departments is not None else None,
+            as_of,
+            after_at,
+            after_version,
+            limit,
+        )
+        return [EventRecord.from_row(row) for row in rows]

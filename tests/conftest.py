@@ -1,0 +1,98 @@
+"""Shared fixtures: one real PostgreSQL database per test session, and the running service.
+
+With `DATABASE_URL` set, a fresh database is created on that server (and dropped at the
+end); otherwise the embedded server is started in a temporary folder. Tests that share
+the database use unique account ids instead of cleaning up.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from uuid import uuid4
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+
+from service.bootstrap import build_app
+from service.embedded_postgres import EmbeddedPostgres
+from service.settings import Settings
+
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+
+TEST_MAX_BATCH = 1000
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def administer(url: str, statement: str) -> None:
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(statement)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import os
+
+    server_url = os.environ.get("DATABASE_URL")
+    embedded = None
+    if not server_url:
+        embedded = EmbeddedPostgres(tmp_path_factory.mktemp("embedded"))
+        server_url = embedded.start()
+    name = f"cx360_test_{uuid4().hex[:12]}"
+    administer(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(server_url, name)
+    finally:
+        administer(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if embedded is not None:
+            embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, max_batch_events=TEST_MAX_BATCH, max_body_bytes=4 * 1024 * 1024)
+
+
+class RunningServer:
+    """The real application under uvicorn on a free port, in a thread of its own."""
+
+    def __init__(self, settings: Settings) -> None:
+        config = uvicorn.Config(build_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the service did not start")
+            time.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def base_url(settings: Settings) -> Iterator[str]:
+    with RunningServer(settings) as url:
+        yield url
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        yield http

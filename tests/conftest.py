@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -23,8 +22,6 @@ import uvicorn
 from service.bootstrap import build_app
 from service.embedded_postgres import EmbeddedPostgres
 from service.settings import Settings
-
-warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 TEST_MAX_BATCH = 1000
 

@@ -62,13 +62,13 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP, sort_schema=True),
-        extensions=[
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=[  # factories: strawberry builds a fresh extension per request (its caches are shared)
             NameArgumentsInVariableErrors,
-            MaskErrors(should_mask_error=should_mask, error_message="Internal error; it has been logged."),
-            QueryDepthLimiter(max_depth=12),
-            MaxTokensLimiter(max_token_count=50_000),
-            ParserCache(maxsize=256),
-            ValidationCache(maxsize=256),
+            lambda: MaskErrors(should_mask_error=should_mask, error_message="Internal error; it has been logged."),
+            lambda: QueryDepthLimiter(max_depth=12),
+            lambda: MaxTokensLimiter(max_token_count=50_000),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
         ],
     )

@@ -1,0 +1,114 @@
+"""Bad input at the HTTP and GraphQL edges: a clear error naming what is wrong, nothing stored."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_MAX_BATCH
+from tests.support import RECORD, TIMELINE, event, graphql, record, timeline, unique
+
+
+def account_exists(client: httpx.Client, account: str) -> bool:
+    return graphql(client, "query($id: ID!) { account(id: $id) { id } }", {"id": account})["data"]["account"] is not None
+
+
+def test_malformed_json_is_a_400_naming_the_problem(client: httpx.Client) -> None:
+    response = client.post("/graphql", content=b'{"query": "mutation', headers={"content-type": "application/json"})
+    assert response.status_code == 400 and "parse request body as JSON" in response.text
+
+
+def test_a_wrong_content_type_is_a_415(client: httpx.Client) -> None:
+    response = client.post("/graphql", content=b"query { accounts { edges { cursor } } }", headers={"content-type": "text/plain"})
+    assert response.status_code == 415 and "application/json" in response.text
+
+
+def test_nan_is_not_json(client: httpx.Client) -> None:
+    body = '{"query": "mutation($e: [EventInput!]!) { recordEvents(events: $e) { accepted } }", "variables": {"e": [{"x": NaN}]}}'
+    response = client.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+
+
+def test_a_body_nested_beyond_the_parser_is_a_400(client: httpx.Client) -> None:
+    body = '{"query": "{ __typename }", "variables": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    response = client.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400 and "nested too deeply" in response.text
+
+
+def test_a_body_over_the_limit_is_a_413(client: httpx.Client) -> None:
+    response = client.post("/graphql", content=b"{" + b" " * (5 * 1024 * 1024) + b"}", headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "CX360_MAX_BODY_BYTES" in response.text
+
+
+def test_a_batch_over_the_limit_is_refused_whole(client: httpx.Client) -> None:
+    account = unique()
+    body = graphql(client, RECORD, {"events": [event(account_id=account) for _ in range(TEST_MAX_BATCH + 1)]})
+    assert body["data"] is None
+    assert body["errors"][0]["message"].startswith(f"events: a batch holds at most {TEST_MAX_BATCH} events")
+    assert not account_exists(client, account)
+
+
+def test_an_occurred_at_without_offset_fails_the_request_naming_the_event(client: httpx.Client) -> None:
+    account = unique()
+    batch = [event(account_id=account), event(account_id=account, occurred_at="2026-03-02T09:14:00")]
+    body = graphql(client, RECORD, {"events": batch})
+    assert body["data"] is None
+    assert body["errors"][0]["message"].startswith("events[1].occurredAt: ")
+    assert body["errors"][0]["extensions"] == {"field": "events[1].occurredAt"}
+    assert not account_exists(client, account)
+
+
+def test_a_missing_envelope_field_fails_the_request_naming_it(client: httpx.Client) -> None:
+    account = unique()
+    incomplete = {k: v for k, v in event(account_id=account).items() if k != "accountId"}
+    body = graphql(client, RECORD, {"events": [event(account_id=account), incomplete]})
+    assert body["data"] is None and body["errors"][0]["message"].startswith("events[1]: ")
+    assert "accountId" in body["errors"][0]["message"]
+
+
+def test_over_long_and_deeply_nested_data_reject_that_event_alone(client: httpx.Client) -> None:
+    account = unique()
+    nested: object = "leaf"
+    for _ in range(20):
+        nested = {"n": nested}
+    long_subject = event(account_id=account, data={"ticketId": "T-1", "priority": "low", "subject": "s" * 5000})
+    deep = event(account_id=account, data={"ticketId": "T-2", "priority": "low", "extra": nested})
+    long_id = event(account_id=account, id="i" * 300)
+    payload = record(client, [long_subject, event(account_id=account), deep, long_id])
+    assert payload["accepted"] == 1
+    fields = [(r["index"], r["field"]) for r in payload["rejected"]]
+    assert (0, "data.subject") in fields and (3, "id") in fields
+    assert any(index == 2 and "nested deeper" in r["message"] for (index, _), r in zip(fields, payload["rejected"]))
+    assert payload["rejected"][-1]["eventId"] is None or len(payload["rejected"][-1]["eventId"]) == 300
+
+
+@pytest.mark.parametrize(
+    ("variables", "argument"),
+    [({"first": -1}, "first"), ({"first": 10_000}, "first"), ({"after": "bm90LW91cnM"}, "after"), ({"after": "%%%"}, "after")],
+)
+def test_bad_paging_arguments_are_named(client: httpx.Client, variables: dict[str, object], argument: str) -> None:
+    account = unique()
+    record(client, [event(account_id=account)])
+    body = graphql(client, TIMELINE, {"id": account, **variables})
+    assert body["errors"][0]["message"].startswith(f"{argument}: ")
+
+
+def test_an_unparseable_as_of_is_named(client: httpx.Client) -> None:
+    body = graphql(client, TIMELINE, {"id": "x", "asOf": "last tuesday"})
+    assert body["errors"][0]["message"].startswith("asOf: ")
+
+
+def test_errors_never_carry_stack_traces_or_sql(client: httpx.Client) -> None:
+    account = unique()
+    record(client, [event(account_id=account)])
+    body = graphql(client, TIMELINE, {"id": account, "after": "dGltZWxpbmU6eDp5"})  # "timeline:x:y"
+    text = json.dumps(body)
+    assert "Traceback" not in text and "SELECT" not in text
+    assert body["errors"][0]["message"].startswith("after: ")
+
+
+def test_an_unknown_department_is_a_graphql_error(client: httpx.Client) -> None:
+    body = graphql(client, TIMELINE, {"id": "x", "departments": ["LEGAL"]})
+    assert body["errors"][0]["message"].startswith("departments")

@@ -1,0 +1,32 @@
+"""Settings from the environment: defaults, and bad values named at start."""
+
+import pytest
+
+from service.settings import Settings, SettingsError, connection_params
+
+
+def test_defaults_need_no_environment() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url is None and settings.port == 8000 and settings.max_batch_events == 1000
+
+
+def test_values_are_read_from_the_environment() -> None:
+    settings = Settings.from_env({"CX360_PORT": "9000", "CX360_MAX_BATCH_EVENTS": "50", "CX360_MAX_DATA_DEPTH": "4",
+                                  "DATABASE_URL": "postgresql://u:p%40ss@db.example:6543/cx"})
+    assert (settings.port, settings.max_batch_events, settings.limits.max_data_depth) == (9000, 50, 4)
+    assert connection_params(settings.database_url or "") == {"host": "db.example", "port": 6543, "user": "u", "password": "p@ss", "dbname": "cx"}
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [({"CX360_PORT": "eighty"}, "CX360_PORT"), ({"CX360_PORT": "70000"}, "CX360_PORT"),
+     ({"CX360_MAX_BATCH_EVENTS": "0"}, "CX360_MAX_BATCH_EVENTS"), ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+     ({"DATABASE_URL": "postgresql://host"}, "DATABASE_URL")],
+)
+def test_a_bad_value_is_refused_naming_the_variable(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(environ)
+
+
+def test_a_unix_socket_url_is_understood() -> None:
+    assert connection_params("postgresql://postgres:@/postgres?host=/tmp/pg")["host"] == "/tmp/pg"

@@ -9,6 +9,7 @@ module paths, so the store's log can be filtered by type (and so by department).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
@@ -22,6 +23,7 @@ TOPIC_PREFIX = "cx360/"
 TOPIC_VERSION = "/v1"
 
 
+@lru_cache(maxsize=65_536)
 def account_stream_id(account_id: str) -> UUID:
     """The stream (aggregate) id of a tenant's account: stable, derived, never looked up."""
     return uuid5(ACCOUNT_NAMESPACE, account_id)

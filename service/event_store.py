@@ -80,17 +80,16 @@ class EventStore(Application[UUID]):
         new = [pair for key, pair in first_of_key.items() if key not in stored_keys]
         if not new:
             return RecordOutcome(accepted=0, duplicates=len(events), positions={})
-        versions = self.stream_versions({account_stream_id(event.account_id) for _, event in new})
+        versions = self.stream_versions({event.account_id for _, event in new})
         recorded_at = datetime.now(timezone.utc)
         domain_events = []
         for _, event in new:
-            stream = account_stream_id(event.account_id)
-            versions[stream] = versions.get(stream, 0) + 1
-            domain_events.append(recorded(versions[stream], recorded_at, event))
-        recordings = self.save(
-            *domain_events,
+            versions[event.account_id] = versions.get(event.account_id, 0) + 1
+            domain_events.append(recorded(versions[event.account_id], recorded_at, event))
+        recordings = self.events.put(
+            domain_events,
             index_rows=[index_row(event, stream_event.originator_version) for (_, event), stream_event in zip(new, domain_events)],
-            account_rows=account_rows([event for _, event in new], recorded_at),
+            account_rows=account_rows([event for _, event in new], versions, recorded_at),
         )
         positions = {index: recording.notification.id for (index, _), recording in zip(new, recordings)}
         return RecordOutcome(accepted=len(new), duplicates=len(events) - len(new), positions=positions)
@@ -100,30 +99,25 @@ class EventStore(Application[UUID]):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
                 "SELECT source, event_id FROM cx360_event_index"
-                " WHERE (source, event_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                " WHERE (source, event_id) IN (SELECT * FROM unnest(%b::text[], %b::text[]))",
                 ([source for source, _ in keys], [event_id for _, event_id in keys]),
                 prepare=True,
             )
             return {(row["source"], row["event_id"]) for row in curs.fetchall()}
 
-    def stream_versions(self, streams: set[UUID]) -> dict[UUID, int]:
-        """The current version (last event's number) of each stream that has events."""
+    def stream_versions(self, account_ids: set[str]) -> dict[str, int]:
+        """The current version (last event's number) of each account's stream that has events."""
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                f"SELECT originator_id, max(originator_version) AS version FROM {self.events_table}"
-                " WHERE originator_id = ANY(%s::uuid[]) GROUP BY originator_id",
-                (list(streams),),
+                "SELECT account_id, version FROM cx360_accounts WHERE account_id = ANY(%b::text[])",
+                (list(account_ids),),
                 prepare=True,
             )
-            return {row["originator_id"]: row["version"] for row in curs.fetchall()}
+            return {row["account_id"]: row["version"] for row in curs.fetchall()}
 
     @property
     def datastore(self) -> PostgresDatastore:
         return cast(IndexingRecorder, self.recorder).datastore
-
-    @property
-    def events_table(self) -> str:
-        return cast(IndexingRecorder, self.recorder).events_table_name
 
 
 def store_env(params: Mapping[str, str | int | None]) -> dict[str, str]:
@@ -153,7 +147,7 @@ def index_row(event: ValidEvent, version: int) -> IndexRow:
     )
 
 
-def account_rows(events: Sequence[ValidEvent], recorded_at: datetime) -> list[AccountRow]:
+def account_rows(events: Sequence[ValidEvent], versions: Mapping[str, int], recorded_at: datetime) -> list[AccountRow]:
     """One row per account of the batch: its count, latest occurrence and latest name (ties: later arrival)."""
     rows: dict[str, AccountRow] = {}
     for event in events:
@@ -165,6 +159,7 @@ def account_rows(events: Sequence[ValidEvent], recorded_at: datetime) -> list[Ac
             originator_id=account_stream_id(event.account_id),
             name=name if newer_name else (row.name if row else None),
             name_occurred_at=event.occurred_at if newer_name else (row.name_occurred_at if row else None),
+            version=versions[event.account_id],
             event_count=(row.event_count if row else 0) + 1,
             recorded_at=recorded_at,
             last_occurred_at=max(event.occurred_at, row.last_occurred_at) if row else event.occurred_at,

@@ -1,0 +1,217 @@
+"""Benchmark: recordEvents over HTTP against a raw asyncpg COPY of the same rows, in one run.
+
+    .venv/bin/python bench/ingest.py [--events 20000] [--batch 500] [--accounts 2000]
+
+It starts PostgreSQL (embedded, or the server of DATABASE_URL) with a fresh database,
+runs `cx360 serve` as a separate process, and prints:
+- events/s of recordEvents in batches over HTTP (sequential requests, one client);
+- events/s of asyncpg COPY of the same stored rows into identical tables (the baseline),
+  and the ratio;
+- the time per event of each stage, measured in this process on the same batches:
+  validation, domain (building stored events), transcoding, insert; the remainder of the
+  HTTP time per event is HTTP and GraphQL (parsing, coercion, serialization).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+from uuid import uuid4
+
+import asyncpg
+import httpx
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from domain.stream import recorded  # noqa: E402
+from domain.validation import validate_batch  # noqa: E402
+from service.embedded_postgres import EmbeddedPostgres  # noqa: E402
+from service.event_store import EventStore, account_rows, index_row, store_env  # noqa: E402
+from service.settings import connection_params  # noqa: E402
+
+RECORD = "mutation R($events: [EventInput!]!) { recordEvents(events: $events) { accepted duplicates rejected { index } } }"
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def make_events(count: int, accounts: int, seed: int) -> list[dict[str, Any]]:
+    """Realistic events of the common kinds, spread over accounts and a year."""
+    rng = random.Random(seed)
+    run = uuid4().hex[:8]
+    kinds = [
+        ("support.ticket.opened", lambda i: {"ticketId": f"T-{i}", "priority": rng.choice(["low", "normal", "high", "urgent"]), "subject": "Cannot export the quarterly report"}),
+        ("marketing.campaign.sent", lambda i: {"campaignId": f"C-{i % 50}", "channel": "email", "intent": rng.choice(["nurture", "upsell", "supportive"]), "name": "Spring newsletter"}),
+        ("product.usage.recorded", lambda i: {"activeUsers": rng.randint(1, 90), "seats": 100, "periodEnd": "2026-03-31"}),
+        ("billing.invoice.issued", lambda i: {"invoiceId": f"I-{i}", "amount": f"{rng.randint(100, 90000)}.{rng.randint(0, 99):02d}", "currency": "EUR", "dueAt": "2026-04-30T00:00:00Z"}),
+        ("sales.outreach.sent", lambda i: {"channel": "email", "intent": rng.choice(["prospecting", "follow_up", "check_in"]), "cadenceStep": "3"}),
+    ]
+    events = []
+    for i in range(count):
+        event_type, data = rng.choice(kinds)
+        events.append({
+            "id": f"bench-{run}-{i}", "source": "bench", "type": event_type,
+            "accountId": f"account-{rng.randrange(accounts)}", "contactId": f"c-{rng.randrange(20)}",
+            "occurredAt": (START + timedelta(seconds=rng.randrange(365 * 86400))).isoformat(),
+            "actor": "rep-114", "data": data(i),
+        })
+    return events
+
+
+def batches(events: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    return [events[start : start + size] for start in range(0, len(events), size)]
+
+
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    embedded = None
+    server = os.environ.get("DATABASE_URL")
+    if not server:
+        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="cx360-bench-")))
+        server = embedded.start()
+    name = f"cx360_bench_{uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    url = server.replace("/postgres?", f"/{name}?") if "?" in server else server.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        if embedded is not None:
+            embedded.stop()
+
+
+@contextmanager
+def running_service(url: str, port: int) -> Iterator[str]:
+    env = {**os.environ, "DATABASE_URL": url, "CX360_PORT": str(port)}
+    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               cwd=Path(__file__).resolve().parents[1])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}, timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def over_http(base: str, work: list[list[dict[str, Any]]]) -> float:
+    with httpx.Client(base_url=base, timeout=120) as client:
+        client.post("/graphql", json={"query": RECORD, "variables": {"events": work[0][:1]}})  # warm up
+        started = time.perf_counter()
+        for batch in work:
+            response = client.post("/graphql", json={"query": RECORD, "variables": {"events": batch}})
+            payload = response.json()["data"]["recordEvents"]
+            assert payload["rejected"] == [], payload
+        return time.perf_counter() - started
+
+
+def stages(store: EventStore, work: list[list[dict[str, Any]]]) -> dict[str, float]:
+    """Seconds spent in each stage of the write path, on the same batches, in this process."""
+    spent = dict.fromkeys(("validation", "duplicate and version reads", "domain", "transcoding", "insert"), 0.0)
+    for batch in work:
+        t0 = time.perf_counter()
+        valid, _ = validate_batch(batch)
+        t1 = time.perf_counter()
+        store.stored_keys([event.key for _, event in valid])
+        versions = store.stream_versions({event.account_id for _, event in valid})
+        t2 = time.perf_counter()
+        now = datetime.now(timezone.utc)
+        domain_events = []
+        for _, event in valid:
+            versions[event.account_id] = versions.get(event.account_id, 0) + 1
+            domain_events.append(recorded(versions[event.account_id], now, event))
+        rows = [index_row(event, domain_event.originator_version) for (_, event), domain_event in zip(valid, domain_events)]
+        accounts = account_rows([event for _, event in valid], versions, now)
+        t3 = time.perf_counter()
+        stored = [store.mapper.to_stored_event(domain_event) for domain_event in domain_events]
+        t4 = time.perf_counter()
+        store.recorder.insert_events(stored, index_rows=rows, account_rows=accounts)
+        t5 = time.perf_counter()
+        for name, seconds in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            spent[name] += seconds
+    return spent
+
+
+async def copy_baseline(url: str, store: EventStore, work: list[list[dict[str, Any]]]) -> tuple[float, float]:
+    """Seconds to COPY the same stored rows into identical tables: events only, then events and index."""
+    rows, index = [], []
+    versions: dict[Any, int] = {}
+    notification_id = 0
+    for batch in work:
+        valid, _ = validate_batch(batch)
+        for _, event in valid:
+            domain_event = recorded(0, START, event)
+            versions[domain_event.originator_id] = version = versions.get(domain_event.originator_id, 0) + 1
+            stored = store.mapper.to_stored_event(recorded(version, START, event))
+            notification_id += 1
+            rows.append((stored.originator_id, version, stored.topic, stored.state, notification_id))
+            row = index_row(event, version)
+            index.append((row.source, row.event_id, row.originator_id, version, row.type, row.department, row.occurred_at))
+    connection = await asyncpg.connect(url)
+    try:
+        timings = []
+        for with_index in (False, True):
+            suffix = uuid4().hex[:6]
+            await connection.execute(f"CREATE TABLE copy_events_{suffix} (LIKE cx360_events INCLUDING ALL)")
+            await connection.execute(f"CREATE TABLE copy_index_{suffix} (LIKE cx360_event_index INCLUDING ALL)")
+            started = time.perf_counter()
+            for start in range(0, len(rows), len(work[0])):
+                async with connection.transaction():
+                    await connection.copy_records_to_table(
+                        f"copy_events_{suffix}", records=rows[start : start + len(work[0])],
+                        columns=["originator_id", "originator_version", "topic", "state", "notification_id"])
+                    if with_index:
+                        await connection.copy_records_to_table(f"copy_index_{suffix}", records=index[start : start + len(work[0])])
+            timings.append(time.perf_counter() - started)
+        return timings[0], timings[1]
+    finally:
+        await connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--accounts", type=int, default=2_000)
+    parser.add_argument("--port", type=int, default=8391)
+    args = parser.parse_args()
+    with fresh_database() as url:
+        store = EventStore(env=store_env(connection_params(url)))
+        with running_service(url, args.port) as base:
+            http_seconds = over_http(base, batches(make_events(args.events, args.accounts, seed=1), args.batch))
+        spent = stages(store, batches(make_events(args.events, args.accounts, seed=2), args.batch))
+        copy_events, copy_both = asyncio.run(copy_baseline(url, store, batches(make_events(args.events, args.accounts, seed=3), args.batch)))
+        store.close()
+    n = args.events
+    http_rate, copy_rate, copy_both_rate = n / http_seconds, n / copy_events, n / copy_both
+    print(f"events: {n} in batches of {args.batch}, over {args.accounts} accounts")
+    print(f"recordEvents over HTTP:           {http_rate:10,.0f} events/s")
+    print(f"COPY, events table only:          {copy_rate:10,.0f} events/s   ratio {http_rate / copy_rate:.3f}")
+    print(f"COPY, events and index tables:    {copy_both_rate:10,.0f} events/s   ratio {http_rate / copy_both_rate:.3f}")
+    print("time per event, by stage (µs):")
+    in_process = sum(spent.values())
+    for name, seconds in spent.items():
+        print(f"  {name:<30}{seconds / n * 1e6:8.1f}")
+    print(f"  {'HTTP and GraphQL (remainder)':<30}{max(http_seconds - in_process, 0) / n * 1e6:8.1f}")
+    print(f"  {'total over HTTP':<30}{http_seconds / n * 1e6:8.1f}")
+
+
+if __name__ == "__main__":
+    main()

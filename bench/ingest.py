@@ -1,10 +1,10 @@
 """Benchmark: recordEvents over HTTP against a raw asyncpg COPY of the same rows, in one run.
 
-    .venv/bin/python bench/ingest.py [--events 20000] [--batch 500] [--accounts 2000]
+    .venv/bin/python bench/ingest.py [--events 20000] [--batch 500] [--accounts 2000] [--producers 1]
 
 It starts PostgreSQL (embedded, or the server of DATABASE_URL) with a fresh database,
 runs `cx360 serve` as a separate process, and prints:
-- events/s of recordEvents in batches over HTTP (sequential requests, one client);
+- events/s of recordEvents in batches over HTTP (`--producers` requests at a time);
 - events/s of asyncpg COPY of the same stored rows into identical tables (the baseline),
   and the ratio;
 - the time per event of each stage, measured in this process on the same batches:
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import subprocess
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone  # noqa: F401
 from pathlib import Path
 from typing import Any, Iterator
 from uuid import uuid4
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from domain.stream import recorded  # noqa: E402
 from domain.validation import validate_batch  # noqa: E402
 from service.embedded_postgres import EmbeddedPostgres  # noqa: E402
-from service.event_store import EventStore, account_rows, index_row, store_env  # noqa: E402
+from service.event_store import EventStore, index_row, store_env  # noqa: E402
 from service.settings import connection_params  # noqa: E402
 
 RECORD = "mutation R($events: [EventInput!]!) { recordEvents(events: $events) { accepted duplicates rejected { index } } }"
@@ -111,41 +112,48 @@ def running_service(url: str, port: int) -> Iterator[str]:
         process.wait(30)
 
 
-def over_http(base: str, work: list[list[dict[str, Any]]]) -> float:
-    with httpx.Client(base_url=base, timeout=120) as client:
-        client.post("/graphql", json={"query": RECORD, "variables": {"events": work[0][:1]}})  # warm up
+async def over_http(base: str, work: list[list[dict[str, Any]]], producers: int) -> float:
+    """Seconds to send every batch, `producers` requests at a time (each a producer sending in turn)."""
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for batch in work:  # bodies encoded up front: the client's JSON encoding is not the server's cost
+        queue.put_nowait(json.dumps({"query": RECORD, "variables": {"events": batch}}).encode())
+
+    async def producer(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            response = await client.post("/graphql", content=queue.get_nowait(), headers={"content-type": "application/json"})
+            body = response.json()
+            assert body.get("data"), body
+            payload = body["data"]["recordEvents"]
+            assert payload["rejected"] == [] and payload["accepted"] > 0, payload
+
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        await client.post("/graphql", json={"query": RECORD, "variables": {"events": work[0][:0]}})  # warm up
         started = time.perf_counter()
-        for batch in work:
-            response = client.post("/graphql", json={"query": RECORD, "variables": {"events": batch}})
-            payload = response.json()["data"]["recordEvents"]
-            assert payload["rejected"] == [], payload
+        await asyncio.gather(*(producer(client) for _ in range(producers)))
         return time.perf_counter() - started
 
 
 def stages(store: EventStore, work: list[list[dict[str, Any]]]) -> dict[str, float]:
     """Seconds spent in each stage of the write path, on the same batches, in this process."""
-    spent = dict.fromkeys(("validation", "duplicate and version reads", "domain", "transcoding", "insert"), 0.0)
+    spent = dict.fromkeys(("validation", "domain and transcoding", "database (locked reads, inserts)"), 0.0)
     for batch in work:
-        t0 = time.perf_counter()
+        started = time.perf_counter()
         valid, _ = validate_batch(batch)
-        t1 = time.perf_counter()
-        store.stored_keys([event.key for _, event in valid])
-        versions = store.stream_versions({event.account_id for _, event in valid})
-        t2 = time.perf_counter()
-        now = datetime.now(timezone.utc)
-        domain_events = []
-        for _, event in valid:
-            versions[event.account_id] = versions.get(event.account_id, 0) + 1
-            domain_events.append(recorded(versions[event.account_id], now, event))
-        rows = [index_row(event, domain_event.originator_version) for (_, event), domain_event in zip(valid, domain_events)]
-        accounts = account_rows([event for _, event in valid], versions, now)
-        t3 = time.perf_counter()
-        stored = [store.mapper.to_stored_event(domain_event) for domain_event in domain_events]
-        t4 = time.perf_counter()
-        store.recorder.insert_events(stored, index_rows=rows, account_rows=accounts)
-        t5 = time.perf_counter()
-        for name, seconds in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
-            spent[name] += seconds
+        validated = time.perf_counter()
+        built = 0.0
+
+        def build(stored_keys: set[tuple[str, str]], versions: dict[str, int]) -> Any:
+            nonlocal built
+            begin = time.perf_counter()
+            append = store.append_of([event for _, event in valid if event.key not in stored_keys], versions)
+            built = time.perf_counter() - begin
+            return append
+
+        store.indexing_recorder.append([event.key for _, event in valid], list({event.account_id for _, event in valid}), build)
+        appended = time.perf_counter()
+        spent["validation"] += validated - started
+        spent["domain and transcoding"] += built
+        spent["database (locked reads, inserts)"] += appended - validated - built
     return spent
 
 
@@ -191,17 +199,19 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--accounts", type=int, default=2_000)
     parser.add_argument("--port", type=int, default=8391)
+    parser.add_argument("--producers", type=int, default=1, help="concurrent requests (default 1: one producer)")
     args = parser.parse_args()
     with fresh_database() as url:
         store = EventStore(env=store_env(connection_params(url)))
         with running_service(url, args.port) as base:
-            http_seconds = over_http(base, batches(make_events(args.events, args.accounts, seed=1), args.batch))
+            work = batches(make_events(args.events, args.accounts, seed=1), args.batch)
+            http_seconds = asyncio.run(over_http(base, work, args.producers))
         spent = stages(store, batches(make_events(args.events, args.accounts, seed=2), args.batch))
         copy_events, copy_both = asyncio.run(copy_baseline(url, store, batches(make_events(args.events, args.accounts, seed=3), args.batch)))
         store.close()
     n = args.events
     http_rate, copy_rate, copy_both_rate = n / http_seconds, n / copy_events, n / copy_both
-    print(f"events: {n} in batches of {args.batch}, over {args.accounts} accounts")
+    print(f"events: {n} in batches of {args.batch}, over {args.accounts} accounts, {args.producers} producer(s)")
     print(f"recordEvents over HTTP:           {http_rate:10,.0f} events/s")
     print(f"COPY, events table only:          {copy_rate:10,.0f} events/s   ratio {http_rate / copy_rate:.3f}")
     print(f"COPY, events and index tables:    {copy_both_rate:10,.0f} events/s   ratio {http_rate / copy_both_rate:.3f}")

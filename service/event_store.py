@@ -15,17 +15,16 @@ from uuid import UUID
 
 import orjson
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, PersistenceError, Transcoder
-from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError, Transcoder
 from eventsourcing.utils import get_topic
 
 from domain.stream import account_stream_id, recorded
 from domain.validation import ValidEvent
-from service.recorder import IDEMPOTENCY_CONSTRAINT, AccountRow, IndexingRecorder, IndexRow
+from service.recorder import IDEMPOTENCY_CONSTRAINT, AccountRow, Append, IndexingRecorder, IndexRow
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 3
 
 
 class StoreUnavailable(Exception):
@@ -58,66 +57,51 @@ class EventStore(Application[UUID]):
     def record(self, events: Sequence[tuple[int, ValidEvent]]) -> RecordOutcome:
         """Append the events not stored before; report how many were new and how many duplicates.
 
-        The database decides what is a duplicate (a unique key on `(source, id)`); the read
-        beforehand only spares a failed append in the common case. A version conflict or a
-        duplicate that raced in between rolls the append back, and it is tried again.
+        A connection failure is retried: an append that did commit comes back as duplicates.
         """
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return self._record_once(events)
-            except IntegrityError as conflict:
-                log.info("append conflict (attempt %d): %s", attempt, constraint_of(conflict))
-            except PersistenceError as failure:
-                log.exception("event store failure")
-                raise StoreUnavailable from failure
-        raise StoreUnavailable(f"append still conflicting after {MAX_ATTEMPTS} attempts")
-
-    def _record_once(self, events: Sequence[tuple[int, ValidEvent]]) -> RecordOutcome:
         first_of_key: dict[tuple[str, str], tuple[int, ValidEvent]] = {}
         for index, event in events:
             first_of_key.setdefault(event.key, (index, event))
-        stored_keys = self.stored_keys(list(first_of_key))
-        new = [pair for key, pair in first_of_key.items() if key not in stored_keys]
-        if not new:
-            return RecordOutcome(accepted=0, duplicates=len(events), positions={})
-        versions = self.stream_versions({event.account_id for _, event in new})
-        recorded_at = datetime.now(timezone.utc)
-        domain_events = []
-        for _, event in new:
-            versions[event.account_id] = versions.get(event.account_id, 0) + 1
-            domain_events.append(recorded(versions[event.account_id], recorded_at, event))
-        recordings = self.events.put(
-            domain_events,
-            index_rows=[index_row(event, stream_event.originator_version) for (_, event), stream_event in zip(new, domain_events)],
-            account_rows=account_rows([event for _, event in new], versions, recorded_at),
-        )
-        positions = {index: recording.notification.id for (index, _), recording in zip(new, recordings)}
+        new: list[tuple[int, ValidEvent]] = []
+
+        def build(stored_keys: set[tuple[str, str]], versions: dict[str, int]) -> Append:
+            new[:] = [pair for key, pair in first_of_key.items() if key not in stored_keys]
+            return self.append_of([event for _, event in new], versions)
+
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                _, notification_ids = self.indexing_recorder.append(
+                    list(first_of_key), list({event.account_id for _, event in events}), build
+                )
+                break
+            except (InterfaceError, OperationalError) as failure:
+                log.warning("event store connection failed (attempt %d): %s", attempt, failure)
+                failed: PersistenceError = failure
+            except PersistenceError as failure:
+                log.exception("event store failure")
+                raise StoreUnavailable from failure
+        else:
+            raise StoreUnavailable(f"no connection after {MAX_ATTEMPTS} attempts") from failed
+        positions = {index: notification_id for (index, _), notification_id in zip(new, notification_ids)}
         return RecordOutcome(accepted=len(new), duplicates=len(events) - len(new), positions=positions)
 
-    def stored_keys(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which of these `(source, id)` keys are stored already."""
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                "SELECT source, event_id FROM cx360_event_index"
-                " WHERE (source, event_id) IN (SELECT * FROM unnest(%b::text[], %b::text[]))",
-                ([source for source, _ in keys], [event_id for _, event_id in keys]),
-                prepare=True,
-            )
-            return {(row["source"], row["event_id"]) for row in curs.fetchall()}
-
-    def stream_versions(self, account_ids: set[str]) -> dict[str, int]:
-        """The current version (last event's number) of each account's stream that has events."""
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                "SELECT account_id, version FROM cx360_accounts WHERE account_id = ANY(%b::text[])",
-                (list(account_ids),),
-                prepare=True,
-            )
-            return {row["account_id"]: row["version"] for row in curs.fetchall()}
+    def append_of(self, events: Sequence[ValidEvent], versions: dict[str, int]) -> Append:
+        """The stored events, index rows and account rows of new events, numbered after `versions`."""
+        recorded_at = datetime.now(timezone.utc)
+        domain_events = []
+        for event in events:
+            versions[event.account_id] = versions.get(event.account_id, 0) + 1
+            domain_events.append(recorded(versions[event.account_id], recorded_at, event))
+        return Append(
+            stored_events=[self.mapper.to_stored_event(domain_event) for domain_event in domain_events],
+            index_rows=[index_row(event, domain_event.originator_version) for event, domain_event in zip(events, domain_events)],
+            account_rows=account_rows(events, versions, recorded_at),
+        )
 
     @property
-    def datastore(self) -> PostgresDatastore:
-        return cast(IndexingRecorder, self.recorder).datastore
+    def indexing_recorder(self) -> IndexingRecorder:
+        return cast(IndexingRecorder, self.recorder)
+
 
 
 def store_env(params: Mapping[str, str | int | None]) -> dict[str, str]:
@@ -165,12 +149,6 @@ def account_rows(events: Sequence[ValidEvent], versions: Mapping[str, int], reco
             last_occurred_at=max(event.occurred_at, row.last_occurred_at) if row else event.occurred_at,
         )
     return list(rows.values())
-
-
-def constraint_of(conflict: IntegrityError) -> str:
-    """The name of the constraint an append violated (a duplicate key, or a version conflict)."""
-    diag = getattr(conflict.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", None) or str(conflict)
 
 
 __all__ = ["EventStore", "IDEMPOTENCY_CONSTRAINT", "RecordOutcome", "StoreUnavailable", "store_env"]

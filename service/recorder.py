@@ -1,20 +1,21 @@
 """The PostgreSQL recorder of the event store, with the event index written in the append's transaction.
 
 The store library appends stored events under an exclusive table lock, so notification
-ids are issued in commit order and are gap-free. Inside that same transaction this
-recorder writes, for every stored event, a row of `cx360_event_index` keyed by the
-producer's `(source, id)`: a primary key, so a resent event is refused by the database
-itself, even when two replicas receive it at once, and the whole append rolls back.
+ids are issued in commit order and are gap-free; this recorder keeps that lock. Inside
+the same transaction it writes, for every stored event, a row of `cx360_event_index`
+keyed by the producer's `(source, id)`: a primary key, so a resent event is refused by
+the database itself, even when two replicas receive it at once.
 It also keeps `cx360_accounts`: one row per account, with its stream's current version
 (so an append needs no scan of the stream) and its latest name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -61,6 +62,15 @@ INSERT_INDEX_ROWS = SQL(
     " %b::timestamptz[])"
 )
 
+SELECT_STORED_KEYS = SQL(
+    "SELECT source, event_id FROM cx360_event_index"
+    " WHERE (source, event_id) IN (SELECT * FROM unnest(%b::text[], %b::text[]))"
+)
+
+SELECT_VERSIONS = SQL("SELECT account_id, version FROM cx360_accounts WHERE account_id = ANY(%b::text[])")
+
+STORED_COLUMNS = ("originator_id", "originator_version", "topic", "state")
+
 UPSERT_ACCOUNTS = SQL(
     "INSERT INTO cx360_accounts AS a"
     " (account_id, originator_id, name, name_occurred_at, version, event_count, first_recorded_at, last_occurred_at)"
@@ -100,9 +110,26 @@ class AccountRow:
     last_occurred_at: datetime
 
 
-class IndexingRecorder(PostgresApplicationRecorder):
-    """Appends stored events and, atomically with them, their index and account rows.
+@dataclass(frozen=True)
+class Append:
+    """What one append writes: stored events, and their index and account rows."""
 
+    stored_events: list[StoredEvent]
+    index_rows: list[IndexRow]
+    account_rows: list[AccountRow]
+
+
+class StoredKeysAndVersions(Protocol):
+    def __call__(self, stored_keys: set[tuple[str, str]], versions: dict[str, int]) -> Append: ...
+
+
+class IndexingRecorder(PostgresApplicationRecorder):
+    """Appends stored events and, in the same transaction, their index and account rows.
+
+    `append` takes the store's exclusive table lock first, then reads which keys are
+    already stored and each account stream's version, and only then numbers the new
+    events: concurrent appends to the same accounts queue behind the lock instead of
+    failing on version conflicts. The unique key on `(source, id)` still guards the store.
     All parameters go as binary arrays, one per column: the library's default (an array
     of a composite type, dumped as text) spends most of an append escaping bytes in Python.
     """
@@ -116,35 +143,28 @@ class IndexingRecorder(PostgresApplicationRecorder):
             " RETURNING notification_id"
         ).format(table=Identifier(self.datastore.schema or "public", self.events_table_name))
 
-    def _insert_events(
-        self,
-        curs: Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        *,
-        index_rows: Sequence[IndexRow] = (),
-        account_rows: Sequence[AccountRow] = (),
-        **kwargs: Any,
-    ) -> None:
-        # Take the store's table lock first, so that concurrent appends queue here rather
-        # than deadlock on each other's index keys.
-        self._lock_table(curs)
-        if index_rows:
-            curs.execute(INSERT_INDEX_ROWS, columns(index_rows, IndexRow.__slots__), prepare=True)
-        if account_rows:
-            curs.execute(UPSERT_ACCOUNTS, columns(account_rows, AccountRow.__slots__), prepare=True)
-        super()._insert_events(curs, stored_events, **kwargs)
+    def append(
+        self, keys: Sequence[tuple[str, str]], account_ids: Sequence[str], build: StoredKeysAndVersions
+    ) -> tuple[Append, list[int]]:
+        """Build the append from what is stored now, write it, and return it with its notification ids."""
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            curs.execute(SELECT_STORED_KEYS, columns(keys, (0, 1), itemgetter), prepare=True)
+            stored_keys = {(row["source"], row["event_id"]) for row in curs.fetchall()}
+            curs.execute(SELECT_VERSIONS, (list(account_ids),), prepare=True)
+            append = build(stored_keys, {row["account_id"]: row["version"] for row in curs.fetchall()})
+            if not append.stored_events:
+                return append, []
+            curs.execute(INSERT_INDEX_ROWS, columns(append.index_rows, IndexRow.__slots__), prepare=True)
+            curs.execute(UPSERT_ACCOUNTS, columns(append.account_rows, AccountRow.__slots__), prepare=True)
+            self._notify_channel(curs)
+            curs.execute(self.insert_columns_statement, columns(append.stored_events, STORED_COLUMNS), prepare=True)
+            return append, [row["notification_id"] for row in curs.fetchall()]
 
-    def _insert_stored_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        # As the library does: lock (so ids are issued in commit order), notify, insert.
-        self._lock_table(curs)
-        self._notify_channel(curs)
-        curs.execute(
-            self.insert_columns_statement,
-            columns(stored_events, ("originator_id", "originator_version", "topic", "state")),
-            prepare=True,
-        )
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        raise NotImplementedError("events are stored with their index rows: use IndexingRecorder.append")
 
 
-def columns(rows: Sequence[Any], names: Sequence[str]) -> list[list[Any]]:
+def columns(rows: Sequence[Any], names: Sequence[Any], get: Callable[[Any], Callable[[Any], Any]] = attrgetter) -> list[list[Any]]:
     """Rows as one list per column, for `unnest` of typed arrays."""
-    return [[getattr(row, name) for row in rows] for name in names]
+    return [list(map(get(name), rows)) for name in names]

@@ -94,3 +94,20 @@ def test_a_database_failure_stores_nothing_of_the_batch_and_says_so(client: http
     message = body["errors"][0]["message"]
     assert "nothing of this batch was stored" in message and "disk on fire" not in message
     assert graphql(client, "query($id: ID!) { account(id: $id) { id } }", {"id": account})["data"]["account"] is None
+
+
+async def test_concurrent_batches_to_the_same_accounts_are_all_stored(base_url: str) -> None:
+    accounts = [unique() for _ in range(3)]
+    batches = [[event(account_id=accounts[i % 3]) for i in range(30)] for _ in range(6)]
+
+    async def send(http: httpx.AsyncClient, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        response = await http.post("/graphql", json={"query": RECORD, "variables": {"events": batch}})
+        body: dict[str, Any] = response.json()
+        assert "errors" not in body, body
+        return body["data"]["recordEvents"]
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        results = await asyncio.gather(*(send(http, batch) for batch in batches))
+    assert [result["accepted"] for result in results] == [30] * 6
+    with httpx.Client(base_url=base_url) as client:
+        assert sum(len(timeline(client, account)) for account in accounts) == 180

@@ -20,7 +20,7 @@ from eventsourcing.utils import get_topic
 
 from domain.stream import account_stream_id, recorded
 from domain.validation import ValidEvent
-from service.recorder import IDEMPOTENCY_CONSTRAINT, AccountRow, Append, IndexingRecorder, IndexRow
+from service.recorder import IDEMPOTENCY_CONSTRAINT, AccountRow, Append, Envelope, IndexingRecorder
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class EventStore(Application[UUID]):
             domain_events.append(recorded(versions[event.account_id], recorded_at, event))
         return Append(
             stored_events=[self.mapper.to_stored_event(domain_event) for domain_event in domain_events],
-            index_rows=[index_row(event, domain_event.originator_version) for event, domain_event in zip(events, domain_events)],
+            envelopes=[Envelope(event.source, event.id, event.occurred_at) for event in events],
             account_rows=account_rows(events, versions, recorded_at),
         )
 
@@ -117,18 +117,6 @@ def store_env(params: Mapping[str, str | int | None]) -> dict[str, str]:
              "user": "POSTGRES_USER", "password": "POSTGRES_PASSWORD", "pool_size": "POSTGRES_POOL_SIZE"}
     env.update({names[key]: str(value) for key, value in params.items() if value is not None and key in names})
     return env
-
-
-def index_row(event: ValidEvent, version: int) -> IndexRow:
-    return IndexRow(
-        source=event.source,
-        event_id=event.id,
-        originator_id=account_stream_id(event.account_id),
-        originator_version=version,
-        type=event.type,
-        department=event.department,
-        occurred_at=event.occurred_at,
-    )
 
 
 def account_rows(events: Sequence[ValidEvent], versions: Mapping[str, int], recorded_at: datetime) -> list[AccountRow]:

@@ -1,7 +1,7 @@
 """The read side: accounts and timelines from PostgreSQL through asyncpg.
 
-Reads use the event index written with each append (see `service.recorder`) joined to
-the stored events for their payload and position; nothing is replayed on the way.
+Timelines read the store's events table by its timeline index (stream, occurredAt,
+arrival; see `service.recorder`); nothing is replayed on the way.
 """
 
 from __future__ import annotations
@@ -15,29 +15,28 @@ from uuid import UUID
 import asyncpg
 import orjson
 
-from domain.stream import account_stream_id
+from domain.catalogue import CATALOGUE
+from domain.stream import account_stream_id, topic_of, type_of_topic
 
 EVENTS_TABLE = "cx360_events"
 
 TIMELINE = f"""
-SELECT k.type, k.department, k.occurred_at, k.originator_version, e.notification_id, e.state
-FROM cx360_event_index k
-JOIN {EVENTS_TABLE} e ON e.originator_id = k.originator_id AND e.originator_version = k.originator_version
-WHERE k.originator_id = $1
-  AND ($2::text[] IS NULL OR k.department = ANY($2::text[]))
-  AND ($3::timestamptz IS NULL OR k.occurred_at <= $3)
-  AND ($4::timestamptz IS NULL OR (k.occurred_at, k.originator_version) > ($4, $5))
-ORDER BY k.occurred_at, k.originator_version
+SELECT topic, occurred_at, originator_version, notification_id, state
+FROM {EVENTS_TABLE}
+WHERE originator_id = $1
+  AND ($2::text[] IS NULL OR topic = ANY($2::text[]))
+  AND ($3::timestamptz IS NULL OR occurred_at <= $3)
+  AND ($4::timestamptz IS NULL OR (occurred_at, originator_version) > ($4, $5))
+ORDER BY occurred_at, originator_version
 LIMIT $6
 """
 
 ACCOUNT = "SELECT account_id, name FROM cx360_accounts WHERE account_id = $1"
 
 NAME_AS_OF = f"""
-SELECT e.state FROM cx360_event_index k
-JOIN {EVENTS_TABLE} e ON e.originator_id = k.originator_id AND e.originator_version = k.originator_version
-WHERE k.originator_id = $1 AND k.type = 'sales.account.updated' AND k.occurred_at <= $2
-ORDER BY k.occurred_at DESC, k.originator_version DESC
+SELECT state FROM {EVENTS_TABLE}
+WHERE originator_id = $1 AND topic = '{topic_of("sales.account.updated")}' AND occurred_at <= $2
+ORDER BY occurred_at DESC, originator_version DESC
 """
 
 ACCOUNTS = """
@@ -72,11 +71,12 @@ class EventRecord:
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> EventRecord:
         state = orjson.loads(row["state"])
+        event_type = type_of_topic(row["topic"])
         return cls(
             id=state["id"],
             source=state["source"],
-            type=row["type"],
-            department=row["department"],
+            type=event_type,
+            department=event_type.split(".", 1)[0],
             account_id=state["account_id"],
             contact_id=state["contact_id"],
             occurred_at=row["occurred_at"],
@@ -86,6 +86,11 @@ class EventRecord:
             actor=state["actor"],
             data=state["data"],
         )
+
+
+def topics_of(departments: Sequence[str]) -> list[str]:
+    """The stored topics of every catalogue type of these departments."""
+    return [topic_of(name) for name, kind in CATALOGUE.items() if kind.department in departments]
 
 
 class Reads:
@@ -129,7 +134,7 @@ class Reads:
         rows = await self.pool.fetch(
             TIMELINE,
             account_stream_id(account_id),
-            list(departments) if departments is not None else None,
+            topics_of(departments) if departments is not None else None,
             as_of,
             after_at,
             after_version,

@@ -14,16 +14,15 @@ class EventType:
     name: str
     fields: Mapping[str, Field] = field(default_factory=dict)
 
+    required: tuple[str, ...] = field(init=False)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+        object.__setattr__(self, "required", tuple(name for name, spec in self.fields.items() if spec.required))
 
     @property
     def department(self) -> str:
         return self.name.split(".", 1)[0]
-
-    @property
-    def required(self) -> tuple[str, ...]:
-        return tuple(name for name, spec in self.fields.items() if spec.required)
 
 
 def catalogue_of(*types: EventType) -> dict[str, EventType]:

@@ -41,7 +41,7 @@ class Text(Field):
     def check(self, value: Any) -> str:
         if not isinstance(value, str):
             raise Invalid(f"must be a string, not {json_type(value)}")
-        if not value.strip():
+        if not value or value.isspace():
             raise Invalid("must not be empty")
         if len(value) > self.max_length:
             raise Invalid(f"must be at most {self.max_length} characters (got {len(value)})")

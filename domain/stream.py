@@ -58,11 +58,11 @@ class RecordedEvent:
     actor: str | None
     data: dict[str, Any]
 
-    def __init__(self, originator_version: int, recorded_at: datetime, event: ValidEvent) -> None:
+    def __init__(self, originator_version: int, recorded_at: str, event: ValidEvent) -> None:
         self.__dict__.update(
             originator_id=account_stream_id(event.account_id),
             originator_version=originator_version,
-            timestamp=recorded_at.isoformat(),
+            timestamp=recorded_at,
             id=event.id,
             source=event.source,
             account_id=event.account_id,
@@ -90,6 +90,7 @@ RECORDED_EVENT_CLASSES: dict[str, type[RecordedEvent]] = {
 }
 
 
-def recorded(originator_version: int, recorded_at: datetime, event: ValidEvent) -> RecordedEvent:
+def recorded(originator_version: int, recorded_at: datetime | str, event: ValidEvent) -> RecordedEvent:
     """The stored form of a valid event at the given place in its account's stream."""
-    return RECORDED_EVENT_CLASSES[event.type](originator_version, recorded_at, event)
+    timestamp = recorded_at if isinstance(recorded_at, str) else recorded_at.isoformat()
+    return RECORDED_EVENT_CLASSES[event.type](originator_version, timestamp, event)

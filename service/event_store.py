@@ -88,10 +88,11 @@ class EventStore(Application[UUID]):
     def append_of(self, events: Sequence[ValidEvent], versions: dict[str, int]) -> Append:
         """The stored events, index rows and account rows of new events, numbered after `versions`."""
         recorded_at = datetime.now(timezone.utc)
+        recorded_at_text = recorded_at.isoformat()
         domain_events = []
         for event in events:
             versions[event.account_id] = versions.get(event.account_id, 0) + 1
-            domain_events.append(recorded(versions[event.account_id], recorded_at, event))
+            domain_events.append(recorded(versions[event.account_id], recorded_at_text, event))
         return Append(
             stored_events=[self.mapper.to_stored_event(domain_event) for domain_event in domain_events],
             envelopes=[Envelope(event.source, event.id, event.occurred_at) for event in events],
@@ -120,23 +121,29 @@ def store_env(params: Mapping[str, str | int | None]) -> dict[str, str]:
 
 
 def account_rows(events: Sequence[ValidEvent], versions: Mapping[str, int], recorded_at: datetime) -> list[AccountRow]:
-    """One row per account of the batch: its count, latest occurrence and latest name (ties: later arrival)."""
-    rows: dict[str, AccountRow] = {}
+    """One row per account of the batch: its count, latest occurrence and latest name."""
+    by_account: dict[str, list[ValidEvent]] = {}
     for event in events:
-        row = rows.get(event.account_id)
-        name = event.data.get("name") if event.type == "sales.account.updated" else None
-        newer_name = name is not None and (row is None or row.name_occurred_at is None or event.occurred_at >= row.name_occurred_at)
-        rows[event.account_id] = AccountRow(
-            account_id=event.account_id,
-            originator_id=account_stream_id(event.account_id),
-            name=name if newer_name else (row.name if row else None),
-            name_occurred_at=event.occurred_at if newer_name else (row.name_occurred_at if row else None),
-            version=versions[event.account_id],
-            event_count=(row.event_count if row else 0) + 1,
-            recorded_at=recorded_at,
-            last_occurred_at=max(event.occurred_at, row.last_occurred_at) if row else event.occurred_at,
-        )
-    return list(rows.values())
+        by_account.setdefault(event.account_id, []).append(event)
+    return [account_row(account_id, group, versions[account_id], recorded_at) for account_id, group in by_account.items()]
+
+
+def account_row(account_id: str, events: list[ValidEvent], version: int, recorded_at: datetime) -> AccountRow:
+    named = None
+    for event in events:  # the latest name by occurredAt; on a tie, the later arrival
+        if event.type == "sales.account.updated" and event.data.get("name") is not None:
+            if named is None or event.occurred_at >= named.occurred_at:
+                named = event
+    return AccountRow(
+        account_id=account_id,
+        originator_id=account_stream_id(account_id),
+        name=named.data["name"] if named else None,
+        name_occurred_at=named.occurred_at if named else None,
+        version=version,
+        event_count=len(events),
+        recorded_at=recorded_at,
+        last_occurred_at=max(event.occurred_at for event in events),
+    )
 
 
 __all__ = ["EventStore", "IDEMPOTENCY_CONSTRAINT", "RecordOutcome", "StoreUnavailable", "store_env"]

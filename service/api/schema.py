@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+import logging
 from typing import Any, Optional
 
 import strawberry
-from graphql import GraphQLResolveInfo
+from graphql import GraphQLError, GraphQLResolveInfo
+from strawberry.types import ExecutionContext
 from strawberry.schema.config import StrawberryConfig
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 
@@ -20,6 +22,8 @@ from service.api.scalars import SCALAR_MAP
 from service.api.variable_errors import NameArgumentsInVariableErrors
 from service.api.types import EventInput, EventRejection, RecordEventsPayload
 from service.event_store import StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 
 @strawberry.type
@@ -75,8 +79,20 @@ async def record_events_from_coerced_input(_root: None, info: GraphQLResolveInfo
     return await record_batch(info.context, events)
 
 
+class Schema(strawberry.Schema):
+    """Logs a client's mistakes in one line, and only unexpected errors with their traceback."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        unexpected = [error for error in errors if should_mask(error)]
+        for error in errors:
+            if not should_mask(error):
+                log.info("request refused: %s", error.message)
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
 def build_schema() -> strawberry.Schema:
-    schema = strawberry.Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

@@ -38,7 +38,8 @@ DEMO_BATCH = 500
 async def open_context(settings: Settings) -> AsyncIterator[Context]:
     """Open every resource the service needs, and close them all on the way out."""
     embedded = EmbeddedPostgres(settings.data_dir) if settings.database_url is None else None
-    url = settings.database_url or await anyio.to_thread.run_sync(embedded.start)  # type: ignore[union-attr]
+    url = await anyio.to_thread.run_sync(embedded.start) if embedded is not None else settings.database_url
+    assert url is not None
     try:
         params = connection_params(url)
         store = await anyio.to_thread.run_sync(lambda: EventStore(env=store_env(params)))

@@ -23,7 +23,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg.sql import SQL, Composable, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 IDEMPOTENCY_CONSTRAINT = "cx360_events_idempotency"
 
@@ -79,7 +79,7 @@ UPSERT_ACCOUNTS = SQL(
     "   THEN coalesce(excluded.name_occurred_at, a.name_occurred_at) ELSE a.name_occurred_at END"
 )
 
-CREATE_ACCOUNTS = SQL(
+CREATE_ACCOUNTS = SQL(  # formatted (with nothing) into the Composed the library's statement list holds
     "CREATE TABLE IF NOT EXISTS cx360_accounts ("
     " account_id text PRIMARY KEY,"
     " originator_id uuid NOT NULL,"
@@ -89,7 +89,7 @@ CREATE_ACCOUNTS = SQL(
     " event_count bigint NOT NULL,"
     " first_recorded_at timestamptz NOT NULL,"
     " last_occurred_at timestamptz NOT NULL)"
-)
+).format()
 
 STORED_COLUMNS = ("originator_id", "originator_version", "topic", "state")
 
@@ -121,7 +121,7 @@ class IndexingRecorder(PostgresApplicationRecorder):
             " RETURNING notification_id"
         ).format(table=table)
 
-    def envelope_statements(self, table: Identifier) -> list[Composable]:
+    def envelope_statements(self, table: Identifier) -> list[Composed]:
         return [
             SQL(
                 "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS source text NOT NULL,"

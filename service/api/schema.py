@@ -68,7 +68,7 @@ async def record_batch(context: Context, events: Sequence[Mapping[str, Any]]) ->
     )
 
 
-async def record_events_from_coerced_input(_root: None, info: GraphQLResolveInfo, events: list[dict[str, Any]]) -> RecordEventsPayload:
+async def record_events_from_coerced_input(_root: None, info: GraphQLResolveInfo[Context], events: list[dict[str, Any]]) -> RecordEventsPayload:
     """`recordEvents` taking graphql-core's coerced input as it is.
 
     graphql-core has already checked every `EventInput` against the schema, and its

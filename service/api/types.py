@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -88,7 +88,7 @@ class Event:
             recorded_at=record.recorded_at,
             position=position_of(record.notification_id),
             actor=record.actor,
-            data=record.data,
+            data=cast(JSON, record.data),
         )
 
 

@@ -1,0 +1,73 @@
+"""Stored events as the projections see them: immutable facts, ordered by when they happened."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from domain.fields import parse_rfc3339
+from domain.stream import type_of_topic
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One stored event: its place in the global log, its type and the producer's content."""
+
+    position: int
+    type: str
+    occurred_at: datetime
+    source: str
+    event_id: str
+    contact_id: str | None
+    data: Mapping[str, Any]
+
+    @property
+    def department(self) -> str:
+        return self.type.split(".", 1)[0]
+
+    @property
+    def order(self) -> tuple[datetime, str, str]:
+        """Sort key by `occurredAt`, ties broken by content, never by arrival.
+
+        Arrival order (the position) would make findings depend on which of two
+        simultaneous events came first, breaking order independence.
+        """
+        return (self.occurred_at, self.source, self.event_id)
+
+    def text(self, name: str) -> str | None:
+        value = self.data.get(name)
+        return None if value is None else str(value)
+
+    def amount(self, name: str = "amount") -> Decimal:
+        return Decimal(str(self.data[name]))
+
+    def instant(self, name: str) -> datetime:
+        """A date-time field of `data`; a plain date means the end of that day (UTC)."""
+        return instant_of(str(self.data[name]))
+
+
+def instant_of(value: str) -> datetime:
+    """An RFC 3339 date-time, or a plain date taken as the end of that day (UTC)."""
+    if len(value) == 10:
+        day = date.fromisoformat(value)
+        return datetime.combine(day + timedelta(days=1), time(), timezone.utc)
+    return parse_rfc3339(value)
+
+
+def fact_from_stored(position: int, topic: str, state: bytes) -> Fact:
+    """A fact from a row of the events table (the store's JSON state)."""
+    stored = orjson.loads(state)
+    return Fact(
+        position=position,
+        type=type_of_topic(topic),
+        occurred_at=datetime.fromisoformat(stored["occurred_at"]),
+        source=stored["source"],
+        event_id=stored["id"],
+        contact_id=stored["contact_id"],
+        data=stored["data"],
+    )

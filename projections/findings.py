@@ -1,0 +1,105 @@
+"""Findings: what the rules report, and the moment they are judged at."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from uuid import UUID, uuid5
+
+from projections.facts import Fact
+
+FINDING_NAMESPACE = UUID("6f1c2a57-3c1e-4e0f-9a52-5b0c6d7e8f90")
+
+DEPARTMENT_ORDER = ("marketing", "sales", "product", "support", "billing")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One contradiction between departments on one account (`rules.md`, Findings)."""
+
+    id: str
+    account_id: str
+    rule: str
+    key: str
+    severity: str
+    departments: tuple[str, ...]
+    evidence: tuple[Fact, ...]
+    detected_at: datetime
+    resolved_at: datetime | None
+    summary: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+def finding_id(account_id: str, rule: str, key: str) -> str:
+    """Stable across rebuilds: the same account, rule and key always give the same id."""
+    return str(uuid5(FINDING_NAMESPACE, f"{account_id}\x1f{rule}\x1f{key}"))
+
+
+def finding(
+    account_id: str,
+    rule: str,
+    key: str,
+    *,
+    severity: str,
+    departments: Iterable[str],
+    evidence: Iterable[Fact],
+    detected_at: datetime,
+    resolved_at: datetime | None,
+    summary: str,
+) -> Finding:
+    """A finding with its id derived from (account, rule, key), departments and evidence in order."""
+    unique_evidence = {fact.position: fact for fact in evidence}.values()
+    return Finding(
+        id=finding_id(account_id, rule, key),
+        account_id=account_id,
+        rule=rule,
+        key=key,
+        severity=severity,
+        departments=tuple(sorted(set(departments), key=DEPARTMENT_ORDER.index)),
+        evidence=tuple(sorted(unique_evidence, key=lambda fact: fact.order)),
+        detected_at=detected_at,
+        resolved_at=resolved_at,
+        summary=summary,
+    )
+
+
+class Moment:
+    """The time a rule judges at, which also notes the next deadline still to come.
+
+    Rules ask `reached(deadline)` instead of comparing with the clock themselves; every
+    deadline not yet reached is remembered, so the runner knows when the findings may
+    change with no new event (a detractor left alone for 7 days, a plan running out).
+    """
+
+    def __init__(self, instant: datetime) -> None:
+        self.instant = instant
+        self.next_change: datetime | None = None
+
+    def reached(self, deadline: datetime) -> bool:
+        if deadline <= self.instant:
+            return True
+        self.expect(deadline)
+        return False
+
+    def expect(self, moment: datetime) -> None:
+        """Note a moment after now at which the findings may change."""
+        if moment > self.instant and (self.next_change is None or moment < self.next_change):
+            self.next_change = moment
+
+    def resolved_at(self, end: datetime | None) -> datetime | None:
+        """`end` if it has come, else None (the finding is still open at this moment)."""
+        return end if end is not None and self.reached(end) else None
+
+
+def day(instant: datetime) -> str:
+    """A date as a support agent reads it aloud: `2 Mar 2026` (UTC)."""
+    utc = instant.astimezone(timezone.utc)
+    return f"{utc.day} {utc:%b %Y}"
+
+
+def money(amount: object, currency: str) -> str:
+    return f"{amount} {currency}"

@@ -1,0 +1,27 @@
+"""What every rule is: an id, a severity, its thresholds with their defaults, and a detector."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from projections.findings import Finding, Moment
+from projections.history import Timeline
+
+Detector = Callable[[Timeline, Moment, Any], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One inconsistency rule of `rules.md`.
+
+    `defaults` is a frozen dataclass instance holding the rule's thresholds (the spec's
+    defaults); operators override its fields by name. `detect` reads an account's facts
+    up to the moment and returns the findings true at that moment.
+    """
+
+    id: str
+    severity: str
+    defaults: Any
+    detect: Detector

@@ -1,0 +1,66 @@
+"""Rule thresholds: the spec's defaults, overridden by an operator's TOML table per rule.
+
+    [contact-pressure]
+    max_touches = 8
+
+An unknown rule, an unknown key or a value of the wrong type is refused with a message
+naming it, so a typo cannot silently leave a default in force.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from projections.rules import RULES
+
+
+class ThresholdError(ValueError):
+    """A threshold setting that cannot be used; the message names the key."""
+
+
+Thresholds = Mapping[str, Any]  # rule id -> that rule's thresholds dataclass
+
+DEFAULT_THRESHOLDS: Thresholds = MappingProxyType({rule_id: rule.defaults for rule_id, rule in RULES.items()})
+
+
+def thresholds_from(table: Mapping[str, Any]) -> Thresholds:
+    """Every rule's thresholds, with the given tables overriding the defaults."""
+    chosen = dict(DEFAULT_THRESHOLDS)
+    for rule_id, overrides in table.items():
+        if rule_id not in RULES:
+            raise ThresholdError(f"[{rule_id}]: unknown rule; the rules are {', '.join(sorted(RULES))}")
+        if not isinstance(overrides, Mapping):
+            raise ThresholdError(f"{rule_id}: must be a table of thresholds")
+        chosen[rule_id] = overridden(rule_id, RULES[rule_id].defaults, overrides)
+    return MappingProxyType(chosen)
+
+
+def overridden(rule_id: str, defaults: Any, overrides: Mapping[str, Any]) -> Any:
+    fields = {field.name: getattr(defaults, field.name) for field in dataclasses.fields(defaults)}
+    changes = {}
+    for key, value in overrides.items():
+        where = f"{rule_id}.{key}"
+        if key not in fields:
+            raise ThresholdError(f"{where}: unknown threshold; {rule_id} has {', '.join(fields)}")
+        changes[key] = checked(where, fields[key], value)
+    return dataclasses.replace(defaults, **changes)
+
+
+def checked(where: str, default: Any, value: Any) -> Any:
+    """The value, if it has the default's type (an int is taken where a float is expected)."""
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ThresholdError(f"{where}: must be a list of strings")
+        return tuple(value)
+    if isinstance(default, bool) or isinstance(value, bool):
+        raise ThresholdError(f"{where}: must be a number, not {value!r}")
+    if isinstance(default, int) and not isinstance(value, int):
+        raise ThresholdError(f"{where}: must be a whole number, not {value!r}")
+    if isinstance(default, float) and not isinstance(value, int | float):
+        raise ThresholdError(f"{where}: must be a number, not {value!r}")
+    if value < 0:
+        raise ThresholdError(f"{where}: must not be negative (got {value})")
+    return float(value) if isinstance(default, float) else value

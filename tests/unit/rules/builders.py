@@ -1,0 +1,57 @@
+"""Plain facts for rule tests: `at("2026-03-02 09:00")` times and `fact(type, when, **data)`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from itertools import count
+from typing import Any
+
+from projections.evaluation import evaluate
+from projections.facts import Fact
+from projections.findings import Finding
+from projections.history import history_of
+from projections.thresholds import thresholds_from
+
+ACCOUNT = "acme"
+_positions = count(1)
+
+
+def at(text: str) -> datetime:
+    """A UTC instant from `YYYY-MM-DD HH:MM` (or a date alone, at midnight)."""
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+def days(n: float) -> timedelta:
+    return timedelta(days=n)
+
+
+def fact(event_type: str, when: datetime | str, contact: str | None = None, **data: Any) -> Fact:
+    position = next(_positions)
+    return Fact(
+        position=position,
+        type=event_type,
+        occurred_at=at(when) if isinstance(when, str) else when,
+        source="test",
+        event_id=f"e-{position}",
+        contact_id=contact,
+        data=data,
+    )
+
+
+def findings(rule: str, facts: list[Fact], as_of: datetime | str, **thresholds: Any) -> list[Finding]:
+    """The findings of one rule for the account's facts, judged at `as_of`."""
+    chosen = thresholds_from({rule: thresholds} if thresholds else {})
+    moment = at(as_of) if isinstance(as_of, str) else as_of
+    return [each for each in evaluate(history_of(ACCOUNT, facts), moment, chosen).findings if each.rule == rule]
+
+
+def only(rule: str, facts: list[Fact], as_of: datetime | str, **thresholds: Any) -> Finding:
+    """The one finding the facts must give."""
+    found = findings(rule, facts, as_of, **thresholds)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def next_change(facts: list[Fact], as_of: datetime | str) -> datetime | None:
+    moment = at(as_of) if isinstance(as_of, str) else as_of
+    return evaluate(history_of(ACCOUNT, facts), moment).next_change

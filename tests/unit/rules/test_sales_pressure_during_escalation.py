@@ -1,0 +1,97 @@
+"""`sales-pressure-during-escalation`: a sales push while a serious ticket is open."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.rules.builders import at, fact, findings, only
+
+RULE = "sales-pressure-during-escalation"
+
+
+def opened(when: str, priority: str = "urgent", ticket: str = "T-4411") -> object:
+    return fact("support.ticket.opened", when, ticketId=ticket, priority=priority)
+
+
+def outreach(when: str, intent: str = "renewal") -> object:
+    return fact("sales.outreach.sent", when, channel="email", intent=intent)
+
+
+def resolved(when: str, ticket: str = "T-4411") -> object:
+    return fact("support.ticket.resolved", when, ticketId=ticket)
+
+
+@pytest.mark.parametrize("intent", ["prospecting", "upsell", "renewal"])
+def test_a_push_during_an_urgent_ticket_fires(intent: str) -> None:
+    ticket, push = opened("2026-03-02 09:14"), outreach("2026-03-05 10:00", intent)
+    found = only(RULE, [ticket, push], "2026-03-10")
+    assert found.severity == "HIGH"
+    assert found.departments == ("sales", "support")
+    assert found.detected_at == at("2026-03-05 10:00")
+    assert found.resolved_at is None
+    assert [each.position for each in found.evidence] == [ticket.position, push.position]  # type: ignore[attr-defined]
+    assert found.summary == (
+        f"Sales sent a {intent} outreach on 5 Mar 2026 while urgent ticket T-4411 was open (since 2 Mar 2026)."
+    )
+
+
+@pytest.mark.parametrize("kind", ["expansion", "renewal"])
+def test_an_expansion_or_renewal_opportunity_is_a_push(kind: str) -> None:
+    push = fact("sales.opportunity.opened", "2026-03-03", opportunityId="O-1", kind=kind, amount="5000", currency="EUR")
+    found = only(RULE, [opened("2026-03-02"), push], "2026-03-10")
+    assert f"an {kind} opportunity of 5000 EUR" in found.summary
+
+
+def test_a_new_business_opportunity_and_a_check_in_are_not_pushes() -> None:
+    new = fact("sales.opportunity.opened", "2026-03-03", opportunityId="O-1", kind="new", amount="5000", currency="EUR")
+    check_in = outreach("2026-03-04", "check_in")
+    follow_up = outreach("2026-03-04", "follow_up")
+    assert findings(RULE, [opened("2026-03-02"), new, check_in, follow_up], "2026-03-10") == []
+
+
+@pytest.mark.parametrize("priority", ["low", "normal"])
+def test_a_push_during_an_ordinary_ticket_does_not_fire(priority: str) -> None:
+    assert findings(RULE, [opened("2026-03-02", priority), outreach("2026-03-03")], "2026-03-10") == []
+
+
+def test_an_escalated_ticket_of_any_priority_is_serious_from_its_escalation() -> None:
+    ticket = opened("2026-03-02", "low")
+    before = outreach("2026-03-03")
+    escalation = fact("support.ticket.escalated", "2026-03-04", ticketId="T-4411", level="2")
+    after = outreach("2026-03-05")
+    found = only(RULE, [ticket, before, escalation, after], "2026-03-10")
+    assert found.detected_at == at("2026-03-05")
+    assert before not in found.evidence and escalation in found.evidence
+    assert "escalated ticket T-4411" in found.summary
+
+
+def test_pushes_before_the_opening_or_after_the_resolution_do_not_fire() -> None:
+    facts = [outreach("2026-03-01"), opened("2026-03-02"), resolved("2026-03-04"), outreach("2026-03-04")]
+    assert findings(RULE, facts, "2026-03-10") == []
+
+
+def test_it_closes_when_the_ticket_is_resolved_and_later_pushes_join_while_open() -> None:
+    facts = [opened("2026-03-02"), outreach("2026-03-03"), outreach("2026-03-04", "upsell"), resolved("2026-03-06")]
+    found = only(RULE, facts, "2026-03-10")
+    assert found.resolved_at == at("2026-03-06")
+    assert len(found.evidence) == 3
+    assert found.summary.endswith("; 1 more sales push followed while it was open.")
+    assert only(RULE, facts, "2026-03-05").resolved_at is None  # as of before the resolution
+
+
+def test_a_reopened_ticket_with_a_new_push_reopens_the_same_finding() -> None:
+    first = [opened("2026-03-02"), outreach("2026-03-03"), resolved("2026-03-06")]
+    reopened = [fact("support.ticket.reopened", "2026-03-08", ticketId="T-4411"), outreach("2026-03-09")]
+    before, after = only(RULE, first, "2026-03-10"), only(RULE, first + reopened, "2026-03-10")
+    assert after.id == before.id and after.resolved_at is None
+    assert only(RULE, first + reopened[:1], "2026-03-10").resolved_at == at("2026-03-06")
+
+
+def test_each_ticket_is_its_own_finding() -> None:
+    facts = [opened("2026-03-02", ticket="T-1"), opened("2026-03-02", "high", ticket="T-2"), outreach("2026-03-03")]
+    assert len({each.id for each in findings(RULE, facts, "2026-03-10")}) == 2
+
+
+def test_serious_priorities_are_a_threshold() -> None:
+    facts = [opened("2026-03-02", "normal"), outreach("2026-03-03")]
+    assert len(findings(RULE, facts, "2026-03-10", serious_priorities=["normal", "high", "urgent"])) == 1

@@ -59,8 +59,8 @@ def instant_of(value: str) -> datetime:
     return parse_rfc3339(value)
 
 
-def fact_from_stored(position: int, topic: str, state: bytes) -> Fact:
-    """A fact from a row of the events table (the store's JSON state)."""
+def fact_from_stored(position: int, topic: str, state: bytes) -> tuple[Fact, str]:
+    """A fact and its account id from a row of the events table (the store's JSON state)."""
     stored = orjson.loads(state)
     return Fact(
         position=position,
@@ -70,4 +70,4 @@ def fact_from_stored(position: int, topic: str, state: bytes) -> Fact:
         event_id=stored["id"],
         contact_id=stored["contact_id"],
         data=stored["data"],
-    )
+    ), stored["account_id"]

@@ -23,8 +23,14 @@ from service.api.context import Context
 from service.api.http import GraphQLEndpoint
 from service.api.schema import build_schema
 from service.embedded_postgres import EmbeddedPostgres
+from eventsourcing.postgres import PostgresDatastore
+
 from service.event_store import EventStore, store_env
+from service.finding_reads import FindingReads
+from service.findings_view import FindingsView
+from service.follower import Follower
 from service.ingest import Ingest
+from service.projector import Projector
 from service.middleware import BodySizeLimit
 from service.reads import Reads
 from service.settings import Settings, connection_params
@@ -44,16 +50,48 @@ async def open_context(settings: Settings) -> AsyncIterator[Context]:
         params = connection_params(url)
         store = await anyio.to_thread.run_sync(lambda: EventStore(env=store_env(params)))
         try:
-            pool = await asyncpg.create_pool(dsn=url, min_size=1, max_size=settings.db_pool_size)
+            follower = await anyio.to_thread.run_sync(lambda: start_projector(settings, url, params, store))
             try:
-                yield Context(settings=settings, reads=Reads(pool), ingest=Ingest(store, settings.limits))
+                pool = await asyncpg.create_pool(dsn=url, min_size=1, max_size=settings.db_pool_size)
+                try:
+                    yield Context(
+                        settings=settings,
+                        reads=Reads(pool),
+                        ingest=Ingest(store, settings.limits),
+                        findings=FindingReads(pool, settings.thresholds),
+                    )
+                finally:
+                    await pool.close()
             finally:
-                await pool.close()
+                await anyio.to_thread.run_sync(follower.stop)
+                follower.projector.view.datastore.close()
         finally:
             await anyio.to_thread.run_sync(store.close)
     finally:
         if embedded is not None:
             await anyio.to_thread.run_sync(embedded.stop)
+
+
+def findings_view(params: dict[str, str | int | None]) -> FindingsView:
+    """The findings view on its own small pool, its tables created if missing."""
+    datastore = PostgresDatastore(
+        dbname=str(params["dbname"]),
+        host=str(params["host"]),
+        port=str(params["port"]),
+        user=str(params["user"] or ""),
+        password=str(params["password"] or ""),
+        pool_size=2,
+    )
+    view = FindingsView(datastore)
+    view.create_table()
+    return view
+
+
+def start_projector(settings: Settings, url: str, params: dict[str, str | int | None], store: EventStore) -> Follower:
+    projector = Projector(findings_view(params), settings.thresholds, batch_size=settings.projector_batch_events)
+    follower = Follower(projector, url, store.indexing_recorder.channel_name, poll_seconds=settings.projector_poll_seconds)
+    follower.start()
+    return follower
 
 
 async def load_demo(ingest: Ingest) -> None:

@@ -7,12 +7,14 @@ with a message naming the variable and the reason.
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from domain.validation import Limits
+from projections.thresholds import DEFAULT_THRESHOLDS, ThresholdError, Thresholds, thresholds_from
 
 
 class SettingsError(ValueError):
@@ -30,6 +32,10 @@ class Settings:
     max_page_size: int = 100
     db_pool_size: int = 10
     limits: Limits = field(default_factory=Limits)
+    rules_file: Path | None = None
+    thresholds: Thresholds = field(default_factory=lambda: DEFAULT_THRESHOLDS)
+    projector_poll_seconds: float = 1.0
+    projector_batch_events: int = 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -37,6 +43,7 @@ class Settings:
         url = env.get("DATABASE_URL") or None
         if url is not None:
             connection_params(url)  # fail at start, naming the variable, rather than at first use
+        rules_file = Path(env["CX360_RULES_FILE"]) if env.get("CX360_RULES_FILE") else None
         return cls(
             database_url=url,
             data_dir=Path(env.get("CX360_DATA_DIR") or ".cx360"),
@@ -51,7 +58,26 @@ class Settings:
                 max_data_depth=integer(env, "CX360_MAX_DATA_DEPTH", 8, 1, 100),
                 max_data_keys=integer(env, "CX360_MAX_DATA_KEYS", 1_000, 1, 100_000),
             ),
+            rules_file=rules_file,
+            thresholds=read_thresholds(rules_file) if rules_file is not None else DEFAULT_THRESHOLDS,
+            projector_poll_seconds=integer(env, "CX360_PROJECTOR_POLL_MS", 1000, 10, 600_000) / 1000,
+            projector_batch_events=integer(env, "CX360_PROJECTOR_BATCH_EVENTS", 1000, 1, 100_000),
         )
+
+
+def read_thresholds(path: Path) -> Thresholds:
+    """The rule thresholds of a TOML file (`[rule-id]` tables), over the spec's defaults."""
+    try:
+        with path.open("rb") as file:
+            table = tomllib.load(file)
+    except OSError as error:
+        raise SettingsError(f"CX360_RULES_FILE: cannot read {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"CX360_RULES_FILE: {path} is not valid TOML: {error}") from None
+    try:
+        return thresholds_from(table)
+    except ThresholdError as error:
+        raise SettingsError(f"CX360_RULES_FILE: {path}: {error}") from None
 
 
 def integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:

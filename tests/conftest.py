@@ -57,7 +57,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, max_batch_events=TEST_MAX_BATCH, max_body_bytes=4 * 1024 * 1024)
+    return Settings(
+        database_url=database_url,
+        max_batch_events=TEST_MAX_BATCH,
+        max_body_bytes=4 * 1024 * 1024,
+        projector_poll_seconds=0.2,
+    )
 
 
 class RunningServer:

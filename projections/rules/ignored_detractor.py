@@ -1,11 +1,23 @@
-"""`ignored-detractor`: NOT YET IMPLEMENTED (placeholder that finds nothing)."""
+"""`ignored-detractor`: nobody follows up a poor NPS score within 7 days (MEDIUM, marketing and support).
+
+A detractor response is a `marketing.nps.responded` with score 0-6. A follow-up is a
+`support.contact.made` (any reason) or a `sales.outreach.sent` with intent check_in,
+happening within 7 days after the response, both ends included (one at the response's
+own instant counts). The account is judged as a whole: a follow-up to another contact
+counts, and one follow-up answers every detractor response before it. This is a
+deadline rule: with no follow-up, the finding is detected at the response + 7 days.
+Key: the response. Closes at the first follow-up after the deadline; it then joins the
+response as evidence.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from projections.findings import Finding, Moment
+from projections.facts import Fact
+from projections.findings import Finding, Moment, day, finding
 from projections.history import Timeline
 from projections.rules.rule import Rule
 
@@ -14,11 +26,60 @@ ID = "ignored-detractor"
 
 @dataclass(frozen=True)
 class Thresholds:
-    pass
+    detractor_max_score: int = 6
+    follow_up_days: int = 7
+    follow_up_intents: tuple[str, ...] = ("check_in",)
+
+
+def score(fact: Fact) -> int:
+    return int(fact.data["score"])
+
+
+def is_follow_up(fact: Fact, thresholds: Thresholds) -> bool:
+    return fact.type == "support.contact.made" or fact.data.get("intent") in thresholds.follow_up_intents
 
 
 def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
-    yield from ()
+    follow_ups = [fact for fact in timeline.of("support.contact.made", "sales.outreach.sent")
+                  if is_follow_up(fact, thresholds)]
+    for response in timeline.of("marketing.nps.responded"):
+        if score(response) > thresholds.detractor_max_score:
+            continue
+        deadline = response.occurred_at + timedelta(days=thresholds.follow_up_days)
+        first = next((each for each in follow_ups if each.occurred_at >= response.occurred_at), None)
+        if (first is not None and first.occurred_at <= deadline) or not moment.reached(deadline):
+            continue
+        resolved_at = moment.resolved_at(None if first is None else first.occurred_at)
+        yield finding_of(timeline.account_id, response, deadline, first, resolved_at)
+
+
+def follow_up_words(fact: Fact) -> str:
+    if fact.type == "support.contact.made":
+        return f"a {fact.data['channel']} from support"
+    intent = str(fact.data["intent"]).replace("_", "-")
+    return f"{'an' if intent[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {intent} {fact.data['channel']} from sales"
+
+
+def finding_of(account_id: str, response: Fact, deadline: datetime, late: Fact | None,
+               resolved_at: datetime | None) -> Finding:
+    who = f"Contact {response.contact_id}" if response.contact_id else "Someone at the account"
+    summary = (
+        f"{who} gave an NPS score of {score(response)} on {day(response.occurred_at)} "
+        f"and nobody from support or sales followed up by {day(deadline)}"
+    )
+    if late is not None:
+        summary += f"; the first follow-up, {follow_up_words(late)}, came on {day(late.occurred_at)}"
+    return finding(
+        account_id,
+        ID,
+        f"{response.source}/{response.event_id}",
+        severity="MEDIUM",
+        departments=("marketing", "support"),
+        evidence=[response] if late is None else [response, late],
+        detected_at=deadline,
+        resolved_at=resolved_at,
+        summary=summary + ".",
+    )
 
 
 RULE = Rule(ID, "MEDIUM", Thresholds(), detect)

@@ -1,24 +1,108 @@
-"""`upsell-to-detractor`: NOT YET IMPLEMENTED (placeholder that finds nothing)."""
+"""`upsell-to-detractor`: an upsell push soon after a poor NPS score (MEDIUM, the pushing department and marketing).
+
+A detractor response is a `marketing.nps.responded` with score 0-6. An upsell push is a
+`marketing.campaign.sent` or `sales.outreach.sent` with intent upsell, or a
+`sales.opportunity.opened` of kind expansion. A push counts for a detractor response
+when it happens within 30 days after it (both ends included, a push at the response's
+own instant counts) and before the account's next NPS response of 7 or more (a response
+later than the detractor one; a push at that same instant no longer counts). The account
+is judged as a whole: the contacts of the response and of the push need not match.
+Key: the detractor response; every detractor response is its own finding, so one push
+can be evidence in two. Detected at the first push; closes at the next response of 7
+or more, or 30 days after the detractor response, whichever comes first.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from projections.findings import Finding, Moment
+from projections.facts import Fact
+from projections.findings import Finding, Moment, day, finding
 from projections.history import Timeline
 from projections.rules.rule import Rule
 
 ID = "upsell-to-detractor"
 
+PUSH_TYPES = ("marketing.campaign.sent", "sales.outreach.sent", "sales.opportunity.opened")
+
 
 @dataclass(frozen=True)
 class Thresholds:
-    pass
+    detractor_max_score: int = 6
+    window_days: int = 30
+    upsell_campaign_intents: tuple[str, ...] = ("upsell",)
+    upsell_outreach_intents: tuple[str, ...] = ("upsell",)
+    upsell_opportunity_kinds: tuple[str, ...] = ("expansion",)
+
+
+def score(fact: Fact) -> int:
+    return int(fact.data["score"])
+
+
+def is_push(fact: Fact, thresholds: Thresholds) -> bool:
+    if fact.type == "marketing.campaign.sent":
+        return fact.data.get("intent") in thresholds.upsell_campaign_intents
+    if fact.type == "sales.outreach.sent":
+        return fact.data.get("intent") in thresholds.upsell_outreach_intents
+    return fact.data.get("kind") in thresholds.upsell_opportunity_kinds
 
 
 def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
-    yield from ()
+    responses = timeline.of("marketing.nps.responded")
+    pushes = [fact for fact in timeline.of(*PUSH_TYPES) if is_push(fact, thresholds)]
+    window = timedelta(days=thresholds.window_days)
+    for response in responses:
+        if score(response) > thresholds.detractor_max_score:
+            continue
+        start, end = response.occurred_at, response.occurred_at + window
+        recovery = next((later.occurred_at for later in responses
+                         if later.occurred_at > start and score(later) > thresholds.detractor_max_score), None)
+        inside = [push for push in pushes
+                  if start <= push.occurred_at <= end and (recovery is None or push.occurred_at < recovery)]
+        if inside:
+            closes = end if recovery is None else min(recovery, end)
+            yield finding_of(timeline.account_id, response, inside, moment.resolved_at(closes), thresholds)
+
+
+def article(word: str) -> str:
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
+
+
+def push_words(fact: Fact) -> str:
+    if fact.type == "marketing.campaign.sent":
+        return f"Marketing sent the {fact.data['intent']} {fact.data['channel']} campaign {fact.data['campaignId']}"
+    if fact.type == "sales.outreach.sent":
+        intent = str(fact.data["intent"]).replace("_", "-")
+        return f"Sales sent {article(intent)} {intent} outreach"
+    kind = str(fact.data["kind"])
+    return f"Sales opened {article(kind)} {kind} opportunity of {fact.data['amount']} {fact.data['currency']}"
+
+
+def finding_of(account_id: str, response: Fact, pushes: list[Fact], resolved_at: datetime | None,
+               thresholds: Thresholds) -> Finding:
+    first = pushes[0]
+    who = f"contact {response.contact_id}" if response.contact_id else "someone at the account"
+    summary = (
+        f"{push_words(first)} on {day(first.occurred_at)} after {who} gave an NPS score of {score(response)} "
+        f"on {day(response.occurred_at)}"
+    )
+    if len(pushes) > 1:
+        more = len(pushes) - 1
+        summary += (f"; {more} more upsell push{'es' if more > 1 else ''} followed within "
+                    f"{thresholds.window_days} days of that response")
+    return finding(
+        account_id,
+        ID,
+        f"{response.source}/{response.event_id}",
+        severity="MEDIUM",
+        departments=("marketing", *(push.department for push in pushes)),
+        evidence=[response, *pushes],
+        detected_at=first.occurred_at,
+        resolved_at=resolved_at,
+        summary=summary + ".",
+    )
 
 
 RULE = Rule(ID, "MEDIUM", Thresholds(), detect)

@@ -8,6 +8,7 @@ from typing import Optional
 import strawberry
 
 from service.api.context import Info
+from service.api.findings import Finding, FindingState
 from service.api.cursors import account_cursor, timeline_after, timeline_cursor
 from service.api.paging import page_size
 from service.api.types import Department, Event, EventConnection, EventEdge, PageInfo, page_info
@@ -48,6 +49,18 @@ class Account:
             edges=edges,
             page_info=page_info([edge.cursor for edge in edges], len(records) > limit, after is not None),
         )
+
+    @strawberry.field(
+        description="The account's findings, the most recently detected first; with the account's `asOf`, "
+        "those that were true then, judged from the events that had happened by then."
+    )
+    async def findings(self, info: Info, state: Optional[FindingState] = FindingState.OPEN) -> list[Finding]:
+        reads = info.context.findings
+        if self.as_of is None:
+            records = await reads.of_account(str(self.id), (state or FindingState.OPEN).open_only)
+        else:
+            records = await reads.of_account_as_of(str(self.id), self.as_of, (state or FindingState.OPEN).open_only)
+        return [Finding.from_record(record) for record in records]
 
 
 @strawberry.type

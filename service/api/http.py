@@ -29,7 +29,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context: Context = request.state.context  # opened by the application's lifespan
-        return context
+        return context.for_request()
 
     def decode_json(self, data: str | bytes) -> object:
         try:

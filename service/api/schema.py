@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 import logging
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import strawberry
 from graphql import GraphQLError, GraphQLResolveInfo
@@ -14,13 +14,21 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 
 from service.api.account import Account, AccountConnection, account_connection
+from service.api.findings import (
+    DepartmentPairCount,
+    FindingConnection,
+    FindingState,
+    finding_after,
+    finding_connection,
+)
 from service.api.context import Context, Info
 from service.api.cursors import account_after
 from service.api.errors import BadInput, ServiceUnavailable, should_mask
 from service.api.paging import page_size
 from service.api.scalars import SCALAR_MAP
 from service.api.variable_errors import NameArgumentsInVariableErrors
-from service.api.types import EventInput, EventRejection, RecordEventsPayload
+from service.api.types import Department, EventInput, EventRejection, RecordEventsPayload
+from projections.rules import RULES
 from service.event_store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -38,6 +46,43 @@ class Query:
         limit = page_size(first, info.context.settings.max_page_size)
         records = await info.context.reads.accounts(limit + 1, account_after(after) if after else None)
         return account_connection(records, limit, after)
+
+    @strawberry.field(description="Findings across all accounts, the most recently detected first.")
+    async def findings(
+        self,
+        info: Info,
+        first: Optional[int] = None,
+        after: Optional[str] = None,
+        rule: Annotated[Optional[str], strawberry.argument(description="A rule id, e.g. contact-pressure.")] = None,
+        department: Optional[Department] = None,
+        state: Optional[FindingState] = FindingState.OPEN,
+    ) -> FindingConnection:
+        limit = page_size(first, info.context.settings.max_page_size)
+        if rule is not None and rule not in RULES:
+            raise BadInput("rule", f"unknown rule {rule!r:.80}; the rules are {', '.join(RULES)}")
+        records = await info.context.findings.page(
+            limit + 1,
+            open_only=(state or FindingState.OPEN).open_only,
+            rule=rule,
+            department=department.value if department is not None else None,
+            after=finding_after(after) if after else None,
+        )
+        return finding_connection(records, limit, after)
+
+    @strawberry.field(
+        description="For each pair of departments (and each single department, for rules that name one): "
+        "findings detected between `from` and `to` (both included; open-ended when omitted), how many are "
+        "still open, and how many accounts they concern; the most frequent first."
+    )
+    async def department_matrix(
+        self,
+        info: Info,
+        from_: Annotated[Optional[datetime], strawberry.argument(name="from")] = None,
+        to: Optional[datetime] = None,
+    ) -> list[DepartmentPairCount]:
+        if from_ is not None and to is not None and from_ > to:
+            raise BadInput("from", f"must not be after `to` ({from_.isoformat()} > {to.isoformat()})")
+        return [DepartmentPairCount.from_count(count) for count in await info.context.findings.matrix(from_, to)]
 
 
 @strawberry.type

@@ -1,0 +1,120 @@
+"""Findings in GraphQL: `Finding`, its connection and the department matrix."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Optional
+from uuid import UUID
+
+import strawberry
+
+from service.api.context import Info
+from service.api.cursors import EPOCH, decode, encode
+from service.api.errors import BadInput
+from service.api.types import Department, Event, PageInfo, page_info
+from service.finding_reads import DepartmentCount, FindingRecord
+
+
+@strawberry.enum(description="How serious a contradiction is, per rule.")
+class Severity(Enum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+
+@strawberry.enum(description="Which findings to list: still true, no longer true, or both.")
+class FindingState(Enum):
+    OPEN = "OPEN"
+    RESOLVED = "RESOLVED"
+    ALL = "ALL"
+
+    @property
+    def open_only(self) -> bool | None:
+        return {"OPEN": True, "RESOLVED": False, "ALL": None}[self.value]
+
+
+@strawberry.type(description="A contradiction between departments in how they treat one account (see rules.md).")
+class Finding:
+    id: strawberry.ID = strawberry.field(description="Stable: derived from the account, the rule and the rule's key.")
+    account_id: strawberry.ID
+    rule: str = strawberry.field(description="The rule's id, e.g. sales-pressure-during-escalation.")
+    severity: Severity
+    departments: list[Department] = strawberry.field(description="The departments whose actions conflict.")
+    summary: str = strawberry.field(description="One plain sentence a support agent can read aloud.")
+    detected_at: datetime = strawberry.field(
+        description="When the contradiction became true (for a deadline rule, the deadline)."
+    )
+    resolved_at: Optional[datetime] = strawberry.field(description="When it stopped being true; null while it holds.")
+    evidence_positions: strawberry.Private[tuple[int, ...]]
+
+    @staticmethod
+    def from_record(record: FindingRecord) -> Finding:
+        return Finding(
+            id=strawberry.ID(record.id),
+            account_id=strawberry.ID(record.account_id),
+            rule=record.rule,
+            severity=Severity(record.severity),
+            departments=[Department(name) for name in record.departments],
+            summary=record.summary,
+            detected_at=record.detected_at,
+            resolved_at=record.resolved_at,
+            evidence_positions=record.evidence,
+        )
+
+    @strawberry.field(description="The events that make the case, in occurredAt order.")
+    async def evidence(self, info: Info) -> list[Event]:
+        records = await info.context.events().load_many(list(self.evidence_positions))
+        return [Event.from_record(record) for record in records if record is not None]
+
+
+@strawberry.type
+class FindingEdge:
+    cursor: str
+    node: Finding
+
+
+@strawberry.type(description="A page of findings, the most recently detected first.")
+class FindingConnection:
+    edges: list[FindingEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="How often two departments (or one, for single-department rules) contradicted each other.")
+class DepartmentPairCount:
+    departments: list[Department] = strawberry.field(description="The pair, or the single department.")
+    findings: int = strawberry.field(description="Findings detected in the range.")
+    open_findings: int = strawberry.field(description="Of those, the ones still open now.")
+    accounts_affected: int = strawberry.field(description="Distinct accounts among those findings.")
+
+    @staticmethod
+    def from_count(count: DepartmentCount) -> DepartmentPairCount:
+        return DepartmentPairCount(
+            departments=[Department(name) for name in count.departments],
+            findings=count.findings,
+            open_findings=count.open,
+            accounts_affected=count.accounts,
+        )
+
+
+def finding_cursor(record: FindingRecord) -> str:
+    micros = (record.detected_at - EPOCH) // timedelta(microseconds=1)
+    return encode("finding", str(micros), record.id)
+
+
+def finding_after(cursor: str) -> tuple[datetime, str]:
+    micros, finding_id = decode("finding", cursor, 2)
+    try:
+        UUID(finding_id)
+        return EPOCH + timedelta(microseconds=int(micros)), finding_id
+    except ValueError:
+        raise BadInput("after", f"{cursor!r:.60} is not a cursor of this list") from None
+
+
+def finding_connection(records: list[FindingRecord], limit: int, after: str | None) -> FindingConnection:
+    edges = [FindingEdge(cursor=finding_cursor(record), node=Finding.from_record(record)) for record in records[:limit]]
+    return FindingConnection(
+        edges=edges, page_info=page_info([edge.cursor for edge in edges], len(records) > limit, after is not None)
+    )
+
+

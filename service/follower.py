@@ -1,0 +1,96 @@
+"""Runs the projector in a thread: woken by PostgreSQL NOTIFY, with polling as the fallback.
+
+The event store's recorder sends a NOTIFY on its channel with every append. The
+follower LISTENs on its own connection; a notification only wakes it, and it then reads
+the log from its tracked position, so a lost notification costs latency, never an
+event. When the listening connection drops, it polls every `poll_seconds` and tries to
+listen again. It also wakes when the next account comes due.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+import psycopg
+from psycopg import sql
+
+from service.projector import Projector
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+class Follower:
+    def __init__(self, projector: Projector, conninfo: str, channel: str, *, poll_seconds: float = 1.0) -> None:
+        self.projector = projector
+        self.conninfo = conninfo
+        self.channel = channel
+        self.poll_seconds = poll_seconds
+        self.stopping = threading.Event()
+        self.listener: psycopg.Connection[tuple[object, ...]] | None = None
+        self.thread = threading.Thread(target=self.run, name="cx360-projector", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        self.thread.join(timeout)
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                busy = self.catch_up()
+            except TRANSIENT as error:
+                log.warning("projector: database unavailable (%s); retrying in %.1fs", error, self.poll_seconds)
+                self.stopping.wait(self.poll_seconds)
+                continue
+            if not busy:
+                self.wait(self.timeout())
+        self.close_listener()
+
+    def catch_up(self) -> bool:
+        """Take in what there is; True if a full batch suggests there is more."""
+        taken = self.projector.step()
+        while self.projector.step_due():
+            pass
+        return taken == self.projector.batch_size
+
+    def timeout(self) -> float:
+        due = self.projector.next_due()
+        if due is None:
+            return self.poll_seconds
+        seconds = (due - self.projector.clock()).total_seconds()
+        return max(0.0, min(self.poll_seconds, seconds))
+
+    def wait(self, timeout: float) -> None:
+        """Until a notification, the timeout, or a stop."""
+        listener = self.listening()
+        if listener is None:
+            self.stopping.wait(timeout)
+            return
+        try:
+            for _ in listener.notifies(timeout=timeout, stop_after=1):
+                pass
+        except TRANSIENT as error:
+            log.warning("projector: lost the listening connection (%s); polling meanwhile", error)
+            self.close_listener()
+
+    def listening(self) -> psycopg.Connection[tuple[object, ...]] | None:
+        if self.listener is not None and not self.listener.closed:
+            return self.listener
+        try:
+            self.listener = psycopg.connect(self.conninfo, autocommit=True)
+            self.listener.execute(sql.SQL("LISTEN {0}").format(sql.Identifier(self.channel)))
+        except TRANSIENT as error:
+            log.warning("projector: cannot listen (%s); polling every %.1fs", error, self.poll_seconds)
+            self.close_listener()
+        return self.listener
+
+    def close_listener(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None

@@ -1,0 +1,114 @@
+"""The projector: follows the event store's log and keeps the findings view up to date.
+
+Each step runs in one transaction under the view's advisory lock: read the tracking
+position, take the next events of the log, judge every account they touch as of now,
+replace those accounts' finding rows and move the tracking position. Accounts whose
+findings change with time alone (a deadline passing, an event dated in the future)
+have a due time; a step also judges the accounts that have come due.
+
+Histories are cached per account, valid for the position this projector last wrote;
+when another writer (a replica, a rebuild) moved the position, the cache is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+from projections.evaluation import evaluate
+from projections.facts import Fact
+from projections.findings import Finding
+from projections.history import History, history_of
+from projections.thresholds import DEFAULT_THRESHOLDS, Thresholds
+from service.findings_view import FindingsView, events_after, histories
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Projector:
+    def __init__(
+        self,
+        view: FindingsView,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        *,
+        batch_size: int = 1000,
+        cache_accounts: int = 10_000,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.view = view
+        self.thresholds = thresholds
+        self.batch_size = batch_size
+        self.cache_accounts = cache_accounts
+        self.clock = clock
+        self.cache: OrderedDict[str, History] = OrderedDict()
+        self.cached_at = -1  # the position the cache is valid for
+
+    def step(self) -> int:
+        """Take in the next batch of events; return how many there were."""
+        with self.view.datastore.transaction(commit=True) as curs:
+            self.view.lock(curs)
+            position = self.view.position(curs)
+            batch = events_after(curs, position, self.batch_size)
+            if not batch:
+                return 0
+            new: dict[str, list[Fact]] = {}
+            for account_id, fact in batch:
+                new.setdefault(account_id, []).append(fact)
+            updated = self.updated_histories(curs, position, new)
+            self.judge_and_write(curs, updated, batch[-1][1].position)
+            self.cached_at = batch[-1][1].position
+            return len(batch)
+
+    def step_due(self, limit: int = 1000) -> int:
+        """Judge again the accounts whose findings change with time alone; return how many."""
+        with self.view.datastore.transaction(commit=True) as curs:
+            self.view.lock(curs)
+            position = self.view.position(curs)
+            due = self.view.due_accounts(curs, self.clock(), limit)
+            if due:
+                self.judge_and_write(curs, self.updated_histories(curs, position, {account: [] for account in due}), None)
+                self.cached_at = position
+            return len(due)
+
+    def next_due(self) -> datetime | None:
+        with self.view.datastore.transaction(commit=False) as curs:
+            return self.view.next_due(curs)
+
+    def updated_histories(self, curs: Cursor[DictRow], position: int, new: dict[str, list[Fact]]) -> list[History]:
+        if self.cached_at != position:
+            self.cache.clear()
+        missing = [account_id for account_id in new if account_id not in self.cache]
+        loaded = histories(curs, missing, position) if missing else {}
+        updated = []
+        for account_id, facts in new.items():
+            before = self.cache.pop(account_id).facts if account_id in self.cache else loaded[account_id]
+            history = history_of(account_id, [*before, *facts]) if facts else History(account_id, tuple(before))
+            self.remember(history)
+            updated.append(history)
+        return updated
+
+    def remember(self, history: History) -> None:
+        self.cache[history.account_id] = history
+        while len(self.cache) > self.cache_accounts:
+            self.cache.popitem(last=False)
+
+    def judge_and_write(self, curs: Cursor[DictRow], accounts: Iterable[History], position: int | None) -> None:
+        now = self.clock()
+        findings: dict[str, list[Finding]] = {}
+        due: dict[str, datetime | None] = {}
+        for history in accounts:
+            evaluation = evaluate(history, now, self.thresholds)
+            findings[history.account_id] = evaluation.findings
+            due[history.account_id] = evaluation.next_change
+        self.view.write(curs, findings, due, position)

@@ -1,24 +1,106 @@
-"""`contact-pressure`: NOT YET IMPLEMENTED (placeholder that finds nothing)."""
+"""`contact-pressure`: more than 6 outbound touches within 7 days from 2 or more departments (MEDIUM).
+
+An outbound touch is `marketing.campaign.sent`, `sales.outreach.sent`,
+`support.contact.made` or `billing.dunning.sent`. The rolling count at an instant t is
+the number of touches with `occurredAt` in [t - 7 days, t], both ends included. A burst
+is a maximal stretch during which that count exceeds 6; it is true from the first touch
+within it at which the window holds more than 6 touches from at least 2 departments (a
+burst that never does gives no finding). Key: the burst's first touch, the earliest
+touch in the window when the count first exceeds 6. Evidence: every touch from that
+first touch to the burst's end. The count falls back to 6 or fewer at the first instant
+after the 7th latest touch leaves the window, so the finding closes at that touch's
+`occurredAt` + 7 days + 1 microsecond. Departments: every department with a touch in it.
+"""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from projections.findings import Finding, Moment
+from projections.facts import Fact
+from projections.findings import DEPARTMENT_ORDER, Finding, Moment, day, finding
 from projections.history import Timeline
 from projections.rules.rule import Rule
 
 ID = "contact-pressure"
 
+TOUCHES = ("marketing.campaign.sent", "sales.outreach.sent", "support.contact.made", "billing.dunning.sent")
+
+AFTER = timedelta(microseconds=1)  # the first instant after a moment
+
 
 @dataclass(frozen=True)
 class Thresholds:
-    pass
+    max_touches: int = 6
+    window_days: int = 7
+    min_departments: int = 2
+
+
+@dataclass
+class Burst:
+    first: int  # index of the burst's first touch
+    end: datetime  # the last instant at which the count still exceeds the maximum
+    detected_at: datetime | None = None
+
+
+def bursts_of(touches: list[Fact], thresholds: Thresholds) -> list[Burst]:
+    """Every burst, judged at each touch: the count only rises when a touch happens."""
+    times = [touch.occurred_at for touch in touches]
+    window = timedelta(days=thresholds.window_days)
+    bursts: list[Burst] = []
+    for now in times:
+        low, high = bisect_left(times, now - window), bisect_right(times, now)
+        if high - low <= thresholds.max_touches:
+            continue
+        end = times[high - 1 - thresholds.max_touches] + window
+        if not bursts or now > bursts[-1].end:
+            bursts.append(Burst(low, end))
+        burst = bursts[-1]
+        burst.end = max(burst.end, end)
+        departments = {touch.department for touch in touches[low:high]}
+        if burst.detected_at is None and len(departments) >= thresholds.min_departments:
+            burst.detected_at = now
+    return bursts
 
 
 def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
-    yield from ()
+    touches = timeline.of(*TOUCHES)
+    times = [touch.occurred_at for touch in touches]
+    for burst in bursts_of(touches, thresholds):
+        if burst.detected_at is not None:
+            inside = touches[burst.first:bisect_right(times, burst.end)]
+            resolved_at = moment.resolved_at(burst.end + AFTER)
+            yield finding_of(timeline.account_id, inside, burst.detected_at, resolved_at, thresholds)
+
+
+def departments_words(touches: list[Fact]) -> str:
+    """`Marketing, sales and billing`: the departments of the touches, in the usual order."""
+    names = sorted({touch.department for touch in touches}, key=DEPARTMENT_ORDER.index)
+    words = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return words[0].upper() + words[1:]
+
+
+def finding_of(account_id: str, touches: list[Fact], detected_at: datetime, resolved_at: datetime | None,
+               thresholds: Thresholds) -> Finding:
+    first, last = touches[0], touches[-1]
+    summary = (
+        f"{departments_words(touches)} sent the account {len(touches)} outbound touches between "
+        f"{day(first.occurred_at)} and {day(last.occurred_at)}, more than {thresholds.max_touches} "
+        f"within {thresholds.window_days} days"
+    )
+    return finding(
+        account_id,
+        ID,
+        f"{first.source}/{first.event_id}",
+        severity="MEDIUM",
+        departments=(touch.department for touch in touches),
+        evidence=touches,
+        detected_at=detected_at,
+        resolved_at=resolved_at,
+        summary=summary + ".",
+    )
 
 
 RULE = Rule(ID, "MEDIUM", Thresholds(), detect)

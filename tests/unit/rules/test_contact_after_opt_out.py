@@ -1,0 +1,145 @@
+"""`contact-after-opt-out`: marketing or sales messages a contact after consent was withdrawn."""
+
+from __future__ import annotations
+
+import pytest
+
+from projections.facts import Fact
+from tests.unit.rules.builders import at, fact, findings, only
+
+RULE = "contact-after-opt-out"
+
+
+def consent(when: str, channel: str = "email", granted: bool = False, contact: str | None = "c-17") -> Fact:
+    return fact("marketing.consent.changed", when, contact, channel=channel, granted=granted)
+
+
+def campaign(when: str, channel: str = "email", contact: str | None = "c-17") -> Fact:
+    return fact("marketing.campaign.sent", when, contact, campaignId="SPRING-26", channel=channel, intent="nurture")
+
+
+def outreach(when: str, channel: str = "call", contact: str | None = "c-17") -> Fact:
+    return fact("sales.outreach.sent", when, contact, channel=channel, intent="prospecting")
+
+
+def test_a_campaign_after_an_opt_out_fires() -> None:
+    revoke, message = consent("2026-03-02 09:00"), campaign("2026-03-05 10:00")
+    found = only(RULE, [revoke, message], "2026-03-10")
+    assert found.severity == "HIGH"
+    assert found.departments == ("marketing",)
+    assert found.key == f"test/{revoke.event_id}"
+    assert found.detected_at == at("2026-03-05 10:00")
+    assert found.resolved_at is None
+    assert found.evidence == (revoke, message)
+    assert found.summary == (
+        "Marketing sent email campaign SPRING-26 to contact c-17 on 5 Mar 2026 "
+        "although contact c-17 had opted out of email on 2 Mar 2026."
+    )
+
+
+def test_a_sales_outreach_after_an_opt_out_names_sales_and_marketing() -> None:
+    found = only(RULE, [consent("2026-03-02", "phone"), outreach("2026-03-05")], "2026-03-10")
+    assert found.departments == ("marketing", "sales")
+    assert found.summary == (
+        "Sales sent a prospecting outreach by call to contact c-17 on 5 Mar 2026 "
+        "although contact c-17 had opted out of phone calls on 2 Mar 2026."
+    )
+
+
+@pytest.mark.parametrize(
+    ("channel", "message", "fires"),
+    [
+        ("email", campaign("2026-03-05", "email"), True),
+        ("email", outreach("2026-03-05", "email"), True),
+        ("email", outreach("2026-03-05", "call"), False),
+        ("email", campaign("2026-03-05", "webinar"), False),
+        ("phone", outreach("2026-03-05", "call"), True),
+        ("phone", outreach("2026-03-05", "email"), False),
+        ("sms", outreach("2026-03-05", "sms"), True),
+        ("sms", outreach("2026-03-05", "call"), False),
+        ("all", campaign("2026-03-05", "webinar"), True),
+        ("all", outreach("2026-03-05", "linkedin"), True),
+    ],
+)
+def test_the_consent_channel_must_match_the_message_channel(channel: str, message: Fact, fires: bool) -> None:
+    assert len(findings(RULE, [consent("2026-03-02", channel), message], "2026-03-10")) == int(fires)
+
+
+def test_billing_and_support_messages_are_exempt() -> None:
+    transactional = [
+        fact("billing.dunning.sent", "2026-03-05", "c-17", invoiceId="INV-7", level=1, channel="email"),
+        fact("support.contact.made", "2026-03-05", "c-17", channel="email", reason="check_in"),
+    ]
+    assert findings(RULE, [consent("2026-03-02", "all"), *transactional], "2026-03-10") == []
+
+
+@pytest.mark.parametrize("contact", ["c-18", None])
+def test_a_contacts_opt_out_does_not_cover_another_contact_or_the_account(contact: str | None) -> None:
+    assert findings(RULE, [consent("2026-03-02"), campaign("2026-03-05", contact=contact)], "2026-03-10") == []
+
+
+@pytest.mark.parametrize(("contact", "recipient"), [("c-18", "contact c-18"), (None, "the account")])
+def test_an_account_level_opt_out_covers_every_contact(contact: str | None, recipient: str) -> None:
+    facts = [consent("2026-03-02", contact=None), campaign("2026-03-05", contact=contact)]
+    assert only(RULE, facts, "2026-03-10").summary == (
+        f"Marketing sent email campaign SPRING-26 to {recipient} on 5 Mar 2026 "
+        "although the account had opted out of email on 2 Mar 2026."
+    )
+
+
+@pytest.mark.parametrize(("when", "fires"), [("2026-03-02 09:00", False), ("2026-03-02 09:01", True)])
+def test_only_a_change_strictly_before_the_message_counts(when: str, fires: bool) -> None:
+    assert len(findings(RULE, [consent("2026-03-02 09:00"), campaign(when)], "2026-03-10")) == int(fires)
+
+
+def test_a_message_after_consent_is_granted_again_does_not_fire() -> None:
+    facts = [consent("2026-03-02"), consent("2026-03-03", granted=True), campaign("2026-03-05")]
+    assert findings(RULE, facts, "2026-03-10") == []
+
+
+def test_the_latest_covering_change_decides_and_is_the_key() -> None:
+    email = consent("2026-03-02")
+    everything = consent("2026-03-04", "all")
+    facts = [email, campaign("2026-03-03"), everything, campaign("2026-03-05"), outreach("2026-03-06")]
+    found = findings(RULE, facts, "2026-03-10")
+    assert sorted(each.key for each in found) == sorted([f"test/{email.event_id}", f"test/{everything.event_id}"])
+    assert {len(each.evidence) for each in found} == {2, 3}
+
+
+def test_it_closes_when_consent_is_granted_again_and_later_messages_join_until_then() -> None:
+    facts = [consent("2026-03-02"), campaign("2026-03-05"), outreach("2026-03-06", "email"),
+             consent("2026-03-09", granted=True), campaign("2026-03-12")]
+    found = only(RULE, facts, "2026-03-20")
+    assert found.resolved_at == at("2026-03-09")
+    assert len(found.evidence) == 3
+    assert found.departments == ("marketing", "sales")
+    assert found.summary.endswith("; 1 more message followed without consent.")
+
+
+def test_as_of_before_the_message_nothing_and_before_the_grant_open() -> None:
+    facts = [consent("2026-03-02"), campaign("2026-03-05"), consent("2026-03-09", granted=True)]
+    assert findings(RULE, facts, "2026-03-04") == []
+    assert only(RULE, facts, "2026-03-08").resolved_at is None
+
+
+@pytest.mark.parametrize(
+    ("grant", "closes"),
+    [
+        (consent("2026-03-09", "all", True), True),
+        (consent("2026-03-09", "email", True, contact=None), True),
+        (consent("2026-03-09", "sms", True), False),
+        (consent("2026-03-09", "email", True, contact="c-18"), False),
+    ],
+)
+def test_only_a_grant_for_the_same_channel_and_contact_closes_it(grant: Fact, closes: bool) -> None:
+    found = only(RULE, [consent("2026-03-02"), campaign("2026-03-05"), grant], "2026-03-20")
+    assert found.resolved_at == (at("2026-03-09") if closes else None)
+
+
+def test_a_contacts_grant_does_not_close_an_account_level_opt_out() -> None:
+    revoke = consent("2026-03-02", contact=None)
+    facts = [revoke, campaign("2026-03-05"), consent("2026-03-09", granted=True), campaign("2026-03-10", contact="c-18"),
+             campaign("2026-03-11")]
+    found = only(RULE, facts, "2026-03-20")
+    assert found.resolved_at is None
+    assert [each.contact_id for each in found.evidence] == [None, "c-17", "c-18"]

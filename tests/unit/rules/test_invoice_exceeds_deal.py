@@ -1,0 +1,93 @@
+"""`invoice-exceeds-deal`: an invoice for more than the won deal it names."""
+
+from __future__ import annotations
+
+import pytest
+
+from projections.facts import Fact
+from tests.unit.rules.builders import at, fact, findings, only
+
+RULE = "invoice-exceeds-deal"
+
+
+def won(when: str, amount: str = "10000", currency: str = "EUR", opportunity: str = "O-3") -> Fact:
+    return fact("sales.opportunity.won", when, opportunityId=opportunity, amount=amount, currency=currency)
+
+
+def invoice(when: str, amount: str = "10100.00", currency: str = "EUR", opportunity: str | None = "O-3") -> Fact:
+    data = {"invoiceId": "INV-9", "amount": amount, "currency": currency, "dueAt": "2026-04-05"}
+    return fact("billing.invoice.issued", when, **data, **({"opportunityId": opportunity} if opportunity else {}))
+
+
+def credit(when: str, amount: str, currency: str = "EUR") -> Fact:
+    return fact("billing.credit.issued", when, amount=amount, currency=currency, reason="overbilling")
+
+
+def test_an_invoice_above_the_deal_fires() -> None:
+    deal, billed = won("2026-03-01"), invoice("2026-03-05 09:00")
+    found = only(RULE, [deal, billed], "2026-03-10")
+    assert found.severity == "HIGH"
+    assert found.departments == ("sales", "billing")
+    assert found.key == "INV-9"
+    assert found.detected_at == at("2026-03-05 09:00")
+    assert found.resolved_at is None
+    assert found.evidence == (deal, billed)
+    assert found.summary == (
+        "Billing invoiced INV-9 for 10100.00 EUR on 5 Mar 2026, 100.00 EUR more than the 10000 EUR "
+        "of deal O-3 won on 1 Mar 2026."
+    )
+
+
+@pytest.mark.parametrize(("amount", "fires"), [("10050.01", True), ("10050", False), ("10000", False), ("9000", False)])
+def test_it_fires_only_beyond_half_a_percent_of_the_deal(amount: str, fires: bool) -> None:
+    assert len(findings(RULE, [won("2026-03-01"), invoice("2026-03-05", amount)], "2026-03-10")) == (1 if fires else 0)
+
+
+def test_another_currency_never_fires() -> None:
+    assert findings(RULE, [won("2026-03-01", currency="USD"), invoice("2026-03-05", "20000")], "2026-03-10") == []
+
+
+@pytest.mark.parametrize("opportunity", [None, "O-4"])
+def test_an_invoice_without_that_opportunity_does_not_fire(opportunity: str | None) -> None:
+    assert findings(RULE, [won("2026-03-01"), invoice("2026-03-05", opportunity=opportunity)], "2026-03-10") == []
+
+
+def test_the_deal_may_be_won_after_the_invoice() -> None:
+    facts = [invoice("2026-03-01"), won("2026-03-05 09:00")]
+    assert only(RULE, facts, "2026-03-10").detected_at == at("2026-03-05 09:00")
+    assert findings(RULE, facts, "2026-03-05 08:59") == []  # as of before the deal was won
+
+
+def test_the_latest_win_of_the_deal_counts() -> None:
+    facts = [won("2026-03-01"), invoice("2026-03-05"), won("2026-03-07", "10100")]
+    assert len(findings(RULE, facts, "2026-03-06")) == 1
+    assert findings(RULE, facts, "2026-03-10") == []
+
+
+def test_it_closes_when_credits_after_the_invoice_reach_the_difference() -> None:
+    first, second = credit("2026-03-08", "40"), credit("2026-03-12 15:00", "60")
+    facts = [won("2026-03-01"), invoice("2026-03-05"), first, second]
+    found = only(RULE, facts, "2026-03-20")
+    assert found.resolved_at == at("2026-03-12 15:00")
+    assert found.evidence[2:] == (first, second)
+    assert found.summary.endswith("; 100 EUR has been credited since.")
+    assert only(RULE, facts, "2026-03-12 14:59").resolved_at is None
+    assert only(RULE, facts, "2026-03-10").summary.endswith("; 40 EUR has been credited since.")
+
+
+def test_credits_before_the_invoice_or_in_another_currency_do_not_count() -> None:
+    facts = [won("2026-03-01"), credit("2026-03-04", "100"), invoice("2026-03-05"), credit("2026-03-08", "100", "USD")]
+    found = only(RULE, facts, "2026-03-20")
+    assert found.resolved_at is None and len(found.evidence) == 2
+
+
+def test_credits_that_covered_the_difference_before_the_deal_was_won_close_it_at_detection() -> None:
+    facts = [invoice("2026-03-01"), credit("2026-03-02", "100"), won("2026-03-05")]
+    found = only(RULE, facts, "2026-03-10")
+    assert found.detected_at == found.resolved_at == at("2026-03-05")
+
+
+def test_the_tolerance_is_a_threshold() -> None:
+    assert findings(RULE, [won("2026-03-01"), invoice("2026-03-05")], "2026-03-10", tolerance_percent=2) == []
+    facts = [won("2026-03-01"), invoice("2026-03-05", "10000.01")]
+    assert len(findings(RULE, facts, "2026-03-10", tolerance_percent=0)) == 1

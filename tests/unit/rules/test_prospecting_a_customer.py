@@ -1,0 +1,144 @@
+"""`prospecting-a-customer`: an acquisition campaign or prospecting outreach to a customer."""
+
+from __future__ import annotations
+
+import pytest
+
+from projections.facts import Fact
+from tests.unit.rules.builders import at, days, fact, findings, next_change, only
+
+RULE = "prospecting-a-customer"
+
+
+def subscription(when: str, change: str = "start", plan: str = "pro") -> Fact:
+    return fact("billing.subscription.changed", when, change=change, plan=plan, mrr="900", currency="EUR")
+
+
+def won(when: str, opportunity: str = "O-7") -> Fact:
+    return fact("sales.opportunity.won", when, opportunityId=opportunity, amount="12000", currency="EUR")
+
+
+def campaign(when: str, intent: str = "acquisition", campaign_id: str = "CMP-1") -> Fact:
+    return fact("marketing.campaign.sent", when, campaignId=campaign_id, channel="email", intent=intent)
+
+
+def outreach(when: str, intent: str = "prospecting") -> Fact:
+    return fact("sales.outreach.sent", when, channel="call", intent=intent)
+
+
+def test_an_acquisition_campaign_to_a_subscriber_fires() -> None:
+    started, sent = subscription("2026-01-10"), campaign("2026-03-02 09:14")
+    found = only(RULE, [started, sent], "2026-03-10")
+    assert found.severity == "LOW"
+    assert found.departments == ("marketing", "billing")
+    assert found.key == "marketing"
+    assert found.detected_at == at("2026-03-02 09:14")
+    assert found.resolved_at is None
+    assert found.evidence == (started, sent)
+    assert found.summary == (
+        "Marketing sent acquisition campaign CMP-1 (email) on 2 Mar 2026 to an account that is already a customer "
+        "(its pro subscription was started on 10 Jan 2026)."
+    )
+
+
+def test_a_prospecting_outreach_after_a_won_deal_fires() -> None:
+    deal, call = won("2026-02-01"), outreach("2026-03-02")
+    found = only(RULE, [deal, call], "2026-03-10")
+    assert found.departments == ("sales", "billing")
+    assert found.key == "sales"
+    assert found.evidence == (deal, call)
+    assert found.summary == (
+        "Sales sent a prospecting outreach (call) on 2 Mar 2026 to an account that is already a customer "
+        "(deal O-7 of 12000 EUR was won on 1 Feb 2026)."
+    )
+
+
+@pytest.mark.parametrize("intent", ["nurture", "upsell", "retention", "supportive", "announcement"])
+def test_other_campaign_intents_do_not_count(intent: str) -> None:
+    assert findings(RULE, [subscription("2026-01-10"), campaign("2026-03-02", intent)], "2026-03-10") == []
+
+
+@pytest.mark.parametrize("intent", ["follow_up", "upsell", "renewal", "check_in"])
+def test_other_outreach_intents_do_not_count(intent: str) -> None:
+    assert findings(RULE, [subscription("2026-01-10"), outreach("2026-03-02", intent)], "2026-03-10") == []
+
+
+def test_prospecting_an_account_that_is_not_a_customer_does_not_fire() -> None:
+    assert findings(RULE, [campaign("2026-03-02"), outreach("2026-03-02")], "2026-03-10") == []
+
+
+def test_a_cancelled_subscription_is_not_a_customer() -> None:
+    facts = [subscription("2025-01-10"), subscription("2026-01-10", "cancel"), campaign("2026-03-02")]
+    assert findings(RULE, facts, "2026-03-10") == []
+
+
+def test_a_subscription_at_the_same_instant_is_not_before_the_message() -> None:
+    assert findings(RULE, [subscription("2026-03-02 09:14"), campaign("2026-03-02 09:14")], "2026-03-10") == []
+
+
+@pytest.mark.parametrize(("won_at", "fires"), [("2025-03-02 09:14", True), ("2025-03-02 09:13", False)])
+def test_a_won_deal_makes_a_customer_for_365_days(won_at: str, fires: bool) -> None:
+    facts = [won(won_at), outreach("2026-03-02 09:14")]  # 2026 is not a leap year: 365 days apart exactly
+    assert len(findings(RULE, facts, "2026-03-10")) == (1 if fires else 0)
+
+
+def test_a_deal_won_after_a_cancellation_makes_a_customer_again() -> None:
+    deal = won("2026-02-01")
+    facts = [subscription("2025-01-10"), subscription("2026-01-10", "cancel"), deal, campaign("2026-03-02")]
+    assert only(RULE, facts, "2026-03-10").evidence[0] == deal
+
+
+def test_the_evidence_is_the_latest_reason_at_the_first_message() -> None:
+    renewed = subscription("2026-02-15", "renew")
+    facts = [won("2026-02-01"), renewed, campaign("2026-03-02"), subscription("2026-03-05", "upgrade"), campaign("2026-03-09")]
+    found = only(RULE, facts, "2026-03-10")
+    assert found.evidence[0] == renewed and len(found.evidence) == 3
+    assert "(its pro subscription was renewed on 15 Feb 2026); 1 more prospecting message followed." in found.summary
+
+
+def test_it_closes_30_days_after_the_last_message() -> None:
+    facts = [subscription("2026-01-10"), campaign("2026-03-02"), outreach("2026-03-04"), campaign("2026-03-20")]
+    marketing = next(each for each in findings(RULE, facts, "2026-04-19") if each.key == "marketing")
+    assert marketing.resolved_at == at("2026-04-19")
+    assert len(marketing.evidence) == 3
+    assert only(RULE, facts[:2] + facts[3:], "2026-04-18 23:59").resolved_at is None
+    assert next_change(facts, "2026-03-25") == at("2026-04-03")  # the sales finding closes first
+    assert next_change(facts, "2026-04-10") == at("2026-04-19")
+
+
+def test_a_message_to_a_former_customer_does_not_extend_the_finding() -> None:
+    facts = [subscription("2026-01-10"), campaign("2026-03-02"), subscription("2026-03-05", "cancel"), campaign("2026-03-20")]
+    found = only(RULE, facts, "2026-04-10")
+    assert found.resolved_at == at("2026-04-01")
+    assert len(found.evidence) == 2
+
+
+def test_a_message_exactly_30_days_later_joins_the_open_finding() -> None:
+    facts = [subscription("2026-01-10"), campaign("2026-03-02 09:00"), campaign("2026-04-01 09:00")]
+    found = only(RULE, facts, "2026-04-10")
+    assert found.resolved_at is None and len(found.evidence) == 3
+
+
+def test_a_message_after_the_finding_closed_opens_a_new_episode() -> None:
+    facts = [subscription("2026-01-10"), campaign("2026-03-02 09:00"), campaign("2026-04-01 09:01")]
+    first, second = findings(RULE, facts, "2026-04-10")
+    assert (first.key, second.key) == ("marketing", "marketing#2")
+    assert first.resolved_at == at("2026-04-01 09:00") and second.resolved_at is None
+    assert second.detected_at == at("2026-04-01 09:01") and first.id != second.id
+
+
+def test_each_department_has_its_own_finding() -> None:
+    facts = [subscription("2026-01-10"), campaign("2026-03-02"), outreach("2026-03-03")]
+    assert sorted(each.key for each in findings(RULE, facts, "2026-03-10")) == ["marketing", "sales"]
+
+
+def test_as_of_before_the_message_there_is_nothing() -> None:
+    facts = [subscription("2026-01-10"), campaign("2026-03-02 09:14")]
+    assert findings(RULE, facts, "2026-03-02 09:13") == []
+    assert next_change(facts, at("2026-03-02 09:14") + days(1)) == at("2026-04-01 09:14")
+
+
+def test_the_windows_are_thresholds() -> None:
+    facts = [won("2026-01-01"), campaign("2026-03-02"), campaign("2026-03-10")]
+    assert findings(RULE, facts, "2026-03-20", customer_won_days=30) == []
+    assert len(findings(RULE, facts, "2026-03-20", close_days=7)) == 2

@@ -38,6 +38,14 @@ def thresholds_from(table: Mapping[str, Any]) -> Thresholds:
     return MappingProxyType(chosen)
 
 
+def thresholds_table(thresholds: Thresholds) -> dict[str, dict[str, Any]]:
+    """The thresholds as plain TOML/JSON tables, which `thresholds_from` reads back."""
+    return {
+        rule_id: {key: list(value) if isinstance(value, tuple) else value for key, value in dataclasses.asdict(chosen).items()}
+        for rule_id, chosen in thresholds.items()
+    }
+
+
 def overridden(rule_id: str, defaults: Any, overrides: Mapping[str, Any]) -> Any:
     fields = {field.name: getattr(defaults, field.name) for field in dataclasses.fields(defaults)}
     changes = {}

@@ -8,8 +8,8 @@ the read pool, and closes them in reverse order on shutdown.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -72,17 +72,33 @@ async def open_context(settings: Settings) -> AsyncIterator[Context]:
             await anyio.to_thread.run_sync(embedded.stop)
 
 
-def findings_view(params: dict[str, str | int | None]) -> FindingsView:
-    """The findings view on its own small pool, its tables created if missing."""
-    datastore = PostgresDatastore(
+@contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The database's URL: `DATABASE_URL`, or the embedded server (joined if already running)."""
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    embedded = EmbeddedPostgres(settings.data_dir)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+def datastore_of(params: dict[str, str | int | None], pool_size: int = 2) -> PostgresDatastore:
+    return PostgresDatastore(
         dbname=str(params["dbname"]),
         host=str(params["host"]),
         port=str(params["port"]),
         user=str(params["user"] or ""),
         password=str(params["password"] or ""),
-        pool_size=2,
+        pool_size=pool_size,
     )
-    view = FindingsView(datastore)
+
+
+def findings_view(params: dict[str, str | int | None]) -> FindingsView:
+    """The findings view on its own small pool, its tables created if missing."""
+    view = FindingsView(datastore_of(params))
     view.create_table()
     return view
 

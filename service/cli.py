@@ -1,11 +1,14 @@
-"""The `cx360` command: serve the API, export the schema."""
+"""The `cx360` command: serve the API, rebuild the projections, export the schema."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,9 +20,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--demo", action="store_true", help="load the demo accounts at start (idempotent)")
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
+    commands.add_parser(
+        "rebuild",
+        help="rebuild the findings from the event store (with the current rule thresholds) while the service serves",
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve_command(args)
+    if args.command == "rebuild":
+        return rebuild_command()
     return export_command(args)
 
 
@@ -44,6 +53,47 @@ def serve_command(args: argparse.Namespace) -> int:
     uvicorn.run(build_app(settings, demo=args.demo), host=settings.host, port=settings.port,
                 log_level="info", timeout_graceful_shutdown=10)
     return 0
+
+
+def rebuild_command() -> int:
+    from service.bootstrap import database, datastore_of
+    from service.event_store import EventStore, store_env
+    from service.rebuild import rebuild
+    from service.settings import Settings, SettingsError, connection_params
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"cx360: {error}", file=sys.stderr)
+        return 2
+    with database(settings) as url:
+        params = connection_params(url)
+        EventStore(env=store_env(params)).close()  # the store's tables, if this database is new
+        datastore = datastore_of(params)
+        try:
+            report = rebuild(datastore, url, settings.thresholds, progress=progress_bar(sys.stderr))
+        finally:
+            datastore.close()
+    print(f"\nrebuilt the findings: {report.events:,} events of {report.accounts:,} accounts, "
+          f"{report.findings:,} findings, in {report.seconds:.1f}s "
+          f"({report.events / max(report.seconds, 1e-9):,.0f} events/s)", file=sys.stderr)
+    return 0
+
+
+def progress_bar(stream: Any, width: int = 30) -> Callable[[int, int], None]:
+    """A one-line progress bar, redrawn in place."""
+    started = time.perf_counter()
+
+    def draw(done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        filled = int(share * width)
+        rate = done / max(time.perf_counter() - started, 1e-9)
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} events {share:4.0%} "
+                     f"{rate:,.0f}/s")
+        stream.flush()
+
+    return draw
 
 
 def export_command(args: argparse.Namespace) -> int:

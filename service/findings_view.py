@@ -19,6 +19,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
+from psycopg.types.json import Jsonb
 
 from domain.stream import account_stream_id
 from projections.facts import Fact, fact_from_stored
@@ -53,6 +54,12 @@ class FindingsView(PostgresTrackingRecorder):
         ).format(schedule)
         self.select_due = SQL("SELECT account_id FROM {0} WHERE due_at <= %s ORDER BY due_at LIMIT %s").format(schedule)
         self.select_next_due = SQL("SELECT min(due_at) AS due_at FROM {0}").format(schedule)
+        settings = Identifier(f"{name}_settings")
+        self.select_thresholds = SQL("SELECT thresholds FROM {0} WHERE id = 1").format(settings)
+        self.upsert_thresholds = SQL(
+            "INSERT INTO {0} (id, thresholds) VALUES (1, %s)"
+            " ON CONFLICT (id) DO UPDATE SET thresholds = excluded.thresholds"
+        ).format(settings)
 
     def position(self, curs: Cursor[DictRow]) -> int:
         """The last event the view has taken in (0 before the first)."""
@@ -77,6 +84,15 @@ class FindingsView(PostgresTrackingRecorder):
         if position is not None:
             self._insert_tracking(curs, Tracking(APPLICATION, position))
 
+    def thresholds(self, curs: Cursor[DictRow]) -> dict[str, Any] | None:
+        """The rule thresholds the rows were judged with (None for a view never written)."""
+        curs.execute(self.select_thresholds, prepare=True)
+        row = curs.fetchone()
+        return None if row is None else dict(row["thresholds"])
+
+    def set_thresholds(self, curs: Cursor[DictRow], table: Mapping[str, Any]) -> None:
+        curs.execute(self.upsert_thresholds, (Jsonb(dict(table)),))
+
     def due_accounts(self, curs: Cursor[DictRow], now: datetime, limit: int) -> list[str]:
         curs.execute(self.select_due, (now, limit))
         return [row["account_id"] for row in curs.fetchall()]
@@ -100,7 +116,30 @@ def create_statements(name: str) -> list[Composed]:
         SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (detected_at DESC, id)").format(Identifier(f"{name}_detected"), table),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text PRIMARY KEY, due_at timestamptz)").format(schedule),
         SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (due_at)").format(Identifier(f"{name}_schedule_due"), schedule),
+        SQL("CREATE TABLE IF NOT EXISTS {0} (id int PRIMARY KEY, thresholds jsonb NOT NULL)").format(
+            Identifier(f"{name}_settings")
+        ),
     ]
+
+
+TABLE_SUFFIXES = ("", "_schedule", "_tracking", "_settings")
+
+
+def drop_view(curs: Cursor[DictRow], name: str) -> None:
+    for suffix in TABLE_SUFFIXES:
+        curs.execute(SQL("DROP TABLE IF EXISTS {0}").format(Identifier(f"{name}{suffix}")))
+
+
+def rename_view(curs: Cursor[DictRow], name: str, new_name: str) -> None:
+    """Rename a view's tables and their indexes (transactional, like all DDL in PostgreSQL)."""
+    for suffix in TABLE_SUFFIXES:
+        curs.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s",
+                     (f"{name}{suffix}",))
+        for index in [row["indexname"] for row in curs.fetchall()]:
+            renamed = new_name + index[len(name):] if index.startswith(name) else f"{new_name}_{index}"
+            curs.execute(SQL("ALTER INDEX {0} RENAME TO {1}").format(Identifier(index), Identifier(renamed)))
+        curs.execute(SQL("ALTER TABLE IF EXISTS {0} RENAME TO {1}").format(
+            Identifier(f"{name}{suffix}"), Identifier(f"{new_name}{suffix}")))
 
 
 def row_of(each: Finding) -> tuple[Any, ...]:

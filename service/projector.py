@@ -24,7 +24,7 @@ from projections.evaluation import evaluate
 from projections.facts import Fact
 from projections.findings import Finding
 from projections.history import History, history_of
-from projections.thresholds import DEFAULT_THRESHOLDS, Thresholds
+from projections.thresholds import DEFAULT_THRESHOLDS, Thresholds, thresholds_from, thresholds_table
 from service.findings_view import FindingsView, events_after, histories
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class Projector:
         clock: Clock = utc_now,
     ) -> None:
         self.view = view
-        self.thresholds = thresholds
+        self.thresholds = self.configured = thresholds
         self.batch_size = batch_size
         self.cache_accounts = cache_accounts
         self.clock = clock
@@ -55,31 +55,53 @@ class Projector:
         self.cached_at = -1  # the position the cache is valid for
 
     def step(self) -> int:
-        """Take in the next batch of events; return how many there were."""
+        """Take in the next batch of events, in a transaction of its own; return how many there were."""
         with self.view.datastore.transaction(commit=True) as curs:
             self.view.lock(curs)
-            position = self.view.position(curs)
-            batch = events_after(curs, position, self.batch_size)
-            if not batch:
-                return 0
-            new: dict[str, list[Fact]] = {}
-            for account_id, fact in batch:
-                new.setdefault(account_id, []).append(fact)
-            updated = self.updated_histories(curs, position, new)
-            self.judge_and_write(curs, updated, batch[-1][1].position)
-            self.cached_at = batch[-1][1].position
-            return len(batch)
+            return self.step_in(curs)
+
+    def step_in(self, curs: Cursor[DictRow]) -> int:
+        """Take in the next batch of events within a transaction that holds the view's lock."""
+        self.adopt_thresholds(curs)
+        position = self.view.position(curs)
+        batch = events_after(curs, position, self.batch_size)
+        if not batch:
+            return 0
+        new: dict[str, list[Fact]] = {}
+        for account_id, fact in batch:
+            new.setdefault(account_id, []).append(fact)
+        updated = self.updated_histories(curs, position, new)
+        self.judge_and_write(curs, updated, batch[-1][1].position)
+        self.cached_at = batch[-1][1].position
+        return len(batch)
 
     def step_due(self, limit: int = 1000) -> int:
         """Judge again the accounts whose findings change with time alone; return how many."""
         with self.view.datastore.transaction(commit=True) as curs:
             self.view.lock(curs)
+            self.adopt_thresholds(curs)
             position = self.view.position(curs)
             due = self.view.due_accounts(curs, self.clock(), limit)
             if due:
                 self.judge_and_write(curs, self.updated_histories(curs, position, {account: [] for account in due}), None)
                 self.cached_at = position
             return len(due)
+
+    def adopt_thresholds(self, curs: Cursor[DictRow]) -> None:
+        """Judge with the thresholds the view's rows were judged with: a change applies on rebuild.
+
+        A view never written takes this projector's thresholds. A view rebuilt with other
+        thresholds (by `cx360 rebuild`) keeps them, so its rows stay consistent.
+        """
+        mine = thresholds_table(self.thresholds)
+        stored = self.view.thresholds(curs)
+        if stored is None:
+            self.view.set_thresholds(curs, mine)
+        elif stored != mine:
+            if self.configured is self.thresholds:
+                log.warning("the findings view was judged with other rule thresholds than the configured ones;"
+                            " they stay in force until `cx360 rebuild`")
+            self.thresholds = thresholds_from(stored)
 
     def next_due(self) -> datetime | None:
         with self.view.datastore.transaction(commit=False) as curs:

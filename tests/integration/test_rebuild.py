@@ -1,0 +1,84 @@
+"""`cx360 rebuild` while the service serves: same finding ids, thresholds applied, nothing lost."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from eventsourcing.postgres import PostgresDatastore
+from projections.thresholds import DEFAULT_THRESHOLDS, thresholds_from
+from service.bootstrap import datastore_of
+from service.rebuild import rebuild
+from service.settings import connection_params
+from tests.integration.test_findings import account_findings, ago, eventually, urgent_ticket_and_renewal
+from tests.support import record, unique
+
+
+@pytest.fixture
+def datastore(database_url: str) -> Iterator[PostgresDatastore]:
+    store = datastore_of(connection_params(database_url))
+    yield store
+    store.close()
+
+
+def high_ticket_and_renewal(account: str) -> list[dict[str, object]]:
+    events = urgent_ticket_and_renewal(account)
+    events[0]["data"] = {"ticketId": "T-9", "priority": "high"}
+    return events
+
+
+def test_rebuild_keeps_ids_and_the_live_projector_goes_on(
+    client: httpx.Client, datastore: PostgresDatastore, database_url: str
+) -> None:
+    account = unique()
+    record(client, urgent_ticket_and_renewal(account))
+    before = eventually(lambda: account_findings(client, account))
+    report = rebuild(datastore, database_url, DEFAULT_THRESHOLDS)
+    assert report.events > 0 and report.findings > 0
+    assert account_findings(client, account) == before
+    later = unique()
+    record(client, urgent_ticket_and_renewal(later))
+    assert eventually(lambda: account_findings(client, later))
+
+
+def test_a_changed_threshold_applies_on_rebuild_and_after_it(
+    client: httpx.Client, datastore: PostgresDatastore, database_url: str
+) -> None:
+    account = unique()
+    record(client, high_ticket_and_renewal(account))
+    assert eventually(lambda: account_findings(client, account))
+    only_urgent = thresholds_from({"sales-pressure-during-escalation": {"serious_priorities": ["urgent"]}})
+    try:
+        rebuild(datastore, database_url, only_urgent)
+        assert account_findings(client, account) == []
+        high, urgent = unique(), unique()
+        record(client, high_ticket_and_renewal(high) + urgent_ticket_and_renewal(urgent))
+        assert eventually(lambda: account_findings(client, urgent))  # the live projector has taken both in
+        assert account_findings(client, high) == []  # judged with the rebuilt view's thresholds
+    finally:
+        rebuild(datastore, database_url, DEFAULT_THRESHOLDS)
+    assert eventually(lambda: account_findings(client, account))
+
+
+def test_the_rebuild_command_reports_progress(database_url: str) -> None:
+    environment = {**os.environ, "DATABASE_URL": database_url}
+    done = subprocess.run([sys.executable, "-m", "service.cli", "rebuild"], env=environment,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "events" in done.stderr and "rebuilt the findings" in done.stderr
+
+
+def test_the_rebuild_command_names_a_bad_rules_file(database_url: str, tmp_path: object) -> None:
+    rules = os.path.join(str(tmp_path), "rules.toml")
+    with open(rules, "w") as file:
+        file.write("[contact-pressure]\nmax_touchs = 8\n")
+    environment = {**os.environ, "DATABASE_URL": database_url, "CX360_RULES_FILE": rules}
+    done = subprocess.run([sys.executable, "-m", "service.cli", "rebuild"], env=environment,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "contact-pressure.max_touchs: unknown threshold" in done.stderr

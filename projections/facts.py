@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from domain.fields import parse_rfc3339
-from domain.stream import type_of_topic
+from domain.catalogue import CATALOGUE
+from domain.stream import topic_of, type_of_topic
+
+TYPES_OF_TOPICS = {topic_of(name): name for name in CATALOGUE}
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
-    """One stored event: its place in the global log, its type and the producer's content."""
+class Fact(NamedTuple):
+    """One stored event: its place in the global log, its type and the producer's content.
+
+    A named tuple: immutable, and built several times faster than a frozen dataclass,
+    which matters when a rebuild reads every event of the store.
+    """
 
     position: int
     type: str
@@ -59,13 +64,18 @@ def instant_of(value: str) -> datetime:
     return parse_rfc3339(value)
 
 
-def fact_from_stored(position: int, topic: str, state: bytes) -> tuple[Fact, str]:
-    """A fact and its account id from a row of the events table (the store's JSON state)."""
+def fact_from_stored(
+    position: int, topic: str, state: bytes, occurred_at: datetime | None = None
+) -> tuple[Fact, str]:
+    """A fact and its account id from a row of the events table (the store's JSON state).
+
+    `occurred_at` may come from the table's column, already parsed by the driver.
+    """
     stored = orjson.loads(state)
     return Fact(
         position=position,
-        type=type_of_topic(topic),
-        occurred_at=datetime.fromisoformat(stored["occurred_at"]),
+        type=TYPES_OF_TOPICS.get(topic) or type_of_topic(topic),
+        occurred_at=occurred_at or datetime.fromisoformat(stored["occurred_at"]),
         source=stored["source"],
         event_id=stored["id"],
         contact_id=stored["contact_id"],

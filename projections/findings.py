@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from uuid import UUID, uuid5
 
@@ -34,6 +35,7 @@ class Finding:
         return self.resolved_at is None
 
 
+@lru_cache(maxsize=65_536)
 def finding_id(account_id: str, rule: str, key: str) -> str:
     """Stable across rebuilds: the same account, rule and key always give the same id."""
     return str(uuid5(FINDING_NAMESPACE, f"{account_id}\x1f{rule}\x1f{key}"))
@@ -95,6 +97,7 @@ class Moment:
         return end if end is not None and self.reached(end) else None
 
 
+@lru_cache(maxsize=8_192)
 def day(instant: datetime) -> str:
     """A date as a support agent reads it aloud: `2 Mar 2026` (UTC)."""
     utc = instant.astimezone(timezone.utc)

@@ -12,8 +12,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from operator import attrgetter
 
 from projections.facts import Fact
+
+ORDER = attrgetter("order")
 
 
 @dataclass(frozen=True)
@@ -23,11 +26,15 @@ class History:
 
     def until(self, as_of: datetime) -> History:
         """The history as known from the events that had happened at `as_of` (inclusive)."""
+        if not self.facts or self.facts[-1].occurred_at <= as_of:
+            return self  # the usual case when judging as of now
         end = bisect_right([fact.occurred_at for fact in self.facts], as_of)
         return self if end == len(self.facts) else History(self.account_id, self.facts[:end])
 
     def next_after(self, as_of: datetime) -> datetime | None:
         """When the first event that has not happened yet at `as_of` will happen."""
+        if not self.facts or self.facts[-1].occurred_at <= as_of:
+            return None
         later = bisect_right([fact.occurred_at for fact in self.facts], as_of)
         return self.facts[later].occurred_at if later < len(self.facts) else None
 
@@ -45,22 +52,30 @@ def history_of(account_id: str, facts: Iterable[Fact]) -> History:
 
 
 class Timeline:
-    """What a rule reads: an account's facts up to a moment, with lookups by type."""
+    """What a rule reads: an account's facts up to a moment, by type.
+
+    Rules read facts only through `of`, which notes the types asked for in `reads`: a
+    rule that did not ask for a type cannot have been swayed by facts of it, so a new
+    fact of that type leaves the rule's findings as they were (see `evaluation`).
+    """
 
     def __init__(self, account_id: str, facts: Sequence[Fact]) -> None:
         self.account_id = account_id
-        self.facts = facts
+        self._facts = facts
+        self.reads: set[str] = set()
 
     @cached_property
     def by_type(self) -> dict[str, list[Fact]]:
         index: dict[str, list[Fact]] = {}
-        for fact in self.facts:
+        for fact in self._facts:
             index.setdefault(fact.type, []).append(fact)
         return index
 
     def of(self, *types: str) -> list[Fact]:
         """The facts of the given types, in `occurredAt` order."""
+        self.reads.update(types)
         if len(types) == 1:
             return self.by_type.get(types[0], [])
-        wanted = set(types)
-        return [fact for fact in self.facts if fact.type in wanted]
+        found = [fact for kind in types for fact in self.by_type.get(kind, ())]
+        found.sort(key=ORDER)
+        return found

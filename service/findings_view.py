@@ -39,17 +39,17 @@ class FindingsView(PostgresTrackingRecorder):
         self.name = name
         self.sql_create_statements.extend(create_statements(name))
         table, schedule = Identifier(name), Identifier(f"{name}_schedule")
-        self.delete_findings = SQL("DELETE FROM {0} WHERE account_id = ANY(%s)").format(table)
+        self.delete_findings = SQL("DELETE FROM {0} WHERE account_id = ANY(%b::text[])").format(table)
         self.insert_findings = SQL(
             "INSERT INTO {0} (id, account_id, rule, key, severity, departments, evidence, detected_at, resolved_at,"
             " summary) SELECT id, account_id, rule, key, severity, string_to_array(departments, ','),"
             " string_to_array(evidence, ',')::bigint[], detected_at, resolved_at, summary"
-            " FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::timestamptz[], %s::timestamptz[], %s::text[])"
+            " FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
+            " %b::timestamptz[], %b::timestamptz[], %b::text[])"
             " AS f(id, account_id, rule, key, severity, departments, evidence, detected_at, resolved_at, summary)"
         ).format(table)
         self.upsert_due = SQL(
-            "INSERT INTO {0} (account_id, due_at) SELECT * FROM unnest(%s::text[], %s::timestamptz[])"
+            "INSERT INTO {0} (account_id, due_at) SELECT * FROM unnest(%b::text[], %b::timestamptz[])"
             " ON CONFLICT (account_id) DO UPDATE SET due_at = excluded.due_at"
         ).format(schedule)
         self.select_due = SQL("SELECT account_id FROM {0} WHERE due_at <= %s ORDER BY due_at LIMIT %s").format(schedule)
@@ -158,23 +158,25 @@ def row_of(each: Finding) -> tuple[Any, ...]:
 
 
 SELECT_AFTER = SQL(
-    "SELECT notification_id, topic, state FROM {0} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+    "SELECT notification_id, topic, state, occurred_at FROM {0} WHERE notification_id > %s"
+    " ORDER BY notification_id LIMIT %s"
 ).format(Identifier(EVENTS_TABLE))
 SELECT_HISTORIES = SQL(
-    "SELECT notification_id, topic, state FROM {0} WHERE originator_id = ANY(%s) AND notification_id <= %s"
+    "SELECT notification_id, topic, state, occurred_at FROM {0}"
+    " WHERE originator_id = ANY(%s) AND notification_id <= %s"
 ).format(Identifier(EVENTS_TABLE))
 
 
 def events_after(curs: Cursor[DictRow], position: int, limit: int) -> list[tuple[str, Fact]]:
     """The next events of the log after a position, with their account ids."""
-    curs.execute(SELECT_AFTER, (position, limit), prepare=True)
+    curs.execute(SELECT_AFTER, (position, limit), prepare=True, binary=True)
     return [account_fact(row) for row in curs.fetchall()]
 
 
 def histories(curs: Cursor[DictRow], account_ids: Iterable[str], up_to: int) -> dict[str, list[Fact]]:
     """Every event of the given accounts up to a position, by account."""
     streams = [account_stream_id(account_id) for account_id in account_ids]
-    curs.execute(SELECT_HISTORIES, (streams, up_to), prepare=True)
+    curs.execute(SELECT_HISTORIES, (streams, up_to), prepare=True, binary=True)
     found: dict[str, list[Fact]] = {account_id: [] for account_id in account_ids}
     for row in curs.fetchall():
         account_id, fact = account_fact(row)
@@ -183,5 +185,5 @@ def histories(curs: Cursor[DictRow], account_ids: Iterable[str], up_to: int) -> 
 
 
 def account_fact(row: DictRow) -> tuple[str, Fact]:
-    fact, account_id = fact_from_stored(row["notification_id"], row["topic"], bytes(row["state"]))
+    fact, account_id = fact_from_stored(row["notification_id"], row["topic"], row["state"], row["occurred_at"])
     return account_id, fact

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from projections.evaluation import evaluate
+from projections.evaluation import Judgement, evaluate
 from projections.facts import Fact
 from projections.findings import Finding
 from projections.history import History, history_of
@@ -30,6 +31,15 @@ from service.findings_view import FindingsView, events_after, histories
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An account to judge: its history with the new facts, and its judgement before them."""
+
+    history: History
+    judged: Judgement | None
+    new_types: set[str]
 
 
 def utc_now() -> datetime:
@@ -51,7 +61,7 @@ class Projector:
         self.batch_size = batch_size
         self.cache_accounts = cache_accounts
         self.clock = clock
-        self.cache: OrderedDict[str, History] = OrderedDict()
+        self.cache: OrderedDict[str, tuple[History, Judgement]] = OrderedDict()
         self.cached_at = -1  # the position the cache is valid for
 
     def step(self) -> int:
@@ -102,35 +112,44 @@ class Projector:
                 log.warning("the findings view was judged with other rule thresholds than the configured ones;"
                             " they stay in force until `cx360 rebuild`")
             self.thresholds = thresholds_from(stored)
+            self.cache.clear()  # judged with the thresholds before
 
     def next_due(self) -> datetime | None:
         with self.view.datastore.transaction(commit=False) as curs:
             return self.view.next_due(curs)
 
-    def updated_histories(self, curs: Cursor[DictRow], position: int, new: dict[str, list[Fact]]) -> list[History]:
+    def updated_histories(self, curs: Cursor[DictRow], position: int, new: dict[str, list[Fact]]) -> list[Pending]:
+        """Each account's history with the new facts, and its last judgement where still valid."""
         if self.cached_at != position:
             self.cache.clear()
         missing = [account_id for account_id in new if account_id not in self.cache]
         loaded = histories(curs, missing, position) if missing else {}
-        updated = []
+        pending = []
         for account_id, facts in new.items():
-            before = self.cache.pop(account_id).facts if account_id in self.cache else loaded[account_id]
-            history = history_of(account_id, [*before, *facts]) if facts else History(account_id, tuple(before))
-            self.remember(history)
-            updated.append(history)
-        return updated
+            if account_id in self.cache:
+                history, judged = self.cache.pop(account_id)
+            else:
+                history, judged = History(account_id, tuple(loaded[account_id])), None
+            if facts:
+                history = history_of(account_id, [*history.facts, *facts])
+            pending.append(Pending(history, judged, {fact.type for fact in facts}))
+        return pending
 
-    def remember(self, history: History) -> None:
-        self.cache[history.account_id] = history
-        while len(self.cache) > self.cache_accounts:
-            self.cache.popitem(last=False)
-
-    def judge_and_write(self, curs: Cursor[DictRow], accounts: Iterable[History], position: int | None) -> None:
+    def judge_and_write(self, curs: Cursor[DictRow], accounts: Iterable[Pending], position: int | None) -> None:
+        """Judge the accounts as of now; write the rows of those whose findings changed, and the position."""
         now = self.clock()
         findings: dict[str, list[Finding]] = {}
         due: dict[str, datetime | None] = {}
-        for history in accounts:
-            evaluation = evaluate(history, now, self.thresholds)
-            findings[history.account_id] = evaluation.findings
-            due[history.account_id] = evaluation.next_change
+        for account in accounts:
+            judged = evaluate(account.history, now, self.thresholds, previous=account.judged, new_types=account.new_types)
+            if account.judged is None or judged.findings != account.judged.findings:
+                findings[account.history.account_id] = judged.findings
+            if account.judged is None or judged.next_change != account.judged.next_change:
+                due[account.history.account_id] = judged.next_change
+            self.remember(account.history, judged)
         self.view.write(curs, findings, due, position)
+
+    def remember(self, history: History, judged: Judgement) -> None:
+        self.cache[history.account_id] = (history, judged)
+        while len(self.cache) > self.cache_accounts:
+            self.cache.popitem(last=False)

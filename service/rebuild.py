@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from eventsourcing.postgres import PostgresDatastore
-from psycopg.rows import dict_row
 
 from projections.evaluation import evaluate
 from projections.facts import Fact, fact_from_stored
@@ -37,7 +37,7 @@ WRITE_EVERY_ACCOUNTS = 500
 Progress = Callable[[int, int], None]  # (events done, events in the snapshot)
 
 SNAPSHOT_SCAN = (
-    f"SELECT notification_id, topic, state FROM {EVENTS_TABLE} WHERE notification_id <= %s"
+    f"SELECT notification_id, topic, state, occurred_at FROM {EVENTS_TABLE} WHERE notification_id <= %s"
     " ORDER BY originator_id, occurred_at, originator_version"
 )
 
@@ -70,13 +70,13 @@ def rebuild(datastore: PostgresDatastore, conninfo: str, thresholds: Thresholds,
 def bulk_load(shadow: FindingsView, conninfo: str, thresholds: Thresholds, now: datetime,
               progress: Progress) -> tuple[int, int, int]:
     """Judge every account from a consistent snapshot of the store, and track its position."""
-    with psycopg.connect(conninfo, row_factory=dict_row) as connection:
+    with psycopg.connect(conninfo) as connection:
         connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         connection.read_only = True
         with connection.transaction():
-            row = connection.execute(f"SELECT max(notification_id) AS last, count(*) AS total FROM {EVENTS_TABLE}").fetchone()
+            row = connection.execute(f"SELECT max(notification_id), count(*) FROM {EVENTS_TABLE}").fetchone()
             assert row is not None
-            last, total = row["last"] or 0, row["total"]
+            last, total = row[0] or 0, row[1]
             with shadow.datastore.transaction(commit=True) as curs:
                 shadow.set_thresholds(curs, thresholds_table(thresholds))
             done = accounts = found = 0
@@ -95,14 +95,14 @@ def bulk_load(shadow: FindingsView, conninfo: str, thresholds: Thresholds, now: 
     return done, accounts, found
 
 
-def accounts_of(cursor: psycopg.ServerCursor[dict[str, object]], last: int) -> Iterator[tuple[str, list[Fact]]]:
+def accounts_of(cursor: psycopg.ServerCursor[Any], last: int) -> Iterator[tuple[str, list[Fact]]]:
     """Each account's facts, one account after another, from a server-side cursor."""
-    cursor.itersize = 5000
-    cursor.execute(SNAPSHOT_SCAN, (last,))
+    cursor.itersize = 10_000
+    cursor.execute(SNAPSHOT_SCAN, (last,), binary=True)
     current: str | None = None
     facts: list[Fact] = []
-    for row in cursor:
-        fact, account_id = fact_from_stored(int(row["notification_id"]), str(row["topic"]), bytes(row["state"]))  # type: ignore[call-overload]
+    for notification_id, topic, state, occurred_at in cursor:
+        fact, account_id = fact_from_stored(notification_id, topic, state, occurred_at)
         if account_id != current:
             if current is not None:
                 yield current, facts

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -75,7 +74,7 @@ def accounts(draw: st.DrawFn) -> list[Fact]:
 
 def arrived(facts: list[Fact]) -> list[Fact]:
     """The events with positions in this order of arrival."""
-    return [dataclasses.replace(fact, position=index + 1) for index, fact in enumerate(facts)]
+    return [fact._replace(position=index + 1) for index, fact in enumerate(facts)]
 
 
 def comparable(findings: list[Finding]) -> list[tuple[Any, ...]]:
@@ -123,3 +122,19 @@ def test_findings_hold_until_the_announced_next_change(facts: list[Fact], as_of:
         later = horizon - timedelta(microseconds=1)
     if later >= as_of:
         assert evaluate(history, later).findings == now.findings
+
+
+@settings(max_examples=300, deadline=None)
+@given(accounts(), st.integers(0, 40), JUDGED, st.integers(0, 24 * 20))
+def test_judging_again_after_new_facts_equals_judging_from_scratch(
+    facts: list[Fact], split: int, first: datetime, hours_later: int
+) -> None:
+    """The projector's shortcut: rules that read none of the new facts' types keep their findings."""
+    numbered = arrived(facts)
+    old, new = numbered[:split], numbered[split:]
+    second = first + timedelta(hours=hours_later)
+    before = evaluate(history_of("acme", old), first)
+    again = evaluate(history_of("acme", numbered), second, previous=before, new_types={fact.type for fact in new})
+    scratch = evaluate(history_of("acme", numbered), second)
+    assert again.findings == scratch.findings
+    assert again.next_change == scratch.next_change

@@ -1,0 +1,186 @@
+"""Benchmark: projection lag at a sustained event rate, and full rebuild against the pure fold.
+
+    .venv/bin/python bench/findings.py [--preload 100000] [--accounts 1000] [--rate 2000] [--seconds 20]
+
+It starts PostgreSQL (embedded, or the server of DATABASE_URL) with a fresh database,
+runs `cx360 serve` as a separate process, preloads `--preload` events over HTTP across
+`--accounts` accounts, waits for the projector to catch up, and then measures:
+
+1. Lag: producers send `--rate` events/s (batches every 50 ms to the preloaded accounts,
+   each with one probe: an urgent ticket and a renewal outreach on a new account, which
+   makes one finding). Lag = from `recordEvents` returning to the probe's finding row
+   being readable (polled every 2 ms through asyncpg). p50/p99/max.
+2. Rebuild: `rebuild()` of every projection from the store, with the service running,
+   in events/s; and in the same run, the pure fold (the same histories judged in
+   memory, no database) as the baseline, and the ratio of the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ingest import RECORD, fresh_database, running_service  # noqa: E402
+from workload import events  # noqa: E402
+
+from projections.evaluation import evaluate  # noqa: E402
+from projections.facts import fact_from_stored  # noqa: E402
+from projections.history import history_of  # noqa: E402
+from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
+from service.bootstrap import datastore_of  # noqa: E402
+from service.rebuild import rebuild  # noqa: E402
+from service.settings import connection_params  # noqa: E402
+
+
+async def send(client: httpx.AsyncClient, batch: list[dict[str, Any]]) -> float:
+    body = json.dumps({"query": RECORD, "variables": {"events": batch}})
+    response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+    payload = response.json()["data"]["recordEvents"]
+    assert payload["rejected"] == [], payload
+    return time.perf_counter()
+
+
+async def preload(base: str, work: list[dict[str, Any]]) -> float:
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        for start in range(0, len(work), 500):
+            await send(client, work[start : start + 500])
+    return time.perf_counter() - started
+
+
+async def caught_up(pool: asyncpg.Pool, timeout: float = 600) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        last = await pool.fetchval("SELECT coalesce(max(notification_id), 0) FROM cx360_events")
+        done = await pool.fetchval("SELECT coalesce(max(notification_id), 0) FROM cx360_findings_tracking")
+        if done >= last:
+            return time.perf_counter() - started
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the projector did not catch up")
+
+
+def probe(account: str) -> list[dict[str, Any]]:
+    now = datetime.now(timezone.utc)
+    return [
+        {"id": f"{account}-t", "source": "probe", "type": "support.ticket.opened", "accountId": account,
+         "occurredAt": (now - timedelta(days=2)).isoformat(), "data": {"ticketId": "T-1", "priority": "urgent"}},
+        {"id": f"{account}-o", "source": "probe", "type": "sales.outreach.sent", "accountId": account,
+         "occurredAt": (now - timedelta(days=1)).isoformat(), "data": {"channel": "email", "intent": "renewal"}},
+    ]
+
+
+async def lag(base: str, pool: asyncpg.Pool, rate: int, seconds: float, accounts: int, run: str) -> tuple[list[float], float]:
+    """Send at `rate` for `seconds`; return each probe's lag (seconds) and the rate achieved."""
+    per_tick = max(1, rate // 20 - 2)
+    load = events(int(rate * seconds) + per_tick, accounts, seed=7, run=run + "-live")
+    returned: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    sending = True
+
+    async def watch() -> None:
+        while sending or len(seen) < len(returned):
+            pending = [account for account in returned if account not in seen]
+            if pending:
+                rows = await pool.fetch("SELECT DISTINCT account_id FROM cx360_findings WHERE account_id = ANY($1)", pending)
+                now = time.perf_counter()
+                for row in rows:
+                    seen[row["account_id"]] = now
+            await asyncio.sleep(0.002)
+
+    watcher = asyncio.create_task(watch())
+    sent = 0
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        for tick in range(int(seconds * 20)):
+            await asyncio.sleep(max(0.0, started + tick * 0.05 - time.perf_counter()))
+            account = f"{run}-probe-{tick}"
+            batch = load[tick * per_tick : (tick + 1) * per_tick] + probe(account)
+            returned[account] = await send(client, batch)
+            sent += len(batch)
+    elapsed = time.perf_counter() - started
+    sending = False
+    await asyncio.wait_for(watcher, 60)
+    return [seen[account] - returned[account] for account in returned], sent / elapsed
+
+
+def pure_fold(url: str) -> tuple[int, float]:
+    """Every account's history judged in memory; the histories are read first (not timed)."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        rows = connection.execute("SELECT notification_id, topic, state FROM cx360_events").fetchall()
+    by_account: dict[str, list[Any]] = {}
+    for notification_id, topic, state in rows:
+        fact, account_id = fact_from_stored(notification_id, topic, state)
+        by_account.setdefault(account_id, []).append(fact)
+    now = datetime.now(timezone.utc)
+    started = time.perf_counter()
+    for account_id, facts in by_account.items():
+        evaluate(history_of(account_id, facts), now, DEFAULT_THRESHOLDS)
+    return len(rows), time.perf_counter() - started
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preload", type=int, default=100_000)
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--rate", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--port", type=int, default=8361)
+    parser.add_argument("--profile", action="store_true", help="print where the rebuild spends its time")
+    args = parser.parse_args()
+    run = uuid4().hex[:6]
+    with fresh_database() as url, running_service(url, args.port) as base:
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+        work = events(args.preload, args.accounts, seed=1, run=run)
+        seconds = await preload(base, work)
+        print(f"preload: {len(work):,} events over {args.accounts:,} accounts in {seconds:.1f}s; "
+              f"projector caught up {await caught_up(pool):.1f}s later")
+        lags, achieved = await lag(base, pool, args.rate, args.seconds, args.accounts, run)
+        print(f"lag at {achieved:,.0f} events/s for {args.seconds:.0f}s ({len(lags)} probes): "
+              f"p50 {percentile(lags, 0.5) * 1000:.0f} ms, p99 {percentile(lags, 0.99) * 1000:.0f} ms, "
+              f"max {max(lags) * 1000:.0f} ms, mean {statistics.mean(lags) * 1000:.0f} ms")
+        await caught_up(pool)
+        await pool.close()
+        datastore = datastore_of(connection_params(url))
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        report = rebuild(datastore, url, DEFAULT_THRESHOLDS)
+        if args.profile:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+        datastore.close()
+        rebuild_rate = report.events / report.seconds
+        folded, fold_seconds = pure_fold(url)
+        fold_rate = folded / fold_seconds
+        print(f"rebuild: {report.events:,} events, {report.accounts:,} accounts, {report.findings:,} findings "
+              f"in {report.seconds:.1f}s = {rebuild_rate:,.0f} events/s")
+        print(f"pure fold (baseline, no database): {folded:,} events in {fold_seconds:.1f}s = {fold_rate:,.0f} events/s")
+        print(f"ratio rebuild / pure fold: {rebuild_rate / fold_rate:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_MAX_BATCH
-from tests.support import RECORD, TIMELINE, event, graphql, record, timeline, unique
+from tests.support import RECORD, TIMELINE, event, graphql, record, unique
 
 
 def account_exists(client: httpx.Client, account: str) -> bool:

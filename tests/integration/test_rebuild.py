@@ -15,7 +15,7 @@ from projections.thresholds import DEFAULT_THRESHOLDS, thresholds_from
 from service.bootstrap import datastore_of
 from service.rebuild import rebuild
 from service.settings import connection_params
-from tests.integration.test_findings import account_findings, ago, eventually, urgent_ticket_and_renewal
+from tests.integration.test_findings import account_findings, eventually, urgent_ticket_and_renewal
 from tests.support import record, unique
 
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.to_thread
 import asyncpg
@@ -31,6 +31,7 @@ from service.findings_view import FindingsView
 from service.follower import Follower
 from service.ingest import Ingest
 from service.projector import Projector
+from service.projector_process import ProjectorConfig, ProjectorProcess
 from service.middleware import BodySizeLimit
 from service.reads import Reads
 from service.settings import Settings, connection_params
@@ -50,7 +51,7 @@ async def open_context(settings: Settings) -> AsyncIterator[Context]:
         params = connection_params(url)
         store = await anyio.to_thread.run_sync(lambda: EventStore(env=store_env(params)))
         try:
-            follower = await anyio.to_thread.run_sync(lambda: start_projector(settings, url, params, store))
+            projector = await anyio.to_thread.run_sync(lambda: start_projector(settings, url, params, store))
             try:
                 pool = await asyncpg.create_pool(dsn=url, min_size=1, max_size=settings.db_pool_size)
                 try:
@@ -63,8 +64,7 @@ async def open_context(settings: Settings) -> AsyncIterator[Context]:
                 finally:
                     await pool.close()
             finally:
-                await anyio.to_thread.run_sync(follower.stop)
-                follower.projector.view.datastore.close()
+                await anyio.to_thread.run_sync(projector.stop)
         finally:
             await anyio.to_thread.run_sync(store.close)
     finally:
@@ -103,14 +103,44 @@ def findings_view(params: dict[str, str | int | None]) -> FindingsView:
     return view
 
 
-def start_projector(settings: Settings, url: str, params: dict[str, str | int | None], store: EventStore) -> Follower:
-    projector = Projector(findings_view(params), settings.thresholds, batch_size=settings.projector_batch_events)
-    follower = Follower(projector, url, store.indexing_recorder.channel_name, poll_seconds=settings.projector_poll_seconds)
-    follower.start()
-    return follower
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
 
 
-async def load_demo(ingest: Ingest) -> None:
+class NoProjector:
+    """`CX360_PROJECTOR=off`: this replica only serves; another process keeps the views."""
+
+    def stop(self) -> None:
+        pass
+
+
+class ProjectorThread:
+    """`CX360_PROJECTOR=thread`: the projector in a thread of the API's process."""
+
+    def __init__(self, settings: Settings, url: str, params: dict[str, str | int | None], channel: str) -> None:
+        projector = Projector(findings_view(params), settings.thresholds, batch_size=settings.projector_batch_events)
+        self.follower = Follower(projector, url, channel, poll_seconds=settings.projector_poll_seconds)
+        self.follower.start()
+
+    def stop(self) -> None:
+        self.follower.stop()
+        self.follower.projector.view.datastore.close()
+
+
+def start_projector(settings: Settings, url: str, params: dict[str, str | int | None], store: EventStore) -> Stoppable:
+    """The projector as configured: its own process (the default), a thread, or none."""
+    channel = store.indexing_recorder.channel_name
+    if settings.projector == "off":
+        return NoProjector()
+    if settings.projector == "thread":
+        return ProjectorThread(settings, url, params, channel)
+    findings_view(params).datastore.close()  # the view's tables exist before the first read
+    process = ProjectorProcess(ProjectorConfig.of(settings, url, channel))
+    process.start()
+    return process
+
+
+async def load_demo(ingest: Ingest) -> tuple[int, int]:
     """Record the demo accounts; a second load finds every event a duplicate and stores nothing."""
     from service.demo import generate_demo_events  # only needed with --demo
 
@@ -122,6 +152,7 @@ async def load_demo(ingest: Ingest) -> None:
             raise RuntimeError(f"demo data rejected: {result.rejected[:3]}")
         accepted, duplicates = accepted + result.accepted, duplicates + result.duplicates
     log.info("demo data: %d events stored, %d already there", accepted, duplicates)
+    return accepted, duplicates
 
 
 def build_app(settings: Settings, *, demo: bool = False) -> Starlette:

@@ -40,13 +40,9 @@ class FindingsView(PostgresTrackingRecorder):
         self.sql_create_statements.extend(create_statements(name))
         table, schedule = Identifier(name), Identifier(f"{name}_schedule")
         self.delete_findings = SQL("DELETE FROM {0} WHERE account_id = ANY(%b::text[])").format(table)
-        self.insert_findings = SQL(
-            "INSERT INTO {0} (id, account_id, rule, key, severity, departments, evidence, detected_at, resolved_at,"
-            " summary) SELECT id, account_id, rule, key, severity, string_to_array(departments, ','),"
-            " string_to_array(evidence, ',')::bigint[], detected_at, resolved_at, summary"
-            " FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
-            " %b::timestamptz[], %b::timestamptz[], %b::text[])"
-            " AS f(id, account_id, rule, key, severity, departments, evidence, detected_at, resolved_at, summary)"
+        self.copy_findings = SQL(
+            "COPY {0} (id, account_id, rule, key, severity, departments, evidence, detected_at, resolved_at, summary)"
+            " FROM STDIN (FORMAT BINARY)"
         ).format(table)
         self.upsert_due = SQL(
             "INSERT INTO {0} (account_id, due_at) SELECT * FROM unnest(%b::text[], %b::timestamptz[])"
@@ -77,9 +73,11 @@ class FindingsView(PostgresTrackingRecorder):
     ) -> None:
         """Replace the findings of the given accounts, set their due times, and move the tracking."""
         curs.execute(self.delete_findings, (list(findings),))
-        rows = [row_of(each) for group in findings.values() for each in group]
-        if rows:
-            curs.execute(self.insert_findings, [list(column) for column in zip(*rows, strict=True)])
+        with curs.copy(self.copy_findings) as copy:
+            copy.set_types(COPY_TYPES)
+            for group in findings.values():
+                for each in group:
+                    copy.write_row(row_of(each))
         curs.execute(self.upsert_due, (list(due), list(due.values())))
         if position is not None:
             self._insert_tracking(curs, Tracking(APPLICATION, position))
@@ -142,6 +140,9 @@ def rename_view(curs: Cursor[DictRow], name: str, new_name: str) -> None:
             Identifier(f"{name}{suffix}"), Identifier(f"{new_name}{suffix}")))
 
 
+COPY_TYPES = ["uuid", "text", "text", "text", "text", "text[]", "int8[]", "timestamptz", "timestamptz", "text"]
+
+
 def row_of(each: Finding) -> tuple[Any, ...]:
     return (
         UUID(each.id),
@@ -149,8 +150,8 @@ def row_of(each: Finding) -> tuple[Any, ...]:
         each.rule,
         each.key,
         each.severity,
-        ",".join(each.departments),
-        ",".join(str(fact.position) for fact in each.evidence),
+        list(each.departments),
+        [fact.position for fact in each.evidence],
         each.detected_at,
         each.resolved_at,
         each.summary,

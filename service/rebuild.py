@@ -13,6 +13,8 @@ Finding ids derive from (account, rule, key), so a rebuild yields the same ids.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -69,7 +71,12 @@ def rebuild(datastore: PostgresDatastore, conninfo: str, thresholds: Thresholds,
 
 def bulk_load(shadow: FindingsView, conninfo: str, thresholds: Thresholds, now: datetime,
               progress: Progress) -> tuple[int, int, int]:
-    """Judge every account from a consistent snapshot of the store, and track its position."""
+    """Judge every account from a consistent snapshot of the store, and track its position.
+
+    Reading, judging and writing overlap: a reader thread fetches the next rows and a
+    writer thread sends finished rows while this thread judges (the driver lets go of
+    the interpreter while it waits on the server).
+    """
     with psycopg.connect(conninfo) as connection:
         connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         connection.read_only = True
@@ -79,29 +86,53 @@ def bulk_load(shadow: FindingsView, conninfo: str, thresholds: Thresholds, now: 
             last, total = row[0] or 0, row[1]
             with shadow.datastore.transaction(commit=True) as curs:
                 shadow.set_thresholds(curs, thresholds_table(thresholds))
-            done = accounts = found = 0
-            pending: dict[str, list[Finding]] = {}
-            due: dict[str, datetime | None] = {}
-            with connection.cursor(name="cx360_rebuild") as cursor:
-                for account_id, facts in accounts_of(cursor, last):
-                    evaluation = evaluate(history_of(account_id, facts), now, thresholds)
-                    pending[account_id], due[account_id] = evaluation.findings, evaluation.next_change
-                    done, accounts, found = done + len(facts), accounts + 1, found + len(evaluation.findings)
+            with connection.cursor(name="cx360_rebuild") as cursor, Writer(shadow) as writer:
+                done = accounts = found = 0
+                pending: dict[str, list[Finding]] = {}
+                due: dict[str, datetime | None] = {}
+                for account_id, facts in accounts_of(prefetched(cursor, last)):
+                    judged = evaluate(history_of(account_id, facts), now, thresholds)
+                    pending[account_id], due[account_id] = judged.findings, judged.next_change
+                    done, accounts, found = done + len(facts), accounts + 1, found + len(judged.findings)
                     if len(pending) >= WRITE_EVERY_ACCOUNTS:
-                        write(shadow, pending, due, None)
+                        writer.put(pending, due, None)
+                        pending, due = {}, {}
                         progress(done, total)
-            write(shadow, pending, due, last)
+                writer.put(pending, due, last)
             progress(done, total)
     return done, accounts, found
 
 
-def accounts_of(cursor: psycopg.ServerCursor[Any], last: int) -> Iterator[tuple[str, list[Fact]]]:
-    """Each account's facts, one account after another, from a server-side cursor."""
-    cursor.itersize = 10_000
-    cursor.execute(SNAPSHOT_SCAN, (last,), binary=True)
+def prefetched(cursor: psycopg.ServerCursor[Any], last: int, chunk: int = 10_000) -> Iterator[Any]:
+    """The snapshot's rows, fetched by a thread a few chunks ahead of their use."""
+    chunks: queue.Queue[list[Any] | BaseException] = queue.Queue(maxsize=4)
+
+    def fetch() -> None:
+        try:
+            cursor.execute(SNAPSHOT_SCAN, (last,), binary=True)
+            while rows := cursor.fetchmany(chunk):
+                chunks.put(rows)
+            chunks.put([])
+        except BaseException as error:  # handed to the consuming thread, which raises it
+            chunks.put(error)
+
+    reader = threading.Thread(target=fetch, name="cx360-rebuild-reader", daemon=True)
+    reader.start()
+    while True:
+        rows = chunks.get()
+        if isinstance(rows, BaseException):
+            raise rows
+        if not rows:
+            break
+        yield from rows
+    reader.join()
+
+
+def accounts_of(rows: Iterator[Any]) -> Iterator[tuple[str, list[Fact]]]:
+    """Each account's facts, one account after another, from rows ordered by account."""
     current: str | None = None
     facts: list[Fact] = []
-    for notification_id, topic, state, occurred_at in cursor:
+    for notification_id, topic, state, occurred_at in rows:
         fact, account_id = fact_from_stored(notification_id, topic, state, occurred_at)
         if account_id != current:
             if current is not None:
@@ -112,12 +143,41 @@ def accounts_of(cursor: psycopg.ServerCursor[Any], last: int) -> Iterator[tuple[
         yield current, facts
 
 
-def write(shadow: FindingsView, findings: dict[str, list[Finding]], due: dict[str, datetime | None],
-          position: int | None) -> None:
-    with shadow.datastore.transaction(commit=True) as curs:
-        shadow.write(curs, findings, due, position or None)
-    findings.clear()
-    due.clear()
+class Writer:
+    """Writes batches of finding rows to the shadow view from a thread of its own, in order."""
+
+    def __init__(self, shadow: FindingsView) -> None:
+        self.shadow = shadow
+        self.batches: queue.Queue[Batch | None] = queue.Queue(maxsize=4)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self.run, name="cx360-rebuild-writer", daemon=True)
+
+    def __enter__(self) -> Writer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.batches.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def put(self, findings: dict[str, list[Finding]], due: dict[str, datetime | None], position: int | None) -> None:
+        if self.error is not None:
+            raise self.error
+        self.batches.put((findings, due, position))
+
+    def run(self) -> None:
+        while (batch := self.batches.get()) is not None:
+            if self.error is None:
+                try:
+                    with self.shadow.datastore.transaction(commit=True) as curs:
+                        self.shadow.write(curs, *batch)
+                except BaseException as error:  # raised again in the judging thread
+                    self.error = error
+
+
+Batch = tuple[dict[str, list[Finding]], dict[str, datetime | None], int | None]
 
 
 def swap(datastore: PostgresDatastore, shadow_projector: Projector) -> None:

@@ -36,6 +36,7 @@ class Settings:
     thresholds: Thresholds = field(default_factory=lambda: DEFAULT_THRESHOLDS)
     projector_poll_seconds: float = 1.0
     projector_batch_events: int = 1000
+    projector: str = "process"  # process | thread | off
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +63,7 @@ class Settings:
             thresholds=read_thresholds(rules_file) if rules_file is not None else DEFAULT_THRESHOLDS,
             projector_poll_seconds=integer(env, "CX360_PROJECTOR_POLL_MS", 1000, 10, 600_000) / 1000,
             projector_batch_events=integer(env, "CX360_PROJECTOR_BATCH_EVENTS", 1000, 1, 100_000),
+            projector=choice(env, "CX360_PROJECTOR", ("process", "thread", "off")),
         )
 
 
@@ -78,6 +80,14 @@ def read_thresholds(path: Path) -> Thresholds:
         return thresholds_from(table)
     except ThresholdError as error:
         raise SettingsError(f"CX360_RULES_FILE: {path}: {error}") from None
+
+
+def choice(env: Mapping[str, str], name: str, options: tuple[str, ...]) -> str:
+    """One of the options; the first is the default."""
+    raw = env.get(name) or options[0]
+    if raw not in options:
+        raise SettingsError(f"{name} must be one of {', '.join(options)} (got {raw!r})")
+    return raw
 
 
 def integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:

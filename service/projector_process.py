@@ -1,0 +1,99 @@
+"""The projector in a process of its own, so judging accounts never competes with serving requests.
+
+Python runs one thread at a time per process; in the API's process, the projector's
+work would hold up requests and requests would hold up the projector. The service
+starts this process at start-up, restarts it if it dies (with a growing pause), and
+stops it on shutdown. Several API replicas may each run one: every write takes the
+view's lock, so they take turns and never count an event twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from dataclasses import dataclass
+from multiprocessing.synchronize import Event
+from typing import Any
+
+from projections.thresholds import thresholds_from, thresholds_table
+from service.settings import Settings, connection_params
+
+log = logging.getLogger(__name__)
+
+SPAWN = multiprocessing.get_context("spawn")  # no fork: the parent holds threads and connections
+
+
+@dataclass(frozen=True)
+class ProjectorConfig:
+    """What the child needs, in plain picklable values."""
+
+    url: str
+    channel: str
+    thresholds: dict[str, dict[str, Any]]
+    batch_size: int
+    poll_seconds: float
+
+    @classmethod
+    def of(cls, settings: Settings, url: str, channel: str) -> ProjectorConfig:
+        return cls(url, channel, thresholds_table(settings.thresholds), settings.projector_batch_events,
+                   settings.projector_poll_seconds)
+
+
+def run(config: ProjectorConfig, stopping: Event) -> None:
+    """The child's main: follow the log until told to stop."""
+    from service.bootstrap import findings_view
+    from service.follower import Follower
+    from service.projector import Projector
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    view = findings_view(connection_params(config.url))
+    try:
+        projector = Projector(view, thresholds_from(config.thresholds), batch_size=config.batch_size)
+        follower = Follower(projector, config.url, config.channel, poll_seconds=config.poll_seconds, stopping=stopping)
+        follower.run()
+    finally:
+        view.datastore.close()
+
+
+class ProjectorProcess:
+    """Starts the projector's process, restarts it when it dies, stops it on shutdown."""
+
+    def __init__(self, config: ProjectorConfig, *, max_pause: float = 30.0) -> None:
+        self.config = config
+        self.max_pause = max_pause
+        self.stopping = SPAWN.Event()
+        self.process: Any = None
+        self.watcher = threading.Thread(target=self.watch, name="cx360-projector-watch", daemon=True)
+
+    def start(self) -> None:
+        self.process = self.spawn()
+        self.watcher.start()
+
+    def spawn(self) -> Any:
+        process = SPAWN.Process(target=run, args=(self.config, self.stopping), name="cx360-projector", daemon=True)
+        process.start()
+        return process
+
+    def watch(self) -> None:
+        pause = 0.5
+        while not self.stopping.is_set():
+            self.process.join()
+            if self.stopping.is_set():
+                return
+            log.error("the projector process exited with code %s; restarting in %.1fs", self.process.exitcode, pause)
+            if self.stopping.wait(pause):
+                return
+            pause = min(pause * 2, self.max_pause)
+            self.process = self.spawn()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        if self.process is not None:
+            self.process.join(timeout)
+            if self.process.is_alive():
+                log.warning("the projector process did not stop in %.0fs; terminating it", timeout)
+                self.process.terminate()
+                self.process.join(timeout)
+        if self.watcher.is_alive():
+            self.watcher.join(timeout)

@@ -72,3 +72,19 @@ def checked(where: str, default: Any, value: Any) -> Any:
     if value < 0:
         raise ThresholdError(f"{where}: must not be negative (got {value})")
     return float(value) if isinstance(default, float) else value
+
+
+def thresholds_toml(thresholds: Thresholds) -> str:
+    """The thresholds as a TOML file that `thresholds_from(tomllib.loads(...))` reads back."""
+    lines = []
+    for rule_id, table in thresholds_table(thresholds).items():
+        lines.append(f"[{rule_id}]")
+        lines.extend(f"{key} = {toml_value(value)}" for key, value in table.items())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(f'"{item}"' for item in value) + "]"
+    return repr(value)

@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> int:
         "rebuild",
         help="rebuild the findings from the event store (with the current rule thresholds) while the service serves",
     )
+    commands.add_parser("rules", help="print the rule thresholds in force (defaults or CX360_RULES_FILE) as TOML")
     args = parser.parse_args(argv)
+    if args.command == "rules":
+        return rules_command()
     if args.command == "serve":
         return serve_command(args)
     if args.command == "rebuild":
@@ -94,6 +97,19 @@ def progress_bar(stream: Any, width: int = 30) -> Callable[[int, int], None]:
         stream.flush()
 
     return draw
+
+
+def rules_command() -> int:
+    from projections.thresholds import thresholds_toml
+    from service.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"cx360: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(thresholds_toml(settings.thresholds))
+    return 0
 
 
 def export_command(args: argparse.Namespace) -> int:

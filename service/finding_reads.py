@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID
 
 import asyncpg
 
@@ -138,9 +137,3 @@ class FindingReads:
         found = {row["notification_id"]: EventRecord.from_row(row) for row in rows}
         return [found.get(position) for position in positions]
 
-
-def uuid_or_none(text: str) -> UUID | None:
-    try:
-        return UUID(text)
-    except ValueError:
-        return None

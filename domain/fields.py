@@ -8,7 +8,7 @@ that no float ever reaches storage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -45,7 +45,12 @@ class Text(Field):
             raise Invalid("must not be empty")
         if len(value) > self.max_length:
             raise Invalid(f"must be at most {self.max_length} characters (got {len(value)})")
+        if "\x00" in value:
+            raise Invalid(NUL_REFUSED)
         return value
+
+
+NUL_REFUSED = "must not contain the NUL character (\\u0000), which no text column can store"
 
 
 @dataclass(frozen=True)
@@ -128,9 +133,10 @@ class Timestamp(Field):
             raise Invalid(f"must be an RFC 3339 date-time string, not {json_type(value)}")
         if self.date_allowed and len(value) == 10:
             try:
-                date.fromisoformat(value)
+                day = date.fromisoformat(value)
             except ValueError:
                 raise Invalid(f"must be a date (YYYY-MM-DD) or an RFC 3339 date-time (got {value!r:.40})") from None
+            in_range(datetime.combine(day, datetime.min.time(), timezone.utc))
             return value
         parse_rfc3339(value)
         return value
@@ -146,7 +152,18 @@ def parse_rfc3339(value: str) -> datetime:
         raise Invalid(f"must be an RFC 3339 date-time such as 2026-03-02T09:14:00Z (got {value!r:.40})") from None
     if parsed.tzinfo is None:
         raise Invalid(f"must carry a UTC offset such as Z or +02:00 (got {value!r:.40})")
-    return parsed
+    return in_range(parsed)
+
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(3000, 1, 1, tzinfo=timezone.utc)
+
+
+def in_range(instant: datetime) -> datetime:
+    """Instants from 1900 to 2999 (UTC): beyond, date arithmetic (a deadline 365 days on) overflows."""
+    if not EARLIEST <= instant < LATEST:
+        raise Invalid(f"must be between 1900-01-01 and 2999-12-31 (got {instant.isoformat()})")
+    return instant
 
 
 def decimal(value: Any) -> Decimal:

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from domain.catalogue import CATALOGUE
 from domain.event_type import EventType
-from domain.fields import Field, Id, Invalid, Text, json_type, parse_rfc3339
+from domain.fields import NUL_REFUSED, Field, Id, Invalid, Text, json_type, parse_rfc3339
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,8 @@ def free_form(value: Any, path: str, limits: Limits, faults: dict[str, str], dep
     if isinstance(value, str):
         if len(value) > limits.max_string_length:
             faults[path] = f"must be at most {limits.max_string_length} characters (got {len(value)})"
+        elif "\x00" in value:
+            faults[path] = NUL_REFUSED
         return value
     if isinstance(value, Decimal):
         if not value.is_finite():
@@ -175,6 +177,8 @@ def free_form(value: Any, path: str, limits: Limits, faults: dict[str, str], dep
             return None
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, Mapping):
+        if any("\x00" in key for key in value):
+            faults[path] = f"keys {NUL_REFUSED}"
         return {key: free_form(item, f"{path}.{key}", limits, faults, depth + 1) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [free_form(item, f"{path}[{i}]", limits, faults, depth + 1) for i, item in enumerate(value)]

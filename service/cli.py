@@ -8,7 +8,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,13 +44,9 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.bootstrap import build_app
-    from service.settings import Settings, SettingsError
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        settings = Settings.from_env()
-    except SettingsError as error:
-        print(f"cx360: {error}", file=sys.stderr)
+    settings = settings_from_env()
+    if settings is None:
         return 2
     if args.port is not None and not 1 <= args.port <= 65535:
         print(f"cx360: --port must be between 1 and 65535 (got {args.port})", file=sys.stderr)
@@ -62,13 +61,11 @@ def rebuild_command() -> int:
     from service.bootstrap import database, datastore_of
     from service.event_store import EventStore, store_env
     from service.rebuild import rebuild
-    from service.settings import Settings, SettingsError, connection_params
+    from service.settings import connection_params
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        settings = Settings.from_env()
-    except SettingsError as error:
-        print(f"cx360: {error}", file=sys.stderr)
+    settings = settings_from_env()
+    if settings is None:
         return 2
     with database(settings) as url:
         params = connection_params(url)
@@ -101,15 +98,22 @@ def progress_bar(stream: Any, width: int = 30) -> Callable[[int, int], None]:
 
 def rules_command() -> int:
     from projections.thresholds import thresholds_toml
-    from service.settings import Settings, SettingsError
-
-    try:
-        settings = Settings.from_env()
-    except SettingsError as error:
-        print(f"cx360: {error}", file=sys.stderr)
+    settings = settings_from_env()
+    if settings is None:
         return 2
     sys.stdout.write(thresholds_toml(settings.thresholds))
     return 0
+
+
+def settings_from_env() -> Settings | None:
+    """The settings, or None after saying on stderr which variable is wrong."""
+    from service.settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        print(f"cx360: {error}", file=sys.stderr)
+        return None
 
 
 def export_command(args: argparse.Namespace) -> int:

@@ -156,3 +156,37 @@ def test_every_fault_of_an_event_is_reported_with_its_index_and_id() -> None:
 def test_payment_plan_until_is_a_date_or_a_date_time(until: str) -> None:
     assert isinstance(validate_event(with_data("billing.payment_plan.granted", until=until), 0), ValidEvent)
     assert "data.until" in faults(with_data("billing.payment_plan.granted", until="30/06/2026"))
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"id": "e\u00001"}, "id"),
+        ({"source": "zen\u0000desk"}, "source"),
+        ({"accountId": "ac\u0000me"}, "accountId"),
+        ({"contactId": "c\u0000"}, "contactId"),
+        ({"actor": "a\u0000"}, "actor"),
+        ({"data": {"ticketId": "T\u00001", "priority": "low"}}, "data.ticketId"),
+        ({"data": {"ticketId": "T-1", "priority": "low", "note": "x\u0000"}}, "data.note"),
+        ({"data": {"ticketId": "T-1", "priority": "low", "meta": {"k\u0000": 1}}}, "data.meta"),
+    ],
+)
+def test_the_nul_character_is_refused_everywhere(change: dict[str, Any], field: str) -> None:
+    raw = {"id": "e-1", "source": "zendesk", "type": "support.ticket.opened", "accountId": "acme",
+           "occurredAt": "2026-03-02T09:14:00Z", "data": {"ticketId": "T-1", "priority": "low"}, **change}
+    outcome = validate_event(raw, 0)
+    assert isinstance(outcome, list), outcome
+    assert [(rejection.field, "NUL" in rejection.message) for rejection in outcome] == [(field, True)]
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+05:00", "1899-12-31T23:59:59Z", "9999-12-31T23:59:59-05:00"])
+def test_instants_outside_1900_to_2999_are_refused(when: str) -> None:
+    outcome = validate_event(event("support.ticket.resolved", account_id="acme", occurred_at=when), 0)
+    assert isinstance(outcome, list) and outcome[0].field == "occurredAt"
+    assert "between 1900-01-01 and 2999-12-31" in outcome[0].message
+
+
+def test_a_far_date_in_data_is_refused_too() -> None:
+    raw = event("billing.payment_plan.granted", account_id="acme", data={"until": "9999-01-01"})
+    outcome = validate_event(raw, 0)
+    assert isinstance(outcome, list) and outcome[0].field == "data.until"

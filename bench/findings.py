@@ -67,7 +67,7 @@ async def caught_up(pool: asyncpg.Pool, timeout: float = 600) -> float:
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         last = await pool.fetchval("SELECT coalesce(max(notification_id), 0) FROM cx360_events")
-        done = await pool.fetchval("SELECT coalesce(max(notification_id), 0) FROM cx360_findings_tracking")
+        done = await pool.fetchval("SELECT coalesce(max(notification_id), 0) FROM cx360_view_tracking")
         if done >= last:
             return time.perf_counter() - started
         await asyncio.sleep(0.05)
@@ -96,7 +96,7 @@ async def lag(base: str, pool: asyncpg.Pool, rate: int, seconds: float, accounts
         while sending or len(seen) < len(returned):
             pending = [account for account in returned if account not in seen]
             if pending:
-                rows = await pool.fetch("SELECT DISTINCT account_id FROM cx360_findings WHERE account_id = ANY($1)", pending)
+                rows = await pool.fetch("SELECT DISTINCT account_id FROM cx360_view_findings WHERE account_id = ANY($1)", pending)
                 now = time.perf_counter()
                 for row in rows:
                     seen[row["account_id"]] = now

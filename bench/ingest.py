@@ -93,8 +93,8 @@ def fresh_database() -> Iterator[str]:
 
 
 @contextmanager
-def running_service(url: str, port: int) -> Iterator[str]:
-    env = {**os.environ, "DATABASE_URL": url, "CX360_PORT": str(port)}
+def running_service(url: str, port: int, projector: str = "process") -> Iterator[str]:
+    env = {**os.environ, "DATABASE_URL": url, "CX360_PORT": str(port), "CX360_PROJECTOR": projector}
     process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                cwd=Path(__file__).resolve().parents[1])
@@ -190,10 +190,13 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=2_000)
     parser.add_argument("--port", type=int, default=8391)
     parser.add_argument("--producers", type=int, default=1, help="concurrent requests (default 1: one producer)")
+    parser.add_argument("--projector", choices=("process", "thread", "off"), default="off",
+                        help="CX360_PROJECTOR of the service (default off: the write path alone; with `process` "
+                             "the projector judges the accounts on the same cores meanwhile)")
     args = parser.parse_args()
     with fresh_database() as url:
         store = EventStore(env=store_env(connection_params(url)))
-        with running_service(url, args.port) as base:
+        with running_service(url, args.port, args.projector) as base:
             work = batches(make_events(args.events, args.accounts, seed=1), args.batch)
             http_seconds = asyncio.run(over_http(base, work, args.producers))
         spent = stages(store, batches(make_events(args.events, args.accounts, seed=2), args.batch))
@@ -201,7 +204,8 @@ def main() -> None:
         store.close()
     n = args.events
     http_rate, copy_rate = n / http_seconds, n / copy_seconds
-    print(f"events: {n} in batches of {args.batch}, over {args.accounts} accounts, {args.producers} producer(s)")
+    print(f"events: {n} in batches of {args.batch}, over {args.accounts} accounts, {args.producers} producer(s), "
+          f"projector {args.projector}")
     print(f"recordEvents over HTTP:           {http_rate:10,.0f} events/s")
     print(f"asyncpg COPY, same rows:          {copy_rate:10,.0f} events/s")
     print(f"ratio recordEvents / COPY:        {http_rate / copy_rate:10.3f}")

@@ -14,7 +14,15 @@ from typing import Any, Iterable, Mapping
 
 from domain.catalogue import CATALOGUE
 from domain.event_type import EventType
-from domain.fields import NUL_REFUSED, Field, Id, Invalid, Text, json_type, parse_rfc3339
+from domain.fields import (
+    NUL_REFUSED,
+    Field,
+    Id,
+    Invalid,
+    Text,
+    json_type,
+    parse_rfc3339,
+)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from domain.fields import parse_rfc3339
 from domain.catalogue import CATALOGUE
+from domain.fields import parse_rfc3339
 from domain.stream import topic_of, type_of_topic
 
 TYPES_OF_TOPICS = {topic_of(name): name for name in CATALOGUE}

@@ -26,15 +26,23 @@ Thresholds = Mapping[str, Any]  # rule id -> that rule's thresholds dataclass
 DEFAULT_THRESHOLDS: Thresholds = MappingProxyType({rule_id: rule.defaults for rule_id, rule in RULES.items()})
 
 
-def thresholds_from(table: Mapping[str, Any]) -> Thresholds:
-    """Every rule's thresholds, with the given tables overriding the defaults."""
+def thresholds_from(table: Mapping[str, Any], *, lenient: bool = False) -> Thresholds:
+    """Every rule's thresholds, with the given tables overriding the defaults.
+
+    `lenient` ignores rules and keys this release does not know (thresholds stored by
+    another release); an operator's file is read strictly.
+    """
     chosen = dict(DEFAULT_THRESHOLDS)
     for rule_id, overrides in table.items():
         if rule_id not in RULES:
+            if lenient:
+                continue
             raise ThresholdError(f"[{rule_id}]: unknown rule; the rules are {', '.join(sorted(RULES))}")
         if not isinstance(overrides, Mapping):
             raise ThresholdError(f"{rule_id}: must be a table of thresholds")
-        chosen[rule_id] = overridden(rule_id, RULES[rule_id].defaults, overrides)
+        known = RULES[rule_id].defaults.__dataclass_fields__
+        kept = {key: value for key, value in overrides.items() if key in known} if lenient else overrides
+        chosen[rule_id] = overridden(rule_id, RULES[rule_id].defaults, kept)
     return MappingProxyType(chosen)
 
 

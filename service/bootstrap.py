@@ -8,13 +8,14 @@ the read pool, and closes them in reverse order on shutdown.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
 import anyio.to_thread
 import asyncpg
+from eventsourcing.postgres import PostgresDatastore
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
@@ -23,18 +24,17 @@ from service.api.context import Context
 from service.api.http import GraphQLEndpoint
 from service.api.schema import build_schema
 from service.embedded_postgres import EmbeddedPostgres
-from eventsourcing.postgres import PostgresDatastore
-
 from service.event_store import EventStore, store_env
 from service.finding_reads import FindingReads
-from service.findings_view import FindingsView
 from service.follower import Follower
 from service.ingest import Ingest
+from service.middleware import BodySizeLimit
 from service.projector import Projector
 from service.projector_process import ProjectorConfig, ProjectorProcess
-from service.middleware import BodySizeLimit
 from service.reads import Reads
 from service.settings import Settings, connection_params
+from service.view_reads import ViewReads
+from service.views import ProjectedViews
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,14 @@ DEMO_BATCH = 500
 
 
 @asynccontextmanager
-async def open_context(settings: Settings) -> AsyncIterator[Context]:
-    """Open every resource the service needs, and close them all on the way out."""
+async def open_context(
+    settings: Settings, on_query: Callable[[Any], None] | None = None
+) -> AsyncIterator[Context]:
+    """Open every resource the service needs, and close them all on the way out.
+
+    `on_query` is called with every query the read side runs (asyncpg's query logger):
+    tests count queries with it.
+    """
     embedded = EmbeddedPostgres(settings.data_dir) if settings.database_url is None else None
     url = await anyio.to_thread.run_sync(embedded.start) if embedded is not None else settings.database_url
     assert url is not None
@@ -53,13 +59,17 @@ async def open_context(settings: Settings) -> AsyncIterator[Context]:
         try:
             projector = await anyio.to_thread.run_sync(lambda: start_projector(settings, url, params, store))
             try:
-                pool = await asyncpg.create_pool(dsn=url, min_size=1, max_size=settings.db_pool_size)
+                pool = await asyncpg.create_pool(
+                    dsn=url, min_size=1, max_size=settings.db_pool_size, init=query_logger(on_query)
+                )
                 try:
+                    findings = FindingReads(pool, settings.thresholds)
                     yield Context(
                         settings=settings,
                         reads=Reads(pool),
                         ingest=Ingest(store, settings.limits),
-                        findings=FindingReads(pool, settings.thresholds),
+                        findings=findings,
+                        views=ViewReads(pool, findings, settings.health_weights),
                     )
                 finally:
                     await pool.close()
@@ -70,6 +80,17 @@ async def open_context(settings: Settings) -> AsyncIterator[Context]:
     finally:
         if embedded is not None:
             await anyio.to_thread.run_sync(embedded.stop)
+
+
+def query_logger(on_query: Callable[[Any], None] | None) -> Any:
+    """A pool `init` that adds the query logger to each connection, or None."""
+    if on_query is None:
+        return None
+
+    async def init(connection: asyncpg.Connection) -> None:
+        connection.add_query_logger(on_query)
+
+    return init
 
 
 @contextmanager
@@ -96,9 +117,9 @@ def datastore_of(params: dict[str, str | int | None], pool_size: int = 2) -> Pos
     )
 
 
-def findings_view(params: dict[str, str | int | None]) -> FindingsView:
+def projected_views(params: dict[str, str | int | None]) -> ProjectedViews:
     """The findings view on its own small pool, its tables created if missing."""
-    view = FindingsView(datastore_of(params))
+    view = ProjectedViews(datastore_of(params))
     view.create_table()
     return view
 
@@ -118,7 +139,8 @@ class ProjectorThread:
     """`CX360_PROJECTOR=thread`: the projector in a thread of the API's process."""
 
     def __init__(self, settings: Settings, url: str, params: dict[str, str | int | None], channel: str) -> None:
-        projector = Projector(findings_view(params), settings.thresholds, batch_size=settings.projector_batch_events)
+        projector = Projector(projected_views(params), settings.thresholds, batch_size=settings.projector_batch_events,
+                              weights=settings.health_weights)
         self.follower = Follower(projector, url, channel, poll_seconds=settings.projector_poll_seconds)
         self.follower.start()
 
@@ -134,7 +156,7 @@ def start_projector(settings: Settings, url: str, params: dict[str, str | int | 
         return NoProjector()
     if settings.projector == "thread":
         return ProjectorThread(settings, url, params, channel)
-    findings_view(params).datastore.close()  # the view's tables exist before the first read
+    projected_views(params).datastore.close()  # the view's tables exist before the first read
     process = ProjectorProcess(ProjectorConfig.of(settings, url, channel))
     process.start()
     return process

@@ -60,7 +60,7 @@ def serve_command(args: argparse.Namespace) -> int:
 def rebuild_command() -> int:
     from service.bootstrap import database, datastore_of
     from service.event_store import EventStore, store_env
-    from service.rebuild import rebuild
+    from service.rebuild import RebuildRunning, rebuild
     from service.settings import connection_params
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -72,7 +72,11 @@ def rebuild_command() -> int:
         EventStore(env=store_env(params)).close()  # the store's tables, if this database is new
         datastore = datastore_of(params)
         try:
-            report = rebuild(datastore, url, settings.thresholds, progress=progress_bar(sys.stderr))
+            report = rebuild(datastore, url, settings.thresholds, progress=progress_bar(sys.stderr),
+                             weights=settings.health_weights)
+        except RebuildRunning as error:
+            print(f"cx360: {error}", file=sys.stderr)
+            return 1
         finally:
             datastore.close()
     print(f"\nrebuilt the findings: {report.events:,} events of {report.accounts:,} accounts, "

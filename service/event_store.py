@@ -15,12 +15,23 @@ from uuid import UUID
 
 import orjson
 from eventsourcing.application import Application
-from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError, Transcoder
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    PersistenceError,
+    Transcoder,
+)
 from eventsourcing.utils import get_topic
 
 from domain.stream import account_stream_id, recorded
 from domain.validation import ValidEvent
-from service.recorder import IDEMPOTENCY_CONSTRAINT, AccountRow, Append, Envelope, IndexingRecorder
+from service.recorder import (
+    IDEMPOTENCY_CONSTRAINT,
+    AccountRow,
+    Append,
+    Envelope,
+    IndexingRecorder,
+)
 
 log = logging.getLogger(__name__)
 

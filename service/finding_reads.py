@@ -13,25 +13,28 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+import orjson
 
 from domain.stream import account_stream_id
 from projections.evaluation import evaluate
 from projections.facts import fact_from_stored
 from projections.findings import DEPARTMENT_ORDER, Finding
-from projections.history import history_of
-from projections.thresholds import Thresholds
+from projections.history import History, history_of
+from projections.thresholds import Thresholds, thresholds_from
 from service.reads import EVENTS_TABLE, EventRecord
 
 COLUMNS = "id, account_id, rule, severity, departments, evidence, detected_at, resolved_at, summary"
 
-ACCOUNT_FINDINGS = f"""
-SELECT {COLUMNS} FROM cx360_findings
-WHERE account_id = $1 AND ($2::bool IS NULL OR (resolved_at IS NULL) = $2)
-ORDER BY detected_at DESC, id
+ACCOUNTS_FINDINGS = f"""
+SELECT {COLUMNS} FROM cx360_view_findings
+WHERE account_id = ANY($1::text[])
+ORDER BY detected_at DESC, id DESC
 """
 
+STORED_THRESHOLDS = "SELECT thresholds FROM cx360_view_settings WHERE id = 1"
+
 FINDINGS = f"""
-SELECT {COLUMNS} FROM cx360_findings
+SELECT {COLUMNS} FROM cx360_view_findings
 WHERE ($1::bool IS NULL OR (resolved_at IS NULL) = $1)
   AND ($2::text IS NULL OR rule = $2)
   AND ($3::text IS NULL OR $3 = ANY(departments))
@@ -42,7 +45,7 @@ LIMIT $6
 
 MATRIX = """
 WITH chosen AS (
-  SELECT account_id, departments, resolved_at FROM cx360_findings
+  SELECT account_id, departments, resolved_at FROM cx360_view_findings
   WHERE ($1::timestamptz IS NULL OR detected_at >= $1) AND ($2::timestamptz IS NULL OR detected_at <= $2)
 ), pairs AS (
   SELECT account_id, resolved_at, ARRAY[one, other] AS departments
@@ -65,6 +68,9 @@ SELECT notification_id, topic, state FROM {EVENTS_TABLE} WHERE originator_id = $
 """
 
 
+FindingsKey = tuple[str, bool | None]  # (account id, open only: True, False or None for all)
+
+
 @dataclass(frozen=True, slots=True)
 class FindingRecord:
     id: str
@@ -82,6 +88,10 @@ class FindingRecord:
         return cls(str(row["id"]), row["account_id"], row["rule"], row["severity"], tuple(row["departments"]),
                    tuple(row["evidence"]), row["detected_at"], row["resolved_at"], row["summary"])
 
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
     @classmethod
     def from_finding(cls, finding: Finding) -> FindingRecord:
         return cls(finding.id, finding.account_id, finding.rule, finding.severity, finding.departments,
@@ -98,21 +108,47 @@ class DepartmentCount:
 
 
 class FindingReads:
+    """Findings: the live rows, and the findings as of a past moment judged from the events."""
+
     def __init__(self, pool: asyncpg.Pool, thresholds: Thresholds) -> None:
         self.pool = pool
         self.thresholds = thresholds
 
-    async def of_account(self, account_id: str, open_only: bool | None) -> list[FindingRecord]:
-        """The account's live findings; `open_only` True for open, False for resolved, None for all."""
-        return [FindingRecord.from_row(row) for row in await self.pool.fetch(ACCOUNT_FINDINGS, account_id, open_only)]
+    async def of_accounts(self, keys: Sequence[FindingsKey]) -> list[list[FindingRecord]]:
+        """Live findings of many accounts in one query, for a DataLoader keyed by (account, open_only).
+
+        `open_only` True for open, False for resolved, None for all.
+        """
+        rows = await self.pool.fetch(ACCOUNTS_FINDINGS, list({account_id for account_id, _ in keys}))
+        by_account: dict[str, list[FindingRecord]] = {}
+        for row in rows:
+            by_account.setdefault(row["account_id"], []).append(FindingRecord.from_row(row))
+        return [
+            [each for each in by_account.get(account_id, []) if open_only is None or each.is_open == open_only]
+            for account_id, open_only in keys
+        ]
+
+    async def history_until(self, account_id: str, as_of: datetime) -> History:
+        """The account's events with `occurredAt <= as_of`, by the timeline index."""
+        rows = await self.pool.fetch(ACCOUNT_EVENTS_UNTIL, account_stream_id(account_id), as_of)
+        facts = [fact_from_stored(row["notification_id"], row["topic"], row["state"])[0] for row in rows]
+        return history_of(account_id, facts)
+
+    async def judged_as_of(self, account_id: str, as_of: datetime) -> tuple[History, list[Finding]]:
+        """The account's history up to `as_of` and its findings then, judged as the live view is."""
+        history = await self.history_until(account_id, as_of)
+        return history, evaluate(history, as_of, await self.thresholds_in_force()).findings
 
     async def of_account_as_of(self, account_id: str, as_of: datetime, open_only: bool | None) -> list[FindingRecord]:
         """The account's findings as they were at `as_of`, from the events that had happened by then."""
-        rows = await self.pool.fetch(ACCOUNT_EVENTS_UNTIL, account_stream_id(account_id), as_of)
-        facts = [fact_from_stored(row["notification_id"], row["topic"], row["state"])[0] for row in rows]
-        found = evaluate(history_of(account_id, facts), as_of, self.thresholds).findings
+        _, found = await self.judged_as_of(account_id, as_of)
         chosen = [each for each in found if open_only is None or each.is_open == open_only]
         return [FindingRecord.from_finding(each) for each in sorted(chosen, key=lambda f: (f.detected_at, f.id), reverse=True)]
+
+    async def thresholds_in_force(self) -> Thresholds:
+        """The thresholds the live view was judged with, so that as of now equals the live view."""
+        stored = await self.pool.fetchval(STORED_THRESHOLDS)
+        return thresholds_from(orjson.loads(stored), lenient=True) if stored is not None else self.thresholds
 
     async def page(
         self, limit: int, *, open_only: bool | None, rule: str | None, department: str | None,

@@ -15,13 +15,22 @@ import threading
 from typing import Protocol
 
 import psycopg
+from eventsourcing import persistence
 from psycopg import sql
+from psycopg_pool import PoolTimeout
 
 from service.projector import Projector
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+# The store library re-raises the driver's errors as its own classes; a pool may time out.
+TRANSIENT = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    persistence.OperationalError,
+    persistence.InterfaceError,
+    PoolTimeout,
+)
 
 
 class StopSignal(Protocol):
@@ -41,7 +50,9 @@ class Follower:
         *,
         poll_seconds: float = 1.0,
         stopping: StopSignal | None = None,
+        freeze_gc: bool = False,
     ) -> None:
+        self.freeze_gc = freeze_gc
         self.projector = projector
         self.conninfo = conninfo
         self.channel = channel
@@ -58,27 +69,32 @@ class Follower:
         self.thread.join(timeout)
 
     def run(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                busy = self.catch_up()
-            except TRANSIENT as error:
-                log.warning("projector: database unavailable (%s); retrying in %.1fs", error, self.poll_seconds)
-                self.stopping.wait(self.poll_seconds)
-                continue
-            if not busy:
-                self.wait(self.timeout())
-        self.close_listener()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    busy = self.catch_up()
+                    wait = 0.0 if busy else self.timeout()
+                except TRANSIENT as error:
+                    log.warning("projector: database unavailable (%s); retrying in %.1fs", error, self.poll_seconds)
+                    self.stopping.wait(self.poll_seconds)
+                    continue
+                if wait:
+                    self.wait(wait)
+        finally:
+            self.close_listener()
 
     def catch_up(self) -> bool:
         """Take in what there is; True if a full batch suggests there is more."""
         taken = self.projector.step()
-        while self.projector.step_due():
+        while not self.stopping.is_set() and self.projector.step_due():
             pass
-        # The history cache holds millions of objects that live long and form no cycles: a
-        # full collection scanning them all paused the projector for a third of a second
-        # every few seconds (bench/findings.py). Frozen objects are still freed when no
-        # longer referenced; the collector only stops scanning them.
-        gc.freeze()
+        if self.freeze_gc:
+            # In the projector's own process: the history cache holds millions of objects
+            # that live long and form no cycles; a full collection scanning them all paused
+            # the projector for a third of a second every few seconds (bench/findings.py).
+            # Frozen objects are still freed when no longer referenced; the collector only
+            # stops scanning them for cycles.
+            gc.freeze()
         return taken == self.projector.batch_size
 
     def timeout(self) -> float:
@@ -89,13 +105,13 @@ class Follower:
         return max(0.0, min(self.poll_seconds, seconds))
 
     def wait(self, timeout: float) -> None:
-        """Until a notification, the timeout, or a stop."""
+        """Until a notification, the timeout, or a stop (checked at least every second)."""
         listener = self.listening()
         if listener is None:
-            self.stopping.wait(timeout)
+            self.stopping.wait(min(timeout, 1.0))
             return
         try:
-            for _ in listener.notifies(timeout=timeout, stop_after=1):
+            for _ in listener.notifies(timeout=min(timeout, 1.0), stop_after=1):
                 pass
         except TRANSIENT as error:
             log.warning("projector: lost the listening connection (%s); polling meanwhile", error)

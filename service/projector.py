@@ -16,7 +16,8 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -25,12 +26,21 @@ from projections.evaluation import Judgement, evaluate
 from projections.facts import Fact
 from projections.findings import Finding
 from projections.history import History, history_of
-from projections.thresholds import DEFAULT_THRESHOLDS, Thresholds, thresholds_from, thresholds_table
-from service.findings_view import FindingsView, events_after, histories
+from projections.thresholds import (
+    DEFAULT_THRESHOLDS,
+    Thresholds,
+    thresholds_from,
+    thresholds_table,
+)
+from projections.view.account import account_view
+from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
+from projections.view.model import AccountView
+from service.views import ProjectedViews, events_after, histories
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+VIEW_REFRESH = timedelta(hours=1)  # views hold counts over the last days: judged again at least this often
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,15 @@ class Pending:
     new_types: set[str]
 
 
+def view_and_due(
+    history: History, judged: Judgement, weights: HealthWeights, refresh: timedelta
+) -> tuple[AccountView, datetime]:
+    """The account's view at the judgement's moment, and when to judge it again at the latest."""
+    view = account_view(history, judged.as_of, judged.findings, weights)
+    latest = judged.as_of + refresh
+    return view, min(judged.next_change or latest, latest)
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -49,69 +68,102 @@ def utc_now() -> datetime:
 class Projector:
     def __init__(
         self,
-        view: FindingsView,
+        view: ProjectedViews,
         thresholds: Thresholds = DEFAULT_THRESHOLDS,
         *,
         batch_size: int = 1000,
         cache_accounts: int = 10_000,
         clock: Clock = utc_now,
+        weights: HealthWeights = DEFAULT_WEIGHTS,
+        view_refresh: timedelta = VIEW_REFRESH,
     ) -> None:
         self.view = view
+        self.weights = weights
+        self.view_refresh = view_refresh
         self.thresholds = self.configured = thresholds
         self.batch_size = batch_size
         self.cache_accounts = cache_accounts
         self.clock = clock
         self.cache: OrderedDict[str, tuple[History, Judgement]] = OrderedDict()
-        self.cached_at = -1  # the position the cache is valid for
+        self.cached_at: tuple[str, int] | None = None  # the (view generation, position) the cache is valid for
+        self.generation = ""  # of the view, as last read: a rebuild gives the view a new one
+        self.stored_thresholds: dict[str, Any] | None = None
 
     def step(self) -> int:
         """Take in the next batch of events, in a transaction of its own; return how many there were."""
         with self.view.datastore.transaction(commit=True) as curs:
             self.view.lock(curs)
-            return self.step_in(curs)
+            taken, judged, position = self.step_in(curs)
+        self.keep(judged, position)  # only once committed: a rolled-back batch must not be in the cache
+        return taken
 
-    def step_in(self, curs: Cursor[DictRow]) -> int:
-        """Take in the next batch of events within a transaction that holds the view's lock."""
+    def step_in(self, curs: Cursor[DictRow]) -> tuple[int, list[tuple[History, Judgement]], int]:
+        """Take in the next batch within a transaction holding the view's lock.
+
+        Returns how many events, the accounts judged, and the position reached, for the
+        caller to `keep` once the transaction has committed.
+        """
         self.adopt_thresholds(curs)
         position = self.view.position(curs)
         batch = events_after(curs, position, self.batch_size)
         if not batch:
-            return 0
+            return 0, [], position
         new: dict[str, list[Fact]] = {}
         for account_id, fact in batch:
             new.setdefault(account_id, []).append(fact)
         updated = self.updated_histories(curs, position, new)
-        self.judge_and_write(curs, updated, batch[-1][1].position)
-        self.cached_at = batch[-1][1].position
-        return len(batch)
+        reached = batch[-1][1].position
+        return len(batch), self.judge_and_write(curs, updated, reached), reached
 
     def step_due(self, limit: int = 1000) -> int:
         """Judge again the accounts whose findings change with time alone; return how many."""
         with self.view.datastore.transaction(commit=True) as curs:
             self.view.lock(curs)
-            self.adopt_thresholds(curs)
-            position = self.view.position(curs)
-            due = self.view.due_accounts(curs, self.clock(), limit)
-            if due:
-                self.judge_and_write(curs, self.updated_histories(curs, position, {account: [] for account in due}), None)
-                self.cached_at = position
-            return len(due)
+            count, judged, position = self.step_due_in(curs, limit)
+        self.keep(judged, position)
+        return count
+
+    def step_due_in(self, curs: Cursor[DictRow], limit: int = 1000) -> tuple[int, list[tuple[History, Judgement]], int]:
+        self.adopt_thresholds(curs)
+        position = self.view.position(curs)
+        due = self.view.due_accounts(curs, self.clock(), limit)
+        if not due:
+            return 0, [], position
+        updated = self.updated_histories(curs, position, {account: [] for account in due})
+        return len(due), self.judge_and_write(curs, updated, None), position
+
+    def keep(self, judged: list[tuple[History, Judgement]], position: int) -> None:
+        """Remember committed judgements; the cache is then valid for this view and position.
+
+        Accounts the batch did not touch kept their entries (their histories did not move);
+        the touched ones were taken out by `updated_histories` and come back here.
+        """
+        for history, judgement in judged:
+            self.remember(history, judgement)
+        self.cached_at = (self.generation, position)
 
     def adopt_thresholds(self, curs: Cursor[DictRow]) -> None:
         """Judge with the thresholds the view's rows were judged with: a change applies on rebuild.
 
         A view never written takes this projector's thresholds. A view rebuilt with other
-        thresholds (by `cx360 rebuild`) keeps them, so its rows stay consistent.
+        thresholds (by `cx360 rebuild`) keeps them, so its rows stay consistent. Stored
+        thresholds of rules or keys this release no longer has are ignored.
         """
-        mine = thresholds_table(self.thresholds)
-        stored = self.view.thresholds(curs)
-        if stored is None:
-            self.view.set_thresholds(curs, mine)
-        elif stored != mine:
-            if self.configured is self.thresholds:
-                log.warning("the findings view was judged with other rule thresholds than the configured ones;"
-                            " they stay in force until `cx360 rebuild`")
-            self.thresholds = thresholds_from(stored)
+        settings = self.view.settings(curs)
+        if settings is None:
+            self.generation = self.view.set_thresholds(curs, thresholds_table(self.thresholds))
+            self.stored_thresholds = thresholds_table(self.thresholds)
+            return
+        stored, self.generation = settings
+        if stored == self.stored_thresholds:
+            return
+        self.stored_thresholds = stored
+        in_force = thresholds_from(stored, lenient=True)
+        if thresholds_table(in_force) != thresholds_table(self.configured):
+            log.warning("the views were judged with other rule thresholds than the configured ones;"
+                        " they stay in force until `cx360 rebuild`")
+        if in_force != self.thresholds:
+            self.thresholds = in_force
             self.cache.clear()  # judged with the thresholds before
 
     def next_due(self) -> datetime | None:
@@ -119,8 +171,12 @@ class Projector:
             return self.view.next_due(curs)
 
     def updated_histories(self, curs: Cursor[DictRow], position: int, new: dict[str, list[Fact]]) -> list[Pending]:
-        """Each account's history with the new facts, and its last judgement where still valid."""
-        if self.cached_at != position:
+        """Each account's history with the new facts, and its last judgement where still valid.
+
+        The cache holds what this projector committed; if the view moved on without it (a
+        replica, a rebuild's swap, a failed write), it is dropped and histories are read.
+        """
+        if self.cached_at != (self.generation, position):
             self.cache.clear()
         missing = [account_id for account_id in new if account_id not in self.cache]
         loaded = histories(curs, missing, position) if missing else {}
@@ -135,19 +191,28 @@ class Projector:
             pending.append(Pending(history, judged, {fact.type for fact in facts}))
         return pending
 
-    def judge_and_write(self, curs: Cursor[DictRow], accounts: Iterable[Pending], position: int | None) -> None:
-        """Judge the accounts as of now; write the rows of those whose findings changed, and the position."""
+    def judge_and_write(
+        self, curs: Cursor[DictRow], accounts: Iterable[Pending], position: int | None
+    ) -> list[tuple[History, Judgement]]:
+        """Judge the accounts as of now; write their views, the findings that changed, and the position.
+
+        A view holds counts over the last days and days overdue, which change with time
+        alone: each account is judged again at least every `view_refresh`.
+        """
         now = self.clock()
         findings: dict[str, list[Finding]] = {}
         due: dict[str, datetime | None] = {}
+        views: dict[str, AccountView] = {}
+        done: list[tuple[History, Judgement]] = []
         for account in accounts:
+            account_id = account.history.account_id
             judged = evaluate(account.history, now, self.thresholds, previous=account.judged, new_types=account.new_types)
             if account.judged is None or judged.findings != account.judged.findings:
-                findings[account.history.account_id] = judged.findings
-            if account.judged is None or judged.next_change != account.judged.next_change:
-                due[account.history.account_id] = judged.next_change
-            self.remember(account.history, judged)
-        self.view.write(curs, findings, due, position)
+                findings[account_id] = judged.findings
+            views[account_id], due[account_id] = view_and_due(account.history, judged, self.weights, self.view_refresh)
+            done.append((account.history, judged))
+        self.view.write(curs, findings, due, position, views)
+        return done
 
     def remember(self, history: History, judged: Judgement) -> None:
         self.cache[history.account_id] = (history, judged)

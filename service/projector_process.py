@@ -12,15 +12,18 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
 from typing import Any
 
 from projections.thresholds import thresholds_from, thresholds_table
+from projections.view.health import HealthWeights
 from service.settings import Settings, connection_params
 
 log = logging.getLogger(__name__)
 
+HEALTHY_RUN_SECONDS = 60.0
 SPAWN = multiprocessing.get_context("spawn")  # no fork: the parent holds threads and connections
 
 
@@ -31,26 +34,29 @@ class ProjectorConfig:
     url: str
     channel: str
     thresholds: dict[str, dict[str, Any]]
+    weights: HealthWeights
     batch_size: int
     poll_seconds: float
 
     @classmethod
     def of(cls, settings: Settings, url: str, channel: str) -> ProjectorConfig:
-        return cls(url, channel, thresholds_table(settings.thresholds), settings.projector_batch_events,
-                   settings.projector_poll_seconds)
+        return cls(url, channel, thresholds_table(settings.thresholds), settings.health_weights,
+                   settings.projector_batch_events, settings.projector_poll_seconds)
 
 
 def run(config: ProjectorConfig, stopping: Event) -> None:
     """The child's main: follow the log until told to stop."""
-    from service.bootstrap import findings_view
+    from service.bootstrap import projected_views
     from service.follower import Follower
     from service.projector import Projector
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    view = findings_view(connection_params(config.url))
+    view = projected_views(connection_params(config.url))
     try:
-        projector = Projector(view, thresholds_from(config.thresholds), batch_size=config.batch_size)
-        follower = Follower(projector, config.url, config.channel, poll_seconds=config.poll_seconds, stopping=stopping)
+        projector = Projector(view, thresholds_from(config.thresholds), batch_size=config.batch_size,
+                              weights=config.weights)
+        follower = Follower(projector, config.url, config.channel, poll_seconds=config.poll_seconds,
+                            stopping=stopping, freeze_gc=True)
         follower.run()
     finally:
         view.datastore.close()
@@ -64,31 +70,43 @@ class ProjectorProcess:
         self.max_pause = max_pause
         self.stopping = SPAWN.Event()
         self.process: Any = None
+        self.spawning = threading.Lock()
+        self.started = 0.0
         self.watcher = threading.Thread(target=self.watch, name="cx360-projector-watch", daemon=True)
 
     def start(self) -> None:
-        self.process = self.spawn()
+        self.spawn()
         self.watcher.start()
 
-    def spawn(self) -> Any:
-        process = SPAWN.Process(target=run, args=(self.config, self.stopping), name="cx360-projector", daemon=True)
-        process.start()
-        return process
+    def spawn(self) -> None:
+        """Start a child, unless stopping (under a lock, so `stop` never misses a child)."""
+        with self.spawning:
+            if self.stopping.is_set():
+                return
+            self.process = SPAWN.Process(target=run, args=(self.config, self.stopping), name="cx360-projector",
+                                         daemon=True)
+            self.process.start()
+            self.started = time.monotonic()
 
     def watch(self) -> None:
+        """Restart the child when it dies: soon after a long healthy run, later after quick failures."""
         pause = 0.5
         while not self.stopping.is_set():
             self.process.join()
             if self.stopping.is_set():
                 return
+            if time.monotonic() - self.started > HEALTHY_RUN_SECONDS:
+                pause = 0.5
             log.error("the projector process exited with code %s; restarting in %.1fs", self.process.exitcode, pause)
             if self.stopping.wait(pause):
                 return
             pause = min(pause * 2, self.max_pause)
-            self.process = self.spawn()
+            self.spawn()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self.stopping.set()
+        """Tell the child to stop and wait for it; terminate it if it does not."""
+        with self.spawning:
+            self.stopping.set()
         if self.process is not None:
             self.process.join(timeout)
             if self.process.is_alive():

@@ -39,14 +39,6 @@ WHERE originator_id = $1 AND topic = '{topic_of("sales.account.updated")}' AND o
 ORDER BY occurred_at DESC, originator_version DESC
 """
 
-ACCOUNTS = """
-SELECT account_id, name FROM cx360_accounts
-WHERE ($1::text IS NULL OR account_id > $1)
-ORDER BY account_id
-LIMIT $2
-"""
-
-
 @dataclass(frozen=True, slots=True)
 class AccountRecord:
     id: str
@@ -115,10 +107,6 @@ class Reads:
                 if name is not None:
                     return str(name)
         return None
-
-    async def accounts(self, limit: int, after: str | None = None) -> list[AccountRecord]:
-        rows = await self.pool.fetch(ACCOUNTS, after, limit)
-        return [AccountRecord(row["account_id"], row["name"]) for row in rows]
 
     async def timeline(
         self,

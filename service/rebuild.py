@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,10 +30,13 @@ from projections.facts import Fact, fact_from_stored
 from projections.findings import Finding
 from projections.history import history_of
 from projections.thresholds import Thresholds, thresholds_table
-from service.findings_view import EVENTS_TABLE, LIVE, FindingsView, drop_view, rename_view
-from service.projector import Projector, utc_now
+from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
+from projections.view.model import AccountView
+from service.projector import VIEW_REFRESH, Projector, utc_now, view_and_due
+from service.views import EVENTS_TABLE, LIVE, ProjectedViews, drop_view, rename_view
 
 SHADOW = f"{LIVE}_next"
+REBUILD_LOCK = 3_600_361  # session advisory lock held for a whole rebuild
 RETIRED = f"{LIVE}_old"
 WRITE_EVERY_ACCOUNTS = 500
 
@@ -53,24 +57,48 @@ class RebuildReport:
 
 
 def rebuild(datastore: PostgresDatastore, conninfo: str, thresholds: Thresholds,
-            progress: Progress = lambda done, total: None) -> RebuildReport:
+            progress: Progress = lambda done, total: None, weights: HealthWeights = DEFAULT_WEIGHTS) -> RebuildReport:
     """Rebuild the findings view; the live one keeps serving until the final swap."""
     started = time.perf_counter()
-    shadow = FindingsView(datastore, name=SHADOW)
+    with only_rebuild(conninfo):
+        return rebuilt(datastore, conninfo, thresholds, progress, weights, started)
+
+
+class RebuildRunning(RuntimeError):
+    """Another rebuild holds the rebuild lock."""
+
+
+@contextmanager
+def only_rebuild(conninfo: str) -> Iterator[None]:
+    """Hold the rebuild lock for the whole rebuild: two at once would build into the same shadow."""
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        row = connection.execute("SELECT pg_try_advisory_lock(%s)", (REBUILD_LOCK,)).fetchone()
+        if not row or not row[0]:
+            raise RebuildRunning("another `cx360 rebuild` is running on this database; wait for it to finish")
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (REBUILD_LOCK,))
+
+
+def rebuilt(datastore: PostgresDatastore, conninfo: str, thresholds: Thresholds, progress: Progress,
+            weights: HealthWeights, started: float) -> RebuildReport:
+    """The rebuild itself: bulk load into the shadow, catch up with the log, swap."""
+    shadow = ProjectedViews(datastore, name=SHADOW)
     with datastore.transaction(commit=True) as curs:
         drop_view(curs, SHADOW)
     shadow.create_table()
     now = utc_now()
-    events, accounts, findings = bulk_load(shadow, conninfo, thresholds, now, progress)
-    follower = Projector(shadow, thresholds, batch_size=5000)
+    events, accounts, findings = bulk_load(shadow, conninfo, thresholds, weights, now, progress)
+    follower = Projector(shadow, thresholds, batch_size=5000, weights=weights)
     while follower.step() == follower.batch_size:
         pass
     swap(datastore, follower)
     return RebuildReport(events, accounts, findings, time.perf_counter() - started)
 
 
-def bulk_load(shadow: FindingsView, conninfo: str, thresholds: Thresholds, now: datetime,
-              progress: Progress) -> tuple[int, int, int]:
+def bulk_load(shadow: ProjectedViews, conninfo: str, thresholds: Thresholds, weights: HealthWeights,
+              now: datetime, progress: Progress) -> tuple[int, int, int]:
     """Judge every account from a consistent snapshot of the store, and track its position.
 
     Reading, judging and writing overlap: a reader thread fetches the next rows and a
@@ -90,42 +118,58 @@ def bulk_load(shadow: FindingsView, conninfo: str, thresholds: Thresholds, now: 
                 done = accounts = found = 0
                 pending: dict[str, list[Finding]] = {}
                 due: dict[str, datetime | None] = {}
+                views: dict[str, AccountView] = {}
                 for account_id, facts in accounts_of(prefetched(cursor, last)):
-                    judged = evaluate(history_of(account_id, facts), now, thresholds)
-                    pending[account_id], due[account_id] = judged.findings, judged.next_change
+                    history = history_of(account_id, facts)
+                    judged = evaluate(history, now, thresholds)
+                    views[account_id], due[account_id] = view_and_due(history, judged, weights, VIEW_REFRESH)
+                    pending[account_id] = judged.findings
                     done, accounts, found = done + len(facts), accounts + 1, found + len(judged.findings)
                     if len(pending) >= WRITE_EVERY_ACCOUNTS:
-                        writer.put(pending, due, None)
-                        pending, due = {}, {}
+                        writer.put(pending, due, None, views)
+                        pending, due, views = {}, {}, {}
                         progress(done, total)
-                writer.put(pending, due, last)
+                writer.put(pending, due, last, views)
             progress(done, total)
     return done, accounts, found
 
 
 def prefetched(cursor: psycopg.ServerCursor[Any], last: int, chunk: int = 10_000) -> Iterator[Any]:
-    """The snapshot's rows, fetched by a thread a few chunks ahead of their use."""
+    """The snapshot's rows, fetched by a thread a few chunks ahead of their use.
+
+    If the consumer stops early (an error while judging), the reader is told to stop and
+    is waited for, so no thread is left blocked on a full queue.
+    """
     chunks: queue.Queue[list[Any] | BaseException] = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def hand_over(item: list[Any] | BaseException) -> None:
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def fetch() -> None:
         try:
             cursor.execute(SNAPSHOT_SCAN, (last,), binary=True)
-            while rows := cursor.fetchmany(chunk):
-                chunks.put(rows)
-            chunks.put([])
+            while not stop.is_set() and (rows := cursor.fetchmany(chunk)):
+                hand_over(rows)
+            hand_over([])
         except BaseException as error:  # handed to the consuming thread, which raises it
-            chunks.put(error)
+            hand_over(error)
 
     reader = threading.Thread(target=fetch, name="cx360-rebuild-reader", daemon=True)
     reader.start()
-    while True:
-        rows = chunks.get()
-        if isinstance(rows, BaseException):
-            raise rows
-        if not rows:
-            break
-        yield from rows
-    reader.join()
+    try:
+        while (rows := chunks.get()) != []:
+            if isinstance(rows, BaseException):
+                raise rows
+            yield from rows
+    finally:
+        stop.set()
+        reader.join()
 
 
 def accounts_of(rows: Iterator[Any]) -> Iterator[tuple[str, list[Fact]]]:
@@ -146,7 +190,7 @@ def accounts_of(rows: Iterator[Any]) -> Iterator[tuple[str, list[Fact]]]:
 class Writer:
     """Writes batches of finding rows to the shadow view from a thread of its own, in order."""
 
-    def __init__(self, shadow: FindingsView) -> None:
+    def __init__(self, shadow: ProjectedViews) -> None:
         self.shadow = shadow
         self.batches: queue.Queue[Batch | None] = queue.Queue(maxsize=4)
         self.error: BaseException | None = None
@@ -162,10 +206,11 @@ class Writer:
         if self.error is not None:
             raise self.error
 
-    def put(self, findings: dict[str, list[Finding]], due: dict[str, datetime | None], position: int | None) -> None:
+    def put(self, findings: dict[str, list[Finding]], due: dict[str, datetime | None], position: int | None,
+            views: dict[str, AccountView]) -> None:
         if self.error is not None:
             raise self.error
-        self.batches.put((findings, due, position))
+        self.batches.put((findings, due, position, views))
 
     def run(self) -> None:
         while (batch := self.batches.get()) is not None:
@@ -177,14 +222,16 @@ class Writer:
                     self.error = error
 
 
-Batch = tuple[dict[str, list[Finding]], dict[str, datetime | None], int | None]
+Batch = tuple[dict[str, list[Finding]], dict[str, datetime | None], int | None, dict[str, AccountView]]
 
 
 def swap(datastore: PostgresDatastore, shadow_projector: Projector) -> None:
-    """Take in the last events and put the shadow in the live view's place, atomically."""
+    """Take in the last events and due accounts, and put the shadow in the live view's place, atomically."""
     with datastore.transaction(commit=True) as curs:
         shadow_projector.view.lock(curs)
-        while shadow_projector.step_in(curs):
+        while shadow_projector.step_in(curs)[0]:
+            pass
+        while shadow_projector.step_due_in(curs)[0]:
             pass
         rename_view(curs, LIVE, RETIRED)
         rename_view(curs, SHADOW, LIVE)

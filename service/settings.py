@@ -11,10 +11,22 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from domain.validation import Limits
-from projections.thresholds import DEFAULT_THRESHOLDS, ThresholdError, Thresholds, thresholds_from
+from projections.thresholds import (
+    DEFAULT_THRESHOLDS,
+    ThresholdError,
+    Thresholds,
+    thresholds_from,
+)
+from projections.view.health import (
+    DEFAULT_WEIGHTS,
+    HealthWeightError,
+    HealthWeights,
+    weights_from,
+)
 
 
 class SettingsError(ValueError):
@@ -37,6 +49,7 @@ class Settings:
     projector_poll_seconds: float = 1.0
     projector_batch_events: int = 1000
     projector: str = "process"  # process | thread | off
+    health_weights: HealthWeights = DEFAULT_WEIGHTS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,18 +77,32 @@ class Settings:
             projector_poll_seconds=integer(env, "CX360_PROJECTOR_POLL_MS", 1000, 10, 600_000) / 1000,
             projector_batch_events=integer(env, "CX360_PROJECTOR_BATCH_EVENTS", 1000, 1, 100_000),
             projector=choice(env, "CX360_PROJECTOR", ("process", "thread", "off")),
+            health_weights=read_weights(Path(env["CX360_HEALTH_WEIGHTS_FILE"]))
+            if env.get("CX360_HEALTH_WEIGHTS_FILE") else DEFAULT_WEIGHTS,
         )
+
+
+def read_toml(path: Path, variable: str) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except OSError as error:
+        raise SettingsError(f"{variable}: cannot read {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{variable}: {path} is not valid TOML: {error}") from None
+
+
+def read_weights(path: Path) -> HealthWeights:
+    """Health score weights from a TOML file of `name = weight` lines, over the defaults."""
+    try:
+        return weights_from(read_toml(path, "CX360_HEALTH_WEIGHTS_FILE"))
+    except HealthWeightError as error:
+        raise SettingsError(f"CX360_HEALTH_WEIGHTS_FILE: {path}: {error}") from None
 
 
 def read_thresholds(path: Path) -> Thresholds:
     """The rule thresholds of a TOML file (`[rule-id]` tables), over the spec's defaults."""
-    try:
-        with path.open("rb") as file:
-            table = tomllib.load(file)
-    except OSError as error:
-        raise SettingsError(f"CX360_RULES_FILE: cannot read {path}: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise SettingsError(f"CX360_RULES_FILE: {path} is not valid TOML: {error}") from None
+    table = read_toml(path, "CX360_RULES_FILE")
     try:
         return thresholds_from(table)
     except ThresholdError as error:

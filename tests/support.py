@@ -11,7 +11,18 @@ import httpx
 from hypothesis import strategies as st
 
 from domain.catalogue import CATALOGUE
-from domain.fields import Amount, Choice, Currency, Field, Flag, Id, Integer, Percent, Text, Timestamp
+from domain.fields import (
+    Amount,
+    Choice,
+    Currency,
+    Field,
+    Flag,
+    Id,
+    Integer,
+    Percent,
+    Text,
+    Timestamp,
+)
 
 RECORD = """
 mutation Record($events: [EventInput!]!) {

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 import strawberry
 
+from service.api.account_list import list_cursor
 from service.api.context import Info
+from service.api.cursors import timeline_after, timeline_cursor
 from service.api.findings import Finding, FindingState
-from service.api.cursors import account_cursor, timeline_after, timeline_cursor
 from service.api.paging import page_size
-from service.api.types import Department, Event, EventConnection, EventEdge, PageInfo, page_info
+from service.api.types import (
+    Department,
+    Event,
+    EventConnection,
+    EventEdge,
+    PageInfo,
+    page_info,
+)
+from service.api.view import (
+    AgentContext,
+    DepartmentView,
+    Health,
+    Lifecycle,
+    Satisfaction,
+    instant,
+)
 from service.reads import AccountRecord
 
 
@@ -57,10 +73,44 @@ class Account:
     async def findings(self, info: Info, state: Optional[FindingState] = FindingState.OPEN) -> list[Finding]:
         reads = info.context.findings
         if self.as_of is None:
-            records = await reads.of_account(str(self.id), (state or FindingState.OPEN).open_only)
+            records = await info.context.account_findings().load((str(self.id), (state or FindingState.OPEN).open_only))
         else:
             records = await reads.of_account_as_of(str(self.id), self.as_of, (state or FindingState.OPEN).open_only)
         return [Finding.from_record(record) for record in records]
+
+    async def view(self, info: Info) -> dict[str, Any] | None:
+        """The account's view (live, or as of `asOf`), loaded once per request for all fields."""
+        return await info.context.account_views().load((str(self.id), self.as_of))
+
+    @strawberry.field(description="One summary per department that has touched the account.")
+    async def departments(self, info: Info) -> list[DepartmentView]:
+        view = await self.view(info)
+        return [DepartmentView.from_json(summary) for summary in view["departments"]] if view else []
+
+    @strawberry.field(description="The health score with its components and its weekly trend; null before any event.")
+    async def health(self, info: Info) -> Optional[Health]:
+        view = await self.view(info)
+        return Health.from_json(view["health"]) if view and view["health"] else None
+
+    @strawberry.field(description="The lifecycle stage (prospect, onboarding, active, at risk, churned), since when and why.")
+    async def lifecycle(self, info: Info) -> Optional[Lifecycle]:
+        view = await self.view(info)
+        return Lifecycle.from_json(view["lifecycle"]) if view and view["lifecycle"] else None
+
+    @strawberry.field(description="NPS and CSAT: each contact's latest NPS, account NPS, CSAT average, detractors left alone.")
+    async def satisfaction(self, info: Info) -> Optional[Satisfaction]:
+        view = await self.view(info)
+        return Satisfaction.from_json(view["satisfaction"]) if view and view["satisfaction"] else None
+
+    @strawberry.field(description="What a support agent must know before a call: serious tickets, billing, don'ts, this week.")
+    async def agent_context(self, info: Info) -> Optional[AgentContext]:
+        view = await self.view(info)
+        return AgentContext.from_json(view["agent"], str(self.id), self.as_of) if view and view["agent"] else None
+
+    @strawberry.field(description="When the view was judged: the last time the projector judged the account, or `asOf`.")
+    async def viewed_at(self, info: Info) -> Optional[datetime]:
+        view = await self.view(info)
+        return instant(view["as_of"]) if view else None
 
 
 @strawberry.type
@@ -69,14 +119,19 @@ class AccountEdge:
     node: Account
 
 
-@strawberry.type(description="A page of accounts, ordered by id.")
+@strawberry.type(description="A page of accounts.")
 class AccountConnection:
     edges: list[AccountEdge]
     page_info: PageInfo
 
 
-def account_connection(records: list[AccountRecord], limit: int, after: str | None) -> AccountConnection:
-    edges = [AccountEdge(cursor=account_cursor(record.id), node=Account.from_record(record)) for record in records[:limit]]
+def account_connection(
+    rows: list[tuple[AccountRecord, str]], limit: int, after: str | None, ordering: str
+) -> AccountConnection:
+    edges = [
+        AccountEdge(cursor=list_cursor(ordering, key, record.id), node=Account.from_record(record))
+        for record, key in rows[:limit]
+    ]
     return AccountConnection(
-        edges=edges, page_info=page_info([edge.cursor for edge in edges], len(records) > limit, after is not None)
+        edges=edges, page_info=page_info([edge.cursor for edge in edges], len(rows) > limit, after is not None)
     )

@@ -47,12 +47,7 @@ def timeline_after(cursor: str) -> tuple[datetime, int]:
     micros, version = decode("timeline", cursor, 2)
     if not (micros.lstrip("-").isdigit() and version.isdigit()):
         raise BadInput("after", f"{cursor!r:.60} is not a cursor of this list")
-    return EPOCH + timedelta(microseconds=int(micros)), int(version)
-
-
-def account_cursor(account_id: str) -> str:
-    return encode("account", account_id)
-
-
-def account_after(cursor: str) -> str:
-    return decode("account", cursor, 1)[0]
+    try:
+        return EPOCH + timedelta(microseconds=int(micros)), int(version)
+    except OverflowError:
+        raise BadInput("after", f"{cursor!r:.60} is not a cursor of this list") from None

@@ -107,7 +107,7 @@ def finding_after(cursor: str) -> tuple[datetime, str]:
     try:
         UUID(finding_id)
         return EPOCH + timedelta(microseconds=int(micros)), finding_id
-    except ValueError:
+    except (ValueError, OverflowError):
         raise BadInput("after", f"{cursor!r:.60} is not a cursor of this list") from None
 
 

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-import logging
 from typing import Annotated, Any, Optional
 
 import strawberry
 from graphql import GraphQLError, GraphQLResolveInfo
-from strawberry.types import ExecutionContext
+from strawberry.extensions import (
+    MaskErrors,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
-from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.types import ExecutionContext
 
+from projections.rules import RULES
+from service.account_list import AccountFilter, account_page
 from service.api.account import Account, AccountConnection, account_connection
+from service.api.account_list import AccountFilterInput, AccountOrder, list_after
+from service.api.context import Context, Info
+from service.api.errors import BadInput, ServiceUnavailable, should_mask
 from service.api.findings import (
     DepartmentPairCount,
     FindingConnection,
@@ -21,14 +32,15 @@ from service.api.findings import (
     finding_after,
     finding_connection,
 )
-from service.api.context import Context, Info
-from service.api.cursors import account_after
-from service.api.errors import BadInput, ServiceUnavailable, should_mask
 from service.api.paging import page_size
 from service.api.scalars import SCALAR_MAP
+from service.api.types import (
+    Department,
+    EventInput,
+    EventRejection,
+    RecordEventsPayload,
+)
 from service.api.variable_errors import NameArgumentsInVariableErrors
-from service.api.types import Department, EventInput, EventRejection, RecordEventsPayload
-from projections.rules import RULES
 from service.event_store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -41,11 +53,21 @@ class Query:
         record = await info.context.reads.account(str(id), as_of)
         return Account.from_record(record, as_of) if record is not None else None
 
-    @strawberry.field(description="Every account, ordered by id.")
-    async def accounts(self, info: Info, first: Optional[int] = None, after: Optional[str] = None) -> AccountConnection:
+    @strawberry.field(description="Accounts, filtered and ordered for a dashboard (by id unless `orderBy` says otherwise).")
+    async def accounts(
+        self,
+        info: Info,
+        first: Optional[int] = None,
+        after: Optional[str] = None,
+        filter: Optional[AccountFilterInput] = None,
+        order_by: AccountOrder = AccountOrder.ID,
+    ) -> AccountConnection:
         limit = page_size(first, info.context.settings.max_page_size)
-        records = await info.context.reads.accounts(limit + 1, account_after(after) if after else None)
-        return account_connection(records, limit, after)
+        chosen = filter.checked() if filter is not None else AccountFilter()
+        rows = await account_page(
+            info.context.reads.pool, limit + 1, order_by.value, chosen, list_after(after, order_by.value) if after else None
+        )
+        return account_connection(rows, limit, after, order_by.value)
 
     @strawberry.field(description="Findings across all accounts, the most recently detected first.")
     async def findings(

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from service.demo.contradictions import PLANTS
 from service.demo.story import (
-    At,
     CAMPAIGNS,
     COMPANIES,
     COUNTRIES,
@@ -20,8 +19,9 @@ from service.demo.story import (
     INDUSTRIES,
     KINDS,
     SUBJECTS,
-    Story,
     TIERS,
+    At,
+    Story,
     campaign_id,
     collect,
     issue,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
+from uuid import uuid4
 
 import httpx
 
@@ -147,5 +149,7 @@ def test_bad_findings_arguments_are_named(client: httpx.Client) -> None:
     assert error_of(client, FINDINGS, {"first": -1}).startswith("first: must not be negative")
     assert error_of(client, FINDINGS, {"first": 100_000}).startswith("first: must be at most")
     assert error_of(client, FINDINGS, {"after": "not-ours"}).startswith("after: 'not-ours' is not a cursor")
+    far_out = base64.urlsafe_b64encode(f"finding:{10**30}:{uuid4()}".encode()).decode()
+    assert error_of(client, FINDINGS, {"after": far_out}).startswith("after: ")
     assert "asOf" in error_of(client, ACCOUNT_FINDINGS, {"id": "x", "asOf": "yesterday"})
     assert error_of(client, MATRIX, {"from": ago(1), "to": ago(2)}).startswith("from: must not be after `to`")

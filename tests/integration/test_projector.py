@@ -12,34 +12,35 @@ from eventsourcing.postgres import PostgresDatastore
 
 from projections.evaluation import evaluate
 from projections.history import history_of
-from service.findings_view import FindingsView, histories
+from projections.thresholds import thresholds_table
 from service.projector import Projector
 from service.settings import connection_params
+from service.views import ProjectedViews, histories
 from tests.integration.test_findings import account_findings, ago, eventually
 from tests.support import record, unique
 
 
 @pytest.fixture
-def view(database_url: str) -> Iterator[FindingsView]:
+def view(database_url: str) -> Iterator[ProjectedViews]:
     """A findings view of its own (fresh tables), beside the running service's."""
     params = connection_params(database_url)
     datastore = PostgresDatastore(
         str(params["dbname"]), str(params["host"]), str(params["port"]), str(params["user"] or ""), "", pool_size=2
     )
-    findings_view = FindingsView(datastore, name=f"test_findings_{uuid4().hex[:8]}")
-    findings_view.create_table()
-    yield findings_view
+    views = ProjectedViews(datastore, name=f"test_view_{uuid4().hex[:8]}")
+    views.create_table()
+    yield views
     datastore.close()
 
 
-def rows_of(view: FindingsView) -> dict[str, tuple[object, ...]]:
+def rows_of(view: ProjectedViews) -> dict[str, tuple[object, ...]]:
     with view.datastore.transaction(commit=False) as curs:
-        curs.execute(f"SELECT id, account_id, rule, evidence, detected_at, resolved_at, summary FROM {view.name}")
+        curs.execute(f"SELECT id, account_id, rule, evidence, detected_at, resolved_at, summary FROM {view.name}_findings")
         return {str(row["id"]): tuple(row.values()) for row in curs.fetchall()}
 
 
 def test_a_projector_restarted_mid_stream_ends_as_one_run_straight_through(
-    client: httpx.Client, view: FindingsView
+    client: httpx.Client, view: ProjectedViews
 ) -> None:
     accounts = [unique() for _ in range(3)]
     events = [
@@ -94,3 +95,55 @@ def test_a_deadline_passing_opens_a_finding_with_no_new_event(client: httpx.Clie
     assert account_findings(client, account) == []  # the 7 days are not over yet
     found = eventually(lambda: account_findings(client, account), timeout=15)
     assert [each["rule"] for each in found] == ["ignored-detractor"]
+
+
+def nps(account: str, suffix: str, days_ago: float, score: int = 2) -> dict[str, object]:
+    return {"id": f"{account}-{suffix}", "source": "delighted", "type": "marketing.nps.responded",
+            "accountId": account, "occurredAt": ago(days=days_ago), "data": {"score": score}}
+
+
+def test_a_view_written_anew_is_not_mistaken_for_the_cached_one(client: httpx.Client, view: ProjectedViews) -> None:
+    """A rebuild's swap gives the view a new generation: the projector must drop what it remembers."""
+    account = unique()
+    record(client, [nps(account, "1", days_ago=10)])
+    projector = Projector(view, batch_size=100_000)
+    while projector.step():
+        pass
+    with view.datastore.transaction(commit=True) as curs:  # as a swap would: other rows, a due time passed
+        view.set_thresholds(curs, thresholds_table(projector.thresholds))
+        curs.execute(f"DELETE FROM {view.name}_findings WHERE account_id = %s", (account,))
+        curs.execute(f"UPDATE {view.name}_schedule SET due_at = now() - interval '1 minute' WHERE account_id = %s",
+                     (account,))
+    assert projector.step_due() >= 1
+    assert projector.step_due() == 0  # judged again and written: not due over and over
+    assert [row[2] for row in rows_of(view).values() if row[1] == account] == ["ignored-detractor"]
+
+
+def test_a_write_that_fails_leaves_nothing_remembered(client: httpx.Client, view: ProjectedViews) -> None:
+    """The batch is taken in again after a failed transaction, and no event counts twice."""
+    account = unique()
+    touches = [{"id": f"{account}-{n}", "source": "crm", "type": "sales.outreach.sent", "accountId": account,
+                "occurredAt": ago(days=1, seconds=n), "data": {"channel": "email", "intent": "renewal"}}
+               for n in range(2)]
+    ticket = {"id": f"{account}-t", "source": "zendesk", "type": "support.ticket.opened", "accountId": account,
+              "occurredAt": ago(days=2), "data": {"ticketId": "T-1", "priority": "urgent"}}
+    record(client, [ticket, touches[0]])
+    projector = Projector(view, batch_size=100_000)
+    while projector.step():
+        pass
+    record(client, [touches[1]])
+    refuse = f"""
+        CREATE FUNCTION {view.name}_refuse() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$;
+        CREATE TRIGGER refuse BEFORE INSERT ON {view.name}_findings FOR EACH ROW EXECUTE FUNCTION {view.name}_refuse();
+    """
+    with view.datastore.transaction(commit=True) as curs:
+        curs.execute(refuse)
+    with pytest.raises(Exception, match="refused for the test"):
+        projector.step()
+    with view.datastore.transaction(commit=True) as curs:
+        curs.execute(f"DROP TRIGGER refuse ON {view.name}_findings")
+    while projector.step():
+        pass
+    evidence = [row[3] for row in rows_of(view).values() if row[1] == account]
+    assert len(evidence) == 1 and len(evidence[0]) == len(set(evidence[0])) == 3

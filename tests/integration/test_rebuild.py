@@ -8,14 +8,19 @@ import sys
 from collections.abc import Iterator
 
 import httpx
+import psycopg
 import pytest
-
 from eventsourcing.postgres import PostgresDatastore
+
 from projections.thresholds import DEFAULT_THRESHOLDS, thresholds_from
 from service.bootstrap import datastore_of
-from service.rebuild import rebuild
+from service.rebuild import REBUILD_LOCK, RebuildRunning, rebuild
 from service.settings import connection_params
-from tests.integration.test_findings import account_findings, eventually, urgent_ticket_and_renewal
+from tests.integration.test_findings import (
+    account_findings,
+    eventually,
+    urgent_ticket_and_renewal,
+)
 from tests.support import record, unique
 
 
@@ -82,3 +87,10 @@ def test_the_rebuild_command_names_a_bad_rules_file(database_url: str, tmp_path:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "contact-pressure.max_touchs: unknown threshold" in done.stderr
+
+
+def test_a_second_rebuild_at_the_same_time_is_refused(datastore: PostgresDatastore, database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (REBUILD_LOCK,))  # as a running rebuild holds it
+        with pytest.raises(RebuildRunning, match="another `cx360 rebuild` is running"):
+            rebuild(datastore, database_url, DEFAULT_THRESHOLDS)

@@ -7,7 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from domain.catalogue import CATALOGUE
 from domain.fields import Amount

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from projections.thresholds import DEFAULT_THRESHOLDS, ThresholdError, thresholds_from, thresholds_toml
+from projections.thresholds import (
+    DEFAULT_THRESHOLDS,
+    ThresholdError,
+    thresholds_from,
+    thresholds_toml,
+)
 from service.settings import Settings, SettingsError
 
 

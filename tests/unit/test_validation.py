@@ -9,7 +9,13 @@ import pytest
 
 from domain.catalogue import CATALOGUE
 from domain.fields import Amount, Choice, Integer
-from domain.validation import Limits, Rejection, ValidEvent, validate_batch, validate_event
+from domain.validation import (
+    Limits,
+    Rejection,
+    ValidEvent,
+    validate_batch,
+    validate_event,
+)
 from tests.support import event, minimal_data
 
 REQUIRED = [(name, field) for name, kind in CATALOGUE.items() for field in kind.required]

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
+import orjson
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
@@ -24,21 +25,35 @@ from psycopg.types.json import Jsonb
 from domain.stream import account_stream_id
 from projections.facts import Fact, fact_from_stored
 from projections.findings import Finding
+from projections.view.model import AccountView
 
 APPLICATION = "cx360"  # the upstream application whose log is followed
 EVENTS_TABLE = "cx360_events"
-LIVE = "cx360_findings"
-WRITE_LOCK = 3_600_360  # pg_advisory_xact_lock key of the findings view
+LIVE = "cx360_view"
+WRITE_LOCK = 3_600_360  # pg_advisory_xact_lock key of the projected views
 
 
-class FindingsView(PostgresTrackingRecorder):
-    """The finding rows of every account, kept at a tracked position in the event log."""
+class ProjectedViews(PostgresTrackingRecorder):
+    """Every account's findings and view, kept at a tracked position in the event log.
+
+    Tables, all named after the view (`cx360_view` live; a rebuild builds `cx360_view_next`):
+    `_findings` (a row per finding), `_accounts` (a row per account: its view as JSON and
+    the columns lists sort and filter by), `_schedule` (when an account must be judged
+    again with no new event), `_tracking` (the library's tracking table), `_settings`
+    (the rule thresholds the rows were judged with).
+    """
 
     def __init__(self, datastore: PostgresDatastore, *, name: str = LIVE) -> None:
         super().__init__(datastore, tracking_table_name=f"{name}_tracking")
         self.name = name
         self.sql_create_statements.extend(create_statements(name))
-        table, schedule = Identifier(name), Identifier(f"{name}_schedule")
+        table, schedule = Identifier(f"{name}_findings"), Identifier(f"{name}_schedule")
+        accounts = Identifier(f"{name}_accounts")
+        self.delete_accounts = SQL("DELETE FROM {0} WHERE account_id = ANY(%b::text[])").format(accounts)
+        self.copy_accounts = SQL(
+            "COPY {0} (account_id, name, judged_at, health, stage, open_findings, top_severity, view)"
+            " FROM STDIN (FORMAT BINARY)"
+        ).format(accounts)
         self.delete_findings = SQL("DELETE FROM {0} WHERE account_id = ANY(%b::text[])").format(table)
         self.copy_findings = SQL(
             "COPY {0} (id, account_id, rule, key, severity, departments, evidence, detected_at, resolved_at, summary)"
@@ -51,10 +66,10 @@ class FindingsView(PostgresTrackingRecorder):
         self.select_due = SQL("SELECT account_id FROM {0} WHERE due_at <= %s ORDER BY due_at LIMIT %s").format(schedule)
         self.select_next_due = SQL("SELECT min(due_at) AS due_at FROM {0}").format(schedule)
         settings = Identifier(f"{name}_settings")
-        self.select_thresholds = SQL("SELECT thresholds FROM {0} WHERE id = 1").format(settings)
-        self.upsert_thresholds = SQL(
-            "INSERT INTO {0} (id, thresholds) VALUES (1, %s)"
-            " ON CONFLICT (id) DO UPDATE SET thresholds = excluded.thresholds"
+        self.select_settings = SQL("SELECT thresholds, generation FROM {0} WHERE id = 1").format(settings)
+        self.upsert_settings = SQL(
+            "INSERT INTO {0} (id, thresholds, generation) VALUES (1, %s, %s)"
+            " ON CONFLICT (id) DO UPDATE SET thresholds = excluded.thresholds, generation = excluded.generation"
         ).format(settings)
 
     def position(self, curs: Cursor[DictRow]) -> int:
@@ -70,8 +85,15 @@ class FindingsView(PostgresTrackingRecorder):
         findings: Mapping[str, Sequence[Finding]],
         due: Mapping[str, datetime | None],
         position: int | None,
+        views: Mapping[str, AccountView] | None = None,
     ) -> None:
-        """Replace the findings of the given accounts, set their due times, and move the tracking."""
+        """Replace the findings and views of the given accounts, set their due times, move the tracking."""
+        if views:
+            curs.execute(self.delete_accounts, (list(views),))
+            with curs.copy(self.copy_accounts) as copy:
+                copy.set_types(ACCOUNT_TYPES)
+                for view in views.values():
+                    copy.write_row(account_row(view))
         curs.execute(self.delete_findings, (list(findings),))
         with curs.copy(self.copy_findings) as copy:
             copy.set_types(COPY_TYPES)
@@ -82,14 +104,21 @@ class FindingsView(PostgresTrackingRecorder):
         if position is not None:
             self._insert_tracking(curs, Tracking(APPLICATION, position))
 
-    def thresholds(self, curs: Cursor[DictRow]) -> dict[str, Any] | None:
-        """The rule thresholds the rows were judged with (None for a view never written)."""
-        curs.execute(self.select_thresholds, prepare=True)
-        row = curs.fetchone()
-        return None if row is None else dict(row["thresholds"])
+    def settings(self, curs: Cursor[DictRow]) -> tuple[dict[str, Any], str] | None:
+        """The rule thresholds the rows were judged with, and the view's generation (None: never written).
 
-    def set_thresholds(self, curs: Cursor[DictRow], table: Mapping[str, Any]) -> None:
-        curs.execute(self.upsert_thresholds, (Jsonb(dict(table)),))
+        The generation changes when the view is written from scratch (a rebuild), which
+        tells a projector that rows it remembers are no longer those in the tables.
+        """
+        curs.execute(self.select_settings, prepare=True)
+        row = curs.fetchone()
+        return None if row is None else (dict(row["thresholds"]), str(row["generation"]))
+
+    def set_thresholds(self, curs: Cursor[DictRow], table: Mapping[str, Any]) -> str:
+        """Record the thresholds of a view written from scratch; return its new generation."""
+        generation = str(uuid4())
+        curs.execute(self.upsert_settings, (Jsonb(dict(table)), generation))
+        return generation
 
     def due_accounts(self, curs: Cursor[DictRow], now: datetime, limit: int) -> list[str]:
         curs.execute(self.select_due, (now, limit))
@@ -102,25 +131,31 @@ class FindingsView(PostgresTrackingRecorder):
 
 
 def create_statements(name: str) -> list[Composed]:
-    table, schedule = Identifier(name), Identifier(f"{name}_schedule")
+    table, schedule = Identifier(f"{name}_findings"), Identifier(f"{name}_schedule")
+    accounts = Identifier(f"{name}_accounts")
     return [
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {0} ("
+            " account_id text PRIMARY KEY, name text, judged_at timestamptz NOT NULL, health int, stage text,"
+            " open_findings int NOT NULL, top_severity int NOT NULL, view bytea NOT NULL)"
+        ).format(accounts),
+        SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (health, account_id)").format(Identifier(f"{name}_accounts_health"), accounts),
         SQL(
             "CREATE TABLE IF NOT EXISTS {0} ("
             " id uuid PRIMARY KEY, account_id text NOT NULL, rule text NOT NULL, key text NOT NULL,"
             " severity text NOT NULL, departments text[] NOT NULL, evidence bigint[] NOT NULL,"
             " detected_at timestamptz NOT NULL, resolved_at timestamptz, summary text NOT NULL)"
         ).format(table),
-        SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (account_id)").format(Identifier(f"{name}_account"), table),
-        SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (detected_at DESC, id)").format(Identifier(f"{name}_detected"), table),
+        SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (account_id)").format(Identifier(f"{name}_findings_account"), table),
+        SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (detected_at DESC, id DESC)").format(Identifier(f"{name}_findings_detected"), table),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text PRIMARY KEY, due_at timestamptz)").format(schedule),
         SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (due_at)").format(Identifier(f"{name}_schedule_due"), schedule),
-        SQL("CREATE TABLE IF NOT EXISTS {0} (id int PRIMARY KEY, thresholds jsonb NOT NULL)").format(
-            Identifier(f"{name}_settings")
-        ),
+        SQL("CREATE TABLE IF NOT EXISTS {0} (id int PRIMARY KEY, thresholds jsonb NOT NULL, generation text NOT NULL)")
+        .format(Identifier(f"{name}_settings")),
     ]
 
 
-TABLE_SUFFIXES = ("", "_schedule", "_tracking", "_settings")
+TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings")
 
 
 def drop_view(curs: Cursor[DictRow], name: str) -> None:
@@ -138,6 +173,23 @@ def rename_view(curs: Cursor[DictRow], name: str, new_name: str) -> None:
             curs.execute(SQL("ALTER INDEX {0} RENAME TO {1}").format(Identifier(index), Identifier(renamed)))
         curs.execute(SQL("ALTER TABLE IF EXISTS {0} RENAME TO {1}").format(
             Identifier(f"{name}{suffix}"), Identifier(f"{new_name}{suffix}")))
+
+
+ACCOUNT_TYPES = ["text", "text", "timestamptz", "int4", "text", "int4", "int4", "bytea"]
+SEVERITY_RANK = {"LOW": 1, "MEDIUM": 2, "HIGH": 3}
+
+
+def account_row(view: AccountView) -> tuple[Any, ...]:
+    return (
+        view.account_id,
+        view.name,
+        view.as_of,
+        view.health.score if view.health else None,
+        view.lifecycle.stage if view.lifecycle else None,
+        view.open_findings,
+        SEVERITY_RANK.get(view.top_severity or "", 0),
+        orjson.dumps(view.to_json()),
+    )
 
 
 COPY_TYPES = ["uuid", "text", "text", "text", "text", "text[]", "int8[]", "timestamptz", "timestamptz", "text"]

@@ -1,0 +1,266 @@
+"""The health score: six components, each 0-100 with its weight and a sentence, and their weighted mean.
+
+A component with nothing to judge it by (no usage record, no support event...) has no value
+and is left out of the mean, so an account is not marked down for what it never did.
+Arithmetic is exact (fractions) and halves round away from zero, so a score never depends
+on float error. The trend judges the same facts as they stood at each weekly point.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from domain.catalogue import CATALOGUE
+from projections.facts import Fact
+from projections.findings import Finding, day
+from projections.history import Timeline
+from projections.view.model import Health, HealthComponent, HealthPoint, OpenItem
+from projections.view.open_items import (
+    counted,
+    open_tickets,
+    plan_in_force,
+    standing_words,
+    suspended_since,
+    unpaid_invoices,
+)
+
+SUPPORT = tuple(name for name in CATALOGUE if name.startswith("support."))
+BILLING = tuple(name for name in CATALOGUE if name.startswith("billing."))
+READS = ("product.usage.recorded", "marketing.nps.responded", "marketing.engagement.recorded", *SUPPORT, *BILLING)
+TICKET_PENALTIES = {"urgent": 25, "high": 15}  # any other open ticket: 5
+FINDING_PENALTIES = {"HIGH": 30, "MEDIUM": 15, "LOW": 5}
+ENGAGEMENT_STEPS = ((14, 100), (30, 75), (90, 40))  # (within days, value); older: 10
+
+Judged = tuple[int | None, str]
+
+
+@dataclass(frozen=True)
+class HealthWeights:
+    """How much each component counts in the score: operator settings, these are the defaults."""
+
+    product_usage: float = 25.0
+    support_load: float = 20.0
+    satisfaction: float = 20.0
+    billing_standing: float = 20.0
+    engagement: float = 10.0
+    open_findings: float = 5.0
+
+
+DEFAULT_WEIGHTS = HealthWeights()
+
+
+class HealthWeightError(ValueError):
+    """A health weight setting that cannot be used; the message names the key."""
+
+
+def weights_from(table: Mapping[str, Any]) -> HealthWeights:
+    """The default weights with the table's overriding them; a typo or a negative weight is refused."""
+    names = [each.name for each in fields(HealthWeights)]
+    chosen: dict[str, float] = {}
+    for key, value in table.items():
+        if key not in names:
+            raise HealthWeightError(f"{key}: unknown health weight; the weights are {', '.join(names)}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or (
+                isinstance(value, float) and not math.isfinite(value)):
+            raise HealthWeightError(f"{key}: must be a number, not {value!r}")
+        if value < 0:
+            raise HealthWeightError(f"{key}: must not be negative (got {value})")
+        chosen[key] = float(value)
+    weights = replace(DEFAULT_WEIGHTS, **chosen)
+    if not any(getattr(weights, name) for name in names):
+        raise HealthWeightError(f"{', '.join(names)}: all health weights are zero; at least one must be positive")
+    return weights
+
+
+def health(timeline: Timeline, as_of: datetime, findings: Sequence[Finding],
+           weights: HealthWeights = DEFAULT_WEIGHTS, trend_weeks: int = 12) -> Health:
+    """The score as of `as_of` and weekly points ending there, each judged from the facts up to it.
+
+    `findings` are all the account's findings; at each point those open then count.
+    """
+    components = components_at(timeline, as_of, open_at(findings, as_of), weights)
+    score = score_of(components)
+    facts = timeline.of(*READS)
+    times = [fact.occurred_at for fact in facts]
+    trend = []
+    for k in range(trend_weeks - 1, 0, -1):
+        point = as_of - timedelta(days=7 * k)
+        past = Timeline(timeline.account_id, facts[:bisect_right(times, point)])
+        trend.append(HealthPoint(point, score_of(components_at(past, point, open_at(findings, point), weights))))
+    return Health(score, components, tuple(trend) + ((HealthPoint(as_of, score),) if trend_weeks > 0 else ()))
+
+
+def components_at(timeline: Timeline, as_of: datetime, findings: Sequence[Finding],
+                  weights: HealthWeights) -> tuple[HealthComponent, ...]:
+    judged = {
+        "product_usage": product_usage(timeline),
+        "support_load": support_load(timeline, as_of),
+        "satisfaction": satisfaction(timeline, as_of),
+        "billing_standing": billing_standing(timeline, as_of),
+        "engagement": engagement(timeline, as_of),
+        "open_findings": findings_component(findings),
+    }
+    return tuple(HealthComponent(name, value, getattr(weights, name), words) for name, (value, words) in judged.items())
+
+
+def score_of(components: Sequence[HealthComponent]) -> int | None:
+    """The weighted mean of the components that have a value; None if they weigh nothing."""
+    valued = [each for each in components if each.value is not None]
+    total = sum((Fraction(each.weight) for each in valued), Fraction(0))
+    if not total:
+        return None
+    return rounded(sum((Fraction(each.weight) * (each.value or 0) for each in valued), Fraction(0)) / total)
+
+
+def open_at(findings: Sequence[Finding], point: datetime) -> list[Finding]:
+    """The findings detected by `point` and not resolved by then."""
+    return [each for each in findings
+            if each.detected_at <= point and (each.resolved_at is None or each.resolved_at > point)]
+
+
+def product_usage(timeline: Timeline) -> Judged:
+    records = [(record, ratio) for record in timeline.of("product.usage.recorded")
+               if (ratio := usage_ratio(record)) is not None]
+    if not records:
+        return None, "No product usage recorded with seats."
+    latest, ratio = records[-1]
+    words = (f"{latest.data['activeUsers']} of {latest.data['seats']} seats active ({rounded(100 * ratio)} %) "
+             f"on {day(latest.occurred_at)}")
+    earlier = [(record, then) for record, then in records if record.occurred_at <= latest.occurred_at - timedelta(days=28)]
+    if not earlier:
+        return usage_value(ratio), f"{words}; no usage record 28 days or more earlier to compare with."
+    before, then = earlier[-1]
+    now_percent, then_percent = rounded(100 * ratio), rounded(100 * then)
+    direction = "down" if now_percent < then_percent else "up" if now_percent > then_percent else "steady"
+    return usage_value(ratio), f"{words}, {direction} from {then_percent} % on {day(before.occurred_at)}."
+
+
+def usage_ratio(record: Fact) -> Fraction | None:
+    """Active users per seat; None for a record with no seats (nothing to judge by)."""
+    seats = int(record.data["seats"])
+    return Fraction(int(record.data["activeUsers"]), seats) if seats else None
+
+
+def usage_value(ratio: Fraction) -> int:
+    """Full marks from 80 % of the seats active."""
+    return rounded(100 * min(Fraction(1), ratio / Fraction(4, 5)))
+
+
+def support_load(timeline: Timeline, as_of: datetime) -> Judged:
+    if not any(timeline.of(kind) for kind in SUPPORT):
+        return None, "No support events."
+    tickets = open_tickets(timeline)
+    escalations, opened, reopened = (sum(within(fact, as_of, 90) for fact in timeline.of(f"support.ticket.{kind}"))
+                                     for kind in ("escalated", "opened", "reopened"))
+    rate = min(Fraction(1), Fraction(reopened, opened)) if opened else Fraction(min(reopened, 1))
+    penalty = sum(TICKET_PENALTIES.get(ticket.priority or "", 5) for ticket in tickets) + 10 * escalations + 30 * rate
+    words = (f"{open_ticket_words(tickets)}; {counted(escalations, 'escalation')} and {counted(reopened, 'reopening')} "
+             f"against {counted(opened, 'ticket')} opened in the last 90 days (reopen rate {rounded(100 * rate)} %).")
+    return clamped(100 - penalty), words
+
+
+def open_ticket_words(tickets: list[OpenItem]) -> str:
+    if not tickets:
+        return "No open ticket"
+    kinds = {kind: sum((ticket.priority if ticket.priority in TICKET_PENALTIES else "other") == kind for ticket in tickets)
+             for kind in ("urgent", "high", "other")}
+    return f"{counted(len(tickets), 'open ticket')} ({', '.join(f'{n} {kind}' for kind, n in kinds.items() if n)})"
+
+
+def satisfaction(timeline: Timeline, as_of: datetime) -> Judged:
+    """The value from the exact NPS and CSAT mean; the sentence shows them as the NPS summary does (half to even)."""
+    latest = latest_nps(timeline, as_of)
+    csat = [int(fact.data["score"]) for fact in timeline.of("support.csat.recorded") if within(fact, as_of, 365)]
+    if not latest and not csat:
+        return None, "No NPS or CSAT response in the last 365 days."
+    values, words = [], []
+    if latest:
+        scores = [int(fact.data["score"]) for fact in latest]
+        nps = Fraction(100 * (sum(score >= 9 for score in scores) - sum(score <= 6 for score in scores)), len(scores))
+        values.append((nps + 100) / 2)
+        words.append(f"NPS {round(nps)} from the latest responses of {counted(len(scores), 'contact')}")
+    else:
+        words.append("no NPS response")
+    if csat:
+        mean = Fraction(sum(csat), len(csat))
+        values.append((mean - 1) / 4 * 100)
+        words.append(f"CSAT average {float(round(mean, 2))} from {counted(len(csat), 'response')}")
+    else:
+        words.append("no CSAT response")
+    return rounded(sum(values, Fraction(0)) / len(values)), capitalized(" and ".join(words)) + " in the last 365 days."
+
+
+def latest_nps(timeline: Timeline, as_of: datetime) -> list[Fact]:
+    """Each contact's latest NPS response within 365 days (responses without a contact count as one contact)."""
+    latest: dict[str | None, Fact] = {}
+    for response in timeline.of("marketing.nps.responded"):
+        if within(response, as_of, 365):
+            latest[response.contact_id] = response
+    return list(latest.values())
+
+
+def billing_standing(timeline: Timeline, as_of: datetime) -> Judged:
+    if not any(timeline.of(kind) for kind in BILLING):
+        return None, "No billing events."
+    suspended = suspended_since(timeline)
+    failed = sum(within(fact, as_of, 90) for fact in timeline.of("billing.payment.failed"))
+    unpaid = unpaid_invoices(timeline, as_of)
+    plan = plan_in_force(timeline, as_of)
+    overdue = sum(20 if (item.days_overdue or 0) > 30 else 10 for item in unpaid if item.days_overdue)
+    points = 100 - (40 if suspended else 0) - 10 * failed - overdue + (10 if plan else 0)
+    words = standing_words(suspended, unpaid, plan) + ([f"{counted(failed, 'failed payment')} in the last 90 days"]
+                                                       if failed else [])
+    return clamped(Fraction(points)), (capitalized("; ".join(words)) + "." if words else
+                                       "In good standing: nothing unpaid and no failed payment in the last 90 days.")
+
+
+
+
+
+
+
+
+def engagement(timeline: Timeline, as_of: datetime) -> Judged:
+    events = timeline.of("marketing.engagement.recorded")
+    if not events:
+        return None, "No marketing engagement recorded."
+    latest = events[-1]
+    elapsed = as_of - latest.occurred_at
+    value = next((value for limit, value in ENGAGEMENT_STEPS if elapsed <= timedelta(days=limit)), 10)
+    return value, (f"Latest marketing engagement on {day(latest.occurred_at)} ({latest.data['action']} on campaign "
+                   f"{latest.data['campaignId']}), {counted(elapsed.days, 'day')} ago.")
+
+
+def findings_component(findings: Sequence[Finding]) -> Judged:
+    counts = {severity: sum(each.severity == severity for each in findings) for severity in FINDING_PENALTIES}
+    value = clamped(Fraction(100 - sum(FINDING_PENALTIES[severity] * n for severity, n in counts.items())))
+    if not findings:
+        return value, "No open finding."
+    return value, f"{counted(len(findings), 'open finding')}: {', '.join(f'{n} {s}' for s, n in counts.items() if n)}."
+
+
+def within(fact: Fact, as_of: datetime, days: int) -> bool:
+    """Whether the fact happened within the last `days` days: in (as_of - days, as_of]."""
+    return as_of - timedelta(days=days) < fact.occurred_at <= as_of
+
+
+
+
+def capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def rounded(value: Fraction) -> int:
+    """The nearest whole number, halves away from zero (Python's `round` takes halves to even)."""
+    whole = math.floor(abs(value) + Fraction(1, 2))
+    return whole if value >= 0 else -whole
+
+
+def clamped(value: Fraction) -> int:
+    return max(0, min(100, rounded(value)))

@@ -42,6 +42,7 @@ from projections.evaluation import evaluate  # noqa: E402
 from projections.facts import fact_from_stored  # noqa: E402
 from projections.history import history_of  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
+from projections.view.account import account_view  # noqa: E402
 from service.bootstrap import datastore_of  # noqa: E402
 from service.rebuild import rebuild  # noqa: E402
 from service.settings import connection_params  # noqa: E402
@@ -119,7 +120,7 @@ async def lag(base: str, pool: asyncpg.Pool, rate: int, seconds: float, accounts
 
 
 def pure_fold(url: str) -> tuple[int, float]:
-    """Every account's history judged in memory; the histories are read first (not timed)."""
+    """Every account's findings and view judged in memory; the histories are read first (not timed)."""
     import psycopg
 
     with psycopg.connect(url) as connection:
@@ -134,8 +135,9 @@ def pure_fold(url: str) -> tuple[int, float]:
     gc.freeze()
     now = datetime.now(timezone.utc)
     started = time.perf_counter()
-    for account_id, facts in by_account.items():
-        evaluate(history_of(account_id, facts), now, DEFAULT_THRESHOLDS)
+    for account_id, facts in by_account.items():  # what a rebuild computes: findings and views
+        history = history_of(account_id, facts)
+        account_view(history, now, evaluate(history, now, DEFAULT_THRESHOLDS).findings)
     return count, time.perf_counter() - started
 
 

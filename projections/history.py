@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from operator import attrgetter
+from typing import Any
 
 from projections.facts import Fact
 
@@ -63,6 +64,8 @@ class Timeline:
         self.account_id = account_id
         self._facts = facts
         self.reads: set[str] = set()
+        self._merged: dict[tuple[str, ...], list[Fact]] = {}
+        self.memo: dict[Any, Any] = {}  # results derived from these facts alone (see `view.open_items`)
 
     @cached_property
     def by_type(self) -> dict[str, list[Fact]]:
@@ -76,6 +79,8 @@ class Timeline:
         self.reads.update(types)
         if len(types) == 1:
             return self.by_type.get(types[0], [])
-        found = [fact for kind in types for fact in self.by_type.get(kind, ())]
-        found.sort(key=ORDER)
-        return found
+        if (merged := self._merged.get(types)) is None:
+            merged = [fact for kind in types for fact in self.by_type.get(kind, ())]
+            merged.sort(key=ORDER)
+            self._merged[types] = merged
+        return list(merged)  # a copy: callers may change their list

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 import anyio.to_thread
@@ -140,7 +140,7 @@ class ProjectorThread:
 
     def __init__(self, settings: Settings, url: str, params: dict[str, str | int | None], channel: str) -> None:
         projector = Projector(projected_views(params), settings.thresholds, batch_size=settings.projector_batch_events,
-                              weights=settings.health_weights)
+                              weights=settings.health_weights, view_delay=timedelta(seconds=settings.view_delay_seconds))
         self.follower = Follower(projector, url, channel, poll_seconds=settings.projector_poll_seconds)
         self.follower.start()
 

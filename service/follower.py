@@ -23,6 +23,8 @@ from service.projector import Projector
 
 log = logging.getLogger(__name__)
 
+DUE_PER_STEP = 25  # accounts judged again per turn when their time comes (each view takes about 1-4 ms)
+
 # The store library re-raises the driver's errors as its own classes; a pool may time out.
 TRANSIENT = (
     psycopg.OperationalError,
@@ -86,8 +88,7 @@ class Follower:
     def catch_up(self) -> bool:
         """Take in what there is; True if a full batch suggests there is more."""
         taken = self.projector.step()
-        while not self.stopping.is_set() and self.projector.step_due():
-            pass
+        due = self.projector.step_due(DUE_PER_STEP)  # a few at a time, so new events never wait long
         if self.freeze_gc:
             # In the projector's own process: the history cache holds millions of objects
             # that live long and form no cycles; a full collection scanning them all paused
@@ -95,7 +96,7 @@ class Follower:
             # Frozen objects are still freed when no longer referenced; the collector only
             # stops scanning them for cycles.
             gc.freeze()
-        return taken == self.projector.batch_size
+        return taken == self.projector.batch_size or due == DUE_PER_STEP
 
     def timeout(self) -> float:
         due = self.projector.next_due()

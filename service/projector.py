@@ -13,8 +13,9 @@ when another writer (a replica, a rebuild) moved the position, the cache is drop
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 VIEW_REFRESH = timedelta(hours=1)  # views hold counts over the last days: judged again at least this often
+VIEW_DELAY = timedelta(seconds=2)  # how long after an event its account's view is judged
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,52 @@ class Pending:
 
 
 def view_and_due(
-    history: History, judged: Judgement, weights: HealthWeights, refresh: timedelta
+    history: History, judged: Judgement, weights: HealthWeights, refresh: timedelta,
+    known_trend: Mapping[datetime, int | None] | None = None,
 ) -> tuple[AccountView, datetime]:
     """The account's view at the judgement's moment, and when to judge it again at the latest."""
-    view = account_view(history, judged.as_of, judged.findings, weights)
+    view = account_view(history, judged.as_of, judged.findings, weights, known_trend=known_trend)
     latest = judged.as_of + refresh
     return view, min(judged.next_change or latest, latest)
+
+
+@dataclass(frozen=True)
+class TrendMemo:
+    """The past points of an account's health trend, and what they were judged from.
+
+    A past point depends on the facts up to it and on the findings open at it; the
+    points stay valid while no fact dated up to the latest of them has been added and
+    those findings are the same. Judging the trend afresh costs several times the rest
+    of the view, and an account taking events is judged many times an hour.
+    """
+
+    points: Mapping[datetime, int | None]
+    judged_at: datetime  # when the points were last judged (or found still valid)
+    facts_before: int  # facts dated up to the latest point
+    findings: tuple[tuple[str, datetime, datetime | None], ...]
+
+    @staticmethod
+    def of(view: AccountView, history: History, findings: Sequence[Finding], judged_at: datetime) -> TrendMemo | None:
+        past = view.health.trend[:-1] if view.health else ()
+        if not past:
+            return None
+        latest = past[-1].at
+        return TrendMemo({point.at: point.score for point in past}, judged_at, facts_up_to(history, latest),
+                         findings_up_to(findings, latest))
+
+    def known(self, history: History, findings: Sequence[Finding]) -> Mapping[datetime, int | None] | None:
+        latest = max(self.points)
+        if facts_up_to(history, latest) != self.facts_before or findings_up_to(findings, latest) != self.findings:
+            return None
+        return self.points
+
+
+def facts_up_to(history: History, moment: datetime) -> int:
+    return bisect_right([fact.occurred_at for fact in history.facts], moment)
+
+
+def findings_up_to(findings: Sequence[Finding], moment: datetime) -> tuple[tuple[str, datetime, datetime | None], ...]:
+    return tuple((each.id, each.detected_at, each.resolved_at) for each in findings if each.detected_at <= moment)
 
 
 def utc_now() -> datetime:
@@ -76,7 +118,9 @@ class Projector:
         clock: Clock = utc_now,
         weights: HealthWeights = DEFAULT_WEIGHTS,
         view_refresh: timedelta = VIEW_REFRESH,
+        view_delay: timedelta = VIEW_DELAY,
     ) -> None:
+        self.view_delay = view_delay
         self.view = view
         self.weights = weights
         self.view_refresh = view_refresh
@@ -85,6 +129,7 @@ class Projector:
         self.cache_accounts = cache_accounts
         self.clock = clock
         self.cache: OrderedDict[str, tuple[History, Judgement]] = OrderedDict()
+        self.trends: dict[str, TrendMemo | None] = {}  # checked against the history on use, see TrendMemo
         self.cached_at: tuple[str, int] | None = None  # the (view generation, position) the cache is valid for
         self.generation = ""  # of the view, as last read: a rebuild gives the view a new one
         self.stored_thresholds: dict[str, Any] | None = None
@@ -115,7 +160,7 @@ class Projector:
         reached = batch[-1][1].position
         return len(batch), self.judge_and_write(curs, updated, reached), reached
 
-    def step_due(self, limit: int = 1000) -> int:
+    def step_due(self, limit: int = 100) -> int:
         """Judge again the accounts whose findings change with time alone; return how many."""
         with self.view.datastore.transaction(commit=True) as curs:
             self.view.lock(curs)
@@ -123,14 +168,14 @@ class Projector:
         self.keep(judged, position)
         return count
 
-    def step_due_in(self, curs: Cursor[DictRow], limit: int = 1000) -> tuple[int, list[tuple[History, Judgement]], int]:
+    def step_due_in(self, curs: Cursor[DictRow], limit: int = 100) -> tuple[int, list[tuple[History, Judgement]], int]:
         self.adopt_thresholds(curs)
         position = self.view.position(curs)
         due = self.view.due_accounts(curs, self.clock(), limit)
         if not due:
             return 0, [], position
         updated = self.updated_histories(curs, position, {account: [] for account in due})
-        return len(due), self.judge_and_write(curs, updated, None), position
+        return len(due), self.judge_and_write(curs, updated, None, with_views=True), position
 
     def keep(self, judged: list[tuple[History, Judgement]], position: int) -> None:
         """Remember committed judgements; the cache is then valid for this view and position.
@@ -192,12 +237,15 @@ class Projector:
         return pending
 
     def judge_and_write(
-        self, curs: Cursor[DictRow], accounts: Iterable[Pending], position: int | None
+        self, curs: Cursor[DictRow], accounts: Iterable[Pending], position: int | None, with_views: bool = False
     ) -> list[tuple[History, Judgement]]:
-        """Judge the accounts as of now; write their views, the findings that changed, and the position.
+        """Judge the accounts as of now; write the findings that changed, views, due times and the position.
 
-        A view holds counts over the last days and days overdue, which change with time
-        alone: each account is judged again at least every `view_refresh`.
+        New events are judged for findings at once (that is the lag that matters), and
+        their accounts' views are due `view_delay` later: an account taking many events
+        has its view judged once per delay, not once per batch. A view holds counts over
+        the last days and days overdue, which change with time alone, so each account is
+        also judged again at least every `view_refresh`.
         """
         now = self.clock()
         findings: dict[str, list[Finding]] = {}
@@ -209,12 +257,35 @@ class Projector:
             judged = evaluate(account.history, now, self.thresholds, previous=account.judged, new_types=account.new_types)
             if account.judged is None or judged.findings != account.judged.findings:
                 findings[account_id] = judged.findings
-            views[account_id], due[account_id] = view_and_due(account.history, judged, self.weights, self.view_refresh)
+            if with_views:
+                views[account_id], due[account_id] = self.view_of(account.history, judged)
+            else:
+                soon = now + self.view_delay
+                due[account_id] = min(judged.next_change or soon, soon)
             done.append((account.history, judged))
-        self.view.write(curs, findings, due, position, views)
+        self.view.write(curs, findings, due, position, views, keep_earlier_due=not with_views)
         return done
+
+    def view_of(self, history: History, judged: Judgement) -> tuple[AccountView, datetime]:
+        """The account's view and its next due time, reusing the past points of its health trend.
+
+        The trend's past points cost several times the rest of the view: they are judged
+        again once per `view_refresh` (and only if a fact or finding before them changed);
+        in between, a late event may leave them behind by that much at most.
+        """
+        memo = self.trends.get(history.account_id)
+        known: Mapping[datetime, int | None] | None = None
+        judged_at = judged.as_of
+        if memo is not None and judged.as_of - memo.judged_at < self.view_refresh:
+            known, judged_at = memo.points, memo.judged_at
+        elif memo is not None:
+            known = memo.known(history, judged.findings)
+        view, due = view_and_due(history, judged, self.weights, self.view_refresh, known)
+        self.trends[history.account_id] = TrendMemo.of(view, history, judged.findings, judged_at)
+        return view, due
 
     def remember(self, history: History, judged: Judgement) -> None:
         self.cache[history.account_id] = (history, judged)
         while len(self.cache) > self.cache_accounts:
-            self.cache.popitem(last=False)
+            forgotten, _ = self.cache.popitem(last=False)
+            self.trends.pop(forgotten, None)

@@ -14,6 +14,7 @@ import multiprocessing
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from multiprocessing.synchronize import Event
 from typing import Any
 
@@ -37,11 +38,12 @@ class ProjectorConfig:
     weights: HealthWeights
     batch_size: int
     poll_seconds: float
+    view_delay_seconds: float
 
     @classmethod
     def of(cls, settings: Settings, url: str, channel: str) -> ProjectorConfig:
         return cls(url, channel, thresholds_table(settings.thresholds), settings.health_weights,
-                   settings.projector_batch_events, settings.projector_poll_seconds)
+                   settings.projector_batch_events, settings.projector_poll_seconds, settings.view_delay_seconds)
 
 
 def run(config: ProjectorConfig, stopping: Event) -> None:
@@ -54,7 +56,7 @@ def run(config: ProjectorConfig, stopping: Event) -> None:
     view = projected_views(connection_params(config.url))
     try:
         projector = Projector(view, thresholds_from(config.thresholds), batch_size=config.batch_size,
-                              weights=config.weights)
+                              weights=config.weights, view_delay=timedelta(seconds=config.view_delay_seconds))
         follower = Follower(projector, config.url, config.channel, poll_seconds=config.poll_seconds,
                             stopping=stopping, freeze_gc=True)
         follower.run()

@@ -13,6 +13,7 @@ Finding ids derive from (account, rule, key), so a rebuild yields the same ids.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -23,7 +24,9 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from eventsourcing import persistence
 from eventsourcing.postgres import PostgresDatastore
+from psycopg.errors import DeadlockDetected, LockNotAvailable
 
 from projections.evaluation import evaluate
 from projections.facts import Fact, fact_from_stored
@@ -34,6 +37,8 @@ from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
 from projections.view.model import AccountView
 from service.projector import VIEW_REFRESH, Projector, utc_now, view_and_due
 from service.views import EVENTS_TABLE, LIVE, ProjectedViews, drop_view, rename_view
+
+log = logging.getLogger(__name__)
 
 SHADOW = f"{LIVE}_next"
 REBUILD_LOCK = 3_600_361  # session advisory lock held for a whole rebuild
@@ -225,8 +230,25 @@ class Writer:
 Batch = tuple[dict[str, list[Finding]], dict[str, datetime | None], int | None, dict[str, AccountView]]
 
 
-def swap(datastore: PostgresDatastore, shadow_projector: Projector) -> None:
-    """Take in the last events and due accounts, and put the shadow in the live view's place, atomically."""
+def swap(datastore: PostgresDatastore, shadow_projector: Projector, attempts: int = 5) -> None:
+    """Put the shadow in the live view's place, atomically; again if the database broke a deadlock.
+
+    Renaming takes the strongest lock on the live tables; an autovacuum of one of them
+    has been seen to deadlock with it (bench/findings.py), and PostgreSQL then cancels
+    one side. Nothing of a cancelled swap is kept, so it is simply tried again.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            swap_once(datastore, shadow_projector)
+            return
+        except persistence.OperationalError as error:
+            if attempt == attempts or not isinstance(error.__cause__, DeadlockDetected | LockNotAvailable):
+                raise
+            log.warning("rebuild: the swap met a deadlock (%s); trying again", error.__cause__)
+            time.sleep(0.2 * attempt)
+
+
+def swap_once(datastore: PostgresDatastore, shadow_projector: Projector) -> None:
     with datastore.transaction(commit=True) as curs:
         shadow_projector.view.lock(curs)
         while shadow_projector.step_in(curs)[0]:

@@ -50,6 +50,7 @@ class Settings:
     projector_batch_events: int = 1000
     projector: str = "process"  # process | thread | off
     health_weights: HealthWeights = DEFAULT_WEIGHTS
+    view_delay_seconds: float = 2.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -77,6 +78,7 @@ class Settings:
             projector_poll_seconds=integer(env, "CX360_PROJECTOR_POLL_MS", 1000, 10, 600_000) / 1000,
             projector_batch_events=integer(env, "CX360_PROJECTOR_BATCH_EVENTS", 1000, 1, 100_000),
             projector=choice(env, "CX360_PROJECTOR", ("process", "thread", "off")),
+            view_delay_seconds=integer(env, "CX360_VIEW_DELAY_MS", 2000, 0, 3_600_000) / 1000,
             health_weights=read_weights(Path(env["CX360_HEALTH_WEIGHTS_FILE"]))
             if env.get("CX360_HEALTH_WEIGHTS_FILE") else DEFAULT_WEIGHTS,
         )

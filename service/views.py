@@ -63,6 +63,10 @@ class ProjectedViews(PostgresTrackingRecorder):
             "INSERT INTO {0} (account_id, due_at) SELECT * FROM unnest(%b::text[], %b::timestamptz[])"
             " ON CONFLICT (account_id) DO UPDATE SET due_at = excluded.due_at"
         ).format(schedule)
+        self.upsert_earlier_due = SQL(
+            "INSERT INTO {0} AS s (account_id, due_at) SELECT * FROM unnest(%b::text[], %b::timestamptz[])"
+            " ON CONFLICT (account_id) DO UPDATE SET due_at = least(s.due_at, excluded.due_at)"
+        ).format(schedule)
         self.select_due = SQL("SELECT account_id FROM {0} WHERE due_at <= %s ORDER BY due_at LIMIT %s").format(schedule)
         self.select_next_due = SQL("SELECT min(due_at) AS due_at FROM {0}").format(schedule)
         settings = Identifier(f"{name}_settings")
@@ -86,8 +90,13 @@ class ProjectedViews(PostgresTrackingRecorder):
         due: Mapping[str, datetime | None],
         position: int | None,
         views: Mapping[str, AccountView] | None = None,
+        *,
+        keep_earlier_due: bool = False,
     ) -> None:
-        """Replace the findings and views of the given accounts, set their due times, move the tracking."""
+        """Replace the findings and views of the given accounts, set their due times, move the tracking.
+
+        With `keep_earlier_due`, an account already due sooner keeps that time.
+        """
         if views:
             curs.execute(self.delete_accounts, (list(views),))
             with curs.copy(self.copy_accounts) as copy:
@@ -100,7 +109,7 @@ class ProjectedViews(PostgresTrackingRecorder):
             for group in findings.values():
                 for each in group:
                     copy.write_row(row_of(each))
-        curs.execute(self.upsert_due, (list(due), list(due.values())))
+        curs.execute(self.upsert_earlier_due if keep_earlier_due else self.upsert_due, (list(due), list(due.values())))
         if position is not None:
             self._insert_tracking(curs, Tracking(APPLICATION, position))
 

@@ -62,6 +62,7 @@ def settings(database_url: str) -> Settings:
         max_batch_events=TEST_MAX_BATCH,
         max_body_bytes=4 * 1024 * 1024,
         projector_poll_seconds=0.2,
+        view_delay_seconds=0.1,
     )
 
 

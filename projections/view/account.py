@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from projections.findings import Finding
@@ -22,6 +22,7 @@ def account_view(
     weights: HealthWeights = DEFAULT_WEIGHTS,
     *,
     trend_weeks: int = 12,
+    known_trend: Mapping[datetime, int | None] | None = None,
 ) -> AccountView:
     """The account as every department has treated it, from its events up to `as_of`.
 
@@ -38,7 +39,7 @@ def account_view(
         departments=department_summaries(timeline, as_of),
         satisfaction=satisfaction(timeline, as_of),
         lifecycle=lifecycle(timeline, as_of),
-        health=health(timeline, as_of, findings, weights, trend_weeks=trend_weeks),
+        health=health(timeline, as_of, findings, weights, trend_weeks=trend_weeks, known=known_trend),
         agent=agent_context(timeline, as_of, open_findings),
     )
 

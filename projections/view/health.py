@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from domain.catalogue import CATALOGUE
@@ -79,21 +80,34 @@ def weights_from(table: Mapping[str, Any]) -> HealthWeights:
 
 
 def health(timeline: Timeline, as_of: datetime, findings: Sequence[Finding],
-           weights: HealthWeights = DEFAULT_WEIGHTS, trend_weeks: int = 12) -> Health:
+           weights: HealthWeights = DEFAULT_WEIGHTS, trend_weeks: int = 12,
+           known: Mapping[datetime, int | None] | None = None) -> Health:
     """The score as of `as_of` and weekly points ending there, each judged from the facts up to it.
 
     `findings` are all the account's findings; at each point those open then count.
+    Past points fall on the hour (1 to `trend_weeks` - 1 weeks before `as_of`, rounded
+    down to the hour), so a caller judging an account often can pass the scores of
+    points it already knows in `known` (valid while no fact and no finding before the
+    latest of them changed) instead of judging them again.
     """
     components = components_at(timeline, as_of, open_at(findings, as_of), weights)
     score = score_of(components)
     facts = timeline.of(*READS)
     times = [fact.occurred_at for fact in facts]
     trend = []
-    for k in range(trend_weeks - 1, 0, -1):
-        point = as_of - timedelta(days=7 * k)
+    for point in trend_points(as_of, trend_weeks):
+        if known is not None and point in known:
+            trend.append(HealthPoint(point, known[point]))
+            continue
         past = Timeline(timeline.account_id, facts[:bisect_right(times, point)])
         trend.append(HealthPoint(point, score_of(components_at(past, point, open_at(findings, point), weights))))
     return Health(score, components, tuple(trend) + ((HealthPoint(as_of, score),) if trend_weeks > 0 else ()))
+
+
+def trend_points(as_of: datetime, weeks: int) -> list[datetime]:
+    """The past points of a trend, oldest first: on the hour, 1 to `weeks` - 1 weeks before `as_of`."""
+    hour = as_of.replace(minute=0, second=0, microsecond=0)
+    return [hour - timedelta(days=7 * k) for k in range(weeks - 1, 0, -1)]
 
 
 def components_at(timeline: Timeline, as_of: datetime, findings: Sequence[Finding],
@@ -112,10 +126,10 @@ def components_at(timeline: Timeline, as_of: datetime, findings: Sequence[Findin
 def score_of(components: Sequence[HealthComponent]) -> int | None:
     """The weighted mean of the components that have a value; None if they weigh nothing."""
     valued = [each for each in components if each.value is not None]
-    total = sum((Fraction(each.weight) for each in valued), Fraction(0))
+    total = sum((exact(each.weight) for each in valued), Fraction(0))
     if not total:
         return None
-    return rounded(sum((Fraction(each.weight) * (each.value or 0) for each in valued), Fraction(0)) / total)
+    return rounded(sum((exact(each.weight) * (each.value or 0) for each in valued), Fraction(0)) / total)
 
 
 def open_at(findings: Sequence[Finding], point: datetime) -> list[Finding]:
@@ -216,7 +230,7 @@ def billing_standing(timeline: Timeline, as_of: datetime) -> Judged:
     points = 100 - (40 if suspended else 0) - 10 * failed - overdue + (10 if plan else 0)
     words = standing_words(suspended, unpaid, plan) + ([f"{counted(failed, 'failed payment')} in the last 90 days"]
                                                        if failed else [])
-    return clamped(Fraction(points)), (capitalized("; ".join(words)) + "." if words else
+    return clamped(points), (capitalized("; ".join(words)) + "." if words else
                                        "In good standing: nothing unpaid and no failed payment in the last 90 days.")
 
 
@@ -239,7 +253,7 @@ def engagement(timeline: Timeline, as_of: datetime) -> Judged:
 
 def findings_component(findings: Sequence[Finding]) -> Judged:
     counts = {severity: sum(each.severity == severity for each in findings) for severity in FINDING_PENALTIES}
-    value = clamped(Fraction(100 - sum(FINDING_PENALTIES[severity] * n for severity, n in counts.items())))
+    value = clamped(int(100 - sum(FINDING_PENALTIES[severity] * n for severity, n in counts.items())))
     if not findings:
         return value, "No open finding."
     return value, f"{counted(len(findings), 'open finding')}: {', '.join(f'{n} {s}' for s, n in counts.items() if n)}."
@@ -256,11 +270,20 @@ def capitalized(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def rounded(value: Fraction) -> int:
+@lru_cache(maxsize=64)
+def exact(weight: float) -> Fraction:
+    return Fraction(weight)
+
+
+def rounded(value: Fraction | int) -> int:
     """The nearest whole number, halves away from zero (Python's `round` takes halves to even)."""
+    if isinstance(value, int):
+        return value
+    if value.denominator == 1:
+        return value.numerator
     whole = math.floor(abs(value) + Fraction(1, 2))
     return whole if value >= 0 else -whole
 
 
-def clamped(value: Fraction) -> int:
+def clamped(value: Fraction | int) -> int:
     return max(0, min(100, rounded(value)))

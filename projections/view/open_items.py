@@ -7,8 +7,11 @@ returns `OpenItem`s, oldest first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import wraps
+from typing import Any, TypeVar
 
 from projections.facts import Fact
 from projections.findings import day
@@ -18,7 +21,24 @@ from projections.view.model import OpenItem
 
 SERIOUS_PRIORITIES = ("high", "urgent")
 
+Result = TypeVar("Result")
 
+
+def memoized(function: Callable[..., Result]) -> Callable[..., Result]:
+    """Compute once per timeline (and arguments): every part of a view asks for open tickets."""
+
+    @wraps(function)
+    def once(timeline: Timeline, *args: Any) -> Result:
+        key = (function.__name__, *args)
+        if key not in timeline.memo:
+            timeline.memo[key] = function(timeline, *args)
+        result: Result = timeline.memo[key]
+        return list(result) if isinstance(result, list) else result  # type: ignore[return-value]  # a copy
+
+    return once
+
+
+@memoized
 def open_tickets(timeline: Timeline) -> list[OpenItem]:
     """Tickets opened (or reopened) and not resolved since; escalation is kept in the summary."""
     state: dict[str, dict[str, object]] = {}
@@ -56,6 +76,7 @@ def is_serious(item: OpenItem) -> bool:
     return item.priority in SERIOUS_PRIORITIES or ", escalated" in item.summary
 
 
+@memoized
 def open_opportunities(timeline: Timeline) -> list[OpenItem]:
     """Opportunities opened and neither won nor lost since, with their latest stage."""
     opened: dict[str, Fact] = {}
@@ -79,6 +100,7 @@ def open_opportunities(timeline: Timeline) -> list[OpenItem]:
     return sorted(items, key=lambda item: item.since)
 
 
+@memoized
 def unpaid_invoices(timeline: Timeline, as_of: datetime) -> list[OpenItem]:
     """Invoices whose payments received so far add up to less than their amount."""
     paid: dict[str, Decimal] = {}
@@ -100,6 +122,7 @@ def unpaid_invoices(timeline: Timeline, as_of: datetime) -> list[OpenItem]:
     return sorted(items, key=lambda item: item.since)
 
 
+@memoized
 def open_incidents(timeline: Timeline) -> list[OpenItem]:
     """Incidents started and not resolved since."""
     started = latest_by(timeline.of("product.incident.started"), "incidentId")
@@ -114,6 +137,7 @@ def open_incidents(timeline: Timeline) -> list[OpenItem]:
     return sorted(items, key=lambda item: item.since)
 
 
+@memoized
 def opt_outs(timeline: Timeline) -> list[OpenItem]:
     """Consent withdrawals in force: the latest change per (contact, channel) is `granted: false`."""
     latest: dict[tuple[str | None, str], Fact] = {}
@@ -146,6 +170,7 @@ def standing_words(suspended: datetime | None, unpaid: list[OpenItem], plan: Fac
         words.append(f"payment plan in force until {until_words(plan)}")
     return words
 
+@memoized
 def suspended_since(timeline: Timeline) -> datetime | None:
     """The start of a suspension not followed by a restoration."""
     since = None
@@ -153,6 +178,7 @@ def suspended_since(timeline: Timeline) -> datetime | None:
         since = (since or fact.occurred_at) if fact.type == "billing.service.suspended" else None
     return since
 
+@memoized
 def plan_in_force(timeline: Timeline, as_of: datetime) -> Fact | None:
     """The payment plan granted by `as_of` whose `until` is after it (the one running longest)."""
     plans = [plan for plan in timeline.of("billing.payment_plan.granted") if plan.instant("until") > as_of]

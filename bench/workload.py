@@ -55,14 +55,18 @@ DATA = {kind: data for kind, _, data in KINDS}
 
 
 def events(count: int, accounts: int, *, seed: int, run: str, end: datetime | None = None,
-           days: int = 365) -> list[dict[str, Any]]:
-    """`count` events over `accounts` accounts and the `days` before `end` (now by default)."""
+           days: int = 365, account_prefix: str | None = None) -> list[dict[str, Any]]:
+    """`count` events over `accounts` accounts and the `days` before `end` (now by default).
+
+    Event ids start with `run`; account ids with `account_prefix` (by default `run` too).
+    """
+    prefix = account_prefix or run
     rng = random.Random(seed)
     last = end or datetime.now(timezone.utc)
     kinds = rng.choices(TYPES, WEIGHTS, k=count)
     return [
         {
-            "id": f"{run}-{n}", "source": "bench", "type": kind, "accountId": f"{run}-account-{rng.randrange(accounts)}",
+            "id": f"{run}-{n}", "source": "bench", "type": kind, "accountId": f"{prefix}-account-{rng.randrange(accounts)}",
             "contactId": f"c-{rng.randrange(5)}",
             "occurredAt": (last - timedelta(seconds=rng.randrange(days * 86400))).isoformat(),
             "data": DATA[kind](rng),

@@ -1,0 +1,161 @@
+"""Benchmark: the `account` query with its whole view over HTTP, against a bare asyncpg read of the same rows.
+
+    .venv/bin/python bench/views.py [--events 1000000] [--accounts 10000] [--requests 500]
+
+It starts PostgreSQL (embedded, or the server of DATABASE_URL) with a fresh database,
+stores `--events` events over `--accounts` accounts straight into the event store,
+builds the views with `rebuild()` (timed: that is also a rebuild at this size), runs
+`cx360 serve` with the projector off, and then, for `--requests` random accounts, one
+at a time:
+- over HTTP: `account(id)` with its departments, health, lifecycle, satisfaction, agent
+  context, findings with evidence, and `timeline(first: 50)`;
+- bare: the same rows read with asyncpg in this process (the view row, the findings,
+  the evidence events, 50 timeline events) and encoded with orjson.
+It prints p50/p95 of both and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import httpx
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ingest import fresh_database, running_service  # noqa: E402
+from workload import events  # noqa: E402
+
+from domain.stream import account_stream_id  # noqa: E402
+from domain.validation import validate_batch  # noqa: E402
+from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
+from service.bootstrap import datastore_of  # noqa: E402
+from service.event_store import EventStore, store_env  # noqa: E402
+from service.rebuild import rebuild  # noqa: E402
+from service.settings import connection_params  # noqa: E402
+
+QUERY = """
+query($id: ID!) {
+  account(id: $id) {
+    id name viewedAt
+    departments { department lastTouchAt lastTouchType events { last7Days last30Days last90Days }
+                  outboundTouches { last7Days last30Days last90Days }
+                  openItems { kind id since summary priority amount currency daysOverdue contactId } }
+    health { score components { name value weight explanation } trend { at score } }
+    lifecycle { stage since reason }
+    satisfaction { nps responses promoters passives detractors csatAverage csatResponses detractorsNotFollowedUp
+                   latestNps { contactId score respondedAt } }
+    agentContext { billingStanding donts { text reason } openSeriousTickets { id summary }
+                   thisWeek { department type occurredAt } openFindings { id rule severity summary } }
+    findings { id rule severity departments summary detectedAt resolvedAt evidence { id type occurredAt position } }
+    timeline(first: 50) { edges { cursor node { id source type department accountId contactId occurredAt
+                                                 recordedAt position actor data } } }
+  }
+}"""
+
+BARE = {
+    "view": "SELECT view FROM cx360_view_accounts WHERE account_id = $1",
+    "findings": "SELECT id, rule, severity, departments, evidence, detected_at, resolved_at, summary"
+                " FROM cx360_view_findings WHERE account_id = $1 AND resolved_at IS NULL ORDER BY detected_at DESC, id DESC",
+    "events": "SELECT notification_id, topic, state FROM cx360_events WHERE notification_id = ANY($1::bigint[])",
+    "timeline": "SELECT topic, occurred_at, originator_version, notification_id, state FROM cx360_events"
+                " WHERE originator_id = $1 ORDER BY occurred_at, originator_version LIMIT 50",
+}
+
+
+def load(url: str, count: int, accounts: int, run: str) -> float:
+    store = EventStore(env=store_env(connection_params(url)))
+    started = time.perf_counter()
+    chunk = 20_000
+    for n in range(0, count, chunk):
+        batch = events(min(chunk, count - n), accounts, seed=n, run=f"{run}-{n}", account_prefix=run)
+        for start in range(0, len(batch), 1000):
+            valid, rejected = validate_batch(batch[start : start + 1000])
+            assert not rejected, rejected[:2]
+            store.record(valid)
+        print(f"\rstored {n + len(batch):,}/{count:,} events", end="", file=sys.stderr)
+    store.close()
+    print(file=sys.stderr)
+    return time.perf_counter() - started
+
+
+async def over_http(base: str, ids: list[str]) -> list[float]:
+    times = []
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        for account_id in ids[:20]:  # warm-up
+            await client.post("/graphql", json={"query": QUERY, "variables": {"id": account_id}})
+        for account_id in ids:
+            body = json.dumps({"query": QUERY, "variables": {"id": account_id}})
+            started = time.perf_counter()
+            response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+            times.append(time.perf_counter() - started)
+            assert "errors" not in response.json(), response.text[:500]
+    return times
+
+
+async def bare(url: str, ids: list[str]) -> list[float]:
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    times = []
+    for account_id in ids:
+        started = time.perf_counter()
+        async with pool.acquire() as connection:
+            view = await connection.fetchval(BARE["view"], account_id)
+            findings = await connection.fetch(BARE["findings"], account_id)
+            positions = [position for row in findings for position in row["evidence"]]
+            evidence = await connection.fetch(BARE["events"], positions)
+            timeline = await connection.fetch(BARE["timeline"], account_stream_id(account_id))
+        orjson.dumps({"view": orjson.loads(view) if view else None,
+                      "findings": [dict(row) for row in findings],
+                      "evidence": [{**dict(row), "state": orjson.loads(row["state"])} for row in evidence],
+                      "timeline": [{**dict(row), "state": orjson.loads(row["state"])} for row in timeline]},
+                     default=str)
+        times.append(time.perf_counter() - started)
+    await pool.close()
+    return times
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--port", type=int, default=8371)
+    args = parser.parse_args()
+    run = uuid4().hex[:6]
+    with fresh_database() as url:
+        stored = load(url, args.events, args.accounts, run)
+        datastore = datastore_of(connection_params(url))
+        report = rebuild(datastore, url, DEFAULT_THRESHOLDS)
+        datastore.close()
+        print(f"stored {args.events:,} events over {args.accounts:,} accounts in {stored:.0f}s; rebuilt the views "
+              f"({report.findings:,} findings) in {report.seconds:.0f}s = {report.events / report.seconds:,.0f} events/s")
+        rng = random.Random(7)
+        ids = [f"{run}-account-{rng.randrange(args.accounts)}" for _ in range(args.requests)]
+        with running_service(url, args.port, "off") as base:
+            http = asyncio.run(over_http(base, ids))
+        direct = asyncio.run(bare(url, ids))
+    for name, times in (("account query over HTTP", http), ("bare asyncpg read", direct)):
+        print(f"{name:<26} p50 {percentile(times, 0.5) * 1000:6.1f} ms   p95 {percentile(times, 0.95) * 1000:6.1f} ms"
+              f"   mean {statistics.mean(times) * 1000:6.1f} ms")
+    print(f"ratio HTTP / bare: p50 {percentile(http, 0.5) / percentile(direct, 0.5):.1f}x, "
+          f"p95 {percentile(http, 0.95) / percentile(direct, 0.95):.1f}x")
+
+
+if __name__ == "__main__":
+    main()

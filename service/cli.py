@@ -23,10 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--demo", action="store_true", help="load the demo accounts at start (idempotent)")
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
-    commands.add_parser(
+    rebuild = commands.add_parser(
         "rebuild",
-        help="rebuild the findings from the event store (with the current rule thresholds) while the service serves",
+        help="rebuild the findings and views from the event store (with the current settings) while the service serves",
     )
+    rebuild.add_argument("--workers", type=int, help="processes judging accounts in parallel (default: CPUs, at most 4)")
     commands.add_parser("rules", help="print the rule thresholds in force (defaults or CX360_RULES_FILE) as TOML")
     args = parser.parse_args(argv)
     if args.command == "rules":
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve_command(args)
     if args.command == "rebuild":
-        return rebuild_command()
+        return rebuild_command(args.workers)
     return export_command(args)
 
 
@@ -57,7 +58,7 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def rebuild_command() -> int:
+def rebuild_command(workers: int | None) -> int:
     from service.bootstrap import database, datastore_of
     from service.event_store import EventStore, store_env
     from service.rebuild import RebuildRunning, rebuild
@@ -67,13 +68,16 @@ def rebuild_command() -> int:
     settings = settings_from_env()
     if settings is None:
         return 2
+    if workers is not None and not 1 <= workers <= 64:
+        print(f"cx360: --workers must be between 1 and 64 (got {workers})", file=sys.stderr)
+        return 2
     with database(settings) as url:
         params = connection_params(url)
         EventStore(env=store_env(params)).close()  # the store's tables, if this database is new
         datastore = datastore_of(params)
         try:
             report = rebuild(datastore, url, settings.thresholds, progress=progress_bar(sys.stderr),
-                             weights=settings.health_weights)
+                             weights=settings.health_weights, workers=workers)
         except RebuildRunning as error:
             print(f"cx360: {error}", file=sys.stderr)
             return 1

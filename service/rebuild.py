@@ -1,7 +1,9 @@
-"""Rebuilding the findings view from the event store while the service keeps serving.
+"""Rebuilding the projected views from the event store while the service keeps serving.
 
 1. Into a fresh shadow view: every event up to a snapshot position, read account by
-   account (one ordered scan of the store's timeline index), judged as of now.
+   account (ordered scans of the store's timeline index), judged as of now by worker
+   processes, one per range of stream ids, all reading the same exported snapshot
+   (`service.bulk_judge`).
 2. The shadow view follows the log from that position like any projector, until it is
    close to the head.
 3. Under the view's write lock (which pauses the live projector for a moment), the
@@ -14,43 +16,35 @@ Finding ids derive from (account, rule, key), so a rebuild yields the same ids.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import psycopg
 from eventsourcing import persistence
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.errors import DeadlockDetected, LockNotAvailable
 
-from projections.evaluation import evaluate
-from projections.facts import Fact, fact_from_stored
-from projections.findings import Finding
-from projections.history import history_of
 from projections.thresholds import Thresholds, thresholds_table
 from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
-from projections.view.model import AccountView
-from service.projector import VIEW_REFRESH, Projector, utc_now, view_and_due
+from service.bulk_judge import Part, judge_part, parts_of
+from service.projector import Projector, utc_now
 from service.views import EVENTS_TABLE, LIVE, ProjectedViews, drop_view, rename_view
 
 log = logging.getLogger(__name__)
 
+SPAWN = multiprocessing.get_context("spawn")
 SHADOW = f"{LIVE}_next"
 REBUILD_LOCK = 3_600_361  # session advisory lock held for a whole rebuild
 RETIRED = f"{LIVE}_old"
-WRITE_EVERY_ACCOUNTS = 500
 
 Progress = Callable[[int, int], None]  # (events done, events in the snapshot)
 
-SNAPSHOT_SCAN = (
-    f"SELECT notification_id, topic, state, occurred_at FROM {EVENTS_TABLE} WHERE notification_id <= %s"
-    " ORDER BY originator_id, occurred_at, originator_version"
-)
 
 
 @dataclass(frozen=True)
@@ -62,11 +56,16 @@ class RebuildReport:
 
 
 def rebuild(datastore: PostgresDatastore, conninfo: str, thresholds: Thresholds,
-            progress: Progress = lambda done, total: None, weights: HealthWeights = DEFAULT_WEIGHTS) -> RebuildReport:
-    """Rebuild the findings view; the live one keeps serving until the final swap."""
+            progress: Progress = lambda done, total: None, weights: HealthWeights = DEFAULT_WEIGHTS,
+            workers: int | None = None) -> RebuildReport:
+    """Rebuild the projected views; the live ones keep serving until the final swap.
+
+    `workers` processes judge the accounts in parallel (default: one per CPU, at most 4).
+    """
     started = time.perf_counter()
+    count = workers or min(os.cpu_count() or 1, 4)
     with only_rebuild(conninfo):
-        return rebuilt(datastore, conninfo, thresholds, progress, weights, started)
+        return rebuilt(datastore, conninfo, thresholds, progress, weights, started, count)
 
 
 class RebuildRunning(RuntimeError):
@@ -87,14 +86,14 @@ def only_rebuild(conninfo: str) -> Iterator[None]:
 
 
 def rebuilt(datastore: PostgresDatastore, conninfo: str, thresholds: Thresholds, progress: Progress,
-            weights: HealthWeights, started: float) -> RebuildReport:
+            weights: HealthWeights, started: float, workers: int) -> RebuildReport:
     """The rebuild itself: bulk load into the shadow, catch up with the log, swap."""
     shadow = ProjectedViews(datastore, name=SHADOW)
     with datastore.transaction(commit=True) as curs:
         drop_view(curs, SHADOW)
     shadow.create_table()
     now = utc_now()
-    events, accounts, findings = bulk_load(shadow, conninfo, thresholds, weights, now, progress)
+    events, accounts, findings = bulk_load(shadow, conninfo, thresholds, weights, now, progress, workers)
     follower = Projector(shadow, thresholds, batch_size=5000, weights=weights)
     while follower.step() == follower.batch_size:
         pass
@@ -103,131 +102,64 @@ def rebuilt(datastore: PostgresDatastore, conninfo: str, thresholds: Thresholds,
 
 
 def bulk_load(shadow: ProjectedViews, conninfo: str, thresholds: Thresholds, weights: HealthWeights,
-              now: datetime, progress: Progress) -> tuple[int, int, int]:
-    """Judge every account from a consistent snapshot of the store, and track its position.
+              now: datetime, progress: Progress, workers: int) -> tuple[int, int, int]:
+    """Judge every account from one consistent snapshot of the store, in parallel parts, and track its position.
 
-    Reading, judging and writing overlap: a reader thread fetches the next rows and a
-    writer thread sends finished rows while this thread judges (the driver lets go of
-    the interpreter while it waits on the server).
+    This transaction exports its snapshot and stays open until every worker is done, so
+    each worker reads exactly the events up to the same position.
     """
     with psycopg.connect(conninfo) as connection:
         connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         connection.read_only = True
         with connection.transaction():
-            row = connection.execute(f"SELECT max(notification_id), count(*) FROM {EVENTS_TABLE}").fetchone()
+            row = connection.execute(
+                f"SELECT pg_export_snapshot(), max(notification_id), count(*) FROM {EVENTS_TABLE}"
+            ).fetchone()
             assert row is not None
-            last, total = row[0] or 0, row[1]
+            snapshot, last, total = row[0], row[1] or 0, row[2]
             with shadow.datastore.transaction(commit=True) as curs:
                 shadow.set_thresholds(curs, thresholds_table(thresholds))
-            with connection.cursor(name="cx360_rebuild") as cursor, Writer(shadow) as writer:
-                done = accounts = found = 0
-                pending: dict[str, list[Finding]] = {}
-                due: dict[str, datetime | None] = {}
-                views: dict[str, AccountView] = {}
-                for account_id, facts in accounts_of(prefetched(cursor, last)):
-                    history = history_of(account_id, facts)
-                    judged = evaluate(history, now, thresholds)
-                    views[account_id], due[account_id] = view_and_due(history, judged, weights, VIEW_REFRESH)
-                    pending[account_id] = judged.findings
-                    done, accounts, found = done + len(facts), accounts + 1, found + len(judged.findings)
-                    if len(pending) >= WRITE_EVERY_ACCOUNTS:
-                        writer.put(pending, due, None, views)
-                        pending, due, views = {}, {}, {}
-                        progress(done, total)
-                writer.put(pending, due, last, views)
-            progress(done, total)
-    return done, accounts, found
+            parts = [Part(conninfo, snapshot, last, low, high, shadow.name, thresholds_table(thresholds), weights, now)
+                     for low, high in parts_of(workers)]
+            totals = run_parts(parts, total, progress)
+    with shadow.datastore.transaction(commit=True) as curs:
+        shadow.write(curs, {}, {}, last or None)
+    return totals
 
 
-def prefetched(cursor: psycopg.ServerCursor[Any], last: int, chunk: int = 10_000) -> Iterator[Any]:
-    """The snapshot's rows, fetched by a thread a few chunks ahead of their use.
-
-    If the consumer stops early (an error while judging), the reader is told to stop and
-    is waited for, so no thread is left blocked on a full queue.
-    """
-    chunks: queue.Queue[list[Any] | BaseException] = queue.Queue(maxsize=4)
-    stop = threading.Event()
-
-    def hand_over(item: list[Any] | BaseException) -> None:
-        while not stop.is_set():
-            try:
-                chunks.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def fetch() -> None:
-        try:
-            cursor.execute(SNAPSHOT_SCAN, (last,), binary=True)
-            while not stop.is_set() and (rows := cursor.fetchmany(chunk)):
-                hand_over(rows)
-            hand_over([])
-        except BaseException as error:  # handed to the consuming thread, which raises it
-            hand_over(error)
-
-    reader = threading.Thread(target=fetch, name="cx360-rebuild-reader", daemon=True)
-    reader.start()
+def run_parts(parts: list[Part], total: int, progress: Progress) -> tuple[int, int, int]:
+    """Run one worker process per part; sum their counts, or stop them all and raise the first error."""
+    done = SPAWN.Value("q", 0)
+    results = SPAWN.Queue()
+    processes = [SPAWN.Process(target=judge_part, args=(part, done, results), name="cx360-rebuild-part", daemon=True)
+                 for part in parts]
+    for process in processes:
+        process.start()
+    sums = [0, 0, 0]
     try:
-        while (rows := chunks.get()) != []:
-            if isinstance(rows, BaseException):
-                raise rows
-            yield from rows
-    finally:
-        stop.set()
-        reader.join()
-
-
-def accounts_of(rows: Iterator[Any]) -> Iterator[tuple[str, list[Fact]]]:
-    """Each account's facts, one account after another, from rows ordered by account."""
-    current: str | None = None
-    facts: list[Fact] = []
-    for notification_id, topic, state, occurred_at in rows:
-        fact, account_id = fact_from_stored(notification_id, topic, state, occurred_at)
-        if account_id != current:
-            if current is not None:
-                yield current, facts
-            current, facts = account_id, []
-        facts.append(fact)
-    if current is not None:
-        yield current, facts
-
-
-class Writer:
-    """Writes batches of finding rows to the shadow view from a thread of its own, in order."""
-
-    def __init__(self, shadow: ProjectedViews) -> None:
-        self.shadow = shadow
-        self.batches: queue.Queue[Batch | None] = queue.Queue(maxsize=4)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self.run, name="cx360-rebuild-writer", daemon=True)
-
-    def __enter__(self) -> Writer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.batches.put(None)
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-
-    def put(self, findings: dict[str, list[Finding]], due: dict[str, datetime | None], position: int | None,
-            views: dict[str, AccountView]) -> None:
-        if self.error is not None:
-            raise self.error
-        self.batches.put((findings, due, position, views))
-
-    def run(self) -> None:
-        while (batch := self.batches.get()) is not None:
-            if self.error is None:
+        for _ in processes:
+            while True:
                 try:
-                    with self.shadow.datastore.transaction(commit=True) as curs:
-                        self.shadow.write(curs, *batch)
-                except BaseException as error:  # raised again in the judging thread
-                    self.error = error
+                    kind, outcome = results.get(timeout=0.5)
+                    break
+                except queue.Empty:
+                    progress(done.value, total)
+                    if not any(process.is_alive() for process in processes):
+                        raise RebuildFailed("a rebuild worker died without a word") from None
+            if kind == "error":
+                raise RebuildFailed(f"a rebuild worker failed: {outcome}")
+            sums = [a + b for a, b in zip(sums, outcome, strict=True)]
+    finally:
+        for process in processes:
+            if process.is_alive() and sums[1] == 0:
+                process.terminate()
+            process.join(30)
+    progress(done.value, total)
+    return sums[0], sums[1], sums[2]
 
 
-Batch = tuple[dict[str, list[Finding]], dict[str, datetime | None], int | None, dict[str, AccountView]]
+class RebuildFailed(RuntimeError):
+    """A rebuild worker failed; nothing of the shadow view is swapped in."""
 
 
 def swap(datastore: PostgresDatastore, shadow_projector: Projector, attempts: int = 5) -> None:

@@ -94,3 +94,24 @@ def test_a_second_rebuild_at_the_same_time_is_refused(datastore: PostgresDatasto
         other.execute("SELECT pg_advisory_lock(%s)", (REBUILD_LOCK,))  # as a running rebuild holds it
         with pytest.raises(RebuildRunning, match="another `cx360 rebuild` is running"):
             rebuild(datastore, database_url, DEFAULT_THRESHOLDS)
+
+
+def test_the_rebuild_command_checks_its_workers(database_url: str) -> None:
+    environment = {**os.environ, "DATABASE_URL": database_url}
+    done = subprocess.run([sys.executable, "-m", "service.cli", "rebuild", "--workers", "0"], env=environment,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--workers must be between 1 and 64 (got 0)" in done.stderr
+
+
+def test_a_rebuild_by_one_worker_or_three_gives_the_same_rows(
+    client: httpx.Client, datastore: PostgresDatastore, database_url: str
+) -> None:
+    record(client, urgent_ticket_and_renewal(unique()))
+    rows = []
+    for workers in (1, 3):
+        rebuild(datastore, database_url, DEFAULT_THRESHOLDS, workers=workers)
+        with psycopg.connect(database_url) as connection:
+            rows.append(connection.execute(
+                "SELECT id, account_id, rule, evidence, detected_at, summary FROM cx360_view_findings ORDER BY id"
+            ).fetchall())
+    assert rows[0] == rows[1] and rows[0]

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from service.api.context import Context
 from service.api.http import GraphQLEndpoint
+from service.api.response_cache import AccountResponseCache
 from service.api.schema import build_schema
 from service.embedded_postgres import EmbeddedPostgres
 from service.event_store import EventStore, store_env
@@ -189,7 +190,7 @@ def build_app(settings: Settings, *, demo: bool = False) -> Starlette:
 
     graphql = GraphQLEndpoint(build_schema())
     return Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"])],
+        routes=[Route("/graphql", AccountResponseCache(graphql), methods=["GET", "POST"])],
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
     )

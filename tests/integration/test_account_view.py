@@ -156,3 +156,23 @@ async def test_a_list_with_views_and_findings_costs_the_same_queries_for_5_or_50
             assert len(result.data["accounts"]["edges"]) == first  # type: ignore[index]
             counts.append(len([each for each in queries if "cx360_" in each]))  # not the pool's own
     assert counts[0] == counts[1] == 4, counts  # accounts, views, findings, evidence events
+
+
+def test_a_repeated_account_query_is_fresh_after_an_event_or_a_new_judgement(client: httpx.Client) -> None:
+    """The side-panel query is answered from a cache keyed by the account's version and judgement."""
+    account = unique()
+    record(client, story(account))
+    query = "query($id: ID!) { account(id: $id) { viewedAt timeline(first: 100) { edges { node { id } } } } }"
+
+    def ask() -> dict[str, Any]:
+        body = graphql(client, query, {"id": account})
+        assert "errors" not in body, body
+        found: dict[str, Any] = body["data"]["account"]
+        return found
+
+    first = eventually(lambda: (answer := ask())["viewedAt"] and answer)
+    assert ask() == first
+    record(client, [{"id": f"{account}-late", "source": "test", "type": "product.feature.adopted", "accountId": account,
+                     "occurredAt": ago(days=1), "data": {"feature": "sso"}}])
+    assert len(ask()["timeline"]["edges"]) == len(first["timeline"]["edges"]) + 1  # a new event: a new version
+    assert eventually(lambda: ask()["viewedAt"] != first["viewedAt"])  # and the view judged again

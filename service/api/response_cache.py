@@ -1,0 +1,156 @@
+"""A response cache for the side-panel query: one `account(id)` with no `asOf`.
+
+A front-end asks for the same account again and again, and answering it runs a few
+hundred resolvers. The answer depends only on the account's events (its stream version)
+and on its projected view (the moment it was judged, which moves whenever the
+projector rewrites it, deadlines and rebuilds included). So the whole response is kept,
+keyed by the request and those two values, and served again while both are unchanged:
+one small query instead of the GraphQL execution. Any other request, an error, or an
+account the projector has not judged yet passes through untouched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+    parse,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+VERSION = """
+SELECT a.version, v.judged_at FROM cx360_accounts a
+JOIN cx360_view_accounts v ON v.account_id = a.account_id
+WHERE a.account_id = $1
+"""
+
+
+MAX_QUERY_BYTES = 64 * 1024
+
+
+@lru_cache(maxsize=256)
+def account_argument(query: str) -> tuple[str, str] | None:
+    """For a query whose only root field is `account(id)` without `asOf`: how its id is given.
+
+    ("variable", name) or ("literal", value); None for any other query.
+    """
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    operations = [each for each in document.definitions if isinstance(each, OperationDefinitionNode)]
+    if len(operations) != 1 or operations[0].operation != OperationType.QUERY:
+        return None
+    roots = operations[0].selection_set.selections
+    if len(roots) != 1 or not isinstance(roots[0], FieldNode) or roots[0].name.value != "account" or roots[0].directives:
+        return None
+    arguments = {argument.name.value: argument.value for argument in roots[0].arguments or ()}
+    if set(arguments) != {"id"}:
+        return None
+    value = arguments["id"]
+    if isinstance(value, VariableNode):
+        return ("variable", value.name.value)
+    literal = getattr(value, "value", None)
+    return ("literal", literal) if isinstance(literal, str) else None
+
+
+class AccountResponseCache:
+    """ASGI wrapper of the GraphQL endpoint that answers repeated account queries from memory."""
+
+    def __init__(self, app: ASGIApp, max_entries: int = 2048, max_bytes: int = 256 * 1024) -> None:
+        self.app = app
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes  # larger responses are not kept
+        self.entries: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = await read_body(receive)
+        found = await self.cache_key(scope, body)
+        if found is not None and found in self.entries:
+            self.entries.move_to_end(found)
+            await respond(send, self.entries[found])
+            return
+        captured = await self.pass_through(scope, body, send)
+        if found is not None and captured is not None and len(captured) <= self.max_bytes:
+            self.entries[found] = captured
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+
+    async def cache_key(self, scope: Scope, body: bytes) -> tuple[Any, ...] | None:
+        headers = dict(scope["headers"])
+        if len(body) > MAX_QUERY_BYTES or b"account" not in body:
+            return None  # batches of events and other requests: not parsed twice
+        if b"application/json" not in headers.get(b"content-type", b""):
+            return None
+        try:
+            request = json.loads(body)
+        except (ValueError, RecursionError):
+            return None  # the endpoint answers it
+        if not isinstance(request, dict) or not isinstance(request.get("query"), str):
+            return None
+        how = account_argument(request["query"])
+        variables = request.get("variables") or {}
+        if how is None or not isinstance(variables, dict):
+            return None
+        account_id = variables.get(how[1]) if how[0] == "variable" else how[1]
+        if not isinstance(account_id, str):
+            return None
+        context = scope.get("state", {}).get("context")
+        if context is None:
+            return None
+        row = await context.reads.pool.fetchrow(VERSION, account_id)
+        if row is None:
+            return None
+        return (request["query"], json.dumps(variables, sort_keys=True), request.get("operationName"),
+                row["version"], row["judged_at"])
+
+    async def pass_through(self, scope: Scope, body: bytes, send: Send) -> bytes | None:
+        """Run the endpoint; return the response body if it is a clean 200 JSON answer."""
+        status = 0
+        chunks: list[bytes] = []
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, replay, capture)
+        answer = b"".join(chunks)
+        return answer if status == 200 and b'"errors"' not in answer else None
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def respond(send: Send, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

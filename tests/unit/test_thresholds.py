@@ -85,3 +85,27 @@ def test_a_missing_rules_file_is_named(tmp_path: Path) -> None:
 def test_projector_mode_is_checked() -> None:
     with pytest.raises(SettingsError, match="CX360_PROJECTOR must be one of process, thread, off"):
         Settings.from_env({"CX360_PROJECTOR": "sometimes"})
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("support_load = -1\n", "support_load"),
+        ("suport_load = 10\n", "suport_load"),
+        ("support_load = \"high\"\n", "support_load"),
+        ("support_load = [\n", "is not valid TOML"),
+    ],
+)
+def test_a_bad_health_weights_file_stops_the_start_naming_the_key(tmp_path: Path, content: str, message: str) -> None:
+    weights = tmp_path / "weights.toml"
+    weights.write_text(content)
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"CX360_HEALTH_WEIGHTS_FILE": str(weights)})
+    assert str(raised.value).startswith("CX360_HEALTH_WEIGHTS_FILE") and message in str(raised.value)
+
+
+def test_health_weights_from_a_file(tmp_path: Path) -> None:
+    weights = tmp_path / "weights.toml"
+    weights.write_text("support_load = 30\n")
+    settings = Settings.from_env({"CX360_HEALTH_WEIGHTS_FILE": str(weights)})
+    assert settings.health_weights.support_load == 30 and settings.health_weights.product_usage == 25

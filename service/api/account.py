@@ -33,7 +33,7 @@ from service.reads import AccountRecord
 
 @strawberry.type(description="A customer account as every department has treated it.")
 class Account:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The account id, in the tenant's own id space.")
     name: Optional[str] = strawberry.field(description="The latest name from sales.account.updated.")
     as_of: strawberry.Private[Optional[datetime]]
 
@@ -113,16 +113,16 @@ class Account:
         return instant(view["as_of"]) if view else None
 
 
-@strawberry.type
+@strawberry.type(description="An account in a list, with its cursor.")
 class AccountEdge:
-    cursor: str
-    node: Account
+    cursor: str = strawberry.field(description="Pass as `after` (with the same `orderBy`) to continue after this account.")
+    node: Account = strawberry.field(description="The account.")
 
 
 @strawberry.type(description="A page of accounts.")
 class AccountConnection:
-    edges: list[AccountEdge]
-    page_info: PageInfo
+    edges: list[AccountEdge] = strawberry.field(description="The accounts of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands in the list.")
 
 
 def account_connection(

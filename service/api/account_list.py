@@ -30,10 +30,10 @@ class AccountOrder(Enum):
 
 @strawberry.input(description="Which accounts to list; every given condition must hold.")
 class AccountFilterInput:
-    stage: Optional[LifecycleStage] = None
+    stage: Optional[LifecycleStage] = strawberry.field(default=None, description="In this lifecycle stage.")
     min_health: Optional[int] = strawberry.field(default=None, description="Health score at least this (0-100).")
     max_health: Optional[int] = strawberry.field(default=None, description="Health score at most this (0-100).")
-    has_open_findings: Optional[bool] = None
+    has_open_findings: Optional[bool] = strawberry.field(default=None, description="With (true) or without (false) an open finding.")
     min_severity: Optional[Severity] = strawberry.field(default=None, description="An open finding at least this severe.")
     search: Optional[str] = strawberry.field(default=None, description="In the name (any case), or the start of the id.")
 

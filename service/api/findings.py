@@ -37,9 +37,9 @@ class FindingState(Enum):
 @strawberry.type(description="A contradiction between departments in how they treat one account (see rules.md).")
 class Finding:
     id: strawberry.ID = strawberry.field(description="Stable: derived from the account, the rule and the rule's key.")
-    account_id: strawberry.ID
+    account_id: strawberry.ID = strawberry.field(description="The account the finding is about.")
     rule: str = strawberry.field(description="The rule's id, e.g. sales-pressure-during-escalation.")
-    severity: Severity
+    severity: Severity = strawberry.field(description="Per rule: LOW, MEDIUM or HIGH.")
     departments: list[Department] = strawberry.field(description="The departments whose actions conflict.")
     summary: str = strawberry.field(description="One plain sentence a support agent can read aloud.")
     detected_at: datetime = strawberry.field(
@@ -68,16 +68,16 @@ class Finding:
         return [Event.from_record(record) for record in records if record is not None]
 
 
-@strawberry.type
+@strawberry.type(description="A finding in a list, with its cursor.")
 class FindingEdge:
-    cursor: str
-    node: Finding
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this finding.")
+    node: Finding = strawberry.field(description="The finding.")
 
 
 @strawberry.type(description="A page of findings, the most recently detected first.")
 class FindingConnection:
-    edges: list[FindingEdge]
-    page_info: PageInfo
+    edges: list[FindingEdge] = strawberry.field(description="The findings of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands in the list.")
 
 
 @strawberry.type(description="How often two departments (or one, for single-department rules) contradicted each other.")

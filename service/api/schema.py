@@ -47,7 +47,7 @@ from service.event_store import StoreUnavailable
 log = logging.getLogger(__name__)
 
 
-@strawberry.type
+@strawberry.type(description="Accounts, their timelines and views, and findings across accounts.")
 class Query:
     @strawberry.field(description="The account, or null for an account no event has named.")
     async def account(self, info: Info, id: strawberry.ID, as_of: Optional[datetime] = None) -> Optional[Account]:
@@ -108,7 +108,7 @@ class Query:
         return [DepartmentPairCount.from_count(count) for count in await info.context.findings.matrix(from_, to)]
 
 
-@strawberry.type
+@strawberry.type(description="Events in from producers.")
 class Mutation:
     @strawberry.mutation(
         description="Store a batch of events. Each faulty event is rejected alone; the valid ones are "

@@ -64,16 +64,16 @@ class RecordEventsPayload:
 @strawberry.type(description="An event as stored, with its place in the global log.")
 class Event:
     id: strawberry.ID = strawberry.field(description="The producer's id.")
-    source: str
-    type: str
-    department: Department
-    account_id: strawberry.ID
-    contact_id: Optional[strawberry.ID]
-    occurred_at: datetime
+    source: str = strawberry.field(description="The producing system, e.g. zendesk.")
+    type: str = strawberry.field(description="The catalogue type, e.g. support.ticket.opened.")
+    department: Department = strawberry.field(description="The first segment of the type.")
+    account_id: strawberry.ID = strawberry.field(description="The customer account, in the tenant's own id space.")
+    contact_id: Optional[strawberry.ID] = strawberry.field(description="The person at the account, where the event concerns one.")
+    occurred_at: datetime = strawberry.field(description="When it happened in the source system.")
     recorded_at: datetime = strawberry.field(description="When cx360 stored it.")
     position: str = strawberry.field(description="Opaque, totally ordered cursor in the global log.")
-    actor: Optional[str]
-    data: JSON
+    actor: Optional[str] = strawberry.field(description="Who on our side acted (an employee or an automation).")
+    data: JSON = strawberry.field(description="The type's payload, as sent (amounts as decimal strings).")
 
     @staticmethod
     def from_record(record: EventRecord) -> Event:
@@ -92,24 +92,24 @@ class Event:
         )
 
 
-@strawberry.type
+@strawberry.type(description="Where a page stands in its list (Relay).")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: Optional[str]
-    end_cursor: Optional[str]
+    has_next_page: bool = strawberry.field(description="Whether more items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Whether this page was asked for after a cursor.")
+    start_cursor: Optional[str] = strawberry.field(description="The cursor of the first item of the page.")
+    end_cursor: Optional[str] = strawberry.field(description="The cursor of the last item: pass it as `after` for the next page.")
 
 
-@strawberry.type
+@strawberry.type(description="An event in a timeline, with its cursor.")
 class EventEdge:
-    cursor: str
-    node: Event
+    cursor: str = strawberry.field(description="Pass as `after` to continue after this event.")
+    node: Event = strawberry.field(description="The event.")
 
 
 @strawberry.type(description="A page of events.")
 class EventConnection:
-    edges: list[EventEdge]
-    page_info: PageInfo
+    edges: list[EventEdge] = strawberry.field(description="The events of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands in the list.")
 
 
 def page_info(cursors: list[str], has_next: bool, has_previous: bool) -> PageInfo:

@@ -39,13 +39,13 @@ class OpenItemKind(Enum):
 
 @strawberry.type(description="Something a department still has open with the account.")
 class OpenItem:
-    kind: OpenItemKind
+    kind: OpenItemKind = strawberry.field(description="Ticket, opportunity, invoice, incident or opt-out.")
     id: str = strawberry.field(description="The ticket, opportunity, invoice or incident id; for an opt-out, the channel.")
-    since: datetime
+    since: datetime = strawberry.field(description="When it opened (an invoice: when it was issued).")
     summary: str = strawberry.field(description="One plain sentence, e.g. 'urgent ticket T-4411, escalated, open since 2 Mar 2026'.")
     priority: Optional[str] = strawberry.field(description="Tickets: low to urgent; incidents: sev1 to sev3.")
     amount: Optional[Decimal] = strawberry.field(description="Opportunities: the amount; invoices: what is unpaid.")
-    currency: Optional[str]
+    currency: Optional[str] = strawberry.field(description="ISO 4217, with an amount.")
     days_overdue: Optional[int] = strawberry.field(description="Invoices: days past the due date (0 if not yet due).")
     contact_id: Optional[strawberry.ID] = strawberry.field(description="Opt-outs of one contact; null for the whole account.")
 
@@ -61,9 +61,9 @@ class OpenItem:
 
 @strawberry.type(description="Counts over the last 7, 30 and 90 days (up to the view's moment).")
 class WindowCounts:
-    last_7_days: int
-    last_30_days: int
-    last_90_days: int
+    last_7_days: int = strawberry.field(description="In the 7 days up to the view's moment.")
+    last_30_days: int = strawberry.field(description="In the 30 days up to the view's moment.")
+    last_90_days: int = strawberry.field(description="In the 90 days up to the view's moment.")
 
     @staticmethod
     def from_json(counts: Json) -> WindowCounts:
@@ -72,9 +72,9 @@ class WindowCounts:
 
 @strawberry.type(description="How one department has treated the account.")
 class DepartmentView:
-    department: Department
+    department: Department = strawberry.field(description="The department.")
     last_touch_at: datetime = strawberry.field(description="The department's latest event.")
-    last_touch_type: str
+    last_touch_type: str = strawberry.field(description="The type of that latest event.")
     events: WindowCounts = strawberry.field(description="All of the department's events.")
     outbound_touches: WindowCounts = strawberry.field(
         description="Messages the department sent: campaigns, outreach, support contacts, dunning."
@@ -106,14 +106,14 @@ class HealthComponent:
 
 @strawberry.type(description="The health score at one moment.")
 class HealthPoint:
-    at: datetime
-    score: Optional[int]
+    at: datetime = strawberry.field(description="The moment of this point.")
+    score: Optional[int] = strawberry.field(description="The score then; null when nothing judged it.")
 
 
 @strawberry.type(description="How well the account is doing, 0 to 100, and why.")
 class Health:
     score: Optional[int] = strawberry.field(description="The weighted mean of the components that have a value.")
-    components: list[HealthComponent]
+    components: list[HealthComponent] = strawberry.field(description="Each part with its value, weight and explanation.")
     trend: list[HealthPoint] = strawberry.field(description="Weekly points, oldest first, ending at the view's moment.")
 
     @staticmethod
@@ -136,9 +136,9 @@ class LifecycleStage(Enum):
 
 @strawberry.type(description="The account's lifecycle stage, since when, and why.")
 class Lifecycle:
-    stage: LifecycleStage
-    since: Optional[datetime]
-    reason: str
+    stage: LifecycleStage = strawberry.field(description="The stage, by the rules in the README.")
+    since: Optional[datetime] = strawberry.field(description="When the account entered it (null: a prospect with no event).")
+    reason: str = strawberry.field(description="One sentence naming the facts that decided the stage.")
 
     @staticmethod
     def from_json(lifecycle: Json) -> Lifecycle:
@@ -149,8 +149,8 @@ class Lifecycle:
 @strawberry.type(description="A contact's latest NPS response.")
 class ContactScore:
     contact_id: Optional[strawberry.ID] = strawberry.field(description="Null for a response without a contact.")
-    score: int
-    responded_at: datetime
+    score: int = strawberry.field(description="0 to 10.")
+    responded_at: datetime = strawberry.field(description="When the contact responded.")
 
 
 @strawberry.type(description="NPS and CSAT over the last 365 days.")
@@ -158,11 +158,11 @@ class Satisfaction:
     latest_nps: list[ContactScore] = strawberry.field(description="Each contact's latest NPS response, newest first.")
     nps: Optional[int] = strawberry.field(description="% promoters − % detractors over those latest responses.")
     responses: int = strawberry.field(description="NPS responses in the last 365 days.")
-    promoters: int
-    passives: int
-    detractors: int
+    promoters: int = strawberry.field(description="Latest responses of 9 or 10.")
+    passives: int = strawberry.field(description="Latest responses of 7 or 8.")
+    detractors: int = strawberry.field(description="Latest responses of 0 to 6.")
     csat_average: Optional[float] = strawberry.field(description="Mean CSAT (1 to 5) over the last 365 days.")
-    csat_responses: int
+    csat_responses: int = strawberry.field(description="CSAT responses in the last 365 days.")
     detractors_not_followed_up: int = strawberry.field(
         description="Detractor responses with no support contact or check-in since."
     )
@@ -184,9 +184,9 @@ class Warning:
 
 @strawberry.type(description="A department's latest touch this week.")
 class RecentTouch:
-    department: Department
-    type: str
-    occurred_at: datetime
+    department: Department = strawberry.field(description="The department.")
+    type: str = strawberry.field(description="The type of its latest event.")
+    occurred_at: datetime = strawberry.field(description="When it happened.")
 
 
 @strawberry.type(description="What a support agent must know before speaking to the customer.")

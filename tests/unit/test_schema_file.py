@@ -38,3 +38,15 @@ def test_the_fixed_core_of_api_md_is_present() -> None:
         assert {name: str(field.args[name].type) for name in arguments} == arguments, (type_name, field_name)
     assert schema.get_type("FindingState").values.keys() == {"OPEN", "RESOLVED", "ALL"}  # type: ignore[union-attr]
     assert schema.get_type("Severity").values.keys() == {"LOW", "MEDIUM", "HIGH"}  # type: ignore[union-attr]
+
+
+def test_every_type_and_field_is_documented() -> None:
+    from graphql import GraphQLInputObjectType, GraphQLObjectType
+
+    schema = build_schema()._schema
+    composite = {name: kind for name, kind in schema.type_map.items()
+                 if not name.startswith("__") and isinstance(kind, GraphQLObjectType | GraphQLInputObjectType)}
+    undocumented = [name for name, kind in composite.items() if not kind.description]
+    undocumented += [f"{name}.{field}" for name, kind in composite.items()
+                     for field, definition in kind.fields.items() if not definition.description]
+    assert undocumented == []

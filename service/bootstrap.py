@@ -18,7 +18,7 @@ import asyncpg
 from eventsourcing.postgres import PostgresDatastore
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from service.api.context import Context
 from service.api.http import GraphQLEndpoint
@@ -34,12 +34,14 @@ from service.projector import Projector
 from service.projector_process import ProjectorConfig, ProjectorProcess
 from service.reads import Reads
 from service.settings import Settings, connection_params
+from service.streams import LogNotifier
 from service.view_reads import ViewReads
 from service.views import ProjectedViews
 
 log = logging.getLogger(__name__)
 
 DEMO_BATCH = 500
+KEEP_ALIVE_SECONDS = 15.0  # graphql-transport-ws pings to subscribers
 
 
 @asynccontextmanager
@@ -63,6 +65,8 @@ async def open_context(
                 pool = await asyncpg.create_pool(
                     dsn=url, min_size=1, max_size=settings.db_pool_size, init=query_logger(on_query)
                 )
+                notifier = LogNotifier(url, store.indexing_recorder.channel_name, settings.projector_poll_seconds)
+                await notifier.start()
                 try:
                     findings = FindingReads(pool, settings.thresholds)
                     yield Context(
@@ -71,8 +75,10 @@ async def open_context(
                         ingest=Ingest(store, settings.limits),
                         findings=findings,
                         views=ViewReads(pool, findings, settings.health_weights),
+                        notifier=notifier,
                     )
                 finally:
+                    await notifier.stop()
                     await pool.close()
             finally:
                 await anyio.to_thread.run_sync(projector.stop)
@@ -188,9 +194,12 @@ def build_app(settings: Settings, *, demo: bool = False) -> Starlette:
                 await load_demo(context.ingest)
             yield {"context": context}
 
-    graphql = GraphQLEndpoint(build_schema())
+    graphql = GraphQLEndpoint(build_schema(), keep_alive=True, keep_alive_interval=KEEP_ALIVE_SECONDS)
     return Starlette(
-        routes=[Route("/graphql", AccountResponseCache(graphql), methods=["GET", "POST"])],
+        routes=[
+            Route("/graphql", AccountResponseCache(graphql), methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
     )

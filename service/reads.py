@@ -108,6 +108,11 @@ class Reads:
                     return str(name)
         return None
 
+    async def head(self) -> int:
+        """The position of the latest stored event (0 before the first)."""
+        head: int = await self.pool.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
+        return head
+
     async def timeline(
         self,
         account_id: str,

@@ -12,6 +12,7 @@ from service.finding_reads import FindingReads, FindingRecord, FindingsKey
 from service.ingest import Ingest
 from service.reads import EventRecord, Reads
 from service.settings import Settings
+from service.streams import LogNotifier
 from service.view_reads import ViewKey, ViewReads
 
 
@@ -22,6 +23,7 @@ class Context:
     ingest: Ingest
     findings: FindingReads
     views: ViewReads
+    notifier: LogNotifier
     event_loader: DataLoader[int, EventRecord | None] | None = None  # made per request
     view_loader: DataLoader[ViewKey, dict[str, Any] | None] | None = None  # made per request
     findings_loader: DataLoader[FindingsKey, list[FindingRecord]] | None = None  # made per request

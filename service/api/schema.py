@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Optional
 
@@ -20,11 +20,13 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from domain.stream import account_stream_id
 from projections.rules import RULES
 from service.account_list import AccountFilter, account_page
 from service.api.account import Account, AccountConnection, account_connection
 from service.api.account_list import AccountFilterInput, AccountOrder, list_after
 from service.api.context import Context, Info
+from service.api.cursors import notification_id_of
 from service.api.errors import BadInput, ServiceUnavailable, should_mask
 from service.api.findings import (
     DepartmentPairCount,
@@ -37,12 +39,15 @@ from service.api.paging import page_size
 from service.api.scalars import SCALAR_MAP
 from service.api.types import (
     Department,
+    Event,
     EventInput,
     EventRejection,
     RecordEventsPayload,
 )
 from service.api.variable_errors import NameArgumentsInVariableErrors
 from service.event_store import StoreUnavailable
+from service.reads import topics_of
+from service.streams import follow
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +152,28 @@ async def record_events_from_coerced_input(_root: None, info: GraphQLResolveInfo
     return await record_batch(info.context, events)
 
 
+@strawberry.type(description="Streams for integrations, over graphql-transport-ws at /graphql.")
+class Subscription:
+    @strawberry.subscription(
+        description="Every stored event, in log order. With `after` (a position), replays from there and then "
+        "goes live, with no gap and no duplicate at the seam; without it, only events stored from now on. "
+        "The filters apply to both parts."
+    )
+    async def events(
+        self,
+        info: Info,
+        after: Optional[str] = None,
+        departments: Optional[list[Department]] = None,
+        account_id: Optional[strawberry.ID] = None,
+    ) -> AsyncGenerator[Event, None]:
+        context = info.context
+        start = notification_id_of(after, "after") if after else await context.reads.head()
+        topics = topics_of([department.value for department in departments]) if departments is not None else None
+        stream = account_stream_id(str(account_id)) if account_id is not None else None
+        async for record in follow(context.reads.pool, context.notifier, start, topics=topics, stream=stream):
+            yield Event.from_record(record)
+
+
 class Schema(strawberry.Schema):
     """Logs a client's mistakes in one line, and only unexpected errors with their traceback."""
 
@@ -169,6 +196,7 @@ def build_schema() -> strawberry.Schema:
     schema = Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[  # factories: strawberry builds a fresh extension per request (its caches are shared)
             NameArgumentsInVariableErrors,

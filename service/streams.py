@@ -1,0 +1,118 @@
+"""Following the event log for subscribers: replay from a position, then live, with no gap at the seam.
+
+The store is the source of truth. A subscriber reads the log by position, in batches,
+from its last position; when it has caught up it waits for the next append. Appends
+are announced by PostgreSQL NOTIFY (the store's recorder sends one with every append,
+through the database, so a subscriber on any replica hears an append through any
+other); a notification only wakes readers, which read from their position. If the
+listening connection drops, readers poll every `poll_seconds` until it is back.
+Because notification ids are given under the store's table lock, in commit order, a
+read of "everything after my position" never skips an event that commits later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from uuid import UUID
+
+import asyncpg
+
+from service.reads import EVENTS_TABLE, EventRecord
+
+log = logging.getLogger(__name__)
+
+HEAD = f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
+
+STREAM = f"""
+SELECT topic, occurred_at, originator_version, notification_id, state FROM {EVENTS_TABLE}
+WHERE notification_id > $1 AND notification_id <= $2
+  AND ($3::text[] IS NULL OR topic = ANY($3::text[]))
+  AND ($4::uuid IS NULL OR originator_id = $4)
+ORDER BY notification_id
+LIMIT $5
+"""
+SAFETY_WAKE_SECONDS = 30.0  # even when listening, look again this often
+
+
+class LogNotifier:
+    """One LISTEN connection per process; wakes every waiting reader on each append."""
+
+    def __init__(self, dsn: str, channel: str, poll_seconds: float = 1.0) -> None:
+        self.dsn = dsn
+        self.channel = channel
+        self.poll_seconds = poll_seconds
+        self.appended = asyncio.Event()
+        self.listening = False
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.listen(), name="cx360-log-notifier")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def listen(self) -> None:
+        """Keep a listening connection; while it is down, readers poll."""
+        while True:
+            try:
+                connection = await asyncpg.connect(self.dsn)
+                try:
+                    await connection.add_listener(self.channel, self.notified)
+                    self.listening = True
+                    while not connection.is_closed():
+                        await asyncio.sleep(self.poll_seconds)
+                finally:
+                    self.listening = False
+                    await connection.close()
+            except (OSError, asyncpg.PostgresError) as error:
+                log.warning("event streams: cannot listen (%s); polling every %.1fs", error, self.poll_seconds)
+            self.notified()  # wake readers: they read what they may have missed
+            await asyncio.sleep(self.poll_seconds)
+
+    def notified(self, *_: object) -> None:
+        self.appended.set()
+        self.appended = asyncio.Event()
+
+    def signal(self) -> asyncio.Event:
+        """Take before reading: it is set by the first append announced after this call."""
+        return self.appended
+
+    async def wait(self, signal: asyncio.Event) -> None:
+        """Until `signal` is set, or the poll interval when not listening."""
+        timeout = SAFETY_WAKE_SECONDS if self.listening else self.poll_seconds
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(signal.wait(), timeout=timeout)
+
+
+async def follow(
+    pool: asyncpg.Pool,
+    notifier: LogNotifier,
+    after: int,
+    *,
+    topics: Sequence[str] | None = None,
+    stream: UUID | None = None,
+    batch: int = 500,
+) -> AsyncIterator[EventRecord]:
+    """Every event after `after` in log order (filtered), then each new one as it is stored.
+
+    Each round reads up to the head of the log as it is then: every event up to it has
+    committed (ids are given in commit order), so when fewer than `batch` match, the
+    position moves to the head and events the filters leave out are not read again.
+    """
+    position = after
+    chosen = list(topics) if topics is not None else None
+    while True:
+        signal = notifier.signal()  # before reading, so an append during the read still wakes us
+        head = await pool.fetchval(HEAD)
+        rows = await pool.fetch(STREAM, position, head, chosen, stream, batch)
+        for row in rows:
+            yield EventRecord.from_row(row)
+        position = rows[-1]["notification_id"] if len(rows) == batch else max(position, head)
+        if len(rows) < batch:
+            await notifier.wait(signal)

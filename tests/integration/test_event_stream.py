@@ -81,3 +81,39 @@ async def test_an_after_that_is_not_ours_is_named(base_url: str) -> None:
     await socket.close()
     assert message["type"] == "next" and message["payload"]["data"] is None
     assert message["payload"]["errors"][0]["message"].startswith("after: 'not-a-position' is not a position")
+
+
+async def test_an_event_recorded_through_one_server_reaches_a_subscriber_of_another(
+    client: httpx.Client, database_url: str, tmp_path: Any
+) -> None:
+    """Two `cx360 serve` processes on one database: PostgreSQL's NOTIFY carries the news between them."""
+    import os
+    import socket as sockets
+    import subprocess
+    import sys
+
+    with sockets.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {**os.environ, "DATABASE_URL": database_url, "CX360_PORT": str(port), "CX360_PROJECTOR": "off"}
+    other = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=environment,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        other_url = f"http://127.0.0.1:{port}"
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    httpx.post(f"{other_url}/graphql", json={"query": "{ __typename }"}, timeout=1)
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+        account = unique()
+        socket = await opened(other_url, {"accountId": account})
+        await asyncio.sleep(0.3)
+        await asyncio.to_thread(record, client, [outreach(account, 1)])  # through the test's server
+        events = await received(socket, 1)
+        await socket.close()
+        assert [event["id"] for event in events] == [f"{account}-1"]
+    finally:
+        other.terminate()
+        other.wait(30)

@@ -61,11 +61,16 @@ LIMIT $9
 QUERIES = {ordering: query(ordering) for ordering in ORDERINGS}
 
 
+def escaped(text: str) -> str:
+    """The text taken literally by LIKE (whose escape character is the backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 async def account_page(
     pool: asyncpg.Pool, limit: int, ordering: str, chosen: AccountFilter, after: After | None
 ) -> list[tuple[AccountRecord, str]]:
     """A page of accounts with each one's sort key (for its cursor)."""
-    search = chosen.search.replace("\\\\", "\\\\\\\\").replace("%", "\\\\%").replace("_", "\\\\_") if chosen.search else None
+    search = escaped(chosen.search) if chosen.search else None
     rows = await pool.fetch(
         QUERIES[ordering], chosen.stage, chosen.min_health, chosen.max_health, chosen.has_open_findings,
         chosen.min_severity, search, after.key if after else None, after.account_id if after else None, limit,

@@ -61,7 +61,7 @@ def serve_command(args: argparse.Namespace) -> int:
 def rebuild_command(workers: int | None) -> int:
     from service.bootstrap import database, datastore_of
     from service.event_store import EventStore, store_env
-    from service.rebuild import RebuildRunning, rebuild
+    from service.rebuild import RebuildFailed, RebuildRunning, rebuild
     from service.settings import connection_params
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -78,7 +78,7 @@ def rebuild_command(workers: int | None) -> int:
         try:
             report = rebuild(datastore, url, settings.thresholds, progress=progress_bar(sys.stderr),
                              weights=settings.health_weights, workers=workers)
-        except RebuildRunning as error:
+        except (RebuildRunning, RebuildFailed) as error:
             print(f"cx360: {error}", file=sys.stderr)
             return 1
         finally:

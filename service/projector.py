@@ -150,6 +150,7 @@ class Projector:
         """
         self.adopt_thresholds(curs)
         position = self.view.position(curs)
+        self.check_cache(position)
         batch = events_after(curs, position, self.batch_size)
         if not batch:
             return 0, [], position
@@ -171,11 +172,23 @@ class Projector:
     def step_due_in(self, curs: Cursor[DictRow], limit: int = 100) -> tuple[int, list[tuple[History, Judgement]], int]:
         self.adopt_thresholds(curs)
         position = self.view.position(curs)
+        self.check_cache(position)
         due = self.view.due_accounts(curs, self.clock(), limit)
         if not due:
             return 0, [], position
         updated = self.updated_histories(curs, position, {account: [] for account in due})
         return len(due), self.judge_and_write(curs, updated, None, with_views=True), position
+
+    def check_cache(self, position: int) -> None:
+        """Drop what this projector remembers if the view moved on without it.
+
+        Another writer (a replica, a rebuild's swap) may have taken in events or written
+        the view since this projector's last commit; its histories would then lack facts.
+        """
+        if self.cached_at != (self.generation, position):
+            self.cache.clear()
+            self.trends.clear()
+            self.cached_at = None
 
     def keep(self, judged: list[tuple[History, Judgement]], position: int) -> None:
         """Remember committed judgements; the cache is then valid for this view and position.
@@ -209,7 +222,7 @@ class Projector:
                         " they stay in force until `cx360 rebuild`")
         if in_force != self.thresholds:
             self.thresholds = in_force
-            self.cache.clear()  # judged with the thresholds before
+            self.cached_at = None  # judged with the thresholds before: dropped by check_cache
 
     def next_due(self) -> datetime | None:
         with self.view.datastore.transaction(commit=False) as curs:
@@ -221,8 +234,6 @@ class Projector:
         The cache holds what this projector committed; if the view moved on without it (a
         replica, a rebuild's swap, a failed write), it is dropped and histories are read.
         """
-        if self.cached_at != (self.generation, position):
-            self.cache.clear()
         missing = [account_id for account_id in new if account_id not in self.cache]
         loaded = histories(curs, missing, position) if missing else {}
         pending = []

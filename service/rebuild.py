@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from eventsourcing import persistence
@@ -136,26 +137,37 @@ def run_parts(parts: list[Part], total: int, progress: Progress) -> tuple[int, i
     for process in processes:
         process.start()
     sums = [0, 0, 0]
+    finished = False
     try:
         for _ in processes:
-            while True:
-                try:
-                    kind, outcome = results.get(timeout=0.5)
-                    break
-                except queue.Empty:
-                    progress(done.value, total)
-                    if not any(process.is_alive() for process in processes):
-                        raise RebuildFailed("a rebuild worker died without a word") from None
+            kind, outcome = next_result(results, processes, lambda: progress(done.value, total))
             if kind == "error":
                 raise RebuildFailed(f"a rebuild worker failed: {outcome}")
             sums = [a + b for a, b in zip(sums, outcome, strict=True)]
+        finished = True
     finally:
         for process in processes:
-            if process.is_alive() and sums[1] == 0:
-                process.terminate()
+            if not finished and process.is_alive():
+                process.terminate()  # nothing of a failed rebuild may keep writing to the shadow
             process.join(30)
     progress(done.value, total)
     return sums[0], sums[1], sums[2]
+
+
+def next_result(results: Any, processes: list[Any], tick: Callable[[], None]) -> tuple[str, Any]:
+    """The next worker's report; a worker gone without one fails the rebuild."""
+    while True:
+        try:
+            report: tuple[str, Any] = results.get(timeout=0.5)
+            return report
+        except queue.Empty:
+            tick()
+            if not any(process.is_alive() for process in processes):
+                try:  # a report may have arrived just as the last worker ended
+                    report = results.get(timeout=1.0)
+                    return report
+                except queue.Empty:
+                    raise RebuildFailed("a rebuild worker died without a word") from None
 
 
 class RebuildFailed(RuntimeError):
@@ -184,8 +196,6 @@ def swap_once(datastore: PostgresDatastore, shadow_projector: Projector) -> None
     with datastore.transaction(commit=True) as curs:
         shadow_projector.view.lock(curs)
         while shadow_projector.step_in(curs)[0]:
-            pass
-        while shadow_projector.step_due_in(curs)[0]:
             pass
         rename_view(curs, LIVE, RETIRED)
         rename_view(curs, SHADOW, LIVE)

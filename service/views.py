@@ -50,6 +50,9 @@ class ProjectedViews(PostgresTrackingRecorder):
         table, schedule = Identifier(f"{name}_findings"), Identifier(f"{name}_schedule")
         accounts = Identifier(f"{name}_accounts")
         self.delete_accounts = SQL("DELETE FROM {0} WHERE account_id = ANY(%b::text[])").format(accounts)
+        self.bump_findings_version = SQL(
+            "UPDATE {0} SET findings_version = findings_version + 1 WHERE account_id = ANY(%b::text[])"
+        ).format(accounts)
         self.copy_accounts = SQL(
             "COPY {0} (account_id, name, judged_at, health, stage, open_findings, top_severity, view)"
             " FROM STDIN (FORMAT BINARY)"
@@ -103,6 +106,8 @@ class ProjectedViews(PostgresTrackingRecorder):
                 copy.set_types(ACCOUNT_TYPES)
                 for view in views.values():
                     copy.write_row(account_row(view))
+        if findings:  # readers that cache an account's answers see that its findings changed
+            curs.execute(self.bump_findings_version, (list(findings),))
         curs.execute(self.delete_findings, (list(findings),))
         with curs.copy(self.copy_findings) as copy:
             copy.set_types(COPY_TYPES)
@@ -146,7 +151,8 @@ def create_statements(name: str) -> list[Composed]:
         SQL(
             "CREATE TABLE IF NOT EXISTS {0} ("
             " account_id text PRIMARY KEY, name text, judged_at timestamptz NOT NULL, health int, stage text,"
-            " open_findings int NOT NULL, top_severity int NOT NULL, view bytea NOT NULL)"
+            " open_findings int NOT NULL, top_severity int NOT NULL, view bytea NOT NULL,"
+            " findings_version bigint NOT NULL DEFAULT 0)"
         ).format(accounts),
         SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (health, account_id)").format(Identifier(f"{name}_accounts_health"), accounts),
         SQL(

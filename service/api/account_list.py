@@ -68,7 +68,11 @@ def list_after(cursor: str, ordering: str) -> After:
         raise BadInput("after", f"is a cursor of the {cursor_ordering} ordering, not {ordering}")
     try:
         key, account_id = orjson.loads(position)
-        int(key) if ordering not in ("ID", "NAME") else None
     except (orjson.JSONDecodeError, ValueError, TypeError):
-        raise BadInput("after", f"{cursor!r:.60} is not a cursor of this list") from None
-    return After(str(key), str(account_id))
+        key = account_id = None
+    numeric = ordering not in ("ID", "NAME")
+    if not (isinstance(key, str) and isinstance(account_id, str)) or "\x00" in key + account_id or (
+        numeric and not (key.lstrip("-").isascii() and key.lstrip("-").isdigit() and abs(int(key)) < 2**31)
+    ):
+        raise BadInput("after", f"{cursor!r:.60} is not a cursor of this list")
+    return After(key, account_id)

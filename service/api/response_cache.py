@@ -1,9 +1,10 @@
 """A response cache for the side-panel query: one `account(id)` with no `asOf`.
 
 A front-end asks for the same account again and again, and answering it runs a few
-hundred resolvers. The answer depends only on the account's events (its stream version)
-and on its projected view (the moment it was judged, which moves whenever the
-projector rewrites it, deadlines and rebuilds included). So the whole response is kept,
+hundred resolvers. The answer depends only on the account's events (its stream version),
+its projected view (the moment it was judged, which moves whenever the projector
+rewrites it, deadlines and rebuilds included) and its findings (a counter the
+projector moves whenever it rewrites them). So the whole response is kept,
 keyed by the request and those two values, and served again while both are unchanged:
 one small query instead of the GraphQL execution. Any other request, an error, or an
 account the projector has not judged yet passes through untouched.
@@ -11,11 +12,13 @@ account the projector has not judged yet passes through untouched.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
+import asyncpg
 from graphql import (
     FieldNode,
     GraphQLError,
@@ -27,7 +30,7 @@ from graphql import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 VERSION = """
-SELECT a.version, v.judged_at FROM cx360_accounts a
+SELECT a.version, v.judged_at, v.findings_version FROM cx360_accounts a
 JOIN cx360_view_accounts v ON v.account_id = a.account_id
 WHERE a.account_id = $1
 """
@@ -65,7 +68,7 @@ def account_argument(query: str) -> tuple[str, str] | None:
 class AccountResponseCache:
     """ASGI wrapper of the GraphQL endpoint that answers repeated account queries from memory."""
 
-    def __init__(self, app: ASGIApp, max_entries: int = 2048, max_bytes: int = 256 * 1024) -> None:
+    def __init__(self, app: ASGIApp, max_entries: int = 1024, max_bytes: int = 256 * 1024) -> None:
         self.app = app
         self.max_entries = max_entries
         self.max_bytes = max_bytes  # larger responses are not kept
@@ -104,16 +107,20 @@ class AccountResponseCache:
         if how is None or not isinstance(variables, dict):
             return None
         account_id = variables.get(how[1]) if how[0] == "variable" else how[1]
-        if not isinstance(account_id, str):
-            return None
+        if not isinstance(account_id, str) or not account_id.isprintable():
+            return None  # the endpoint names what is wrong with it
         context = scope.get("state", {}).get("context")
         if context is None:
             return None
-        row = await context.reads.pool.fetchrow(VERSION, account_id)
+        try:
+            row = await context.reads.pool.fetchrow(VERSION, account_id)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            return None  # the endpoint answers, or says the database is unavailable
         if row is None:
             return None
-        return (request["query"], json.dumps(variables, sort_keys=True), request.get("operationName"),
-                row["version"], row["judged_at"])
+        query = hashlib.sha256(request["query"].encode()).digest()
+        return (query, json.dumps(variables, sort_keys=True), request.get("operationName"),
+                row["version"], row["judged_at"], row["findings_version"])
 
     async def pass_through(self, scope: Scope, body: bytes, send: Send) -> bytes | None:
         """Run the endpoint; return the response body if it is a clean 200 JSON answer."""

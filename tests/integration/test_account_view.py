@@ -176,3 +176,17 @@ def test_a_repeated_account_query_is_fresh_after_an_event_or_a_new_judgement(cli
                      "occurredAt": ago(days=1), "data": {"feature": "sso"}}])
     assert len(ask()["timeline"]["edges"]) == len(first["timeline"]["edges"]) + 1  # a new event: a new version
     assert eventually(lambda: ask()["viewedAt"] != first["viewedAt"])  # and the view judged again
+
+
+def test_search_takes_wildcards_literally(client: httpx.Client) -> None:
+    prefix = unique("lit")
+    named = {f"{prefix}_x": "50% off", f"{prefix}yx": "Fifty percent"}
+    record(client, [{"id": f"{account}-n", "source": "test", "type": "sales.account.updated", "accountId": account,
+                     "occurredAt": ago(days=1), "data": {"name": name}} for account, name in named.items()])
+
+    def found(search: str) -> list[str]:
+        return sorted(edge["node"]["id"] for edge in page(client, filter={"search": search})["edges"])
+
+    assert found(f"{prefix}_") == [f"{prefix}_x"]  # `_` is not "any character"
+    assert found("50% off") == [f"{prefix}_x"]
+    assert found(f"{prefix}%") == []  # `%` is not "anything"

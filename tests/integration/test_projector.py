@@ -147,3 +147,29 @@ def test_a_write_that_fails_leaves_nothing_remembered(client: httpx.Client, view
         pass
     evidence = [row[3] for row in rows_of(view).values() if row[1] == account]
     assert len(evidence) == 1 and len(evidence[0]) == len(set(evidence[0])) == 3
+
+
+def test_a_replica_taking_a_batch_in_between_is_noticed_even_after_an_empty_step(
+    client: httpx.Client, view: ProjectedViews
+) -> None:
+    """Two projectors on one view: what one remembers is dropped when the other moved the position."""
+    account = unique()
+    consent = {"id": f"{account}-c", "source": "hubspot", "type": "marketing.consent.changed", "accountId": account,
+               "contactId": "c-1", "occurredAt": ago(days=3), "data": {"channel": "email", "granted": False}}
+    campaign = {"id": f"{account}-m", "source": "hubspot", "type": "marketing.campaign.sent", "accountId": account,
+                "contactId": "c-1", "occurredAt": ago(days=1),
+                "data": {"campaignId": "C-1", "channel": "email", "intent": "nurture"}}
+    name = {"id": f"{account}-n", "source": "crm", "type": "sales.account.updated", "accountId": account,
+            "occurredAt": ago(days=5), "data": {"name": "Acme"}}
+    first, second = Projector(view, batch_size=100_000), Projector(view, batch_size=100_000)
+    record(client, [name])
+    while first.step():
+        pass
+    record(client, [consent])
+    while second.step():
+        pass
+    assert first.step() == 0  # nothing new for it: it must still notice the view moved on
+    record(client, [campaign])
+    while first.step():
+        pass
+    assert [row[2] for row in rows_of(view).values() if row[1] == account] == ["contact-after-opt-out"]

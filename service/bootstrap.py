@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
+from service import finding_changes
 from service.api.context import Context
 from service.api.http import GraphQLEndpoint
 from service.api.response_cache import AccountResponseCache
@@ -66,7 +67,9 @@ async def open_context(
                     dsn=url, min_size=1, max_size=settings.db_pool_size, init=query_logger(on_query)
                 )
                 notifier = LogNotifier(url, store.indexing_recorder.channel_name, settings.projector_poll_seconds)
+                change_notifier = LogNotifier(url, finding_changes.CHANNEL, settings.projector_poll_seconds)
                 await notifier.start()
+                await change_notifier.start()
                 try:
                     findings = FindingReads(pool, settings.thresholds)
                     yield Context(
@@ -76,8 +79,10 @@ async def open_context(
                         findings=findings,
                         views=ViewReads(pool, findings, settings.health_weights),
                         notifier=notifier,
+                        change_notifier=change_notifier,
                     )
                 finally:
+                    await change_notifier.stop()
                     await notifier.stop()
                     await pool.close()
             finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import orjson
@@ -88,6 +89,15 @@ class FindingRecord:
         return cls(str(row["id"]), row["account_id"], row["rule"], row["severity"], tuple(row["departments"]),
                    tuple(row["evidence"]), row["detected_at"], row["resolved_at"], row["summary"])
 
+    @classmethod
+    def from_json(cls, stored: dict[str, Any]) -> FindingRecord:
+        """From a finding as the change log keeps it (the row as JSON)."""
+        resolved = stored["resolved_at"]
+        return cls(stored["id"], stored["account_id"], stored["rule"], stored["severity"],
+                   tuple(stored["departments"]), tuple(stored["evidence"]),
+                   datetime.fromisoformat(stored["detected_at"]),
+                   datetime.fromisoformat(resolved) if resolved else None, stored["summary"])
+
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
@@ -144,6 +154,11 @@ class FindingReads:
         _, found = await self.judged_as_of(account_id, as_of)
         chosen = [each for each in found if open_only is None or each.is_open == open_only]
         return [FindingRecord.from_finding(each) for each in sorted(chosen, key=lambda f: (f.detected_at, f.id), reverse=True)]
+
+    async def changes_head(self) -> int:
+        """The position of the latest finding change (0 before the first)."""
+        head: int = await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM cx360_finding_changes")
+        return head
 
     async def thresholds_in_force(self) -> Thresholds:
         """The thresholds the live view was judged with, so that as of now equals the live view."""

@@ -34,6 +34,7 @@ from psycopg.errors import DeadlockDetected, LockNotAvailable
 from projections.thresholds import Thresholds, thresholds_table
 from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
 from service.bulk_judge import Part, judge_part, parts_of
+from service.finding_changes import record_changes
 from service.projector import Projector, utc_now
 from service.views import EVENTS_TABLE, LIVE, ProjectedViews, drop_view, rename_view
 
@@ -199,4 +200,5 @@ def swap_once(datastore: PostgresDatastore, shadow_projector: Projector) -> None
             pass
         rename_view(curs, LIVE, RETIRED)
         rename_view(curs, SHADOW, LIVE)
+        record_changes(curs, f"{RETIRED}_findings", f"{LIVE}_findings", None)  # what subscribers must hear of
         drop_view(curs, RETIRED)

@@ -1,4 +1,4 @@
-"""Following the event log for subscribers: replay from a position, then live, with no gap at the seam.
+"""Following the event log (and the finding changes) for subscribers: replay from a position, then live, with no gap at the seam.
 
 The store is the source of truth. A subscriber reads the log by position, in batches,
 from its last position; when it has caught up it waits for the next append. Appends
@@ -33,6 +33,14 @@ WHERE notification_id > $1 AND notification_id <= $2
   AND ($4::uuid IS NULL OR originator_id = $4)
 ORDER BY notification_id
 LIMIT $5
+"""
+CHANGES_HEAD = "SELECT coalesce(max(position), 0) FROM cx360_finding_changes"
+
+CHANGES = """
+SELECT position, change, finding FROM cx360_finding_changes
+WHERE position > $1 AND position <= $2 AND ($3::text IS NULL OR account_id = $3)
+ORDER BY position
+LIMIT $4
 """
 SAFETY_WAKE_SECONDS = 30.0  # even when listening, look again this often
 
@@ -99,20 +107,43 @@ async def follow(
     stream: UUID | None = None,
     batch: int = 500,
 ) -> AsyncIterator[EventRecord]:
-    """Every event after `after` in log order (filtered), then each new one as it is stored.
-
-    Each round reads up to the head of the log as it is then: every event up to it has
-    committed (ids are given in commit order), so when fewer than `batch` match, the
-    position moves to the head and events the filters leave out are not read again.
-    """
-    position = after
+    """Every event after `after` in log order (filtered), then each new one as it is stored."""
     chosen = list(topics) if topics is not None else None
+    async for row in follow_rows(pool, notifier, after, HEAD, STREAM, (chosen, stream), "notification_id", batch):
+        yield EventRecord.from_row(row)
+
+
+async def follow_changes(
+    pool: asyncpg.Pool, notifier: LogNotifier, after: int, account_id: str | None, batch: int = 500
+) -> AsyncIterator[asyncpg.Record]:
+    """Every finding change after `after` (of one account, or all), then each new one."""
+    async for row in follow_rows(pool, notifier, after, CHANGES_HEAD, CHANGES, (account_id,), "position", batch):
+        yield row
+
+
+async def follow_rows(
+    pool: asyncpg.Pool,
+    notifier: LogNotifier,
+    after: int,
+    head_query: str,
+    page_query: str,
+    filters: tuple[object, ...],
+    position: str,
+    batch: int,
+) -> AsyncIterator[asyncpg.Record]:
+    """Rows after a position, in order, read up to the head as it is at each round.
+
+    Every row up to the head has committed (positions are given in commit order), so
+    when fewer than `batch` match, the reader moves to the head and the rows its filters
+    leave out are not read again.
+    """
+    reached = after
     while True:
         signal = notifier.signal()  # before reading, so an append during the read still wakes us
-        head = await pool.fetchval(HEAD)
-        rows = await pool.fetch(STREAM, position, head, chosen, stream, batch)
+        head = await pool.fetchval(head_query)
+        rows = await pool.fetch(page_query, reached, head, *filters, batch)
         for row in rows:
-            yield EventRecord.from_row(row)
-        position = rows[-1]["notification_id"] if len(rows) == batch else max(position, head)
+            yield row
+        reached = rows[-1][position] if len(rows) == batch else max(reached, head)
         if len(rows) < batch:
             await notifier.wait(signal)

@@ -26,6 +26,7 @@ from domain.stream import account_stream_id
 from projections.facts import Fact, fact_from_stored
 from projections.findings import Finding
 from projections.view.model import AccountView
+from service import finding_changes
 
 APPLICATION = "cx360"  # the upstream application whose log is followed
 EVENTS_TABLE = "cx360_events"
@@ -43,10 +44,12 @@ class ProjectedViews(PostgresTrackingRecorder):
     (the rule thresholds the rows were judged with).
     """
 
-    def __init__(self, datastore: PostgresDatastore, *, name: str = LIVE) -> None:
+    def __init__(self, datastore: PostgresDatastore, *, name: str = LIVE, log_changes: bool | None = None) -> None:
         super().__init__(datastore, tracking_table_name=f"{name}_tracking")
         self.name = name
+        self.log_changes = name == LIVE if log_changes is None else log_changes  # not a rebuild's shadow
         self.sql_create_statements.extend(create_statements(name))
+        self.sql_create_statements.extend(finding_changes.CREATE)
         table, schedule = Identifier(f"{name}_findings"), Identifier(f"{name}_schedule")
         accounts = Identifier(f"{name}_accounts")
         self.delete_accounts = SQL("DELETE FROM {0} WHERE account_id = ANY(%b::text[])").format(accounts)
@@ -108,12 +111,16 @@ class ProjectedViews(PostgresTrackingRecorder):
                     copy.write_row(account_row(view))
         if findings:  # readers that cache an account's answers see that its findings changed
             curs.execute(self.bump_findings_version, (list(findings),))
+            if self.log_changes:
+                finding_changes.keep_old_rows(curs, f"{self.name}_findings", list(findings))
         curs.execute(self.delete_findings, (list(findings),))
         with curs.copy(self.copy_findings) as copy:
             copy.set_types(COPY_TYPES)
             for group in findings.values():
                 for each in group:
                     copy.write_row(row_of(each))
+        if findings and self.log_changes:
+            finding_changes.record_changes(curs, finding_changes.OLD_ROWS, f"{self.name}_findings", list(findings))
         curs.execute(self.upsert_earlier_due if keep_earlier_due else self.upsert_due, (list(due), list(due.values())))
         if position is not None:
             self._insert_tracking(curs, Tracking(APPLICATION, position))

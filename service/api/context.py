@@ -24,6 +24,7 @@ class Context:
     findings: FindingReads
     views: ViewReads
     notifier: LogNotifier
+    change_notifier: LogNotifier
     event_loader: DataLoader[int, EventRecord | None] | None = None  # made per request
     view_loader: DataLoader[ViewKey, dict[str, Any] | None] | None = None  # made per request
     findings_loader: DataLoader[FindingsKey, list[FindingRecord]] | None = None  # made per request

@@ -34,6 +34,14 @@ class FindingState(Enum):
         return {"OPEN": True, "RESOLVED": False, "ALL": None}[self.value]
 
 
+@strawberry.enum(description="What happened to a finding, in a findingChanged message.")
+class FindingChange(Enum):
+    OPENED = "OPENED"
+    EVIDENCE_ADDED = "EVIDENCE_ADDED"
+    RESOLVED = "RESOLVED"
+    WITHDRAWN = "WITHDRAWN"  # a late event showed it had never been true
+
+
 @strawberry.type(description="A contradiction between departments in how they treat one account (see rules.md).")
 class Finding:
     id: strawberry.ID = strawberry.field(description="Stable: derived from the account, the rule and the rule's key.")
@@ -47,6 +55,14 @@ class Finding:
     )
     resolved_at: Optional[datetime] = strawberry.field(description="When it stopped being true; null while it holds.")
     evidence_positions: strawberry.Private[tuple[int, ...]]
+    change: Optional[FindingChange] = strawberry.field(
+        default=None,
+        description="In a findingChanged message: opened, evidence added, resolved, or withdrawn (a late event "
+        "showed it never held); null elsewhere.",
+    )
+    change_position: Optional[str] = strawberry.field(
+        default=None, description="In a findingChanged message: pass it as `after` to resume after this change."
+    )
 
     @staticmethod
     def from_record(record: FindingRecord) -> Finding:

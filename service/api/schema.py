@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Optional
 
+import orjson
 import strawberry
 from graphql import GraphQLError, GraphQLResolveInfo
 from strawberry.extensions import (
@@ -26,10 +27,12 @@ from service.account_list import AccountFilter, account_page
 from service.api.account import Account, AccountConnection, account_connection
 from service.api.account_list import AccountFilterInput, AccountOrder, list_after
 from service.api.context import Context, Info
-from service.api.cursors import notification_id_of
+from service.api.cursors import notification_id_of, position_of
 from service.api.errors import BadInput, ServiceUnavailable, should_mask
 from service.api.findings import (
     DepartmentPairCount,
+    Finding,
+    FindingChange,
     FindingConnection,
     FindingState,
     finding_after,
@@ -46,8 +49,9 @@ from service.api.types import (
 )
 from service.api.variable_errors import NameArgumentsInVariableErrors
 from service.event_store import StoreUnavailable
+from service.finding_reads import FindingRecord
 from service.reads import topics_of
-from service.streams import follow
+from service.streams import follow, follow_changes
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +176,23 @@ class Subscription:
         stream = account_stream_id(str(account_id)) if account_id is not None else None
         async for record in follow(context.reads.pool, context.notifier, start, topics=topics, stream=stream):
             yield Event.from_record(record)
+
+    @strawberry.subscription(
+        description="Findings as they open, gain evidence, close, or are withdrawn (a late event showed they never "
+        "held), including those a passing deadline opens or closes. Each message says which (`change`) and carries "
+        "`changePosition`; with `after` (such a position), replays the changes since then and goes live."
+    )
+    async def finding_changed(
+        self, info: Info, account_id: Optional[strawberry.ID] = None, after: Optional[str] = None
+    ) -> AsyncGenerator[Finding, None]:
+        context = info.context
+        start = notification_id_of(after, "after") if after else await context.findings.changes_head()
+        changes = follow_changes(context.reads.pool, context.change_notifier, start,
+                                 str(account_id) if account_id is not None else None)
+        async for row in changes:
+            finding = Finding.from_record(FindingRecord.from_json(orjson.loads(row["finding"])))
+            finding.change, finding.change_position = FindingChange(row["change"]), position_of(row["position"])
+            yield finding
 
 
 class Schema(strawberry.Schema):

@@ -117,3 +117,55 @@ async def test_an_event_recorded_through_one_server_reaches_a_subscriber_of_anot
     finally:
         other.terminate()
         other.wait(30)
+
+
+CHANGES = """
+subscription($accountId: ID, $after: String) {
+  findingChanged(accountId: $accountId, after: $after) { id rule change changePosition resolvedAt evidence { id } }
+}"""
+
+
+async def changes_of(base_url: str, variables: dict[str, Any]) -> ClientConnection:
+    socket = await connect(base_url.replace("http", "ws", 1) + "/graphql", subprotocols=["graphql-transport-ws"])
+    await socket.send(json.dumps({"type": "connection_init"}))
+    assert json.loads(await socket.recv())["type"] == "connection_ack"
+    await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": CHANGES, "variables": variables}}))
+    return socket
+
+
+async def next_changes(socket: ClientConnection, count: int) -> list[dict[str, Any]]:
+    changes: list[dict[str, Any]] = []
+    async with asyncio.timeout(15):
+        while len(changes) < count:
+            message = json.loads(await socket.recv())
+            if message["type"] == "ping":
+                await socket.send(json.dumps({"type": "pong"}))
+                continue
+            assert message["type"] == "next" and "errors" not in message["payload"], message
+            changes.append(message["payload"]["data"]["findingChanged"])
+    return changes
+
+
+async def test_finding_changes_open_gain_evidence_close_and_resume(client: httpx.Client, base_url: str) -> None:
+    account = unique()
+    socket = await changes_of(base_url, {"accountId": account})
+    await asyncio.sleep(0.3)
+    ticket = {"id": f"{account}-t", "source": "zendesk", "type": "support.ticket.opened", "accountId": account,
+              "occurredAt": ago(days=3), "data": {"ticketId": "T-1", "priority": "urgent"}}
+    push = {"id": f"{account}-p", "source": "crm", "type": "sales.outreach.sent", "accountId": account,
+            "occurredAt": ago(days=2), "data": {"channel": "email", "intent": "renewal"}}
+    await asyncio.to_thread(record, client, [ticket, push])
+    opened = await next_changes(socket, 1)
+    await asyncio.to_thread(record, client, [{**push, "id": f"{account}-p2", "occurredAt": ago(days=1)}])
+    grown = await next_changes(socket, 1)
+    resolved = {"id": f"{account}-r", "source": "zendesk", "type": "support.ticket.resolved", "accountId": account,
+                "occurredAt": ago(seconds=60), "data": {"ticketId": "T-1"}}
+    await asyncio.to_thread(record, client, [resolved])
+    closed = await next_changes(socket, 1)
+    await socket.close()
+    assert [each["change"] for each in opened + grown + closed] == ["OPENED", "EVIDENCE_ADDED", "RESOLVED"]
+    assert len({each["id"] for each in opened + grown + closed}) == 1
+    assert len(grown[0]["evidence"]) == 3 and closed[0]["resolvedAt"] is not None
+    replay = await changes_of(base_url, {"accountId": account, "after": opened[0]["changePosition"]})
+    assert [each["change"] for each in await next_changes(replay, 2)] == ["EVIDENCE_ADDED", "RESOLVED"]
+    await replay.close()

@@ -94,8 +94,9 @@ class LogNotifier:
     async def wait(self, signal: asyncio.Event) -> None:
         """Until `signal` is set, or the poll interval when not listening."""
         timeout = SAFETY_WAKE_SECONDS if self.listening else self.poll_seconds
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(signal.wait(), timeout=timeout)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):  # not wait_for: on 3.11 it may swallow a cancellation
+                await signal.wait()
 
 
 async def follow(
@@ -144,6 +145,7 @@ async def follow_rows(
         rows = await pool.fetch(page_query, reached, head, *filters, batch)
         for row in rows:
             yield row
+            await asyncio.sleep(0)  # a long replay must not keep other subscribers (or requests) waiting
         reached = rows[-1][position] if len(rows) == batch else max(reached, head)
         if len(rows) < batch:
             await notifier.wait(signal)

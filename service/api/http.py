@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -10,8 +11,9 @@ import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.http.exceptions import WebSocketDisconnected
 
 from service.api.context import Context
 
@@ -20,12 +22,29 @@ def reject_constant(name: str) -> None:
     raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
 
 
+class SubscriberSocket(ASGIWebSocketAdapter):
+    """A subscriber's WebSocket, sending text frames as graphql-transport-ws clients expect.
+
+    (The endpoint's JSON encoder gives bytes, which the default adapter sends as binary
+    frames.) Each subscription holds at most one batch of the log: it reads only as it sends.
+    """
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        encoded = self.view.encode_json(message)
+        try:
+            await self.ws.send_text(encoded.decode() if isinstance(encoded, bytes) else encoded)
+        except WebSocketDisconnect as disconnect:
+            raise WebSocketDisconnected from disconnect
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context and JSON handling.
 
     Numbers with a fraction are parsed as `Decimal`, so an amount is exact from the
     request body to the store; NaN and Infinity are not JSON and are refused.
     """
+
+    websocket_adapter_class = SubscriberSocket
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context: Context = request.state.context  # opened by the application's lifespan

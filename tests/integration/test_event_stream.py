@@ -24,11 +24,12 @@ def outreach(account: str, n: int) -> dict[str, Any]:
             "occurredAt": ago(days=1, seconds=n), "data": {"channel": "email", "intent": "follow_up"}}
 
 
-async def opened(base_url: str, variables: dict[str, Any]) -> ClientConnection:
+async def opened(base_url: str, variables: dict[str, Any], with_data: bool = False) -> ClientConnection:
     socket = await connect(base_url.replace("http", "ws", 1) + "/graphql", subprotocols=["graphql-transport-ws"])
     await socket.send(json.dumps({"type": "connection_init"}))
     assert json.loads(await socket.recv())["type"] == "connection_ack"
-    await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": STREAM, "variables": variables}}))
+    query = STREAM.replace("accountId }", "accountId data }") if with_data else STREAM
+    await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}))
     return socket
 
 
@@ -169,3 +170,20 @@ async def test_finding_changes_open_gain_evidence_close_and_resume(client: httpx
     replay = await changes_of(base_url, {"accountId": account, "after": opened[0]["changePosition"]})
     assert [each["change"] for each in await next_changes(replay, 2)] == ["EVIDENCE_ADDED", "RESOLVED"]
     await replay.close()
+
+
+async def test_a_subscriber_with_a_long_backlog_does_not_hold_up_another(client: httpx.Client, base_url: str) -> None:
+    filler = unique()
+    bulky = [{**outreach(filler, n), "data": {"channel": "email", "intent": "follow_up", "note": "x" * 8000}}
+             for n in range(600)]
+    for start in range(0, len(bulky), 300):
+        await asyncio.to_thread(record, client, bulky[start : start + 300])
+    after = min(event["position"] for event in timeline(client, filler))
+    slow = await opened(base_url, {"after": after, "accountId": filler}, with_data=True)  # and it does not read
+    account = unique()
+    fast = await opened(base_url, {"accountId": account})
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(record, client, [outreach(account, 1)])
+    assert [event["id"] for event in await received(fast, 1)] == [f"{account}-1"]
+    await fast.close()
+    await slow.close()

@@ -47,8 +47,6 @@ class Judgement:
         return min(moments, default=None)
 
 
-Evaluation = Judgement
-
 
 def evaluate(
     history: History,

@@ -56,6 +56,11 @@ class Fact(NamedTuple):
         return instant_of(str(self.data[name]))
 
 
+def within(fact: Fact, as_of: datetime, days: int) -> bool:
+    """Whether the fact happened within the last `days` days: in (as_of - days, as_of]."""
+    return as_of - timedelta(days=days) < fact.occurred_at <= as_of
+
+
 def instant_of(value: str) -> datetime:
     """An RFC 3339 date-time, or a plain date taken as the end of that day (UTC)."""
     if len(value) == 10:

@@ -7,11 +7,11 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from domain.catalogue import CATALOGUE
-from projections.facts import Fact
+from projections.facts import Fact, within
 from projections.findings import DEPARTMENT_ORDER, Finding, day
 from projections.history import Timeline
 from projections.rules.collections_during_payment_plan import until_words
-from projections.view.health import capitalized, within
+from projections.view.health import capitalized
 from projections.view.model import AgentContext, OpenItem, RecentTouch, Warning
 from projections.view.open_items import (
     SERIOUS_PRIORITIES,

@@ -9,10 +9,10 @@ contacts, dunning letters).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from domain.catalogue import CATALOGUE, DEPARTMENTS, OUTBOUND_TOUCHES
-from projections.facts import Fact
+from projections.facts import Fact, within
 from projections.history import Timeline
 from projections.view.model import DepartmentSummary, OpenItem, WindowCounts
 from projections.view.open_items import (
@@ -69,5 +69,4 @@ def window_counts(facts: list[Fact], as_of: datetime) -> WindowCounts:
 
 def count_within(facts: list[Fact], as_of: datetime, days: int) -> int:
     """How many of `facts` happened within the last `days` days: in (as_of - days, as_of]."""
-    start = as_of - timedelta(days=days)
-    return sum(1 for fact in facts if start < fact.occurred_at <= as_of)
+    return sum(1 for fact in facts if within(fact, as_of, days))

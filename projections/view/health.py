@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from domain.catalogue import CATALOGUE
-from projections.facts import Fact
+from projections.facts import Fact, within
 from projections.findings import Finding, day
 from projections.history import Timeline
 from projections.view.model import Health, HealthComponent, HealthPoint, OpenItem
@@ -30,6 +30,7 @@ from projections.view.open_items import (
     suspended_since,
     unpaid_invoices,
 )
+from projections.view.satisfaction import latest_per_contact, within_year
 
 SUPPORT = tuple(name for name in CATALOGUE if name.startswith("support."))
 BILLING = tuple(name for name in CATALOGUE if name.startswith("billing."))
@@ -189,13 +190,13 @@ def open_ticket_words(tickets: list[OpenItem]) -> str:
 
 def satisfaction(timeline: Timeline, as_of: datetime) -> Judged:
     """The value from the exact NPS and CSAT mean; the sentence shows them as the NPS summary does (half to even)."""
-    latest = latest_nps(timeline, as_of)
-    csat = [int(fact.data["score"]) for fact in timeline.of("support.csat.recorded") if within(fact, as_of, 365)]
+    latest = latest_per_contact(within_year(timeline.of("marketing.nps.responded"), as_of))
+    csat = [int(fact.data["score"]) for fact in within_year(timeline.of("support.csat.recorded"), as_of)]
     if not latest and not csat:
         return None, "No NPS or CSAT response in the last 365 days."
     values, words = [], []
     if latest:
-        scores = [int(fact.data["score"]) for fact in latest]
+        scores = [each.score for each in latest]
         nps = Fraction(100 * (sum(score >= 9 for score in scores) - sum(score <= 6 for score in scores)), len(scores))
         values.append((nps + 100) / 2)
         words.append(f"NPS {round(nps)} from the latest responses of {counted(len(scores), 'contact')}")
@@ -210,13 +211,6 @@ def satisfaction(timeline: Timeline, as_of: datetime) -> Judged:
     return rounded(sum(values, Fraction(0)) / len(values)), capitalized(" and ".join(words)) + " in the last 365 days."
 
 
-def latest_nps(timeline: Timeline, as_of: datetime) -> list[Fact]:
-    """Each contact's latest NPS response within 365 days (responses without a contact count as one contact)."""
-    latest: dict[str | None, Fact] = {}
-    for response in timeline.of("marketing.nps.responded"):
-        if within(response, as_of, 365):
-            latest[response.contact_id] = response
-    return list(latest.values())
 
 
 def billing_standing(timeline: Timeline, as_of: datetime) -> Judged:
@@ -257,11 +251,6 @@ def findings_component(findings: Sequence[Finding]) -> Judged:
     if not findings:
         return value, "No open finding."
     return value, f"{counted(len(findings), 'open finding')}: {', '.join(f'{n} {s}' for s, n in counts.items() if n)}."
-
-
-def within(fact: Fact, as_of: datetime, days: int) -> bool:
-    """Whether the fact happened within the last `days` days: in (as_of - days, as_of]."""
-    return as_of - timedelta(days=days) < fact.occurred_at <= as_of
 
 
 

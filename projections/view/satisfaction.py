@@ -18,14 +18,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from projections.facts import Fact
+from projections.facts import Fact, within
 from projections.history import Timeline
 from projections.view.model import ContactScore, Satisfaction
 
-WINDOW = timedelta(days=365)
+WINDOW_DAYS = 365
 PROMOTER_MIN, DETRACTOR_MAX = 9, 6
 FOLLOW_UP_INTENTS = ("check_in",)
 
@@ -55,8 +55,7 @@ def satisfaction(timeline: Timeline, as_of: datetime) -> Satisfaction:
 
 
 def within_year(facts: list[Fact], as_of: datetime) -> list[Fact]:
-    start = as_of - WINDOW
-    return [fact for fact in facts if start < fact.occurred_at <= as_of]
+    return [fact for fact in facts if within(fact, as_of, WINDOW_DAYS)]
 
 
 def latest_per_contact(responses: list[Fact]) -> tuple[ContactScore, ...]:

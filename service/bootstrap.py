@@ -35,14 +35,13 @@ from service.projector import Projector
 from service.projector_process import ProjectorConfig, ProjectorProcess
 from service.reads import Reads
 from service.settings import Settings, connection_params
-from service.streams import LogNotifier
+from service.streams import CHANGE_LOG, EVENT_LOG, Feed, LogNotifier
 from service.view_reads import ViewReads
 from service.views import ProjectedViews
 
 log = logging.getLogger(__name__)
 
 DEMO_BATCH = 500
-KEEP_ALIVE_SECONDS = 15.0  # graphql-transport-ws pings to subscribers
 
 
 @asynccontextmanager
@@ -68,8 +67,11 @@ async def open_context(
                 )
                 notifier = LogNotifier(url, store.indexing_recorder.channel_name, settings.projector_poll_seconds)
                 change_notifier = LogNotifier(url, finding_changes.CHANNEL, settings.projector_poll_seconds)
+                event_feed, change_feed = Feed(pool, notifier, EVENT_LOG), Feed(pool, change_notifier, CHANGE_LOG)
                 await notifier.start()
                 await change_notifier.start()
+                await event_feed.start()
+                await change_feed.start()
                 try:
                     findings = FindingReads(pool, settings.thresholds)
                     yield Context(
@@ -78,10 +80,12 @@ async def open_context(
                         ingest=Ingest(store, settings.limits),
                         findings=findings,
                         views=ViewReads(pool, findings, settings.health_weights),
-                        notifier=notifier,
-                        change_notifier=change_notifier,
+                        event_feed=event_feed,
+                        change_feed=change_feed,
                     )
                 finally:
+                    await change_feed.stop()
+                    await event_feed.stop()
                     await change_notifier.stop()
                     await notifier.stop()
                     await pool.close()
@@ -164,11 +168,11 @@ class ProjectorThread:
 def start_projector(settings: Settings, url: str, params: dict[str, str | int | None], store: EventStore) -> Stoppable:
     """The projector as configured: its own process (the default), a thread, or none."""
     channel = store.indexing_recorder.channel_name
-    if settings.projector == "off":
-        return NoProjector()
     if settings.projector == "thread":
         return ProjectorThread(settings, url, params, channel)
-    projected_views(params).datastore.close()  # the view's tables exist before the first read
+    projected_views(params).datastore.close()  # the view's tables exist before the first read, even with no projector
+    if settings.projector == "off":
+        return NoProjector()
     process = ProjectorProcess(ProjectorConfig.of(settings, url, channel))
     process.start()
     return process
@@ -199,8 +203,9 @@ def build_app(settings: Settings, *, demo: bool = False) -> Starlette:
                 await load_demo(context.ingest)
             yield {"context": context}
 
-    graphql = GraphQLEndpoint(build_schema(), keep_alive=True, keep_alive_interval=KEEP_ALIVE_SECONDS)
-    return Starlette(
+    graphql = GraphQLEndpoint(build_schema(), keep_alive=True,
+                              keep_alive_interval=settings.subscriber_ping_seconds)
+    app = Starlette(
         routes=[
             Route("/graphql", AccountResponseCache(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
@@ -208,3 +213,5 @@ def build_app(settings: Settings, *, demo: bool = False) -> Starlette:
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
     )
+    app.state.close_subscribers = graphql.close_subscribers  # service.server.Server calls it on shutdown
+    return app

@@ -45,6 +45,7 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.bootstrap import build_app
+    from service.server import Server
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_from_env()
     if settings is None:
@@ -53,8 +54,9 @@ def serve_command(args: argparse.Namespace) -> int:
         print(f"cx360: --port must be between 1 and 65535 (got {args.port})", file=sys.stderr)
         return 2
     settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
-    uvicorn.run(build_app(settings, demo=args.demo), host=settings.host, port=settings.port,
-                log_level="info", timeout_graceful_shutdown=10)
+    app = build_app(settings, demo=args.demo)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=10)
+    Server(config, app.state.close_subscribers).run()
     return 0
 
 

@@ -51,6 +51,8 @@ class Settings:
     projector: str = "process"  # process | thread | off
     health_weights: HealthWeights = DEFAULT_WEIGHTS
     view_delay_seconds: float = 2.0
+    subscriber_buffer: int = 1000  # messages a subscriber may leave unread before it is cut off
+    subscriber_ping_seconds: float = 15.0  # graphql-transport-ws keep-alive pings
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +81,8 @@ class Settings:
             projector_batch_events=integer(env, "CX360_PROJECTOR_BATCH_EVENTS", 1000, 1, 100_000),
             projector=choice(env, "CX360_PROJECTOR", ("process", "thread", "off")),
             view_delay_seconds=integer(env, "CX360_VIEW_DELAY_MS", 2000, 0, 3_600_000) / 1000,
+            subscriber_buffer=integer(env, "CX360_SUBSCRIBER_BUFFER", 1000, 1, 1_000_000),
+            subscriber_ping_seconds=integer(env, "CX360_SUBSCRIBER_PING_MS", 15_000, 100, 3_600_000) / 1000,
             health_weights=read_weights(Path(env["CX360_HEALTH_WEIGHTS_FILE"]))
             if env.get("CX360_HEALTH_WEIGHTS_FILE") else DEFAULT_WEIGHTS,
         )

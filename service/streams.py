@@ -1,13 +1,20 @@
 """Following the event log (and the finding changes) for subscribers: replay from a position, then live, with no gap at the seam.
 
-The store is the source of truth. A subscriber reads the log by position, in batches,
-from its last position; when it has caught up it waits for the next append. Appends
-are announced by PostgreSQL NOTIFY (the store's recorder sends one with every append,
-through the database, so a subscriber on any replica hears an append through any
-other); a notification only wakes readers, which read from their position. If the
-listening connection drops, readers poll every `poll_seconds` until it is back.
-Because notification ids are given under the store's table lock, in commit order, a
-read of "everything after my position" never skips an event that commits later.
+The store is the source of truth. Each process has one `Feed` per log: it reads every
+new row once, in order, and hands it to each subscriber it matches, rendered once per
+distinct subscription (`key`). Appends are announced by PostgreSQL NOTIFY (the store's
+recorder sends one with every append, through the database, so a feed on any replica
+hears an append through any other); a notification only wakes the feed, which reads
+from its position. If the listening connection drops, feeds poll every `poll_seconds`
+until it is back. Because notification ids are given under the store's table lock, in
+commit order, a read of "everything after my position" never skips a row that commits
+later.
+
+A subscriber with `after` first replays from the database on its own, up to the feed's
+position, then joins the feed in the same step of the event loop, so the seam has no gap
+and no duplicate. Each subscriber has a bounded buffer; one that leaves more than
+`capacity` messages unread is dropped by the feed and told where to resume
+(`FellBehind`), so it can neither grow the server's memory nor hold anyone else up.
 """
 
 from __future__ import annotations
@@ -15,14 +22,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
-from uuid import UUID
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 
-from service.reads import EVENTS_TABLE, EventRecord
+from domain.stream import account_stream_id
+from service.reads import EVENTS_TABLE, EventRecord, topics_of
 
 log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+Out = TypeVar("Out")
+TRANSIENT = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 HEAD = f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
 
@@ -36,11 +50,19 @@ LIMIT $5
 """
 CHANGES_HEAD = "SELECT coalesce(max(position), 0) FROM cx360_finding_changes"
 
+ALL_EVENTS = f"""
+SELECT topic, occurred_at, originator_version, notification_id, state FROM {EVENTS_TABLE}
+WHERE notification_id > $1 ORDER BY notification_id LIMIT $2
+"""
 CHANGES = """
-SELECT position, change, finding FROM cx360_finding_changes
+SELECT position, change, finding, account_id FROM cx360_finding_changes
 WHERE position > $1 AND position <= $2 AND ($3::text IS NULL OR account_id = $3)
 ORDER BY position
 LIMIT $4
+"""
+ALL_CHANGES = """
+SELECT position, change, finding, account_id FROM cx360_finding_changes
+WHERE position > $1 ORDER BY position LIMIT $2
 """
 SAFETY_WAKE_SECONDS = 30.0  # even when listening, look again this often
 
@@ -99,53 +121,221 @@ class LogNotifier:
                 await signal.wait()
 
 
-async def follow(
-    pool: asyncpg.Pool,
-    notifier: LogNotifier,
-    after: int,
-    *,
-    topics: Sequence[str] | None = None,
-    stream: UUID | None = None,
-    batch: int = 500,
-) -> AsyncIterator[EventRecord]:
-    """Every event after `after` in log order (filtered), then each new one as it is stored."""
-    chosen = list(topics) if topics is not None else None
-    async for row in follow_rows(pool, notifier, after, HEAD, STREAM, (chosen, stream), "notification_id", batch):
-        yield EventRecord.from_row(row)
+@dataclass(frozen=True)
+class Log(Generic[Item]):
+    """A log a feed follows: how to find its head, read it, and decode a row."""
+
+    head: str  # the last position
+    after: str  # every row after $1, at most $2
+    matching: str  # rows after $1 up to $2 that match the filter parameters, at most the last parameter
+    position: str  # the position column
+    decode: Callable[[asyncpg.Record], Item]
+    account_of: Callable[[Item], str]
 
 
-async def follow_changes(
-    pool: asyncpg.Pool, notifier: LogNotifier, after: int, account_id: str | None, batch: int = 500
-) -> AsyncIterator[asyncpg.Record]:
-    """Every finding change after `after` (of one account, or all), then each new one."""
-    async for row in follow_rows(pool, notifier, after, CHANGES_HEAD, CHANGES, (account_id,), "position", batch):
-        yield row
+def record_account(record: EventRecord) -> str:
+    return record.account_id
 
 
-async def follow_rows(
-    pool: asyncpg.Pool,
-    notifier: LogNotifier,
-    after: int,
-    head_query: str,
-    page_query: str,
-    filters: tuple[object, ...],
-    position: str,
-    batch: int,
-) -> AsyncIterator[asyncpg.Record]:
-    """Rows after a position, in order, read up to the head as it is at each round.
+def row_account(row: asyncpg.Record) -> str:
+    return str(row["account_id"])
 
-    Every row up to the head has committed (positions are given in commit order), so
-    when fewer than `batch` match, the reader moves to the head and the rows its filters
-    leave out are not read again.
-    """
-    reached = after
-    while True:
-        signal = notifier.signal()  # before reading, so an append during the read still wakes us
-        head = await pool.fetchval(head_query)
-        rows = await pool.fetch(page_query, reached, head, *filters, batch)
+
+def row_itself(row: asyncpg.Record) -> asyncpg.Record:
+    return row
+
+
+EVENT_LOG: Log[EventRecord] = Log(HEAD, ALL_EVENTS, STREAM, "notification_id", EventRecord.from_row, record_account)
+CHANGE_LOG: Log[asyncpg.Record] = Log(CHANGES_HEAD, ALL_CHANGES, CHANGES, "position", row_itself, row_account)
+
+
+@dataclass(frozen=True)
+class Selection(Generic[Item]):
+    """Which rows a subscriber wants: as SQL parameters for its replay, and as a test of live rows."""
+
+    parameters: tuple[object, ...]
+    wants: Callable[[Item], bool]
+    account: str | None = None  # when it follows one account (lets the feed look it up)
+
+
+def event_selection(departments: Sequence[str] | None, account: str | None) -> Selection[EventRecord]:
+    chosen = frozenset(departments) if departments is not None else None
+    topics = topics_of(sorted(chosen)) if chosen is not None else None
+    stream = account_stream_id(account) if account is not None else None
+    if chosen is None:
+        return Selection((topics, stream), lambda record: True, account)
+    return Selection((topics, stream), lambda record: record.department in chosen, account)
+
+
+def change_selection(account: str | None) -> Selection[asyncpg.Record]:
+    return Selection((account,), lambda row: True, account)
+
+
+class FellBehind(Exception):
+    """A subscriber left more messages unread than its buffer holds; it resumes after `position`."""
+
+    def __init__(self, position: int, capacity: int) -> None:
+        super().__init__(f"more than {capacity} messages were waiting unread")
+        self.position = position
+        self.capacity = capacity
+
+
+class Subscriber(Generic[Item, Out]):
+    """One subscription's bounded buffer, filled by its feed, emptied as it sends."""
+
+    __slots__ = ("arrived", "capacity", "failure", "floor", "key", "overflowed", "queue", "render", "selection")
+
+    def __init__(self, selection: Selection[Item], key: Hashable, render: Callable[[Item], Awaitable[Out]],
+                 capacity: int, floor: int) -> None:
+        self.selection = selection
+        self.key = key  # subscribers with equal keys render a row alike: it is rendered once for all of them
+        self.render = render
+        self.capacity = capacity
+        self.floor = floor  # it has (or replayed) everything up to here
+        self.queue: deque[tuple[int, Out]] = deque()
+        self.arrived = asyncio.Event()
+        self.overflowed = False
+        self.failure: BaseException | None = None
+
+    def offer(self, position: int, message: Out) -> None:
+        if len(self.queue) >= self.capacity:
+            self.overflowed = True
+        else:
+            self.queue.append((position, message))
+        self.arrived.set()
+
+    def fail(self, error: BaseException) -> None:
+        self.failure = error
+        self.arrived.set()
+
+
+class Feed(Generic[Item]):
+    """Reads one log once for the whole process and hands each row to the subscribers it matches."""
+
+    def __init__(self, pool: asyncpg.Pool, notifier: LogNotifier, source: Log[Item], batch: int = 500) -> None:
+        self.pool = pool
+        self.notifier = notifier
+        self.log = source
+        self.batch = batch
+        self.position = 0
+        self.everywhere: set[Subscriber[Item, Any]] = set()  # subscribers of every account
+        self.by_account: dict[str, set[Subscriber[Item, Any]]] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.position = await self.pool.fetchval(self.log.head)
+        self.task = asyncio.create_task(self.run(), name=f"cx360-feed-{self.log.position}")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    @property
+    def subscribed(self) -> bool:
+        return bool(self.everywhere or self.by_account)
+
+    async def follow(
+        self,
+        after: int | None,
+        selection: Selection[Item],
+        render: Callable[[Item], Awaitable[Out]],
+        capacity: int,
+        key: Hashable | None = None,
+    ) -> AsyncIterator[tuple[int, Out]]:
+        """(position, message) for every matching row after `after` (or from now), replayed then live.
+
+        Raises `FellBehind` once the subscriber has received every message it was handed
+        before its buffer overflowed.
+        """
+        reached = self.position if after is None else after
+        while reached < self.position:  # replay on our own, up to where the feed is
+            target = self.position
+            rows = await self.pool.fetch(self.log.matching, reached, target, *selection.parameters, self.batch)
+            for row in rows:
+                yield row[self.log.position], await render(self.log.decode(row))
+                await asyncio.sleep(0)  # a long replay must not keep other subscribers (or requests) waiting
+            reached = rows[-1][self.log.position] if len(rows) == self.batch else target
+        # No await since the loop's test: the feed has handed out nothing after `reached` yet.
+        subscriber: Subscriber[Item, Out] = Subscriber(selection, key if key is not None else object(), render,
+                                                       capacity, reached)
+        self.attach(subscriber)
+        try:
+            while True:
+                await subscriber.arrived.wait()
+                subscriber.arrived.clear()
+                while subscriber.queue:
+                    reached, message = subscriber.queue.popleft()
+                    yield reached, message
+                if subscriber.failure is not None:
+                    raise subscriber.failure
+                if subscriber.overflowed:
+                    raise FellBehind(reached, capacity)
+        finally:
+            self.detach(subscriber)
+
+    def attach(self, subscriber: Subscriber[Item, Any]) -> None:
+        account = subscriber.selection.account
+        if account is None:
+            self.everywhere.add(subscriber)
+        else:
+            self.by_account.setdefault(account, set()).add(subscriber)
+
+    def detach(self, subscriber: Subscriber[Item, Any]) -> None:
+        account = subscriber.selection.account
+        if account is None:
+            self.everywhere.discard(subscriber)
+        elif (followers := self.by_account.get(account)) is not None:
+            followers.discard(subscriber)
+            if not followers:
+                del self.by_account[account]
+
+    async def run(self) -> None:
+        while True:
+            signal = self.notifier.signal()  # before reading, so an append during the read still wakes us
+            full = False
+            try:
+                if not self.subscribed:  # nobody to hand rows to: only keep up with the head
+                    head = await self.pool.fetchval(self.log.head)
+                    if not self.subscribed:  # (one may have joined at the old position meanwhile)
+                        self.position = max(self.position, head)
+                else:
+                    rows = await self.pool.fetch(self.log.after, self.position, self.batch)
+                    await self.deliver(rows)
+                    full = len(rows) == self.batch
+            except TRANSIENT as error:
+                log.warning("subscription feed: cannot read the log (%s); trying again", error)
+                await asyncio.sleep(self.notifier.poll_seconds)
+                continue
+            except Exception as error:  # a row we cannot decode or render: stop its subscribers, skip nothing
+                log.exception("subscription feed: cannot hand out the row after position %d", self.position)
+                for subscriber in [*self.everywhere, *(s for f in self.by_account.values() for s in f)]:
+                    subscriber.fail(error)
+                    self.detach(subscriber)
+                await asyncio.sleep(self.notifier.poll_seconds)
+                continue
+            if not full:
+                await self.notifier.wait(signal)
+
+    async def deliver(self, rows: Sequence[asyncpg.Record]) -> None:
         for row in rows:
-            yield row
-            await asyncio.sleep(0)  # a long replay must not keep other subscribers (or requests) waiting
-        reached = rows[-1][position] if len(rows) == batch else max(reached, head)
-        if len(rows) < batch:
-            await notifier.wait(signal)
+            position = row[self.log.position]
+            item = self.log.decode(row)
+            account = self.log.account_of(item)
+            messages: dict[Hashable, Any] = {}
+            while True:  # render once per key; subscribers may join while a render waits
+                targets = [subscriber for subscriber in (*self.everywhere, *self.by_account.get(account, ()))
+                           if subscriber.floor < position and subscriber.selection.wants(item)]
+                missing = [subscriber for subscriber in targets if subscriber.key not in messages]
+                if not missing:
+                    break
+                for subscriber in missing:
+                    if subscriber.key not in messages:
+                        messages[subscriber.key] = await subscriber.render(item)
+            for subscriber in targets:
+                subscriber.offer(position, messages[subscriber.key])
+                if subscriber.overflowed:
+                    self.detach(subscriber)
+            self.position = position
+            await asyncio.sleep(0)  # let subscribers send before the next row: a burst is not a slow reader

@@ -21,6 +21,7 @@ import uvicorn
 
 from service.bootstrap import build_app
 from service.embedded_postgres import EmbeddedPostgres
+from service.server import Server
 from service.settings import Settings
 
 TEST_MAX_BATCH = 1000
@@ -70,8 +71,9 @@ class RunningServer:
     """The real application under uvicorn on a free port, in a thread of its own."""
 
     def __init__(self, settings: Settings) -> None:
-        config = uvicorn.Config(build_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
+        app = build_app(settings)
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        self.server = Server(config, app.state.close_subscribers)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> str:

@@ -12,7 +12,7 @@ from service.finding_reads import FindingReads, FindingRecord, FindingsKey
 from service.ingest import Ingest
 from service.reads import EventRecord, Reads
 from service.settings import Settings
-from service.streams import LogNotifier
+from service.streams import Feed
 from service.view_reads import ViewKey, ViewReads
 
 
@@ -23,8 +23,8 @@ class Context:
     ingest: Ingest
     findings: FindingReads
     views: ViewReads
-    notifier: LogNotifier
-    change_notifier: LogNotifier
+    event_feed: Feed[EventRecord]  # the process's one reader of the event log, for subscriptions
+    change_feed: Feed[Any]  # and of the finding change log
     event_loader: DataLoader[int, EventRecord | None] | None = None  # made per request
     view_loader: DataLoader[ViewKey, dict[str, Any] | None] | None = None  # made per request
     findings_loader: DataLoader[FindingsKey, list[FindingRecord]] | None = None  # made per request

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Optional
+from typing import Any, Optional
 from uuid import UUID
 
+import orjson
 import strawberry
 
 from service.api.context import Info
-from service.api.cursors import EPOCH, decode, encode
+from service.api.cursors import EPOCH, decode, encode, position_of
 from service.api.errors import BadInput
 from service.api.types import Department, Event, PageInfo, page_info
 from service.finding_reads import DepartmentCount, FindingRecord
@@ -134,3 +135,8 @@ def finding_connection(records: list[FindingRecord], limit: int, after: str | No
     )
 
 
+def finding_change(row: Any) -> Finding:
+    """A row of the finding change log as the `Finding` it carries, with its change and position."""
+    finding = Finding.from_record(FindingRecord.from_json(orjson.loads(row["finding"])))
+    finding.change, finding.change_position = FindingChange(row["change"]), position_of(row["position"])
+    return finding

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 import orjson
+import strawberry
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +19,8 @@ from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import WebSocketDisconnected
 
 from service.api.context import Context
+from service.api.fanout import FanOutHandler, Planner
+from service.api.schema import DEPTH_RULES
 
 
 def reject_constant(name: str) -> None:
@@ -31,8 +36,11 @@ class SubscriberSocket(ASGIWebSocketAdapter):
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         encoded = self.view.encode_json(message)
+        await self.send_text(encoded.decode() if isinstance(encoded, bytes) else encoded)
+
+    async def send_text(self, text: str) -> None:
         try:
-            await self.ws.send_text(encoded.decode() if isinstance(encoded, bytes) else encoded)
+            await self.ws.send_text(text)
         except WebSocketDisconnect as disconnect:
             raise WebSocketDisconnected from disconnect
 
@@ -45,6 +53,22 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     """
 
     websocket_adapter_class = SubscriberSocket
+    graphql_transport_ws_handler_class = FanOutHandler
+
+    def __init__(self, schema: strawberry.Schema, **options: Any) -> None:
+        super().__init__(schema, **options)
+        self.planner = Planner(schema._schema, DEPTH_RULES)
+        self.open_sockets: set[SubscriberSocket] = set()
+
+    async def close_subscribers(self, grace_seconds: float = 2.0) -> None:
+        """Close every subscriber's connection with 1001 (going away): the server is stopping."""
+
+        async def going_away(socket: SubscriberSocket) -> None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(grace_seconds):  # a close can wait behind a slow reader's unread frames
+                    await socket.close(1001, "server shutting down; subscribe again with after to resume")
+
+        await asyncio.gather(*(going_away(socket) for socket in list(self.open_sockets)))
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context: Context = request.state.context  # opened by the application's lifespan

@@ -7,7 +7,6 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Optional
 
-import orjson
 import strawberry
 from graphql import GraphQLError, GraphQLResolveInfo
 from strawberry.extensions import (
@@ -21,21 +20,20 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from domain.stream import account_stream_id
 from projections.rules import RULES
 from service.account_list import AccountFilter, account_page
 from service.api.account import Account, AccountConnection, account_connection
 from service.api.account_list import AccountFilterInput, AccountOrder, list_after
 from service.api.context import Context, Info
-from service.api.cursors import notification_id_of, position_of
+from service.api.cursors import notification_id_of
 from service.api.errors import BadInput, ServiceUnavailable, should_mask
 from service.api.findings import (
     DepartmentPairCount,
     Finding,
-    FindingChange,
     FindingConnection,
     FindingState,
     finding_after,
+    finding_change,
     finding_connection,
 )
 from service.api.paging import page_size
@@ -49,9 +47,7 @@ from service.api.types import (
 )
 from service.api.variable_errors import NameArgumentsInVariableErrors
 from service.event_store import StoreUnavailable
-from service.finding_reads import FindingRecord
-from service.reads import topics_of
-from service.streams import follow, follow_changes
+from service.streams import change_selection, event_selection
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +167,10 @@ class Subscription:
         account_id: Optional[strawberry.ID] = None,
     ) -> AsyncGenerator[Event, None]:
         context = info.context
-        start = notification_id_of(after, "after") if after else await context.reads.head()
-        topics = topics_of([department.value for department in departments]) if departments is not None else None
-        stream = account_stream_id(str(account_id)) if account_id is not None else None
-        async for record in follow(context.reads.pool, context.notifier, start, topics=topics, stream=stream):
+        start = notification_id_of(after, "after") if after else None
+        chosen = [department.value for department in departments] if departments is not None else None
+        selection = event_selection(chosen, str(account_id) if account_id is not None else None)
+        async for _, record in context.event_feed.follow(start, selection, itself, context.settings.subscriber_buffer):
             yield Event.from_record(record)
 
     @strawberry.subscription(
@@ -186,13 +182,15 @@ class Subscription:
         self, info: Info, account_id: Optional[strawberry.ID] = None, after: Optional[str] = None
     ) -> AsyncGenerator[Finding, None]:
         context = info.context
-        start = notification_id_of(after, "after") if after else await context.findings.changes_head()
-        changes = follow_changes(context.reads.pool, context.change_notifier, start,
-                                 str(account_id) if account_id is not None else None)
-        async for row in changes:
-            finding = Finding.from_record(FindingRecord.from_json(orjson.loads(row["finding"])))
-            finding.change, finding.change_position = FindingChange(row["change"]), position_of(row["position"])
-            yield finding
+        start = notification_id_of(after, "after") if after else None
+        selection = change_selection(str(account_id) if account_id is not None else None)
+        async for _, row in context.change_feed.follow(start, selection, itself, context.settings.subscriber_buffer):
+            yield finding_change(row)
+
+
+async def itself(item: Any) -> Any:
+    """The render of a subscription served by strawberry itself: the item, as graphql-core maps it."""
+    return item
 
 
 class Schema(strawberry.Schema):

@@ -186,4 +186,4 @@ async def test_a_subscriber_with_a_long_backlog_does_not_hold_up_another(client:
     await asyncio.to_thread(record, client, [outreach(account, 1)])
     assert [event["id"] for event in await received(fast, 1)] == [f"{account}-1"]
     await fast.close()
-    await slow.close()
+    slow.transport.abort()  # a close handshake would wait behind the megabytes it never read

@@ -1,0 +1,250 @@
+"""graphql-transport-ws with subscriptions fanned out: each message rendered once per distinct subscription.
+
+Strawberry runs a subscription's selection set for every subscriber and every row; on two
+cores that cannot keep up with ten thousand messages a second. For `events` and
+`findingChanged` this handler plans the subscription once (parse, validate, coerce the
+variables, read the arguments), follows the process's feed with a key naming what a
+message depends on, and sends the JSON the feed rendered once for all subscribers with
+that key. The key is the document, the operation and the variables other than those the
+field's arguments take: the arguments only choose rows, they do not change how a row
+reads. Whatever it does not plan (a document with errors, a bad argument, another field)
+takes strawberry's own path, which reports the error exactly as before.
+
+The handler also sends keep-alive pings, ends a subscription that falls behind with an
+`error` naming the position to resume after, and lets the server close every subscriber
+with 1001 (going away) before it shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from inspect import isawaitable
+from typing import Any, cast
+
+import orjson
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationType,
+    VariableNode,
+    execute,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+
+from service.api.context import Context
+from service.api.cursors import notification_id_of, position_of
+from service.api.errors import BadInput, should_mask
+from service.api.findings import finding_change
+from service.api.types import Event
+from service.streams import FellBehind, change_selection, event_selection
+
+log = logging.getLogger(__name__)
+
+FANNED_OUT = ("events", "findingChanged")
+MAX_TOKENS = 50_000  # as strawberry's MaxTokensLimiter on the ordinary path
+MASKED = "Internal error; it has been logged."
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A valid subscription to one of the fanned-out fields, ready to follow a feed."""
+
+    field: str
+    document: DocumentNode
+    operation_name: str | None
+    variables: dict[str, Any]  # as the client sent them; execution coerces them
+    after: int | None
+    account: str | None
+    departments: list[str] | None
+    key: tuple[str, str | None, bytes]  # subscriptions with equal keys render every row alike
+
+
+class Planner:
+    """Plans subscriptions against the schema, with the same validation rules as the ordinary path."""
+
+    def __init__(self, schema: GraphQLSchema, rules: list[Any]) -> None:
+        self.schema = schema
+        self.rules = [*specified_rules, *rules]
+        self.document = lru_cache(maxsize=256)(self.checked)
+
+    def checked(self, query: str) -> DocumentNode | None:
+        try:
+            document = parse(query, max_tokens=MAX_TOKENS)
+        except GraphQLError:
+            return None
+        return None if validate(self.schema, document, self.rules) else document
+
+    def plan(self, query: object, variables: object, operation_name: object) -> Plan | None:
+        """The plan, or None to leave the subscription to strawberry (which names what is wrong)."""
+        if not isinstance(query, str) or not isinstance(variables, dict | None):
+            return None
+        if not isinstance(operation_name, str | None):
+            return None
+        document = self.document(query)
+        operation = get_operation_ast(document, operation_name) if document is not None else None
+        if document is None or operation is None or operation.operation != OperationType.SUBSCRIPTION:
+            return None
+        selections = operation.selection_set.selections
+        if len(selections) != 1 or not isinstance(selections[0], FieldNode):
+            return None
+        field = selections[0]
+        subscription = self.schema.subscription_type
+        if field.name.value not in FANNED_OUT or subscription is None:
+            return None
+        sent = variables or {}
+        coerced = get_variable_values(self.schema, operation.variable_definitions or (), sent)
+        if isinstance(coerced, list):
+            return None
+        try:
+            arguments = get_argument_values(subscription.fields[field.name.value], field, coerced)
+            after = notification_id_of(arguments["after"], "after") if arguments.get("after") else None
+        except (GraphQLError, BadInput):
+            return None
+        departments = arguments.get("departments")
+        taken = {argument.value.name.value for argument in field.arguments or () if isinstance(argument.value, VariableNode)}
+        rest = orjson.dumps({name: value for name, value in sent.items() if name not in taken},
+                            option=orjson.OPT_SORT_KEYS, default=str)
+        return Plan(
+            field=field.name.value,
+            document=document,
+            operation_name=operation_name,
+            variables=sent,
+            after=after,
+            account=str(arguments["accountId"]) if arguments.get("accountId") is not None else None,
+            departments=[department.value for department in departments] if departments is not None else None,
+            key=(query, operation_name, rest),
+        )
+
+
+class Renderer:
+    """Runs a plan's selection over one row and gives the `payload` of a `next` message, as JSON."""
+
+    def __init__(self, schema: GraphQLSchema, plan: Plan, context: Context) -> None:
+        self.schema = schema
+        self.plan = plan
+        self.context = context
+
+    async def __call__(self, value: object) -> str:
+        result = execute(
+            self.schema,
+            self.plan.document,
+            root_value=value,
+            context_value=self.context.for_request(),  # loaders live for one message
+            variable_values=self.plan.variables,
+            operation_name=self.plan.operation_name,
+        )
+        done: ExecutionResult = await result if isawaitable(result) else result
+        body: dict[str, object] = {"data": done.data}
+        if done.errors:
+            body["errors"] = [masked(error) for error in done.errors]
+        return orjson.dumps(body, default=str).decode()
+
+
+def masked(error: GraphQLError) -> dict[str, Any]:
+    if should_mask(error):
+        log.error("subscription message failed: %s", error.message, exc_info=error.original_error)
+        return {"message": MASKED, "path": error.path}
+    return dict(error.formatted)
+
+
+def fell_behind(behind: FellBehind) -> dict[str, object]:
+    resume = position_of(behind.position)
+    return {
+        "message": f"Subscription ended: more than {behind.capacity} messages were waiting unread. "
+        f"Subscribe again with after: \"{resume}\" to resume where you left off.",
+        "extensions": {"code": "SUBSCRIBER_TOO_SLOW", "resumeAfter": resume},
+    }
+
+
+class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """strawberry's graphql-transport-ws handler, serving `events` and `findingChanged` from the feeds."""
+
+    async def handle(self) -> None:
+        sockets: set[Any] = getattr(self.view, "open_sockets", set())
+        sockets.add(self.websocket)
+        pings = asyncio.create_task(self.keep_alive())
+        try:
+            await super().handle()
+        finally:
+            pings.cancel()
+            sockets.discard(self.websocket)
+
+    async def handle_message(self, message: Any) -> None:
+        """Strawberry's, after checking the message's shape: a malformed one closes with 4400, as the protocol says."""
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.handle_invalid_message("Message must be a JSON object with a string `type`")
+            return
+        if message["type"] in ("subscribe", "complete") and not isinstance(message.get("id"), str):
+            await self.handle_invalid_message(f"A {message['type']} message needs a string `id`")
+            return
+        if message["type"] == "subscribe" and not (
+            isinstance(payload := message.get("payload"), dict) and isinstance(payload.get("query"), str)
+        ):
+            await self.handle_invalid_message("A subscribe message needs a `payload` object with a string `query`")
+            return
+        await super().handle_message(cast(Message, message))
+
+    async def keep_alive(self) -> None:
+        """The protocol's ping every `keep_alive_interval` seconds once acknowledged."""
+        interval = float(getattr(self.view, "keep_alive_interval", None) or 15.0)
+        with contextlib.suppress(WebSocketDisconnected):
+            while True:
+                await asyncio.sleep(interval)
+                if self.connection_acknowledged:
+                    await self.send_message({"type": "ping"})
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        planner: Planner | None = getattr(self.view, "planner", None)
+        plan = planner.plan(operation.query, operation.variables, operation.operation_name) if planner else None
+        if plan is None or planner is None:
+            await super().run_operation(operation)
+            return
+        try:
+            await self.fan_out(operation, plan, Renderer(planner.schema, plan, self.context))
+        except FellBehind as behind:
+            log.info("subscription %s cut off at %d: %s", operation.id, behind.position, behind)
+            await self.end(operation, fell_behind(behind))
+        except WebSocketDisconnected:
+            pass
+        except Exception:
+            log.exception("subscription %s failed", operation.id)
+            await self.end(operation, {"message": MASKED})
+
+    async def end(self, operation: Operation[Context, None], error: dict[str, object]) -> None:
+        with contextlib.suppress(WebSocketDisconnected):
+            await operation.send_operation_message(cast(Message, {"id": operation.id, "type": "error", "payload": [error]}))
+
+    async def fan_out(self, operation: Operation[Context, None], plan: Plan, render: Renderer) -> None:
+        context = self.context
+        capacity = context.settings.subscriber_buffer
+        frame = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":'
+        send: Callable[[str], Awaitable[None]] = self.websocket.send_text  # type: ignore[attr-defined]
+        if plan.field == "events":
+            selection = event_selection(plan.departments, plan.account)
+            messages = context.event_feed.follow(plan.after, selection, lambda record: render(Event.from_record(record)),
+                                                 capacity, key=plan.key)
+        else:
+            messages = context.change_feed.follow(plan.after, change_selection(plan.account),
+                                                  lambda row: render(finding_change(row)), capacity, key=plan.key)
+        async for _, payload in messages:
+            if operation.completed:
+                return
+            await send(frame + payload + "}")

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -171,13 +171,32 @@ def change_selection(account: str | None) -> Selection[asyncpg.Record]:
     return Selection((account,), lambda row: True, account)
 
 
-class FellBehind(Exception):
-    """A subscriber left more messages unread than its buffer holds; it resumes after `position`."""
+class StreamEnded(Exception):
+    """A subscription the server ended; the subscriber resumes after `position`."""
+
+    def __init__(self, reason: str, position: int) -> None:
+        super().__init__(reason)
+        self.position = position
+
+
+class FellBehind(StreamEnded):
+    """A subscriber left more messages unread than its buffer holds."""
 
     def __init__(self, position: int, capacity: int) -> None:
-        super().__init__(f"more than {capacity} messages were waiting unread")
-        self.position = position
+        super().__init__(f"more than {capacity} messages were waiting unread", position)
         self.capacity = capacity
+
+
+class RowFailed(StreamEnded):
+    """A row of the log could not be decoded or rendered for this subscriber (logged with its position)."""
+
+
+class NotIssued(Exception):
+    """An `after` beyond the log's head: not a position this service has given out."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(f"{position} is beyond the last position")
+        self.position = position
 
 
 class Subscriber(Generic[Item, Out]):
@@ -243,18 +262,28 @@ class Feed(Generic[Item]):
         render: Callable[[Item], Awaitable[Out]],
         capacity: int,
         key: Hashable | None = None,
-    ) -> AsyncIterator[tuple[int, Out]]:
+    ) -> AsyncGenerator[tuple[int, Out], None]:
         """(position, message) for every matching row after `after` (or from now), replayed then live.
 
         Raises `FellBehind` once the subscriber has received every message it was handed
         before its buffer overflowed.
         """
-        reached = self.position if after is None else after
+        head = await self.pool.fetchval(self.log.head)
+        if after is not None and after > head:
+            raise NotIssued(after)
+        reached = head if after is None else after  # without `after`: what is stored from now on
         while reached < self.position:  # replay on our own, up to where the feed is
             target = self.position
-            rows = await self.pool.fetch(self.log.matching, reached, target, *selection.parameters, self.batch)
+            rows = await self.replay(reached, target, selection)
             for row in rows:
-                yield row[self.log.position], await render(self.log.decode(row))
+                position = row[self.log.position]
+                try:
+                    message = await render(self.log.decode(row))
+                except Exception as error:
+                    log.exception("subscription: cannot hand out the row at position %d", position)
+                    raise RowFailed("a message could not be rendered; it has been logged", reached) from error
+                yield position, message
+                reached = position
                 await asyncio.sleep(0)  # a long replay must not keep other subscribers (or requests) waiting
             reached = rows[-1][self.log.position] if len(rows) == self.batch else target
         # No await since the loop's test: the feed has handed out nothing after `reached` yet.
@@ -269,11 +298,20 @@ class Feed(Generic[Item]):
                     reached, message = subscriber.queue.popleft()
                     yield reached, message
                 if subscriber.failure is not None:
-                    raise subscriber.failure
+                    raise RowFailed("a message could not be rendered; it has been logged", reached)
                 if subscriber.overflowed:
                     raise FellBehind(reached, capacity)
         finally:
             self.detach(subscriber)
+
+    async def replay(self, after: int, upto: int, selection: Selection[Item]) -> list[asyncpg.Record]:
+        """One page of a subscriber's replay; a lost connection is retried, not the subscriber's problem."""
+        while True:
+            try:
+                return await self.pool.fetch(self.log.matching, after, upto, *selection.parameters, self.batch)
+            except TRANSIENT as error:
+                log.warning("subscription: cannot read the log (%s); trying again", error)
+                await asyncio.sleep(self.notifier.poll_seconds)
 
     def attach(self, subscriber: Subscriber[Item, Any]) -> None:
         account = subscriber.selection.account
@@ -294,48 +332,64 @@ class Feed(Generic[Item]):
     async def run(self) -> None:
         while True:
             signal = self.notifier.signal()  # before reading, so an append during the read still wakes us
-            full = False
+            more = False
             try:
                 if not self.subscribed:  # nobody to hand rows to: only keep up with the head
                     head = await self.pool.fetchval(self.log.head)
-                    if not self.subscribed:  # (one may have joined at the old position meanwhile)
+                    if self.subscribed:  # one joined at the old position meanwhile: read for it now
+                        more = True
+                    else:
                         self.position = max(self.position, head)
                 else:
                     rows = await self.pool.fetch(self.log.after, self.position, self.batch)
                     await self.deliver(rows)
-                    full = len(rows) == self.batch
+                    more = len(rows) == self.batch
             except TRANSIENT as error:
                 log.warning("subscription feed: cannot read the log (%s); trying again", error)
                 await asyncio.sleep(self.notifier.poll_seconds)
                 continue
-            except Exception as error:  # a row we cannot decode or render: stop its subscribers, skip nothing
-                log.exception("subscription feed: cannot hand out the row after position %d", self.position)
-                for subscriber in [*self.everywhere, *(s for f in self.by_account.values() for s in f)]:
-                    subscriber.fail(error)
-                    self.detach(subscriber)
-                await asyncio.sleep(self.notifier.poll_seconds)
-                continue
-            if not full:
+            if not more:
                 await self.notifier.wait(signal)
 
+    def followers(self, account: str) -> list[Subscriber[Item, Any]]:
+        return [*self.everywhere, *self.by_account.get(account, ())]
+
     async def deliver(self, rows: Sequence[asyncpg.Record]) -> None:
+        """Hand each row to its subscribers, rendered once per key; a row that fails ends only theirs."""
         for row in rows:
             position = row[self.log.position]
-            item = self.log.decode(row)
-            account = self.log.account_of(item)
+            try:
+                item = self.log.decode(row)
+                account = self.log.account_of(item)
+            except Exception as error:  # every subscriber might have wanted it: none can go on without it
+                log.exception("subscription feed: cannot decode the row at position %d", position)
+                self.fail([*self.everywhere, *(s for each in self.by_account.values() for s in each)], error)
+                self.position = position
+                continue
             messages: dict[Hashable, Any] = {}
-            while True:  # render once per key; subscribers may join while a render waits
-                targets = [subscriber for subscriber in (*self.everywhere, *self.by_account.get(account, ()))
+            failures: dict[Hashable, Exception] = {}
+            while True:  # subscribers may join while a render waits: look again after each
+                targets = [subscriber for subscriber in self.followers(account)
                            if subscriber.floor < position and subscriber.selection.wants(item)]
-                missing = [subscriber for subscriber in targets if subscriber.key not in messages]
-                if not missing:
+                missing = next((s for s in targets if s.key not in messages and s.key not in failures), None)
+                if missing is None:
                     break
-                for subscriber in missing:
-                    if subscriber.key not in messages:
-                        messages[subscriber.key] = await subscriber.render(item)
+                try:
+                    messages[missing.key] = await missing.render(item)
+                except Exception as error:
+                    log.exception("subscription feed: cannot render the row at position %d", position)
+                    failures[missing.key] = error
             for subscriber in targets:
+                if subscriber.key in failures:  # only the subscribers of that rendering end
+                    self.fail([subscriber], failures[subscriber.key])
+                    continue
                 subscriber.offer(position, messages[subscriber.key])
                 if subscriber.overflowed:
                     self.detach(subscriber)
             self.position = position
             await asyncio.sleep(0)  # let subscribers send before the next row: a burst is not a slow reader
+
+    def fail(self, subscribers: list[Subscriber[Item, Any]], error: Exception) -> None:
+        for subscriber in subscribers:
+            subscriber.fail(error)
+            self.detach(subscriber)

@@ -26,3 +26,4 @@ def should_mask(error: GraphQLError) -> bool:
     """Hide every unexpected exception's message (it may hold SQL or internals); keep ours."""
     original = error.original_error
     return original is not None and not isinstance(original, SHOWN)
+

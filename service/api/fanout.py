@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from functools import lru_cache
 from inspect import isawaitable
@@ -31,15 +33,19 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     FieldNode,
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
+    OperationDefinitionNode,
     OperationType,
     VariableNode,
+    Visitor,
     execute,
     get_operation_ast,
     parse,
     specified_rules,
     validate,
+    visit,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.http.exceptions import WebSocketDisconnected
@@ -50,11 +56,12 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 
 from service.api.context import Context
-from service.api.cursors import notification_id_of, position_of
+from service.api.cursors import notification_id_of
 from service.api.errors import BadInput, should_mask
 from service.api.findings import finding_change
+from service.api.stream_errors import stream_ended
 from service.api.types import Event
-from service.streams import FellBehind, change_selection, event_selection
+from service.streams import NotIssued, StreamEnded, change_selection, event_selection
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +101,13 @@ class Planner:
 
     def plan(self, query: object, variables: object, operation_name: object) -> Plan | None:
         """The plan, or None to leave the subscription to strawberry (which names what is wrong)."""
+        try:
+            return self.planned(query, variables, operation_name)
+        except Exception:  # whatever we did not foresee, strawberry's path answers as it always did
+            log.exception("subscription: could not plan %.200r", query)
+            return None
+
+    def planned(self, query: object, variables: object, operation_name: object) -> Plan | None:
         if not isinstance(query, str) or not isinstance(variables, dict | None):
             return None
         if not isinstance(operation_name, str | None):
@@ -119,9 +133,9 @@ class Planner:
         except (GraphQLError, BadInput):
             return None
         departments = arguments.get("departments")
-        taken = {argument.value.name.value for argument in field.arguments or () if isinstance(argument.value, VariableNode)}
-        rest = orjson.dumps({name: value for name, value in sent.items() if name not in taken},
-                            option=orjson.OPT_SORT_KEYS, default=str)
+        choosing = only_choosing_rows(operation, field, document)
+        rendering = {name: value for name, value in coerced.coerced.items() if name not in choosing}
+        rest = orjson.dumps(rendering, option=orjson.OPT_SORT_KEYS, default=str)
         return Plan(
             field=field.name.value,
             document=document,
@@ -132,6 +146,26 @@ class Planner:
             departments=[department.value for department in departments] if departments is not None else None,
             key=(query, operation_name, rest),
         )
+
+
+def only_choosing_rows(operation: OperationDefinitionNode, field: FieldNode, document: DocumentNode) -> set[str]:
+    """The variables used nowhere but in the field's own arguments: they choose rows, not how a row reads."""
+    everywhere, in_arguments = Counter[str](), Counter[str]()
+    for node in (operation.selection_set, *(operation.directives or ()),
+                 *(each for each in document.definitions if isinstance(each, FragmentDefinitionNode))):
+        visit(node, VariableCounter(everywhere))
+    for argument in field.arguments or ():
+        visit(argument, VariableCounter(in_arguments))
+    return {name for name, count in in_arguments.items() if everywhere[name] == count}
+
+
+class VariableCounter(Visitor):
+    def __init__(self, counts: Counter[str]) -> None:
+        super().__init__()
+        self.counts = counts
+
+    def enter_variable(self, node: VariableNode, *_: object) -> None:
+        self.counts[node.name.value] += 1
 
 
 class Renderer:
@@ -165,15 +199,6 @@ def masked(error: GraphQLError) -> dict[str, Any]:
     return dict(error.formatted)
 
 
-def fell_behind(behind: FellBehind) -> dict[str, object]:
-    resume = position_of(behind.position)
-    return {
-        "message": f"Subscription ended: more than {behind.capacity} messages were waiting unread. "
-        f"Subscribe again with after: \"{resume}\" to resume where you left off.",
-        "extensions": {"code": "SUBSCRIBER_TOO_SLOW", "resumeAfter": resume},
-    }
-
-
 class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """strawberry's graphql-transport-ws handler, serving `events` and `findingChanged` from the feeds."""
 
@@ -197,10 +222,19 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         if message["type"] == "subscribe" and not (
             isinstance(payload := message.get("payload"), dict) and isinstance(payload.get("query"), str)
+            and isinstance(payload.get("variables"), dict | None)
+            and isinstance(payload.get("operationName"), str | None)
         ):
-            await self.handle_invalid_message("A subscribe message needs a `payload` object with a string `query`")
+            await self.handle_invalid_message(  # (a close reason holds at most 123 bytes)
+                "subscribe needs payload {query: string, variables?: object, operationName?: string}"
+            )
             return
         await super().handle_message(cast(Message, message))
+
+    async def handle_invalid_message(self, error_message: str) -> None:
+        """Close with 4400; the reason cut to fit a close frame (123 bytes), or the close itself would fail."""
+        reason = error_message.encode()[:120].decode(errors="ignore")
+        await super().handle_invalid_message(reason)
 
     async def keep_alive(self) -> None:
         """The protocol's ping every `keep_alive_interval` seconds once acknowledged."""
@@ -219,9 +253,11 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         try:
             await self.fan_out(operation, plan, Renderer(planner.schema, plan, self.context))
-        except FellBehind as behind:
-            log.info("subscription %s cut off at %d: %s", operation.id, behind.position, behind)
-            await self.end(operation, fell_behind(behind))
+        except NotIssued:  # strawberry's path names the argument, in the same shape as any bad argument
+            await super().run_operation(operation)
+        except StreamEnded as ended:
+            log.info("subscription %s ended at %d: %s", operation.id, ended.position, ended)
+            await self.end(operation, dict(stream_ended(ended).formatted))
         except WebSocketDisconnected:
             pass
         except Exception:
@@ -244,7 +280,8 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
         else:
             messages = context.change_feed.follow(plan.after, change_selection(plan.account),
                                                   lambda row: render(finding_change(row)), capacity, key=plan.key)
-        async for _, payload in messages:
-            if operation.completed:
-                return
-            await send(frame + payload + "}")
+        async with aclosing(messages):
+            async for _, payload in messages:
+                if operation.completed:
+                    return
+                await send(frame + payload + "}")

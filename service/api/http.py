@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +15,10 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnected as StarletteDisconnected
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from service.api.context import Context
 from service.api.fanout import FanOutHandler, Planner
@@ -41,8 +43,16 @@ class SubscriberSocket(ASGIWebSocketAdapter):
     async def send_text(self, text: str) -> None:
         try:
             await self.ws.send_text(text)
-        except WebSocketDisconnect as disconnect:
+        except (WebSocketDisconnect, StarletteDisconnected) as disconnect:  # (the latter once we closed it)
             raise WebSocketDisconnected from disconnect
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        """Strawberry's, with a frame nested too deeply to parse refused like any other bad JSON (4400)."""
+        try:
+            async for message in super().iter_json(ignore_parsing_errors=ignore_parsing_errors):
+                yield message
+        except HTTPException as refused:
+            raise NonJsonMessageReceived from refused
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
@@ -56,7 +66,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = FanOutHandler
 
     def __init__(self, schema: strawberry.Schema, **options: Any) -> None:
-        super().__init__(schema, **options)
+        # graphql-transport-ws only: the older graphql-ws protocol would bypass the fan-out and its shutdown.
+        super().__init__(schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,), **options)
         self.planner = Planner(schema._schema, DEPTH_RULES)
         self.open_sockets: set[SubscriberSocket] = set()
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
 from datetime import datetime
 from typing import Annotated, Any, Optional
 
@@ -25,7 +26,7 @@ from service.account_list import AccountFilter, account_page
 from service.api.account import Account, AccountConnection, account_connection
 from service.api.account_list import AccountFilterInput, AccountOrder, list_after
 from service.api.context import Context, Info
-from service.api.cursors import notification_id_of
+from service.api.cursors import notification_id_of, position_of
 from service.api.errors import BadInput, ServiceUnavailable, should_mask
 from service.api.findings import (
     DepartmentPairCount,
@@ -38,6 +39,7 @@ from service.api.findings import (
 )
 from service.api.paging import page_size
 from service.api.scalars import SCALAR_MAP
+from service.api.stream_errors import stream_ended
 from service.api.types import (
     Department,
     Event,
@@ -47,7 +49,7 @@ from service.api.types import (
 )
 from service.api.variable_errors import NameArgumentsInVariableErrors
 from service.event_store import StoreUnavailable
-from service.streams import change_selection, event_selection
+from service.streams import NotIssued, StreamEnded, change_selection, event_selection
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +172,10 @@ class Subscription:
         start = notification_id_of(after, "after") if after else None
         chosen = [department.value for department in departments] if departments is not None else None
         selection = event_selection(chosen, str(account_id) if account_id is not None else None)
-        async for _, record in context.event_feed.follow(start, selection, itself, context.settings.subscriber_buffer):
-            yield Event.from_record(record)
+        records = context.event_feed.follow(start, selection, itself, context.settings.subscriber_buffer)
+        async with aclosing(records):
+            async for _, record in explained(records):
+                yield Event.from_record(record)
 
     @strawberry.subscription(
         description="Findings as they open, gain evidence, close, or are withdrawn (a late event showed they never "
@@ -184,8 +188,21 @@ class Subscription:
         context = info.context
         start = notification_id_of(after, "after") if after else None
         selection = change_selection(str(account_id) if account_id is not None else None)
-        async for _, row in context.change_feed.follow(start, selection, itself, context.settings.subscriber_buffer):
-            yield finding_change(row)
+        rows = context.change_feed.follow(start, selection, itself, context.settings.subscriber_buffer)
+        async with aclosing(rows):
+            async for _, row in explained(rows):
+                yield finding_change(row)
+
+
+async def explained(messages: AsyncIterator[tuple[int, Any]]) -> AsyncIterator[tuple[int, Any]]:
+    """The messages, with the feed's endings as errors the client can act on."""
+    try:
+        async for message in messages:
+            yield message
+    except NotIssued as unknown:
+        raise BadInput("after", f"{position_of(unknown.position)!r} is not a position issued by this service") from None
+    except StreamEnded as ended:
+        raise stream_ended(ended) from None
 
 
 async def itself(item: Any) -> Any:

@@ -137,7 +137,10 @@ async def test_garbage_frames_close_that_connection_with_4400_and_no_other(clien
     bystander = await opened(base_url, {"accountId": account})
     garbage_frames = ["not json", json.dumps({"type": "no-such-type"}), json.dumps([1, 2]), json.dumps({"type": 7}),
                       json.dumps({"type": "subscribe", "id": "1", "payload": "query"}),
-                      json.dumps({"type": "subscribe", "id": 1, "payload": {"query": "subscription { events { id } }"}})]
+                      json.dumps({"type": "subscribe", "id": 1, "payload": {"query": "subscription { events { id } }"}}),
+                      json.dumps({"type": "subscribe", "id": "1", "payload": {"query": "{ __typename }", "variables": [1]}}),
+                      "[" * 100_000,  # nested too deeply to parse
+                      json.dumps({"type": "é" * 200})]  # its name in the close reason would not fit
     for garbage in garbage_frames:
         socket = await connect(base_url.replace("http", "ws", 1) + "/graphql", subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
         await socket.send(json.dumps({"type": "connection_init"}))
@@ -174,18 +177,22 @@ async def test_a_subscriber_resumes_after_a_disconnect_with_nothing_lost_or_doub
     assert [event["position"] for event in first + rest] == stored
 
 
-async def test_pings_then_going_away_when_the_server_stops(settings: Settings) -> None:
+async def test_pings_then_going_away_when_the_server_stops(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     with RunningServer(replace(settings, subscriber_ping_seconds=0.2, projector="off")) as url:
         socket = await opened(url, {"accountId": unique()})
         async with asyncio.timeout(10):
             assert json.loads(await socket.recv())["type"] == "ping"
         await socket.send(json.dumps({"type": "pong"}))
+        caplog.clear()
     with pytest.raises(ConnectionClosed):
         async with asyncio.timeout(10):
             while True:
                 await socket.recv()
     assert socket.close_code == 1001
     assert socket.close_reason is not None and "after" in socket.close_reason
+    assert [record.message for record in caplog.records if record.levelname == "ERROR"] == []  # an expected end
 
 
 async def test_a_passing_deadline_opens_a_finding_with_no_new_event(client: httpx.Client, base_url: str) -> None:
@@ -199,3 +206,50 @@ async def test_a_passing_deadline_opens_a_finding_with_no_new_event(client: http
     [change] = await next_changes(socket, 1)
     await socket.close()
     assert change["rule"] == "ignored-detractor" and change["change"] == "OPENED"
+
+
+async def test_a_message_that_cannot_be_rendered_ends_only_its_own_subscriptions(
+    client: httpx.Client, base_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    render = fanout.Renderer.__call__
+
+    async def broken_with_data(self: fanout.Renderer, value: object) -> str:
+        if "data" in self.plan.key[0]:
+            raise ValueError("cannot render this")
+        return await render(self, value)
+
+    monkeypatch.setattr(fanout.Renderer, "__call__", broken_with_data)
+    account = unique()
+    broken, fine = await opened(base_url, {"accountId": account}, with_data=True), await opened(base_url, {"accountId": account})
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(record, client, [outreach(account, n) for n in range(3)])
+    assert len(await received(fine, 3)) == 3
+    [error] = (await messages_until(broken, "error"))[-1]["payload"]
+    await broken.close()
+    await fine.close()
+    assert error["extensions"]["code"] == "MESSAGE_FAILED" and "it has been logged" in error["message"]
+    assert "cannot render the row" in caplog.text
+
+
+async def test_an_after_beyond_the_last_position_is_named(base_url: str) -> None:
+    socket = await opened(base_url, {"after": "9" * 19})
+    message = json.loads(await socket.recv())
+    await socket.close()
+    assert message["payload"]["errors"][0]["message"] == f"after: '{'9' * 19}' is not a position issued by this service"
+
+
+async def test_variables_the_subscription_does_not_use_do_not_matter(client: httpx.Client, base_url: str) -> None:
+    account = unique()
+    socket = await opened(base_url, {"accountId": account, "unused": 10**30, "deep": [[[[[[[[1]]]]]]]]})
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(record, client, [outreach(account, 1)])
+    assert [event["id"] for event in await received(socket, 1)] == [f"{account}-1"]
+    await socket.close()
+
+
+async def test_the_older_graphql_ws_protocol_is_refused(base_url: str) -> None:
+    socket = await connect(base_url.replace("http", "ws", 1) + "/graphql", subprotocols=["graphql-ws"])  # type: ignore[list-item]
+    with pytest.raises(ConnectionClosed):
+        async with asyncio.timeout(10):
+            await socket.recv()
+    assert socket.close_code == 4406

@@ -1,0 +1,112 @@
+"""The feed's seams against the real store, with a notifier we wake by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from service.reads import EventRecord
+from service.streams import EVENT_LOG, Feed, NotIssued, event_selection
+from tests.integration.test_event_stream import outreach
+from tests.support import record, unique
+
+
+class HandNotifier:
+    """Appends are announced only when the test says so; the feed otherwise waits (30 s)."""
+
+    poll_seconds = 0.1
+
+    def __init__(self) -> None:
+        self.appended = asyncio.Event()
+
+    def signal(self) -> asyncio.Event:
+        return self.appended
+
+    async def wait(self, signal: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(30):
+                await signal.wait()
+
+    def notified(self) -> None:
+        self.appended.set()
+        self.appended = asyncio.Event()
+
+
+class GatedPool:
+    """The real pool, except that one armed `fetchval` waits for the gate."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.armed = False
+        self.reached = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        value = await self.pool.fetchval(query, *args)
+        if self.armed:
+            self.armed = False
+            self.reached.set()
+            await self.gate.wait()
+        return value
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return list(await self.pool.fetch(query, *args))
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    async with asyncpg.create_pool(database_url, min_size=1, max_size=2) as opened:
+        yield opened
+
+
+async def itself(record: EventRecord) -> EventRecord:
+    return record
+
+
+async def test_a_subscriber_joining_while_the_idle_feed_reads_the_head_gets_the_rows_at_once(
+    client: httpx.Client, base_url: str, pool: asyncpg.Pool
+) -> None:
+    gated, notifier = GatedPool(pool), HandNotifier()
+    feed: Feed[EventRecord] = Feed(gated, notifier, EVENT_LOG)  # type: ignore[arg-type]
+    await feed.start()
+    try:
+        start = feed.position
+        account = unique()
+        await asyncio.to_thread(record, client, [outreach(account, n) for n in range(3)])
+        gated.armed = True
+        notifier.notified()  # the idle feed reads the head ...
+        await gated.reached.wait()
+        received: list[str] = []
+
+        async def subscribe() -> None:
+            async for _, event in feed.follow(start, event_selection(None, account), itself, 100):
+                received.append(event.id)
+
+        subscriber = asyncio.create_task(subscribe())  # ... while a subscriber joins at its old position
+        while not feed.subscribed:
+            await asyncio.sleep(0.01)
+        gated.gate.set()
+        async with asyncio.timeout(3):  # not the 30 s until the next wake
+            while len(received) < 3:
+                await asyncio.sleep(0.02)
+        subscriber.cancel()
+        assert received == [f"{account}-{n}" for n in range(3)]
+    finally:
+        await feed.stop()
+
+
+async def test_an_after_beyond_the_head_is_refused(pool: asyncpg.Pool) -> None:
+    feed: Feed[EventRecord] = Feed(pool, HandNotifier(), EVENT_LOG)  # type: ignore[arg-type]
+    await feed.start()
+    try:
+        with pytest.raises(NotIssued):
+            async for _ in feed.follow(feed.position + 1_000_000, event_selection(None, None), itself, 100):
+                pass
+    finally:
+        await feed.stop()

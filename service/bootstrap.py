@@ -67,7 +67,9 @@ async def open_context(
                 )
                 notifier = LogNotifier(url, store.indexing_recorder.channel_name, settings.projector_poll_seconds)
                 change_notifier = LogNotifier(url, finding_changes.CHANNEL, settings.projector_poll_seconds)
-                event_feed, change_feed = Feed(pool, notifier, EVENT_LOG), Feed(pool, change_notifier, CHANGE_LOG)
+                burst = settings.subscriber_buffer // 2
+                event_feed = Feed(pool, notifier, EVENT_LOG, burst=burst)
+                change_feed = Feed(pool, change_notifier, CHANGE_LOG, burst=burst)
                 await notifier.start()
                 await change_notifier.start()
                 await event_feed.start()

@@ -231,11 +231,13 @@ class Subscriber(Generic[Item, Out]):
 class Feed(Generic[Item]):
     """Reads one log once for the whole process and hands each row to the subscribers it matches."""
 
-    def __init__(self, pool: asyncpg.Pool, notifier: LogNotifier, source: Log[Item], batch: int = 500) -> None:
+    def __init__(self, pool: asyncpg.Pool, notifier: LogNotifier, source: Log[Item], batch: int = 500,
+                 burst: int = 250) -> None:
         self.pool = pool
         self.notifier = notifier
         self.log = source
         self.batch = batch
+        self.burst = max(1, burst)  # rows handed out before subscribers get to send (less than a buffer holds)
         self.position = 0
         self.everywhere: set[Subscriber[Item, Any]] = set()  # subscribers of every account
         self.by_account: dict[str, set[Subscriber[Item, Any]]] = {}
@@ -356,7 +358,7 @@ class Feed(Generic[Item]):
 
     async def deliver(self, rows: Sequence[asyncpg.Record]) -> None:
         """Hand each row to its subscribers, rendered once per key; a row that fails ends only theirs."""
-        for row in rows:
+        for count, row in enumerate(rows, 1):
             position = row[self.log.position]
             try:
                 item = self.log.decode(row)
@@ -387,7 +389,8 @@ class Feed(Generic[Item]):
                 if subscriber.overflowed:
                     self.detach(subscriber)
             self.position = position
-            await asyncio.sleep(0)  # let subscribers send before the next row: a burst is not a slow reader
+            if count % self.burst == 0:  # let subscribers send: a burst longer than a buffer is not a slow reader
+                await asyncio.sleep(0)
 
     def fail(self, subscribers: list[Subscriber[Item, Any]], error: Exception) -> None:
         for subscriber in subscribers:

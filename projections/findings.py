@@ -98,6 +98,11 @@ class Moment:
 
 
 @lru_cache(maxsize=8_192)
+def article(word: str) -> str:
+    """`a` or `an`, as the word is read: "an upsell outreach", "a renewal opportunity"."""
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
+
+
 def day(instant: datetime) -> str:
     """A date as a support agent reads it aloud: `2 Mar 2026` (UTC)."""
     utc = instant.astimezone(timezone.utc)

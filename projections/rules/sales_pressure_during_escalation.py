@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from projections.facts import Fact
-from projections.findings import Finding, Moment, day, finding
+from projections.findings import Finding, Moment, article, day, finding
 from projections.history import Timeline
 from projections.rules.rule import Rule
 
@@ -66,8 +66,9 @@ def is_push(fact: Fact, thresholds: Thresholds) -> bool:
 
 def push_words(fact: Fact) -> str:
     if fact.type == "sales.outreach.sent":
-        return f"a {fact.data['intent']} outreach"
-    return f"an {fact.data['kind']} opportunity of {fact.data['amount']} {fact.data['currency']}"
+        return f"{article(fact.data['intent'])} {fact.data['intent']} outreach"
+    kind = fact.data["kind"]
+    return f"{article(kind)} {kind} opportunity of {fact.data['amount']} {fact.data['currency']}"
 
 
 def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:

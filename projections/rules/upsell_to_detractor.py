@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from projections.facts import Fact
-from projections.findings import Finding, Moment, day, finding
+from projections.findings import Finding, Moment, article, day, finding
 from projections.history import Timeline
 from projections.rules.rule import Rule
 
@@ -64,10 +64,6 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
         if inside:
             closes = end if recovery is None else min(recovery, end)
             yield finding_of(timeline.account_id, response, inside, moment.resolved_at(closes), thresholds)
-
-
-def article(word: str) -> str:
-    return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
 
 
 def push_words(fact: Fact) -> str:

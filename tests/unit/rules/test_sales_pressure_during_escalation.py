@@ -31,7 +31,7 @@ def test_a_push_during_an_urgent_ticket_fires(intent: str) -> None:
     assert found.resolved_at is None
     assert [each.position for each in found.evidence] == [ticket.position, push.position]  # type: ignore[attr-defined]
     assert found.summary == (
-        f"Sales sent a {intent} outreach on 5 Mar 2026 while urgent ticket T-4411 was open (since 2 Mar 2026)."
+        f"Sales sent {'an' if intent == 'upsell' else 'a'} {intent} outreach on 5 Mar 2026 while urgent ticket T-4411 was open (since 2 Mar 2026)."
     )
 
 
@@ -39,7 +39,7 @@ def test_a_push_during_an_urgent_ticket_fires(intent: str) -> None:
 def test_an_expansion_or_renewal_opportunity_is_a_push(kind: str) -> None:
     push = fact("sales.opportunity.opened", "2026-03-03", opportunityId="O-1", kind=kind, amount="5000", currency="EUR")
     found = only(RULE, [opened("2026-03-02"), push], "2026-03-10")
-    assert f"an {kind} opportunity of 5000 EUR" in found.summary
+    assert f"{'an' if kind == 'expansion' else 'a'} {kind} opportunity of 5000 EUR" in found.summary
 
 
 def test_a_new_business_opportunity_and_a_check_in_are_not_pushes() -> None:

@@ -5,9 +5,11 @@ cores that cannot keep up with ten thousand messages a second. For `events` and
 `findingChanged` this handler plans the subscription once (parse, validate, coerce the
 variables, read the arguments), follows the process's feed with a key naming what a
 message depends on, and sends the JSON the feed rendered once for all subscribers with
-that key. The key is the document, the operation and the variables other than those the
-field's arguments take: the arguments only choose rows, they do not change how a row
-reads. Whatever it does not plan (a document with errors, a bad argument, another field)
+that key. The key is the field as selected without its arguments, the fragments, and the
+variables other than those only the arguments take: the arguments choose rows, they do
+not change how a row reads, so `events { id }` and `events(accountId: "a") { id }` share
+the rendering of a row both receive. (When API keys land, what a key may see joins the
+key.) Whatever it does not plan (a document with errors, a bad argument, another field)
 takes strawberry's own path, which reports the error exactly as before.
 
 The handler also sends keep-alive pings, ends a subscription that falls behind with an
@@ -43,6 +45,7 @@ from graphql import (
     execute,
     get_operation_ast,
     parse,
+    print_ast,
     specified_rules,
     validate,
     visit,
@@ -81,7 +84,7 @@ class Plan:
     after: int | None
     account: str | None
     departments: list[str] | None
-    key: tuple[str, str | None, bytes]  # subscriptions with equal keys render every row alike
+    key: tuple[str, bytes]  # subscriptions with equal keys render every row alike
 
 
 class Planner:
@@ -144,8 +147,18 @@ class Planner:
             after=after,
             account=str(arguments["accountId"]) if arguments.get("accountId") is not None else None,
             departments=[department.value for department in departments] if departments is not None else None,
-            key=(query, operation_name, rest),
+            key=(rendering_of(operation, field, document), rest),
         )
+
+
+def rendering_of(operation: OperationDefinitionNode, field: FieldNode, document: DocumentNode) -> str:
+    """What decides how a row reads: the field without its arguments (which only choose rows), its
+    selection, the fragments, the operation's directives. `events { id }` and `events(accountId: $a)
+    { id }` read alike, so a row both receive is rendered once."""
+    bare = FieldNode(alias=field.alias, name=field.name, arguments=(), directives=field.directives,
+                     selection_set=field.selection_set)
+    fragments = [each for each in document.definitions if isinstance(each, FragmentDefinitionNode)]
+    return "\n".join(print_ast(node) for node in (bare, *(operation.directives or ()), *fragments))
 
 
 def only_choosing_rows(operation: OperationDefinitionNode, field: FieldNode, document: DocumentNode) -> set[str]:

@@ -65,15 +65,16 @@ async def test_subscribers_of_the_same_subscription_share_each_rendered_message(
     monkeypatch.setattr(fanout.Renderer, "__call__", counted)
     account = unique()
     first, second = await opened(base_url, {"accountId": account}), await opened(base_url, {"accountId": account})
+    everything = await opened(base_url, {"departments": ["SALES"]})  # other arguments, the same selection
     other = await opened(base_url, {"accountId": account}, with_data=True)  # another selection: rendered apart
     await asyncio.sleep(0.3)
     await asyncio.to_thread(record, client, [outreach(account, n) for n in range(5)])
-    got = [await received(socket, 5) for socket in (first, second, other)]
-    for socket in (first, second, other):
+    got = [await received(socket, 5) for socket in (first, second, everything, other)]
+    for socket in (first, second, everything, other):
         await socket.close()
-    assert got[0] == got[1] and [event["id"] for event in got[2]] == [event["id"] for event in got[0]]
-    assert "data" in got[2][0] and "data" not in got[0][0]
-    assert len(renders) == 10  # 5 events x 2 distinct subscriptions, not x 3 subscribers
+    assert got[0] == got[1] == got[2] and [event["id"] for event in got[3]] == [event["id"] for event in got[0]]
+    assert "data" in got[3][0] and "data" not in got[0][0]
+    assert len(renders) == 10  # 5 events x 2 distinct selections, not x 4 subscribers
 
 
 def note(account: str, n: int) -> dict[str, Any]:

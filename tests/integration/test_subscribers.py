@@ -254,3 +254,20 @@ async def test_the_older_graphql_ws_protocol_is_refused(base_url: str) -> None:
         async with asyncio.timeout(10):
             await socket.recv()
     assert socket.close_code == 4406
+
+
+async def test_an_unknown_department_is_named_and_the_connection_serves_the_next_subscription(
+    client: httpx.Client, base_url: str
+) -> None:
+    account = unique()
+    socket = await opened(base_url, {"accountId": account, "departments": ["SALES", "LEGAL"]})
+    refused = json.loads(await socket.recv())
+    assert refused["type"] == "error" and refused["id"] == "1"
+    assert "departments" in refused["payload"][0]["message"] and "LEGAL" in refused["payload"][0]["message"]
+    await socket.send(json.dumps({"id": "2", "type": "subscribe", "payload": {
+        "query": "subscription($a: ID) { events(accountId: $a) { id } }", "variables": {"a": account}}}))
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(record, client, [outreach(account, 1)])
+    message = await messages_until(socket, "next")
+    await socket.close()
+    assert message[-1]["id"] == "2" and message[-1]["payload"]["data"]["events"]["id"] == f"{account}-1"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import strawberry
 
@@ -45,9 +45,9 @@ class Account:
     async def timeline(
         self,
         info: Info,
-        first: Optional[int] = None,
-        after: Optional[str] = None,
-        departments: Optional[list[Department]] = None,
+        first: Annotated[Optional[int], strawberry.argument(description="How many items, at most the configured page size (100 by default).")] = None,
+        after: Annotated[Optional[str], strawberry.argument(description="The `endCursor` of the previous page: continue after it.")] = None,
+        departments: Annotated[Optional[list[Department]], strawberry.argument(description="Only events of these departments.")] = None,
     ) -> EventConnection:
         limit = page_size(first, info.context.settings.max_page_size)
         records = await info.context.reads.timeline(
@@ -70,7 +70,9 @@ class Account:
         description="The account's findings, the most recently detected first; with the account's `asOf`, "
         "those that were true then, judged from the events that had happened by then."
     )
-    async def findings(self, info: Info, state: Optional[FindingState] = FindingState.OPEN) -> list[Finding]:
+    async def findings(
+        self, info: Info, state: Annotated[Optional[FindingState], strawberry.argument(description="Open findings (the default) or all of them.")] = FindingState.OPEN
+    ) -> list[Finding]:
         reads = info.context.findings
         if self.as_of is None:
             records = await info.context.account_findings().load((str(self.id), (state or FindingState.OPEN).open_only))

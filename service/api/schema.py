@@ -57,7 +57,12 @@ log = logging.getLogger(__name__)
 @strawberry.type(description="Accounts, their timelines and views, and findings across accounts.")
 class Query:
     @strawberry.field(description="The account, or null for an account no event has named.")
-    async def account(self, info: Info, id: strawberry.ID, as_of: Optional[datetime] = None) -> Optional[Account]:
+    async def account(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The account id, in the tenant's own id space.")],
+        as_of: Annotated[Optional[datetime], strawberry.argument(description="Answer as the account was at this instant (its events up to then); now if omitted.")] = None,
+    ) -> Optional[Account]:
         record = await info.context.reads.account(str(id), as_of)
         return Account.from_record(record, as_of) if record is not None else None
 
@@ -65,10 +70,10 @@ class Query:
     async def accounts(
         self,
         info: Info,
-        first: Optional[int] = None,
-        after: Optional[str] = None,
-        filter: Optional[AccountFilterInput] = None,
-        order_by: AccountOrder = AccountOrder.ID,
+        first: Annotated[Optional[int], strawberry.argument(description="How many items, at most the configured page size (100 by default).")] = None,
+        after: Annotated[Optional[str], strawberry.argument(description="The `endCursor` of the previous page: continue after it. Cursors belong to one ordering.")] = None,
+        filter: Annotated[Optional[AccountFilterInput], strawberry.argument(description="Only the accounts that match every given condition.")] = None,
+        order_by: Annotated[AccountOrder, strawberry.argument(description="The order of the list; ties are broken by account id.")] = AccountOrder.ID,
     ) -> AccountConnection:
         limit = page_size(first, info.context.settings.max_page_size)
         chosen = filter.checked() if filter is not None else AccountFilter()
@@ -81,11 +86,11 @@ class Query:
     async def findings(
         self,
         info: Info,
-        first: Optional[int] = None,
-        after: Optional[str] = None,
+        first: Annotated[Optional[int], strawberry.argument(description="How many items, at most the configured page size (100 by default).")] = None,
+        after: Annotated[Optional[str], strawberry.argument(description="The `endCursor` of the previous page: continue after it.")] = None,
         rule: Annotated[Optional[str], strawberry.argument(description="A rule id, e.g. contact-pressure.")] = None,
-        department: Optional[Department] = None,
-        state: Optional[FindingState] = FindingState.OPEN,
+        department: Annotated[Optional[Department], strawberry.argument(description="Only findings that involve this department.")] = None,
+        state: Annotated[Optional[FindingState], strawberry.argument(description="Open findings (the default) or all of them.")] = FindingState.OPEN,
     ) -> FindingConnection:
         limit = page_size(first, info.context.settings.max_page_size)
         if rule is not None and rule not in RULES:
@@ -107,8 +112,9 @@ class Query:
     async def department_matrix(
         self,
         info: Info,
-        from_: Annotated[Optional[datetime], strawberry.argument(name="from")] = None,
-        to: Optional[datetime] = None,
+        from_: Annotated[Optional[datetime], strawberry.argument(
+            name="from", description="Findings detected at or after this instant; from the start if omitted.")] = None,
+        to: Annotated[Optional[datetime], strawberry.argument(description="Findings detected before this instant; up to now if omitted.")] = None,
     ) -> list[DepartmentPairCount]:
         if from_ is not None and to is not None and from_ > to:
             raise BadInput("from", f"must not be after `to` ({from_.isoformat()} > {to.isoformat()})")
@@ -121,7 +127,9 @@ class Mutation:
         description="Store a batch of events. Each faulty event is rejected alone; the valid ones are "
         "stored together in one transaction, or, if the database fails, none is."
     )
-    async def record_events(self, info: Info, events: list[EventInput]) -> RecordEventsPayload:
+    async def record_events(
+        self, info: Info, events: Annotated[list[EventInput], strawberry.argument(description="The batch, at most CX360_MAX_BATCH_EVENTS events; each is checked and stored on its own.")]
+    ) -> RecordEventsPayload:
         return await record_batch(info.context, [event.as_raw() for event in events])
 
 
@@ -164,9 +172,9 @@ class Subscription:
     async def events(
         self,
         info: Info,
-        after: Optional[str] = None,
-        departments: Optional[list[Department]] = None,
-        account_id: Optional[strawberry.ID] = None,
+        after: Annotated[Optional[str], strawberry.argument(description="An event's `position`: replay every event after it, then go live. Without it, only new events.")] = None,
+        departments: Annotated[Optional[list[Department]], strawberry.argument(description="Only events of these departments.")] = None,
+        account_id: Annotated[Optional[strawberry.ID], strawberry.argument(description="Only events of this account.")] = None,
     ) -> AsyncGenerator[Event, None]:
         context = info.context
         start = notification_id_of(after, "after") if after else None
@@ -183,7 +191,10 @@ class Subscription:
         "`changePosition`; with `after` (such a position), replays the changes since then and goes live."
     )
     async def finding_changed(
-        self, info: Info, account_id: Optional[strawberry.ID] = None, after: Optional[str] = None
+        self,
+        info: Info,
+        account_id: Annotated[Optional[strawberry.ID], strawberry.argument(description="Only changes of this account's findings.")] = None,
+        after: Annotated[Optional[str], strawberry.argument(description="A `changePosition`: replay every change after it, then go live. Without it, only new changes.")] = None,
     ) -> AsyncGenerator[Finding, None]:
         context = info.context
         start = notification_id_of(after, "after") if after else None

@@ -186,11 +186,21 @@ def integral(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise Invalid(f"must be an integer, not {json_type(value)}")
     if isinstance(value, int):
-        return value
+        return in_64_bits(value)
     number = decimal(value)
     if number != number.to_integral_value():
         raise Invalid(f"must be an integer (got {value})")
-    return int(number)
+    return in_64_bits(int(number))
+
+
+INT64 = 2**63
+
+
+def in_64_bits(number: int) -> int:
+    """JSON readers (ours included) hold integers in 64 bits; a larger one is refused, not truncated."""
+    if not -INT64 <= number < INT64:
+        raise Invalid(f"must be between -2^63 and 2^63-1 (got {str(number)[:30]}…)")
+    return number
 
 
 def json_type(value: Any) -> str:

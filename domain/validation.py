@@ -20,6 +20,7 @@ from domain.fields import (
     Id,
     Invalid,
     Text,
+    in_64_bits,
     json_type,
     parse_rfc3339,
 )
@@ -168,6 +169,17 @@ def checked_data(
     return stored
 
 
+def number_of(value: Decimal | int) -> int | float:
+    """A free-form JSON number as stored: an integer in 64 bits, or a finite double."""
+    if isinstance(value, int):
+        return in_64_bits(value)
+    if not value.is_finite():
+        raise Invalid("must be a finite number")
+    if value == value.to_integral_value():  # (every number too large for a double is one)
+        return in_64_bits(int(value))
+    return float(value)
+
+
 def free_form(value: Any, path: str, limits: Limits, faults: dict[str, str], depth: int = 1) -> Any:
     """Keep an uninterpreted value as plain JSON; bound its depth and string lengths."""
     if depth > limits.max_data_depth:
@@ -179,11 +191,12 @@ def free_form(value: Any, path: str, limits: Limits, faults: dict[str, str], dep
         elif "\x00" in value:
             faults[path] = NUL_REFUSED
         return value
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            faults[path] = "must be a finite number"
+    if isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+        try:
+            return number_of(value)
+        except Invalid as fault:
+            faults[path] = str(fault)
             return None
-        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, Mapping):
         if any("\x00" in key for key in value):
             faults[path] = f"keys {NUL_REFUSED}"

@@ -196,3 +196,17 @@ def test_a_far_date_in_data_is_refused_too() -> None:
     raw = event("billing.payment_plan.granted", account_id="acme", data={"until": "9999-01-01"})
     outcome = validate_event(raw, 0)
     assert isinstance(outcome, list) and outcome[0].field == "data.until"
+
+
+@pytest.mark.parametrize("number", [2**63, -(2**63) - 1, Decimal("1e30"), 10**400])
+def test_free_form_integers_beyond_64_bits_are_named_not_stored(number: Any) -> None:
+    assert "must be between -2^63 and 2^63-1" in faults(with_data("support.ticket.opened", big=number))["data.big"]
+
+
+def test_a_typed_integer_beyond_64_bits_is_named() -> None:
+    assert "must be between -2^63 and 2^63-1" in faults(with_data("product.usage.recorded", seats=2**70))["data.seats"]
+
+
+def test_64_bit_integers_are_kept() -> None:
+    outcome = validate_event(with_data("support.ticket.opened", big=2**63 - 1, small=-(2**63)), 0)
+    assert isinstance(outcome, ValidEvent) and outcome.data["big"] == 2**63 - 1 and outcome.data["small"] == -(2**63)

@@ -265,11 +265,19 @@ class Projector:
         done: list[tuple[History, Judgement]] = []
         for account in accounts:
             account_id = account.history.account_id
-            judged = evaluate(account.history, now, self.thresholds, previous=account.judged, new_types=account.new_types)
+            try:
+                judged = evaluate(account.history, now, self.thresholds, previous=account.judged,
+                                  new_types=account.new_types)
+                view = self.view_of(account.history, judged) if with_views else None
+            except Exception:  # one account's odd data must not stop every other account's findings
+                log.exception("projector: cannot judge account %r; its findings and view stay as they were "
+                              "until its next event, or %s from now", account_id, self.view_refresh)
+                due[account_id] = now + self.view_refresh
+                continue
             if account.judged is None or judged.findings != account.judged.findings:
                 findings[account_id] = judged.findings
-            if with_views:
-                views[account_id], due[account_id] = self.view_of(account.history, judged)
+            if view is not None:
+                views[account_id], due[account_id] = view
             else:
                 soon = now + self.view_delay
                 due[account_id] = min(judged.next_change or soon, soon)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -173,3 +174,35 @@ def test_a_replica_taking_a_batch_in_between_is_noticed_even_after_an_empty_step
     while first.step():
         pass
     assert [row[2] for row in rows_of(view).values() if row[1] == account] == ["contact-after-opt-out"]
+
+
+def test_an_account_that_cannot_be_judged_holds_up_no_other(
+    client: httpx.Client, view: ProjectedViews, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A rule that raises on one account's odd data: the others are judged, the position moves, it is retried."""
+    import service.projector
+
+    odd, fine = unique(), unique()
+    record(client, [{"id": f"{account}-t", "source": "zendesk", "type": "support.ticket.opened", "accountId": account,
+                     "occurredAt": ago(days=2), "data": {"ticketId": "T-1", "priority": "urgent"}} for account in (odd, fine)]
+           + [{"id": f"{account}-o", "source": "crm", "type": "sales.outreach.sent", "accountId": account,
+               "occurredAt": ago(days=1), "data": {"channel": "email", "intent": "upsell"}} for account in (odd, fine)])
+
+    def failing(history: Any, *args: Any, **kwargs: Any) -> Any:
+        if history.account_id == odd:
+            raise ValueError("a rule met data it did not expect")
+        return evaluate(history, *args, **kwargs)
+
+    monkeypatch.setattr(service.projector, "evaluate", failing)
+    now = datetime.now(timezone.utc)
+    projector = Projector(view, batch_size=100_000, clock=lambda: now)
+    while projector.step():
+        pass
+    assert {row[1] for row in rows_of(view).values()} >= {fine} and odd not in {row[1] for row in rows_of(view).values()}
+    assert f"cannot judge account {odd!r}" in caplog.text
+    monkeypatch.setattr(service.projector, "evaluate", evaluate)  # fixed (a release with the rule mended)
+    later = now + projector.view_refresh
+    projector.clock = lambda: later
+    while projector.step_due(limit=100_000):
+        pass
+    assert odd in {row[1] for row in rows_of(view).values()}

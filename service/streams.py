@@ -267,8 +267,10 @@ class Feed(Generic[Item]):
     ) -> AsyncGenerator[tuple[int, Out], None]:
         """(position, message) for every matching row after `after` (or from now), replayed then live.
 
-        Raises `FellBehind` once the subscriber has received every message it was handed
-        before its buffer overflowed.
+        Raises `NotIssued` for an `after` beyond the head. Ends with `FellBehind` once the
+        subscriber has received every message it was handed before its buffer overflowed,
+        or `RowFailed` when a row it wants cannot be rendered; both carry the position to
+        resume after.
         """
         head = await self.pool.fetchval(self.log.head)
         if after is not None and after > head:

@@ -33,7 +33,8 @@ class SubscriberSocket(ASGIWebSocketAdapter):
     """A subscriber's WebSocket, sending text frames as graphql-transport-ws clients expect.
 
     (The endpoint's JSON encoder gives bytes, which the default adapter sends as binary
-    frames.) Each subscription holds at most one batch of the log: it reads only as it sends.
+    frames.) A closed or vanished peer is strawberry's `WebSocketDisconnected`, whichever
+    layer noticed it.
     """
 
     async def send_json(self, message: Mapping[str, object]) -> None:

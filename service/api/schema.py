@@ -28,6 +28,7 @@ from service.api.account_list import AccountFilterInput, AccountOrder, list_afte
 from service.api.context import Context, Info
 from service.api.cursors import notification_id_of, position_of
 from service.api.errors import BadInput, ServiceUnavailable, should_mask
+from service.api.executor import PlainDataExecutor
 from service.api.findings import (
     DepartmentPairCount,
     Finding,
@@ -245,6 +246,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=PlainDataExecutor,
         extensions=[  # factories: strawberry builds a fresh extension per request (its caches are shared)
             NameArgumentsInVariableErrors,
             lambda: MaskErrors(should_mask_error=should_mask, error_message="Internal error; it has been logged."),

@@ -12,29 +12,41 @@ or anything that goes wrong on the short path (a null where the schema promises 
 a scalar that does not serialize, an exception), takes graphql-core's own path for that
 field, so errors, their paths and null propagation are exactly graphql-core's: the short
 path only reads attributes, so doing it again is harmless.
+
+Plans are shared by the requests of one parsed document (strawberry's parser cache hands
+out the same document for the same query text) unless the document has directives, whose
+@include/@skip depend on the variables; each request then plans for itself.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from graphql import (
+    DirectiveNode,
     GraphQLField,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    OperationDefinitionNode,
     Undefined,
     is_leaf_type,
 )
+from graphql.language import Visitor, visit
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 Complete = Callable[[Any], Any]  # a value as its resolver returned it -> the value in the response
+Plans = dict[tuple[int, ...], "Complete | None"]  # (parent type, field nodes) by identity -> plan
+
+SHARED_DOCUMENTS = 256  # as many as strawberry's parser cache keeps (`schema.build_schema`)
+shared: OrderedDict[int, tuple[OperationDefinitionNode, Plans | None]] = OrderedDict()
 
 
 class NotPlain(Exception):
@@ -51,6 +63,7 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
         self._short_paths: dict[tuple[int, int], tuple[Any, Any, Complete | None]] = {}
         # an extension that wraps resolvers (a `resolve` hook) must see every field
         self.wrapped = bool(self.middleware_manager and self.middleware_manager.middlewares)
+        self._shared_plans = plans_of(self.operation, self.fragment_definitions)
 
     def execute_field(
         self,
@@ -72,9 +85,18 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
         key = (id(parent_type), id(field_details_list))
         known = self._short_paths.get(key)
         if known is None:
-            known = (parent_type, field_details_list, self.plan_field(parent_type, field_details_list))
+            known = (parent_type, field_details_list, self.shared_plan(parent_type, field_details_list))
             self._short_paths[key] = known
         return known[2]
+
+    def shared_plan(self, parent_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
+        plans = self._shared_plans
+        if plans is None:
+            return self.plan_field(parent_type, field_details_list)
+        key = (id(parent_type), *(id(each.node) for each in field_details_list))
+        if key not in plans:
+            plans[key] = self.plan_field(parent_type, field_details_list)
+        return plans[key]
 
     def plan_field(self, parent_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
         if self.wrapped or any(each.node.arguments or each.node.directives for each in field_details_list):
@@ -177,3 +199,30 @@ def leaf(type_: GraphQLLeafType) -> Complete:
         return coerced
 
     return complete
+
+
+def plans_of(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> Plans | None:
+    """The plans shared by every execution of this operation; None if it has directives."""
+    known = shared.get(id(operation))
+    if known is not None and known[0] is operation:
+        shared.move_to_end(id(operation))
+        return known[1]
+    plans: Plans | None = None if has_directives(operation, fragments) else {}
+    shared[id(operation)] = (operation, plans)  # the operation is kept, so its id is not reused
+    if len(shared) > SHARED_DOCUMENTS:
+        shared.popitem(last=False)
+    return plans
+
+
+class DirectiveFinder(Visitor):
+    found = False
+
+    def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+        self.found = True
+
+
+def has_directives(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> bool:
+    finder = DirectiveFinder()
+    for node in (operation, *fragments.values()):
+        visit(node, finder)
+    return finder.found

@@ -17,7 +17,7 @@ import pytest
 import strawberry
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from service.api.executor import PlainDataExecutor
@@ -142,3 +142,21 @@ def test_an_extension_that_wraps_resolvers_sees_plain_fields_too() -> None:
     schema = strawberry.Schema(query=Query, execution_context_class=PlainDataExecutor, extensions=[Upper])
     result = schema.execute_sync("{ nodes { leaves { name } } }")
     assert result.data == {"nodes": [{"leaves": [{"name": "LOW"}]}]}
+
+
+def test_a_parsed_document_shared_by_requests_answers_each_with_its_variables() -> None:
+    """Plans are shared by the executions of one parsed document, except where @include/@skip
+    make the selection depend on the variables."""
+    DATA.nodes = [Node(id="n", leaves=[Leaf(name="x", count=1, at=AT, colour=Colour.RED)], maybe=None, tags=None)]
+    schema = strawberry.Schema(query=Query, execution_context_class=PlainDataExecutor,
+                               extensions=[lambda: ParserCache(maxsize=8)])
+    query = "query($with: Boolean!) { nodes { id leaves { count ... @include(if: $with) { name } } } }"
+    assert schema.execute_sync(query, variable_values={"with": True}).data == {
+        "nodes": [{"id": "n", "leaves": [{"count": 1, "name": "x"}]}]}
+    assert schema.execute_sync(query, variable_values={"with": False}).data == {
+        "nodes": [{"id": "n", "leaves": [{"count": 1}]}]}
+    plain = "{ nodes { id leaves { name count } } }"
+    assert schema.execute_sync(plain).data == schema.execute_sync(plain).data == {
+        "nodes": [{"id": "n", "leaves": [{"name": "x", "count": 1}]}]}
+    DATA.nodes = [Node(id="m", leaves=[Leaf(name="y", count=None, at=AT, colour=Colour.RED)], maybe=None, tags=None)]
+    assert schema.execute_sync(plain).data == {"nodes": [{"id": "m", "leaves": [{"name": "y", "count": None}]}]}

@@ -9,8 +9,11 @@ builds the views with `rebuild()` (timed: that is also a rebuild at this size), 
 at a time:
 - over HTTP: `account(id)` with its departments, health, lifecycle, satisfaction, agent
   context, findings with evidence, and `timeline(first: 50)`;
-- bare: the same rows read with asyncpg in this process (the view row, the findings,
-  the evidence events, 50 timeline events) and encoded with orjson.
+- bare endpoint (`bench/bare_endpoint.py`, the goal's baseline): the same rows (the view
+  row, the open findings, their evidence events, 50 timeline events) read with asyncpg
+  and encoded with orjson by a plain ASGI endpoint on uvicorn, asked with the same HTTP
+  client, so both sides pay the same HTTP;
+- bare in-process: the same reads with no HTTP at all, for reference.
 It asks for the same accounts a second time (unchanged: the response cache answers),
 and prints p50/p95 of each and the ratios.
 """
@@ -22,22 +25,24 @@ import asyncio
 import json
 import random
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from uuid import uuid4
 
 import asyncpg
 import httpx
-import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bare_endpoint import read_account  # noqa: E402
 from ingest import fresh_database, running_service  # noqa: E402
 from workload import events  # noqa: E402
 
-from domain.stream import account_stream_id  # noqa: E402
 from domain.validation import validate_batch  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from service.bootstrap import datastore_of  # noqa: E402
@@ -63,16 +68,6 @@ query($id: ID!) {
                                                  recordedAt position actor data } } }
   }
 }"""
-
-BARE = {
-    "view": "SELECT view FROM cx360_view_accounts WHERE account_id = $1",
-    "findings": "SELECT id, rule, severity, departments, evidence, detected_at, resolved_at, summary"
-                " FROM cx360_view_findings WHERE account_id = $1 AND resolved_at IS NULL ORDER BY detected_at DESC, id DESC",
-    "events": "SELECT notification_id, topic, state FROM cx360_events WHERE notification_id = ANY($1::bigint[])",
-    "timeline": "SELECT topic, occurred_at, originator_version, notification_id, state FROM cx360_events"
-                " WHERE originator_id = $1 ORDER BY occurred_at, originator_version LIMIT 50",
-}
-
 
 def load(url: str, count: int, accounts: int, run: str) -> float:
     store = EventStore(env=store_env(connection_params(url)))
@@ -104,24 +99,47 @@ async def over_http(base: str, ids: list[str]) -> list[float]:
 
 
 async def bare(url: str, ids: list[str]) -> list[float]:
+    """The same rows read in this process, no HTTP at all: the floor of the floor."""
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     times = []
     for account_id in ids:
         started = time.perf_counter()
         async with pool.acquire() as connection:
-            view = await connection.fetchval(BARE["view"], account_id)
-            findings = await connection.fetch(BARE["findings"], account_id)
-            positions = [position for row in findings for position in row["evidence"]]
-            evidence = await connection.fetch(BARE["events"], positions)
-            timeline = await connection.fetch(BARE["timeline"], account_stream_id(account_id))
-        orjson.dumps({"view": orjson.loads(view) if view else None,
-                      "findings": [dict(row) for row in findings],
-                      "evidence": [{**dict(row), "state": orjson.loads(row["state"])} for row in evidence],
-                      "timeline": [{**dict(row), "state": orjson.loads(row["state"])} for row in timeline]},
-                     default=str)
+            await read_account(connection, account_id)
         times.append(time.perf_counter() - started)
     await pool.close()
     return times
+
+
+async def bare_over_http(base: str, ids: list[str]) -> list[float]:
+    times = []
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        await client.post("/", json={"id": "warm-up"})
+        for account_id in ids:
+            body = json.dumps({"id": account_id})
+            started = time.perf_counter()
+            response = await client.post("/", content=body, headers={"content-type": "application/json"})
+            times.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text[:500]
+    return times
+
+
+@contextmanager
+def bare_endpoint(url: str, port: int) -> Iterator[str]:
+    process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("bare_endpoint.py")), "--dsn", url,
+                                "--port", str(port)])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.post(base, json={"id": "warm-up"}, timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -149,14 +167,17 @@ def main() -> None:
         with running_service(url, args.port, "off") as base:
             http = asyncio.run(over_http(base, ids))
             again = asyncio.run(over_http(base, ids))  # the same accounts, unchanged: the response cache
+        with bare_endpoint(url, args.port + 1) as base:
+            endpoint = asyncio.run(bare_over_http(base, ids))
         direct = asyncio.run(bare(url, ids))
     for name, times in (("account query over HTTP", http), ("  asked again, unchanged", again),
-                        ("bare asyncpg read", direct)):
+                        ("bare endpoint over HTTP", endpoint), ("bare read in-process", direct)):
         print(f"{name:<26} p50 {percentile(times, 0.5) * 1000:6.1f} ms   p95 {percentile(times, 0.95) * 1000:6.1f} ms"
               f"   mean {statistics.mean(times) * 1000:6.1f} ms")
-    for name, times in (("first ask", http), ("asked again", again)):
-        print(f"ratio HTTP / bare, {name}: p50 {percentile(times, 0.5) / percentile(direct, 0.5):.1f}x, "
-              f"p95 {percentile(times, 0.95) / percentile(direct, 0.95):.1f}x")
+    for baseline, base_times in (("bare endpoint", endpoint), ("bare in-process read", direct)):
+        for name, times in (("first ask", http), ("asked again", again)):
+            print(f"ratio to the {baseline}, {name}: p50 {percentile(times, 0.5) / percentile(base_times, 0.5):.1f}x, "
+                  f"p95 {percentile(times, 0.95) / percentile(base_times, 0.95):.1f}x")
 
 
 if __name__ == "__main__":

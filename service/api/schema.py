@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Optional
 
 import strawberry
@@ -55,6 +55,9 @@ from service.streams import NotIssued, StreamEnded, change_selection, event_sele
 log = logging.getLogger(__name__)
 
 
+CLOCK_SKEW = timedelta(minutes=5)  # a client's clock may run a little ahead of ours
+
+
 @strawberry.type(description="Accounts, their timelines and views, and findings across accounts.")
 class Query:
     @strawberry.field(description="The account, or null for an account no event has named.")
@@ -62,8 +65,11 @@ class Query:
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The account id, in the tenant's own id space.")],
-        as_of: Annotated[Optional[datetime], strawberry.argument(description="Answer as the account was at this instant (its events up to then); now if omitted.")] = None,
+        as_of: Annotated[Optional[datetime], strawberry.argument(description="Answer as the account was at this instant (its events up to then); now if omitted. Not in the future (5 minutes of clock skew are allowed).")] = None,
     ) -> Optional[Account]:
+        if as_of is not None and as_of > datetime.now(timezone.utc) + CLOCK_SKEW:
+            raise BadInput("asOf", f"{as_of.isoformat()} is in the future: an account is shown as it was, "
+                                   "not as it would be if nothing happened until then")
         record = await info.context.reads.account(str(id), as_of)
         return Account.from_record(record, as_of) if record is not None else None
 

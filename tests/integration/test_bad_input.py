@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -98,6 +99,18 @@ def test_bad_paging_arguments_are_named(client: httpx.Client, variables: dict[st
 def test_an_unparseable_as_of_is_named(client: httpx.Client) -> None:
     body = graphql(client, TIMELINE, {"id": "x", "asOf": "last tuesday"})
     assert body["errors"][0]["message"].startswith("asOf: ")
+
+
+def test_an_as_of_in_the_future_is_refused_and_a_little_skew_is_not(client: httpx.Client) -> None:
+    account = unique()
+    record(client, [event(account_id=account)])
+    later = (datetime.now(timezone.utc) + timedelta(days=30)).isoformat()
+    body = graphql(client, TIMELINE, {"id": account, "asOf": later})
+    assert body["errors"][0]["message"].startswith("asOf: ") and "is in the future" in body["errors"][0]["message"]
+    assert body["data"] is None or body["data"]["account"] is None
+    skewed = (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()
+    body = graphql(client, TIMELINE, {"id": account, "asOf": skewed})
+    assert "errors" not in body and body["data"]["account"]["timeline"]["edges"]
 
 
 def test_errors_never_carry_stack_traces_or_sql(client: httpx.Client) -> None:

@@ -52,6 +52,7 @@ class Settings:
     health_weights: HealthWeights = DEFAULT_WEIGHTS
     view_delay_seconds: float = 2.0
     subscriber_buffer: int = 1000  # messages a subscriber may leave unread before it is cut off
+    connection_buffer_bytes: int = 16 * 1024 * 1024  # bytes all the subscriptions of a connection may hold unsent
     subscriber_ping_seconds: float = 15.0  # graphql-transport-ws keep-alive pings
 
     @classmethod
@@ -82,6 +83,7 @@ class Settings:
             projector=choice(env, "CX360_PROJECTOR", ("process", "thread", "off")),
             view_delay_seconds=integer(env, "CX360_VIEW_DELAY_MS", 2000, 0, 3_600_000) / 1000,
             subscriber_buffer=integer(env, "CX360_SUBSCRIBER_BUFFER", 1000, 1, 1_000_000),
+            connection_buffer_bytes=integer(env, "CX360_CONNECTION_BUFFER_BYTES", 16 * 1024 * 1024, 65_536, 2**32),
             subscriber_ping_seconds=integer(env, "CX360_SUBSCRIBER_PING_MS", 15_000, 100, 3_600_000) / 1000,
             health_weights=read_weights(Path(env["CX360_HEALTH_WEIGHTS_FILE"]))
             if env.get("CX360_HEALTH_WEIGHTS_FILE") else DEFAULT_WEIGHTS,

@@ -180,11 +180,34 @@ class StreamEnded(Exception):
 
 
 class FellBehind(StreamEnded):
-    """A subscriber left more messages unread than its buffer holds."""
+    """A subscriber left more messages unread than its buffer (or its connection's budget) holds."""
 
-    def __init__(self, position: int, capacity: int) -> None:
-        super().__init__(f"more than {capacity} messages were waiting unread", position)
-        self.capacity = capacity
+    def __init__(self, position: int, reason: str) -> None:
+        super().__init__(reason, position)
+
+
+class Budget:
+    """The bytes of messages all the subscriptions of one connection may hold unsent together.
+
+    A subscriber's buffer counts messages; a connection may hold many subscriptions of
+    large events, so their sum is bounded in bytes too. One message always fits, so an
+    event larger than the budget still reaches a subscriber that keeps up.
+    """
+
+    __slots__ = ("limit", "used")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, size: int) -> bool:
+        if self.used and self.used + size > self.limit:
+            return False
+        self.used += size
+        return True
+
+    def give_back(self, size: int) -> None:
+        self.used -= size
 
 
 class RowFailed(StreamEnded):
@@ -202,26 +225,41 @@ class NotIssued(Exception):
 class Subscriber(Generic[Item, Out]):
     """One subscription's bounded buffer, filled by its feed, emptied as it sends."""
 
-    __slots__ = ("arrived", "capacity", "failure", "floor", "key", "overflowed", "queue", "render", "selection")
+    __slots__ = ("arrived", "budget", "capacity", "failure", "floor", "key", "overflowed", "queue", "render",
+                 "selection")
 
     def __init__(self, selection: Selection[Item], key: Hashable, render: Callable[[Item], Awaitable[Out]],
-                 capacity: int, floor: int) -> None:
+                 capacity: int, floor: int, budget: Budget | None = None) -> None:
         self.selection = selection
         self.key = key  # subscribers with equal keys render a row alike: it is rendered once for all of them
         self.render = render
         self.capacity = capacity
+        self.budget = budget
         self.floor = floor  # it has (or replayed) everything up to here
-        self.queue: deque[tuple[int, Out]] = deque()
+        self.queue: deque[tuple[int, Out, int]] = deque()  # (position, message, its size in the budget)
         self.arrived = asyncio.Event()
-        self.overflowed = False
+        self.overflowed: str | None = None  # why it was cut off
         self.failure: BaseException | None = None
 
     def offer(self, position: int, message: Out) -> None:
+        size = len(message) if isinstance(message, str | bytes) else 0
         if len(self.queue) >= self.capacity:
-            self.overflowed = True
+            self.overflowed = f"more than {self.capacity} messages were waiting unread"
+        elif self.budget is not None and not self.budget.take(size):
+            self.overflowed = (f"the connection's subscriptions held more than {self.budget.limit:,} bytes "
+                               "of messages unread")
         else:
-            self.queue.append((position, message))
+            self.queue.append((position, message, size))
         self.arrived.set()
+
+    def took(self, size: int) -> None:
+        if self.budget is not None:
+            self.budget.give_back(size)
+
+    def release(self) -> None:
+        """Give back the budget of messages that will not be sent (the subscription ended early)."""
+        while self.queue:
+            self.took(self.queue.popleft()[2])
 
     def fail(self, error: BaseException) -> None:
         self.failure = error
@@ -264,6 +302,7 @@ class Feed(Generic[Item]):
         render: Callable[[Item], Awaitable[Out]],
         capacity: int,
         key: Hashable | None = None,
+        budget: Budget | None = None,
     ) -> AsyncGenerator[tuple[int, Out], None]:
         """(position, message) for every matching row after `after` (or from now), replayed then live.
 
@@ -292,21 +331,23 @@ class Feed(Generic[Item]):
             reached = rows[-1][self.log.position] if len(rows) == self.batch else target
         # No await since the loop's test: the feed has handed out nothing after `reached` yet.
         subscriber: Subscriber[Item, Out] = Subscriber(selection, key if key is not None else object(), render,
-                                                       capacity, reached)
+                                                       capacity, reached, budget)
         self.attach(subscriber)
         try:
             while True:
                 await subscriber.arrived.wait()
                 subscriber.arrived.clear()
                 while subscriber.queue:
-                    reached, message = subscriber.queue.popleft()
+                    reached, message, size = subscriber.queue.popleft()
+                    subscriber.took(size)
                     yield reached, message
                 if subscriber.failure is not None:
                     raise RowFailed("a message could not be rendered; it has been logged", reached)
                 if subscriber.overflowed:
-                    raise FellBehind(reached, capacity)
+                    raise FellBehind(reached, subscriber.overflowed)
         finally:
             self.detach(subscriber)
+            subscriber.release()
 
     async def replay(self, after: int, upto: int, selection: Selection[Item]) -> list[asyncpg.Record]:
         """One page of a subscriber's replay; a lost connection is retried, not the subscriber's problem."""

@@ -64,7 +64,13 @@ from service.api.errors import BadInput, should_mask
 from service.api.findings import finding_change
 from service.api.stream_errors import stream_ended
 from service.api.types import Event
-from service.streams import NotIssued, StreamEnded, change_selection, event_selection
+from service.streams import (
+    Budget,
+    NotIssued,
+    StreamEnded,
+    change_selection,
+    event_selection,
+)
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +221,8 @@ def masked(error: GraphQLError) -> dict[str, Any]:
 class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """strawberry's graphql-transport-ws handler, serving `events` and `findingChanged` from the feeds."""
 
+    budget: Budget | None = None  # the connection's, shared by its subscriptions (made on the first)
+
     async def handle(self) -> None:
         sockets: set[Any] = getattr(self.view, "open_sockets", set())
         sockets.add(self.websocket)
@@ -284,15 +292,18 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def fan_out(self, operation: Operation[Context, None], plan: Plan, render: Renderer) -> None:
         context = self.context
         capacity = context.settings.subscriber_buffer
+        if self.budget is None:
+            self.budget = Budget(context.settings.connection_buffer_bytes)
         frame = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":'
         send: Callable[[str], Awaitable[None]] = self.websocket.send_text  # type: ignore[attr-defined]
         if plan.field == "events":
             selection = event_selection(plan.departments, plan.account)
             messages = context.event_feed.follow(plan.after, selection, lambda record: render(Event.from_record(record)),
-                                                 capacity, key=plan.key)
+                                                 capacity, key=plan.key, budget=self.budget)
         else:
             messages = context.change_feed.follow(plan.after, change_selection(plan.account),
-                                                  lambda row: render(finding_change(row)), capacity, key=plan.key)
+                                                  lambda row: render(finding_change(row)), capacity, key=plan.key,
+                                                  budget=self.budget)
         async with aclosing(messages):
             async for _, payload in messages:
                 if operation.completed:

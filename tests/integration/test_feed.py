@@ -12,7 +12,14 @@ import httpx
 import pytest
 
 from service.reads import EventRecord
-from service.streams import EVENT_LOG, Feed, NotIssued, event_selection
+from service.streams import (
+    EVENT_LOG,
+    Budget,
+    Feed,
+    FellBehind,
+    NotIssued,
+    event_selection,
+)
 from tests.integration.test_event_stream import outreach
 from tests.support import record, unique
 
@@ -108,5 +115,40 @@ async def test_an_after_beyond_the_head_is_refused(pool: asyncpg.Pool) -> None:
         with pytest.raises(NotIssued):
             async for _ in feed.follow(feed.position + 1_000_000, event_selection(None, None), itself, 100):
                 pass
+    finally:
+        await feed.stop()
+
+
+async def test_the_subscriptions_of_a_connection_share_a_byte_budget(client: httpx.Client, pool: asyncpg.Pool) -> None:
+    """Two subscriptions of 1 KB messages under a 10 KB budget: together they hold 10 messages, each
+    then ends with what it holds and where to resume, and the budget is whole again."""
+    notifier = HandNotifier()
+    feed: Feed[EventRecord] = Feed(pool, notifier, EVENT_LOG)  # type: ignore[arg-type]
+    await feed.start()
+    try:
+        account = unique()
+        budget = Budget(10_000)
+
+        async def kilobyte(record: EventRecord) -> str:
+            return record.id.ljust(1000, ".")
+
+        streams = [feed.follow(None, event_selection(None, account), kilobyte, 1000, budget=budget) for _ in range(2)]
+        firsts = [asyncio.create_task(anext(stream)) for stream in streams]  # both attach, then wait for rows
+        while len(feed.followers(account)) < 2:
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(record, client, [outreach(account, n) for n in range(30)])
+        notifier.notified()
+        received: list[list[str]] = [[], []]
+        for index, stream in enumerate(streams):
+            position, message = await firsts[index]
+            received[index].append(message)
+            with pytest.raises(FellBehind, match="held more than 10,000 bytes") as ended:
+                async with asyncio.timeout(10):  # without the budget it would wait for more rows
+                    async for position, message in stream:
+                        received[index].append(message)
+            assert ended.value.position == position  # resume after the last message it got
+        assert sum(len(each) for each in received) == 10 and all(received)
+        assert [message.rstrip(".") for message in received[0]] == [f"{account}-{n}" for n in range(len(received[0]))]
+        assert budget.used == 0
     finally:
         await feed.stop()

@@ -14,6 +14,7 @@ def test_values_are_read_from_the_environment() -> None:
     settings = Settings.from_env({"CX360_PORT": "9000", "CX360_MAX_BATCH_EVENTS": "50", "CX360_MAX_DATA_DEPTH": "4",
                                   "DATABASE_URL": "postgresql://u:p%40ss@db.example:6543/cx"})
     assert (settings.port, settings.max_batch_events, settings.limits.max_data_depth) == (9000, 50, 4)
+    assert Settings.from_env({"CX360_CONNECTION_BUFFER_BYTES": "1048576"}).connection_buffer_bytes == 1_048_576
     assert connection_params(settings.database_url or "") == {"host": "db.example", "port": 6543, "user": "u", "password": "p@ss", "dbname": "cx"}
 
 
@@ -21,7 +22,9 @@ def test_values_are_read_from_the_environment() -> None:
     ("environ", "named"),
     [({"CX360_PORT": "eighty"}, "CX360_PORT"), ({"CX360_PORT": "70000"}, "CX360_PORT"),
      ({"CX360_MAX_BATCH_EVENTS": "0"}, "CX360_MAX_BATCH_EVENTS"), ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
-     ({"DATABASE_URL": "postgresql://host"}, "DATABASE_URL")],
+     ({"DATABASE_URL": "postgresql://host"}, "DATABASE_URL"),
+     ({"CX360_CONNECTION_BUFFER_BYTES": "1000"}, "CX360_CONNECTION_BUFFER_BYTES"),
+     ({"CX360_SUBSCRIBER_BUFFER": "many"}, "CX360_SUBSCRIBER_BUFFER")],
 )
 def test_a_bad_value_is_refused_naming_the_variable(environ: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):

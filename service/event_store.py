@@ -88,6 +88,7 @@ class EventStore(Application[UUID]):
             except (InterfaceError, OperationalError) as failure:
                 log.warning("event store connection failed (attempt %d): %s", attempt, failure)
                 failed: PersistenceError = failure
+                self.drop_dead_connections()
             except PersistenceError as failure:
                 log.exception("event store failure")
                 raise StoreUnavailable from failure
@@ -95,6 +96,14 @@ class EventStore(Application[UUID]):
             raise StoreUnavailable(f"no connection after {MAX_ATTEMPTS} attempts") from failed
         positions = {index: notification_id for (index, _), notification_id in zip(new, notification_ids)}
         return RecordOutcome(accepted=len(new), duplicates=len(events) - len(new), positions=positions)
+
+    def drop_dead_connections(self) -> None:
+        """After a failed connection, check every idle one: a restart or a failover ends them all,
+        and without this each retry could draw another dead one."""
+        try:
+            self.indexing_recorder.datastore.pool.check()
+        except Exception:  # the next attempt reports the database's state
+            log.debug("could not check the event store's connections", exc_info=True)
 
     def append_of(self, events: Sequence[ValidEvent], versions: dict[str, int]) -> Append:
         """The stored events, index rows and account rows of new events, numbered after `versions`."""

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta, timezone  # noqa: F401
 from pathlib import Path
 from typing import Any, Iterator
@@ -92,17 +92,22 @@ def fresh_database() -> Iterator[str]:
             embedded.stop()
 
 
-@contextmanager
-def running_service(url: str, port: int, projector: str = "process") -> Iterator[str]:
+def running_service(url: str, port: int, projector: str = "process") -> AbstractContextManager[str]:
     env = {**os.environ, "DATABASE_URL": url, "CX360_PORT": str(port), "CX360_PROJECTOR": projector}
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               cwd=Path(__file__).resolve().parents[1])
-    base = f"http://127.0.0.1:{port}"
+    return running([sys.executable, "-m", "service.cli", "serve"], f"http://127.0.0.1:{port}", "/graphql",
+                   {"query": "{ __typename }"}, env=env, quiet=True)
+
+
+@contextmanager
+def running(command: list[str], base: str, path: str, probe: dict[str, Any], env: dict[str, str] | None = None,
+            quiet: bool = False) -> Iterator[str]:
+    """A server process, once it answers a POST of `probe` to `path`; stopped on the way out."""
+    output = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen(command, env=env, stdout=output, stderr=output, cwd=Path(__file__).resolve().parents[1])
     try:
         for _ in range(300):
             try:
-                httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}, timeout=1)
+                httpx.post(f"{base}{path}", json=probe, timeout=1)
                 break
             except httpx.TransportError:
                 time.sleep(0.1)

@@ -25,11 +25,9 @@ import asyncio
 import json
 import random
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from uuid import uuid4
 
@@ -40,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bare_endpoint import read_account  # noqa: E402
-from ingest import fresh_database, running_service  # noqa: E402
+from ingest import fresh_database, running, running_service  # noqa: E402
 from workload import events  # noqa: E402
 
 from domain.validation import validate_batch  # noqa: E402
@@ -124,22 +122,9 @@ async def bare_over_http(base: str, ids: list[str]) -> list[float]:
     return times
 
 
-@contextmanager
-def bare_endpoint(url: str, port: int) -> Iterator[str]:
-    process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("bare_endpoint.py")), "--dsn", url,
-                                "--port", str(port)])
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                httpx.post(base, json={"id": "warm-up"}, timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(30)
+def bare_endpoint(url: str, port: int) -> AbstractContextManager[str]:
+    return running([sys.executable, str(Path(__file__).with_name("bare_endpoint.py")), "--dsn", url, "--port", str(port)],
+                   f"http://127.0.0.1:{port}", "/", {"id": "warm-up"})
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -88,7 +88,8 @@ class EventStore(Application[UUID]):
             except (InterfaceError, OperationalError) as failure:
                 log.warning("event store connection failed (attempt %d): %s", attempt, failure)
                 failed: PersistenceError = failure
-                self.drop_dead_connections()
+                if attempt < MAX_ATTEMPTS and lost_connection(failure):
+                    self.replace_connections()
             except PersistenceError as failure:
                 log.exception("event store failure")
                 raise StoreUnavailable from failure
@@ -97,13 +98,15 @@ class EventStore(Application[UUID]):
         positions = {index: notification_id for (index, _), notification_id in zip(new, notification_ids)}
         return RecordOutcome(accepted=len(new), duplicates=len(events) - len(new), positions=positions)
 
-    def drop_dead_connections(self) -> None:
-        """After a failed connection, check every idle one: a restart or a failover ends them all,
-        and without this each retry could draw another dead one."""
+    def replace_connections(self) -> None:
+        """A lost connection: a restart or a failover ends them all, and each retry could draw
+        another dead one. Drain the pool: its idle connections are closed (no round trip, so a
+        server that stopped answering cannot hold this thread) and new ones are opened in the
+        pool's background workers; those in use are replaced when they come back."""
         try:
-            self.indexing_recorder.datastore.pool.check()
+            self.indexing_recorder.datastore.pool.drain()
         except Exception:  # the next attempt reports the database's state
-            log.debug("could not check the event store's connections", exc_info=True)
+            log.debug("could not drain the event store's connections", exc_info=True)
 
     def append_of(self, events: Sequence[ValidEvent], versions: dict[str, int]) -> Append:
         """The stored events, index rows and account rows of new events, numbered after `versions`."""
@@ -123,6 +126,17 @@ class EventStore(Application[UUID]):
     def indexing_recorder(self) -> IndexingRecorder:
         return cast(IndexingRecorder, self.recorder)
 
+
+
+CONNECTION_LOST = ("57P01", "57P02", "57P03")  # admin shutdown, crash shutdown, cannot connect now
+
+
+def lost_connection(failure: PersistenceError) -> bool:
+    """Whether the failure is a lost connection (class 08, a server shutting down, none at all),
+    not a lock timeout, a deadlock or a cancelled statement, which retry on the same connection."""
+    sqlstate = getattr(failure.__cause__, "sqlstate", None)
+    return isinstance(failure, InterfaceError) or sqlstate is None or sqlstate.startswith("08") or (
+        sqlstate in CONNECTION_LOST)
 
 
 def store_env(params: Mapping[str, str | int | None]) -> dict[str, str]:

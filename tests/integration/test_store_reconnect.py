@@ -1,8 +1,8 @@
 """The store outlives its connections: after a database restart or a failover, the next batches are stored.
 
 PostgreSQL restarting ends every connection the store's pool holds. After the first
-failed attempt the store checks all its idle connections and replaces the dead ones, so
-the retry draws a live one (before, each of the 3 attempts could draw another dead
+attempt that finds its connection lost, the store drains its pool (new connections are
+opened in the background), so the retry draws a live one (before, each of the 3 attempts could draw another dead
 connection, and the first batches after a restart failed with "no connection after 3
 attempts").
 """
@@ -15,9 +15,10 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from eventsourcing.persistence import OperationalError
 
 from domain.validation import validate_batch
-from service.event_store import EventStore, store_env
+from service.event_store import EventStore, lost_connection, store_env
 from service.settings import connection_params
 
 
@@ -45,3 +46,19 @@ def test_batches_after_the_servers_connections_ended_are_stored(
         assert [store.record(batch(n)).accepted for n in range(10)] == [1] * 10
     finally:
         store.close()
+
+
+def wrapped(cause: Exception) -> OperationalError:
+    try:
+        raise OperationalError(str(cause)) from cause  # as the store library wraps psycopg's errors
+    except OperationalError as error:
+        return error
+
+
+def test_only_a_lost_connection_drains_the_pool() -> None:
+    assert lost_connection(wrapped(psycopg.errors.AdminShutdown("terminating connection")))
+    assert lost_connection(wrapped(psycopg.errors.ConnectionFailure("connection failure")))
+    assert lost_connection(wrapped(psycopg.OperationalError("server closed the connection unexpectedly")))
+    assert not lost_connection(wrapped(psycopg.errors.LockNotAvailable("lock timeout")))
+    assert not lost_connection(wrapped(psycopg.errors.DeadlockDetected("deadlock detected")))
+    assert not lost_connection(wrapped(psycopg.errors.QueryCanceled("statement timeout")))

@@ -20,6 +20,7 @@ out the same document for the same query text) unless the document has directive
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLSchema,
     OperationDefinitionNode,
     Undefined,
     is_leaf_type,
@@ -46,7 +48,8 @@ Complete = Callable[[Any], Any]  # a value as its resolver returned it -> the va
 Plans = dict[tuple[int, ...], "Complete | None"]  # (parent type, field nodes) by identity -> plan
 
 SHARED_DOCUMENTS = 256  # as many as strawberry's parser cache keeps (`schema.build_schema`)
-shared: OrderedDict[int, tuple[OperationDefinitionNode, Plans | None]] = OrderedDict()
+shared: OrderedDict[tuple[int, int], tuple[GraphQLSchema, OperationDefinitionNode, Plans | None]] = OrderedDict()
+shared_lock = threading.Lock()
 
 
 class NotPlain(Exception):
@@ -63,7 +66,7 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
         self._short_paths: dict[tuple[int, int], tuple[Any, Any, Complete | None]] = {}
         # an extension that wraps resolvers (a `resolve` hook) must see every field
         self.wrapped = bool(self.middleware_manager and self.middleware_manager.middlewares)
-        self._shared_plans = plans_of(self.operation, self.fragment_definitions)
+        self._shared_plans = plans_of(self.schema, self.operation, self.fragment_definitions)
 
     def execute_field(
         self,
@@ -114,8 +117,13 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
         if complete is None:
             return None
 
+        is_awaitable = self.is_awaitable
+
         def read(source: Any) -> Any:
-            return complete(getattr(source, python_name))
+            value = getattr(source, python_name)
+            if value is not None and (isinstance(value, Exception) or is_awaitable(value)):
+                raise NotPlain  # graphql-core raises the one and awaits the other
+            return complete(value)
 
         return read
 
@@ -125,7 +133,7 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
             return None if inner is None else required(inner)
         if isinstance(type_, GraphQLList):
             item = self.plan_value(type_.of_type, field_details_list)
-            return None if item is None else listed(item)
+            return None if item is None else listed(item, self.is_awaitable)
         if is_leaf_type(type_):
             assert isinstance(type_, GraphQLLeafType)
             return leaf(type_)
@@ -174,13 +182,18 @@ def required(inner: Complete) -> Complete:
     return complete
 
 
-def listed(item: Complete) -> Complete:
+def listed(item: Complete, is_awaitable: Callable[[Any], bool]) -> Complete:
+    def checked(each: Any) -> Any:
+        if each is not None and (isinstance(each, Exception) or is_awaitable(each)):
+            raise NotPlain  # graphql-core raises the one and awaits the other
+        return item(each)
+
     def complete(value: Any) -> Any:
         if value is None:
             return None
         if not isinstance(value, list | tuple):
             raise NotPlain
-        return [item(each) for each in value]
+        return [checked(each) for each in value]
 
     return complete
 
@@ -191,8 +204,6 @@ def leaf(type_: GraphQLLeafType) -> Complete:
     def complete(value: Any) -> Any:
         if value is None:
             return None
-        if isinstance(value, Exception):
-            raise NotPlain
         coerced = coerce(value)
         if coerced is None or coerced is Undefined:
             raise NotPlain
@@ -201,17 +212,23 @@ def leaf(type_: GraphQLLeafType) -> Complete:
     return complete
 
 
-def plans_of(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> Plans | None:
-    """The plans shared by every execution of this operation; None if it has directives."""
-    known = shared.get(id(operation))
-    if known is not None and known[0] is operation:
-        shared.move_to_end(id(operation))
-        return known[1]
-    plans: Plans | None = None if has_directives(operation, fragments) else {}
-    shared[id(operation)] = (operation, plans)  # the operation is kept, so its id is not reused
-    if len(shared) > SHARED_DOCUMENTS:
-        shared.popitem(last=False)
-    return plans
+def plans_of(schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: dict[str, Any]) -> Plans | None:
+    """The plans shared by every execution of this operation on this schema; None if it has directives.
+
+    The entry keeps the operation and the schema (so its types) alive: their ids, in the
+    keys, cannot be reused by others while it is there. Executions may run in threads.
+    """
+    key = (id(schema), id(operation))
+    with shared_lock:
+        known = shared.get(key)
+        if known is not None:
+            shared.move_to_end(key)
+            return known[2]
+        plans: Plans | None = None if has_directives(operation, fragments) else {}
+        shared[key] = (schema, operation, plans)
+        if len(shared) > SHARED_DOCUMENTS:
+            shared.popitem(last=False)
+        return plans
 
 
 class DirectiveFinder(Visitor):

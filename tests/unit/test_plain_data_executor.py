@@ -76,6 +76,7 @@ STANDARD = strawberry.Schema(query=Query)
 QUERIES = [
     "{ nodes { id shout leaves { name count at colour } maybe { name colour } tags } }",
     "{ nodes { __typename id tags leaves { __typename count } } first { id maybe { at } } }",
+    "{ nodes { maybe { __typename } leaves { __typename } } }",
     "query($with: Boolean!) { nodes { id leaves @include(if: $with) { name } ...N } } "
     "fragment N on Node { maybe { name count } leaves { at } }",
     "{ first { a: id b: id leaves { n: name m: name } } }",
@@ -91,8 +92,8 @@ leaves = st.builds(Leaf, name=names, count=counts, at=instants, colour=colours)
 nodes = st.builds(
     Node,
     id=st.one_of(st.sampled_from(["a", "b", "raise"]), st.none()),
-    leaves=st.one_of(st.lists(st.one_of(leaves, st.none()), max_size=3), st.none(), st.just("not a list")),
-    maybe=st.one_of(leaves, st.none()),
+    leaves=st.one_of(st.lists(st.one_of(leaves, st.none(), BAD), max_size=3), st.none(), st.just("not a list")),
+    maybe=st.one_of(leaves, st.none(), BAD),
     tags=st.one_of(st.lists(st.one_of(st.text(max_size=3), st.none(), BAD), max_size=3), st.none()),
 )
 
@@ -160,3 +161,20 @@ def test_a_parsed_document_shared_by_requests_answers_each_with_its_variables() 
         "nodes": [{"id": "n", "leaves": [{"name": "x", "count": 1}]}]}
     DATA.nodes = [Node(id="m", leaves=[Leaf(name="y", count=None, at=AT, colour=Colour.RED)], maybe=None, tags=None)]
     assert schema.execute_sync(plain).data == {"nodes": [{"id": "m", "leaves": [{"name": "y", "count": None}]}]}
+
+
+async def test_awaitable_values_are_awaited_as_graphql_core_does() -> None:
+    async def later(value: Any) -> Any:
+        return value
+
+    def data() -> list[Node]:
+        return [Node(id="n", leaves=[later(Leaf(name="x", count=later(1), at=AT, colour=Colour.RED))],  # type: ignore[list-item]
+                     maybe=later(None), tags=later(["t"]))]  # type: ignore[arg-type]
+
+    query = "{ nodes { id leaves { name count } maybe { __typename } tags } }"
+    DATA.nodes = data()
+    fast = await FAST.execute(query)
+    DATA.nodes = data()
+    standard = await STANDARD.execute(query)
+    assert fast.data == standard.data == {"nodes": [{"id": "n", "leaves": [{"name": "x", "count": 1}], "maybe": None,
+                                                     "tags": ["t"]}]}

@@ -190,8 +190,10 @@ class Budget:
     """The bytes of messages all the subscriptions of one connection may hold unsent together.
 
     A subscriber's buffer counts messages; a connection may hold many subscriptions of
-    large events, so their sum is bounded in bytes too. One message always fits, so an
-    event larger than the budget still reaches a subscriber that keeps up.
+    large events, so their sum is bounded in bytes too. A subscriber with nothing unsent
+    always takes its next message (counted all the same): it keeps up, so an event larger
+    than the budget still reaches it, and the subscriptions cut off are those that hold
+    messages while the budget is spent.
     """
 
     __slots__ = ("limit", "used")
@@ -200,8 +202,8 @@ class Budget:
         self.limit = limit
         self.used = 0
 
-    def take(self, size: int) -> bool:
-        if self.used and self.used + size > self.limit:
+    def take(self, size: int, *, always: bool = False) -> bool:
+        if not always and self.used + size > self.limit:
             return False
         self.used += size
         return True
@@ -242,10 +244,10 @@ class Subscriber(Generic[Item, Out]):
         self.failure: BaseException | None = None
 
     def offer(self, position: int, message: Out) -> None:
-        size = len(message) if isinstance(message, str | bytes) else 0
+        size = size_of(message)
         if len(self.queue) >= self.capacity:
             self.overflowed = f"more than {self.capacity} messages were waiting unread"
-        elif self.budget is not None and not self.budget.take(size):
+        elif self.budget is not None and not self.budget.take(size, always=not self.queue):
             self.overflowed = (f"the connection's subscriptions held more than {self.budget.limit:,} bytes "
                                "of messages unread")
         else:
@@ -264,6 +266,13 @@ class Subscriber(Generic[Item, Out]):
     def fail(self, error: BaseException) -> None:
         self.failure = error
         self.arrived.set()
+
+
+def size_of(message: object) -> int:
+    """Bytes of a message as sent (UTF-8); a str knows at no cost whether it is all ASCII."""
+    if isinstance(message, str):
+        return len(message) if message.isascii() else len(message.encode())
+    return len(message) if isinstance(message, bytes) else 0
 
 
 class Feed(Generic[Item]):

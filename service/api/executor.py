@@ -8,14 +8,16 @@ cost made the first ask of an account 9-10x a bare read of its rows.
 For a field that strawberry resolves by `getattr` alone (no resolver, no arguments, no
 extensions, no directive left after @include/@skip), this executor reads the attribute
 and completes it in one compiled step, nested objects and lists included. Anything else,
-or anything that goes wrong on the short path (a null where the schema promises a value,
-a scalar that does not serialize, an exception), takes graphql-core's own path for that
-field, so errors, their paths and null propagation are exactly graphql-core's: the short
-path only reads attributes, so doing it again is harmless.
+or anything unusual on the short path (a null where the schema promises a value, a
+scalar that does not serialize, an exception or an awaitable held as a value, an
+exception), takes graphql-core's own path for that field, so errors, their paths and null
+propagation are exactly graphql-core's. Our types are plain dataclasses, so reading their
+attributes again on that path is harmless.
 
-Plans are shared by the requests of one parsed document (strawberry's parser cache hands
-out the same document for the same query text) unless the document has directives, whose
-@include/@skip depend on the variables; each request then plans for itself.
+Plans are shared by the requests of one parsed document on one schema (strawberry's
+parser cache hands out the same document for the same query text) unless the document
+has directives, whose @include/@skip depend on the variables; each request then plans
+for itself.
 """
 
 from __future__ import annotations

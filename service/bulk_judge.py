@@ -55,6 +55,20 @@ class Part:
     now: datetime
 
 
+class AccountNotJudged(Exception):
+    """Judging one account raised: the rebuild stops (the live views stay as they were), naming it.
+
+    The live projector logs such an account and goes on; a rebuild does not, since
+    swapping in a view without the account's findings would lose them, and a fault that
+    hits every account would swap in an empty view.
+    """
+
+    def __init__(self, account_id: str, error: Exception) -> None:
+        super().__init__(f"account {account_id!r} could not be judged ({type(error).__name__}: {error}); "
+                         "the live views are as they were")
+        self.account_id = account_id
+
+
 def parts_of(count: int) -> list[tuple[UUID | None, UUID | None]]:
     """`count` ranges of stream ids that together cover them all."""
     bounds = [UUID(int=(k << 128) // count) for k in range(1, count)]
@@ -93,8 +107,12 @@ def judge(part: Part, shadow: ProjectedViews, done: Any) -> tuple[int, int, int]
                 views: dict[str, AccountView] = {}
                 for account_id, facts in accounts_of(prefetched(cursor, part)):
                     history = history_of(account_id, facts)
-                    judged = evaluate(history, part.now, thresholds)
-                    views[account_id], due[account_id] = view_and_due(history, judged, part.weights, VIEW_REFRESH)
+                    try:
+                        judged = evaluate(history, part.now, thresholds)
+                        views[account_id], due[account_id] = view_and_due(history, judged, part.weights,
+                                                                          VIEW_REFRESH)
+                    except Exception as error:
+                        raise AccountNotJudged(account_id, error) from error
                     pending[account_id] = judged.findings
                     events, accounts, found = events + len(facts), accounts + 1, found + len(judged.findings)
                     if len(pending) >= WRITE_EVERY_ACCOUNTS:

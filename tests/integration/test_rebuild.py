@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
 from eventsourcing.postgres import PostgresDatastore
 
-from projections.thresholds import DEFAULT_THRESHOLDS, thresholds_from
+from projections.evaluation import evaluate
+from projections.thresholds import DEFAULT_THRESHOLDS, thresholds_from, thresholds_table
+from projections.view.health import DEFAULT_WEIGHTS
 from service.bootstrap import datastore_of
 from service.rebuild import REBUILD_LOCK, RebuildRunning, rebuild
 from service.settings import connection_params
+from service.views import ProjectedViews, drop_view
 from tests.integration.test_findings import (
     account_findings,
     eventually,
@@ -115,3 +121,37 @@ def test_a_rebuild_by_one_worker_or_three_gives_the_same_rows(
                 "SELECT id, account_id, rule, evidence, detected_at, summary FROM cx360_view_findings ORDER BY id"
             ).fetchall())
     assert rows[0] == rows[1] and rows[0]
+
+
+def test_an_account_a_rebuild_cannot_judge_is_named(
+    client: httpx.Client, datastore: PostgresDatastore, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers are processes of their own, so the part is judged here, as a worker would judge it."""
+    import service.bulk_judge as bulk
+
+    odd = unique()
+    record(client, urgent_ticket_and_renewal(odd))
+
+    def failing(history: Any, *args: Any, **kwargs: Any) -> Any:
+        if history.account_id == odd:
+            raise ValueError("a rule met data it did not expect")
+        return evaluate(history, *args, **kwargs)
+
+    monkeypatch.setattr(bulk, "evaluate", failing)
+    shadow = ProjectedViews(datastore, name=f"cx360_view_test_{unique().replace('-', '_')}")
+    shadow.create_table()
+    try:
+        with psycopg.connect(database_url) as connection:
+            connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            connection.read_only = True
+            with connection.transaction():
+                row = connection.execute("SELECT pg_export_snapshot(), max(notification_id) FROM cx360_events").fetchone()
+                assert row is not None
+                part = bulk.Part(database_url, row[0], row[1], None, None, shadow.name,
+                                 thresholds_table(DEFAULT_THRESHOLDS), DEFAULT_WEIGHTS, datetime.now(timezone.utc))
+                with pytest.raises(bulk.AccountNotJudged, match=f"account '{odd}' could not be judged"
+                                                               r" \(ValueError: a rule met data"):
+                    bulk.judge(part, shadow, multiprocessing.Value("q", 0))
+    finally:
+        with datastore.transaction(commit=True) as curs:
+            drop_view(curs, shadow.name)

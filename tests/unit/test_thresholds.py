@@ -63,18 +63,24 @@ def test_the_service_reads_the_rules_file_at_start(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "message"),
+    ("variable", "content", "message"),
     [
-        ("[contact-pressure]\nmax_touchs = 9\n", "contact-pressure.max_touchs: unknown threshold"),
-        ("[contact-pressure\n", "is not valid TOML"),
+        ("CX360_RULES_FILE", "[contact-pressure]\nmax_touchs = 9\n", "contact-pressure.max_touchs: unknown threshold"),
+        ("CX360_RULES_FILE", "[contact-pressure\n", "is not valid TOML"),
+        ("CX360_HEALTH_WEIGHTS_FILE", "support_load = -1\n", "support_load"),
+        ("CX360_HEALTH_WEIGHTS_FILE", "suport_load = 10\n", "suport_load"),
+        ("CX360_HEALTH_WEIGHTS_FILE", "support_load = \"high\"\n", "support_load"),
+        ("CX360_HEALTH_WEIGHTS_FILE", "support_load = [\n", "is not valid TOML"),
     ],
 )
-def test_a_bad_rules_file_stops_the_start_naming_the_problem(tmp_path: Path, content: str, message: str) -> None:
-    rules = tmp_path / "rules.toml"
-    rules.write_text(content)
+def test_a_bad_settings_file_stops_the_start_naming_the_variable_and_key(
+    tmp_path: Path, variable: str, content: str, message: str
+) -> None:
+    settings_file = tmp_path / "settings.toml"
+    settings_file.write_text(content)
     with pytest.raises(SettingsError) as raised:
-        Settings.from_env({"CX360_RULES_FILE": str(rules)})
-    assert str(raised.value).startswith("CX360_RULES_FILE") and message in str(raised.value)
+        Settings.from_env({variable: str(settings_file)})
+    assert str(raised.value).startswith(variable) and message in str(raised.value)
 
 
 def test_a_missing_rules_file_is_named(tmp_path: Path) -> None:
@@ -85,23 +91,6 @@ def test_a_missing_rules_file_is_named(tmp_path: Path) -> None:
 def test_projector_mode_is_checked() -> None:
     with pytest.raises(SettingsError, match="CX360_PROJECTOR must be one of process, thread, off"):
         Settings.from_env({"CX360_PROJECTOR": "sometimes"})
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("support_load = -1\n", "support_load"),
-        ("suport_load = 10\n", "suport_load"),
-        ("support_load = \"high\"\n", "support_load"),
-        ("support_load = [\n", "is not valid TOML"),
-    ],
-)
-def test_a_bad_health_weights_file_stops_the_start_naming_the_key(tmp_path: Path, content: str, message: str) -> None:
-    weights = tmp_path / "weights.toml"
-    weights.write_text(content)
-    with pytest.raises(SettingsError) as raised:
-        Settings.from_env({"CX360_HEALTH_WEIGHTS_FILE": str(weights)})
-    assert str(raised.value).startswith("CX360_HEALTH_WEIGHTS_FILE") and message in str(raised.value)
 
 
 def test_health_weights_from_a_file(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ async def open_context(
                         reads=Reads(pool),
                         ingest=Ingest(store, settings.limits),
                         findings=findings,
-                        views=ViewReads(pool, findings, settings.health_weights),
+                        views=ViewReads(pool, settings.health_weights),
                         event_feed=event_feed,
                         change_feed=change_feed,
                     )

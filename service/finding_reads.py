@@ -70,6 +70,8 @@ SELECT notification_id, topic, state FROM {EVENTS_TABLE} WHERE originator_id = $
 
 
 FindingsKey = tuple[str, bool | None]  # (account id, open only: True, False or None for all)
+JudgedKey = tuple[str, datetime]  # (account id, asOf)
+Judged = tuple[History, list[Finding]]  # an account's history up to asOf, and its findings then
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,16 +146,16 @@ class FindingReads:
         facts = [fact_from_stored(row["notification_id"], row["topic"], row["state"])[0] for row in rows]
         return history_of(account_id, facts)
 
-    async def judged_as_of(self, account_id: str, as_of: datetime) -> tuple[History, list[Finding]]:
+    async def judged_as_of(self, account_id: str, as_of: datetime) -> Judged:
         """The account's history up to `as_of` and its findings then, judged as the live view is."""
         history = await self.history_until(account_id, as_of)
         return history, evaluate(history, as_of, await self.thresholds_in_force()).findings
 
-    async def of_account_as_of(self, account_id: str, as_of: datetime, open_only: bool | None) -> list[FindingRecord]:
-        """The account's findings as they were at `as_of`, from the events that had happened by then."""
-        _, found = await self.judged_as_of(account_id, as_of)
-        chosen = [each for each in found if open_only is None or each.is_open == open_only]
-        return [FindingRecord.from_finding(each) for each in sorted(chosen, key=lambda f: (f.detected_at, f.id), reverse=True)]
+    async def judged_many(self, keys: Sequence[JudgedKey]) -> list[Judged]:
+        """For a request's DataLoader: the view, the findings and the agent context of one asOf
+        then share one reading and one judging of the account's events."""
+        return [await self.judged_as_of(account_id, as_of) for account_id, as_of in keys]
+
 
     async def changes_head(self) -> int:
         """The position of the latest finding change (0 before the first)."""
@@ -188,3 +190,9 @@ class FindingReads:
         found = {row["notification_id"]: EventRecord.from_row(row) for row in rows}
         return [found.get(position) for position in positions]
 
+
+def records_as_of(judged: Judged, open_only: bool | None) -> list[FindingRecord]:
+    """The findings of a judging as records, the most recently detected first."""
+    _, found = judged
+    chosen = [each for each in found if open_only is None or each.is_open == open_only]
+    return [FindingRecord.from_finding(each) for each in sorted(chosen, key=lambda f: (f.detected_at, f.id), reverse=True)]

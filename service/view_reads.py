@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,7 @@ import orjson
 
 from projections.view.account import account_view
 from projections.view.health import HealthWeights
-from service.finding_reads import FindingReads
+from service.finding_reads import Judged
 
 VIEWS = "SELECT account_id, view FROM cx360_view_accounts WHERE account_id = ANY($1::text[])"
 
@@ -19,22 +19,25 @@ ViewKey = tuple[str, datetime | None]  # (account id, asOf or None for live)
 
 
 class ViewReads:
-    def __init__(self, pool: asyncpg.Pool, findings: FindingReads, weights: HealthWeights) -> None:
+    def __init__(self, pool: asyncpg.Pool, weights: HealthWeights) -> None:
         self.pool = pool
-        self.findings = findings
         self.weights = weights
 
-    async def load(self, keys: Sequence[ViewKey]) -> list[dict[str, Any] | None]:
-        """Views for a DataLoader: every live one in one query, each as-of one computed."""
+    async def load(self, keys: Sequence[ViewKey], judged: Callable[[tuple[str, datetime]], Awaitable[Judged]]) -> list[dict[str, Any] | None]:
+        """Views for a DataLoader: every live one in one query, each as-of one computed.
+
+        `judged` gives an account's history and findings as of a moment (the request's
+        loader, so that the view and the findings of one asOf are judged once).
+        """
         live = [account_id for account_id, as_of in keys if as_of is None]
         rows = await self.pool.fetch(VIEWS, live) if live else []
         stored = {row["account_id"]: orjson.loads(row["view"]) for row in rows}
         views: list[dict[str, Any] | None] = []
         for account_id, as_of in keys:
-            views.append(stored.get(account_id) if as_of is None else await self.as_of(account_id, as_of))
+            views.append(stored.get(account_id) if as_of is None else self.as_of(await judged((account_id, as_of)), as_of))
         return views
 
-    async def as_of(self, account_id: str, as_of: datetime) -> dict[str, Any]:
+    def as_of(self, judged: Judged, as_of: datetime) -> dict[str, Any]:
         """The view as it was at `as_of`: computed from the events up to then, by the same functions."""
-        history, findings = await self.findings.judged_as_of(account_id, as_of)
+        history, findings = judged
         return account_view(history, as_of, findings, self.weights).to_json()

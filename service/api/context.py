@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from service.finding_reads import FindingReads, FindingRecord, FindingsKey
+from service.finding_reads import (
+    FindingReads,
+    FindingRecord,
+    FindingsKey,
+    Judged,
+    JudgedKey,
+    records_as_of,
+)
 from service.ingest import Ingest
 from service.reads import EventRecord, Reads
 from service.settings import Settings
@@ -28,15 +37,23 @@ class Context:
     event_loader: DataLoader[int, EventRecord | None] | None = None  # made per request
     view_loader: DataLoader[ViewKey, dict[str, Any] | None] | None = None  # made per request
     findings_loader: DataLoader[FindingsKey, list[FindingRecord]] | None = None  # made per request
+    judged_loader: DataLoader[JudgedKey, Judged] | None = None  # made per request
 
     def for_request(self) -> Context:
         """A context with fresh loaders: a loader's cache must not outlive its request."""
+        judged: DataLoader[JudgedKey, Judged] = DataLoader(load_fn=self.findings.judged_many)
         return replace(
             self,
             event_loader=DataLoader(load_fn=self.findings.events_at),
-            view_loader=DataLoader(load_fn=self.views.load),
+            view_loader=DataLoader(load_fn=partial(self.views.load, judged=judged.load)),
             findings_loader=DataLoader(load_fn=self.findings.of_accounts),
+            judged_loader=judged,
         )
+
+    async def findings_as_of(self, account_id: str, as_of: datetime, open_only: bool | None) -> list[FindingRecord]:
+        """An account's findings as they were at `as_of`, judged once per request and account."""
+        assert self.judged_loader is not None, "a request's context has its loaders"
+        return records_as_of(await self.judged_loader.load((account_id, as_of)), open_only)
 
     def account_findings(self) -> DataLoader[FindingsKey, list[FindingRecord]]:
         assert self.findings_loader is not None, "a request's context has its loaders"

@@ -200,9 +200,8 @@ class AgentContext:
 
     @strawberry.field(description="The account's open findings, the most recently detected first.")
     async def open_findings(self, info: Info) -> list[Finding]:
-        reads = info.context.findings
         records = (await info.context.account_findings().load((self.account_id, True)) if self.as_of is None
-                   else await reads.of_account_as_of(self.account_id, self.as_of, True))
+                   else await info.context.findings_as_of(self.account_id, self.as_of, True))
         return [Finding.from_record(record) for record in records]
 
     @staticmethod

@@ -9,6 +9,7 @@ import httpx
 
 from service.api.schema import build_schema
 from service.bootstrap import open_context
+from service.finding_reads import ACCOUNT_EVENTS_UNTIL
 from service.settings import Settings
 from service.streams import CHANGE_LOG, EVENT_LOG
 from tests.integration.test_findings import ago, eventually
@@ -160,6 +161,22 @@ async def test_a_list_with_views_and_findings_costs_the_same_queries_for_5_or_50
             assert len(result.data["accounts"]["edges"]) == first  # type: ignore[index]
             counts.append(len([each for each in queries if "cx360_" in each and each not in FEEDS]))  # not the pool's own
     assert counts[0] == counts[1] == 4, counts  # accounts, views, findings, evidence events
+
+
+async def test_an_as_of_query_reads_and_judges_the_account_once(client: httpx.Client, settings: Settings) -> None:
+    account = unique()
+    record(client, story(account))
+    eventually(lambda: (found := view_of(client, account)) and found["viewedAt"])
+    query = """
+    query($id: ID!, $asOf: DateTime) { account(id: $id, asOf: $asOf) {
+      health { score } findings(state: ALL) { rule } agentContext { openFindings { rule } }
+    } }"""
+    queries: list[str] = []
+    async with open_context(replace(settings, projector="off"), on_query=lambda logged: queries.append(logged.query)) as context:
+        result = await build_schema().execute(query, {"id": account, "asOf": ago(days=1)}, context_value=context.for_request())
+    assert result.errors is None, result.errors
+    assert result.data["account"]["findings"] and result.data["account"]["health"]  # type: ignore[index]
+    assert queries.count(ACCOUNT_EVENTS_UNTIL) == 1, queries  # not once for the view and once per findings field
 
 
 def test_a_repeated_account_query_is_fresh_after_an_event_or_a_new_judgement(client: httpx.Client) -> None:

@@ -184,11 +184,17 @@ class FindingReads:
             for row in rows
         ]
 
-    async def events_at(self, positions: Sequence[int]) -> list[EventRecord | None]:
-        """The events at these positions, in the same order (None where there is none)."""
-        rows = await self.pool.fetch(EVENTS_AT, list(positions))
+    async def evidence(self, findings: Sequence[tuple[int, ...]]) -> list[list[EventRecord]]:
+        """For a request's DataLoader keyed by each finding's evidence positions: the events of
+        them all in one query, each finding's in its order (a position with no event is left out).
+
+        One key per finding, not per event: a long-lived account's findings cite hundreds of
+        events, and a future per event cost more than reading them.
+        """
+        positions = list({position for key in findings for position in key})
+        rows = await self.pool.fetch(EVENTS_AT, positions)
         found = {row["notification_id"]: EventRecord.from_row(row) for row in rows}
-        return [found.get(position) for position in positions]
+        return [[found[position] for position in key if position in found] for key in findings]
 
 
 def records_as_of(judged: Judged, open_only: bool | None) -> list[FindingRecord]:

@@ -34,7 +34,7 @@ class Context:
     views: ViewReads
     event_feed: Feed[EventRecord]  # the process's one reader of the event log, for subscriptions
     change_feed: Feed[Any]  # and of the finding change log
-    event_loader: DataLoader[int, EventRecord | None] | None = None  # made per request
+    evidence_loader: DataLoader[tuple[int, ...], list[EventRecord]] | None = None  # made per request
     view_loader: DataLoader[ViewKey, dict[str, Any] | None] | None = None  # made per request
     findings_loader: DataLoader[FindingsKey, list[FindingRecord]] | None = None  # made per request
     judged_loader: DataLoader[JudgedKey, Judged] | None = None  # made per request
@@ -44,7 +44,7 @@ class Context:
         judged: DataLoader[JudgedKey, Judged] = DataLoader(load_fn=self.findings.judged_many)
         return replace(
             self,
-            event_loader=DataLoader(load_fn=self.findings.events_at),
+            evidence_loader=DataLoader(load_fn=self.findings.evidence),
             view_loader=DataLoader(load_fn=partial(self.views.load, judged=judged.load)),
             findings_loader=DataLoader(load_fn=self.findings.of_accounts),
             judged_loader=judged,
@@ -63,9 +63,10 @@ class Context:
         assert self.view_loader is not None, "a request's context has its loaders"
         return self.view_loader
 
-    def events(self) -> DataLoader[int, EventRecord | None]:
-        assert self.event_loader is not None, "a request's context has its loaders"
-        return self.event_loader
+    def evidence(self) -> DataLoader[tuple[int, ...], list[EventRecord]]:
+        """Findings' evidence events, keyed by a finding's evidence positions."""
+        assert self.evidence_loader is not None, "a request's context has its loaders"
+        return self.evidence_loader
 
 
 Info = StrawberryInfo[Context, None]

@@ -7,7 +7,9 @@ cost made the first ask of an account 9-10x a bare read of its rows.
 
 For a field that strawberry resolves by `getattr` alone (no resolver, no arguments, no
 extensions, no directive left after @include/@skip), this executor reads the attribute
-and completes it in one compiled step, nested objects and lists included. Anything else,
+and completes it in one compiled step, nested objects and lists included. What a
+resolver returns (the evidence events of a finding, after their DataLoader) is completed
+in one compiled step too, when every field selected inside it is plain. Anything else,
 or anything unusual on the short path (a null where the schema promises a value, a
 scalar that does not serialize, an exception or an awaitable held as a value, an
 exception), takes graphql-core's own path for that field, so errors, their paths and null
@@ -48,6 +50,7 @@ from strawberry.types.field import StrawberryField
 
 Complete = Callable[[Any], Any]  # a value as its resolver returned it -> the value in the response
 Plans = dict[tuple[int, ...], "Complete | None"]  # (parent type, field nodes) by identity -> plan
+VALUE = 0  # first in the key of a resolver's value's plan: (VALUE, its type, field nodes); no id is 0
 
 SHARED_DOCUMENTS = 256  # as many as strawberry's parser cache keeps (`schema.build_schema`)
 shared: OrderedDict[tuple[int, int], tuple[GraphQLSchema, OperationDefinitionNode, Plans | None]] = OrderedDict()
@@ -65,7 +68,7 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         # (parent type, field group) -> its short path or None; the key's objects are kept
         # alive in the value, so their ids are not reused during the request (as graphql-core does)
-        self._short_paths: dict[tuple[int, int], tuple[Any, Any, Complete | None]] = {}
+        self._short_paths: dict[tuple[int, ...], tuple[Any, Any, Complete | None]] = {}
         # an extension that wraps resolvers (a `resolve` hook) must see every field
         self.wrapped = bool(self.middleware_manager and self.middleware_manager.middlewares)
         self._shared_plans = plans_of(self.schema, self.operation, self.fragment_definitions)
@@ -85,6 +88,41 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
             except Exception:  # noqa: S110  # graphql-core's path reports it, with its path and null propagation
                 pass
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """What a resolver returned, completed on the short path when everything selected in it is plain."""
+        if not (isinstance(result, Exception) or self.is_awaitable(result)):
+            plan = self.value_plan(return_type, field_details_list)
+            if plan is not None:
+                try:
+                    return plan(result)
+                except Exception:  # noqa: S110  # graphql-core's path reports it, as for a field
+                    pass
+        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+    def value_plan(self, return_type: GraphQLOutputType, field_details_list: Any) -> Complete | None:
+        key = (VALUE, id(return_type), id(field_details_list))
+        known = self._short_paths.get(key)
+        if known is None:
+            plans = self._shared_plans
+            if plans is None:
+                plan = None if self.wrapped else self.plan_value(return_type, field_details_list)
+            else:
+                shared_key = (VALUE, id(return_type), *(id(each.node) for each in field_details_list))
+                if shared_key not in plans:
+                    plans[shared_key] = None if self.wrapped else self.plan_value(return_type, field_details_list)
+                plan = plans[shared_key]
+            known = (return_type, field_details_list, plan)
+            self._short_paths[key] = known
+        return known[2]
 
     def short_path(self, parent_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
         key = (id(parent_type), id(field_details_list))

@@ -81,8 +81,7 @@ class Finding:
 
     @strawberry.field(description="The events that make the case, in occurredAt order.")
     async def evidence(self, info: Info) -> list[Event]:
-        records = await info.context.events().load_many(list(self.evidence_positions))
-        return [Event.from_record(record) for record in records if record is not None]
+        return [Event.from_record(record) for record in await info.context.evidence().load(self.evidence_positions)]
 
 
 @strawberry.type(description="A finding in a list, with its cursor.")

@@ -22,8 +22,10 @@ import statistics
 import sys
 import time
 from bisect import bisect_right
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,6 +38,9 @@ from projections.facts import Fact  # noqa: E402
 from projections.history import History, history_of  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from projections.view.account import account_view  # noqa: E402
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def account(size: int, seed: int, now: datetime) -> History:
@@ -53,9 +58,9 @@ def as_of_now(history: History, moment: datetime) -> None:
 
 def versions(history: History, now: datetime) -> tuple[int, int]:
     """Judge at every change point up to now; return (change points, distinct finding sets)."""
-    point: datetime | None = history.facts[0].occurred_at
+    last = history.facts[0].occurred_at
+    point: datetime | None = last
     previous: Judgement | None = None
-    last = point
     points, sets = 0, set()
     times = [fact.occurred_at for fact in history.facts]
     while point is not None and point <= now:
@@ -69,9 +74,9 @@ def versions(history: History, now: datetime) -> tuple[int, int]:
     return points, len(sets)
 
 
-def timed(action: object, *args: object) -> tuple[float, object]:
+def timed(action: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> tuple[float, T]:
     started = time.perf_counter()
-    result = action(*args)  # type: ignore[operator]
+    result = action(*args, **kwargs)
     return time.perf_counter() - started, result
 
 
@@ -90,7 +95,7 @@ def main() -> None:
             history = account(size, seed, now)
             as_of.append(timed(as_of_now, history, past)[0])
             live.append(timed(evaluate, history, now, DEFAULT_THRESHOLDS)[0])
-            seconds, (changes, distinct) = timed(versions, history, now)  # type: ignore[misc]
+            seconds, (changes, distinct) = timed(versions, history, now)
             walk.append(seconds)
             points.append(changes)
             sets.append(distinct)

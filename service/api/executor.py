@@ -11,10 +11,14 @@ and completes it in one compiled step, nested objects and lists included. What a
 resolver returns (the evidence events of a finding, after their DataLoader) is completed
 in one compiled step too, when every field selected inside it is plain. Anything else,
 or anything unusual on the short path (a null where the schema promises a value, a
-scalar that does not serialize, an exception or an awaitable held as a value, an
-exception), takes graphql-core's own path for that field, so errors, their paths and null
-propagation are exactly graphql-core's. Our types are plain dataclasses, so reading their
-attributes again on that path is harmless.
+scalar that does not serialize, an exception, an awaitable or `Undefined` held as a value,
+an exception), takes graphql-core's own path for that field, so errors, their paths and
+null propagation are exactly graphql-core's. Our types are plain dataclasses, so reading
+their attributes again on that path is harmless.
+
+A request whose extensions wrap resolvers (a `resolve` hook), or whose document uses a
+directive other than @include/@skip (@defer and @stream deliver parts later), takes
+graphql-core's path throughout.
 
 Plans are shared by the requests of one parsed document on one schema (strawberry's
 parser cache hands out the same document for the same query text) unless the document
@@ -53,7 +57,8 @@ Plans = dict[tuple[int, ...], "Complete | None"]  # (parent type, field nodes) b
 VALUE = 0  # first in the key of a resolver's value's plan: (VALUE, its type, field nodes); no id is 0
 
 SHARED_DOCUMENTS = 256  # as many as strawberry's parser cache keeps (`schema.build_schema`)
-shared: OrderedDict[tuple[int, int], tuple[GraphQLSchema, OperationDefinitionNode, Plans | None]] = OrderedDict()
+shared: OrderedDict[tuple[int, int], tuple[GraphQLSchema, OperationDefinitionNode, frozenset[str], Plans | None]] = (
+    OrderedDict())
 shared_lock = threading.Lock()
 
 
@@ -69,9 +74,12 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
         # (parent type, field group) -> its short path or None; the key's objects are kept
         # alive in the value, so their ids are not reused during the request (as graphql-core does)
         self._short_paths: dict[tuple[int, ...], tuple[Any, Any, Complete | None]] = {}
-        # an extension that wraps resolvers (a `resolve` hook) must see every field
-        self.wrapped = bool(self.middleware_manager and self.middleware_manager.middlewares)
-        self._shared_plans = plans_of(self.schema, self.operation, self.fragment_definitions)
+        # an extension that wraps resolvers (a `resolve` hook) must see every field, and
+        # @defer/@stream deliver parts later: both take graphql-core's path throughout.
+        # Extensions are made per request, so this is decided per request, before any plan.
+        directives, self._shared_plans = plans_of(self.schema, self.operation, self.fragment_definitions)
+        self.standard_only = bool(self.middleware_manager and self.middleware_manager.middlewares) or bool(
+            directives - {"include", "skip"})
 
     def execute_field(
         self,
@@ -99,7 +107,7 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         """What a resolver returned, completed on the short path when everything selected in it is plain."""
-        if not (isinstance(result, Exception) or self.is_awaitable(result)):
+        if not (isinstance(result, Exception) or self.is_awaitable(result) or result is Undefined):
             plan = self.value_plan(return_type, field_details_list)
             if plan is not None:
                 try:
@@ -109,22 +117,26 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
     def value_plan(self, return_type: GraphQLOutputType, field_details_list: Any) -> Complete | None:
+        if self.standard_only:
+            return None
         key = (VALUE, id(return_type), id(field_details_list))
         known = self._short_paths.get(key)
         if known is None:
             plans = self._shared_plans
             if plans is None:
-                plan = None if self.wrapped else self.plan_value(return_type, field_details_list)
+                plan = self.plan_value(return_type, field_details_list)
             else:
                 shared_key = (VALUE, id(return_type), *(id(each.node) for each in field_details_list))
                 if shared_key not in plans:
-                    plans[shared_key] = None if self.wrapped else self.plan_value(return_type, field_details_list)
+                    plans[shared_key] = self.plan_value(return_type, field_details_list)
                 plan = plans[shared_key]
             known = (return_type, field_details_list, plan)
             self._short_paths[key] = known
         return known[2]
 
     def short_path(self, parent_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
+        if self.standard_only:
+            return None
         key = (id(parent_type), id(field_details_list))
         known = self._short_paths.get(key)
         if known is None:
@@ -142,7 +154,7 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
         return plans[key]
 
     def plan_field(self, parent_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
-        if self.wrapped or any(each.node.arguments or each.node.directives for each in field_details_list):
+        if any(each.node.arguments or each.node.directives for each in field_details_list):
             return None
         node = field_details_list[0].node
         name = node.name.value
@@ -161,8 +173,8 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
 
         def read(source: Any) -> Any:
             value = getattr(source, python_name)
-            if value is not None and (isinstance(value, Exception) or is_awaitable(value)):
-                raise NotPlain  # graphql-core raises the one and awaits the other
+            if value is not None and (isinstance(value, Exception) or is_awaitable(value) or value is Undefined):
+                raise NotPlain  # graphql-core raises the one, awaits the other, and nulls Undefined
             return complete(value)
 
         return read
@@ -195,6 +207,8 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
         def complete(value: Any) -> Any:
             if value is None:
                 return None
+            if value is Undefined:
+                raise NotPlain
             return {response_name: part(value) for response_name, part in parts}
 
         return complete
@@ -207,6 +221,8 @@ def plain_attribute(field: GraphQLField | None) -> str | None:
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
         return None
+    if type(definition).get_result is not StrawberryField.get_result:
+        return None  # a field class that changes what the attribute gives
     if definition.default_resolver is not getattr or not field.resolve.__name__ == "_get_basic_result":
         return None  # a resolver we do not know the behaviour of
     return definition.python_name
@@ -224,8 +240,8 @@ def required(inner: Complete) -> Complete:
 
 def listed(item: Complete, is_awaitable: Callable[[Any], bool]) -> Complete:
     def checked(each: Any) -> Any:
-        if each is not None and (isinstance(each, Exception) or is_awaitable(each)):
-            raise NotPlain  # graphql-core raises the one and awaits the other
+        if each is not None and (isinstance(each, Exception) or is_awaitable(each) or each is Undefined):
+            raise NotPlain  # graphql-core raises the one, awaits the other, and nulls Undefined
         return item(each)
 
     def complete(value: Any) -> Any:
@@ -244,6 +260,8 @@ def leaf(type_: GraphQLLeafType) -> Complete:
     def complete(value: Any) -> Any:
         if value is None:
             return None
+        if value is Undefined:
+            raise NotPlain
         coerced = coerce(value)
         if coerced is None or coerced is Undefined:
             raise NotPlain
@@ -252,8 +270,11 @@ def leaf(type_: GraphQLLeafType) -> Complete:
     return complete
 
 
-def plans_of(schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: dict[str, Any]) -> Plans | None:
-    """The plans shared by every execution of this operation on this schema; None if it has directives.
+def plans_of(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: dict[str, Any]
+) -> tuple[frozenset[str], Plans | None]:
+    """The directives this operation uses, and the plans shared by its executions on this schema
+    (None if it uses directives: @include/@skip depend on the variables).
 
     The entry keeps the operation and the schema (so its types) alive: their ids, in the
     keys, cannot be reused by others while it is there. Executions may run in threads.
@@ -263,23 +284,27 @@ def plans_of(schema: GraphQLSchema, operation: OperationDefinitionNode, fragment
         known = shared.get(key)
         if known is not None:
             shared.move_to_end(key)
-            return known[2]
-        plans: Plans | None = None if has_directives(operation, fragments) else {}
-        shared[key] = (schema, operation, plans)
+            return known[2], known[3]
+        directives = directives_of(operation, fragments)
+        plans: Plans | None = None if directives else {}
+        shared[key] = (schema, operation, directives, plans)
         if len(shared) > SHARED_DOCUMENTS:
             shared.popitem(last=False)
-        return plans
+        return directives, plans
 
 
 class DirectiveFinder(Visitor):
-    found = False
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
 
     def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
-        self.found = True
+        self.names.add(node.name.value)
 
 
-def has_directives(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> bool:
+def directives_of(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> frozenset[str]:
+    """The names of the directives used in the operation and its fragments."""
     finder = DirectiveFinder()
     for node in (operation, *fragments.values()):
         visit(node, finder)
-    return finder.found
+    return frozenset(finder.names)

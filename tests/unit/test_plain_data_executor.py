@@ -9,6 +9,7 @@ only for the fields that need it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
@@ -16,10 +17,13 @@ from typing import Any, Optional
 
 import pytest
 import strawberry
+from graphql import Undefined
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.field import StrawberryField
 
 from service.api.executor import PlainDataExecutor
 
@@ -92,7 +96,7 @@ QUERIES = [
 ]
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
-BAD = st.sampled_from([None, object(), ValueError("stored as a value"), "text"])
+BAD = st.sampled_from([None, object(), ValueError("stored as a value"), "text", Undefined])
 names = st.one_of(st.text(max_size=5), BAD)
 counts = st.one_of(st.integers(-(2**40), 2**40), st.none(), BAD)
 instants = st.one_of(st.just(AT), BAD)
@@ -176,6 +180,71 @@ def test_an_extension_that_wraps_resolvers_sees_plain_fields_too() -> None:
     schema = strawberry.Schema(query=Query, execution_context_class=PlainDataExecutor, extensions=[Upper])
     result = schema.execute_sync("{ nodes { leaves { name } } }")
     assert result.data == {"nodes": [{"leaves": [{"name": "LOW"}]}]}
+
+
+class Nothing(SchemaExtension):
+    pass
+
+
+async def test_an_extension_made_for_some_requests_only_sees_their_fields() -> None:
+    """Extensions are made per request (a tracer sampling one request in two): plans shared
+    with the requests without it must not skip it."""
+    DATA.nodes = [Node(id="n", leaves=[Leaf(name="low", count=1, at=AT, colour=Colour.BLUE)], maybe=None, tags=None)]
+    sampled = itertools.cycle([Nothing, Upper])
+    schema = strawberry.Schema(query=Query, execution_context_class=PlainDataExecutor,
+                               extensions=[lambda: next(sampled)(), *CACHES])
+    answers = [(await schema.execute("{ later { leaves { name } } }")).data for _ in range(4)]
+    low, loud = {"later": [{"leaves": [{"name": "low"}]}]}, {"later": [{"leaves": [{"name": "LOW"}]}]}
+    assert answers == [low, loud, low, loud]
+
+
+@pytest.mark.parametrize("query", [
+    "{ later @stream(initialCount: 1) { id } }",
+    "{ nodes @stream(initialCount: 1) { id } }",
+    "{ ... @defer { later { id } } nodes { id } }",
+    "{ later { id ... @defer { tags } } }",
+])
+async def test_deferred_and_streamed_parts_are_delivered_as_graphql_core_delivers_them(query: str) -> None:
+    DATA.nodes = [Node(id=f"n{i}", leaves=[], maybe=None, tags=["t"]) for i in range(3)]
+    config = StrawberryConfig(enable_experimental_incremental_execution=True)
+    fast = strawberry.Schema(query=Query, execution_context_class=PlainDataExecutor, config=config)
+    standard = strawberry.Schema(query=Query, config=config)
+
+    async def delivered(schema: strawberry.Schema) -> list[str]:
+        result = await schema.execute(query)
+        parts = [repr(result)]
+        later = getattr(result, "subsequent_results", None)
+        if later is not None:
+            parts.extend([repr(each) async for each in later])
+        return parts
+
+    fast_parts, standard_parts = await delivered(fast), await delivered(standard)
+    assert len(standard_parts) > 1  # the standard executor did deliver a part later
+    assert fast_parts == standard_parts
+
+
+class Trimmed(StrawberryField):
+    """A field class that changes what the attribute gives: not plain, though it has no resolver."""
+
+    def get_result(self, source: Any, info: Any, args: Any, kwargs: Any) -> Any:
+        return super().get_result(source, info, args, kwargs).strip()
+
+
+@strawberry.type
+class Padded:
+    name: str = Trimmed()
+
+
+@strawberry.type
+class PaddedQuery:
+    @strawberry.field
+    def padded(self) -> Padded:
+        return Padded(name="  padded  ")
+
+
+def test_a_field_class_with_its_own_get_result_is_not_read_directly() -> None:
+    schema = strawberry.Schema(query=PaddedQuery, execution_context_class=PlainDataExecutor)
+    assert schema.execute_sync("{ padded { name } }").data == {"padded": {"name": "padded"}}
 
 
 def test_a_parsed_document_shared_by_requests_answers_each_with_its_variables() -> None:

@@ -6,10 +6,12 @@ No database: pure functions on generated accounts of each size (a year of the be
 workload's events). For each size it prints medians over `--accounts` accounts of:
 - asOf now: the CPU an `account(asOf: T)` spends once its events are read, that is the
   rules judged at T and the view computed at T (T = 30 days ago);
-- live judging: the rules judged once as of now, which the projector does per batch;
+- live judging: the rules judged as of now after one more event, reusing the judgement
+  before it (`evaluate(previous=...)`), as the projector does per batch (the mean over
+  the account's last 10 events);
 - versions: the rules judged at every change point of the account's history (each
-  event's time and each deadline, up to now), reusing what cannot have changed, as
-  `evaluate(previous=...)` does. Rows that answer any T exactly (`rules.md`, law 2)
+  event's time and each deadline, up to now), each from the events up to then and
+  reusing what cannot have changed, as the projector would. Rows that answer any T exactly (`rules.md`, law 2)
   need the finding set of every change point: this is what a rebuild would pay to
   write them, with today's rules; it grows with the square of the history.
 It also prints how many change points and distinct finding sets an account has.
@@ -56,21 +58,36 @@ def as_of_now(history: History, moment: datetime) -> None:
     account_view(history, moment, findings)
 
 
+def last_events(history: History, now: datetime, count: int) -> None:
+    """Judge as of now after each of the last `count` events, as the projector does per batch."""
+    start = len(history.facts) - count
+    judged = evaluate(History(history.account_id, history.facts[:start]), now, DEFAULT_THRESHOLDS)
+    for end in range(start + 1, len(history.facts) + 1):
+        judged = evaluate(History(history.account_id, history.facts[:end]), now, DEFAULT_THRESHOLDS,
+                          previous=judged, new_types={history.facts[end - 1].type})
+
+
 def versions(history: History, now: datetime) -> tuple[int, int]:
-    """Judge at every change point up to now; return (change points, distinct finding sets)."""
-    last = history.facts[0].occurred_at
+    """Judge at every change point up to now; return (change points, distinct finding sets).
+
+    Each point is judged from the events up to it (so its judgement can be reused at the
+    next point), and the next point is the next event's time or the next deadline.
+    """
+    times = [fact.occurred_at for fact in history.facts]
+    last = times[0]
     point: datetime | None = last
     previous: Judgement | None = None
     points, sets = 0, set()
-    times = [fact.occurred_at for fact in history.facts]
     while point is not None and point <= now:
-        new_types = {fact.type for fact in history.facts[bisect_right(times, last):bisect_right(times, point)]}
-        previous = evaluate(history, point, DEFAULT_THRESHOLDS, previous=previous,
-                            new_types=new_types if points else frozenset())
+        known = bisect_right(times, point)
+        new_types = {fact.type for fact in history.facts[bisect_right(times, last):known]}
+        previous = evaluate(History(history.account_id, history.facts[:known]), point, DEFAULT_THRESHOLDS,
+                            previous=previous, new_types=new_types if points else frozenset())
         sets.add(tuple((each.id, each.severity, each.summary, each.detected_at, each.resolved_at,
                         tuple(fact.position for fact in each.evidence)) for each in previous.findings))
         points += 1
-        last, point = point, previous.next_change
+        moments = [moment for moment in (previous.next_change, times[known] if known < len(times) else None) if moment]
+        last, point = point, min(moments, default=None)
     return points, len(sets)
 
 
@@ -94,7 +111,7 @@ def main() -> None:
         for seed in range(args.accounts):
             history = account(size, seed, now)
             as_of.append(timed(as_of_now, history, past)[0])
-            live.append(timed(evaluate, history, now, DEFAULT_THRESHOLDS)[0])
+            live.append(timed(last_events, history, now, 10)[0] / 10)
             seconds, (changes, distinct) = timed(versions, history, now)
             walk.append(seconds)
             points.append(changes)

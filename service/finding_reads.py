@@ -151,10 +151,20 @@ class FindingReads:
         history = await self.history_until(account_id, as_of)
         return history, evaluate(history, as_of, await self.thresholds_in_force()).findings
 
-    async def judged_many(self, keys: Sequence[JudgedKey]) -> list[Judged]:
+    async def judged_many(self, keys: Sequence[JudgedKey]) -> list[Judged | Exception]:
         """For a request's DataLoader: the view, the findings and the agent context of one asOf
-        then share one reading and one judging of the account's events."""
-        return [await self.judged_as_of(account_id, as_of) for account_id, as_of in keys]
+        then share one reading and one judging of the account's events.
+
+        An account that cannot be judged fails its own fields, not those of the other
+        accounts asked in the same batch.
+        """
+        judged: list[Judged | Exception] = []
+        for account_id, as_of in keys:
+            try:
+                judged.append(await self.judged_as_of(account_id, as_of))
+            except Exception as error:  # noqa: BLE001  # the loader raises it for this key alone
+                judged.append(error)
+        return judged
 
 
     async def changes_head(self) -> int:
@@ -192,7 +202,7 @@ class FindingReads:
         events, and a future per event cost more than reading them.
         """
         positions = list({position for key in findings for position in key})
-        rows = await self.pool.fetch(EVENTS_AT, positions)
+        rows = await self.pool.fetch(EVENTS_AT, positions) if positions else []
         found = {row["notification_id"]: EventRecord.from_row(row) for row in rows}
         return [[found[position] for position in key if position in found] for key in findings]
 

@@ -23,18 +23,27 @@ class ViewReads:
         self.pool = pool
         self.weights = weights
 
-    async def load(self, keys: Sequence[ViewKey], judged: Callable[[tuple[str, datetime]], Awaitable[Judged]]) -> list[dict[str, Any] | None]:
+    async def load(
+        self, keys: Sequence[ViewKey], judged: Callable[[tuple[str, datetime]], Awaitable[Judged]]
+    ) -> list[dict[str, Any] | None | Exception]:
         """Views for a DataLoader: every live one in one query, each as-of one computed.
 
         `judged` gives an account's history and findings as of a moment (the request's
-        loader, so that the view and the findings of one asOf are judged once).
+        loader, so that the view and the findings of one asOf are judged once). An as-of
+        view that cannot be computed fails its own key only.
         """
         live = [account_id for account_id, as_of in keys if as_of is None]
         rows = await self.pool.fetch(VIEWS, live) if live else []
         stored = {row["account_id"]: orjson.loads(row["view"]) for row in rows}
-        views: list[dict[str, Any] | None] = []
+        views: list[dict[str, Any] | None | Exception] = []
         for account_id, as_of in keys:
-            views.append(stored.get(account_id) if as_of is None else self.as_of(await judged((account_id, as_of)), as_of))
+            if as_of is None:
+                views.append(stored.get(account_id))
+                continue
+            try:
+                views.append(self.as_of(await judged((account_id, as_of)), as_of))
+            except Exception as error:  # noqa: BLE001  # the loader raises it for this key alone
+                views.append(error)
         return views
 
     def as_of(self, judged: Judged, as_of: datetime) -> dict[str, Any]:

@@ -65,11 +65,13 @@ class Query:
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The account id, in the tenant's own id space.")],
-        as_of: Annotated[Optional[datetime], strawberry.argument(description="Answer as the account was at this instant (its events up to then); now if omitted. Not in the future (5 minutes of clock skew are allowed).")] = None,
+        as_of: Annotated[Optional[datetime], strawberry.argument(description="Answer as the account was at this instant (its events up to then); now if omitted. Not in the future (5 minutes of clock skew are allowed). `viewedAt` gives it back in UTC.")] = None,
     ) -> Optional[Account]:
         if as_of is not None and as_of > datetime.now(timezone.utc) + CLOCK_SKEW:
             raise BadInput("asOf", f"{as_of.isoformat()} is in the future: an account is shown as it was, "
                                    "not as it would be if nothing happened until then")
+        if as_of is not None:  # one instant, one answer: asked with two offsets, it is loaded once
+            as_of = as_of.astimezone(timezone.utc)
         record = await info.context.reads.account(str(id), as_of)
         return Account.from_record(record, as_of) if record is not None else None
 

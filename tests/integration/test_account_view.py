@@ -93,6 +93,17 @@ def test_as_of_shows_the_view_then(client: httpx.Client) -> None:
     assert before_the_ticket["viewedAt"] is not None
 
 
+def test_one_instant_asked_with_two_offsets_gives_one_answer_in_utc(client: httpx.Client) -> None:
+    account = unique()
+    record(client, story(account))
+    eventually(lambda: (found := view_of(client, account)) and found["viewedAt"])
+    query = """query($id: ID!) { z: account(id: $id, asOf: "2026-03-02T09:00:00Z") { viewedAt }
+                                 plus2: account(id: $id, asOf: "2026-03-02T11:00:00+02:00") { viewedAt } }"""
+    body = graphql(client, query, {"id": account})
+    assert "errors" not in body, body
+    assert body["data"]["z"]["viewedAt"] == body["data"]["plus2"]["viewedAt"] == "2026-03-02T09:00:00+00:00"
+
+
 def page(client: httpx.Client, **variables: Any) -> dict[str, Any]:
     body = graphql(client, LIST, {"first": 50, **variables})
     assert "errors" not in body, body

@@ -53,8 +53,8 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 Complete = Callable[[Any], Any]  # a value as its resolver returned it -> the value in the response
-Plans = dict[tuple[int, ...], "Complete | None"]  # (parent type, field nodes) by identity -> plan
-VALUE = 0  # first in the key of a resolver's value's plan: (VALUE, its type, field nodes); no id is 0
+Plans = dict[tuple[int, ...], "Complete | None"]  # (kind, type, field nodes) by identity -> plan
+FIELD, VALUE = 0, 1  # the kinds of plan: a field of a type, or a resolver's value of a type
 
 SHARED_DOCUMENTS = 256  # as many as strawberry's parser cache keeps (`schema.build_schema`)
 shared: OrderedDict[tuple[int, int], tuple[GraphQLSchema, OperationDefinitionNode, frozenset[str], Plans | None]] = (
@@ -71,7 +71,7 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # (parent type, field group) -> its short path or None; the key's objects are kept
+        # (kind, type, field group) -> its plan or None; the key's objects are kept
         # alive in the value, so their ids are not reused during the request (as graphql-core does)
         self._short_paths: dict[tuple[int, ...], tuple[Any, Any, Complete | None]] = {}
         # an extension that wraps resolvers (a `resolve` hook) must see every field, and
@@ -117,41 +117,32 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
     def value_plan(self, return_type: GraphQLOutputType, field_details_list: Any) -> Complete | None:
+        return self.planned(VALUE, return_type, field_details_list, self.plan_value)
+
+    def short_path(self, parent_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
+        return self.planned(FIELD, parent_type, field_details_list, self.plan_field)
+
+    def planned(
+        self, kind: int, type_: Any, field_details_list: Any, make: Callable[[Any, Any], Complete | None]
+    ) -> Complete | None:
+        """The plan of a field of `type_` (FIELD) or of a resolver's value of type `type_` (VALUE):
+        made once per request, or once per document where plans are shared."""
         if self.standard_only:
             return None
-        key = (VALUE, id(return_type), id(field_details_list))
+        key = (kind, id(type_), id(field_details_list))
         known = self._short_paths.get(key)
         if known is None:
             plans = self._shared_plans
             if plans is None:
-                plan = self.plan_value(return_type, field_details_list)
+                plan = make(type_, field_details_list)
             else:
-                shared_key = (VALUE, id(return_type), *(id(each.node) for each in field_details_list))
+                shared_key = (kind, id(type_), *(id(each.node) for each in field_details_list))
                 if shared_key not in plans:
-                    plans[shared_key] = self.plan_value(return_type, field_details_list)
+                    plans[shared_key] = make(type_, field_details_list)
                 plan = plans[shared_key]
-            known = (return_type, field_details_list, plan)
+            known = (type_, field_details_list, plan)
             self._short_paths[key] = known
         return known[2]
-
-    def short_path(self, parent_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
-        if self.standard_only:
-            return None
-        key = (id(parent_type), id(field_details_list))
-        known = self._short_paths.get(key)
-        if known is None:
-            known = (parent_type, field_details_list, self.shared_plan(parent_type, field_details_list))
-            self._short_paths[key] = known
-        return known[2]
-
-    def shared_plan(self, parent_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
-        plans = self._shared_plans
-        if plans is None:
-            return self.plan_field(parent_type, field_details_list)
-        key = (id(parent_type), *(id(each.node) for each in field_details_list))
-        if key not in plans:
-            plans[key] = self.plan_field(parent_type, field_details_list)
-        return plans[key]
 
     def plan_field(self, parent_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
         if any(each.node.arguments or each.node.directives for each in field_details_list):

@@ -166,7 +166,6 @@ class FindingReads:
                 judged.append(error)
         return judged
 
-
     async def changes_head(self) -> int:
         """The position of the latest finding change (0 before the first)."""
         head: int = await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM cx360_finding_changes")

@@ -73,10 +73,7 @@ class Account:
     async def findings(
         self, info: Info, state: Annotated[Optional[FindingState], strawberry.argument(description="Open findings (the default) or all of them.")] = FindingState.OPEN
     ) -> list[Finding]:
-        if self.as_of is None:
-            records = await info.context.account_findings().load((str(self.id), (state or FindingState.OPEN).open_only))
-        else:
-            records = await info.context.findings_as_of(str(self.id), self.as_of, (state or FindingState.OPEN).open_only)
+        records = await info.context.account_findings(str(self.id), self.as_of, (state or FindingState.OPEN).open_only)
         return [Finding.from_record(record) for record in records]
 
     async def view(self, info: Info) -> dict[str, Any] | None:

@@ -50,14 +50,16 @@ class Context:
             judged_loader=judged,
         )
 
-    async def findings_as_of(self, account_id: str, as_of: datetime, open_only: bool | None) -> list[FindingRecord]:
-        """An account's findings as they were at `as_of`, judged once per request and account."""
+    async def account_findings(
+        self, account_id: str, as_of: datetime | None, open_only: bool | None
+    ) -> list[FindingRecord]:
+        """An account's findings: the live rows, or as they were at `as_of` (judged once per
+        request and account, with its view)."""
+        if as_of is None:
+            assert self.findings_loader is not None, "a request's context has its loaders"
+            return await self.findings_loader.load((account_id, open_only))
         assert self.judged_loader is not None, "a request's context has its loaders"
         return records_as_of(await self.judged_loader.load((account_id, as_of)), open_only)
-
-    def account_findings(self) -> DataLoader[FindingsKey, list[FindingRecord]]:
-        assert self.findings_loader is not None, "a request's context has its loaders"
-        return self.findings_loader
 
     def account_views(self) -> DataLoader[ViewKey, dict[str, Any] | None]:
         assert self.view_loader is not None, "a request's context has its loaders"

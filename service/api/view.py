@@ -200,8 +200,7 @@ class AgentContext:
 
     @strawberry.field(description="The account's open findings, the most recently detected first.")
     async def open_findings(self, info: Info) -> list[Finding]:
-        records = (await info.context.account_findings().load((self.account_id, True)) if self.as_of is None
-                   else await info.context.findings_as_of(self.account_id, self.as_of, True))
+        records = await info.context.account_findings(self.account_id, self.as_of, True)
         return [Finding.from_record(record) for record in records]
 
     @staticmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -97,11 +98,17 @@ def test_one_instant_asked_with_two_offsets_gives_one_answer_in_utc(client: http
     account = unique()
     record(client, story(account))
     eventually(lambda: (found := view_of(client, account)) and found["viewedAt"])
-    query = """query($id: ID!) { z: account(id: $id, asOf: "2026-03-02T09:00:00Z") { viewedAt }
-                                 plus2: account(id: $id, asOf: "2026-03-02T11:00:00+02:00") { viewedAt } }"""
-    body = graphql(client, query, {"id": account})
+    instant = (datetime.now(timezone.utc) - timedelta(days=2)).replace(microsecond=0)
+    query = """query($id: ID!, $z: DateTime, $plus2: DateTime) { z: account(id: $id, asOf: $z) { viewedAt }
+                                                               plus2: account(id: $id, asOf: $plus2) { viewedAt } }"""
+    asked = {"z": instant.isoformat().replace("+00:00", "Z"),
+             "plus2": instant.astimezone(timezone(timedelta(hours=2))).isoformat()}
+    body = graphql(client, query, {"id": account, **asked})
     assert "errors" not in body, body
-    assert body["data"]["z"]["viewedAt"] == body["data"]["plus2"]["viewedAt"] == "2026-03-02T09:00:00+00:00"
+    assert body["data"]["z"]["viewedAt"] == body["data"]["plus2"]["viewedAt"] == instant.isoformat()
+    alone = graphql(client, "query($id: ID!, $at: DateTime) { account(id: $id, asOf: $at) { viewedAt } }",
+                    {"id": account, "at": asked["plus2"]})
+    assert alone["data"]["account"]["viewedAt"] == instant.isoformat(), alone  # in UTC, asked alone too
 
 
 def page(client: httpx.Client, **variables: Any) -> dict[str, Any]:

@@ -43,8 +43,8 @@ from projections.facts import fact_from_stored  # noqa: E402
 from projections.history import history_of  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from projections.view.account import account_view  # noqa: E402
-from service.bootstrap import datastore_of  # noqa: E402
-from service.rebuild import rebuild  # noqa: E402
+from service.projection.rebuild import rebuild  # noqa: E402
+from service.runtime.database import datastore_of  # noqa: E402
 from service.settings import connection_params  # noqa: E402
 
 

@@ -37,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from domain.stream import recorded  # noqa: E402
 from domain.validation import validate_batch  # noqa: E402
-from service.embedded_postgres import EmbeddedPostgres  # noqa: E402
-from service.event_store import EventStore, store_env  # noqa: E402
+from service.runtime.embedded_postgres import EmbeddedPostgres  # noqa: E402
 from service.settings import connection_params  # noqa: E402
+from service.store.event_store import EventStore, store_env  # noqa: E402
 
 RECORD = "mutation R($events: [EventInput!]!) { recordEvents(events: $events) { accepted duplicates rejected { index } } }"
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -45,10 +45,10 @@ from workload import events  # noqa: E402
 
 from domain.validation import validate_batch  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
-from service.bootstrap import datastore_of  # noqa: E402
-from service.event_store import EventStore, store_env  # noqa: E402
-from service.rebuild import rebuild  # noqa: E402
+from service.projection.rebuild import rebuild  # noqa: E402
+from service.runtime.database import datastore_of  # noqa: E402
 from service.settings import connection_params  # noqa: E402
+from service.store.event_store import EventStore, store_env  # noqa: E402
 
 QUERY = """
 query($id: ID!) {

@@ -8,36 +8,39 @@ the read pool, and closes them in reverse order on shutdown.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 import anyio.to_thread
 import asyncpg
-from eventsourcing.postgres import PostgresDatastore
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from service import finding_changes
 from service.api.context import Context
 from service.api.http import GraphQLEndpoint
 from service.api.response_cache import AccountResponseCache
 from service.api.schema import build_schema
-from service.embedded_postgres import EmbeddedPostgres
-from service.event_store import EventStore, store_env
-from service.finding_reads import FindingReads
-from service.follower import Follower
-from service.ingest import Ingest
-from service.middleware import BodySizeLimit
-from service.projector import Projector
-from service.projector_process import ProjectorConfig, ProjectorProcess
-from service.reads import Reads
+from service.projection import finding_changes
+from service.projection.process import (
+    ProjectorConfig,
+    ProjectorProcess,
+    ProjectorThread,
+)
+from service.projection.view_store import open_view_store
+from service.read.account_view import ViewReads
+from service.read.accounts import Reads
+from service.read.findings import FindingReads
+from service.runtime.embedded_postgres import EmbeddedPostgres
+from service.runtime.middleware import BodySizeLimit
 from service.settings import Settings, connection_params
-from service.streams import CHANGE_LOG, EVENT_LOG, Feed, LogNotifier
-from service.view_reads import ViewReads
-from service.views import ProjectedViews
+from service.store.event_store import EventStore, store_env
+from service.store.ingest import Ingest
+from service.stream.feed import Feed
+from service.stream.logs import CHANGE_LOG, EVENT_LOG
+from service.stream.notifier import LogNotifier
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +63,7 @@ async def open_context(
         params = connection_params(url)
         store = await anyio.to_thread.run_sync(lambda: EventStore(env=store_env(params)))
         try:
-            projector = await anyio.to_thread.run_sync(lambda: start_projector(settings, url, params, store))
+            projector = await anyio.to_thread.run_sync(lambda: start_projector(settings, url, store))
             try:
                 pool = await asyncpg.create_pool(
                     dsn=url, min_size=1, max_size=settings.db_pool_size, init=query_logger(on_query)
@@ -111,37 +114,6 @@ def query_logger(on_query: Callable[[Any], None] | None) -> Any:
     return init
 
 
-@contextmanager
-def database(settings: Settings) -> Iterator[str]:
-    """The database's URL: `DATABASE_URL`, or the embedded server (joined if already running)."""
-    if settings.database_url is not None:
-        yield settings.database_url
-        return
-    embedded = EmbeddedPostgres(settings.data_dir)
-    try:
-        yield embedded.start()
-    finally:
-        embedded.stop()
-
-
-def datastore_of(params: dict[str, str | int | None], pool_size: int = 2) -> PostgresDatastore:
-    return PostgresDatastore(
-        dbname=str(params["dbname"]),
-        host=str(params["host"]),
-        port=str(params["port"]),
-        user=str(params["user"] or ""),
-        password=str(params["password"] or ""),
-        pool_size=pool_size,
-    )
-
-
-def projected_views(params: dict[str, str | int | None]) -> ProjectedViews:
-    """The findings view on its own small pool, its tables created if missing."""
-    view = ProjectedViews(datastore_of(params))
-    view.create_table()
-    return view
-
-
 class Stoppable(Protocol):
     def stop(self) -> None: ...
 
@@ -153,29 +125,15 @@ class NoProjector:
         pass
 
 
-class ProjectorThread:
-    """`CX360_PROJECTOR=thread`: the projector in a thread of the API's process."""
-
-    def __init__(self, settings: Settings, url: str, params: dict[str, str | int | None], channel: str) -> None:
-        projector = Projector(projected_views(params), settings.thresholds, batch_size=settings.projector_batch_events,
-                              weights=settings.health_weights, view_delay=timedelta(seconds=settings.view_delay_seconds))
-        self.follower = Follower(projector, url, channel, poll_seconds=settings.projector_poll_seconds)
-        self.follower.start()
-
-    def stop(self) -> None:
-        self.follower.stop()
-        self.follower.projector.view.datastore.close()
-
-
-def start_projector(settings: Settings, url: str, params: dict[str, str | int | None], store: EventStore) -> Stoppable:
+def start_projector(settings: Settings, url: str, store: EventStore) -> Stoppable:
     """The projector as configured: its own process (the default), a thread, or none."""
-    channel = store.indexing_recorder.channel_name
+    config = ProjectorConfig.of(settings, url, store.indexing_recorder.channel_name)
     if settings.projector == "thread":
-        return ProjectorThread(settings, url, params, channel)
-    projected_views(params).datastore.close()  # the view's tables exist before the first read, even with no projector
+        return ProjectorThread(config)
+    open_view_store(connection_params(url)).datastore.close()  # its tables exist before the first read
     if settings.projector == "off":
         return NoProjector()
-    process = ProjectorProcess(ProjectorConfig.of(settings, url, channel))
+    process = ProjectorProcess(config)
     process.start()
     return process
 
@@ -215,5 +173,5 @@ def build_app(settings: Settings, *, demo: bool = False) -> Starlette:
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
     )
-    app.state.close_subscribers = graphql.close_subscribers  # service.server.Server calls it on shutdown
+    app.state.close_subscribers = graphql.close_subscribers  # service.runtime.server.Server calls it on shutdown
     return app

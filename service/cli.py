@@ -45,7 +45,7 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.bootstrap import build_app
-    from service.server import Server
+    from service.runtime.server import Server
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_from_env()
     if settings is None:
@@ -61,10 +61,10 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def rebuild_command(workers: int | None) -> int:
-    from service.bootstrap import database, datastore_of
-    from service.event_store import EventStore, store_env
-    from service.rebuild import RebuildFailed, RebuildRunning, rebuild
+    from service.projection.rebuild import RebuildFailed, RebuildRunning, rebuild
+    from service.runtime.database import database, datastore_of
     from service.settings import connection_params
+    from service.store.event_store import EventStore, store_env
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = settings_from_env()

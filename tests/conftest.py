@@ -20,8 +20,8 @@ import pytest
 import uvicorn
 
 from service.bootstrap import build_app
-from service.embedded_postgres import EmbeddedPostgres
-from service.server import Server
+from service.runtime.embedded_postgres import EmbeddedPostgres
+from service.runtime.server import Server
 from service.settings import Settings
 
 TEST_MAX_BATCH = 1000

@@ -8,6 +8,14 @@ from typing import Annotated, Any, Optional
 import strawberry
 
 from service.api.account_list import list_cursor
+from service.api.account_view import (
+    AgentContext,
+    DepartmentView,
+    Health,
+    Lifecycle,
+    Satisfaction,
+    instant,
+)
 from service.api.context import Info
 from service.api.cursors import timeline_after, timeline_cursor
 from service.api.findings import Finding, FindingState
@@ -20,15 +28,7 @@ from service.api.types import (
     PageInfo,
     page_info,
 )
-from service.api.view import (
-    AgentContext,
-    DepartmentView,
-    Health,
-    Lifecycle,
-    Satisfaction,
-    instant,
-)
-from service.reads import AccountRecord
+from service.read.accounts import AccountRecord
 
 
 @strawberry.type(description="A customer account as every department has treated it.")

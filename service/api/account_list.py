@@ -8,11 +8,11 @@ from typing import Optional
 import orjson
 import strawberry
 
-from service.account_list import AccountFilter, After
+from service.api.account_view import LifecycleStage
 from service.api.cursors import decode, encode
 from service.api.errors import BadInput
 from service.api.findings import Severity
-from service.api.view import LifecycleStage
+from service.read.account_list import AccountFilter, After
 
 SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3}
 MAX_SEARCH = 200

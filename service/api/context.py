@@ -10,7 +10,9 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from service.finding_reads import (
+from service.read.account_view import ViewKey, ViewReads
+from service.read.accounts import EventRecord, Reads
+from service.read.findings import (
     FindingReads,
     FindingRecord,
     FindingsKey,
@@ -18,11 +20,9 @@ from service.finding_reads import (
     JudgedKey,
     records_as_of,
 )
-from service.ingest import Ingest
-from service.reads import EventRecord, Reads
 from service.settings import Settings
-from service.streams import Feed
-from service.view_reads import ViewKey, ViewReads
+from service.store.ingest import Ingest
+from service.stream.feed import Feed
 
 
 @dataclass(frozen=True)

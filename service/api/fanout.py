@@ -64,13 +64,8 @@ from service.api.errors import BadInput, should_mask
 from service.api.findings import finding_change
 from service.api.stream_errors import stream_ended
 from service.api.types import Event
-from service.streams import (
-    Budget,
-    NotIssued,
-    StreamEnded,
-    change_selection,
-    event_selection,
-)
+from service.stream.feed import Budget, NotIssued, StreamEnded
+from service.stream.logs import change_selection, event_selection
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from service.api.context import Info
 from service.api.cursors import EPOCH, decode, encode, position_of
 from service.api.errors import BadInput
 from service.api.types import Department, Event, PageInfo, page_info
-from service.finding_reads import DepartmentCount, FindingRecord
+from service.read.findings import DepartmentCount, FindingRecord
 
 
 @strawberry.enum(description="How serious a contradiction is, per rule.")

@@ -22,7 +22,6 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from projections.rules import RULES
-from service.account_list import AccountFilter, account_page
 from service.api.account import Account, AccountConnection, account_connection
 from service.api.account_list import AccountFilterInput, AccountOrder, list_after
 from service.api.context import Context, Info
@@ -49,8 +48,10 @@ from service.api.types import (
     RecordEventsPayload,
 )
 from service.api.variable_errors import NameArgumentsInVariableErrors
-from service.event_store import StoreUnavailable
-from service.streams import NotIssued, StreamEnded, change_selection, event_selection
+from service.read.account_list import AccountFilter, account_page
+from service.store.event_store import StoreUnavailable
+from service.stream.feed import NotIssued, StreamEnded
+from service.stream.logs import change_selection, event_selection
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from graphql import GraphQLError
 
 from service.api.cursors import position_of
-from service.streams import FellBehind, StreamEnded
+from service.stream.feed import FellBehind, StreamEnded
 
 
 def stream_ended(ended: StreamEnded) -> GraphQLError:

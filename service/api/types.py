@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from service.api.cursors import position_of
-from service.reads import EventRecord
+from service.read.accounts import EventRecord
 
 
 @strawberry.enum(description="The five departments that treat a customer.")

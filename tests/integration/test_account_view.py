@@ -10,9 +10,9 @@ import httpx
 
 from service.api.schema import build_schema
 from service.bootstrap import open_context
-from service.finding_reads import ACCOUNT_EVENTS_UNTIL
+from service.read.findings import ACCOUNT_EVENTS_UNTIL
 from service.settings import Settings
-from service.streams import CHANGE_LOG, EVENT_LOG
+from service.stream.logs import CHANGE_LOG, EVENT_LOG
 from tests.integration.test_findings import ago, eventually
 from tests.support import graphql, record, unique
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 
-from service.embedded_postgres import HANDLE_PIDS_FILE, EmbeddedPostgres
+from service.runtime.embedded_postgres import HANDLE_PIDS_FILE, EmbeddedPostgres
 
 
 def dead_pid() -> int:

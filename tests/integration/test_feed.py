@@ -11,16 +11,9 @@ import asyncpg
 import httpx
 import pytest
 
-from service.reads import EventRecord
-from service.streams import (
-    EVENT_LOG,
-    Budget,
-    Feed,
-    FellBehind,
-    NotIssued,
-    Subscriber,
-    event_selection,
-)
+from service.read.accounts import EventRecord
+from service.stream.feed import Budget, Feed, FellBehind, NotIssued, Subscriber
+from service.stream.logs import EVENT_LOG, event_selection
 from tests.integration.test_event_stream import outreach
 from tests.support import record, unique
 

@@ -14,9 +14,9 @@ from eventsourcing.postgres import PostgresDatastore
 from projections.evaluation import evaluate
 from projections.history import history_of
 from projections.thresholds import thresholds_table
-from service.projector import Projector
+from service.projection.projector import Projector
+from service.projection.view_store import ProjectedViews, histories
 from service.settings import connection_params
-from service.views import ProjectedViews, histories
 from tests.integration.test_findings import account_findings, ago, eventually
 from tests.support import record, unique
 
@@ -180,7 +180,7 @@ def test_an_account_that_cannot_be_judged_holds_up_no_other(
     client: httpx.Client, view: ProjectedViews, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A rule that raises on one account's odd data: the others are judged, the position moves, it is retried."""
-    import service.projector
+    import service.projection.projector
 
     odd, fine = unique(), unique()
     record(client, [{"id": f"{account}-t", "source": "zendesk", "type": "support.ticket.opened", "accountId": account,
@@ -193,14 +193,14 @@ def test_an_account_that_cannot_be_judged_holds_up_no_other(
             raise ValueError("a rule met data it did not expect")
         return evaluate(history, *args, **kwargs)
 
-    monkeypatch.setattr(service.projector, "evaluate", failing)
+    monkeypatch.setattr(service.projection.projector, "evaluate", failing)
     now = datetime.now(timezone.utc)
     projector = Projector(view, batch_size=100_000, clock=lambda: now)
     while projector.step():
         pass
     assert {row[1] for row in rows_of(view).values()} >= {fine} and odd not in {row[1] for row in rows_of(view).values()}
     assert f"cannot judge account {odd!r}" in caplog.text
-    monkeypatch.setattr(service.projector, "evaluate", evaluate)  # fixed (a release with the rule mended)
+    monkeypatch.setattr(service.projection.projector, "evaluate", evaluate)  # fixed (a release with the rule mended)
     later = now + projector.view_refresh
     projector.clock = lambda: later
     while projector.step_due(limit=100_000):

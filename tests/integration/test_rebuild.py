@@ -18,10 +18,10 @@ from eventsourcing.postgres import PostgresDatastore
 from projections.evaluation import evaluate
 from projections.thresholds import DEFAULT_THRESHOLDS, thresholds_from, thresholds_table
 from projections.view.health import DEFAULT_WEIGHTS
-from service.bootstrap import datastore_of
-from service.rebuild import REBUILD_LOCK, RebuildRunning, rebuild
+from service.projection.rebuild import REBUILD_LOCK, RebuildRunning, rebuild
+from service.projection.view_store import ProjectedViews, drop_view
+from service.runtime.database import datastore_of
 from service.settings import connection_params
-from service.views import ProjectedViews, drop_view
 from tests.integration.test_findings import (
     account_findings,
     eventually,
@@ -127,7 +127,7 @@ def test_an_account_a_rebuild_cannot_judge_is_named(
     client: httpx.Client, datastore: PostgresDatastore, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Workers are processes of their own, so the part is judged here, as a worker would judge it."""
-    import service.bulk_judge as bulk
+    import service.projection.bulk_judge as bulk
 
     odd = unique()
     record(client, urgent_ticket_and_renewal(odd))

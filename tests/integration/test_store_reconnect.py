@@ -18,8 +18,8 @@ import pytest
 from eventsourcing.persistence import OperationalError
 
 from domain.validation import validate_batch
-from service.event_store import EventStore, lost_connection, store_env
 from service.settings import connection_params
+from service.store.event_store import EventStore, lost_connection, store_env
 
 
 def batch(n: int) -> list[tuple[int, object]]:

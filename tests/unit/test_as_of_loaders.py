@@ -10,8 +10,8 @@ from strawberry.dataloader import DataLoader
 
 from projections.history import history_of
 from projections.view.health import DEFAULT_WEIGHTS
-from service.finding_reads import FindingReads, Judged, JudgedKey
-from service.view_reads import ViewKey, ViewReads
+from service.read.account_view import ViewKey, ViewReads
+from service.read.findings import FindingReads, Judged, JudgedKey
 
 AT = datetime(2026, 3, 2, tzinfo=timezone.utc)
 

@@ -1,7 +1,7 @@
 """The read side: accounts and timelines from PostgreSQL through asyncpg.
 
 Timelines read the store's events table by its timeline index (stream, occurredAt,
-arrival; see `service.recorder`); nothing is replayed on the way.
+arrival; see `service.store.recorder`); nothing is replayed on the way.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from eventsourcing.utils import get_topic
 
 from domain.stream import account_stream_id, recorded
 from domain.validation import ValidEvent
-from service.recorder import (
+from service.store.recorder import (
     IDEMPOTENCY_CONSTRAINT,
     AccountRow,
     Append,

@@ -20,6 +20,9 @@ from typing import Any
 
 from projections.thresholds import thresholds_from, thresholds_table
 from projections.view.health import HealthWeights
+from service.projection.follower import Follower, StopSignal
+from service.projection.projector import Projector
+from service.projection.view_store import open_view_store
 from service.settings import Settings, connection_params
 
 log = logging.getLogger(__name__)
@@ -46,22 +49,35 @@ class ProjectorConfig:
                    settings.projector_batch_events, settings.projector_poll_seconds, settings.view_delay_seconds)
 
 
+def follower_of(config: ProjectorConfig, stopping: StopSignal | None = None, *, freeze_gc: bool = False) -> Follower:
+    """The projector as configured, on a view store of its own, with the follower that wakes it."""
+    view = open_view_store(connection_params(config.url))
+    projector = Projector(view, thresholds_from(config.thresholds), batch_size=config.batch_size,
+                          weights=config.weights, view_delay=timedelta(seconds=config.view_delay_seconds))
+    return Follower(projector, config.url, config.channel, poll_seconds=config.poll_seconds,
+                    stopping=stopping, freeze_gc=freeze_gc)
+
+
 def run(config: ProjectorConfig, stopping: Event) -> None:
     """The child's main: follow the log until told to stop."""
-    from service.bootstrap import projected_views
-    from service.follower import Follower
-    from service.projector import Projector
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    view = projected_views(connection_params(config.url))
+    follower = follower_of(config, stopping, freeze_gc=True)
     try:
-        projector = Projector(view, thresholds_from(config.thresholds), batch_size=config.batch_size,
-                              weights=config.weights, view_delay=timedelta(seconds=config.view_delay_seconds))
-        follower = Follower(projector, config.url, config.channel, poll_seconds=config.poll_seconds,
-                            stopping=stopping, freeze_gc=True)
         follower.run()
     finally:
-        view.datastore.close()
+        follower.projector.view.datastore.close()
+
+
+class ProjectorThread:
+    """The projector in a thread of the API's process (`CX360_PROJECTOR=thread`)."""
+
+    def __init__(self, config: ProjectorConfig) -> None:
+        self.follower = follower_of(config)
+        self.follower.start()
+
+    def stop(self) -> None:
+        self.follower.stop()
+        self.follower.projector.view.datastore.close()
 
 
 class ProjectorProcess:

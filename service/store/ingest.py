@@ -9,7 +9,7 @@ from typing import Any
 import anyio.to_thread
 
 from domain.validation import Limits, Rejection, validate_batch
-from service.event_store import EventStore, RecordOutcome
+from service.store.event_store import EventStore, RecordOutcome
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from projections.facts import fact_from_stored
 from projections.findings import DEPARTMENT_ORDER, Finding
 from projections.history import History, history_of
 from projections.thresholds import Thresholds, thresholds_from
-from service.reads import EVENTS_TABLE, EventRecord
+from service.read.accounts import EVENTS_TABLE, EventRecord
 
 COLUMNS = "id, account_id, rule, severity, departments, evidence, detected_at, resolved_at, summary"
 

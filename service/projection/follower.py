@@ -19,7 +19,7 @@ from eventsourcing import persistence
 from psycopg import sql
 from psycopg_pool import PoolTimeout
 
-from service.projector import Projector
+from service.projection.projector import Projector
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 1. Into a fresh shadow view: every event up to a snapshot position, read account by
    account (ordered scans of the store's timeline index), judged as of now by worker
    processes, one per range of stream ids, all reading the same exported snapshot
-   (`service.bulk_judge`).
+   (`service.projection.bulk_judge`).
 2. The shadow view follows the log from that position like any projector, until it is
    close to the head.
 3. Under the view's write lock (which pauses the live projector for a moment), the
@@ -16,7 +16,6 @@ Finding ids derive from (account, rule, key), so a rebuild yields the same ids.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import queue
 import time
@@ -33,14 +32,20 @@ from psycopg.errors import DeadlockDetected, LockNotAvailable
 
 from projections.thresholds import Thresholds, thresholds_table
 from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
-from service.bulk_judge import Part, judge_part, parts_of
-from service.finding_changes import record_changes
-from service.projector import Projector, utc_now
-from service.views import EVENTS_TABLE, LIVE, ProjectedViews, drop_view, rename_view
+from service.projection.bulk_judge import Part, judge_part, parts_of
+from service.projection.finding_changes import record_changes
+from service.projection.process import SPAWN
+from service.projection.projector import Projector, utc_now
+from service.projection.view_store import (
+    EVENTS_TABLE,
+    LIVE,
+    ProjectedViews,
+    drop_view,
+    rename_view,
+)
 
 log = logging.getLogger(__name__)
 
-SPAWN = multiprocessing.get_context("spawn")
 SHADOW = f"{LIVE}_next"
 REBUILD_LOCK = 3_600_361  # session advisory lock held for a whole rebuild
 RETIRED = f"{LIVE}_old"

@@ -27,8 +27,10 @@ from projections.history import history_of
 from projections.thresholds import thresholds_from
 from projections.view.health import HealthWeights
 from projections.view.model import AccountView
-from service.projector import VIEW_REFRESH, view_and_due
-from service.views import EVENTS_TABLE, ProjectedViews
+from service.projection.projector import VIEW_REFRESH, view_and_due
+from service.projection.view_store import EVENTS_TABLE, ProjectedViews
+from service.runtime.database import datastore_of
+from service.settings import connection_params
 
 WRITE_EVERY_ACCOUNTS = 500
 
@@ -77,9 +79,6 @@ def parts_of(count: int) -> list[tuple[UUID | None, UUID | None]]:
 
 def judge_part(part: Part, done: Any, results: Any) -> None:
     """A worker's main: judge every account of the part; report (events, accounts, findings) or the error."""
-    from service.bootstrap import datastore_of
-    from service.settings import connection_params
-
     try:
         datastore = datastore_of(connection_params(part.conninfo))
         try:

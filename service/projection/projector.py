@@ -36,7 +36,7 @@ from projections.thresholds import (
 from projections.view.account import account_view
 from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
 from projections.view.model import AccountView
-from service.views import ProjectedViews, events_after, histories
+from service.projection.view_store import ProjectedViews, events_after, histories
 
 log = logging.getLogger(__name__)
 

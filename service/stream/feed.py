@@ -24,151 +24,18 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import asyncpg
 
-from domain.stream import account_stream_id
-from service.reads import EVENTS_TABLE, EventRecord, topics_of
+from service.stream.logs import Log, Selection
+from service.stream.notifier import LogNotifier
 
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Out = TypeVar("Out")
 TRANSIENT = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
-
-HEAD = f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
-
-STREAM = f"""
-SELECT topic, occurred_at, originator_version, notification_id, state FROM {EVENTS_TABLE}
-WHERE notification_id > $1 AND notification_id <= $2
-  AND ($3::text[] IS NULL OR topic = ANY($3::text[]))
-  AND ($4::uuid IS NULL OR originator_id = $4)
-ORDER BY notification_id
-LIMIT $5
-"""
-CHANGES_HEAD = "SELECT coalesce(max(position), 0) FROM cx360_finding_changes"
-
-ALL_EVENTS = f"""
-SELECT topic, occurred_at, originator_version, notification_id, state FROM {EVENTS_TABLE}
-WHERE notification_id > $1 ORDER BY notification_id LIMIT $2
-"""
-CHANGES = """
-SELECT position, change, finding, account_id FROM cx360_finding_changes
-WHERE position > $1 AND position <= $2 AND ($3::text IS NULL OR account_id = $3)
-ORDER BY position
-LIMIT $4
-"""
-ALL_CHANGES = """
-SELECT position, change, finding, account_id FROM cx360_finding_changes
-WHERE position > $1 ORDER BY position LIMIT $2
-"""
-SAFETY_WAKE_SECONDS = 30.0  # even when listening, look again this often
-
-
-class LogNotifier:
-    """One LISTEN connection per process; wakes every waiting reader on each append."""
-
-    def __init__(self, dsn: str, channel: str, poll_seconds: float = 1.0) -> None:
-        self.dsn = dsn
-        self.channel = channel
-        self.poll_seconds = poll_seconds
-        self.appended = asyncio.Event()
-        self.listening = False
-        self.task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.task = asyncio.create_task(self.listen(), name="cx360-log-notifier")
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-
-    async def listen(self) -> None:
-        """Keep a listening connection; while it is down, readers poll."""
-        while True:
-            try:
-                connection = await asyncpg.connect(self.dsn)
-                try:
-                    await connection.add_listener(self.channel, self.notified)
-                    self.listening = True
-                    while not connection.is_closed():
-                        await asyncio.sleep(self.poll_seconds)
-                finally:
-                    self.listening = False
-                    await connection.close()
-            except (OSError, asyncpg.PostgresError) as error:
-                log.warning("event streams: cannot listen (%s); polling every %.1fs", error, self.poll_seconds)
-            self.notified()  # wake readers: they read what they may have missed
-            await asyncio.sleep(self.poll_seconds)
-
-    def notified(self, *_: object) -> None:
-        self.appended.set()
-        self.appended = asyncio.Event()
-
-    def signal(self) -> asyncio.Event:
-        """Take before reading: it is set by the first append announced after this call."""
-        return self.appended
-
-    async def wait(self, signal: asyncio.Event) -> None:
-        """Until `signal` is set, or the poll interval when not listening."""
-        timeout = SAFETY_WAKE_SECONDS if self.listening else self.poll_seconds
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):  # not wait_for: on 3.11 it may swallow a cancellation
-                await signal.wait()
-
-
-@dataclass(frozen=True)
-class Log(Generic[Item]):
-    """A log a feed follows: how to find its head, read it, and decode a row."""
-
-    head: str  # the last position
-    after: str  # every row after $1, at most $2
-    matching: str  # rows after $1 up to $2 that match the filter parameters, at most the last parameter
-    position: str  # the position column
-    decode: Callable[[asyncpg.Record], Item]
-    account_of: Callable[[Item], str]
-
-
-def record_account(record: EventRecord) -> str:
-    return record.account_id
-
-
-def row_account(row: asyncpg.Record) -> str:
-    return str(row["account_id"])
-
-
-def row_itself(row: asyncpg.Record) -> asyncpg.Record:
-    return row
-
-
-EVENT_LOG: Log[EventRecord] = Log(HEAD, ALL_EVENTS, STREAM, "notification_id", EventRecord.from_row, record_account)
-CHANGE_LOG: Log[asyncpg.Record] = Log(CHANGES_HEAD, ALL_CHANGES, CHANGES, "position", row_itself, row_account)
-
-
-@dataclass(frozen=True)
-class Selection(Generic[Item]):
-    """Which rows a subscriber wants: as SQL parameters for its replay, and as a test of live rows."""
-
-    parameters: tuple[object, ...]
-    wants: Callable[[Item], bool]
-    account: str | None = None  # when it follows one account (lets the feed look it up)
-
-
-def event_selection(departments: Sequence[str] | None, account: str | None) -> Selection[EventRecord]:
-    chosen = frozenset(departments) if departments is not None else None
-    topics = topics_of(sorted(chosen)) if chosen is not None else None
-    stream = account_stream_id(account) if account is not None else None
-    if chosen is None:
-        return Selection((topics, stream), lambda record: True, account)
-    return Selection((topics, stream), lambda record: record.department in chosen, account)
-
-
-def change_selection(account: str | None) -> Selection[asyncpg.Record]:
-    return Selection((account,), lambda row: True, account)
 
 
 class StreamEnded(Exception):

@@ -26,7 +26,8 @@ from domain.stream import account_stream_id
 from projections.facts import Fact, fact_from_stored
 from projections.findings import Finding
 from projections.view.model import AccountView
-from service import finding_changes
+from service.projection import finding_changes
+from service.runtime.database import datastore_of
 
 APPLICATION = "cx360"  # the upstream application whose log is followed
 EVENTS_TABLE = "cx360_events"
@@ -262,3 +263,10 @@ def histories(curs: Cursor[DictRow], account_ids: Iterable[str], up_to: int) -> 
 def account_fact(row: DictRow) -> tuple[str, Fact]:
     fact, account_id = fact_from_stored(row["notification_id"], row["topic"], row["state"], row["occurred_at"])
     return account_id, fact
+
+
+def open_view_store(params: dict[str, str | int | None]) -> ProjectedViews:
+    """The live view on a small pool of its own, its tables created if missing."""
+    view = ProjectedViews(datastore_of(params))
+    view.create_table()
+    return view

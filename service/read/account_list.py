@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from service.reads import AccountRecord
+from service.read.accounts import AccountRecord
 
 # ordering -> (sort key expression, descending?, key type)
 ORDERINGS: dict[str, tuple[str, bool, str]] = {

@@ -11,7 +11,7 @@ import orjson
 
 from projections.view.account import account_view
 from projections.view.health import HealthWeights
-from service.finding_reads import Judged
+from service.read.findings import Judged
 
 VIEWS = "SELECT account_id, view FROM cx360_view_accounts WHERE account_id = ANY($1::text[])"
 

@@ -1,0 +1,1 @@
+"""The read path: accounts, timelines, findings and account views, through asyncpg."""

@@ -1,0 +1,1 @@
+"""The stream path: the event log and the finding changes, followed for subscribers."""

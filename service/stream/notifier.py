@@ -1,0 +1,71 @@
+"""One LISTEN connection per process for a log's appends, with polling while it is down.
+
+A notification only wakes readers; they read from their own position, so a lost
+notification costs latency, never a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+SAFETY_WAKE_SECONDS = 30.0  # even when listening, look again this often
+
+
+class LogNotifier:
+    """One LISTEN connection per process; wakes every waiting reader on each append."""
+
+    def __init__(self, dsn: str, channel: str, poll_seconds: float = 1.0) -> None:
+        self.dsn = dsn
+        self.channel = channel
+        self.poll_seconds = poll_seconds
+        self.appended = asyncio.Event()
+        self.listening = False
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.listen(), name="cx360-log-notifier")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def listen(self) -> None:
+        """Keep a listening connection; while it is down, readers poll."""
+        while True:
+            try:
+                connection = await asyncpg.connect(self.dsn)
+                try:
+                    await connection.add_listener(self.channel, self.notified)
+                    self.listening = True
+                    while not connection.is_closed():
+                        await asyncio.sleep(self.poll_seconds)
+                finally:
+                    self.listening = False
+                    await connection.close()
+            except (OSError, asyncpg.PostgresError) as error:
+                log.warning("event streams: cannot listen (%s); polling every %.1fs", error, self.poll_seconds)
+            self.notified()  # wake readers: they read what they may have missed
+            await asyncio.sleep(self.poll_seconds)
+
+    def notified(self, *_: object) -> None:
+        self.appended.set()
+        self.appended = asyncio.Event()
+
+    def signal(self) -> asyncio.Event:
+        """Take before reading: it is set by the first append announced after this call."""
+        return self.appended
+
+    async def wait(self, signal: asyncio.Event) -> None:
+        """Until `signal` is set, or the poll interval when not listening."""
+        timeout = SAFETY_WAKE_SECONDS if self.listening else self.poll_seconds
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):  # not wait_for: on 3.11 it may swallow a cancellation
+                await signal.wait()

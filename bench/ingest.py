@@ -54,7 +54,7 @@ def make_events(count: int, accounts: int, seed: int) -> list[dict[str, Any]]:
         ("marketing.campaign.sent", lambda i: {"campaignId": f"C-{i % 50}", "channel": "email", "intent": rng.choice(["nurture", "upsell", "supportive"]), "name": "Spring newsletter"}),
         ("product.usage.recorded", lambda i: {"activeUsers": rng.randint(1, 90), "seats": 100, "periodEnd": "2026-03-31"}),
         ("billing.invoice.issued", lambda i: {"invoiceId": f"I-{i}", "amount": f"{rng.randint(100, 90000)}.{rng.randint(0, 99):02d}", "currency": "EUR", "dueAt": "2026-04-30T00:00:00Z"}),
-        ("sales.outreach.sent", lambda i: {"channel": "email", "intent": rng.choice(["prospecting", "follow_up", "check_in"]), "cadenceStep": "3"}),
+        ("sales.outreach.sent", lambda i: {"channel": "email", "intent": rng.choice(["prospecting", "follow_up", "check_in"]), "cadenceStep": 3}),
     ]
     events = []
     for i in range(count):

@@ -1,7 +1,7 @@
 """Sales' events: the account record, opportunities, outreach and discounts."""
 
 from domain.event_type import EventType, catalogue_of
-from domain.fields import Amount, Choice, Currency, Id, Percent, Text, Timestamp
+from domain.fields import Amount, Choice, Currency, Id, Integer, Percent, Text, Timestamp
 
 OPPORTUNITY_KINDS = ("new", "expansion", "renewal")
 OUTREACH_CHANNELS = ("email", "call", "linkedin", "meeting", "sms")
@@ -35,7 +35,7 @@ TYPES = catalogue_of(
         {
             "channel": Choice(required=True, options=OUTREACH_CHANNELS),
             "intent": Choice(required=True, options=OUTREACH_INTENTS),
-            "cadenceStep": Text(),
+            "cadenceStep": Integer(minimum=1),  # the step's number in a sales cadence
         },
     ),
     EventType(

@@ -44,7 +44,6 @@ class Settings:
     max_page_size: int = 100
     db_pool_size: int = 10
     limits: Limits = field(default_factory=Limits)
-    rules_file: Path | None = None
     thresholds: Thresholds = field(default_factory=lambda: DEFAULT_THRESHOLDS)
     projector_poll_seconds: float = 1.0
     projector_batch_events: int = 1000
@@ -64,27 +63,26 @@ class Settings:
         rules_file = Path(env["CX360_RULES_FILE"]) if env.get("CX360_RULES_FILE") else None
         return cls(
             database_url=url,
-            data_dir=Path(env.get("CX360_DATA_DIR") or ".cx360"),
-            host=env.get("CX360_HOST") or "127.0.0.1",
-            port=integer(env, "CX360_PORT", 8000, 1, 65535),
-            max_batch_events=integer(env, "CX360_MAX_BATCH_EVENTS", 1000, 1, 100_000),
-            max_body_bytes=integer(env, "CX360_MAX_BODY_BYTES", 8 * 1024 * 1024, 1024, 1024**3),
-            max_page_size=integer(env, "CX360_MAX_PAGE_SIZE", 100, 1, 10_000),
-            db_pool_size=integer(env, "CX360_DB_POOL_SIZE", 10, 1, 1000),
+            data_dir=Path(env.get("CX360_DATA_DIR") or cls.data_dir),
+            host=env.get("CX360_HOST") or cls.host,
+            port=integer(env, "CX360_PORT", cls.port, 1, 65535),
+            max_batch_events=integer(env, "CX360_MAX_BATCH_EVENTS", cls.max_batch_events, 1, 100_000),
+            max_body_bytes=integer(env, "CX360_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 1024**3),
+            max_page_size=integer(env, "CX360_MAX_PAGE_SIZE", cls.max_page_size, 1, 10_000),
+            db_pool_size=integer(env, "CX360_DB_POOL_SIZE", cls.db_pool_size, 1, 1000),
             limits=Limits(
-                max_string_length=integer(env, "CX360_MAX_STRING_LENGTH", 10_000, 1, 10_000_000),
-                max_data_depth=integer(env, "CX360_MAX_DATA_DEPTH", 8, 1, 100),
-                max_data_keys=integer(env, "CX360_MAX_DATA_KEYS", 1_000, 1, 100_000),
+                max_string_length=integer(env, "CX360_MAX_STRING_LENGTH", Limits.max_string_length, 1, 10_000_000),
+                max_data_depth=integer(env, "CX360_MAX_DATA_DEPTH", Limits.max_data_depth, 1, 100),
+                max_data_keys=integer(env, "CX360_MAX_DATA_KEYS", Limits.max_data_keys, 1, 100_000),
             ),
-            rules_file=rules_file,
             thresholds=read_thresholds(rules_file) if rules_file is not None else DEFAULT_THRESHOLDS,
-            projector_poll_seconds=integer(env, "CX360_PROJECTOR_POLL_MS", 1000, 10, 600_000) / 1000,
-            projector_batch_events=integer(env, "CX360_PROJECTOR_BATCH_EVENTS", 1000, 1, 100_000),
+            projector_poll_seconds=integer(env, "CX360_PROJECTOR_POLL_MS", milliseconds(cls.projector_poll_seconds), 10, 600_000) / 1000,
+            projector_batch_events=integer(env, "CX360_PROJECTOR_BATCH_EVENTS", cls.projector_batch_events, 1, 100_000),
             projector=choice(env, "CX360_PROJECTOR", ("process", "thread", "off")),
-            view_delay_seconds=integer(env, "CX360_VIEW_DELAY_MS", 2000, 0, 3_600_000) / 1000,
-            subscriber_buffer=integer(env, "CX360_SUBSCRIBER_BUFFER", 1000, 1, 1_000_000),
-            connection_buffer_bytes=integer(env, "CX360_CONNECTION_BUFFER_BYTES", 16 * 1024 * 1024, 65_536, 2**32),
-            subscriber_ping_seconds=integer(env, "CX360_SUBSCRIBER_PING_MS", 15_000, 100, 3_600_000) / 1000,
+            view_delay_seconds=integer(env, "CX360_VIEW_DELAY_MS", milliseconds(cls.view_delay_seconds), 0, 3_600_000) / 1000,
+            subscriber_buffer=integer(env, "CX360_SUBSCRIBER_BUFFER", cls.subscriber_buffer, 1, 1_000_000),
+            connection_buffer_bytes=integer(env, "CX360_CONNECTION_BUFFER_BYTES", cls.connection_buffer_bytes, 65_536, 2**32),
+            subscriber_ping_seconds=integer(env, "CX360_SUBSCRIBER_PING_MS", milliseconds(cls.subscriber_ping_seconds), 100, 3_600_000) / 1000,
             health_weights=read_weights(Path(env["CX360_HEALTH_WEIGHTS_FILE"]))
             if env.get("CX360_HEALTH_WEIGHTS_FILE") else DEFAULT_WEIGHTS,
         )
@@ -136,6 +134,10 @@ def integer(env: Mapping[str, str], name: str, default: int, minimum: int, maxim
     if not minimum <= value <= maximum:
         raise SettingsError(f"{name} must be between {minimum} and {maximum} (got {value})")
     return value
+
+
+def milliseconds(seconds: float) -> int:
+    return round(seconds * 1000)
 
 
 def connection_params(url: str) -> dict[str, str | int | None]:

@@ -29,9 +29,12 @@ from graphql import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-VERSION = """
-SELECT a.version, v.judged_at, v.findings_version FROM cx360_accounts a
-JOIN cx360_view_accounts v ON v.account_id = a.account_id
+from service.projection.view_store import ACCOUNT_VIEWS_TABLE
+from service.store.tables import ACCOUNTS_TABLE
+
+VERSION = f"""
+SELECT a.version, v.judged_at, v.findings_version FROM {ACCOUNTS_TABLE} a
+JOIN {ACCOUNT_VIEWS_TABLE} v ON v.account_id = a.account_id
 WHERE a.account_id = $1
 """
 

@@ -140,7 +140,8 @@ class Mutation:
     async def record_events(
         self, info: Info, events: Annotated[list[EventInput], strawberry.argument(description="The batch, at most CX360_MAX_BATCH_EVENTS events; each is checked and stored on its own.")]
     ) -> RecordEventsPayload:
-        return await record_batch(info.context, [event.as_raw() for event in events])
+        """Never called: `build_schema` resolves the field with `record_events_from_coerced_input`."""
+        raise AssertionError("recordEvents is resolved by record_events_from_coerced_input")
 
 
 async def record_batch(context: Context, events: Sequence[Mapping[str, Any]]) -> RecordEventsPayload:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any, Optional, cast
+from typing import Optional, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -32,18 +32,6 @@ class EventInput:
     data: JSON = strawberry.field(description="The type's payload; unknown extra keys are kept.")
     contact_id: Optional[strawberry.ID] = strawberry.field(default=None, description="The person at the account.")
     actor: Optional[str] = strawberry.field(default=None, description="Who on our side acted.")
-
-    def as_raw(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "source": self.source,
-            "type": self.type,
-            "accountId": self.account_id,
-            "contactId": self.contact_id,
-            "occurredAt": self.occurred_at,
-            "actor": self.actor,
-            "data": self.data,
-        }
 
 
 @strawberry.type(description="Why one event of a batch was not stored.")

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from domain.catalogue import OUTBOUND_TOUCHES
+
 Data = dict[str, Any]
 HORIZON = 365 + 1439 / 1440  # the last minute of `end`, in days after the anchor
 KINDS = ("existing", "existing", "new", "existing", "prospect", "existing", "churn", "new")
@@ -35,7 +37,6 @@ ENGAGEMENT = {"email": "open", "webinar": "attend", "event": "attend", "ads": "c
               "direct_mail": "visit", "in_app": "click"}
 SOURCES = {"sales": "salesforce", "support": "zendesk", "billing": "stripe"}
 CONSENT_OF = {"email": "email", "call": "phone", "sms": "sms"}  # message channel: consent channel
-TOUCHES = ("marketing.campaign.sent", "sales.outreach.sent", "support.contact.made", "billing.dunning.sent")
 HELP = ("supportive", "retention")
 CUSTOMER_INTENTS = ("nurture", "announcement", "upsell", "nurture", "supportive")
 
@@ -98,7 +99,7 @@ class Story:
 
     def touch(self, t: float, type: str, data: Data, contact: str | None, actor: str) -> bool:
         """An optional outbound touch, left out where the account is already contacted a lot."""
-        crowded = len(self.find(*TOUCHES, lo=t - 7, hi=t + 7)) >= 4
+        crowded = len(self.find(*OUTBOUND_TOUCHES, lo=t - 7, hi=t + 7)) >= 4
         if not crowded:
             self.add(t, type, data, contact, actor)
         return not crowded
@@ -161,12 +162,13 @@ def campaign_id(intent: str, t: float) -> str:
 def message(s: Story, t: float, department: str, channel: str, intent: str, contact: str | None,
             optional: bool = False, step: int = 1) -> bool:
     """A campaign, a sales outreach or a support contact: an outbound touch."""
+    data: Data
     if department == "marketing":
         type, actor, data = "marketing.campaign.sent", "marketing-automation", {
             "campaignId": campaign_id(intent, t), "channel": channel, "intent": intent, "name": CAMPAIGNS[intent][0]}
     elif department == "sales":
         type, actor = "sales.outreach.sent", s.rep
-        data = {"channel": channel, "intent": intent, "cadenceStep": str(step)}
+        data = {"channel": channel, "intent": intent, "cadenceStep": step}
     else:
         type, actor, data = "support.contact.made", "csm-1", {"channel": channel, "reason": intent}
     if optional:

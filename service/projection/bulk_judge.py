@@ -28,9 +28,10 @@ from projections.thresholds import thresholds_from
 from projections.view.health import HealthWeights
 from projections.view.model import AccountView
 from service.projection.projector import VIEW_REFRESH, view_and_due
-from service.projection.view_store import EVENTS_TABLE, ProjectedViews
+from service.projection.view_store import ProjectedViews
 from service.runtime.database import datastore_of
 from service.settings import connection_params
+from service.store.tables import EVENTS_TABLE
 
 WRITE_EVERY_ACCOUNTS = 500
 

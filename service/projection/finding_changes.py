@@ -16,7 +16,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 CHANGES_TABLE = "cx360_finding_changes"
-CHANNEL = "cx360_finding_changes"
+CHANNEL = CHANGES_TABLE  # the NOTIFY channel that announces new changes
 OLD_ROWS = "cx360_old_findings"  # a temporary table: an account's rows before they are replaced
 
 CREATE = [

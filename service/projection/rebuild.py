@@ -37,12 +37,12 @@ from service.projection.finding_changes import record_changes
 from service.projection.process import SPAWN
 from service.projection.projector import Projector, utc_now
 from service.projection.view_store import (
-    EVENTS_TABLE,
     LIVE,
     ProjectedViews,
     drop_view,
     rename_view,
 )
+from service.store.tables import EVENTS_TABLE
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,12 @@ from projections.findings import Finding
 from projections.view.model import AccountView
 from service.projection import finding_changes
 from service.runtime.database import datastore_of
+from service.store.tables import APPLICATION, EVENTS_TABLE
 
-APPLICATION = "cx360"  # the upstream application whose log is followed
-EVENTS_TABLE = "cx360_events"
-LIVE = "cx360_view"
+LIVE = "cx360_view"  # the live view's tables are named after it; a rebuild builds another beside it
+FINDINGS_TABLE = f"{LIVE}_findings"
+ACCOUNT_VIEWS_TABLE = f"{LIVE}_accounts"
+SETTINGS_TABLE = f"{LIVE}_settings"
 WRITE_LOCK = 3_600_360  # pg_advisory_xact_lock key of the projected views
 
 
@@ -45,10 +47,10 @@ class ProjectedViews(PostgresTrackingRecorder):
     (the rule thresholds the rows were judged with).
     """
 
-    def __init__(self, datastore: PostgresDatastore, *, name: str = LIVE, log_changes: bool | None = None) -> None:
+    def __init__(self, datastore: PostgresDatastore, *, name: str = LIVE) -> None:
         super().__init__(datastore, tracking_table_name=f"{name}_tracking")
         self.name = name
-        self.log_changes = name == LIVE if log_changes is None else log_changes  # not a rebuild's shadow
+        self.logs_changes = name == LIVE  # a rebuild's shadow logs its changes once, at the swap
         self.sql_create_statements.extend(create_statements(name))
         self.sql_create_statements.extend(finding_changes.CREATE)
         table, schedule = Identifier(f"{name}_findings"), Identifier(f"{name}_schedule")
@@ -112,7 +114,7 @@ class ProjectedViews(PostgresTrackingRecorder):
                     copy.write_row(account_row(view))
         if findings:  # readers that cache an account's answers see that its findings changed
             curs.execute(self.bump_findings_version, (list(findings),))
-            if self.log_changes:
+            if self.logs_changes:
                 finding_changes.keep_old_rows(curs, f"{self.name}_findings", list(findings))
         curs.execute(self.delete_findings, (list(findings),))
         with curs.copy(self.copy_findings) as copy:
@@ -120,7 +122,7 @@ class ProjectedViews(PostgresTrackingRecorder):
             for group in findings.values():
                 for each in group:
                     copy.write_row(row_of(each))
-        if findings and self.log_changes:
+        if findings and self.logs_changes:
             finding_changes.record_changes(curs, finding_changes.OLD_ROWS, f"{self.name}_findings", list(findings))
         curs.execute(self.upsert_earlier_due if keep_earlier_due else self.upsert_due, (list(due), list(due.values())))
         if position is not None:

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from service.projection.view_store import ACCOUNT_VIEWS_TABLE
 from service.read.accounts import AccountRecord
+from service.store.tables import ACCOUNTS_TABLE
 
 # ordering -> (sort key expression, descending?, key type)
 ORDERINGS: dict[str, tuple[str, bool, str]] = {
@@ -45,7 +47,7 @@ def query(ordering: str) -> str:
     direction, compare = ("DESC", "<") if descending else ("ASC", ">")
     return f"""
 SELECT a.account_id, a.name, {key} AS sort_key
-FROM cx360_accounts a LEFT JOIN cx360_view_accounts v ON v.account_id = a.account_id
+FROM {ACCOUNTS_TABLE} a LEFT JOIN {ACCOUNT_VIEWS_TABLE} v ON v.account_id = a.account_id
 WHERE ($1::text IS NULL OR v.stage = $1)
   AND ($2::int IS NULL OR v.health >= $2)
   AND ($3::int IS NULL OR v.health <= $3)

@@ -11,9 +11,10 @@ import orjson
 
 from projections.view.account import account_view
 from projections.view.health import HealthWeights
+from service.projection.view_store import ACCOUNT_VIEWS_TABLE
 from service.read.findings import Judged
 
-VIEWS = "SELECT account_id, view FROM cx360_view_accounts WHERE account_id = ANY($1::text[])"
+VIEWS = f"SELECT account_id, view FROM {ACCOUNT_VIEWS_TABLE} WHERE account_id = ANY($1::text[])"
 
 ViewKey = tuple[str, datetime | None]  # (account id, asOf or None for live)
 

@@ -17,8 +17,7 @@ import orjson
 
 from domain.catalogue import CATALOGUE
 from domain.stream import account_stream_id, topic_of, type_of_topic
-
-EVENTS_TABLE = "cx360_events"
+from service.store.tables import ACCOUNTS_TABLE, EVENTS_TABLE
 
 TIMELINE = f"""
 SELECT topic, occurred_at, originator_version, notification_id, state
@@ -31,7 +30,7 @@ ORDER BY occurred_at, originator_version
 LIMIT $6
 """
 
-ACCOUNT = "SELECT account_id, name FROM cx360_accounts WHERE account_id = $1"
+ACCOUNT = f"SELECT account_id, name FROM {ACCOUNTS_TABLE} WHERE account_id = $1"
 
 NAME_AS_OF = f"""
 SELECT state FROM {EVENTS_TABLE}
@@ -107,11 +106,6 @@ class Reads:
                 if name is not None:
                     return str(name)
         return None
-
-    async def head(self) -> int:
-        """The position of the latest stored event (0 before the first)."""
-        head: int = await self.pool.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
-        return head
 
     async def timeline(
         self,

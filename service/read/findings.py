@@ -22,20 +22,22 @@ from projections.facts import fact_from_stored
 from projections.findings import DEPARTMENT_ORDER, Finding
 from projections.history import History, history_of
 from projections.thresholds import Thresholds, thresholds_from
-from service.read.accounts import EVENTS_TABLE, EventRecord
+from service.projection.view_store import FINDINGS_TABLE, SETTINGS_TABLE
+from service.read.accounts import EventRecord
+from service.store.tables import EVENTS_TABLE
 
 COLUMNS = "id, account_id, rule, severity, departments, evidence, detected_at, resolved_at, summary"
 
 ACCOUNTS_FINDINGS = f"""
-SELECT {COLUMNS} FROM cx360_view_findings
+SELECT {COLUMNS} FROM {FINDINGS_TABLE}
 WHERE account_id = ANY($1::text[])
 ORDER BY detected_at DESC, id DESC
 """
 
-STORED_THRESHOLDS = "SELECT thresholds FROM cx360_view_settings WHERE id = 1"
+STORED_THRESHOLDS = f"SELECT thresholds FROM {SETTINGS_TABLE} WHERE id = 1"
 
 FINDINGS = f"""
-SELECT {COLUMNS} FROM cx360_view_findings
+SELECT {COLUMNS} FROM {FINDINGS_TABLE}
 WHERE ($1::bool IS NULL OR (resolved_at IS NULL) = $1)
   AND ($2::text IS NULL OR rule = $2)
   AND ($3::text IS NULL OR $3 = ANY(departments))
@@ -44,9 +46,9 @@ ORDER BY detected_at DESC, id DESC
 LIMIT $6
 """
 
-MATRIX = """
+MATRIX = f"""
 WITH chosen AS (
-  SELECT account_id, departments, resolved_at FROM cx360_view_findings
+  SELECT account_id, departments, resolved_at FROM {FINDINGS_TABLE}
   WHERE ($1::timestamptz IS NULL OR detected_at >= $1) AND ($2::timestamptz IS NULL OR detected_at <= $2)
 ), pairs AS (
   SELECT account_id, resolved_at, ARRAY[one, other] AS departments
@@ -165,11 +167,6 @@ class FindingReads:
             except Exception as error:  # noqa: BLE001  # the loader raises it for this key alone
                 judged.append(error)
         return judged
-
-    async def changes_head(self) -> int:
-        """The position of the latest finding change (0 before the first)."""
-        head: int = await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM cx360_finding_changes")
-        return head
 
     async def thresholds_in_force(self) -> Thresholds:
         """The thresholds the live view was judged with, so that as of now equals the live view."""

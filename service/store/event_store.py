@@ -32,6 +32,7 @@ from service.store.recorder import (
     Envelope,
     IndexingRecorder,
 )
+from service.store.tables import APPLICATION
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class JsonTranscoder(Transcoder):
 
 
 class EventStore(Application[UUID]):
-    name = "cx360"
+    name = APPLICATION
 
     def construct_transcoder(self) -> Transcoder:
         return JsonTranscoder()

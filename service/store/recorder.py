@@ -25,7 +25,9 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Composed, Identifier
 
-IDEMPOTENCY_CONSTRAINT = "cx360_events_idempotency"
+from service.store.tables import ACCOUNTS_TABLE, EVENTS_TABLE
+
+IDEMPOTENCY_CONSTRAINT = f"{EVENTS_TABLE}_idempotency"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +64,10 @@ class BuildAppend(Protocol):
     def __call__(self, stored_keys: set[tuple[str, str]], versions: dict[str, int]) -> Append: ...
 
 
-SELECT_VERSIONS = SQL("SELECT account_id, version FROM cx360_accounts WHERE account_id = ANY(%b::text[])")
+SELECT_VERSIONS = SQL("SELECT account_id, version FROM {0} WHERE account_id = ANY(%b::text[])").format(Identifier(ACCOUNTS_TABLE))
 
 UPSERT_ACCOUNTS = SQL(
-    "INSERT INTO cx360_accounts AS a"
+    "INSERT INTO {0} AS a"
     " (account_id, originator_id, name, name_occurred_at, version, event_count, first_recorded_at, last_occurred_at)"
     " SELECT * FROM unnest(%b::text[], %b::uuid[], %b::text[], %b::timestamptz[], %b::bigint[], %b::bigint[],"
     " %b::timestamptz[], %b::timestamptz[])"
@@ -77,10 +79,10 @@ UPSERT_ACCOUNTS = SQL(
     "   THEN coalesce(excluded.name, a.name) ELSE a.name END,"
     " name_occurred_at = CASE WHEN excluded.name_occurred_at >= a.name_occurred_at OR a.name_occurred_at IS NULL"
     "   THEN coalesce(excluded.name_occurred_at, a.name_occurred_at) ELSE a.name_occurred_at END"
-)
+).format(Identifier(ACCOUNTS_TABLE))
 
-CREATE_ACCOUNTS = SQL(  # formatted (with nothing) into the Composed the library's statement list holds
-    "CREATE TABLE IF NOT EXISTS cx360_accounts ("
+CREATE_ACCOUNTS = SQL(
+    "CREATE TABLE IF NOT EXISTS {0} ("
     " account_id text PRIMARY KEY,"
     " originator_id uuid NOT NULL,"
     " name text,"
@@ -89,7 +91,7 @@ CREATE_ACCOUNTS = SQL(  # formatted (with nothing) into the Composed the library
     " event_count bigint NOT NULL,"
     " first_recorded_at timestamptz NOT NULL,"
     " last_occurred_at timestamptz NOT NULL)"
-).format()
+).format(Identifier(ACCOUNTS_TABLE))
 
 STORED_COLUMNS = ("originator_id", "originator_version", "topic", "state")
 

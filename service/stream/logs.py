@@ -15,7 +15,8 @@ import asyncpg
 
 from domain.stream import account_stream_id
 from service.projection.finding_changes import CHANGES_TABLE
-from service.read.accounts import EVENTS_TABLE, EventRecord, topics_of
+from service.read.accounts import EventRecord, topics_of
+from service.store.tables import EVENTS_TABLE
 
 Item = TypeVar("Item")
 

@@ -33,3 +33,7 @@ def test_a_bad_value_is_refused_naming_the_variable(environ: dict[str, str], nam
 
 def test_a_unix_socket_url_is_understood() -> None:
     assert connection_params("postgresql://postgres:@/postgres?host=/tmp/pg")["host"] == "/tmp/pg"
+
+
+def test_an_empty_environment_gives_the_documented_defaults() -> None:
+    assert Settings.from_env({}) == Settings()

@@ -210,3 +210,30 @@ def test_a_typed_integer_beyond_64_bits_is_named() -> None:
 def test_64_bit_integers_are_kept() -> None:
     outcome = validate_event(with_data("support.ticket.opened", big=2**63 - 1, small=-(2**63)), 0)
     assert isinstance(outcome, ValidEvent) and outcome.data["big"] == 2**63 - 1 and outcome.data["small"] == -(2**63)
+
+
+@pytest.mark.parametrize("step", [1, 3, 12.0])
+def test_a_cadence_step_is_a_whole_number_from_one(step: float) -> None:
+    outcome = validate_event(with_data("sales.outreach.sent", cadenceStep=step), 0)
+    assert isinstance(outcome, ValidEvent)
+    assert outcome.data["cadenceStep"] == int(step)
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        (0, "must be at least 1 (got 0)"),
+        (-2, "must be at least 1 (got -2)"),
+        (2.5, "must be an integer (got 2.5)"),
+        ("3", "must be an integer, not a string"),
+        ("zero", "must be an integer, not a string"),
+        (True, "must be an integer, not a boolean"),
+    ],
+)
+def test_a_cadence_step_that_is_not_a_whole_number_from_one_is_refused(step: object, message: str) -> None:
+    assert faults(with_data("sales.outreach.sent", cadenceStep=step)) == {"data.cadenceStep": message}
+
+
+@pytest.mark.parametrize("level", ["2", "tier-2"])
+def test_an_escalation_level_stays_text(level: str) -> None:
+    assert isinstance(validate_event(with_data("support.ticket.escalated", level=level), 0), ValidEvent)

@@ -1,0 +1,5 @@
+"""The store's tables, which the read side and the projection read by name."""
+
+APPLICATION = "cx360"  # the store library names the events table, and the log projections track, after it
+EVENTS_TABLE = f"{APPLICATION}_events"
+ACCOUNTS_TABLE = f"{APPLICATION}_accounts"  # one row per account: its stream's version, name and counts

@@ -10,7 +10,7 @@ variables other than those only the arguments take: the arguments choose rows, t
 not change how a row reads, so `events { id }` and `events(accountId: "a") { id }` share
 the rendering of a row both receive. (When API keys land, what a key may see joins the
 key.) Whatever it does not plan (a document with errors, a bad argument, another field)
-takes strawberry's own path, which reports the error exactly as before.
+takes strawberry's own path, which reports the error in the protocol's usual form.
 
 The handler also sends keep-alive pings, ends a subscription that falls behind with an
 `error` naming the position to resume after, and lets the server close every subscriber
@@ -107,7 +107,7 @@ class Planner:
         """The plan, or None to leave the subscription to strawberry (which names what is wrong)."""
         try:
             return self.planned(query, variables, operation_name)
-        except Exception:  # whatever we did not foresee, strawberry's path answers as it always did
+        except Exception:  # whatever we did not foresee is left to strawberry's own path, which answers it
             log.exception("subscription: could not plan %.200r", query)
             return None
 

@@ -43,7 +43,7 @@ class FindingChange(Enum):
     WITHDRAWN = "WITHDRAWN"  # a late event showed it had never been true
 
 
-@strawberry.type(description="A contradiction between departments in how they treat one account (see rules.md).")
+@strawberry.type(description="A contradiction between departments in how they treat one account (see docs/rules.md).")
 class Finding:
     id: strawberry.ID = strawberry.field(description="Stable: derived from the account, the rule and the rule's key.")
     account_id: strawberry.ID = strawberry.field(description="The account the finding is about.")

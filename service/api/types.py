@@ -22,7 +22,7 @@ class Department(Enum):
     BILLING = "billing"
 
 
-@strawberry.input(description="One event as a producer sends it; see the event catalogue.")
+@strawberry.input(description="One event as a producer sends it; see the event catalogue, docs/events.md.")
 class EventInput:
     id: strawberry.ID = strawberry.field(description="The producer's id; (source, id) is the idempotency key.")
     source: str = strawberry.field(description="The producing system, e.g. zendesk; 1 to 100 characters.")

@@ -91,8 +91,8 @@ class Follower:
         due = self.projector.step_due(DUE_PER_STEP)  # a few at a time, so new events never wait long
         if self.freeze_gc:
             # In the projector's own process: the history cache holds millions of objects
-            # that live long and form no cycles; a full collection scanning them all paused
-            # the projector for a third of a second every few seconds (bench/findings.py).
+            # that live long and form no cycles; a full collection scanning them all would pause
+            # the projector for a good part of a second every few seconds.
             # Frozen objects are still freed when no longer referenced; the collector only
             # stops scanning them for cycles.
             gc.freeze()

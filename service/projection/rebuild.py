@@ -184,7 +184,7 @@ def swap(datastore: PostgresDatastore, shadow_projector: Projector, attempts: in
     """Put the shadow in the live view's place, atomically; again if the database broke a deadlock.
 
     Renaming takes the strongest lock on the live tables; an autovacuum of one of them
-    has been seen to deadlock with it (bench/findings.py), and PostgreSQL then cancels
+    can deadlock with it, and PostgreSQL then cancels
     one side. Nothing of a cancelled swap is kept, so it is simply tried again.
     """
     for attempt in range(1, attempts + 1):

@@ -97,7 +97,7 @@ def validate_event(raw: Mapping[str, Any], index: int, limits: Limits = Limits()
     occurred_at, occurred_at_text = occurred(raw.get("occurredAt"), faults)
     event_type = CATALOGUE.get(envelope["type"]) if envelope["type"] else None
     if envelope["type"] and event_type is None:
-        faults["type"] = f"unknown event type {envelope['type']!r:.100}; see the event catalogue"
+        faults["type"] = f"unknown event type {envelope['type']!r:.100}; see the event catalogue (docs/events.md)"
     data = raw.get("data")
     if not isinstance(data, Mapping):
         faults["data"] = f"must be an object, not {json_type(data)}"

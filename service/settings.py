@@ -1,6 +1,6 @@
 """The service's settings, read once from the environment at start.
 
-Every variable is documented in the README. A bad value stops the service at start
+Every variable is documented in docs/operations.md. A bad value stops the service at start
 with a message naming the variable and the reason.
 """
 

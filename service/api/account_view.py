@@ -125,7 +125,7 @@ class Health:
         )
 
 
-@strawberry.enum(description="Where the account is in its life as a customer (rules in the README).")
+@strawberry.enum(description="Where the account is in its life as a customer (the rules are in docs/api.md).")
 class LifecycleStage(Enum):
     PROSPECT = "prospect"
     ONBOARDING = "onboarding"
@@ -136,7 +136,7 @@ class LifecycleStage(Enum):
 
 @strawberry.type(description="The account's lifecycle stage, since when, and why.")
 class Lifecycle:
-    stage: LifecycleStage = strawberry.field(description="The stage, by the rules in the README.")
+    stage: LifecycleStage = strawberry.field(description="The stage, by the rules in docs/api.md.")
     since: Optional[datetime] = strawberry.field(description="When the account entered it (null: a prospect with no event).")
     reason: str = strawberry.field(description="One sentence naming the facts that decided the stage.")
 

@@ -124,7 +124,7 @@ class Query:
         info: Info,
         from_: Annotated[Optional[datetime], strawberry.argument(
             name="from", description="Findings detected at or after this instant; from the start if omitted.")] = None,
-        to: Annotated[Optional[datetime], strawberry.argument(description="Findings detected before this instant; up to now if omitted.")] = None,
+        to: Annotated[Optional[datetime], strawberry.argument(description="Findings detected at or before this instant; up to now if omitted.")] = None,
     ) -> list[DepartmentPairCount]:
         if from_ is not None and to is not None and from_ > to:
             raise BadInput("from", f"must not be after `to` ({from_.isoformat()} > {to.isoformat()})")

@@ -72,7 +72,7 @@ class Operability:
             ready, body = False, {"status": "unavailable",
                                   "reason": f"the database did not answer within {TIMEOUT_SECONDS:g}s"}
         else:
-            reason = self.too_far_behind(state)
+            reason = lag_problem(state, self.settings)
             ready = reason is None
             body = {"status": "ready" if ready else "unavailable", **({"reason": reason} if reason else {}),
                     "projection": {"head": state.head, "position": state.position, "lagEvents": state.lag_events,
@@ -83,21 +83,23 @@ class Operability:
             self.was_ready = ready
         return ready, body
 
-    def too_far_behind(self, state: ProjectionState) -> str | None:
-        events, seconds = self.settings.ready_max_lag_events, self.settings.ready_max_lag_seconds
-        if events and state.lag_events > events:
-            return f"the projection is {state.lag_events} events behind (CX360_READY_MAX_LAG_EVENTS={events})"
-        if seconds and state.lag_seconds > seconds:
-            return (f"the projection's oldest waiting event was recorded {state.lag_seconds:.0f}s ago "
-                    f"(CX360_READY_MAX_LAG_SECONDS={seconds})")
-        return None
-
     async def exposition(self, accept: str | None) -> tuple[bytes, str]:
         """The registry in the format the scraper accepts, with this moment's database read."""
         state = await self.state()
         self.live.state, self.live.database_up = state, state is not None
         encoder, content_type = choose_encoder(accept or "")
         return encoder(self.metrics.registry), content_type
+
+
+def lag_problem(state: ProjectionState, settings: Settings) -> str | None:
+    """Why the projection is too far behind to serve, or None (a threshold of 0 is no limit)."""
+    events, seconds = settings.ready_max_lag_events, settings.ready_max_lag_seconds
+    if events and state.lag_events > events:
+        return f"the projection is {state.lag_events} events behind (CX360_READY_MAX_LAG_EVENTS={events})"
+    if seconds and state.lag_seconds > seconds:
+        return (f"the projection's oldest waiting event was recorded {state.lag_seconds:.0f}s ago "
+                f"(CX360_READY_MAX_LAG_SECONDS={seconds})")
+    return None
 
 
 def operability_of(request: Request) -> Operability:

@@ -49,7 +49,7 @@ class Tracing:
             span.set_attribute("cx360.request_id", request.request_id)
             request.trace_id = format(span.get_span_context().trace_id, "032x")
 
-    def finished(self, request: RequestInfo) -> None:
+    def responding(self, request: RequestInfo) -> None:
         span = trace.get_current_span()
         if span.is_recording() and request.operation is not None:
             operation_type, name = request.operation

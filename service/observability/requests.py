@@ -23,10 +23,11 @@ TIMED_PATH = "/graphql"
 
 
 class RequestHook(Protocol):
-    """Told when a request starts and ends (traces annotate their span with it)."""
+    """Told when a request starts and when its response starts (traces annotate their span with it: the
+    span may end with the response's last byte, before the middleware's own end)."""
 
     def started(self, request: RequestInfo) -> None: ...
-    def finished(self, request: RequestInfo) -> None: ...
+    def responding(self, request: RequestInfo) -> None: ...
 
 
 class RequestObservation:
@@ -47,6 +48,8 @@ class RequestObservation:
         async def send_with_id(message: Message) -> None:
             if message["type"] in ("http.response.start", "websocket.accept"):
                 message = {**message, "headers": [*message.get("headers", ()), header]}
+                if self.hook is not None:
+                    self.hook.responding(request)
             await send(message)
 
         token = CURRENT.set(request)
@@ -57,6 +60,4 @@ class RequestObservation:
         finally:
             if timed:
                 self.metrics.request_took(request.operation, time.perf_counter() - started)
-            if self.hook is not None:
-                self.hook.finished(request)
             CURRENT.reset(token)

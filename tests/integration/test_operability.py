@@ -158,6 +158,7 @@ async def test_open_subscriptions_are_counted_while_they_last(client: httpx.Clie
 
     before = await asyncio.to_thread(open_now)
     socket = await opened(base_url, {"accountId": unique()})
+    assert socket.response is not None and len(socket.response.headers["x-request-id"]) == 32  # the handshake's
     assert await asyncio.to_thread(eventually, lambda: open_now() == before + 1)
     await socket.close()
     assert await asyncio.to_thread(eventually, lambda: open_now() == before)

@@ -42,6 +42,11 @@ def test_a_json_line_has_the_time_level_logger_message_and_the_request_id() -> N
     assert line["level"] == "WARNING" and line["logger"] == "service.test" and line["request_id"] == "req-1"
     assert line["message"] == "account acmé: 3 events" and line["time"].endswith("+00:00")
     assert "trace_id" not in line and "exception" not in line
+    token = CURRENT.set(RequestInfo("req-1", trace_id="0af7651916cd43dd8448eb211c80319c"))
+    try:
+        assert json.loads(JsonFormatter().format(record_of("traced")))["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+    finally:
+        CURRENT.reset(token)
 
 
 def test_a_json_line_outside_a_request_has_no_request_id_and_carries_the_exception_on_one_line() -> None:

@@ -21,6 +21,7 @@ from service.observability.collector import LiveCollector
 from service.observability.endpoints import Operability
 from service.observability.logs import JsonFormatter, RequestContext
 from service.observability.metrics import Metrics
+from service.observability.probe import projection_state
 from service.projection.view_store import WRITE_LOCK
 from service.read.accounts import EventRecord
 from service.settings import Settings
@@ -115,6 +116,18 @@ async def test_without_an_answer_from_the_database_readiness_and_the_scrape_say_
     text = exposition.decode()
     assert "cx360_database_up 0.0" in text and "cx360_projection_lag_events" not in text
     assert content_type.startswith("text/plain")
+
+
+async def test_a_running_rebuild_has_a_checkpoint_of_its_own(base_url: str, pool: asyncpg.Pool) -> None:
+    """While `cx360 rebuild` runs, its shadow view has a tracking table of its own (here, one made by hand)."""
+    assert (await projection_state(pool)).rebuild_position is None
+    await pool.execute("CREATE TABLE cx360_view_next_tracking (application_name text, notification_id bigint)")
+    try:
+        await pool.execute("INSERT INTO cx360_view_next_tracking VALUES ('cx360', 7)")
+        state = await projection_state(pool)
+        assert state.rebuild_position == 7 and state.checkpoints["cx360_view_next"] == 7
+    finally:
+        await pool.execute("DROP TABLE cx360_view_next_tracking")
 
 
 def test_metrics_count_what_was_taken_in_and_time_each_operation(client: httpx.Client) -> None:

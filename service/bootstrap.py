@@ -23,6 +23,12 @@ from service.api.context import Context
 from service.api.http import GraphQLEndpoint
 from service.api.response_cache import AccountResponseCache
 from service.api.schema import build_schema
+from service.observability.collector import LiveCollector
+from service.observability.endpoints import Operability
+from service.observability.endpoints import routes as operability_routes
+from service.observability.metrics import Metrics
+from service.observability.requests import RequestObservation
+from service.observability.traces import start_tracing
 from service.projection import finding_changes
 from service.projection.process import (
     ProjectorConfig,
@@ -49,13 +55,15 @@ DEMO_BATCH = 500
 
 @asynccontextmanager
 async def open_context(
-    settings: Settings, on_query: Callable[[Any], None] | None = None
+    settings: Settings, on_query: Callable[[Any], None] | None = None, metrics: Metrics | None = None
 ) -> AsyncIterator[Context]:
     """Open every resource the service needs, and close them all on the way out.
 
     `on_query` is called with every query the read side runs (asyncpg's query logger):
-    tests count queries with it.
+    tests count queries with it. `metrics` counts what the resources do (a registry of
+    their own when not given).
     """
+    metrics = metrics if metrics is not None else Metrics()
     embedded = EmbeddedPostgres(settings.data_dir) if settings.database_url is None else None
     url = await anyio.to_thread.run_sync(embedded.start) if embedded is not None else settings.database_url
     assert url is not None
@@ -63,16 +71,18 @@ async def open_context(
         params = connection_params(url)
         store = await anyio.to_thread.run_sync(lambda: EventStore(env=store_env(params)))
         try:
-            projector = await anyio.to_thread.run_sync(lambda: start_projector(settings, url, store))
+            projector = await anyio.to_thread.run_sync(lambda: start_projector(settings, url, store, metrics))
             try:
                 pool = await asyncpg.create_pool(
                     dsn=url, min_size=1, max_size=settings.db_pool_size, init=query_logger(on_query)
                 )
-                notifier = LogNotifier(url, store.indexing_recorder.channel_name, settings.projector_poll_seconds)
-                change_notifier = LogNotifier(url, finding_changes.CHANNEL, settings.projector_poll_seconds)
+                notifier = LogNotifier(url, store.indexing_recorder.channel_name, settings.projector_poll_seconds,
+                                       name=EVENT_LOG.name, metrics=metrics)
+                change_notifier = LogNotifier(url, finding_changes.CHANNEL, settings.projector_poll_seconds,
+                                              name=CHANGE_LOG.name, metrics=metrics)
                 burst = settings.subscriber_buffer // 2
-                event_feed = Feed(pool, notifier, EVENT_LOG, burst=burst)
-                change_feed = Feed(pool, change_notifier, CHANGE_LOG, burst=burst)
+                event_feed = Feed(pool, notifier, EVENT_LOG, burst=burst, metrics=metrics)
+                change_feed = Feed(pool, change_notifier, CHANGE_LOG, burst=burst, metrics=metrics)
                 await notifier.start()
                 await change_notifier.start()
                 await event_feed.start()
@@ -82,7 +92,7 @@ async def open_context(
                     yield Context(
                         settings=settings,
                         reads=Reads(pool),
-                        ingest=Ingest(store, settings.limits),
+                        ingest=Ingest(store, settings.limits, metrics),
                         findings=findings,
                         views=ViewReads(pool, settings.health_weights),
                         event_feed=event_feed,
@@ -125,11 +135,11 @@ class NoProjector:
         pass
 
 
-def start_projector(settings: Settings, url: str, store: EventStore) -> Stoppable:
+def start_projector(settings: Settings, url: str, store: EventStore, metrics: Metrics) -> Stoppable:
     """The projector as configured: its own process (the default), a thread, or none."""
     config = ProjectorConfig.of(settings, url, store.indexing_recorder.channel_name)
     if settings.projector == "thread":
-        return ProjectorThread(config)
+        return ProjectorThread(config, on_relisten=lambda: metrics.reconnected("projector"))
     open_view_store(connection_params(url)).datastore.close()  # its tables exist before the first read
     if settings.projector == "off":
         return NoProjector()
@@ -153,24 +163,43 @@ async def load_demo(ingest: Ingest) -> tuple[int, int]:
     return accepted, duplicates
 
 
-def build_app(settings: Settings, *, demo: bool = False) -> Starlette:
-    """The ASGI application: GraphQL (and GraphiQL in a browser) at /graphql."""
+def build_app(settings: Settings, *, demo: bool = False, tracer_provider: Any = None) -> Starlette:
+    """The ASGI application: GraphQL (and GraphiQL in a browser) at /graphql; /healthz, /readyz, /metrics.
+
+    Traces follow OpenTelemetry's variables (`settings.tracing`), or go to `tracer_provider` when given.
+    """
+    metrics = Metrics()
+    live = LiveCollector()
+    metrics.registry.register(live)
+    tracing = start_tracing(settings, tracer_provider)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        async with open_context(settings) as context:
-            if demo:
-                await load_demo(context.ingest)
-            yield {"context": context}
+        try:
+            async with open_context(settings, metrics=metrics) as context:
+                live.feeds = {EVENT_LOG.name: context.event_feed, CHANGE_LOG.name: context.change_feed}
+                live.listeners = {EVENT_LOG.name: context.event_feed.notifier,
+                                  CHANGE_LOG.name: context.change_feed.notifier}
+                if demo:
+                    await load_demo(context.ingest)
+                yield {"context": context, "operability": Operability(context.reads.pool, metrics, live, settings)}
+        finally:
+            if tracing is not None:
+                tracing.shutdown()
 
     graphql = GraphQLEndpoint(build_schema(), keep_alive=True,
                               keep_alive_interval=settings.subscriber_ping_seconds)
+    middleware = [
+        Middleware(RequestObservation, metrics=metrics, hook=tracing),
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+    ]
     app = Starlette(
         routes=[
             Route("/graphql", AccountResponseCache(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *operability_routes(),
         ],
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[tracing.middleware(), *middleware] if tracing is not None else middleware,
         lifespan=lifespan,
     )
     app.state.close_subscribers = graphql.close_subscribers  # service.runtime.server.Server calls it on shutdown

@@ -45,31 +45,34 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.bootstrap import build_app
+    from service.observability.logs import configure_logging
     from service.runtime.server import Server
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_from_env()
     if settings is None:
         return 2
+    configure_logging(settings.log_format)
     if args.port is not None and not 1 <= args.port <= 65535:
         print(f"cx360: --port must be between 1 and 65535 (got {args.port})", file=sys.stderr)
         return 2
     settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
     app = build_app(settings, demo=args.demo)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=10)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=10,
+                            log_config=None)  # uvicorn's lines go through our handler, in our format
     Server(config, app.state.close_subscribers).run()
     return 0
 
 
 def rebuild_command(workers: int | None) -> int:
+    from service.observability.logs import configure_logging
     from service.projection.rebuild import RebuildFailed, RebuildRunning, rebuild
     from service.runtime.database import database, datastore_of
     from service.settings import connection_params
     from service.store.event_store import EventStore, store_env
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = settings_from_env()
     if settings is None:
         return 2
+    configure_logging(settings.log_format, logging.WARNING)
     if workers is not None and not 1 <= workers <= 64:
         print(f"cx360: --workers must be between 1 and 64 (got {workers})", file=sys.stderr)
         return 2

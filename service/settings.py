@@ -53,6 +53,10 @@ class Settings:
     subscriber_buffer: int = 1000  # messages a subscriber may leave unread before it is cut off
     connection_buffer_bytes: int = 16 * 1024 * 1024  # bytes all the subscriptions of a connection may hold unsent
     subscriber_ping_seconds: float = 15.0  # graphql-transport-ws keep-alive pings
+    log_format: str = "text"  # text | json
+    ready_max_lag_events: int = 10_000  # /readyz fails when the projection is further behind (0: no limit)
+    ready_max_lag_seconds: int = 300  # nor when its oldest event not taken in waits longer (0: no limit)
+    tracing: bool = False  # OpenTelemetry's standard variables ask for traces (see `traces_requested`)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -85,7 +89,22 @@ class Settings:
             subscriber_ping_seconds=integer(env, "CX360_SUBSCRIBER_PING_MS", milliseconds(cls.subscriber_ping_seconds), 100, 3_600_000) / 1000,
             health_weights=read_weights(Path(env["CX360_HEALTH_WEIGHTS_FILE"]))
             if env.get("CX360_HEALTH_WEIGHTS_FILE") else DEFAULT_WEIGHTS,
+            log_format=choice(env, "CX360_LOG_FORMAT", ("text", "json")),
+            ready_max_lag_events=integer(env, "CX360_READY_MAX_LAG_EVENTS", cls.ready_max_lag_events, 0, 10**12),
+            ready_max_lag_seconds=integer(env, "CX360_READY_MAX_LAG_SECONDS", cls.ready_max_lag_seconds, 0, 10**9),
+            tracing=traces_requested(env),
         )
+
+
+def traces_requested(env: Mapping[str, str]) -> bool:
+    """Whether OpenTelemetry's standard variables ask for traces: an OTLP endpoint, or a traces exporter
+    other than `none`, and the SDK not disabled."""
+    if (env.get("OTEL_SDK_DISABLED") or "").strip().lower() == "true":
+        return False
+    exporter = (env.get("OTEL_TRACES_EXPORTER") or "").strip().lower()
+    if exporter:
+        return exporter != "none"
+    return bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 
 
 def read_toml(path: Path, variable: str) -> dict[str, Any]:

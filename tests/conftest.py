@@ -70,8 +70,8 @@ def settings(database_url: str) -> Settings:
 class RunningServer:
     """The real application under uvicorn on a free port, in a thread of its own."""
 
-    def __init__(self, settings: Settings) -> None:
-        app = build_app(settings)
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        app = build_app(settings, **options)
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         self.server = Server(config, app.state.close_subscribers)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -29,6 +29,7 @@ from graphql import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.observability.context import current_request, label_operation
 from service.projection.view_store import ACCOUNT_VIEWS_TABLE
 from service.store.tables import ACCOUNTS_TABLE
 
@@ -75,7 +76,7 @@ class AccountResponseCache:
         self.app = app
         self.max_entries = max_entries
         self.max_bytes = max_bytes  # larger responses are not kept
-        self.entries: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self.entries: OrderedDict[tuple[Any, ...], tuple[bytes, tuple[str, str | None] | None]] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -85,11 +86,15 @@ class AccountResponseCache:
         found = await self.cache_key(scope, body)
         if found is not None and found in self.entries:
             self.entries.move_to_end(found)
-            await respond(send, self.entries[found])
+            answer, operation = self.entries[found]
+            if operation is not None:  # the request's metric and span name what the cached answer ran
+                label_operation(*operation)
+            await respond(send, answer)
             return
         captured = await self.pass_through(scope, body, send)
         if found is not None and captured is not None and len(captured) <= self.max_bytes:
-            self.entries[found] = captured
+            request = current_request()
+            self.entries[found] = (captured, request.operation if request is not None else None)
             while len(self.entries) > self.max_entries:
                 self.entries.popitem(last=False)
 

@@ -37,6 +37,7 @@ from service.api.findings import (
     finding_change,
     finding_connection,
 )
+from service.api.operation_labels import LabelOperation
 from service.api.paging import page_size
 from service.api.scalars import SCALAR_MAP
 from service.api.stream_errors import stream_ended
@@ -258,6 +259,7 @@ def build_schema() -> strawberry.Schema:
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=PlainDataExecutor,
         extensions=[  # factories: strawberry builds a fresh extension per request (its caches are shared)
+            LabelOperation,
             NameArgumentsInVariableErrors,
             lambda: MaskErrors(should_mask_error=should_mask, error_message="Internal error; it has been logged."),
             lambda: AddValidationRules(DEPTH_RULES),

@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from multiprocessing.synchronize import Event
@@ -20,6 +21,7 @@ from typing import Any
 
 from projections.thresholds import thresholds_from, thresholds_table
 from projections.view.health import HealthWeights
+from service.observability.logs import configure_logging
 from service.projection.follower import Follower, StopSignal
 from service.projection.projector import Projector
 from service.projection.view_store import open_view_store
@@ -42,25 +44,28 @@ class ProjectorConfig:
     batch_size: int
     poll_seconds: float
     view_delay_seconds: float
+    log_format: str = "text"
 
     @classmethod
     def of(cls, settings: Settings, url: str, channel: str) -> ProjectorConfig:
         return cls(url, channel, thresholds_table(settings.thresholds), settings.health_weights,
-                   settings.projector_batch_events, settings.projector_poll_seconds, settings.view_delay_seconds)
+                   settings.projector_batch_events, settings.projector_poll_seconds, settings.view_delay_seconds,
+                   settings.log_format)
 
 
-def follower_of(config: ProjectorConfig, stopping: StopSignal | None = None, *, freeze_gc: bool = False) -> Follower:
+def follower_of(config: ProjectorConfig, stopping: StopSignal | None = None, *, freeze_gc: bool = False,
+                on_relisten: Callable[[], None] | None = None) -> Follower:
     """The projector as configured, on a view store of its own, with the follower that wakes it."""
     view = open_view_store(connection_params(config.url))
     projector = Projector(view, thresholds_from(config.thresholds), batch_size=config.batch_size,
                           weights=config.weights, view_delay=timedelta(seconds=config.view_delay_seconds))
     return Follower(projector, config.url, config.channel, poll_seconds=config.poll_seconds,
-                    stopping=stopping, freeze_gc=freeze_gc)
+                    stopping=stopping, freeze_gc=freeze_gc, on_relisten=on_relisten)
 
 
 def run(config: ProjectorConfig, stopping: Event) -> None:
     """The child's main: follow the log until told to stop."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(config.log_format)
     follower = follower_of(config, stopping, freeze_gc=True)
     try:
         follower.run()
@@ -71,8 +76,8 @@ def run(config: ProjectorConfig, stopping: Event) -> None:
 class ProjectorThread:
     """The projector in a thread of the API's process (`CX360_PROJECTOR=thread`)."""
 
-    def __init__(self, config: ProjectorConfig) -> None:
-        self.follower = follower_of(config)
+    def __init__(self, config: ProjectorConfig, on_relisten: Callable[[], None] | None = None) -> None:
+        self.follower = follower_of(config, on_relisten=on_relisten)
         self.follower.start()
 
     def stop(self) -> None:

@@ -12,6 +12,8 @@ import logging
 
 import asyncpg
 
+from service.observability.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 SAFETY_WAKE_SECONDS = 30.0  # even when listening, look again this often
@@ -20,12 +22,16 @@ SAFETY_WAKE_SECONDS = 30.0  # even when listening, look again this often
 class LogNotifier:
     """One LISTEN connection per process; wakes every waiting reader on each append."""
 
-    def __init__(self, dsn: str, channel: str, poll_seconds: float = 1.0) -> None:
+    def __init__(self, dsn: str, channel: str, poll_seconds: float = 1.0, *, name: str | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.dsn = dsn
         self.channel = channel
         self.poll_seconds = poll_seconds
+        self.name = name or channel  # in metrics' labels
+        self.metrics = metrics if metrics is not None else Metrics()
         self.appended = asyncio.Event()
         self.listening = False
+        self.interrupted = False  # a listening connection was lost, or could not be opened, since the last one
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -45,6 +51,9 @@ class LogNotifier:
                 try:
                     await connection.add_listener(self.channel, self.notified)
                     self.listening = True
+                    if self.interrupted:
+                        self.metrics.reconnected(self.name)
+                        self.interrupted = False
                     while not connection.is_closed():
                         await asyncio.sleep(self.poll_seconds)
                 finally:
@@ -52,6 +61,7 @@ class LogNotifier:
                     await connection.close()
             except (OSError, asyncpg.PostgresError) as error:
                 log.warning("event streams: cannot listen (%s); polling every %.1fs", error, self.poll_seconds)
+            self.interrupted = True
             self.notified()  # wake readers: they read what they may have missed
             await asyncio.sleep(self.poll_seconds)
 

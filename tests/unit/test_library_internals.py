@@ -103,7 +103,8 @@ def test_the_installed_version_is_the_pinned_one(name: str) -> None:
     )
 
 
-@pytest.mark.parametrize("name", sorted(requirements(extras=("test",))))
+@pytest.mark.parametrize("name", sorted(requirements(extras=tuple(tomllib.loads(PYPROJECT.read_text())["project"]
+                                                                  ["optional-dependencies"]))))
 def test_the_lock_pins_every_declared_dependency_as_pyproject_does(name: str) -> None:
     lock = locked()
     assert name in lock, f"{name} is declared in pyproject.toml but not in requirements.lock: {REFRESH}"
@@ -116,12 +117,19 @@ def test_the_lock_pins_every_declared_dependency_as_pyproject_does(name: str) ->
 # --- declared imports ------------------------------------------------------------------------
 
 
-def third_party_imports(folder: Path) -> dict[str, str]:
+# modules of the package imported only when an extra is installed, and that extra
+EXTRA_MODULES = {"service/observability/otel.py": "otel"}
+
+
+def third_party_imports(folder: Path, *, paths: list[Path] | None = None) -> dict[str, str]:
     """Top-level modules imported by the folder's files (at the top or in a function) -> a file:line.
 
-    Not third-party: the repository's folders, and a script's sibling modules (bench/ imports its own)."""
+    Not third-party: the repository's folders, and a script's sibling modules (bench/ imports its own).
+    The modules of `EXTRA_MODULES` are left out of a folder (`paths` names files to read instead)."""
     found: dict[str, str] = {}
-    for path in sorted(folder.rglob("*.py")):
+    chosen = paths if paths is not None else [
+        path for path in sorted(folder.rglob("*.py")) if path.relative_to(ROOT).as_posix() not in EXTRA_MODULES]
+    for path in chosen:
         local = {each.name for each in ROOT.iterdir() if each.is_dir()} | {each.stem for each in path.parent.glob("*.py")}
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
@@ -151,6 +159,15 @@ def test_every_imported_package_is_declared(folders: tuple[str, ...], extras: tu
             if not providers & declared:
                 undeclared[module] = f"{where} (installed by {sorted(providers) or 'nothing'})"
     assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
+
+
+@pytest.mark.parametrize(("module", "extra"), sorted(EXTRA_MODULES.items()))
+def test_a_module_of_an_extra_imports_only_what_it_and_the_dependencies_declare(module: str, extra: str) -> None:
+    declared = set(requirements(extras=(extra,)))
+    distributions = metadata.packages_distributions()
+    undeclared = {name: where for name, where in third_party_imports(ROOT, paths=[ROOT / module]).items()
+                  if not {normalized(each) for each in distributions.get(name, [])} & declared}
+    assert not undeclared, f"imported but not declared in pyproject.toml's `{extra}` extra: {undeclared}"
 
 
 # --- the internals, by name ------------------------------------------------------------------

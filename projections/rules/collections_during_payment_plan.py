@@ -72,4 +72,4 @@ def finding_of(account_id: str, plan: Fact, actions: list[Fact], resolved_at: da
     )
 
 
-RULE = Rule(ID, "HIGH", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

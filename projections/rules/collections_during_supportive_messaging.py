@@ -87,4 +87,4 @@ def finding_of(account_id: str, campaign_id: str, sends: list[Fact], actions: li
     )
 
 
-RULE = Rule(ID, "MEDIUM", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

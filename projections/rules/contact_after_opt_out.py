@@ -108,4 +108,4 @@ def finding_of(account_id: str, revoke: Fact, messages: list[Fact], resolved_at:
     )
 
 
-RULE = Rule(ID, "HIGH", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

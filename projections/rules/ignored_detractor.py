@@ -125,4 +125,4 @@ def finding_of(account_id: str, response: Fact, deadline: datetime, late: Fact |
 
 
 FOLD = Fold(frozenset({"marketing.nps.responded", "support.contact.made", "sales.outreach.sent"}), start, step, read)
-RULE = Rule(ID, "MEDIUM", Thresholds(), detect, FOLD)
+RULE = Rule(ID, Thresholds(), detect, FOLD)

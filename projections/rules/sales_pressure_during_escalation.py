@@ -110,4 +110,4 @@ def finding_of(account_id: str, ticket: Ticket, pushes: list[Fact], resolved_at:
     )
 
 
-RULE = Rule(ID, "HIGH", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

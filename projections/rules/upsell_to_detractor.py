@@ -101,4 +101,4 @@ def finding_of(account_id: str, response: Fact, pushes: list[Fact], resolved_at:
     )
 
 
-RULE = Rule(ID, "MEDIUM", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

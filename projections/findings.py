@@ -71,6 +71,17 @@ def finding(
     )
 
 
+def held(detected_at: datetime, closes_at: datetime | None) -> bool:
+    """Whether a finding was ever true: not if its closing came at or before the moment it would become true.
+
+    Such a finding never held (`rules.md`, rule 9): it is not reported at all, neither
+    open nor already resolved, so it is absent as of every instant. A closing at the
+    same instant counts as first: simultaneous events have no order, and reading them
+    the other way would report a contradiction that may never have existed.
+    """
+    return closes_at is None or closes_at > detected_at
+
+
 class Moment:
     """The time a rule judges at, which also notes the next deadline still to come.
 

@@ -25,6 +25,7 @@ from service.runtime.server import Server
 from service.settings import Settings
 
 TEST_MAX_BATCH = 1000
+UNLIMITED = "1000000/second"
 
 
 def with_database(url: str, name: str) -> str:
@@ -64,6 +65,10 @@ def settings(database_url: str) -> Settings:
         max_body_bytes=4 * 1024 * 1024,
         projector_poll_seconds=0.2,
         view_delay_seconds=0.1,
+        # the suite is one loopback client doing the work of many: it is not what the rate limits are for
+        # (tests/integration/test_rate_limits.py runs servers of its own with low ones)
+        rate_limit_reads=UNLIMITED,
+        rate_limit_writes=UNLIMITED,
     )
 
 

@@ -58,6 +58,19 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def keys_database_url(database_url: str) -> Iterator[str]:
+    """A database of its own for the tests that create API keys: a key makes keys required for every
+    client of its database, and the other tests are loopback clients without one."""
+    server = with_database(database_url, "postgres")
+    name = f"cx360_keys_{uuid4().hex[:12]}"
+    administer(server, f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(database_url, name)
+    finally:
+        administer(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,

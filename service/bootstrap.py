@@ -171,7 +171,7 @@ def middleware(settings: Settings) -> list[Middleware]:
                        allow_headers=["authorization", "content-type"], expose_headers=["retry-after"], max_age=600)]
     return [
         *(cors if settings.cors_origins else []),
-        Middleware(Authentication, cors_origins=settings.cors_origins),
+        Middleware(Authentication),
         Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         Middleware(RateLimit),
     ]
@@ -187,8 +187,8 @@ def build_app(settings: Settings, *, demo: bool = False) -> Starlette:
                 await load_demo(context.ingest)
             yield {"context": context}
 
-    graphql = GraphQLEndpoint(build_schema(), keep_alive=True,
-                              keep_alive_interval=settings.subscriber_ping_seconds)
+    graphql = GraphQLEndpoint(build_schema(), keep_alive=True, keep_alive_interval=settings.subscriber_ping_seconds,
+                              allowed_origins=settings.cors_origins)  # pages of other origins may not open a WebSocket
     app = Starlette(
         routes=[
             Route("/graphql", AccountResponseCache(graphql), methods=["GET", "POST"]),

@@ -69,17 +69,3 @@ def names_this_machine(host: str | None) -> bool:
     except ValueError:
         return False
     return name is not None and (name in LOOPBACK_NAMES or is_loopback(name))
-
-
-def origin_allowed(origin: str, host: str | None, cors_origins: tuple[str, ...]) -> bool:
-    """Whether a browser page of `origin` may open a WebSocket here: the server's own pages, or a CORS origin.
-
-    (Browsers do not apply CORS to WebSockets; without this check any web page could
-    subscribe from a user's browser to a service that serves loopback clients without a key.)
-    """
-    if "*" in cors_origins or origin in cors_origins:
-        return True
-    try:
-        return host is not None and urlsplit(origin).netloc.lower() == host.lower()
-    except ValueError:
-        return False

@@ -2,8 +2,8 @@
 
 HTTP requests carry their key as `Authorization: Bearer <key>`; the principal goes into
 the ASGI scope as `scope["cx360.principal"]`. A WebSocket carries its key in
-`connection_init`, which the subscription handler checks (`service.api.fanout`); here
-a WebSocket opened by a web page of a foreign origin is refused before it is accepted.
+`connection_init`, which the subscription handler checks (`service.api.keyed_handler`);
+strawberry refuses the handshake of a web page of a foreign origin (`allowed_origins`).
 `/healthz` and `/readyz` stay open for load balancers, and so does the GraphiQL page
 (a GET without `query` runs nothing): what it sends needs a key like anything else.
 """
@@ -15,7 +15,7 @@ import json
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.access.gate import Refusal, authenticate, origin_allowed
+from service.access.gate import Refusal, authenticate
 from service.access.ring import KeyRing
 from service.access.scopes import PRINCIPAL, Principal
 
@@ -23,22 +23,14 @@ OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 class Authentication:
-    def __init__(self, app: ASGIApp, cors_origins: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.cors_origins = cors_origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if scope["type"] == "websocket":
-            origin = headers.get("origin")
-            if origin is not None and not origin_allowed(origin, headers.get("host"), self.cors_origins):
-                await send({"type": "websocket.close", "code": 1008, "reason": "origin not allowed"})  # an HTTP 403
-                return
-            await self.app(scope, receive, send)
-            return
         if scope["method"] == "GET" and "query" not in QueryParams(scope["query_string"]):
             await self.app(scope, receive, send)  # the GraphiQL page
             return

@@ -7,6 +7,7 @@ every client of that database needs one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -372,3 +373,15 @@ async def test_a_websocket_from_a_foreign_web_page_is_refused(keyed: str) -> Non
     assert refused.value.response.status_code == 403
     socket = await socket_of(keyed, origin=keyed)  # type: ignore[arg-type]  # the server's own pages (GraphiQL)
     await socket.close()
+
+
+async def test_frames_sent_right_after_a_refused_connection_init_change_nothing(keyed: str, caplog: pytest.LogCaptureFixture) -> None:
+    socket = await socket_of(keyed)
+    await socket.send(json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer forged"}}))
+    for frame in (json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}),
+                  json.dumps({"type": "connection_init"}), "not json"):
+        with contextlib.suppress(ConnectionClosed):
+            await socket.send(frame)
+    assert (await closed(socket))[0] == 4401
+    await asyncio.sleep(0.2)
+    assert not [record for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")], caplog.text

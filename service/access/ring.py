@@ -49,7 +49,7 @@ class KeyRing:
     async def start(self) -> None:
         await ensure_table_async(self.pool)
         await self.notifier.start()
-        await self.refresh()
+        self.keys = await active_keys(self.pool)
         if self.required:
             log.info("API keys required: %d active", len(self.keys))
         else:

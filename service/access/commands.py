@@ -14,20 +14,22 @@ from service.runtime.database import database
 from service.settings import Settings
 
 
-def keys_command(settings: Settings, action: str, name: str | None, scopes: Sequence[str], key_id: str | None) -> int:
+def keys_command(settings: Settings, action: str, name: str | None, scopes: Sequence[str], key_id: str | None,
+                 days: int | None = None) -> int:
     try:
-        return run(settings, action, name, scopes, key_id)
+        return run(settings, action, name, scopes, key_id, days)
     except psycopg.OperationalError as error:
         print(f"cx360: cannot use the database: {str(error).strip().splitlines()[0]}", file=sys.stderr)
         return 1
 
 
-def run(settings: Settings, action: str, name: str | None, scopes: Sequence[str], key_id: str | None) -> int:
+def run(settings: Settings, action: str, name: str | None, scopes: Sequence[str], key_id: str | None,
+        days: int | None) -> int:
     with database(settings) as url, psycopg.connect(url, autocommit=True) as connection:
         ensure_table(connection)
         try:
             if action == "create":
-                return create(connection, name or "", scopes)
+                return create(connection, name or "", scopes, days)
             if action == "revoke":
                 return revoke(connection, key_id or "")
             return show(list_keys(connection))
@@ -36,9 +38,10 @@ def run(settings: Settings, action: str, name: str | None, scopes: Sequence[str]
             return 2 if action == "create" else 1
 
 
-def create(connection: psycopg.Connection[object], name: str, scopes: Sequence[str]) -> int:
-    record, token = create_key(connection, name, scopes)
-    print(f"created key {record.id} for {record.holder} with the scopes {', '.join(record.scopes)}.")
+def create(connection: psycopg.Connection[object], name: str, scopes: Sequence[str], days: int | None) -> int:
+    record, token = create_key(connection, name, scopes, days)
+    until = f", until {moment(record.expires_at)}" if record.expires_at is not None else ""
+    print(f"created key {record.id} for {record.holder} with the scopes {', '.join(record.scopes)}{until}.")
     print("Its token follows, on the last line; it is shown this once (only a hash of it is kept):")
     print(token)
     return 0
@@ -54,10 +57,10 @@ def revoke(connection: psycopg.Connection[object], key_id: str) -> int:
 
 
 def show(records: list[KeyRecord]) -> int:
-    rows = [("ID", "HOLDER", "SCOPES", "CREATED", "REVOKED")] + [
-        (each.id, each.holder, ",".join(each.scopes), moment(each.created_at), moment(each.revoked_at))
-        for each in records]
-    widths = [max(len(row[column]) for row in rows) for column in range(5)]
+    rows = [("ID", "HOLDER", "SCOPES", "CREATED", "EXPIRES", "REVOKED")] + [
+        (each.id, each.holder, ",".join(each.scopes), moment(each.created_at), moment(each.expires_at),
+         moment(each.revoked_at)) for each in records]
+    widths = [max(len(row[column]) for row in rows) for column in range(6)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     return 0

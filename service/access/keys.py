@@ -1,6 +1,7 @@
 """The key store in PostgreSQL: create, list and revoke (for `cx360 keys`), and the active keys (for the service).
 
-A revocation is an update, not a delete, so the table keeps every key's history. Each
+A key is active until it is revoked or its expiry passes. A revocation is an update,
+not a delete, so the table keeps every key's history. Each
 change is announced on `CHANNEL` in its transaction; every process of the service
 listens, and polls besides (`service.access.ring`).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import psycopg
@@ -29,10 +31,14 @@ CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (
   scopes text[] NOT NULL,
   secret_sha256 bytea NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz,
   revoked_at timestamptz
 )"""
 TABLE_LOCK = 0x6378333630_6B6579  # serialises concurrent CREATE TABLE IF NOT EXISTS (which may race)
-ACTIVE = f"SELECT id, holder, scopes, secret_sha256 FROM {KEYS_TABLE} WHERE revoked_at IS NULL"
+ACTIVE = (f"SELECT id, holder, scopes, secret_sha256 FROM {KEYS_TABLE}"
+          " WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())")
+COLUMNS = "id, holder, scopes, created_at, expires_at, revoked_at"
+MAX_DAYS = 3650
 
 
 class KeyCommandError(ValueError):
@@ -45,6 +51,7 @@ class KeyRecord:
     holder: str
     scopes: tuple[str, ...]
     created_at: datetime
+    expires_at: datetime | None
     revoked_at: datetime | None
 
 
@@ -73,25 +80,32 @@ def holder_of(name: str) -> str:
     return holder
 
 
-def create_key(connection: psycopg.Connection[object], name: str, scopes: Iterable[str]) -> tuple[KeyRecord, str]:
-    """A new key and its token (shown once: only its digest is stored)."""
+def create_key(connection: psycopg.Connection[object], name: str, scopes: Iterable[str],
+               days: int | None = None) -> tuple[KeyRecord, str]:
+    """A new key (expiring after `days`, or never) and its token (shown once: only its digest is stored)."""
     holder, chosen = holder_of(name), sorted(scopes_from(scopes), key=SCOPES.index)
+    if days is not None and not 1 <= days <= MAX_DAYS:
+        raise KeyCommandError(f"days: must be between 1 and {MAX_DAYS} (got {days})")
     key_id, token, secret_sha256 = new_token()
     with connection.transaction(), connection.cursor(row_factory=dict_row) as cursor:
-        cursor.execute(f"INSERT INTO {KEYS_TABLE} (id, holder, scopes, secret_sha256) VALUES (%s, %s, %s, %s)"
-                       " RETURNING created_at", (key_id, holder, chosen, secret_sha256))
+        cursor.execute(f"INSERT INTO {KEYS_TABLE} (id, holder, scopes, secret_sha256, expires_at)"
+                       " VALUES (%s, %s, %s, %s, now() + make_interval(days => %s)) RETURNING " + COLUMNS,
+                       (key_id, holder, chosen, secret_sha256, days))
         row = cursor.fetchone()
         cursor.execute("SELECT pg_notify(%s, %s)", (CHANNEL, key_id))
     assert row is not None
-    return KeyRecord(key_id, holder, tuple(chosen), row["created_at"], None), token
+    return record_of(row), token
+
+
+def record_of(row: dict[str, Any]) -> KeyRecord:
+    return KeyRecord(row["id"], row["holder"], tuple(row["scopes"]), row["created_at"], row["expires_at"],
+                     row["revoked_at"])
 
 
 def list_keys(connection: psycopg.Connection[object]) -> list[KeyRecord]:
     with connection.cursor(row_factory=dict_row) as cursor:
-        rows = cursor.execute(f"SELECT id, holder, scopes, created_at, revoked_at FROM {KEYS_TABLE}"
-                              " ORDER BY created_at, id").fetchall()
-    return [KeyRecord(row["id"], row["holder"], tuple(row["scopes"]), row["created_at"], row["revoked_at"])
-            for row in rows]
+        rows = cursor.execute(f"SELECT {COLUMNS} FROM {KEYS_TABLE} ORDER BY created_at, id").fetchall()
+    return [record_of(row) for row in rows]
 
 
 def revoke_key(connection: psycopg.Connection[object], key_id: str) -> tuple[KeyRecord, bool]:
@@ -99,13 +113,12 @@ def revoke_key(connection: psycopg.Connection[object], key_id: str) -> tuple[Key
     with connection.transaction(), connection.cursor(row_factory=dict_row) as cursor:
         cursor.execute(f"UPDATE {KEYS_TABLE} SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL", (key_id,))
         changed = cursor.rowcount == 1
-        row = cursor.execute(f"SELECT id, holder, scopes, created_at, revoked_at FROM {KEYS_TABLE} WHERE id = %s",
-                             (key_id,)).fetchone()
+        row = cursor.execute(f"SELECT {COLUMNS} FROM {KEYS_TABLE} WHERE id = %s", (key_id,)).fetchone()
         if changed:
             cursor.execute("SELECT pg_notify(%s, %s)", (CHANNEL, key_id))
     if row is None:
         raise KeyCommandError(f"key: no key has the id {key_id[:40]!r} (see `cx360 keys list`)")
-    return KeyRecord(row["id"], row["holder"], tuple(row["scopes"]), row["created_at"], row["revoked_at"]), changed
+    return record_of(row), changed
 
 
 async def active_keys(pool: asyncpg.Pool) -> dict[str, ActiveKey]:

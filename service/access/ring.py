@@ -75,7 +75,7 @@ class KeyRing:
         return key.principal if matches(parts[1], key.secret_sha256) else None
 
     def watch(self, principal: Principal, ended: Ended) -> Callable[[], None]:
-        """Call `ended` once the principal's key is revoked (or, without a key, once keys are required)."""
+        """Call `ended` once the principal's key is revoked or expires (or, without a key, once keys are required)."""
         watchers = self.watchers.setdefault(principal.key_id, set())
         watchers.add(ended)
         return lambda: watchers.discard(ended)
@@ -110,7 +110,7 @@ class KeyRing:
         elif was_required and not self.required:
             log.warning(LOOPBACK_WARNING)
         for key_id in sorted(gone):
-            log.info("API key %s revoked: ending its connections", key_id)
+            log.info("API key %s revoked or expired: ending its connections", key_id)
             self.end(key_id)
         if self.required and not was_required:
             self.end(None)

@@ -2,7 +2,7 @@
 
 `connection_init`'s payload carries `{"authorization": "Bearer <API key>"}`; without a
 valid key (or, while no key exists, from a client not on this machine) the connection is
-closed with 4401. Once the key is revoked, the connection is closed with 4403, so every
+closed with 4401. Once the key is revoked (or expires), the connection is closed with 4403, so every
 subscription on it ends (4401 for a client served without a key, once keys are required).
 Each operation spends the key's rate limit; over it, the operation gets an `error`.
 """
@@ -68,7 +68,7 @@ class KeyedHandler(BaseGraphQLTransportWSHandler[Context, None]):
         """The key was revoked (or keys became required for a client served without one): close the connection."""
         principal = self.context.principal
         revoked = principal is not None and principal.key_id is not None
-        code, reason = (4403, "the API key was revoked") if revoked else (4401, "an API key is now required")
+        code, reason = (4403, "the API key was revoked or has expired") if revoked else (4401, "an API key is now required")
 
         async def close() -> None:
             with contextlib.suppress(Exception):

@@ -231,6 +231,17 @@ def test_a_revoked_key_is_refused_within_a_second(keyed: str, keys_database_url:
     assert "not valid" in unauthenticated(post(keyed, {"query": QUERY}, headers=bearer(token)))
 
 
+def test_an_expired_key_is_refused_within_a_second(keyed: str, keys_database_url: str) -> None:
+    done = keys_cli(keys_database_url, "create", "--name", "temporary", "--scope", "views:read", "--days", "30")
+    assert done.returncode == 0 and ", until " in done.stdout, done.stderr
+    token = done.stdout.strip().splitlines()[-1]
+    assert post(keyed, {"query": QUERY}, headers=bearer(token)).status_code == 200
+    with psycopg.connect(keys_database_url, autocommit=True) as connection:  # as if 30 days had passed
+        connection.execute("UPDATE cx360_api_keys SET expires_at = now() WHERE id = %s", (token.split("_")[1],))
+    assert seconds_until_refused(keyed, token) < 1.0
+    assert keys_cli(keys_database_url, "create", "--name", "n", "--scope", "admin", "--days", "0").returncode == 2
+
+
 def test_the_command_revokes_a_key_on_a_running_service(keyed: str, keys_database_url: str) -> None:
     key_id, token = create_key(keys_database_url, "views:read")
     assert post(keyed, {"query": QUERY}, headers=bearer(token)).status_code == 200
@@ -361,7 +372,7 @@ async def test_an_open_subscription_ends_with_4403_within_a_second_of_its_keys_r
     started = time.monotonic()
     await asyncio.to_thread(revoke_directly, keys_database_url, key_id, notify=True)
     code, reason = await closed(socket)
-    assert (code, reason) == (4403, "the API key was revoked") and time.monotonic() - started < 1.0
+    assert (code, reason) == (4403, "the API key was revoked or has expired") and time.monotonic() - started < 1.0
     await bystander.send(json.dumps({"type": "ping"}))
     assert json.loads(await bystander.recv())["type"] == "pong"  # another key's connection goes on
     await bystander.close()

@@ -17,8 +17,14 @@ import anyio.to_thread
 import asyncpg
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
+from service.access import keys as access_keys
+from service.access import ring
+from service.access.middleware import Authentication
+from service.access.rate_limits import RateLimit, RateLimits
+from service.access.ring import KeyRing
 from service.api.context import Context
 from service.api.http import GraphQLEndpoint
 from service.api.response_cache import AccountResponseCache
@@ -83,11 +89,13 @@ async def open_context(
                 burst = settings.subscriber_buffer // 2
                 event_feed = Feed(pool, notifier, EVENT_LOG, burst=burst, metrics=metrics)
                 change_feed = Feed(pool, change_notifier, CHANGE_LOG, burst=burst, metrics=metrics)
+                keys = KeyRing(pool, LogNotifier(url, access_keys.CHANNEL, ring.POLL_SECONDS))
                 await notifier.start()
                 await change_notifier.start()
                 await event_feed.start()
                 await change_feed.start()
                 try:
+                    await keys.start()
                     findings = FindingReads(pool, settings.thresholds)
                     yield Context(
                         settings=settings,
@@ -97,8 +105,11 @@ async def open_context(
                         views=ViewReads(pool, settings.health_weights),
                         event_feed=event_feed,
                         change_feed=change_feed,
+                        keys=keys,
+                        rates=RateLimits(reads=settings.rate_limit_reads, writes=settings.rate_limit_writes),
                     )
                 finally:
+                    await keys.stop()
                     await change_feed.stop()
                     await event_feed.stop()
                     await change_notifier.stop()
@@ -163,6 +174,22 @@ async def load_demo(ingest: Ingest) -> tuple[int, int]:
     return accepted, duplicates
 
 
+def middleware(settings: Settings, metrics: Metrics, tracing: Any) -> list[Middleware]:
+    """Outermost first: traces and the request's id, latency and log (so refusals are seen too); CORS,
+    which answers preflights (they carry no key) and marks refusals too; then who the client is; the
+    body's size before anything reads it; then the client's rate limit."""
+    cors = [Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                       allow_headers=["authorization", "content-type"], expose_headers=["retry-after"], max_age=600)]
+    return [
+        *([tracing.middleware()] if tracing is not None else []),
+        Middleware(RequestObservation, metrics=metrics, hook=tracing),
+        *(cors if settings.cors_origins else []),
+        Middleware(Authentication),
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        Middleware(RateLimit),
+    ]
+
+
 def build_app(settings: Settings, *, demo: bool = False, tracer_provider: Any = None) -> Starlette:
     """The ASGI application: GraphQL (and GraphiQL in a browser) at /graphql; /healthz, /readyz, /metrics.
 
@@ -187,19 +214,15 @@ def build_app(settings: Settings, *, demo: bool = False, tracer_provider: Any = 
             if tracing is not None:
                 tracing.shutdown()
 
-    graphql = GraphQLEndpoint(build_schema(), keep_alive=True,
-                              keep_alive_interval=settings.subscriber_ping_seconds)
-    middleware = [
-        Middleware(RequestObservation, metrics=metrics, hook=tracing),
-        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
-    ]
+    graphql = GraphQLEndpoint(build_schema(), keep_alive=True, keep_alive_interval=settings.subscriber_ping_seconds,
+                              allowed_origins=settings.cors_origins)  # pages of other origins may not open a WebSocket
     app = Starlette(
         routes=[
             Route("/graphql", AccountResponseCache(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *operability_routes(),
         ],
-        middleware=[tracing.middleware(), *middleware] if tracing is not None else middleware,
+        middleware=middleware(settings, metrics, tracing),
         lifespan=lifespan,
     )
     app.state.close_subscribers = graphql.close_subscribers  # service.runtime.server.Server calls it on shutdown

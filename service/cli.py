@@ -1,4 +1,4 @@
-"""The `cx360` command: serve the API, rebuild the projections, export the schema."""
+"""The `cx360` command: serve the API, rebuild the projections, manage API keys, export the schema."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     rebuild.add_argument("--workers", type=int, help="processes judging accounts in parallel (default: CPUs, at most 4)")
     commands.add_parser("rules", help="print the rule thresholds in force (defaults or CX360_RULES_FILE) as TOML")
+    add_keys_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "rules":
         return rules_command()
@@ -36,7 +37,33 @@ def main(argv: list[str] | None = None) -> int:
         return serve_command(args)
     if args.command == "rebuild":
         return rebuild_command(args.workers)
+    if args.command == "keys":
+        return keys_command(args)
     return export_command(args)
+
+
+def add_keys_parser(commands: Any) -> None:
+    keys = commands.add_parser("keys", help="API keys: create, list or revoke them (beside a running service, on its database)")
+    actions = keys.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a key; prints its token, once, on the last line")
+    create.add_argument("--name", required=True, help="who holds the key: a system or a person (1 to 100 characters)")
+    create.add_argument("--scope", action="append", required=True,
+                        help="events:write, views:read, streams:read or admin; repeat it, or separate with commas")
+    create.add_argument("--days", type=int, help="the key expires this many days from now (1 to 3650; default: never)")
+    actions.add_parser("list", help="every key, revoked ones included (never their tokens)")
+    revoke = actions.add_parser("revoke", help="revoke a key: every replica refuses it within a second")
+    revoke.add_argument("key_id", help="the key's id, as `cx360 keys list` shows it")
+
+
+def keys_command(args: argparse.Namespace) -> int:
+    from service.access.commands import keys_command as run
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = settings_from_env()
+    if settings is None:
+        return 2
+    return run(settings, args.action, getattr(args, "name", None), getattr(args, "scope", None) or [],
+               getattr(args, "key_id", None), getattr(args, "days", None))
 
 
 def serve_command(args: argparse.Namespace) -> int:

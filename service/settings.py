@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from limits import parse_many
+
 from domain.validation import Limits
 from projections.thresholds import (
     DEFAULT_THRESHOLDS,
@@ -57,6 +59,9 @@ class Settings:
     ready_max_lag_events: int = 10_000  # /readyz fails when the projection is further behind (0: no limit)
     ready_max_lag_seconds: int = 300  # nor when its oldest event not taken in waits longer (0: no limit)
     tracing: bool = False  # OpenTelemetry's standard variables ask for traces (see `traces_requested`)
+    cors_origins: tuple[str, ...] = ()  # web origins whose pages may call the API; none: CORS is off
+    rate_limit_reads: str = "200/second"  # per key (or loopback client), in the `limits` notation
+    rate_limit_writes: str = "50/second"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +98,9 @@ class Settings:
             ready_max_lag_events=integer(env, "CX360_READY_MAX_LAG_EVENTS", cls.ready_max_lag_events, 0, 10**12),
             ready_max_lag_seconds=integer(env, "CX360_READY_MAX_LAG_SECONDS", cls.ready_max_lag_seconds, 0, 10**9),
             tracing=traces_requested(env),
+            cors_origins=origins(env, "CX360_CORS_ORIGINS"),
+            rate_limit_reads=rate(env, "CX360_RATE_LIMIT_READS", cls.rate_limit_reads),
+            rate_limit_writes=rate(env, "CX360_RATE_LIMIT_WRITES", cls.rate_limit_writes),
         )
 
 
@@ -153,6 +161,29 @@ def integer(env: Mapping[str, str], name: str, default: int, minimum: int, maxim
     if not minimum <= value <= maximum:
         raise SettingsError(f"{name} must be between {minimum} and {maximum} (got {value})")
     return value
+
+
+def origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated web origins (`https://app.example.com`, with a port if not the default), or `*`."""
+    found = tuple(each.strip() for each in (env.get(name) or "").split(",") if each.strip())
+    for origin in found:
+        parts = urlsplit(origin) if origin != "*" else None
+        if parts is not None and (parts.scheme not in ("http", "https") or not parts.netloc or parts.path
+                                  or parts.query or parts.fragment or "@" in parts.netloc):
+            raise SettingsError(f"{name}: {origin!r} is not an origin like https://app.example.com or http://localhost:3000")
+    return found
+
+
+def rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate limit such as `100/second`, `20 per minute` or `5000/hour`."""
+    raw = env.get(name) or default
+    try:
+        parsed = parse_many(raw)
+    except ValueError:
+        parsed = []
+    if len(parsed) != 1 or parsed[0].amount < 1:
+        raise SettingsError(f"{name} must be one rate such as 100/second, 20 per minute or 5000/hour (got {raw!r})")
+    return raw
 
 
 def milliseconds(seconds: float) -> int:

@@ -6,7 +6,7 @@ its projected view (the moment it was judged, which moves whenever the projector
 rewrites it, deadlines and rebuilds included) and its findings (a counter the
 projector moves whenever it rewrites them). So the whole response is kept,
 keyed by the request and those two values, and served again while both are unchanged:
-one small query instead of the GraphQL execution. Any other request, an error, or an
+one small query instead of the GraphQL execution, for a key with the scope to read it. Any other request, an error, or an
 account the projector has not judged yet passes through untouched.
 """
 
@@ -30,6 +30,7 @@ from graphql import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.observability.context import current_request, label_operation
+from service.access.scopes import PRINCIPAL, VIEWS_READ, Principal
 from service.projection.view_store import ACCOUNT_VIEWS_TABLE
 from service.store.tables import ACCOUNTS_TABLE
 
@@ -118,8 +119,9 @@ class AccountResponseCache:
         if not isinstance(account_id, str) or not account_id.isprintable():
             return None  # the endpoint names what is wrong with it
         context = scope.get("state", {}).get("context")
-        if context is None:
-            return None
+        principal: Principal | None = scope.get(PRINCIPAL)
+        if context is None or principal is None or not principal.allows(VIEWS_READ):
+            return None  # the endpoint refuses it, naming the scope
         try:
             row = await context.reads.pool.fetchrow(VERSION, account_id)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):

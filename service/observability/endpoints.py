@@ -5,10 +5,10 @@ means restart the process. `/readyz` says whether to send it traffic: the databa
 answers within a short timeout and the projection is not too far behind. `/metrics`
 is Prometheus' text format (OpenMetrics when the scraper asks for it).
 
-Access (the hook for API keys): `OPEN_PATHS` stay open to every caller, since
-orchestrators' probes carry no key; `LOCAL_PATHS` are open to callers on the loopback
-interface (`from_loopback`), and from other addresses may require a key with the
-`admin` scope. Operators should not expose `/metrics` publicly.
+Access (`service.access.middleware` applies it): `OPEN_PATHS` stay open to every caller,
+since orchestrators' probes carry no key; `LOCAL_PATHS` are open to callers on the
+loopback interface (`from_loopback`), and from other addresses need a key with the
+`admin` scope. Operators should not expose `/metrics` publicly all the same.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 HEALTH_PATH, READY_PATH, METRICS_PATH = "/healthz", "/readyz", "/metrics"
 OPEN_PATHS = frozenset({HEALTH_PATH, READY_PATH})  # never behind an API key
-LOCAL_PATHS = frozenset({METRICS_PATH})  # open from loopback; elsewhere, a key may be required (the `admin` scope)
+LOCAL_PATHS = frozenset({METRICS_PATH})  # open from loopback; elsewhere, a key with the `admin` scope
 
 
 def from_loopback(scope: Scope) -> bool:

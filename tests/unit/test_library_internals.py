@@ -321,7 +321,8 @@ def transport_ws_handler() -> None:
 
     handler = BaseGraphQLTransportWSHandler(view=None, websocket=None, context=None, root_value=None,  # type: ignore[arg-type]
                                             schema=None, connection_init_wait_timeout=timedelta(seconds=1))  # type: ignore[arg-type]
-    missing = [name for name in ("view", "websocket", "context", "connection_acknowledged") if not hasattr(handler, name)]
+    missing = [name for name in ("view", "websocket", "context", "connection_acknowledged", "connection_init_received",
+                                 "connection_timed_out", "connection_init_timeout_task") if not hasattr(handler, name)]
     expect(missing, [], "the handler's attributes, missing")
     expect(parameters(BaseGraphQLTransportWSHandler.send_message), ["self", "message"], "parameters of send_message")
 
@@ -486,12 +487,13 @@ def test_pgservers_client_list_is_a_json_list_of_pids(tmp_path: Path) -> None:
 def overrides() -> list[tuple[type, str]]:
     from service.api.fanout import FanOutHandler
     from service.api.http import GraphQLEndpoint, SubscriberSocket
+    from service.api.keyed_handler import KeyedHandler
     from service.api.schema import Schema
 
     return [
         (PlainDataExecutor, "execute_field"), (PlainDataExecutor, "complete_value"),
         (FanOutHandler, "handle"), (FanOutHandler, "handle_message"), (FanOutHandler, "handle_invalid_message"),
-        (FanOutHandler, "run_operation"),
+        (FanOutHandler, "run_operation"), (KeyedHandler, "handle"), (KeyedHandler, "handle_connection_init"),
         (SubscriberSocket, "send_json"), (SubscriberSocket, "iter_json"),
         (GraphQLEndpoint, "decode_json"), (GraphQLEndpoint, "encode_json"), (GraphQLEndpoint, "parse_http_body"),
         (GraphQLEndpoint, "get_context"),

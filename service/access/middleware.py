@@ -21,6 +21,8 @@ from service.access.ring import KeyRing
 from service.access.scopes import ADMIN, PRINCIPAL, Principal
 from service.observability.endpoints import LOCAL_PATHS, OPEN_PATHS, from_loopback
 
+GRAPHIQL_PATH = "/graphql"  # a GET without `query` there is the GraphiQL page, which runs nothing
+
 
 class Authentication:
     def __init__(self, app: ASGIApp) -> None:
@@ -34,7 +36,7 @@ class Authentication:
             await self.app(scope, receive, send)  # a scraper on this machine
             return
         headers = Headers(scope=scope)
-        if scope["method"] == "GET" and "query" not in QueryParams(scope["query_string"]):
+        if scope["path"] == GRAPHIQL_PATH and scope["method"] == "GET" and "query" not in QueryParams(scope["query_string"]):
             await self.app(scope, receive, send)  # the GraphiQL page
             return
         verdict = self.verdict(scope, headers)

@@ -29,8 +29,8 @@ from graphql import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.observability.context import current_request, label_operation
 from service.access.scopes import PRINCIPAL, VIEWS_READ, Principal
+from service.observability.context import current_request, label_operation
 from service.projection.view_store import ACCOUNT_VIEWS_TABLE
 from service.store.tables import ACCOUNTS_TABLE
 

@@ -170,6 +170,22 @@ def test_the_graphiql_page_and_health_checks_need_no_key(keyed: str) -> None:
         assert httpx.get(keyed + path).status_code != 401
 
 
+def test_metrics_are_open_from_this_machine_and_need_the_admin_scope_from_elsewhere(
+    keyed: str, keys_database_url: str
+) -> None:
+    elsewhere = {"x-forwarded-for": "203.0.113.7"}  # uvicorn takes it as the client from 127.0.0.1
+    _, reader = create_key(keys_database_url, "views:read")
+    _, admin = create_key(keys_database_url, "admin")
+    assert httpx.get(keyed + "/metrics").status_code == 200
+    unauthenticated(httpx.get(keyed + "/metrics", headers=elsewhere))
+    refused = httpx.get(keyed + "/metrics", headers={**elsewhere, **bearer(reader)})
+    assert refused.status_code == 403 and clean(refused.text)
+    assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert "admin" in refused.json()["errors"][0]["message"]
+    scraped = httpx.get(keyed + "/metrics", headers={**elsewhere, **bearer(admin)})
+    assert scraped.status_code == 200 and "cx360_events_accepted_total" in scraped.text
+
+
 def test_each_scope_opens_its_own_fields_and_the_error_names_the_missing_scope(keyed: str, keys_database_url: str) -> None:
     _, reader = create_key(keys_database_url, "views:read")
     _, writer = create_key(keys_database_url, "events:write")

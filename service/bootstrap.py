@@ -163,8 +163,9 @@ def build_app(settings: Settings, *, demo: bool = False) -> Starlette:
                 await load_demo(context.ingest)
             yield {"context": context}
 
-    graphql = GraphQLEndpoint(build_schema(), keep_alive=True,
-                              keep_alive_interval=settings.subscriber_ping_seconds)
+    graphql = GraphQLEndpoint(build_schema(settings), keep_alive=True,
+                              keep_alive_interval=settings.subscriber_ping_seconds,
+                              graphql_ide="graphiql" if settings.query_limits.introspection else None)  # it needs introspection
     app = Starlette(
         routes=[
             Route("/graphql", AccountResponseCache(graphql), methods=["GET", "POST"]),

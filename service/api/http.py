@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-import strawberry
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,7 +21,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from service.api.context import Context
 from service.api.fanout import FanOutHandler, Planner
-from service.api.schema import DEPTH_RULES
+from service.api.schema import Schema
 
 
 def reject_constant(name: str) -> None:
@@ -66,10 +65,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     websocket_adapter_class = SubscriberSocket
     graphql_transport_ws_handler_class = FanOutHandler
 
-    def __init__(self, schema: strawberry.Schema, **options: Any) -> None:
+    def __init__(self, schema: Schema, **options: Any) -> None:
         # graphql-transport-ws only: the older graphql-ws protocol would bypass the fan-out and its shutdown.
         super().__init__(schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,), **options)
-        self.planner = Planner(schema._schema, DEPTH_RULES)
+        self.planner = Planner(schema._schema, schema.query_rules, schema.query_limits)
         self.open_sockets: set[SubscriberSocket] = set()
 
     async def close_subscribers(self, grace_seconds: float = 2.0) -> None:

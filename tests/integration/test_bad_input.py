@@ -125,3 +125,40 @@ def test_errors_never_carry_stack_traces_or_sql(client: httpx.Client) -> None:
 def test_an_unknown_department_is_a_graphql_error(client: httpx.Client) -> None:
     body = graphql(client, TIMELINE, {"id": "x", "departments": ["LEGAL"]})
     assert body["errors"][0]["message"].startswith("departments")
+
+
+def test_the_200_alias_attack_is_refused_before_anything_runs(client: httpx.Client) -> None:
+    view = "fragment View on Account { id name findings { evidence { id data } } timeline(first: 50) { edges { node { data } } } }"
+    attack = "{ " + " ".join(f"a{i}: accounts(first: 100) {{ edges {{ node {{ ...View }} }} }}" for i in range(200)) + " }\n" + view
+    body = graphql(client, attack)
+    assert body["data"] is None
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["TOO_MANY_ALIASES", "QUERY_TOO_COSTLY"]
+    assert body["errors"][1]["message"].startswith("query cost ") and "(CX360_MAX_QUERY_COST)" in body["errors"][1]["message"]
+
+
+def test_deep_and_wide_queries_are_refused_with_a_clear_error(client: httpx.Client) -> None:
+    """The schema nests six levels at most, so a deeper query names unknown fields, or is too deep to parse."""
+    nested = graphql(client, "{ account(id: \"a\") { " + "x { " * 150 + "y" + " }" * 150 + " } }")
+    assert nested["errors"][0]["message"] == "Cannot query field 'x' on type 'Account'."
+    too_deep = graphql(client, "{ " + "x { " * 300 + "y" + " }" * 300 + " }")
+    assert too_deep["errors"][0]["message"] == "Syntax Error: Document is nested too deeply. Parsing aborted."
+    wide = graphql(client, "{ " + " ".join(f"a{i}: __typename" for i in range(5000)) + " }")
+    assert wide["errors"][0]["message"] == "5,000 aliases exceed the limit of 30 (CX360_MAX_ALIASES)"
+    spread = "{ accounts(first: 100) { edges { node { " + "...V " * 1000 + "} } } }\nfragment V on Account { id }"
+    assert "errors" not in graphql(client, spread)  # graphql-core runs a fragment spread again in one selection once
+    spreads = "{ accounts(first: 100) { edges { node { " + " ".join(f"...V{i}" for i in range(1000)) + " } } } }\n" + "\n".join(
+        f"fragment V{i} on Account {{ id name findings {{ rule }} }}" for i in range(1000))
+    assert graphql(client, spreads)["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+
+
+async def test_a_subscription_over_the_limits_is_refused_and_the_connection_serves_on(base_url: str) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(base_url.replace("http", "ws", 1) + "/graphql", subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]
+        await socket.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        wide = "subscription { events { " + " ".join(f"a{i}: id" for i in range(31)) + " } }"
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": wide}}))
+        refused = json.loads(await socket.recv())
+        assert refused["type"] == "error" and refused["payload"][0]["message"] == (
+            "31 aliases exceed the limit of 30 (CX360_MAX_ALIASES)")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.settings import Settings, SettingsError, connection_params
+from service.settings import QueryLimits, Settings, SettingsError, connection_params
 
 
 def test_defaults_need_no_environment() -> None:
@@ -24,11 +24,23 @@ def test_values_are_read_from_the_environment() -> None:
      ({"CX360_MAX_BATCH_EVENTS": "0"}, "CX360_MAX_BATCH_EVENTS"), ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
      ({"DATABASE_URL": "postgresql://host"}, "DATABASE_URL"),
      ({"CX360_CONNECTION_BUFFER_BYTES": "1000"}, "CX360_CONNECTION_BUFFER_BYTES"),
-     ({"CX360_SUBSCRIBER_BUFFER": "many"}, "CX360_SUBSCRIBER_BUFFER")],
+     ({"CX360_SUBSCRIBER_BUFFER": "many"}, "CX360_SUBSCRIBER_BUFFER"),
+     ({"CX360_MAX_QUERY_DEPTH": "0"}, "CX360_MAX_QUERY_DEPTH"), ({"CX360_MAX_ALIASES": "-1"}, "CX360_MAX_ALIASES"),
+     ({"CX360_MAX_QUERY_COST": "1e6"}, "CX360_MAX_QUERY_COST"), ({"CX360_MAX_TOKENS": "10"}, "CX360_MAX_TOKENS"),
+     ({"CX360_MAX_QUERY_LENGTH": "big"}, "CX360_MAX_QUERY_LENGTH"), ({"CX360_INTROSPECTION": "false"}, "CX360_INTROSPECTION")],
 )
 def test_a_bad_value_is_refused_naming_the_variable(environ: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(environ)
+
+
+def test_the_query_limits_are_read_from_the_environment() -> None:
+    limits = Settings.from_env({"CX360_MAX_QUERY_DEPTH": "8", "CX360_MAX_ALIASES": "0", "CX360_MAX_QUERY_COST": "5000",
+                                "CX360_MAX_TOKENS": "2000", "CX360_MAX_QUERY_LENGTH": "20000",
+                                "CX360_INTROSPECTION": "off"}).query_limits
+    assert limits == QueryLimits(max_depth=8, max_aliases=0, max_cost=5000, max_tokens=2000, max_length=20_000,
+                                 introspection=False)
+    assert Settings.from_env({}).query_limits == QueryLimits(12, 30, 100_000, 50_000, 1_000_000, True)
 
 
 def test_a_unix_socket_url_is_understood() -> None:

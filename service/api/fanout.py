@@ -60,7 +60,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Messag
 
 from service.api.context import Context
 from service.api.cursors import notification_id_of
-from service.api.errors import BadInput, should_mask
+from service.api.errors import BadInput, should_mask, text_argument
 from service.api.findings import finding_change
 from service.api.limits import CACHED_LENGTH, PARSED_DOCUMENTS, parsed
 from service.api.stream_errors import stream_ended
@@ -140,6 +140,7 @@ class Planner:
         try:
             arguments = get_argument_values(subscription.fields[field.name.value], field, coerced)
             after = notification_id_of(arguments["after"], "after") if arguments.get("after") else None
+            account = text_argument("accountId", str(arguments["accountId"])) if arguments.get("accountId") is not None else None
         except (GraphQLError, BadInput):
             return None
         departments = arguments.get("departments")
@@ -152,7 +153,7 @@ class Planner:
             operation_name=operation_name,
             variables=sent,
             after=after,
-            account=str(arguments["accountId"]) if arguments.get("accountId") is not None else None,
+            account=account,
             departments=[department.value for department in departments] if departments is not None else None,
             key=(rendering_of(operation, field, document), rest),
         )

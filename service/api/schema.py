@@ -19,7 +19,7 @@ from service.api.account import Account, AccountConnection, account_connection
 from service.api.account_list import AccountFilterInput, AccountOrder, list_after
 from service.api.context import Context, Info
 from service.api.cursors import notification_id_of, position_of
-from service.api.errors import BadInput, ServiceUnavailable, should_mask
+from service.api.errors import BadInput, ServiceUnavailable, should_mask, text_argument
 from service.api.executor import PlainDataExecutor
 from service.api.findings import (
     DepartmentPairCount,
@@ -68,7 +68,7 @@ class Query:
                                    "not as it would be if nothing happened until then")
         if as_of is not None:  # one instant, one answer: asked with two offsets, it is loaded once
             as_of = as_of.astimezone(timezone.utc)
-        record = await info.context.reads.account(str(id), as_of)
+        record = await info.context.reads.account(text_argument("id", str(id)), as_of)
         return Account.from_record(record, as_of) if record is not None else None
 
     @strawberry.field(description="Accounts, filtered and ordered for a dashboard (by id unless `orderBy` says otherwise).")
@@ -185,7 +185,7 @@ class Subscription:
         context = info.context
         start = notification_id_of(after, "after") if after else None
         chosen = [department.value for department in departments] if departments is not None else None
-        selection = event_selection(chosen, str(account_id) if account_id is not None else None)
+        selection = event_selection(chosen, text_argument("accountId", str(account_id)) if account_id is not None else None)
         records = context.event_feed.follow(start, selection, itself, context.settings.subscriber_buffer)
         async with aclosing(records):
             async for _, record in explained(records):
@@ -204,7 +204,7 @@ class Subscription:
     ) -> AsyncGenerator[Finding, None]:
         context = info.context
         start = notification_id_of(after, "after") if after else None
-        selection = change_selection(str(account_id) if account_id is not None else None)
+        selection = change_selection(text_argument("accountId", str(account_id)) if account_id is not None else None)
         rows = context.change_feed.follow(start, selection, itself, context.settings.subscriber_buffer)
         async with aclosing(rows):
             async for _, row in explained(rows):

@@ -508,7 +508,7 @@ def overrides() -> list[tuple[type, str]]:
         (FanOutHandler, "run_operation"),
         (SubscriberSocket, "send_json"), (SubscriberSocket, "iter_json"),
         (GraphQLEndpoint, "decode_json"), (GraphQLEndpoint, "encode_json"), (GraphQLEndpoint, "parse_http_body"),
-        (GraphQLEndpoint, "get_context"),
+        (GraphQLEndpoint, "get_context"), (GraphQLEndpoint, "parse_json"), (GraphQLEndpoint, "parse_query_params"),
         (ParseWithinLimits, "on_parse"), (ShortQueryValidationCache, "on_validate"),
         (Schema, "process_errors"),
     ]

@@ -7,6 +7,7 @@ that no float ever reaches storage.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -47,10 +48,21 @@ class Text(Field):
             raise Invalid(f"must be at most {self.max_length} characters (got {len(value)})")
         if "\x00" in value:
             raise Invalid(NUL_REFUSED)
+        if has_lone_surrogate(value):
+            raise Invalid(SURROGATE_REFUSED)
         return value
 
 
 NUL_REFUSED = "must not contain the NUL character (\\u0000), which no text column can store"
+SURROGATE_REFUSED = (
+    "must not contain a lone surrogate (such as \\ud800 without its pair), which is not a character and cannot be stored"
+)
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether the text holds a UTF-16 surrogate (JSON's decoder joins pairs, so any left is alone)."""
+    return not text.isascii() and SURROGATE.search(text) is not None
 
 
 @dataclass(frozen=True)
@@ -189,18 +201,28 @@ def integral(value: Any) -> int:
         return in_64_bits(value)
     number = decimal(value)
     if number != number.to_integral_value():
-        raise Invalid(f"must be an integer (got {value})")
-    return in_64_bits(int(number))
+        raise Invalid(f"must be an integer (got {value!s:.40})")
+    return whole(number)
 
 
 INT64 = 2**63
+OUT_OF_64_BITS = "must be between -2^63 and 2^63-1"
 
 
 def in_64_bits(number: int) -> int:
     """JSON readers (ours included) hold integers in 64 bits; a larger one is refused, not truncated."""
     if not -INT64 <= number < INT64:
-        raise Invalid(f"must be between -2^63 and 2^63-1 (got {str(number)[:30]}…)")
+        shown = f"{str(number)[:30]}…" if number.bit_length() < 14_000 else "an integer of over 4,200 digits"  # (str's limit)
+        raise Invalid(f"{OUT_OF_64_BITS} (got {shown})")
     return number
+
+
+def whole(number: Decimal) -> int:
+    """An integral decimal as an integer in 64 bits. One beyond is refused before it is built:
+    1e999999999 would be an integer of a billion digits, minutes of work."""
+    if number.adjusted() >= 19:
+        raise Invalid(f"{OUT_OF_64_BITS} (got a number of {number.adjusted() + 1:,} digits)")
+    return in_64_bits(int(number))
 
 
 def json_type(value: Any) -> str:

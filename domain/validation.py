@@ -7,6 +7,7 @@ path and the reason. Faults in one event never affect another.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,13 +17,16 @@ from domain.catalogue import CATALOGUE
 from domain.event_type import EventType
 from domain.fields import (
     NUL_REFUSED,
+    SURROGATE_REFUSED,
     Field,
     Id,
     Invalid,
     Text,
+    has_lone_surrogate,
     in_64_bits,
     json_type,
     parse_rfc3339,
+    whole,
 )
 
 
@@ -166,17 +170,33 @@ def checked_data(
             faults[f"data.{name}"] = "is required"
     if len(data) > limits.max_data_keys:
         faults["data"] = f"must have at most {limits.max_data_keys} keys (got {len(data)})"
+    elif fault := key_fault(data):
+        faults["data"] = fault
     return stored
 
 
-def number_of(value: Decimal | int) -> int | float:
-    """A free-form JSON number as stored: an integer in 64 bits, or a finite double."""
+def key_fault(mapping: Mapping[str, Any]) -> str | None:
+    """Why the mapping's keys cannot be stored, if they cannot."""
+    if any("\x00" in key for key in mapping):
+        return f"keys {NUL_REFUSED}"
+    if any(has_lone_surrogate(key) for key in mapping):
+        return f"keys {SURROGATE_REFUSED}"
+    return None
+
+
+def number_of(value: Decimal | int | float) -> int | float:
+    """A free-form JSON number as stored: an integer in 64 bits, or a finite double.
+
+    (A float comes from a value written in the query itself, which graphql-core reads as
+    one, and as NaN where it cannot: an integer of over 4,300 digits.)"""
     if isinstance(value, int):
         return in_64_bits(value)
+    if isinstance(value, float):
+        value = Decimal(value) if math.isfinite(value) else Decimal("NaN")
     if not value.is_finite():
         raise Invalid("must be a finite number")
     if value == value.to_integral_value():  # (every number too large for a double is one)
-        return in_64_bits(int(value))
+        return whole(value)
     return float(value)
 
 
@@ -190,16 +210,18 @@ def free_form(value: Any, path: str, limits: Limits, faults: dict[str, str], dep
             faults[path] = f"must be at most {limits.max_string_length} characters (got {len(value)})"
         elif "\x00" in value:
             faults[path] = NUL_REFUSED
+        elif has_lone_surrogate(value):
+            faults[path] = SURROGATE_REFUSED
         return value
-    if isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+    if isinstance(value, (Decimal, int, float)) and not isinstance(value, bool):
         try:
             return number_of(value)
-        except Invalid as fault:
-            faults[path] = str(fault)
+        except Invalid as invalid:
+            faults[path] = str(invalid)
             return None
     if isinstance(value, Mapping):
-        if any("\x00" in key for key in value):
-            faults[path] = f"keys {NUL_REFUSED}"
+        if keys := key_fault(value):
+            faults[path] = keys
         return {key: free_form(item, f"{path}.{key}", limits, faults, depth + 1) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [free_form(item, f"{path}[{i}]", limits, faults, depth + 1) for i, item in enumerate(value)]

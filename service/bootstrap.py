@@ -214,8 +214,10 @@ def build_app(settings: Settings, *, demo: bool = False, tracer_provider: Any = 
             if tracing is not None:
                 tracing.shutdown()
 
-    graphql = GraphQLEndpoint(build_schema(), keep_alive=True, keep_alive_interval=settings.subscriber_ping_seconds,
-                              allowed_origins=settings.cors_origins)  # pages of other origins may not open a WebSocket
+    graphql = GraphQLEndpoint(build_schema(settings), keep_alive=True,
+                              keep_alive_interval=settings.subscriber_ping_seconds,
+                              allowed_origins=settings.cors_origins,  # pages of other origins may not open a WebSocket
+                              graphql_ide="graphiql" if settings.query_limits.introspection else None)  # it needs introspection
     app = Starlette(
         routes=[
             Route("/graphql", AccountResponseCache(graphql), methods=["GET", "POST"]),

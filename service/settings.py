@@ -36,6 +36,18 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class QueryLimits:
+    """What one GraphQL document may ask for (service/api/limits.py enforces them)."""
+
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_cost: int = 100_000
+    max_tokens: int = 50_000
+    max_length: int = 1_000_000  # characters of query text: graphql-core parses about 2 MB a second
+    introspection: bool = True  # GraphiQL needs it; switch it off in production
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
     data_dir: Path = Path(".cx360")
@@ -46,6 +58,7 @@ class Settings:
     max_page_size: int = 100
     db_pool_size: int = 10
     limits: Limits = field(default_factory=Limits)
+    query_limits: QueryLimits = field(default_factory=QueryLimits)
     thresholds: Thresholds = field(default_factory=lambda: DEFAULT_THRESHOLDS)
     projector_poll_seconds: float = 1.0
     projector_batch_events: int = 1000
@@ -83,6 +96,14 @@ class Settings:
                 max_string_length=integer(env, "CX360_MAX_STRING_LENGTH", Limits.max_string_length, 1, 10_000_000),
                 max_data_depth=integer(env, "CX360_MAX_DATA_DEPTH", Limits.max_data_depth, 1, 100),
                 max_data_keys=integer(env, "CX360_MAX_DATA_KEYS", Limits.max_data_keys, 1, 100_000),
+            ),
+            query_limits=QueryLimits(
+                max_depth=integer(env, "CX360_MAX_QUERY_DEPTH", QueryLimits.max_depth, 1, 100),
+                max_aliases=integer(env, "CX360_MAX_ALIASES", QueryLimits.max_aliases, 0, 10_000),
+                max_cost=integer(env, "CX360_MAX_QUERY_COST", QueryLimits.max_cost, 1, 1_000_000_000),
+                max_tokens=integer(env, "CX360_MAX_TOKENS", QueryLimits.max_tokens, 100, 10_000_000),
+                max_length=integer(env, "CX360_MAX_QUERY_LENGTH", QueryLimits.max_length, 1_000, 100_000_000),
+                introspection=choice(env, "CX360_INTROSPECTION", ("on", "off")) == "on",
             ),
             thresholds=read_thresholds(rules_file) if rules_file is not None else DEFAULT_THRESHOLDS,
             projector_poll_seconds=integer(env, "CX360_PROJECTOR_POLL_MS", milliseconds(cls.projector_poll_seconds), 10, 600_000) / 1000,

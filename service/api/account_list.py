@@ -11,7 +11,7 @@ import strawberry
 from projections.findings import SEVERITY_RANK
 from service.api.account_view import LifecycleStage
 from service.api.cursors import decode, encode
-from service.api.errors import BadInput
+from service.api.errors import BadInput, text_argument
 from service.api.findings import Severity
 from service.read.account_list import AccountFilter, After
 
@@ -45,8 +45,8 @@ class AccountFilterInput:
             raise BadInput("filter.minHealth", f"must not be above maxHealth ({self.min_health} > {self.max_health})")
         if self.search is not None and not 1 <= len(self.search) <= MAX_SEARCH:
             raise BadInput("filter.search", f"must be 1 to {MAX_SEARCH} characters (got {len(self.search)})")
-        if self.search is not None and "\x00" in self.search:
-            raise BadInput("filter.search", "must not contain the NUL character")
+        if self.search is not None:
+            text_argument("filter.search", self.search)
         return AccountFilter(
             stage=self.stage.value if self.stage is not None else None,
             min_health=self.min_health,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from graphql import GraphQLError
 
+from domain.fields import NUL_REFUSED, SURROGATE_REFUSED, has_lone_surrogate
 from service.api.scalars import ScalarError
 
 
@@ -17,6 +18,15 @@ class BadInput(Exception):
 
 class ServiceUnavailable(Exception):
     """A dependency (the database) failed; the client may retry. Shown as is."""
+
+
+def text_argument(argument: str, value: str) -> str:
+    """A text argument the database can be asked about: no NUL, no lone surrogate (else BadInput)."""
+    if "\x00" in value:
+        raise BadInput(argument, NUL_REFUSED)
+    if has_lone_surrogate(value):
+        raise BadInput(argument, SURROGATE_REFUSED)
+    return value
 
 
 SHOWN = (BadInput, ServiceUnavailable, ScalarError, GraphQLError)

@@ -22,8 +22,8 @@ graphql-core's path throughout.
 
 Plans are shared by the requests of one parsed document on one schema (strawberry's
 parser cache hands out the same document for the same query text) unless the document
-has directives, whose @include/@skip depend on the variables; each request then plans
-for itself.
+has directives, whose @include/@skip depend on the variables, or is too long to be
+cached (`CACHED_LENGTH`); each request then plans for itself.
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from service.api.limits import CACHED_LENGTH
 
 Complete = Callable[[Any], Any]  # a value as its resolver returned it -> the value in the response
 Plans = dict[tuple[int, ...], "Complete | None"]  # (kind, type, field nodes) by identity -> plan
@@ -278,6 +280,8 @@ def plans_of(
             return known[2], known[3]
         directives = directives_of(operation, fragments)
         plans: Plans | None = None if directives else {}
+        if operation.loc is not None and len(operation.loc.source.body) > CACHED_LENGTH:
+            return directives, plans  # parsed afresh for each request (service/api/limits.py): kept by no cache
         shared[key] = (schema, operation, directives, plans)
         if len(shared) > SHARED_DOCUMENTS:
             shared.popitem(last=False)

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +33,7 @@ from typing import Any, cast
 
 import orjson
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     ExecutionResult,
     FieldNode,
@@ -45,7 +46,6 @@ from graphql import (
     Visitor,
     execute,
     get_operation_ast,
-    parse,
     print_ast,
     specified_rules,
     validate,
@@ -59,18 +59,19 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Messag
 from service.access.scopes import STREAMS_READ
 from service.api.context import Context
 from service.api.cursors import notification_id_of
-from service.api.errors import BadInput, should_mask
+from service.api.errors import BadInput, should_mask, text_argument
 from service.api.findings import finding_change
 from service.api.keyed_handler import KeyedHandler
+from service.api.limits import CACHED_LENGTH, PARSED_DOCUMENTS, parsed
 from service.api.stream_errors import stream_ended
 from service.api.types import Event
+from service.settings import QueryLimits
 from service.stream.feed import Budget, NotIssued, StreamEnded
 from service.stream.logs import change_selection, event_selection
 
 log = logging.getLogger(__name__)
 
 FANNED_OUT = ("events", "findingChanged")
-MAX_TOKENS = 50_000  # as strawberry's MaxTokensLimiter on the ordinary path
 MASKED = "Internal error; it has been logged."
 
 
@@ -89,16 +90,21 @@ class Plan:
 
 
 class Planner:
-    """Plans subscriptions against the schema, with the same validation rules as the ordinary path."""
+    """Plans subscriptions against the schema, with the same limits and validation rules as the ordinary path."""
 
-    def __init__(self, schema: GraphQLSchema, rules: list[Any]) -> None:
+    def __init__(self, schema: GraphQLSchema, rules: Sequence[type[ASTValidationRule]], limits: QueryLimits) -> None:
         self.schema = schema
         self.rules = [*specified_rules, *rules]
-        self.document = lru_cache(maxsize=256)(self.checked)
+        self.limits = limits
+        self.cached = lru_cache(maxsize=PARSED_DOCUMENTS)(self.checked)
+
+    def document(self, query: str) -> DocumentNode | None:
+        """The valid document, or None; a short query's from the cache (as on the ordinary path)."""
+        return self.cached(query) if len(query) <= CACHED_LENGTH else self.checked(query)
 
     def checked(self, query: str) -> DocumentNode | None:
         try:
-            document = parse(query, max_tokens=MAX_TOKENS)
+            document = parsed(query, self.limits.max_tokens, self.limits.max_length)
         except GraphQLError:
             return None
         return None if validate(self.schema, document, self.rules) else document
@@ -134,6 +140,7 @@ class Planner:
         try:
             arguments = get_argument_values(subscription.fields[field.name.value], field, coerced)
             after = notification_id_of(arguments["after"], "after") if arguments.get("after") else None
+            account = text_argument("accountId", str(arguments["accountId"])) if arguments.get("accountId") is not None else None
         except (GraphQLError, BadInput):
             return None
         departments = arguments.get("departments")
@@ -146,7 +153,7 @@ class Planner:
             operation_name=operation_name,
             variables=sent,
             after=after,
-            account=str(arguments["accountId"]) if arguments.get("accountId") is not None else None,
+            account=account,
             departments=[department.value for department in departments] if departments is not None else None,
             key=(rendering_of(operation, field, document), rest),
         )

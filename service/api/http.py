@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-import strawberry
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,14 +19,24 @@ from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from domain.fields import SURROGATE_REFUSED, has_lone_surrogate, json_type
 from service.access.scopes import PRINCIPAL
 from service.api.context import Context
 from service.api.fanout import FanOutHandler, Planner
-from service.api.schema import DEPTH_RULES
+from service.api.schema import Schema
 
 
 def reject_constant(name: str) -> None:
     raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
+
+
+def read_integer(text: str) -> int | Decimal:
+    """A JSON integer; one longer than Python reads from text (4,300 digits) as a `Decimal`, so that
+    the field receiving it refuses it by name (in an event's data, that event alone)."""
+    try:
+        return int(text)
+    except ValueError:
+        return Decimal(text)
 
 
 class SubscriberSocket(ASGIWebSocketAdapter):
@@ -61,16 +70,19 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context and JSON handling.
 
     Numbers with a fraction are parsed as `Decimal`, so an amount is exact from the
-    request body to the store; NaN and Infinity are not JSON and are refused.
+    request body to the store; NaN and Infinity are not JSON and are refused. A body that
+    is not an object (a string, a number, null) is a 400, as are a lone surrogate in
+    `operationName` (which the 400 naming an unknown operation could not carry). An answer
+    that echoes a lone surrogate back is sent with it escaped, as the client sent it.
     """
 
     websocket_adapter_class = SubscriberSocket
     graphql_transport_ws_handler_class = FanOutHandler
 
-    def __init__(self, schema: strawberry.Schema, **options: Any) -> None:
+    def __init__(self, schema: Schema, **options: Any) -> None:
         # graphql-transport-ws only: the older graphql-ws protocol would bypass the fan-out and its shutdown.
         super().__init__(schema, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,), **options)
-        self.planner = Planner(schema._schema, DEPTH_RULES)
+        self.planner = Planner(schema._schema, schema.query_rules, schema.query_limits)
         self.open_sockets: set[SubscriberSocket] = set()
 
     async def close_subscribers(self, grace_seconds: float = 2.0) -> None:
@@ -90,18 +102,39 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         try:
-            return json.loads(data, parse_float=Decimal, parse_constant=reject_constant)
+            return json.loads(data, parse_float=Decimal, parse_int=read_integer, parse_constant=reject_constant)
         except RecursionError:
             raise HTTPException(400, "Request body is nested too deeply") from None
         except UnicodeDecodeError:
             raise HTTPException(400, "Request body is not UTF-8") from None
 
+    def parse_json(self, data: str | bytes) -> object:
+        """The body (or a GET's `variables`): a JSON object, or the list strawberry answers "Batching is not enabled"."""
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, 'Request must be a JSON object such as {"query": "{ __typename }"}, '
+                                     f"not {json_type(parsed)}")
+        return parsed
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        """A GET's parameters; `variables=null` means none, as strawberry takes it."""
+        given = {name: value for name, value in dict(params).items()
+                 if not (name in ("variables", "extensions") and value == "null")}
+        return super().parse_query_params(given)
+
     def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data, default=str)
+        try:
+            return orjson.dumps(data, default=str)
+        except orjson.JSONEncodeError:  # a lone surrogate the request sent, echoed (orjson refuses them)
+            return json.dumps(data, default=str, ensure_ascii=True, separators=(",", ":")).encode()
 
     async def parse_http_body(self, request: Any) -> Any:
         if request.method == "POST" and "application/json" not in (request.content_type or ""):
             raise HTTPException(
                 415, f"Content-Type must be application/json (got {request.content_type or 'none'!r})"
             )
-        return await super().parse_http_body(request)
+        body = await super().parse_http_body(request)
+        name = body.operation_name if not isinstance(body, list) else None  # (a list: batching, which is off)
+        if isinstance(name, str) and has_lone_surrogate(name):
+            raise HTTPException(400, f"operationName: {SURROGATE_REFUSED}")
+        return body

@@ -9,15 +9,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Optional
 
 import strawberry
-from graphql import GraphQLError, GraphQLResolveInfo
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from graphql import ASTValidationRule, GraphQLError, GraphQLResolveInfo
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -27,7 +20,7 @@ from service.api.account import Account, AccountConnection, account_connection
 from service.api.account_list import AccountFilterInput, AccountOrder, list_after
 from service.api.context import Context, Info
 from service.api.cursors import notification_id_of, position_of
-from service.api.errors import BadInput, ServiceUnavailable, should_mask
+from service.api.errors import BadInput, ServiceUnavailable, should_mask, text_argument
 from service.api.executor import PlainDataExecutor
 from service.api.findings import (
     DepartmentPairCount,
@@ -38,6 +31,7 @@ from service.api.findings import (
     finding_change,
     finding_connection,
 )
+from service.api.limits import ParseWithinLimits, ShortQueryValidationCache, query_rules
 from service.api.operation_labels import LabelOperation
 from service.api.paging import page_size
 from service.api.permissions import needs, require
@@ -52,6 +46,7 @@ from service.api.types import (
 )
 from service.api.variable_errors import NameArgumentsInVariableErrors
 from service.read.account_list import AccountFilter, account_page
+from service.settings import QueryLimits, Settings
 from service.store.event_store import StoreUnavailable
 from service.stream.feed import NotIssued, StreamEnded
 from service.stream.logs import change_selection, event_selection
@@ -76,7 +71,7 @@ class Query:
                                    "not as it would be if nothing happened until then")
         if as_of is not None:  # one instant, one answer: asked with two offsets, it is loaded once
             as_of = as_of.astimezone(timezone.utc)
-        record = await info.context.reads.account(str(id), as_of)
+        record = await info.context.reads.account(text_argument("id", str(id)), as_of)
         return Account.from_record(record, as_of) if record is not None else None
 
     @strawberry.field(description="Accounts, filtered and ordered for a dashboard (by id unless `orderBy` says otherwise).",
@@ -200,7 +195,7 @@ class Subscription:
         context = info.context
         start = notification_id_of(after, "after") if after else None
         chosen = [department.value for department in departments] if departments is not None else None
-        selection = event_selection(chosen, str(account_id) if account_id is not None else None)
+        selection = event_selection(chosen, text_argument("accountId", str(account_id)) if account_id is not None else None)
         records = context.event_feed.follow(start, selection, itself, context.settings.subscriber_buffer)
         async with aclosing(records):
             async for _, record in explained(records):
@@ -220,7 +215,7 @@ class Subscription:
     ) -> AsyncGenerator[Finding, None]:
         context = info.context
         start = notification_id_of(after, "after") if after else None
-        selection = change_selection(str(account_id) if account_id is not None else None)
+        selection = change_selection(text_argument("accountId", str(account_id)) if account_id is not None else None)
         rows = context.change_feed.follow(start, selection, itself, context.settings.subscriber_buffer)
         async with aclosing(rows):
             async for _, row in explained(rows):
@@ -244,7 +239,14 @@ async def itself(item: Any) -> Any:
 
 
 class Schema(strawberry.Schema):
-    """Logs a client's mistakes in one line, and only unexpected errors with their traceback."""
+    """Logs a client's mistakes in one line, and only unexpected errors with their traceback.
+
+    It carries its request limits and the validation rules that enforce them, which the
+    subscription planner (service/api/fanout.py) uses too.
+    """
+
+    query_rules: tuple[type[ASTValidationRule], ...] = ()
+    query_limits: QueryLimits = QueryLimits()
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         unexpected = [error for error in errors if should_mask(error)]
@@ -255,13 +257,10 @@ class Schema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-# The depth rule is a class built by QueryDepthLimiter; building it once keeps it the same
-# object in every request, so ValidationCache (keyed by the rules) hits: a new class per
-# request would miss it, and every large query would be validated again.
-DEPTH_RULES = QueryDepthLimiter(max_depth=12).validation_rules
-
-
-def build_schema() -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> Schema:
+    """The schema, with the request limits of the settings (the defaults without)."""
+    settings = settings or Settings()
+    limits = settings.query_limits
     schema = Schema(
         query=Query,
         mutation=Mutation,
@@ -272,12 +271,15 @@ def build_schema() -> strawberry.Schema:
             LabelOperation,
             NameArgumentsInVariableErrors,
             lambda: MaskErrors(should_mask_error=should_mask, error_message="Internal error; it has been logged."),
-            lambda: AddValidationRules(DEPTH_RULES),
-            lambda: MaxTokensLimiter(max_token_count=50_000),
-            lambda: ParserCache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),
+            lambda: AddValidationRules(list(schema.query_rules)),
+            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+            lambda: ParseWithinLimits(max_length=limits.max_length),
+            ShortQueryValidationCache,
         ],
     )
+    # Built once: ValidationCache's key holds the rules, so the same classes must come every time.
+    schema.query_rules = query_rules(schema._schema, limits, settings.max_page_size, settings.max_batch_events)
+    schema.query_limits = limits
     mutation = schema._schema.mutation_type
     assert mutation is not None
     mutation.fields["recordEvents"].resolve = record_events_from_coerced_input

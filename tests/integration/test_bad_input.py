@@ -125,3 +125,116 @@ def test_errors_never_carry_stack_traces_or_sql(client: httpx.Client) -> None:
 def test_an_unknown_department_is_a_graphql_error(client: httpx.Client) -> None:
     body = graphql(client, TIMELINE, {"id": "x", "departments": ["LEGAL"]})
     assert body["errors"][0]["message"].startswith("departments")
+
+
+def posted(client: httpx.Client, body: object | str) -> httpx.Response:
+    """POST a body as JSON text (json.dumps escapes a lone surrogate as \\ud800, as a client's encoder would)."""
+    content = body if isinstance(body, str) else json.dumps(body)
+    return client.post("/graphql", content=content, headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize(("body", "kind"), [('"hello"', "a string"), ("null", "null"), ("42", "a number"), ("true", "a boolean")])
+def test_a_body_that_is_not_an_object_is_a_400(client: httpx.Client, body: str, kind: str) -> None:
+    response = posted(client, body)
+    assert response.status_code == 400 and response.text.endswith(f"not {kind}")
+
+
+def test_an_array_body_is_a_400_as_batching_is_off(client: httpx.Client) -> None:
+    response = posted(client, [{"query": "{ __typename }"}])
+    assert response.status_code == 400 and response.text == "Batching is not enabled"
+
+
+def test_an_integer_too_long_to_read_rejects_its_event_alone(client: httpx.Client) -> None:
+    account = unique()
+    batch = [event(account_id=account), event(account_id=account, data={"ticketId": "T-1", "priority": "low", "x": 0})]
+    body = json.dumps({"query": RECORD, "variables": {"events": batch}}).replace('"x": 0', '"x": ' + "9" * 5000)
+    payload = posted(client, body).json()["data"]["recordEvents"]
+    assert payload["accepted"] == 1 and [(r["index"], r["field"]) for r in payload["rejected"]] == [(1, "data.x")]
+    assert payload["rejected"][0]["message"] == "must be between -2^63 and 2^63-1 (got a number of 5,000 digits)"
+
+
+def test_a_number_of_a_billion_digits_is_rejected_at_once(client: httpx.Client) -> None:
+    """As an integer, 1e999999999 would keep the server busy for minutes."""
+    batch = [event(account_id=unique(), data={"ticketId": "T-1", "priority": "low", "x": 0})]
+    body = json.dumps({"query": RECORD, "variables": {"events": batch}}).replace('"x": 0', '"x": 1e999999999')
+    with httpx.Client(base_url=str(client.base_url), timeout=10) as quick:
+        payload = posted(quick, body).json()["data"]["recordEvents"]
+    assert payload["rejected"][0]["message"] == "must be between -2^63 and 2^63-1 (got a number of 1,000,000,000 digits)"
+
+
+def test_an_integer_too_long_to_read_elsewhere_is_named(client: httpx.Client) -> None:
+    body = '{"query": "query($n: Int) { accounts(first: $n) { edges { cursor } } }", "variables": {"n": ' + "9" * 5000 + "}}"
+    assert posted(client, body).json()["errors"][0]["message"].startswith("first: Int cannot represent")
+    inline = graphql(client, "{ accounts(first: " + "9" * 5000 + ") { edges { cursor } } }")
+    assert inline["errors"][0]["message"] == "Syntax Error: an integer of 5,000 digits; at most 4,300 digits are read"
+
+
+@pytest.mark.parametrize("field", ["id", "source", "accountId", "contactId", "actor", "data"])
+def test_a_lone_surrogate_rejects_its_event_alone(client: httpx.Client, field: str) -> None:
+    account = unique()
+    bad = event(account_id=account)
+    if field == "data":
+        bad["data"] = {"ticketId": "T-1", "priority": "low", "note": "a\ud800b"}
+    else:
+        bad[field] = "a\ud800b" if field != "accountId" else account + "\udc00"
+    response = posted(client, {"query": RECORD, "variables": {"events": [event(account_id=account), bad]}})
+    payload = response.json()["data"]["recordEvents"]
+    assert payload["accepted"] == 1 and len(payload["rejected"]) == 1
+    rejection = payload["rejected"][0]
+    assert (rejection["index"], rejection["field"]) == (1, "data.note" if field == "data" else field)
+    assert rejection["message"].startswith("must not contain a lone surrogate")
+    assert account_exists(client, account)
+
+
+def test_a_lone_surrogate_in_an_argument_or_the_operation_name_is_named(client: httpx.Client) -> None:
+    by_id = posted(client, {"query": "query($id: ID!) { account(id: $id) { id } }", "variables": {"id": "a\ud800"}}).json()
+    assert by_id["errors"][0]["message"].startswith("id: must not contain a lone surrogate")
+    search = posted(client, {"query": "query($s: String) { accounts(filter: {search: $s}) { edges { cursor } } }",
+                             "variables": {"s": "\udc00"}}).json()
+    assert search["errors"][0]["message"].startswith("filter.search: must not contain a lone surrogate")
+    named = posted(client, {"query": "query A { __typename }", "operationName": "A\ud800"})
+    assert named.status_code == 400 and named.text.startswith("operationName: must not contain a lone surrogate")
+    in_query = posted(client, {"query": '{ account(id: "\ud800") { id } }'}).json()
+    assert in_query["errors"][0]["message"] == "Syntax Error: Invalid character within String: U+D800."
+
+
+def test_the_200_alias_attack_is_refused_before_anything_runs(client: httpx.Client) -> None:
+    view = "fragment View on Account { id name findings { evidence { id data } } timeline(first: 50) { edges { node { data } } } }"
+    attack = "{ " + " ".join(f"a{i}: accounts(first: 100) {{ edges {{ node {{ ...View }} }} }}" for i in range(200)) + " }\n" + view
+    body = graphql(client, attack)
+    assert body["data"] is None
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["TOO_MANY_ALIASES", "QUERY_TOO_COSTLY"]
+    assert body["errors"][1]["message"].startswith("query cost ") and "(CX360_MAX_QUERY_COST)" in body["errors"][1]["message"]
+
+
+def test_deep_and_wide_queries_are_refused_with_a_clear_error(client: httpx.Client) -> None:
+    """The schema nests six levels at most, so a deeper query names unknown fields, or is too deep to parse."""
+    nested = graphql(client, "{ account(id: \"a\") { " + "x { " * 150 + "y" + " }" * 150 + " } }")
+    assert nested["errors"][0]["message"] == "Cannot query field 'x' on type 'Account'."
+    too_deep = graphql(client, "{ " + "x { " * 300 + "y" + " }" * 300 + " }")
+    assert too_deep["errors"][0]["message"] == "Syntax Error: Document is nested too deeply. Parsing aborted."
+    wide = graphql(client, "{ " + " ".join(f"a{i}: __typename" for i in range(5000)) + " }")
+    assert wide["errors"][0]["message"] == "5,000 aliases exceed the limit of 30 (CX360_MAX_ALIASES)"
+    spread = "{ accounts(first: 100) { edges { node { " + "...V " * 1000 + "} } } }\nfragment V on Account { id }"
+    assert "errors" not in graphql(client, spread)  # graphql-core runs a fragment spread again in one selection once
+    spreads = "{ accounts(first: 100) { edges { node { " + " ".join(f"...V{i}" for i in range(1000)) + " } } } }\n" + "\n".join(
+        f"fragment V{i} on Account {{ id name findings {{ rule }} }}" for i in range(1000))
+    assert graphql(client, spreads)["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+
+
+async def test_a_subscription_over_the_limits_is_refused_and_the_connection_serves_on(base_url: str) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(base_url.replace("http", "ws", 1) + "/graphql", subprotocols=["graphql-transport-ws"]) as socket:  # type: ignore[list-item]
+        await socket.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        wide = "subscription { events { " + " ".join(f"a{i}: id" for i in range(31)) + " } }"
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": wide}}))
+        refused = json.loads(await socket.recv())
+        assert refused["type"] == "error" and refused["payload"][0]["message"] == (
+            "31 aliases exceed the limit of 30 (CX360_MAX_ALIASES)")
+        bad_account = {"query": "subscription($a: ID, $p: String) { events(accountId: $a, after: $p) { id } }",
+                       "variables": {"a": "x\ud800", "p": "0" * 19}}
+        await socket.send(json.dumps({"id": "2", "type": "subscribe", "payload": bad_account}))
+        named = json.loads(await socket.recv())
+        assert named["payload"]["errors"][0]["message"].startswith("accountId: must not contain a lone surrogate")

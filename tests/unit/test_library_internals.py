@@ -15,6 +15,7 @@ the environment or the lock has drifted from those pins.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import json
 import re
@@ -275,6 +276,31 @@ def variable_and_argument_values() -> None:
            "get_variable_values gives a list of errors for a bad value")
 
 
+def validation_abort() -> None:
+    from graphql import build_schema, parse, validate
+    from graphql.validation import ValidationRule
+    from graphql.validation.validate import ValidationAbortedError
+
+    class Stop(ValidationRule):
+        def enter_document(self, *_: Any) -> None:
+            raise ValidationAbortedError("stop")
+
+    class Later(ValidationRule):
+        def enter_field(self, *_: Any) -> None:
+            raise AssertionError("a rule went on after the abort")
+
+    found = validate(build_schema("type Query { x: Int }"), parse("{ x }"), [Stop, Later])
+    expect([error.message for error in found], ["stop"], "validate()'s errors when a rule raises ValidationAbortedError")
+
+
+def parser_and_validation_caches() -> None:
+    from strawberry.types.execution import ExecutionContext
+
+    fields = {field.name for field in dataclasses.fields(ExecutionContext)}
+    missing = {"query", "parse_options", "graphql_document", "validation_rules", "pre_execution_errors"} - fields
+    expect(missing, set(), "ExecutionContext's fields the parser and validation caches use, missing")
+
+
 def plain_field_backref() -> None:
     from strawberry.schema.schema_converter import GraphQLCoreConverter
     from strawberry.types.field import StrawberryField
@@ -434,6 +460,10 @@ INTERNALS = [
     Internal("graphql-core", "GraphQLLeafType.coerce_output_value (3.3)", "coerce_output_value", output_coercion),
     Internal("graphql-core", "graphql.execution.values.get_variable_values/get_argument_values (3.3 VariableValues)",
              "get_variable_values(", variable_and_argument_values),
+    Internal("graphql-core", "validate() stops at a ValidationAbortedError a rule raises and returns it",
+             "(ValidationAbortedError)", validation_abort),
+    Internal("strawberry-graphql", "ExecutionContext.query/parse_options/graphql_document/validation_rules",
+             "context.parse_options", parser_and_validation_caches),
     Internal("strawberry-graphql", "StrawberryGraphQLCoreExecutionContext, subclassed by PlainDataExecutor",
              "(StrawberryGraphQLCoreExecutionContext)", lambda: graphql_core_executor()),
     Internal("strawberry-graphql", "GraphQLCoreConverter.DEFINITION_BACKREF", "DEFINITION_BACKREF", plain_field_backref),
@@ -488,6 +518,7 @@ def overrides() -> list[tuple[type, str]]:
     from service.api.fanout import FanOutHandler
     from service.api.http import GraphQLEndpoint, SubscriberSocket
     from service.api.keyed_handler import KeyedHandler
+    from service.api.limits import ParseWithinLimits, ShortQueryValidationCache
     from service.api.schema import Schema
 
     return [
@@ -496,7 +527,8 @@ def overrides() -> list[tuple[type, str]]:
         (FanOutHandler, "run_operation"), (KeyedHandler, "handle"), (KeyedHandler, "handle_connection_init"),
         (SubscriberSocket, "send_json"), (SubscriberSocket, "iter_json"),
         (GraphQLEndpoint, "decode_json"), (GraphQLEndpoint, "encode_json"), (GraphQLEndpoint, "parse_http_body"),
-        (GraphQLEndpoint, "get_context"),
+        (GraphQLEndpoint, "get_context"), (GraphQLEndpoint, "parse_json"), (GraphQLEndpoint, "parse_query_params"),
+        (ParseWithinLimits, "on_parse"), (ShortQueryValidationCache, "on_validate"),
         (Schema, "process_errors"),
     ]
 

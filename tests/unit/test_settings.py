@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.settings import Settings, SettingsError, connection_params
+from service.settings import QueryLimits, Settings, SettingsError, connection_params
 
 
 def test_defaults_need_no_environment() -> None:
@@ -30,7 +30,10 @@ def test_values_are_read_from_the_environment() -> None:
      ({"CX360_CORS_ORIGINS": "ftp://app.example.com"}, "CX360_CORS_ORIGINS"),
      ({"CX360_RATE_LIMIT_READS": "100"}, "CX360_RATE_LIMIT_READS"),
      ({"CX360_RATE_LIMIT_READS": "0/second"}, "CX360_RATE_LIMIT_READS"),
-     ({"CX360_RATE_LIMIT_WRITES": "1/second;5/minute"}, "CX360_RATE_LIMIT_WRITES")],
+     ({"CX360_RATE_LIMIT_WRITES": "1/second;5/minute"}, "CX360_RATE_LIMIT_WRITES"),
+     ({"CX360_MAX_QUERY_DEPTH": "0"}, "CX360_MAX_QUERY_DEPTH"), ({"CX360_MAX_ALIASES": "-1"}, "CX360_MAX_ALIASES"),
+     ({"CX360_MAX_QUERY_COST": "1e6"}, "CX360_MAX_QUERY_COST"), ({"CX360_MAX_TOKENS": "10"}, "CX360_MAX_TOKENS"),
+     ({"CX360_MAX_QUERY_LENGTH": "big"}, "CX360_MAX_QUERY_LENGTH"), ({"CX360_INTROSPECTION": "false"}, "CX360_INTROSPECTION")],
 )
 def test_a_bad_value_is_refused_naming_the_variable(environ: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
@@ -43,6 +46,15 @@ def test_cors_origins_and_rate_limits_are_read_from_the_environment() -> None:
     assert settings.cors_origins == ("https://app.example.com", "http://localhost:3000")
     assert (settings.rate_limit_reads, settings.rate_limit_writes) == ("20 per minute", "5/second")
     assert Settings.from_env({"CX360_CORS_ORIGINS": "*"}).cors_origins == ("*",)
+
+
+def test_the_query_limits_are_read_from_the_environment() -> None:
+    limits = Settings.from_env({"CX360_MAX_QUERY_DEPTH": "8", "CX360_MAX_ALIASES": "0", "CX360_MAX_QUERY_COST": "5000",
+                                "CX360_MAX_TOKENS": "2000", "CX360_MAX_QUERY_LENGTH": "20000",
+                                "CX360_INTROSPECTION": "off"}).query_limits
+    assert limits == QueryLimits(max_depth=8, max_aliases=0, max_cost=5000, max_tokens=2000, max_length=20_000,
+                                 introspection=False)
+    assert Settings.from_env({}).query_limits == QueryLimits(12, 30, 100_000, 50_000, 1_000_000, True)
 
 
 def test_a_unix_socket_url_is_understood() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from domain.catalogue import CATALOGUE
-from domain.fields import Amount, Choice, Integer
+from domain.fields import NUL_REFUSED, Amount, Choice, Integer
 from domain.validation import (
     Limits,
     Rejection,
@@ -205,6 +205,51 @@ def test_free_form_integers_beyond_64_bits_are_named_not_stored(number: Any) -> 
 
 def test_a_typed_integer_beyond_64_bits_is_named() -> None:
     assert "must be between -2^63 and 2^63-1" in faults(with_data("product.usage.recorded", seats=2**70))["data.seats"]
+
+
+@pytest.mark.parametrize("number", [Decimal("1e999999999"), Decimal("-1e400"), Decimal("9" * 5000), 1e300])
+def test_a_number_far_beyond_64_bits_is_named_without_building_it(number: Any) -> None:
+    """1e999999999 as an integer would take minutes to build; a 5,000-digit one comes as a Decimal (see http.py)."""
+    message = faults(with_data("support.ticket.opened", big=number))["data.big"]
+    assert message.startswith("must be between -2^63 and 2^63-1 (got a number of ") and message.endswith(" digits)")
+    assert faults(with_data("marketing.nps.responded", score=number))["data.score"].startswith("must be between -2^63")
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf")])
+def test_a_number_written_in_the_query_that_is_not_finite_is_named(number: float) -> None:
+    """graphql-core reads 1e999 in a query as infinity, and a 5,000-digit integer as NaN."""
+    assert faults(with_data("support.ticket.opened", x=number)) == {"data.x": "must be a finite number"}
+    valid = validate_event(with_data("support.ticket.opened", ratio=0.25, count=3.0), 0)
+    assert isinstance(valid, ValidEvent) and valid.data["ratio"] == 0.25 and valid.data["count"] == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"id": "e\ud8001"}, "id"),
+        ({"source": "zen\udc00desk"}, "source"),
+        ({"accountId": "ac\ud800"}, "accountId"),
+        ({"contactId": "\udfff"}, "contactId"),
+        ({"actor": "a\ud800"}, "actor"),
+        ({"type": "support.ticket.opened\ud800"}, "type"),
+        ({"data": {"ticketId": "T\ud8001", "priority": "low"}}, "data.ticketId"),
+        ({"data": {"ticketId": "T-1", "priority": "low", "note": {"deep": ["\ud800"]}}}, "data.note.deep[0]"),
+        ({"data": {"ticketId": "T-1", "priority": "low", "\ud800": 1}}, "data"),
+        ({"data": {"ticketId": "T-1", "priority": "low", "note": {"\ud800": 1}}}, "data.note"),
+    ],
+)
+def test_a_lone_surrogate_rejects_that_event_naming_the_field(change: dict[str, Any], field: str) -> None:
+    found = faults(event(account_id="acme") | change)
+    assert "lone surrogate" in found[field], found
+
+
+def test_surrogate_pairs_are_characters_like_any_other() -> None:
+    raw = event(account_id="acme\U0001F600") | {"data": {"ticketId": "T-\U0001F600", "priority": "low", "note": "\u00e9"}}
+    assert isinstance(validate_event(raw, 0), ValidEvent)
+
+
+def test_a_nul_in_a_key_of_data_is_named() -> None:
+    assert faults(with_data("support.ticket.opened", **{"a\x00": 1})) == {"data": "keys " + NUL_REFUSED}
 
 
 def test_64_bit_integers_are_kept() -> None:

@@ -60,10 +60,11 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Messag
 
 from service.api.context import Context
 from service.api.cursors import notification_id_of
-from service.api.errors import BadInput, should_mask
+from service.api.errors import MASKED, UNAVAILABLE, BadInput, presented, should_mask
 from service.api.findings import finding_change
 from service.api.stream_errors import stream_ended
 from service.api.types import Event
+from service.runtime.health import DatabaseUnavailable
 from service.stream.feed import Budget, NotIssued, StreamEnded
 from service.stream.logs import change_selection, event_selection
 
@@ -71,7 +72,6 @@ log = logging.getLogger(__name__)
 
 FANNED_OUT = ("events", "findingChanged")
 MAX_TOKENS = 50_000  # as strawberry's MaxTokensLimiter on the ordinary path
-MASKED = "Internal error; it has been logged."
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,7 @@ def masked(error: GraphQLError) -> dict[str, Any]:
     if should_mask(error):
         log.error("subscription message failed: %s", error.message, exc_info=error.original_error)
         return {"message": MASKED, "path": error.path}
-    return dict(error.formatted)
+    return dict(presented(error).formatted)
 
 
 class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -276,6 +276,8 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.end(operation, dict(stream_ended(ended).formatted))
         except WebSocketDisconnected:
             pass
+        except DatabaseUnavailable as error:  # subscribing during an outage: logged once by the database's health
+            await self.end(operation, {"message": str(error), "extensions": {"code": UNAVAILABLE}})
         except Exception:
             log.exception("subscription %s failed", operation.id)
             await self.end(operation, {"message": MASKED})

@@ -30,6 +30,7 @@ from graphql import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.projection.view_store import ACCOUNT_VIEWS_TABLE
+from service.runtime.health import DatabaseUnavailable
 from service.store.tables import ACCOUNTS_TABLE
 
 VERSION = f"""
@@ -117,7 +118,7 @@ class AccountResponseCache:
             return None
         try:
             row = await context.reads.pool.fetchrow(VERSION, account_id)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        except (DatabaseUnavailable, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             return None  # the endpoint answers, or says the database is unavailable
         if row is None:
             return None

@@ -12,7 +12,6 @@ import strawberry
 from graphql import GraphQLError, GraphQLResolveInfo
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
@@ -26,7 +25,7 @@ from service.api.account import Account, AccountConnection, account_connection
 from service.api.account_list import AccountFilterInput, AccountOrder, list_after
 from service.api.context import Context, Info
 from service.api.cursors import notification_id_of, position_of
-from service.api.errors import BadInput, ServiceUnavailable, should_mask
+from service.api.errors import BadInput, ClientErrors, ServiceUnavailable, should_mask, unavailable
 from service.api.executor import PlainDataExecutor
 from service.api.findings import (
     DepartmentPairCount,
@@ -150,8 +149,8 @@ async def record_batch(context: Context, events: Sequence[Mapping[str, Any]]) ->
         raise BadInput("events", f"a batch holds at most {maximum} events (got {len(events)}); nothing was stored")
     try:
         result = await context.ingest.record(events)
-    except StoreUnavailable:
-        raise ServiceUnavailable("the event store is unavailable; nothing of this batch was stored, retry later") from None
+    except StoreUnavailable as failure:
+        raise ServiceUnavailable(str(failure)) from None
     return RecordEventsPayload(
         accepted=result.accepted,
         duplicates=result.duplicates,
@@ -238,7 +237,7 @@ class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         unexpected = [error for error in errors if should_mask(error)]
         for error in errors:
-            if not should_mask(error):
+            if not should_mask(error) and not unavailable(error):  # an outage is logged once, by the database's health
                 log.info("request refused: %s", error.message)
         if unexpected:
             super().process_errors(unexpected, execution_context)
@@ -259,7 +258,7 @@ def build_schema() -> strawberry.Schema:
         execution_context_class=PlainDataExecutor,
         extensions=[  # factories: strawberry builds a fresh extension per request (its caches are shared)
             NameArgumentsInVariableErrors,
-            lambda: MaskErrors(should_mask_error=should_mask, error_message="Internal error; it has been logged."),
+            ClientErrors,
             lambda: AddValidationRules(DEPTH_RULES),
             lambda: MaxTokensLimiter(max_token_count=50_000),
             lambda: ParserCache(maxsize=256),

@@ -6,10 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import anyio.to_thread
 
-from domain.validation import Limits, Rejection, validate_batch
-from service.store.event_store import EventStore, RecordOutcome
+from domain.validation import Limits, Rejection, ValidEvent, validate_batch
+from service.store.event_store import EventStore, RecordOutcome, StoreUnavailable
+
+GRACE_SECONDS = 1.0  # beyond the write timeout, before a store that has not answered is given up on
 
 
 @dataclass(frozen=True)
@@ -21,16 +24,20 @@ class IngestResult:
 
 
 class Ingest:
-    """The write path. Validation and the append run in a worker thread: both block."""
+    """The write path. Validation and the append run in worker threads: both block."""
 
     def __init__(self, store: EventStore, limits: Limits) -> None:
         self.store = store
         self.limits = limits
 
     async def record(self, raws: Sequence[Mapping[str, Any]]) -> IngestResult:
-        return await anyio.to_thread.run_sync(self.record_sync, raws)
-
-    def record_sync(self, raws: Sequence[Mapping[str, Any]]) -> IngestResult:
-        valid, rejections = validate_batch(raws, self.limits)
-        outcome = self.store.record(valid) if valid else RecordOutcome(0, 0, {})
+        valid, rejections = await anyio.to_thread.run_sync(validate_batch, raws, self.limits)
+        outcome = await self.store_bounded(valid) if valid else RecordOutcome(0, 0, {})
         return IngestResult(outcome.accepted, outcome.duplicates, rejections, outcome.positions)
+
+    async def store_bounded(self, valid: Sequence[tuple[int, ValidEvent]]) -> RecordOutcome:
+        """The store's outcome; if it has not answered a little after its own deadline (a server gone
+        silent mid-commit), the client is told the truth: the batch may or may not be stored."""
+        with anyio.move_on_after(self.store.write_timeout + GRACE_SECONDS):
+            return await anyio.to_thread.run_sync(self.store.record, valid, abandon_on_cancel=True)
+        raise StoreUnavailable(f"the event store did not answer within {self.store.write_timeout:g}s", stored=None)

@@ -1,7 +1,8 @@
 """One LISTEN connection per process for a log's appends, with polling while it is down.
 
 A notification only wakes readers; they read from their own position, so a lost
-notification costs latency, never a row.
+notification costs latency, never a row. Failing to listen marks the database down in
+the process's health (which logs an outage once), listening again marks it back.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 
 import asyncpg
 
+from service.runtime.health import DatabaseHealth
+
 log = logging.getLogger(__name__)
 
 SAFETY_WAKE_SECONDS = 30.0  # even when listening, look again this often
@@ -20,10 +23,13 @@ SAFETY_WAKE_SECONDS = 30.0  # even when listening, look again this often
 class LogNotifier:
     """One LISTEN connection per process; wakes every waiting reader on each append."""
 
-    def __init__(self, dsn: str, channel: str, poll_seconds: float = 1.0) -> None:
+    def __init__(self, dsn: str, channel: str, poll_seconds: float = 1.0, health: DatabaseHealth | None = None,
+                 connect_timeout: float = 2.0) -> None:
         self.dsn = dsn
         self.channel = channel
         self.poll_seconds = poll_seconds
+        self.health = health if health is not None else DatabaseHealth()
+        self.connect_timeout = connect_timeout
         self.appended = asyncio.Event()
         self.listening = False
         self.task: asyncio.Task[None] | None = None
@@ -41,17 +47,18 @@ class LogNotifier:
         """Keep a listening connection; while it is down, readers poll."""
         while True:
             try:
-                connection = await asyncpg.connect(self.dsn)
+                connection = await asyncpg.connect(self.dsn, timeout=self.connect_timeout)
                 try:
                     await connection.add_listener(self.channel, self.notified)
                     self.listening = True
+                    self.health.answered()
                     while not connection.is_closed():
                         await asyncio.sleep(self.poll_seconds)
                 finally:
                     self.listening = False
                     await connection.close()
-            except (OSError, asyncpg.PostgresError) as error:
-                log.warning("event streams: cannot listen (%s); polling every %.1fs", error, self.poll_seconds)
+            except (OSError, asyncpg.PostgresError) as error:  # logged once per outage, by the health
+                self.health.failed(error)
             self.notified()  # wake readers: they read what they may have missed
             await asyncio.sleep(self.poll_seconds)
 

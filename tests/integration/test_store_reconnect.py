@@ -15,11 +15,12 @@ from uuid import uuid4
 
 import psycopg
 import pytest
-from eventsourcing.persistence import OperationalError
+from psycopg_pool import PoolTimeout
 
 from domain.validation import validate_batch
 from service.settings import connection_params
 from service.store.event_store import EventStore, lost_connection, store_env
+from service.store.recorder import CommitUncertain
 
 
 def batch(n: int) -> list[tuple[int, object]]:
@@ -48,17 +49,12 @@ def test_batches_after_the_servers_connections_ended_are_stored(
         store.close()
 
 
-def wrapped(cause: Exception) -> OperationalError:
-    try:
-        raise OperationalError(str(cause)) from cause  # as the store library wraps psycopg's errors
-    except OperationalError as error:
-        return error
-
-
 def test_only_a_lost_connection_drains_the_pool() -> None:
-    assert lost_connection(wrapped(psycopg.errors.AdminShutdown("terminating connection")))
-    assert lost_connection(wrapped(psycopg.errors.ConnectionFailure("connection failure")))
-    assert lost_connection(wrapped(psycopg.OperationalError("server closed the connection unexpectedly")))
-    assert not lost_connection(wrapped(psycopg.errors.LockNotAvailable("lock timeout")))
-    assert not lost_connection(wrapped(psycopg.errors.DeadlockDetected("deadlock detected")))
-    assert not lost_connection(wrapped(psycopg.errors.QueryCanceled("statement timeout")))
+    assert lost_connection(psycopg.errors.AdminShutdown("terminating connection"))
+    assert lost_connection(psycopg.errors.ConnectionFailure("connection failure"))
+    assert lost_connection(psycopg.OperationalError("server closed the connection unexpectedly"))
+    assert lost_connection(CommitUncertain("server closed the connection unexpectedly"))
+    assert not lost_connection(psycopg.errors.LockNotAvailable("lock timeout"))
+    assert not lost_connection(psycopg.errors.DeadlockDetected("deadlock detected"))
+    assert not lost_connection(psycopg.errors.QueryCanceled("statement timeout"))
+    assert not lost_connection(PoolTimeout("couldn't get a connection after 5.00 sec"))

@@ -21,8 +21,11 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from multiprocessing import resource_tracker
 from multiprocessing.synchronize import Event
 from typing import Any
 
@@ -70,6 +73,7 @@ def follower_of(config: ProjectorConfig, stopping: StopSignal | None = None, *, 
 def run(config: ProjectorConfig, stopping: Event, parent: int) -> None:
     """The child's main: follow the log until told to stop, or until the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent decides when the child stops
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked from birth (see `spawn`)
     terminated = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: terminated.set())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -117,6 +121,23 @@ class ProjectorThread:
         self.follower.projector.view.datastore.close()
 
 
+@contextmanager
+def sigint_blocked() -> Iterator[None]:
+    """SIGINT blocked in this thread, and so in a child started meanwhile, which inherits the mask.
+
+    A child takes seconds to import its modules before it can ignore SIGINT; a Ctrl-C
+    meanwhile would end it with a traceback. Blocked, the signal waits, and is discarded
+    when the child ignores it. (multiprocessing's resource tracker unblocks SIGINT in the
+    calling thread when it starts, so it is started first.)
+    """
+    resource_tracker.ensure_running()
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 class ProjectorProcess:
     """Starts the projector's process, restarts it when it dies, stops it on shutdown."""
 
@@ -140,7 +161,8 @@ class ProjectorProcess:
                 return
             self.process = SPAWN.Process(target=run, args=(self.config, self.stopping, os.getpid()),
                                          name="cx360-projector", daemon=True)
-            self.process.start()
+            with sigint_blocked():
+                self.process.start()
             self.started = time.monotonic()
 
     def watch(self) -> None:

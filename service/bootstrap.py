@@ -34,7 +34,7 @@ from service.read.account_view import ViewReads
 from service.read.accounts import Reads
 from service.read.findings import FindingReads
 from service.read.pool import ReadPool
-from service.runtime.database import CONNECT_TIMEOUT, Database, open_database
+from service.runtime.database import Database, open_database
 from service.runtime.health import DatabaseHealth, Prober
 from service.runtime.middleware import BodySizeLimit
 from service.settings import Settings, connection_params
@@ -74,8 +74,8 @@ async def open_context(
         projector = await anyio.to_thread.run_sync(lambda: start_projector(settings, url, store))
         stack.push_async_callback(anyio.to_thread.run_sync, projector.stop)
         pool = ReadPool(await asyncpg.create_pool(dsn=url, min_size=0, max_size=settings.db_pool_size,
-                                                  init=query_logger(on_query), timeout=CONNECT_TIMEOUT),
-                        health, settings.read_timeout_seconds)
+                                                  init=query_logger(on_query), timeout=settings.read_timeout_seconds),
+                        health)
         stack.push_async_callback(pool.close)
         event_feed, change_feed = await open_feeds(stack, settings, url, store.indexing_recorder.channel_name,
                                                    pool, health)

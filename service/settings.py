@@ -54,7 +54,7 @@ class Settings:
     connection_buffer_bytes: int = 16 * 1024 * 1024  # bytes all the subscriptions of a connection may hold unsent
     subscriber_ping_seconds: float = 15.0  # graphql-transport-ws keep-alive pings
     write_timeout_seconds: float = 5.0  # a batch is stored, or said not to be, within this
-    read_timeout_seconds: float = 1.0  # the longest a read waits for a database connection
+    read_timeout_seconds: float = 1.0  # the longest a read waits to open a database connection
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -136,8 +136,8 @@ class EventStore(Application[UUID]):
     def unavailable(self, attempts: Attempts) -> StoreUnavailable:
         """What the last failure says to the client; a database that cannot be reached is marked down."""
         failure = attempts.last
-        if attempts.lost and isinstance(failure, PoolTimeout | psycopg.OperationalError | psycopg.InterfaceError):
-            self.health.failed(attempts.lost)
+        if failure is not None and (lost_connection(failure) or isinstance(failure, PoolTimeout) and attempts.lost):
+            self.health.failed(failure if attempts.lost is None else attempts.lost)  # the database does not answer
         if isinstance(failure, QueryCanceled) or (isinstance(failure, PoolTimeout) and not attempts.lost):
             reason = f"the event store did not store this batch within {self.write_timeout:g}s"
         else:

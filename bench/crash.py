@@ -71,6 +71,7 @@ from service.settings import connection_params  # noqa: E402
 from service.store.tables import ACCOUNTS_TABLE, EVENTS_TABLE  # noqa: E402
 
 RECORD = "mutation R($events: [EventInput!]!) { recordEvents(events: $events) { accepted duplicates rejected { index } } }"
+UNLIMITED = "1000000/second"  # the producers are one loopback client doing the work of many
 FINDING_COLUMNS = "id, account_id, rule, key, severity, departments, evidence, detected_at, resolved_at, summary"
 
 
@@ -138,7 +139,8 @@ class Service:
     """`cx360 serve` in a process group of its own (the API and its projector), killed or stopped as a whole."""
 
     def __init__(self, url: str, port: int, logs: Path) -> None:
-        self.env = {**os.environ, "DATABASE_URL": url, "CX360_PORT": str(port), "CX360_VIEW_DELAY_MS": "100"}
+        self.env = {**os.environ, "DATABASE_URL": url, "CX360_PORT": str(port), "CX360_VIEW_DELAY_MS": "100",
+                    "CX360_RATE_LIMIT_READS": UNLIMITED, "CX360_RATE_LIMIT_WRITES": UNLIMITED}
         self.base = f"http://127.0.0.1:{port}"
         self.logs = logs
         self.starts = 0

@@ -13,6 +13,5 @@ CATALOGUE: dict[str, EventType] = catalogue_of(
     *billing.TYPES.values(),
 )
 
-OUTBOUND_TOUCHES = frozenset(
-    {"marketing.campaign.sent", "sales.outreach.sent", "support.contact.made", "billing.dunning.sent"}
-)
+# Messages our side sent to the account (`events.md`, Outbound touches), in the catalogue's order.
+OUTBOUND_TOUCHES = ("marketing.campaign.sent", "sales.outreach.sent", "support.contact.made", "billing.dunning.sent")

@@ -8,11 +8,13 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from uuid import UUID, uuid5
 
+from domain.catalogue import DEPARTMENTS
 from projections.facts import Fact
 
 FINDING_NAMESPACE = UUID("6f1c2a57-3c1e-4e0f-9a52-5b0c6d7e8f90")
 
-DEPARTMENT_ORDER = ("marketing", "sales", "product", "support", "billing")
+SEVERITIES = ("LOW", "MEDIUM", "HIGH")  # in rising order
+SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES, 1)}
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,23 @@ def finding(
         rule=rule,
         key=key,
         severity=severity,
-        departments=tuple(sorted(set(departments), key=DEPARTMENT_ORDER.index)),
+        departments=tuple(sorted(set(departments), key=DEPARTMENTS.index)),
         evidence=tuple(sorted(unique_evidence, key=lambda fact: fact.order)),
         detected_at=detected_at,
         resolved_at=resolved_at,
         summary=summary,
     )
+
+
+def held(detected_at: datetime, closes_at: datetime | None) -> bool:
+    """Whether a finding was ever true: not if its closing came at or before the moment it would become true.
+
+    Such a finding never held (`rules.md`, rule 9): it is not reported at all, neither
+    open nor already resolved, so it is absent as of every instant. A closing at the
+    same instant counts as first: simultaneous events have no order, and reading them
+    the other way would report a contradiction that may never have existed.
+    """
+    return closes_at is None or closes_at > detected_at
 
 
 class Moment:

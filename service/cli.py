@@ -1,4 +1,4 @@
-"""The `cx360` command: serve the API, rebuild the projections, export the schema.
+"""The `cx360` command: serve the API, rebuild the projections, manage API keys, export the schema.
 
 Exit codes: 0 done (and `serve` stopped by SIGINT or SIGTERM); 1 a command failed (a
 rebuild, or a server that could not listen); 2 a bad setting or argument; 3 the
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     rebuild.add_argument("--workers", type=int, help="processes judging accounts in parallel (default: CPUs, at most 4)")
     commands.add_parser("rules", help="print the rule thresholds in force (defaults or CX360_RULES_FILE) as TOML")
+    add_keys_parser(commands)
     args = parser.parse_args(argv)
     try:
         return run_command(args)
@@ -56,17 +57,44 @@ def run_command(args: argparse.Namespace) -> int:
         return serve_command(args)
     if args.command == "rebuild":
         return rebuild_command(args.workers)
+    if args.command == "keys":
+        return keys_command(args)
     return export_command(args)
+
+
+def add_keys_parser(commands: Any) -> None:
+    keys = commands.add_parser("keys", help="API keys: create, list or revoke them (beside a running service, on its database)")
+    actions = keys.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a key; prints its token, once, on the last line")
+    create.add_argument("--name", required=True, help="who holds the key: a system or a person (1 to 100 characters)")
+    create.add_argument("--scope", action="append", required=True,
+                        help="events:write, views:read, streams:read or admin; repeat it, or separate with commas")
+    create.add_argument("--days", type=int, help="the key expires this many days from now (1 to 3650; default: never)")
+    actions.add_parser("list", help="every key, revoked ones included (never their tokens)")
+    revoke = actions.add_parser("revoke", help="revoke a key: every replica refuses it within a second")
+    revoke.add_argument("key_id", help="the key's id, as `cx360 keys list` shows it")
+
+
+def keys_command(args: argparse.Namespace) -> int:
+    from service.access.commands import keys_command as run
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = settings_from_env()
+    if settings is None:
+        return 2
+    return run(settings, args.action, getattr(args, "name", None), getattr(args, "scope", None) or [],
+               getattr(args, "key_id", None), getattr(args, "days", None))
 
 
 def serve_command(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from service.observability.logs import configure_logging
     from service.runtime.database import open_database
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_from_env()
     if settings is None:
         return 2
+    configure_logging(settings.log_format)
     if args.port is not None and not 1 <= args.port <= 65535:
         print(f"cx360: --port must be between 1 and 65535 (got {args.port})", file=sys.stderr)
         return 2
@@ -80,7 +108,8 @@ def serve_command(args: argparse.Namespace) -> int:
 
         app = build_app(settings, demo=args.demo, database=database)
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
-                                timeout_graceful_shutdown=10)
+                                timeout_graceful_shutdown=10,
+                                log_config=None)  # uvicorn's lines go through our handler, in our format
         with stopped_by_signals():
             Server(config, app.state.close_subscribers).run()
     finally:
@@ -115,15 +144,16 @@ def database_failures() -> tuple[type[Exception], ...]:
 
 
 def rebuild_command(workers: int | None) -> int:
+    from service.observability.logs import configure_logging
     from service.projection.rebuild import RebuildFailed, RebuildRunning, rebuild
     from service.runtime.database import database, datastore_of
     from service.settings import connection_params
     from service.store.event_store import EventStore, store_env
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = settings_from_env()
     if settings is None:
         return 2
+    configure_logging(settings.log_format, logging.WARNING)
     if workers is not None and not 1 <= workers <= 64:
         print(f"cx360: --workers must be between 1 and 64 (got {workers})", file=sys.stderr)
         return 2

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from limits import parse_many
+
 from domain.validation import Limits
 from projections.thresholds import (
     DEFAULT_THRESHOLDS,
@@ -55,6 +57,13 @@ class Settings:
     subscriber_ping_seconds: float = 15.0  # graphql-transport-ws keep-alive pings
     write_timeout_seconds: float = 5.0  # a batch is stored, or said not to be, within this
     read_timeout_seconds: float = 1.0  # the longest a read waits to open a database connection
+    log_format: str = "text"  # text | json
+    ready_max_lag_events: int = 10_000  # /readyz fails when the projection is further behind (0: no limit)
+    ready_max_lag_seconds: int = 300  # nor when its oldest event not taken in waits longer (0: no limit)
+    tracing: bool = False  # OpenTelemetry's standard variables ask for traces (see `traces_requested`)
+    cors_origins: tuple[str, ...] = ()  # web origins whose pages may call the API; none: CORS is off
+    rate_limit_reads: str = "200/second"  # per key (or loopback client), in the `limits` notation
+    rate_limit_writes: str = "50/second"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -89,7 +98,25 @@ class Settings:
             read_timeout_seconds=integer(env, "CX360_READ_TIMEOUT_MS", milliseconds(cls.read_timeout_seconds), 10, 600_000) / 1000,
             health_weights=read_weights(Path(env["CX360_HEALTH_WEIGHTS_FILE"]))
             if env.get("CX360_HEALTH_WEIGHTS_FILE") else DEFAULT_WEIGHTS,
+            log_format=choice(env, "CX360_LOG_FORMAT", ("text", "json")),
+            ready_max_lag_events=integer(env, "CX360_READY_MAX_LAG_EVENTS", cls.ready_max_lag_events, 0, 10**12),
+            ready_max_lag_seconds=integer(env, "CX360_READY_MAX_LAG_SECONDS", cls.ready_max_lag_seconds, 0, 10**9),
+            tracing=traces_requested(env),
+            cors_origins=origins(env, "CX360_CORS_ORIGINS"),
+            rate_limit_reads=rate(env, "CX360_RATE_LIMIT_READS", cls.rate_limit_reads),
+            rate_limit_writes=rate(env, "CX360_RATE_LIMIT_WRITES", cls.rate_limit_writes),
         )
+
+
+def traces_requested(env: Mapping[str, str]) -> bool:
+    """Whether OpenTelemetry's standard variables ask for traces: an OTLP endpoint, or a traces exporter
+    other than `none`, and the SDK not disabled."""
+    if (env.get("OTEL_SDK_DISABLED") or "").strip().lower() == "true":
+        return False
+    exporter = (env.get("OTEL_TRACES_EXPORTER") or "").strip().lower()
+    if exporter:
+        return exporter != "none"
+    return bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 
 
 def read_toml(path: Path, variable: str) -> dict[str, Any]:
@@ -138,6 +165,29 @@ def integer(env: Mapping[str, str], name: str, default: int, minimum: int, maxim
     if not minimum <= value <= maximum:
         raise SettingsError(f"{name} must be between {minimum} and {maximum} (got {value})")
     return value
+
+
+def origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated web origins (`https://app.example.com`, with a port if not the default), or `*`."""
+    found = tuple(each.strip() for each in (env.get(name) or "").split(",") if each.strip())
+    for origin in found:
+        parts = urlsplit(origin) if origin != "*" else None
+        if parts is not None and (parts.scheme not in ("http", "https") or not parts.netloc or parts.path
+                                  or parts.query or parts.fragment or "@" in parts.netloc):
+            raise SettingsError(f"{name}: {origin!r} is not an origin like https://app.example.com or http://localhost:3000")
+    return found
+
+
+def rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate limit such as `100/second`, `20 per minute` or `5000/hour`."""
+    raw = env.get(name) or default
+    try:
+        parsed = parse_many(raw)
+    except ValueError:
+        parsed = []
+    if len(parsed) != 1 or parsed[0].amount < 1:
+        raise SettingsError(f"{name} must be one rate such as 100/second, 20 per minute or 5000/hour (got {raw!r})")
+    return raw
 
 
 def milliseconds(seconds: float) -> int:

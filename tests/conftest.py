@@ -25,6 +25,7 @@ from service.runtime.server import Server
 from service.settings import Settings
 
 TEST_MAX_BATCH = 1000
+UNLIMITED = "1000000/second"
 
 
 def with_database(url: str, name: str) -> str:
@@ -57,6 +58,19 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def keys_database_url(database_url: str) -> Iterator[str]:
+    """A database of its own for the tests that create API keys: a key makes keys required for every
+    client of its database, and the other tests are loopback clients without one."""
+    server = with_database(database_url, "postgres")
+    name = f"cx360_keys_{uuid4().hex[:12]}"
+    administer(server, f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(database_url, name)
+    finally:
+        administer(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
@@ -64,14 +78,18 @@ def settings(database_url: str) -> Settings:
         max_body_bytes=4 * 1024 * 1024,
         projector_poll_seconds=0.2,
         view_delay_seconds=0.1,
+        # the suite is one loopback client doing the work of many: it is not what the rate limits are for
+        # (tests/integration/test_rate_limits.py runs servers of its own with low ones)
+        rate_limit_reads=UNLIMITED,
+        rate_limit_writes=UNLIMITED,
     )
 
 
 class RunningServer:
     """The real application under uvicorn on a free port, in a thread of its own."""
 
-    def __init__(self, settings: Settings) -> None:
-        app = build_app(settings)
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        app = build_app(settings, **options)
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         self.server = Server(config, app.state.close_subscribers)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -39,6 +42,21 @@ query Timeline($id: ID!, $first: Int, $after: String, $departments: [Department!
     }
   }
 }"""
+
+def keys_cli(database_url: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`cx360 keys ...` in a process of its own, on the database."""
+    environment = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run([sys.executable, "-m", "service.cli", "keys", *arguments], env=environment,
+                          capture_output=True, text=True, timeout=60)
+
+
+def create_key(database_url: str, *scopes: str, name: str = "test") -> tuple[str, str]:
+    """A new key's id and token, through the CLI."""
+    done = keys_cli(database_url, "create", "--name", name, *(f"--scope={scope}" for scope in scopes))
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip().splitlines()[-1]
+    return token.split("_")[1], token
+
 
 def graphql(client: httpx.Client, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     """POST a GraphQL request and return the decoded body (data and errors)."""

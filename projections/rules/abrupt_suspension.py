@@ -9,7 +9,7 @@ The suspension is abrupt when s - episode start < 15 days (strictly), the tenure
 `billing.payment.failed` in [episode start - 365 days, episode start).
 
 Key: the suspension. Detected at s; closes at the first `billing.service.restored`
-after s.
+at or after s. A restore at s itself means the finding never held: there is none.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from projections.facts import Fact
-from projections.findings import Finding, Moment, day, finding
+from projections.findings import Finding, Moment, day, finding, held
 from projections.history import Timeline
 from projections.rules.rule import Rule
 
@@ -71,9 +71,15 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
         first = episode_start(timeline, suspension.occurred_at)
         if tenure is None or first is None or not is_abrupt(timeline, suspension, first, tenure, thresholds):
             continue
-        restored = [each for each in timeline.of("billing.service.restored") if each.occurred_at > suspension.occurred_at]
-        resolved_at = moment.resolved_at(restored[0].occurred_at if restored else None)
-        yield finding_of(timeline.account_id, suspension, first, tenure, thresholds, resolved_at)
+        restored = restoration(timeline, suspension)
+        if held(suspension.occurred_at, restored):
+            yield finding_of(timeline.account_id, suspension, first, tenure, thresholds, moment.resolved_at(restored))
+
+
+def restoration(timeline: Timeline, suspension: Fact) -> datetime | None:
+    """When the service was first restored at or after the suspension (a restore before it ended an earlier one)."""
+    return next((each.occurred_at for each in timeline.of("billing.service.restored")
+                 if each.occurred_at >= suspension.occurred_at), None)
 
 
 def first_words(fact: Fact) -> str:
@@ -109,4 +115,4 @@ def finding_of(
     )
 
 
-RULE = Rule(ID, "HIGH", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

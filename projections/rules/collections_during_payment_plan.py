@@ -4,8 +4,9 @@ A `billing.payment_plan.granted` is in force from its `occurredAt` until its `un
 both ends included; a plain date `until` means the end of that day (UTC). A collections
 action (`billing.dunning.sent`, `billing.service.suspended`) in that stretch makes the
 contradiction true from the first such action. Key: the plan; a later action while it
-is in force joins the finding as evidence. Closes at the plan's `until`. Overlapping
-plans are judged each on its own.
+is in force joins the finding as evidence. Closes at the plan's `until`: an action at
+the `until` itself joins a finding already open, but alone it never held (the plan
+ended as it came), and there is no finding. Overlapping plans are judged each on its own.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from projections.facts import Fact
-from projections.findings import Finding, Moment, day, finding
+from projections.findings import Finding, Moment, day, finding, held
 from projections.history import Timeline
 from projections.rules.rule import Rule
 
@@ -34,7 +35,7 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
     for plan in timeline.of("billing.payment_plan.granted"):
         until = plan.instant("until")
         inside = [action for action in actions if plan.occurred_at <= action.occurred_at <= until]
-        if inside:
+        if inside and held(inside[0].occurred_at, until):
             yield finding_of(timeline.account_id, plan, inside, moment.resolved_at(until))
 
 
@@ -72,4 +73,4 @@ def finding_of(account_id: str, plan: Fact, actions: list[Fact], resolved_at: da
     )
 
 
-RULE = Rule(ID, "HIGH", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

@@ -8,7 +8,8 @@ within 14 days before or after that time, both ends included, makes the contradi
 true from the later of the campaign and the first such action. The account is judged
 as a whole: the contacts of the campaign and of the collections need not match.
 Key: the campaign. Closes 14 days after the campaign; a later action in the window
-joins the finding as evidence.
+joins the finding as evidence. An action alone exactly 14 days after the campaign
+never held (the window closed as it came): there is no finding.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from projections.facts import Fact
-from projections.findings import Finding, Moment, day, finding
+from projections.findings import Finding, Moment, day, finding, held
 from projections.history import Timeline
 from projections.rules.rule import Rule
 
@@ -48,7 +49,7 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
     for campaign_id, sends in campaigns_of(timeline, thresholds).items():
         sent = sends[0].occurred_at
         inside = [action for action in actions if sent - window <= action.occurred_at <= sent + window]
-        if inside:
+        if inside and held(max(sent, inside[0].occurred_at), sent + window):
             yield finding_of(timeline.account_id, campaign_id, sends, inside, moment.resolved_at(sent + window),
                              thresholds)
 
@@ -87,4 +88,4 @@ def finding_of(account_id: str, campaign_id: str, sends: list[Fact], actions: li
     )
 
 
-RULE = Rule(ID, "MEDIUM", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

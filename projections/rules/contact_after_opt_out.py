@@ -9,8 +9,11 @@ of the account, and a message without a `contactId` is judged by account-level c
 only. A message is judged by the latest covering change strictly before it; if that
 change withdrew consent, the message is a violation. Key: that consent change; every
 message it is the latest covering change for joins the finding, which is true from the
-first of them. Closes at the first later change granting consent for the same channel
-(or `all`) and the same contact (or the whole account).
+first of them. Closes at the first change granting consent for the same channel (or
+`all`) and the same contact (or the whole account) at or after the withdrawal's
+instant: a grant at that same instant answers the withdrawal at once, and a grant at
+the instant of the first message closes the finding as it would begin. Either way the
+finding never held, and there is none.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from projections.facts import Fact
-from projections.findings import Finding, Moment, day, finding
+from projections.findings import Finding, Moment, day, finding, held
 from projections.history import Timeline
 from projections.rules.rule import Rule
 
@@ -46,10 +49,10 @@ def covers(change: Fact, message: Fact) -> bool:
 
 
 def regrants(change: Fact, revoke: Fact) -> bool:
-    """Whether a later change grants consent again for all that `revoke` withdrew."""
+    """Whether a change grants consent again for all that `revoke` withdrew, at or after it."""
     return (
         change.data["granted"] is True
-        and change.order > revoke.order
+        and change.occurred_at >= revoke.occurred_at
         and change.data["channel"] in ("all", revoke.data["channel"])
         and change.contact_id in (None, revoke.contact_id)
     )
@@ -71,9 +74,9 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
     changes = timeline.of("marketing.consent.changed")
     for index, messages in violations_of(timeline).items():
         revoke = changes[index]
-        regrant = next((change for change in changes if regrants(change, revoke)), None)
-        resolved_at = moment.resolved_at(regrant.occurred_at if regrant is not None else None)
-        yield finding_of(timeline.account_id, revoke, messages, resolved_at)
+        regrant = next((change.occurred_at for change in changes if regrants(change, revoke)), None)
+        if held(messages[0].occurred_at, regrant):
+            yield finding_of(timeline.account_id, revoke, messages, moment.resolved_at(regrant))
 
 
 def message_words(message: Fact) -> str:
@@ -108,4 +111,4 @@ def finding_of(account_id: str, revoke: Fact, messages: list[Fact], resolved_at:
     )
 
 
-RULE = Rule(ID, "HIGH", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

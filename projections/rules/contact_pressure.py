@@ -19,14 +19,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from domain.catalogue import DEPARTMENTS, OUTBOUND_TOUCHES
 from projections.facts import Fact
-from projections.findings import DEPARTMENT_ORDER, Finding, Moment, day, finding
+from projections.findings import Finding, Moment, day, finding
 from projections.history import Timeline
 from projections.rules.rule import Rule
 
 ID = "contact-pressure"
 
-TOUCHES = ("marketing.campaign.sent", "sales.outreach.sent", "support.contact.made", "billing.dunning.sent")
 
 AFTER = timedelta(microseconds=1)  # the first instant after a moment
 
@@ -66,7 +66,7 @@ def bursts_of(touches: list[Fact], thresholds: Thresholds) -> list[Burst]:
 
 
 def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
-    touches = timeline.of(*TOUCHES)
+    touches = timeline.of(*OUTBOUND_TOUCHES)
     times = [touch.occurred_at for touch in touches]
     for burst in bursts_of(touches, thresholds):
         if burst.detected_at is not None:
@@ -77,7 +77,7 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
 
 def departments_words(touches: list[Fact]) -> str:
     """`Marketing, sales and billing`: the departments of the touches, in the usual order."""
-    names = sorted({touch.department for touch in touches}, key=DEPARTMENT_ORDER.index)
+    names = sorted({touch.department for touch in touches}, key=DEPARTMENTS.index)
     words = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
     return words[0].upper() + words[1:]
 
@@ -103,4 +103,4 @@ def finding_of(account_id: str, touches: list[Fact], detected_at: datetime, reso
     )
 
 
-RULE = Rule(ID, "MEDIUM", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

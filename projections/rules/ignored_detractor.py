@@ -13,13 +13,15 @@ response as evidence.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding
+from projections.fold import Fold
 from projections.history import Timeline
 from projections.rules.rule import Rule
+from projections.state_codec import state
 
 ID = "ignored-detractor"
 
@@ -53,6 +55,46 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
         yield finding_of(timeline.account_id, response, deadline, first, resolved_at)
 
 
+@state(version=1)
+@dataclass(slots=True)
+class Unanswered:
+    """Detractor responses no follow-up has answered yet, and the late follow-ups that closed one."""
+
+    account_id: str
+    waiting: list[Fact] = field(default_factory=list)  # each open once its deadline passes
+    answered_late: list[tuple[Fact, Fact]] = field(default_factory=list)  # (response, the late follow-up)
+    last_follow_up_at: datetime | None = None
+
+
+def start(account_id: str, thresholds: Thresholds) -> Unanswered:
+    return Unanswered(account_id)
+
+
+def step(unanswered: Unanswered, fact: Fact, thresholds: Thresholds) -> Unanswered:
+    """A response waits for its follow-up; a follow-up answers every response waiting, in time or late."""
+    if fact.type == "marketing.nps.responded":
+        followed_at_once = unanswered.last_follow_up_at == fact.occurred_at
+        if score(fact) <= thresholds.detractor_max_score and not followed_at_once:
+            unanswered.waiting.append(fact)
+    elif is_follow_up(fact, thresholds):
+        window = timedelta(days=thresholds.follow_up_days)
+        unanswered.answered_late.extend(
+            (response, fact) for response in unanswered.waiting if fact.occurred_at > response.occurred_at + window
+        )
+        unanswered.waiting.clear()
+        unanswered.last_follow_up_at = fact.occurred_at
+    return unanswered
+
+
+def read(unanswered: Unanswered, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
+    window = timedelta(days=thresholds.follow_up_days)
+    for response, late in unanswered.answered_late:
+        yield finding_of(unanswered.account_id, response, response.occurred_at + window, late, late.occurred_at)
+    for response in unanswered.waiting:
+        if moment.reached(response.occurred_at + window):
+            yield finding_of(unanswered.account_id, response, response.occurred_at + window, None, None)
+
+
 def follow_up_words(fact: Fact) -> str:
     if fact.type == "support.contact.made":
         return f"a {fact.data['channel']} from support"
@@ -82,4 +124,5 @@ def finding_of(account_id: str, response: Fact, deadline: datetime, late: Fact |
     )
 
 
-RULE = Rule(ID, "MEDIUM", Thresholds(), detect)
+FOLD = Fold(frozenset({"marketing.nps.responded", "support.contact.made", "sales.outreach.sent"}), start, step, read)
+RULE = Rule(ID, Thresholds(), detect, FOLD)

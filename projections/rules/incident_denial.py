@@ -2,14 +2,15 @@
 
 Each `product.status.published` with impact `none` for incident X at time s is judged
 on its own: its window runs from the earliest `product.incident.started` for X (else
-from s - 24 hours) to s + 24 hours, both ends included, and it fires when the account
-opened 2 or more tickets (`support.ticket.opened`) in that window. It became true at
-the later of s and the 2nd ticket's opening.
+from s - 24 hours) to s + 24 hours, both ends included, and it is a denial when the
+account opened 2 or more tickets (`support.ticket.opened`) in that window. The denial
+became true at the later of s and the 2nd ticket's opening.
 
-Key: the incident. Several `none` statements for X make one finding: every one of them
-is evidence, with the tickets in the windows of those that fire, and it is detected at
-the earliest detection among them. It closes at the first `product.incident.resolved`
-for X at or after its detection.
+The finding closes at the first `product.incident.resolved` for X. A denial that would
+become true at or after that resolution never held: it is neither a finding of its
+own nor evidence of one. Key: the incident. The denials that held make one finding,
+detected at the earliest of them; its evidence is their statements, each with the
+tickets of its own window. With no denial that held there is no finding at all.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from projections.facts import Fact
-from projections.findings import Finding, Moment, day, finding
+from projections.findings import Finding, Moment, day, finding, held
 from projections.history import Timeline
 from projections.rules.rule import Rule
 
@@ -56,31 +57,37 @@ def judged(timeline: Timeline, statement: Fact, thresholds: Thresholds) -> Denia
     return Denial(statement, max([statement.occurred_at, *(ticket.occurred_at for ticket in counted)]), tickets)
 
 
-def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
+def statements_of(timeline: Timeline) -> dict[str, list[Fact]]:
+    """The statements of no impact, by incident, in `occurredAt` order."""
     statements: dict[str, list[Fact]] = {}
     for fact in timeline.of("product.status.published"):
         if fact.data.get("impact") == "none":
             statements.setdefault(incident_of(fact), []).append(fact)
-    for incident, said in statements.items():
-        denials = [denial for statement in said if (denial := judged(timeline, statement, thresholds))]
-        if not denials:
-            continue
-        first = min(denials, key=lambda denial: (denial.detected_at, denial.statement.order))
-        resolved = [
-            fact.occurred_at
-            for fact in timeline.of("product.incident.resolved")
-            if incident_of(fact) == incident and fact.occurred_at >= first.detected_at
-        ]
-        tickets = [ticket for denial in denials for ticket in denial.tickets]
-        resolved_at = moment.resolved_at(min(resolved, default=None))
-        yield finding_of(timeline.account_id, incident, first, said, tickets, resolved_at)
+    return statements
 
 
-def finding_of(
-    account_id: str, incident: str, first: Denial, said: list[Fact], tickets: list[Fact], resolved_at: datetime | None
-) -> Finding:
-    opened = sorted({ticket.order: ticket for ticket in tickets}.values(), key=lambda ticket: ticket.order)
-    again = len(said) - 1
+def resolution_of(timeline: Timeline, incident: str) -> datetime | None:
+    """When the incident was first resolved, if it has been."""
+    return next((fact.occurred_at for fact in timeline.of("product.incident.resolved") if incident_of(fact) == incident),
+                None)
+
+
+def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
+    for incident, said in statements_of(timeline).items():
+        resolved = resolution_of(timeline, incident)
+        denials = [denial for statement in said
+                   if (denial := judged(timeline, statement, thresholds)) and held(denial.detected_at, resolved)]
+        if denials:
+            denials.sort(key=lambda denial: (denial.detected_at, denial.statement.order))
+            yield finding_of(timeline.account_id, incident, denials, moment.resolved_at(resolved))
+
+
+def finding_of(account_id: str, incident: str, denials: list[Denial], resolved_at: datetime | None) -> Finding:
+    first = denials[0]
+    statements = [denial.statement for denial in denials]
+    opened = sorted({ticket.order: ticket for denial in denials for ticket in denial.tickets}.values(),
+                    key=lambda ticket: ticket.order)
+    again = len(statements) - 1
     repeated = f" (and said so {again} more time{'s' if again > 1 else ''})" if again else ""
     ids = f" ({', '.join(str(ticket.data['ticketId']) for ticket in opened)})" if opened else ""
     summary = (
@@ -93,11 +100,11 @@ def finding_of(
         incident,
         severity="HIGH",
         departments=("product", "support"),
-        evidence=[*said, *opened],
+        evidence=[*statements, *opened],
         detected_at=first.detected_at,
         resolved_at=resolved_at,
         summary=summary,
     )
 
 
-RULE = Rule(ID, "HIGH", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

@@ -8,9 +8,10 @@ decimal arithmetic. Either event may come first: it became true at the later of 
 If an invoice id was issued several times, its latest issue is the invoice.
 
 Key: the invoice. It closes when `billing.credit.issued` events after the invoice, in
-its currency, add up to at least the difference, at the credit that reaches the sum
-(never before the detection: credits that already covered the difference when the
-deal was won close the finding at its detection).
+its currency, add up to at least the difference, at the credit that reaches the sum;
+the evidence is the won deal, the invoice and the credits up to that one. Credits that
+reach the sum at or before the detection (a deal won after the invoice and its credits)
+mean the finding never held: there is none.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from projections.facts import Fact
-from projections.findings import Finding, Moment, day, finding, money
+from projections.findings import Finding, Moment, day, finding, held, money
 from projections.history import Timeline
 from projections.rules.rule import Rule
 
@@ -61,8 +62,9 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
             continue
         detected_at = max(invoice.occurred_at, won.occurred_at)
         credits, credited_at = credits_against(timeline, invoice, excess)
-        resolved_at = moment.resolved_at(None if credited_at is None else max(credited_at, detected_at))
-        yield finding_of(timeline.account_id, invoice_id, won, invoice, credits, detected_at, resolved_at)
+        if held(detected_at, credited_at):
+            yield finding_of(timeline.account_id, invoice_id, won, invoice, credits, detected_at,
+                             moment.resolved_at(credited_at))
 
 
 def finding_of(
@@ -95,4 +97,4 @@ def finding_of(
     )
 
 
-RULE = Rule(ID, "HIGH", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

@@ -121,4 +121,4 @@ def finding_of(account_id: str, key: str, episode: Episode, resolved_at: datetim
     )
 
 
-RULE = Rule(ID, "LOW", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

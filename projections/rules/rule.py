@@ -1,4 +1,4 @@
-"""What every rule is: an id, a severity, its thresholds with their defaults, and a detector."""
+"""What every rule is: an id, its thresholds with their defaults, and a detector (and a fold, where it has one)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from projections.findings import Finding, Moment
+from projections.fold import Fold
 from projections.history import Timeline
 
 Detector = Callable[[Timeline, Moment, Any], Iterable[Finding]]
@@ -18,10 +19,13 @@ class Rule:
 
     `defaults` is a frozen dataclass instance holding the rule's thresholds (the spec's
     defaults); operators override its fields by name. `detect` reads an account's facts
-    up to the moment and returns the findings true at that moment.
+    up to the moment and returns the findings true at that moment, each with the rule's
+    severity. `fold`, where a rule
+    has one, gives the same findings from a state advanced one fact at a time
+    (`projections.fold`); the detector is then its reference.
     """
 
     id: str
-    severity: str
     defaults: Any
     detect: Detector
+    fold: Fold[Any] | None = None

@@ -2,8 +2,12 @@
 
 A ticket is serious from its opening when its priority is high or urgent, or from its
 first escalation at any priority. It is open from `opened` (or `reopened`) until
-`resolved`. Key: the ticket; a push in a later reopening joins the same finding, which
-is open again until the ticket is resolved again.
+`resolved`. Events of one ticket at the same instant take effect in the order that
+lets each of them: a ticket opened and resolved at one instant was open for no time
+(a push then or later does not fire), and one resolved and reopened at one instant is
+open again. Key: the ticket; a push in a later reopening joins the same finding, which
+is open again until the ticket is resolved again. Evidence: the ticket's opening, each
+of its escalations and reopenings, and every push while it was open and serious.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
+from operator import attrgetter
 
 from projections.facts import Fact
 from projections.findings import Finding, Moment, article, day, finding
@@ -36,26 +42,63 @@ class Ticket:
     # (opened, resolved or None) for every stretch the ticket was open
     stretches: list[tuple[datetime, datetime | None]] = field(default_factory=list)
 
+    @property
+    def is_open(self) -> bool:
+        return bool(self.stretches) and self.stretches[-1][1] is None
+
+
+LIFECYCLE = ("support.ticket.opened", "support.ticket.reopened", "support.ticket.escalated", "support.ticket.resolved")
+
+
+def kind_of(fact: Fact) -> str:
+    return fact.type.rsplit(".", 1)[1]
+
 
 def tickets_of(timeline: Timeline, thresholds: Thresholds) -> dict[str, Ticket]:
     tickets: dict[str, Ticket] = {}
-    for fact in timeline.of("support.ticket.opened", "support.ticket.reopened", "support.ticket.escalated",
-                            "support.ticket.resolved"):
-        ticket = tickets.setdefault(str(fact.data["ticketId"]), Ticket(str(fact.data["ticketId"])))
-        kind = fact.type.rsplit(".", 1)[1]
-        if kind == "resolved":
-            if ticket.stretches and ticket.stretches[-1][1] is None:
-                ticket.stretches[-1] = (ticket.stretches[-1][0], fact.occurred_at)
-            continue
-        ticket.events.append(fact)
-        if kind == "opened":
-            ticket.priority = fact.text("priority")
-        if kind in ("opened", "reopened") and not (ticket.stretches and ticket.stretches[-1][1] is None):
-            ticket.stretches.append((fact.occurred_at, None))
-        is_serious = kind == "escalated" or ticket.priority in thresholds.serious_priorities
-        if is_serious and ticket.serious_since is None:
-            ticket.serious_since = fact.occurred_at
+    for _, simultaneous in groupby(timeline.of(*LIFECYCLE), key=attrgetter("occurred_at")):
+        by_ticket: dict[str, list[Fact]] = {}
+        for fact in simultaneous:
+            by_ticket.setdefault(str(fact.data["ticketId"]), []).append(fact)
+        for ticket_id, facts in by_ticket.items():
+            ticket = tickets.setdefault(ticket_id, Ticket(ticket_id))
+            for fact in in_effect_order(facts, ticket.is_open):
+                take(ticket, fact, thresholds)
     return tickets
+
+
+def in_effect_order(facts: list[Fact], is_open: bool) -> list[Fact]:
+    """One ticket's events of one instant, in an order in which each can take effect.
+
+    Simultaneous events have no order of their own (ties break by content), but only a
+    resolution changes an open ticket and only an opening a closed one: taken
+    alternately from the ticket's state, a ticket opened and resolved at one instant
+    ends closed, whichever way the tie broke.
+    """
+    ordered = [fact for fact in facts if kind_of(fact) == "escalated"]
+    resolutions = [fact for fact in facts if kind_of(fact) == "resolved"]
+    openings = [fact for fact in facts if kind_of(fact) in ("opened", "reopened")]
+    while turn := (resolutions if is_open else openings):
+        ordered.append(turn.pop(0))
+        is_open = not is_open
+    return [*ordered, *openings, *resolutions]
+
+
+def take(ticket: Ticket, fact: Fact, thresholds: Thresholds) -> None:
+    """One event of the ticket: a resolution ends its open stretch, an opening starts one."""
+    kind = kind_of(fact)
+    if kind == "resolved":
+        if ticket.is_open:
+            ticket.stretches[-1] = (ticket.stretches[-1][0], fact.occurred_at)
+        return
+    ticket.events.append(fact)
+    if kind == "opened":
+        ticket.priority = fact.text("priority")
+    if kind in ("opened", "reopened") and not ticket.is_open:
+        ticket.stretches.append((fact.occurred_at, None))
+    is_serious = kind == "escalated" or ticket.priority in thresholds.serious_priorities
+    if is_serious and ticket.serious_since is None:
+        ticket.serious_since = fact.occurred_at
 
 
 def is_push(fact: Fact, thresholds: Thresholds) -> bool:
@@ -110,4 +153,4 @@ def finding_of(account_id: str, ticket: Ticket, pushes: list[Fact], resolved_at:
     )
 
 
-RULE = Rule(ID, "HIGH", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

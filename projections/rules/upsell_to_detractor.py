@@ -4,12 +4,15 @@ A detractor response is a `marketing.nps.responded` with score 0-6. An upsell pu
 `marketing.campaign.sent` or `sales.outreach.sent` with intent upsell, or a
 `sales.opportunity.opened` of kind expansion. A push counts for a detractor response
 when it happens within 30 days after it (both ends included, a push at the response's
-own instant counts) and before the account's next NPS response of 7 or more (a response
-later than the detractor one; a push at that same instant no longer counts). The account
-is judged as a whole: the contacts of the response and of the push need not match.
-Key: the detractor response; every detractor response is its own finding, so one push
-can be evidence in two. Detected at the first push; closes at the next response of 7
-or more, or 30 days after the detractor response, whichever comes first.
+own instant counts) and before the account's next NPS response of 7 or more (one at or
+after the detractor response's instant; a push at the instant of that response no
+longer counts). The account is judged as a whole: the contacts of the response and of
+the push need not match. Key: the detractor response; every detractor response is its
+own finding, so one push can be evidence in two. Detected at the first push; closes at
+the next response of 7 or more, or 30 days after the detractor response, whichever
+comes first. A push alone exactly 30 days after the response never held (the window
+closed as it came), and a response of 7 or more at the detractor response's own
+instant answers it at once: neither gives a finding.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from projections.facts import Fact
-from projections.findings import Finding, Moment, article, day, finding
+from projections.findings import Finding, Moment, article, day, finding, held
 from projections.history import Timeline
 from projections.rules.rule import Rule
 
@@ -58,11 +61,11 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
             continue
         start, end = response.occurred_at, response.occurred_at + window
         recovery = next((later.occurred_at for later in responses
-                         if later.occurred_at > start and score(later) > thresholds.detractor_max_score), None)
+                         if later.occurred_at >= start and score(later) > thresholds.detractor_max_score), None)
         inside = [push for push in pushes
                   if start <= push.occurred_at <= end and (recovery is None or push.occurred_at < recovery)]
-        if inside:
-            closes = end if recovery is None else min(recovery, end)
+        closes = end if recovery is None else min(recovery, end)
+        if inside and held(inside[0].occurred_at, closes):
             yield finding_of(timeline.account_id, response, inside, moment.resolved_at(closes), thresholds)
 
 
@@ -101,4 +104,4 @@ def finding_of(account_id: str, response: Fact, pushes: list[Fact], resolved_at:
     )
 
 
-RULE = Rule(ID, "MEDIUM", Thresholds(), detect)
+RULE = Rule(ID, Thresholds(), detect)

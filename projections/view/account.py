@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from projections.findings import Finding
+from projections.findings import SEVERITIES, Finding
 from projections.history import History, Timeline
 from projections.view.agent import agent_context
 from projections.view.departments import department_summaries
@@ -43,8 +43,6 @@ def account_view(
         agent=agent_context(timeline, as_of, open_findings),
     )
 
-
-SEVERITIES = ("LOW", "MEDIUM", "HIGH")
 
 
 def name_of(timeline: Timeline) -> str | None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from domain.catalogue import CATALOGUE
+from domain.catalogue import CATALOGUE, DEPARTMENTS
 from projections.facts import Fact, within
-from projections.findings import DEPARTMENT_ORDER, Finding, day
+from projections.findings import Finding, day
 from projections.history import Timeline
 from projections.rules.collections_during_payment_plan import until_words
 from projections.view.health import capitalized
@@ -26,7 +26,7 @@ from projections.view.open_items import (
 )
 
 TYPES_OF_DEPARTMENTS = {
-    department: tuple(name for name in CATALOGUE if name.startswith(f"{department}.")) for department in DEPARTMENT_ORDER
+    department: tuple(name for name in CATALOGUE if name.startswith(f"{department}.")) for department in DEPARTMENTS
 }
 VERBS = {"email": "email", "phone": "call", "sms": "text", "all": "contact"}
 
@@ -104,7 +104,7 @@ def detractor_donts(timeline: Timeline, as_of: datetime) -> Iterator[Warning]:
 def this_week(timeline: Timeline, as_of: datetime) -> tuple[RecentTouch, ...]:
     """Each department's latest event, if it happened within the last 7 days."""
     touches = []
-    for department in DEPARTMENT_ORDER:
+    for department in DEPARTMENTS:
         facts = timeline.of(*TYPES_OF_DEPARTMENTS[department])
         if facts and within(facts[-1], as_of, 7):
             touches.append(RecentTouch(department, facts[-1].type, facts[-1].occurred_at))

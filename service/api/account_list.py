@@ -8,13 +8,13 @@ from typing import Optional
 import orjson
 import strawberry
 
+from projections.findings import SEVERITY_RANK
 from service.api.account_view import LifecycleStage
 from service.api.cursors import decode, encode
 from service.api.errors import BadInput
 from service.api.findings import Severity
 from service.read.account_list import AccountFilter, After
 
-SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3}
 MAX_SEARCH = 200
 
 
@@ -52,7 +52,7 @@ class AccountFilterInput:
             min_health=self.min_health,
             max_health=self.max_health,
             has_open_findings=self.has_open_findings,
-            min_severity=SEVERITY_RANK[self.min_severity] if self.min_severity is not None else None,
+            min_severity=SEVERITY_RANK[self.min_severity.value] if self.min_severity is not None else None,
             search=self.search,
         )
 

@@ -10,6 +10,9 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from service.access.rate_limits import RateLimits
+from service.access.ring import KeyRing
+from service.access.scopes import IN_PROCESS, Principal
 from service.read.account_view import ViewKey, ViewReads
 from service.read.accounts import EventRecord, Reads
 from service.read.findings import (
@@ -34,10 +37,15 @@ class Context:
     views: ViewReads
     event_feed: Feed[EventRecord]  # the process's one reader of the event log, for subscriptions
     change_feed: Feed[Any]  # and of the finding change log
+    keys: KeyRing  # the active API keys
+    rates: RateLimits  # every key's budget of reads and writes
     evidence_loader: DataLoader[tuple[int, ...], list[EventRecord]] | None = None  # made per request
     view_loader: DataLoader[ViewKey, dict[str, Any] | None] | None = None  # made per request
     findings_loader: DataLoader[FindingsKey, list[FindingRecord]] | None = None  # made per request
     judged_loader: DataLoader[JudgedKey, Judged] | None = None  # made per request
+    # who acts: a request's or a WebSocket's principal (None: nobody, refused everything); a
+    # context built in the process (tests, benchmarks) acts for the process itself
+    principal: Principal | None = IN_PROCESS
 
     def for_request(self) -> Context:
         """A context with fresh loaders: a loader's cache must not outlive its request."""
@@ -49,6 +57,9 @@ class Context:
             findings_loader=DataLoader(load_fn=self.findings.of_accounts),
             judged_loader=judged,
         )
+
+    def acting_as(self, principal: Principal | None) -> Context:
+        return replace(self, principal=principal)
 
     async def account_findings(
         self, account_id: str, as_of: datetime | None, open_only: bool | None

@@ -12,7 +12,8 @@ the rendering of a row both receive. (When API keys land, what a key may see joi
 key.) Whatever it does not plan (a document with errors, a bad argument, another field)
 takes strawberry's own path, which reports the error in the protocol's usual form.
 
-The handler also sends keep-alive pings, ends a subscription that falls behind with an
+Its base (`service.api.keyed_handler`) authenticates the key of `connection_init`. The
+handler also sends keep-alive pings, ends a subscription that falls behind with an
 `error` naming the position to resume after, and lets the server close every subscriber
 with 1001 (going away) before it shuts down.
 """
@@ -52,16 +53,15 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-    Operation,
-)
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 
+from service.access.scopes import STREAMS_READ
 from service.api.context import Context
 from service.api.cursors import notification_id_of
 from service.api.errors import MASKED, UNAVAILABLE, BadInput, presented, should_mask
 from service.api.findings import finding_change
+from service.api.keyed_handler import KeyedHandler
 from service.api.stream_errors import stream_ended
 from service.api.types import Event
 from service.runtime.health import DatabaseUnavailable
@@ -213,7 +213,7 @@ def masked(error: GraphQLError) -> dict[str, Any]:
     return dict(presented(error).formatted)
 
 
-class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
+class FanOutHandler(KeyedHandler):
     """strawberry's graphql-transport-ws handler, serving `events` and `findingChanged` from the feeds."""
 
     budget: Budget | None = None  # the connection's, shared by its subscriptions (made on the first)
@@ -262,10 +262,12 @@ class FanOutHandler(BaseGraphQLTransportWSHandler[Context, None]):
                     await self.send_message({"type": "ping"})
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        if not await self.within_rate_limit(operation):
+            return
         planner: Planner | None = getattr(self.view, "planner", None)
         plan = planner.plan(operation.query, operation.variables, operation.operation_name) if planner else None
-        if plan is None or planner is None:
-            await super().run_operation(operation)
+        if plan is None or planner is None or not self.may(STREAMS_READ):
+            await super().run_operation(operation)  # (which refuses a subscription outside the key's scope)
             return
         try:
             await self.fan_out(operation, plan, Renderer(planner.schema, plan, self.context))

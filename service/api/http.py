@@ -20,6 +20,7 @@ from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from service.access.scopes import PRINCIPAL
 from service.api.context import Context
 from service.api.fanout import FanOutHandler, Planner
 from service.api.schema import DEPTH_RULES
@@ -84,7 +85,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context: Context = request.state.context  # opened by the application's lifespan
-        return context.for_request()
+        # the principal the authentication middleware named; a WebSocket's is named at connection_init
+        return context.for_request().acting_as(request.scope.get(PRINCIPAL))
 
     def decode_json(self, data: str | bytes) -> object:
         try:

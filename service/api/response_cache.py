@@ -6,7 +6,7 @@ its projected view (the moment it was judged, which moves whenever the projector
 rewrites it, deadlines and rebuilds included) and its findings (a counter the
 projector moves whenever it rewrites them). So the whole response is kept,
 keyed by the request and those two values, and served again while both are unchanged:
-one small query instead of the GraphQL execution. Any other request, an error, or an
+one small query instead of the GraphQL execution, for a key with the scope to read it. Any other request, an error, or an
 account the projector has not judged yet passes through untouched.
 """
 
@@ -29,6 +29,8 @@ from graphql import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.access.scopes import PRINCIPAL, VIEWS_READ, Principal
+from service.observability.context import current_request, label_operation
 from service.projection.view_store import ACCOUNT_VIEWS_TABLE
 from service.runtime.health import DatabaseUnavailable
 from service.store.tables import ACCOUNTS_TABLE
@@ -76,7 +78,7 @@ class AccountResponseCache:
         self.app = app
         self.max_entries = max_entries
         self.max_bytes = max_bytes  # larger responses are not kept
-        self.entries: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self.entries: OrderedDict[tuple[Any, ...], tuple[bytes, tuple[str, str | None] | None]] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -86,11 +88,15 @@ class AccountResponseCache:
         found = await self.cache_key(scope, body)
         if found is not None and found in self.entries:
             self.entries.move_to_end(found)
-            await respond(send, self.entries[found])
+            answer, operation = self.entries[found]
+            if operation is not None:  # the request's metric and span name what the cached answer ran
+                label_operation(*operation)
+            await respond(send, answer)
             return
         captured = await self.pass_through(scope, body, send)
         if found is not None and captured is not None and len(captured) <= self.max_bytes:
-            self.entries[found] = captured
+            request = current_request()
+            self.entries[found] = (captured, request.operation if request is not None else None)
             while len(self.entries) > self.max_entries:
                 self.entries.popitem(last=False)
 
@@ -114,8 +120,9 @@ class AccountResponseCache:
         if not isinstance(account_id, str) or not account_id.isprintable():
             return None  # the endpoint names what is wrong with it
         context = scope.get("state", {}).get("context")
-        if context is None:
-            return None
+        principal: Principal | None = scope.get(PRINCIPAL)
+        if context is None or principal is None or not principal.allows(VIEWS_READ):
+            return None  # the endpoint refuses it, naming the scope
         try:
             row = await context.reads.pool.fetchrow(VERSION, account_id)
         except (DatabaseUnavailable, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):

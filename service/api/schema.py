@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from projections.rules import RULES
+from service.access.scopes import EVENTS_WRITE, STREAMS_READ, VIEWS_READ
 from service.api.account import Account, AccountConnection, account_connection
 from service.api.account_list import AccountFilterInput, AccountOrder, list_after
 from service.api.context import Context, Info
@@ -36,7 +37,9 @@ from service.api.findings import (
     finding_change,
     finding_connection,
 )
+from service.api.operation_labels import LabelOperation
 from service.api.paging import page_size
+from service.api.permissions import needs, require
 from service.api.scalars import SCALAR_MAP
 from service.api.stream_errors import stream_ended
 from service.api.types import (
@@ -60,7 +63,7 @@ CLOCK_SKEW = timedelta(minutes=5)  # a client's clock may run a little ahead of 
 
 @strawberry.type(description="Accounts, their timelines and views, and findings across accounts.")
 class Query:
-    @strawberry.field(description="The account, or null for an account no event has named.")
+    @strawberry.field(description="The account, or null for an account no event has named.", extensions=needs(VIEWS_READ))
     async def account(
         self,
         info: Info,
@@ -75,7 +78,8 @@ class Query:
         record = await info.context.reads.account(str(id), as_of)
         return Account.from_record(record, as_of) if record is not None else None
 
-    @strawberry.field(description="Accounts, filtered and ordered for a dashboard (by id unless `orderBy` says otherwise).")
+    @strawberry.field(description="Accounts, filtered and ordered for a dashboard (by id unless `orderBy` says otherwise).",
+                      extensions=needs(VIEWS_READ))
     async def accounts(
         self,
         info: Info,
@@ -91,7 +95,7 @@ class Query:
         )
         return account_connection(rows, limit, after, order_by.value)
 
-    @strawberry.field(description="Findings across all accounts, the most recently detected first.")
+    @strawberry.field(description="Findings across all accounts, the most recently detected first.", extensions=needs(VIEWS_READ))
     async def findings(
         self,
         info: Info,
@@ -116,7 +120,8 @@ class Query:
     @strawberry.field(
         description="For each pair of departments (and each single department, for rules that name one): "
         "findings detected between `from` and `to` (both included; open-ended when omitted), how many are "
-        "still open, and how many accounts they concern; the most frequent first."
+        "still open, and how many accounts they concern; the most frequent first.",
+        extensions=needs(VIEWS_READ),
     )
     async def department_matrix(
         self,
@@ -134,7 +139,8 @@ class Query:
 class Mutation:
     @strawberry.mutation(
         description="Store a batch of events. Each faulty event is rejected alone; the valid ones are "
-        "stored together in one transaction, or, if the database fails, none is."
+        "stored together in one transaction, or, if the database fails, none is.",
+        extensions=needs(EVENTS_WRITE),
     )
     async def record_events(
         self, info: Info, events: Annotated[list[EventInput], strawberry.argument(description="The batch, at most CX360_MAX_BATCH_EVENTS events; each is checked and stored on its own.")]
@@ -168,7 +174,10 @@ async def record_events_from_coerced_input(_root: None, info: GraphQLResolveInfo
     coerced values are dicts keyed by the GraphQL names, which is the shape validation
     takes. Converting them into `EventInput` objects first would be the largest cost
     per event on the ingest path, for nothing validation needs, so this resolver skips it.
+    Standing in for strawberry's resolver, it also skips the field's extensions: it checks
+    the scope itself.
     """
+    require(info.context.principal, EVENTS_WRITE)
     return await record_batch(info.context, events)
 
 
@@ -177,7 +186,8 @@ class Subscription:
     @strawberry.subscription(
         description="Every stored event, in log order. With `after` (a position), replays from there and then "
         "goes live, with no gap and no duplicate at the seam; without it, only events stored from now on. "
-        "The filters apply to both parts."
+        "The filters apply to both parts.",
+        extensions=needs(STREAMS_READ),
     )
     async def events(
         self,
@@ -198,7 +208,8 @@ class Subscription:
     @strawberry.subscription(
         description="Findings as they open, gain evidence, close, or are withdrawn (a late event showed they never "
         "held), including those a passing deadline opens or closes. Each message says which (`change`) and carries "
-        "`changePosition`; with `after` (such a position), replays the changes since then and goes live."
+        "`changePosition`; with `after` (such a position), replays the changes since then and goes live.",
+        extensions=needs(STREAMS_READ),
     )
     async def finding_changed(
         self,
@@ -257,6 +268,7 @@ def build_schema() -> strawberry.Schema:
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=PlainDataExecutor,
         extensions=[  # factories: strawberry builds a fresh extension per request (its caches are shared)
+            LabelOperation,
             NameArgumentsInVariableErrors,
             ClientErrors,
             lambda: AddValidationRules(DEPTH_RULES),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 import psycopg
@@ -58,9 +59,12 @@ class Follower:
         poll_seconds: float = 1.0,
         stopping: StopSignal | None = None,
         freeze_gc: bool = False,
+        on_relisten: Callable[[], None] | None = None,
         health: DatabaseHealth | None = None,
     ) -> None:
         self.freeze_gc = freeze_gc
+        self.on_relisten = on_relisten  # told when listening again after a lost or refused connection
+        self.interrupted = False
         self.projector = projector
         self.conninfo = conninfo
         self.channel = channel
@@ -125,6 +129,7 @@ class Follower:
         except TRANSIENT as error:  # polling meanwhile; the database's state shows in catching up
             log.debug("projector: lost the listening connection (%s); polling meanwhile", error)
             self.close_listener()
+            self.interrupted = True
 
     def listening(self) -> psycopg.Connection[tuple[object, ...]] | None:
         if self.listener is not None and not self.listener.closed:
@@ -135,6 +140,11 @@ class Follower:
         except TRANSIENT as error:  # polling meanwhile; the database's state shows in catching up
             log.debug("projector: cannot listen (%s); polling every %.1fs", error, self.poll_seconds)
             self.close_listener()
+            self.interrupted = True
+            return None
+        if self.interrupted and self.on_relisten is not None:
+            self.on_relisten()
+        self.interrupted = False
         return self.listener
 
     def close_listener(self) -> None:

@@ -21,7 +21,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,6 +31,7 @@ from typing import Any
 
 from projections.thresholds import thresholds_from, thresholds_table
 from projections.view.health import HealthWeights
+from service.observability.logs import configure_logging
 from service.projection.follower import Follower, StopSignal
 from service.projection.projector import Projector
 from service.projection.view_store import open_view_store
@@ -54,20 +55,23 @@ class ProjectorConfig:
     batch_size: int
     poll_seconds: float
     view_delay_seconds: float
+    log_format: str = "text"
 
     @classmethod
     def of(cls, settings: Settings, url: str, channel: str) -> ProjectorConfig:
         return cls(url, channel, thresholds_table(settings.thresholds), settings.health_weights,
-                   settings.projector_batch_events, settings.projector_poll_seconds, settings.view_delay_seconds)
+                   settings.projector_batch_events, settings.projector_poll_seconds, settings.view_delay_seconds,
+                   settings.log_format)
 
 
-def follower_of(config: ProjectorConfig, stopping: StopSignal | None = None, *, freeze_gc: bool = False) -> Follower:
+def follower_of(config: ProjectorConfig, stopping: StopSignal | None = None, *, freeze_gc: bool = False,
+                on_relisten: Callable[[], None] | None = None) -> Follower:
     """The projector as configured, on a view store of its own, with the follower that wakes it."""
     view = open_view_store(connection_params(config.url), wait=POOL_WAIT)
     projector = Projector(view, thresholds_from(config.thresholds), batch_size=config.batch_size,
                           weights=config.weights, view_delay=timedelta(seconds=config.view_delay_seconds))
     return Follower(projector, config.url, config.channel, poll_seconds=config.poll_seconds,
-                    stopping=stopping, freeze_gc=freeze_gc)
+                    stopping=stopping, freeze_gc=freeze_gc, on_relisten=on_relisten)
 
 
 def run(config: ProjectorConfig, stopping: Event, parent: int) -> None:
@@ -76,7 +80,7 @@ def run(config: ProjectorConfig, stopping: Event, parent: int) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked from birth (see `spawn`)
     terminated = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: terminated.set())
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(config.log_format)
     follower = follower_of(config, OrParentGone(stopping, parent, terminated), freeze_gc=True)
     try:
         follower.run()
@@ -112,8 +116,8 @@ class OrParentGone:
 class ProjectorThread:
     """The projector in a thread of the API's process (`CX360_PROJECTOR=thread`)."""
 
-    def __init__(self, config: ProjectorConfig) -> None:
-        self.follower = follower_of(config)
+    def __init__(self, config: ProjectorConfig, on_relisten: Callable[[], None] | None = None) -> None:
+        self.follower = follower_of(config, on_relisten=on_relisten)
         self.follower.start()
 
     def stop(self) -> None:

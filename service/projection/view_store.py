@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 
 from domain.stream import account_stream_id
 from projections.facts import Fact, fact_from_stored
-from projections.findings import Finding
+from projections.findings import SEVERITY_RANK, Finding
 from projections.view.model import AccountView
 from service.projection import finding_changes
 from service.runtime.database import datastore_of
@@ -201,7 +201,6 @@ def rename_view(curs: Cursor[DictRow], name: str, new_name: str) -> None:
 
 
 ACCOUNT_TYPES = ["text", "text", "timestamptz", "int4", "text", "int4", "int4", "bytea"]
-SEVERITY_RANK = {"LOW": 1, "MEDIUM": 2, "HIGH": 3}
 
 
 def account_row(view: AccountView) -> tuple[Any, ...]:

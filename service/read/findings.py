@@ -16,10 +16,11 @@ from typing import Any
 import asyncpg
 import orjson
 
+from domain.catalogue import DEPARTMENTS
 from domain.stream import account_stream_id
 from projections.evaluation import evaluate
 from projections.facts import fact_from_stored
-from projections.findings import DEPARTMENT_ORDER, Finding
+from projections.findings import Finding
 from projections.history import History, history_of
 from projections.thresholds import Thresholds, thresholds_from
 from service.projection.view_store import FINDINGS_TABLE, SETTINGS_TABLE
@@ -186,7 +187,7 @@ class FindingReads:
     async def matrix(self, start: datetime | None, end: datetime | None) -> list[DepartmentCount]:
         rows = await self.pool.fetch(MATRIX, start, end)
         return [
-            DepartmentCount(tuple(sorted(row["departments"], key=DEPARTMENT_ORDER.index)), row["findings"],
+            DepartmentCount(tuple(sorted(row["departments"], key=DEPARTMENTS.index)), row["findings"],
                             row["open"], row["accounts"])
             for row in rows
         ]

@@ -10,6 +10,7 @@ import anyio
 import anyio.to_thread
 
 from domain.validation import Limits, Rejection, ValidEvent, validate_batch
+from service.observability.metrics import Metrics
 from service.store.event_store import EventStore, RecordOutcome, StoreUnavailable
 
 GRACE_SECONDS = 1.0  # beyond the write timeout, before a store that has not answered is given up on
@@ -26,13 +27,15 @@ class IngestResult:
 class Ingest:
     """The write path. Validation and the append run in worker threads: both block."""
 
-    def __init__(self, store: EventStore, limits: Limits) -> None:
+    def __init__(self, store: EventStore, limits: Limits, metrics: Metrics | None = None) -> None:
         self.store = store
         self.limits = limits
+        self.metrics = metrics if metrics is not None else Metrics()
 
     async def record(self, raws: Sequence[Mapping[str, Any]]) -> IngestResult:
         valid, rejections = await anyio.to_thread.run_sync(validate_batch, raws, self.limits)
         outcome = await self.store_bounded(valid) if valid else RecordOutcome(0, 0, {})
+        self.metrics.ingested(outcome.accepted, outcome.duplicates, rejections)  # not reached when the append failed
         return IngestResult(outcome.accepted, outcome.duplicates, rejections, outcome.positions)
 
     async def store_bounded(self, valid: Sequence[tuple[int, ValidEvent]]) -> RecordOutcome:

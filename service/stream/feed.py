@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 
+from service.observability.metrics import Metrics
 from service.read.pool import ReadPool
 from service.runtime.health import DatabaseUnavailable
 from service.stream.logs import Log, Selection
@@ -148,7 +149,8 @@ class Feed(Generic[Item]):
     """Reads one log once for the whole process and hands each row to the subscribers it matches."""
 
     def __init__(self, pool: ReadPool, notifier: LogNotifier, source: Log[Item], batch: int = 500,
-                 burst: int = 250) -> None:
+                 burst: int = 250, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics if metrics is not None else Metrics()
         self.pool = pool
         self.notifier = notifier
         self.log = source
@@ -157,6 +159,7 @@ class Feed(Generic[Item]):
         self.position = 0
         self.everywhere: set[Subscriber[Item, Any]] = set()  # subscribers of every account
         self.by_account: dict[str, set[Subscriber[Item, Any]]] = {}
+        self.replaying = 0  # subscribers replaying from `after` on their own, not attached yet
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -172,6 +175,11 @@ class Feed(Generic[Item]):
     @property
     def subscribed(self) -> bool:
         return bool(self.everywhere or self.by_account)
+
+    @property
+    def subscriptions(self) -> int:
+        """Subscriptions following this feed now, replaying or live (read when metrics are scraped)."""
+        return self.replaying + len(self.everywhere) + sum(map(len, self.by_account.values()))
 
     async def follow(
         self,
@@ -193,20 +201,24 @@ class Feed(Generic[Item]):
         if after is not None and after > head:
             raise NotIssued(after)
         reached = head if after is None else after  # without `after`: what is stored from now on
-        while reached < self.position:  # replay on our own, up to where the feed is
-            target = self.position
-            rows = await self.replay(reached, target, selection)
-            for row in rows:
-                position = row[self.log.position]
-                try:
-                    message = await render(self.log.decode(row))
-                except Exception as error:
-                    log.exception("subscription: cannot hand out the row at position %d", position)
-                    raise RowFailed("a message could not be rendered; it has been logged", reached) from error
-                yield position, message
-                reached = position
-                await asyncio.sleep(0)  # a long replay must not keep other subscribers (or requests) waiting
-            reached = rows[-1][self.log.position] if len(rows) == self.batch else target
+        self.replaying += 1
+        try:
+            while reached < self.position:  # replay on our own, up to where the feed is
+                target = self.position
+                rows = await self.replay(reached, target, selection)
+                for row in rows:
+                    position = row[self.log.position]
+                    try:
+                        message = await render(self.log.decode(row))
+                    except Exception as error:
+                        log.exception("subscription: cannot hand out the row at position %d", position)
+                        raise RowFailed("a message could not be rendered; it has been logged", reached) from error
+                    yield position, message
+                    reached = position
+                    await asyncio.sleep(0)  # a long replay must not keep other subscribers (or requests) waiting
+                reached = rows[-1][self.log.position] if len(rows) == self.batch else target
+        finally:
+            self.replaying -= 1
         # No await since the loop's test: the feed has handed out nothing after `reached` yet.
         subscriber: Subscriber[Item, Out] = Subscriber(selection, key if key is not None else object(), render,
                                                        capacity, reached, budget)
@@ -314,6 +326,8 @@ class Feed(Generic[Item]):
                 subscriber.offer(position, messages[subscriber.key])
                 if subscriber.overflowed:
                     self.detach(subscriber)
+                    cause = "buffer" if len(subscriber.queue) >= subscriber.capacity else "connection_budget"
+                    self.metrics.cut_off(self.log.name, cause)
             self.position = position
             if count % self.burst == 0:  # let subscribers send: a burst longer than a buffer is not a slow reader
                 await asyncio.sleep(0)

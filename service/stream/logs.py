@@ -58,6 +58,7 @@ class Log(Generic[Item]):
     position: str  # the position column
     decode: Callable[[asyncpg.Record], Item]
     account_of: Callable[[Item], str]
+    name: str = "log"  # in metrics' labels
 
 
 def record_account(record: EventRecord) -> str:
@@ -72,8 +73,10 @@ def row_itself(row: asyncpg.Record) -> asyncpg.Record:
     return row
 
 
-EVENT_LOG: Log[EventRecord] = Log(HEAD, ALL_EVENTS, STREAM, "notification_id", EventRecord.from_row, record_account)
-CHANGE_LOG: Log[asyncpg.Record] = Log(CHANGES_HEAD, ALL_CHANGES, CHANGES, "position", row_itself, row_account)
+EVENT_LOG: Log[EventRecord] = Log(HEAD, ALL_EVENTS, STREAM, "notification_id", EventRecord.from_row, record_account,
+                                  "events")
+CHANGE_LOG: Log[asyncpg.Record] = Log(CHANGES_HEAD, ALL_CHANGES, CHANGES, "position", row_itself, row_account,
+                                      "finding_changes")
 
 
 @dataclass(frozen=True)

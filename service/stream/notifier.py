@@ -13,6 +13,7 @@ import logging
 
 import asyncpg
 
+from service.observability.metrics import Metrics
 from service.runtime.health import DatabaseHealth
 
 log = logging.getLogger(__name__)
@@ -23,15 +24,19 @@ SAFETY_WAKE_SECONDS = 30.0  # even when listening, look again this often
 class LogNotifier:
     """One LISTEN connection per process; wakes every waiting reader on each append."""
 
-    def __init__(self, dsn: str, channel: str, poll_seconds: float = 1.0, health: DatabaseHealth | None = None,
+    def __init__(self, dsn: str, channel: str, poll_seconds: float = 1.0, *, name: str | None = None,
+                 metrics: Metrics | None = None, health: DatabaseHealth | None = None,
                  connect_timeout: float = 2.0) -> None:
         self.dsn = dsn
         self.channel = channel
         self.poll_seconds = poll_seconds
+        self.name = name or channel  # in metrics' labels
+        self.metrics = metrics if metrics is not None else Metrics()
         self.health = health if health is not None else DatabaseHealth()
         self.connect_timeout = connect_timeout
         self.appended = asyncio.Event()
         self.listening = False
+        self.interrupted = False  # a listening connection was lost, or could not be opened, since the last one
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -52,6 +57,9 @@ class LogNotifier:
                     await connection.add_listener(self.channel, self.notified)
                     self.listening = True
                     self.health.answered()
+                    if self.interrupted:
+                        self.metrics.reconnected(self.name)
+                        self.interrupted = False
                     while not connection.is_closed():
                         await asyncio.sleep(self.poll_seconds)
                 finally:
@@ -59,6 +67,7 @@ class LogNotifier:
                     await connection.close()
             except (OSError, asyncpg.PostgresError) as error:  # logged once per outage, by the health
                 self.health.failed(error)
+            self.interrupted = True
             self.notified()  # wake readers: they read what they may have missed
             await asyncio.sleep(self.poll_seconds)
 

@@ -21,7 +21,7 @@ import pytest
 
 from service.runtime.embedded_postgres import EmbeddedPostgres
 from service.settings import Settings
-from tests.conftest import RunningServer
+from tests.conftest import UNLIMITED, RunningServer
 from tests.integration.test_event_stream import opened, received
 from tests.support import RECORD, event, graphql, unique
 
@@ -76,7 +76,8 @@ def until_stored(client: httpx.Client, account: str, timeout: float) -> float:
 async def test_an_outage_answers_unavailable_at_once_and_everything_resumes_when_the_database_is_back(
     dedicated: EmbeddedPostgres, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = Settings(database_url=dedicated.url, projector_poll_seconds=0.2, view_delay_seconds=0.1)
+    settings = Settings(database_url=dedicated.url, projector_poll_seconds=0.2, view_delay_seconds=0.1,
+                        rate_limit_reads=UNLIMITED, rate_limit_writes=UNLIMITED)
     account = unique()
     with RunningServer(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
         socket = await opened(base, {"accountId": account})
@@ -107,7 +108,8 @@ async def test_an_outage_answers_unavailable_at_once_and_everything_resumes_when
 
 
 def test_an_embedded_server_that_died_is_started_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    settings = Settings(database_url=None, data_dir=tmp_path, projector="off")
+    settings = Settings(database_url=None, data_dir=tmp_path, projector="off", rate_limit_reads=UNLIMITED,
+                        rate_limit_writes=UNLIMITED)
     account = unique()
     with RunningServer(settings) as base, httpx.Client(base_url=base, timeout=30) as client:
         assert "errors" not in graphql(client, RECORD, {"events": [event(account_id=account)]})

@@ -103,7 +103,8 @@ def test_the_installed_version_is_the_pinned_one(name: str) -> None:
     )
 
 
-@pytest.mark.parametrize("name", sorted(requirements(extras=("test",))))
+@pytest.mark.parametrize("name", sorted(requirements(extras=tuple(tomllib.loads(PYPROJECT.read_text())["project"]
+                                                                  ["optional-dependencies"]))))
 def test_the_lock_pins_every_declared_dependency_as_pyproject_does(name: str) -> None:
     lock = locked()
     assert name in lock, f"{name} is declared in pyproject.toml but not in requirements.lock: {REFRESH}"
@@ -116,12 +117,19 @@ def test_the_lock_pins_every_declared_dependency_as_pyproject_does(name: str) ->
 # --- declared imports ------------------------------------------------------------------------
 
 
-def third_party_imports(folder: Path) -> dict[str, str]:
+# modules of the package imported only when an extra is installed, and that extra
+EXTRA_MODULES = {"service/observability/otel.py": "otel"}
+
+
+def third_party_imports(folder: Path, *, paths: list[Path] | None = None) -> dict[str, str]:
     """Top-level modules imported by the folder's files (at the top or in a function) -> a file:line.
 
-    Not third-party: the repository's folders, and a script's sibling modules (bench/ imports its own)."""
+    Not third-party: the repository's folders, and a script's sibling modules (bench/ imports its own).
+    The modules of `EXTRA_MODULES` are left out of a folder (`paths` names files to read instead)."""
     found: dict[str, str] = {}
-    for path in sorted(folder.rglob("*.py")):
+    chosen = paths if paths is not None else [
+        path for path in sorted(folder.rglob("*.py")) if path.relative_to(ROOT).as_posix() not in EXTRA_MODULES]
+    for path in chosen:
         local = {each.name for each in ROOT.iterdir() if each.is_dir()} | {each.stem for each in path.parent.glob("*.py")}
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
@@ -151,6 +159,15 @@ def test_every_imported_package_is_declared(folders: tuple[str, ...], extras: tu
             if not providers & declared:
                 undeclared[module] = f"{where} (installed by {sorted(providers) or 'nothing'})"
     assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"
+
+
+@pytest.mark.parametrize(("module", "extra"), sorted(EXTRA_MODULES.items()))
+def test_a_module_of_an_extra_imports_only_what_it_and_the_dependencies_declare(module: str, extra: str) -> None:
+    declared = set(requirements(extras=(extra,)))
+    distributions = metadata.packages_distributions()
+    undeclared = {name: where for name, where in third_party_imports(ROOT, paths=[ROOT / module]).items()
+                  if not {normalized(each) for each in distributions.get(name, [])} & declared}
+    assert not undeclared, f"imported but not declared in pyproject.toml's `{extra}` extra: {undeclared}"
 
 
 # --- the internals, by name ------------------------------------------------------------------
@@ -304,7 +321,8 @@ def transport_ws_handler() -> None:
 
     handler = BaseGraphQLTransportWSHandler(view=None, websocket=None, context=None, root_value=None,  # type: ignore[arg-type]
                                             schema=None, connection_init_wait_timeout=timedelta(seconds=1))  # type: ignore[arg-type]
-    missing = [name for name in ("view", "websocket", "context", "connection_acknowledged") if not hasattr(handler, name)]
+    missing = [name for name in ("view", "websocket", "context", "connection_acknowledged", "connection_init_received",
+                                 "connection_timed_out", "connection_init_timeout_task") if not hasattr(handler, name)]
     expect(missing, [], "the handler's attributes, missing")
     expect(parameters(BaseGraphQLTransportWSHandler.send_message), ["self", "message"], "parameters of send_message")
 
@@ -469,12 +487,13 @@ def test_pgservers_client_list_is_a_json_list_of_pids(tmp_path: Path) -> None:
 def overrides() -> list[tuple[type, str]]:
     from service.api.fanout import FanOutHandler
     from service.api.http import GraphQLEndpoint, SubscriberSocket
+    from service.api.keyed_handler import KeyedHandler
     from service.api.schema import Schema
 
     return [
         (PlainDataExecutor, "execute_field"), (PlainDataExecutor, "complete_value"),
         (FanOutHandler, "handle"), (FanOutHandler, "handle_message"), (FanOutHandler, "handle_invalid_message"),
-        (FanOutHandler, "run_operation"),
+        (FanOutHandler, "run_operation"), (KeyedHandler, "handle"), (KeyedHandler, "handle_connection_init"),
         (SubscriberSocket, "send_json"), (SubscriberSocket, "iter_json"),
         (GraphQLEndpoint, "decode_json"), (GraphQLEndpoint, "encode_json"), (GraphQLEndpoint, "parse_http_body"),
         (GraphQLEndpoint, "get_context"),

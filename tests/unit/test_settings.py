@@ -24,11 +24,25 @@ def test_values_are_read_from_the_environment() -> None:
      ({"CX360_MAX_BATCH_EVENTS": "0"}, "CX360_MAX_BATCH_EVENTS"), ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
      ({"DATABASE_URL": "postgresql://host"}, "DATABASE_URL"),
      ({"CX360_CONNECTION_BUFFER_BYTES": "1000"}, "CX360_CONNECTION_BUFFER_BYTES"),
-     ({"CX360_SUBSCRIBER_BUFFER": "many"}, "CX360_SUBSCRIBER_BUFFER")],
+     ({"CX360_SUBSCRIBER_BUFFER": "many"}, "CX360_SUBSCRIBER_BUFFER"),
+     ({"CX360_CORS_ORIGINS": "app.example.com"}, "CX360_CORS_ORIGINS"),
+     ({"CX360_CORS_ORIGINS": "https://app.example.com/"}, "CX360_CORS_ORIGINS"),
+     ({"CX360_CORS_ORIGINS": "ftp://app.example.com"}, "CX360_CORS_ORIGINS"),
+     ({"CX360_RATE_LIMIT_READS": "100"}, "CX360_RATE_LIMIT_READS"),
+     ({"CX360_RATE_LIMIT_READS": "0/second"}, "CX360_RATE_LIMIT_READS"),
+     ({"CX360_RATE_LIMIT_WRITES": "1/second;5/minute"}, "CX360_RATE_LIMIT_WRITES")],
 )
 def test_a_bad_value_is_refused_naming_the_variable(environ: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(environ)
+
+
+def test_cors_origins_and_rate_limits_are_read_from_the_environment() -> None:
+    settings = Settings.from_env({"CX360_CORS_ORIGINS": "https://app.example.com, http://localhost:3000",
+                                  "CX360_RATE_LIMIT_READS": "20 per minute", "CX360_RATE_LIMIT_WRITES": "5/second"})
+    assert settings.cors_origins == ("https://app.example.com", "http://localhost:3000")
+    assert (settings.rate_limit_reads, settings.rate_limit_writes) == ("20 per minute", "5/second")
+    assert Settings.from_env({"CX360_CORS_ORIGINS": "*"}).cors_origins == ("*",)
 
 
 def test_a_unix_socket_url_is_understood() -> None:

@@ -38,6 +38,15 @@ def fact(event_type: str, when: datetime | str, contact: str | None = None, **da
     )
 
 
+def tied(*facts: Fact) -> list[Fact]:
+    """The facts with event ids that order them as given among events of the same instant.
+
+    Simultaneous events are ordered by content, the event id last: a test of a tie runs
+    with each order, so that neither can decide the outcome.
+    """
+    return [each._replace(event_id=f"tie-{n}-{each.event_id}") for n, each in enumerate(facts)]
+
+
 def findings(rule: str, facts: list[Fact], as_of: datetime | str, **thresholds: Any) -> list[Finding]:
     """The findings of one rule for the account's facts, judged at `as_of`."""
     chosen = thresholds_from({rule: thresholds} if thresholds else {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from projections.facts import Fact
-from tests.unit.rules.builders import at, fact, findings, only
+from tests.unit.rules.builders import at, fact, findings, only, tied
 
 RULE = "abrupt-suspension"
 
@@ -102,6 +102,23 @@ def test_it_closes_when_the_service_is_restored() -> None:
     assert only(RULE, facts, "2026-03-10").resolved_at == at("2026-03-06 12:00")
     assert only(RULE, facts, "2026-03-06 11:59").resolved_at is None
     assert findings(RULE, facts, "2026-03-04 09:59") == []  # as of before the suspension
+
+
+@pytest.mark.parametrize("restore_first", [True, False])
+def test_a_restore_at_the_instant_of_the_suspension_means_it_never_held(restore_first: bool) -> None:
+    """Suspended and restored at 4 Mar 10:00, in either order of the tie: never cut off."""
+    suspension, restore = suspended("2026-03-04 10:00"), restored("2026-03-04 10:00")
+    pair = (restore, suspension) if restore_first else (suspension, restore)
+    facts = [subscription("2025-01-10"), failed("2026-03-01"), *tied(*pair)]
+    assert findings(RULE, facts, "2026-03-10") == []
+    assert findings(RULE, facts, "2026-03-04 10:00") == []
+
+
+def test_a_late_restore_dated_at_the_suspension_takes_the_finding_back() -> None:
+    """Reported open from 4 Mar 10:00; a restore dated 4 Mar 10:00 that arrives afterwards shows it never held."""
+    facts = [subscription("2025-01-10"), failed("2026-03-01"), suspended("2026-03-04 10:00")]
+    assert only(RULE, facts, "2026-03-10").resolved_at is None
+    assert findings(RULE, [*facts, restored("2026-03-04 10:00")], "2026-03-10") == []
 
 
 def test_each_suspension_is_its_own_finding() -> None:

@@ -60,10 +60,28 @@ def test_a_plain_date_until_runs_to_the_end_of_that_day(when: str, fires: bool) 
     assert len(findings(RULE, [plan("2026-03-01"), dunning(when)], "2026-04-10")) == int(fires)
 
 
-@pytest.mark.parametrize(("when", "fires"), [("2026-03-20 10:00", True), ("2026-03-20 10:01", False)])
+@pytest.mark.parametrize(("when", "fires"), [("2026-03-20 09:59", True), ("2026-03-20 10:01", False)])
 def test_a_date_time_until_is_an_instant_with_its_offset(when: str, fires: bool) -> None:
     facts = [plan("2026-03-01", until="2026-03-20T12:00:00+02:00"), dunning(when)]
     assert len(findings(RULE, facts, "2026-04-10")) == int(fires)
+
+
+@pytest.mark.parametrize(("until", "action"), [("2026-03-31", "2026-04-01 00:00"),
+                                                ("2026-03-20T12:00:00+02:00", "2026-03-20 10:00")])
+def test_an_action_alone_at_the_instant_the_plan_ends_means_it_never_held(until: str, action: str) -> None:
+    """The plan runs until `action` (the end of 31 Mar; 12:00 at +02:00): its end comes with the action."""
+    facts = [plan("2026-03-01", until=until), dunning(action)]
+    assert findings(RULE, facts, "2026-04-10") == []
+    assert findings(RULE, facts, action) == []
+
+
+def test_a_late_earlier_action_opens_the_finding_and_the_one_at_the_end_joins_it() -> None:
+    """Plan until 31 Mar: a dunning at its end (1 Apr 00:00) alone is none; one of 10 Mar arriving late opens it."""
+    granted, at_the_end, earlier = plan("2026-03-01"), dunning("2026-04-01 00:00", 3), dunning("2026-03-10")
+    assert findings(RULE, [granted, at_the_end], "2026-04-10") == []
+    found = only(RULE, [granted, at_the_end, earlier], "2026-04-10")
+    assert (found.detected_at, found.resolved_at) == (at("2026-03-10"), at("2026-04-01"))
+    assert found.evidence == (granted, earlier, at_the_end)
 
 
 def test_it_closes_at_the_plans_until_and_later_actions_join_while_in_force() -> None:

@@ -54,12 +54,28 @@ def test_a_collections_action_before_the_campaign_fires_from_the_campaign() -> N
 
 @pytest.mark.parametrize(
     ("offset", "fires"),
-    [(-days(14), True), (-days(14) - timedelta(minutes=1), False), (days(14), True),
+    [(-days(14), True), (-days(14) - timedelta(minutes=1), False), (days(14) - timedelta(minutes=1), True),
      (days(14) + timedelta(minutes=1), False), (days(0), True)],
 )
 def test_the_window_is_14_days_either_side_both_ends_included(offset: timedelta, fires: bool) -> None:
     facts = [campaign(), dunning(SENT + offset)]
     assert len(findings(RULE, facts, "2026-04-30")) == (1 if fires else 0)
+
+
+def test_an_action_alone_14_days_after_the_campaign_never_held_but_joins_an_open_finding() -> None:
+    """Campaign 2 Mar 09:14; a dunning at 16 Mar 09:14, the instant the window closes."""
+    at_the_end = dunning(SENT + days(14))
+    assert findings(RULE, [campaign(), at_the_end], "2026-04-30") == []
+    assert findings(RULE, [campaign(), at_the_end], SENT + days(14)) == []
+    earlier = dunning("2026-03-05")
+    assert only(RULE, [campaign(), earlier, at_the_end], "2026-04-30").evidence[1:] == (earlier, at_the_end)
+
+
+def test_a_late_earlier_send_that_closes_the_window_at_the_action_takes_the_finding_back() -> None:
+    """Sent 10 Mar, a dunning 20 Mar: open until 24 Mar; a send of 6 Mar arriving late closes it at 20 Mar."""
+    facts = [campaign("2026-03-10 09:00"), dunning("2026-03-20 09:00")]
+    assert only(RULE, facts, "2026-03-21").resolved_at is None
+    assert findings(RULE, [*facts, campaign("2026-03-06 09:00", contact="c-2")], "2026-03-21") == []
 
 
 def test_instants_are_compared_with_their_offsets() -> None:

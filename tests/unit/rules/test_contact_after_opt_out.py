@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from projections.facts import Fact
-from tests.unit.rules.builders import at, fact, findings, only
+from tests.unit.rules.builders import at, fact, findings, only, tied
 
 RULE = "contact-after-opt-out"
 
@@ -95,6 +95,31 @@ def test_only_a_change_strictly_before_the_message_counts(when: str, fires: bool
 def test_a_message_after_consent_is_granted_again_does_not_fire() -> None:
     facts = [consent("2026-03-02"), consent("2026-03-03", granted=True), campaign("2026-03-05")]
     assert findings(RULE, facts, "2026-03-10") == []
+
+
+@pytest.mark.parametrize("grant_first", [True, False])
+def test_a_grant_at_the_instant_of_the_withdrawal_answers_it(grant_first: bool) -> None:
+    """Withdrawn and granted again both at 2 Mar 09:00, in either order of the tie; a campaign on 5 Mar."""
+    revoke, grant = consent("2026-03-02 09:00"), consent("2026-03-02 09:00", granted=True)
+    pair = (grant, revoke) if grant_first else (revoke, grant)
+    assert findings(RULE, [*tied(*pair), campaign("2026-03-05")], "2026-03-10") == []
+
+
+@pytest.mark.parametrize("grant_first", [True, False])
+def test_a_grant_at_the_instant_of_the_first_message_means_it_never_held(grant_first: bool) -> None:
+    """Withdrawn 2 Mar; a campaign and a grant both at 5 Mar 09:00, in either order of the tie."""
+    message, grant = campaign("2026-03-05 09:00"), consent("2026-03-05 09:00", granted=True)
+    pair = (grant, message) if grant_first else (message, grant)
+    facts = [consent("2026-03-02"), *tied(*pair)]
+    assert findings(RULE, facts, "2026-03-10") == []
+    assert findings(RULE, facts, "2026-03-05 09:00") == []
+
+
+def test_a_late_grant_dated_at_the_first_message_takes_the_finding_back() -> None:
+    """Reported open from the campaign of 5 Mar 09:00; a grant dated 5 Mar 09:00 arrives afterwards."""
+    facts = [consent("2026-03-02"), campaign("2026-03-05 09:00")]
+    assert only(RULE, facts, "2026-03-10").resolved_at is None
+    assert findings(RULE, [*facts, consent("2026-03-05 09:00", granted=True)], "2026-03-10") == []
 
 
 def test_the_latest_covering_change_decides_and_is_the_key() -> None:

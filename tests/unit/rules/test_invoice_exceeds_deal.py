@@ -81,10 +81,33 @@ def test_credits_before_the_invoice_or_in_another_currency_do_not_count() -> Non
     assert found.resolved_at is None and len(found.evidence) == 2
 
 
-def test_credits_that_covered_the_difference_before_the_deal_was_won_close_it_at_detection() -> None:
-    facts = [invoice("2026-03-01"), credit("2026-03-02", "100"), won("2026-03-05")]
+@pytest.mark.parametrize("credited", ["2026-03-02", "2026-03-05"])
+def test_credits_that_covered_the_difference_by_the_time_the_deal_was_won_mean_it_never_held(credited: str) -> None:
+    """Invoiced 1 Mar, 100 EUR credited 2 Mar (or 5 Mar, as the deal is won): never more than sold."""
+    facts = [invoice("2026-03-01"), credit(credited, "100"), won("2026-03-05")]
+    assert findings(RULE, facts, "2026-03-10") == []
+    assert findings(RULE, facts, "2026-03-05") == []
+
+
+def test_credits_short_of_the_difference_when_the_deal_is_won_leave_it_open_until_they_reach_it() -> None:
+    facts = [invoice("2026-03-01"), credit("2026-03-02", "60"), won("2026-03-05"), credit("2026-03-05 00:01", "40")]
     found = only(RULE, facts, "2026-03-10")
-    assert found.detected_at == found.resolved_at == at("2026-03-05")
+    assert (found.detected_at, found.resolved_at) == (at("2026-03-05"), at("2026-03-05 00:01"))
+
+
+def test_a_late_credit_dated_before_the_win_takes_the_finding_back() -> None:
+    """Reported open from the win on 5 Mar; a 100 EUR credit of 4 Mar that arrives afterwards shows it never held."""
+    facts = [invoice("2026-03-01"), won("2026-03-05")]
+    assert only(RULE, facts, "2026-03-10").resolved_at is None
+    assert findings(RULE, [*facts, credit("2026-03-04", "100")], "2026-03-10") == []
+
+
+def test_the_evidence_is_the_credits_counted_against_the_excess() -> None:
+    """Credits after the invoice in its currency, up to the one that reaches the 100 EUR; none after it."""
+    counted = [credit("2026-03-08", "40"), credit("2026-03-09", "60")]
+    facts = [won("2026-03-01"), credit("2026-03-04", "100"), invoice("2026-03-05"), credit("2026-03-06", "500", "USD"),
+             *counted, credit("2026-03-10", "25")]
+    assert only(RULE, facts, "2026-03-20").evidence == (facts[0], facts[2], *counted)
 
 
 def test_the_tolerance_is_a_threshold() -> None:

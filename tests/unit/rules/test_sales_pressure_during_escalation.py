@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.rules.builders import at, fact, findings, only
+from projections.facts import Fact
+from tests.unit.rules.builders import at, fact, findings, only, tied
 
 RULE = "sales-pressure-during-escalation"
 
@@ -85,6 +86,47 @@ def test_a_reopened_ticket_with_a_new_push_reopens_the_same_finding() -> None:
     before, after = only(RULE, first, "2026-03-10"), only(RULE, first + reopened, "2026-03-10")
     assert after.id == before.id and after.resolved_at is None
     assert only(RULE, first + reopened[:1], "2026-03-10").resolved_at == at("2026-03-06")
+
+
+def reopened(when: str, ticket: str = "T-4411") -> Fact:
+    return fact("support.ticket.reopened", when, ticketId=ticket)
+
+
+@pytest.mark.parametrize("resolved_first", [True, False])
+def test_a_ticket_opened_and_resolved_at_one_instant_was_never_open(resolved_first: bool) -> None:
+    """Opened and resolved both at 2 Mar 09:00, in either order of the tie; pushes then and on 3 Mar."""
+    pair = (resolved("2026-03-02 09:00"), opened("2026-03-02 09:00"))
+    facts = [*tied(*(pair if resolved_first else pair[::-1])), outreach("2026-03-02 09:00"), outreach("2026-03-03")]
+    assert findings(RULE, facts, "2026-03-10") == []
+
+
+@pytest.mark.parametrize("resolved_first", [True, False])
+def test_a_ticket_resolved_and_reopened_at_one_instant_is_open_again(resolved_first: bool) -> None:
+    """Open since 2 Mar, resolved and reopened both at 4 Mar 09:00, in either order of the tie; a push on 5 Mar."""
+    pair = (resolved("2026-03-04 09:00"), reopened("2026-03-04 09:00"))
+    facts = [opened("2026-03-02"), *tied(*(pair if resolved_first else pair[::-1])), outreach("2026-03-05")]
+    found = only(RULE, facts, "2026-03-10")
+    assert (found.detected_at, found.resolved_at) == (at("2026-03-05"), None)
+
+
+def test_a_late_resolution_dated_at_the_opening_takes_the_finding_back() -> None:
+    """Reported open from the push on 3 Mar; a resolution dated at the opening (2 Mar 09:00) arrives afterwards.
+
+    The resolution is ordered first in the tie: it must still close the stretch opened at its instant.
+    """
+    late, opening = tied(resolved("2026-03-02 09:00"), opened("2026-03-02 09:00"))
+    facts = [opening, outreach("2026-03-03")]
+    assert only(RULE, facts, "2026-03-10").resolved_at is None
+    assert findings(RULE, [*facts, late], "2026-03-10") == []
+
+
+def test_the_evidence_is_the_opening_escalations_reopenings_and_pushes_while_open_and_serious() -> None:
+    """Low priority, escalated on 3 Mar, resolved on 5 Mar, reopened on 8 Mar: pushes on 4 and 9 Mar count."""
+    ticket, escalation = opened("2026-03-02", "low"), fact("support.ticket.escalated", "2026-03-03", ticketId="T-4411")
+    counted, again = [outreach("2026-03-04"), outreach("2026-03-09")], reopened("2026-03-08")
+    not_counted = [outreach("2026-03-02 12:00"), outreach("2026-03-06")]  # before serious; while resolved
+    facts = [ticket, not_counted[0], escalation, counted[0], resolved("2026-03-05"), not_counted[1], again, counted[1]]
+    assert only(RULE, facts, "2026-03-10").evidence == (ticket, escalation, counted[0], again, counted[1])
 
 
 def test_each_ticket_is_its_own_finding() -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from projections.facts import Fact
-from tests.unit.rules.builders import at, days, fact, findings, next_change, only
+from tests.unit.rules.builders import at, days, fact, findings, next_change, only, tied
 
 RULE = "upsell-to-detractor"
 
@@ -57,11 +57,36 @@ def test_only_scores_of_0_to_6_are_detractors(score: int, fires: bool) -> None:
 
 @pytest.mark.parametrize(
     ("offset", "fires"),
-    [(-timedelta(minutes=1), False), (days(0), True), (days(30), True), (days(30) + timedelta(minutes=1), False)],
+    [(-timedelta(minutes=1), False), (days(0), True), (days(30) - timedelta(minutes=1), True),
+     (days(30) + timedelta(minutes=1), False)],
 )
 def test_the_push_must_come_within_30_days_after_the_response(offset: timedelta, fires: bool) -> None:
     facts = [nps(3), outreach(RESPONDED + offset)]
     assert len(findings(RULE, facts, "2026-05-01")) == (1 if fires else 0)
+
+
+def test_a_push_alone_30_days_after_the_response_never_held_but_joins_an_open_finding() -> None:
+    """Score 3 on 2 Mar 09:14; a push on 1 Apr 09:14, the instant the window closes."""
+    at_the_end = campaign(RESPONDED + days(30))
+    assert findings(RULE, [nps(3), at_the_end], "2026-05-01") == []
+    assert findings(RULE, [nps(3), at_the_end], RESPONDED + days(30)) == []
+    earlier = outreach("2026-03-10")
+    assert only(RULE, [nps(3), earlier, at_the_end], "2026-05-01").evidence[1:] == (earlier, at_the_end)
+
+
+@pytest.mark.parametrize("promoter_first", [True, False])
+def test_a_response_of_7_or_more_at_the_instant_of_the_detractor_response_answers_it(promoter_first: bool) -> None:
+    """Scores 3 and 9 both at 2 Mar 09:14, in either order of the tie; pushes at that instant and later."""
+    detractor, promoter = nps(3), nps(9, contact="c-18")
+    pair = (promoter, detractor) if promoter_first else (detractor, promoter)
+    assert findings(RULE, [*tied(*pair), outreach(RESPONDED), outreach("2026-03-10")], "2026-03-12") == []
+
+
+def test_a_late_response_of_7_or_more_dated_before_the_push_takes_the_finding_back() -> None:
+    """Reported open from the push on 10 Mar; a score of 8 dated 5 Mar that arrives afterwards clears the detractor."""
+    facts = [nps(3), outreach("2026-03-10")]
+    assert only(RULE, facts, "2026-03-12").resolved_at is None
+    assert findings(RULE, [*facts, nps(8, "2026-03-05", contact="c-18")], "2026-03-12") == []
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -45,7 +45,9 @@ from service.projection.view_store import open_view_store
 from service.read.account_view import ViewReads
 from service.read.accounts import Reads
 from service.read.findings import FindingReads
-from service.runtime.embedded_postgres import EmbeddedPostgres
+from service.read.pool import ReadPool
+from service.runtime.database import Database, open_database
+from service.runtime.health import DatabaseHealth, Prober
 from service.runtime.middleware import BodySizeLimit
 from service.settings import Settings, connection_params
 from service.store.event_store import EventStore, store_env
@@ -61,67 +63,74 @@ DEMO_BATCH = 500
 
 @asynccontextmanager
 async def open_context(
-    settings: Settings, on_query: Callable[[Any], None] | None = None, metrics: Metrics | None = None
+    settings: Settings, on_query: Callable[[Any], None] | None = None, metrics: Metrics | None = None,
+    database: Database | None = None,
 ) -> AsyncIterator[Context]:
     """Open every resource the service needs, and close them all on the way out.
 
-    `on_query` is called with every query the read side runs (asyncpg's query logger):
-    tests count queries with it. `metrics` counts what the resources do (a registry of
-    their own when not given).
+    `database`: one the caller opened (and closes); otherwise it is opened here. `on_query`
+    is called with every query the read side runs (asyncpg's query logger): tests count
+    queries with it. `metrics` counts what the resources do (a registry of their own when
+    not given). Every path reports to one `DatabaseHealth`; while the database is down, a
+    prober tries it (starting an embedded server that died) and, once it answers, the
+    store's connections are replaced.
     """
     metrics = metrics if metrics is not None else Metrics()
-    embedded = EmbeddedPostgres(settings.data_dir) if settings.database_url is None else None
-    url = await anyio.to_thread.run_sync(embedded.start) if embedded is not None else settings.database_url
-    assert url is not None
-    try:
+    async with AsyncExitStack() as stack:
+        if database is None:
+            database = await anyio.to_thread.run_sync(open_database, settings)
+            stack.push_async_callback(anyio.to_thread.run_sync, database.close)
+        url = database.url
         params = connection_params(url)
-        store = await anyio.to_thread.run_sync(lambda: EventStore(env=store_env(params)))
-        try:
-            projector = await anyio.to_thread.run_sync(lambda: start_projector(settings, url, store, metrics))
-            try:
-                pool = await asyncpg.create_pool(
-                    dsn=url, min_size=1, max_size=settings.db_pool_size, init=query_logger(on_query)
-                )
-                notifier = LogNotifier(url, store.indexing_recorder.channel_name, settings.projector_poll_seconds,
-                                       name=EVENT_LOG.name, metrics=metrics)
-                change_notifier = LogNotifier(url, finding_changes.CHANNEL, settings.projector_poll_seconds,
-                                              name=CHANGE_LOG.name, metrics=metrics)
-                burst = settings.subscriber_buffer // 2
-                event_feed = Feed(pool, notifier, EVENT_LOG, burst=burst, metrics=metrics)
-                change_feed = Feed(pool, change_notifier, CHANGE_LOG, burst=burst, metrics=metrics)
-                keys = KeyRing(pool, LogNotifier(url, access_keys.CHANNEL, ring.POLL_SECONDS))
-                await notifier.start()
-                await change_notifier.start()
-                await event_feed.start()
-                await change_feed.start()
-                try:
-                    await keys.start()
-                    findings = FindingReads(pool, settings.thresholds)
-                    yield Context(
-                        settings=settings,
-                        reads=Reads(pool),
-                        ingest=Ingest(store, settings.limits, metrics),
-                        findings=findings,
-                        views=ViewReads(pool, settings.health_weights),
-                        event_feed=event_feed,
-                        change_feed=change_feed,
-                        keys=keys,
-                        rates=RateLimits(reads=settings.rate_limit_reads, writes=settings.rate_limit_writes),
-                    )
-                finally:
-                    await keys.stop()
-                    await change_feed.stop()
-                    await event_feed.stop()
-                    await change_notifier.stop()
-                    await notifier.stop()
-                    await pool.close()
-            finally:
-                await anyio.to_thread.run_sync(projector.stop)
-        finally:
-            await anyio.to_thread.run_sync(store.close)
-    finally:
-        if embedded is not None:
-            await anyio.to_thread.run_sync(embedded.stop)
+        health = DatabaseHealth()
+        store = await anyio.to_thread.run_sync(lambda: EventStore(
+            env=store_env(params), write_timeout=settings.write_timeout_seconds, health=health))
+        stack.push_async_callback(anyio.to_thread.run_sync, store.close)
+        projector = await anyio.to_thread.run_sync(lambda: start_projector(settings, url, store, metrics))
+        stack.push_async_callback(anyio.to_thread.run_sync, projector.stop)
+        pool = ReadPool(await asyncpg.create_pool(dsn=url, min_size=0, max_size=settings.db_pool_size,
+                                                  init=query_logger(on_query), timeout=settings.read_timeout_seconds),
+                        health)
+        stack.push_async_callback(pool.close)
+        event_feed, change_feed = await open_feeds(stack, settings, url, store.indexing_recorder.channel_name,
+                                                   pool, health, metrics)
+        keys = KeyRing(pool.pool, LogNotifier(url, access_keys.CHANNEL, ring.POLL_SECONDS, health=health))
+        await keys.start()
+        stack.push_async_callback(keys.stop)
+        health.on_back(store.replace_connections)
+        prober = Prober(health, database.probe)
+        prober.start()
+        stack.push_async_callback(anyio.to_thread.run_sync, prober.stop)
+        yield Context(
+            settings=settings,
+            reads=Reads(pool),
+            ingest=Ingest(store, settings.limits, metrics),
+            findings=FindingReads(pool, settings.thresholds),
+            views=ViewReads(pool, settings.health_weights),
+            event_feed=event_feed,
+            change_feed=change_feed,
+            keys=keys,
+            rates=RateLimits(reads=settings.rate_limit_reads, writes=settings.rate_limit_writes),
+        )
+
+
+async def open_feeds(
+    stack: AsyncExitStack, settings: Settings, url: str, channel: str, pool: ReadPool, health: DatabaseHealth,
+    metrics: Metrics,
+) -> tuple[Feed[Any], Feed[Any]]:
+    """The process's readers of the event log and of the finding changes, each woken by its notifier."""
+    burst = settings.subscriber_buffer // 2
+    feeds = []
+    for log_channel, source in ((channel, EVENT_LOG), (finding_changes.CHANNEL, CHANGE_LOG)):
+        notifier = LogNotifier(url, log_channel, settings.projector_poll_seconds, name=source.name, metrics=metrics,
+                               health=health)
+        feed: Feed[Any] = Feed(pool, notifier, source, burst=burst, metrics=metrics)
+        await notifier.start()
+        stack.push_async_callback(notifier.stop)
+        await feed.start()
+        stack.push_async_callback(feed.stop)
+        feeds.append(feed)
+    return feeds[0], feeds[1]
 
 
 def query_logger(on_query: Callable[[Any], None] | None) -> Any:
@@ -190,10 +199,13 @@ def middleware(settings: Settings, metrics: Metrics, tracing: Any) -> list[Middl
     ]
 
 
-def build_app(settings: Settings, *, demo: bool = False, tracer_provider: Any = None) -> Starlette:
+def build_app(settings: Settings, *, demo: bool = False, tracer_provider: Any = None,
+              database: Database | None = None) -> Starlette:
     """The ASGI application: GraphQL (and GraphiQL in a browser) at /graphql; /healthz, /readyz, /metrics.
 
     Traces follow OpenTelemetry's variables (`settings.tracing`), or go to `tracer_provider` when given.
+    `database`: opened by the caller (`cx360 serve` opens it before serving, so that a
+    database it cannot reach stops it with one line); otherwise the lifespan opens it.
     """
     metrics = Metrics()
     live = LiveCollector()
@@ -203,13 +215,13 @@ def build_app(settings: Settings, *, demo: bool = False, tracer_provider: Any = 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         try:
-            async with open_context(settings, metrics=metrics) as context:
+            async with open_context(settings, metrics=metrics, database=database) as context:
                 live.feeds = {EVENT_LOG.name: context.event_feed, CHANGE_LOG.name: context.change_feed}
                 live.listeners = {EVENT_LOG.name: context.event_feed.notifier,
                                   CHANGE_LOG.name: context.change_feed.notifier}
                 if demo:
                     await load_demo(context.ingest)
-                yield {"context": context, "operability": Operability(context.reads.pool, metrics, live, settings)}
+                yield {"context": context, "operability": Operability(context.reads.pool.pool, metrics, live, settings)}
         finally:
             if tracing is not None:
                 tracing.shutdown()

@@ -1,17 +1,26 @@
-"""The `cx360` command: serve the API, rebuild the projections, manage API keys, export the schema."""
+"""The `cx360` command: serve the API, rebuild the projections, manage API keys, export the schema.
+
+Exit codes: 0 done (and `serve` stopped by SIGINT or SIGTERM); 1 a command failed (a
+rebuild, or a server that could not listen); 2 a bad setting or argument; 3 the
+database could not be reached, or the embedded server could not start.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from service.settings import Settings
+
+NO_DATABASE = 3  # the exit code when the database cannot be reached or the embedded server cannot start
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("rules", help="print the rule thresholds in force (defaults or CX360_RULES_FILE) as TOML")
     add_keys_parser(commands)
     args = parser.parse_args(argv)
+    try:
+        return run_command(args)
+    except database_failures() as failure:  # (evaluated only when an exception comes)
+        print(f"cx360: {failure}", file=sys.stderr)
+        return NO_DATABASE
+    except KeyboardInterrupt:  # Ctrl-C before the server serves (while the database starts, say)
+        print("cx360: interrupted", file=sys.stderr)
+        return 130
+
+
+def run_command(args: argparse.Namespace) -> int:
     if args.command == "rules":
         return rules_command()
     if args.command == "serve":
@@ -69,11 +89,8 @@ def keys_command(args: argparse.Namespace) -> int:
 def serve_command(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    import uvicorn
-
-    from service.bootstrap import build_app
     from service.observability.logs import configure_logging
-    from service.runtime.server import Server
+    from service.runtime.database import open_database
     settings = settings_from_env()
     if settings is None:
         return 2
@@ -82,11 +99,48 @@ def serve_command(args: argparse.Namespace) -> int:
         print(f"cx360: --port must be between 1 and 65535 (got {args.port})", file=sys.stderr)
         return 2
     settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
-    app = build_app(settings, demo=args.demo)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=10,
-                            log_config=None)  # uvicorn's lines go through our handler, in our format
-    Server(config, app.state.close_subscribers).run()
+    database = open_database(settings)  # first: a database it cannot use stops it within seconds, in one line
+    try:
+        import uvicorn
+
+        from service.bootstrap import build_app
+        from service.runtime.server import Server
+
+        app = build_app(settings, demo=args.demo, database=database)
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
+                                timeout_graceful_shutdown=10,
+                                log_config=None)  # uvicorn's lines go through our handler, in our format
+        with stopped_by_signals():
+            Server(config, app.state.close_subscribers).run()
+    finally:
+        database.close()
     return 0
+
+
+@contextmanager
+def stopped_by_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM stop the server gracefully, and then the command ends with 0.
+
+    uvicorn handles both while it serves and, once stopped, raises the signal again for
+    the handler it found: Python's own would end the command with a KeyboardInterrupt
+    traceback (SIGINT) or killed by the signal (SIGTERM). Ours does nothing: the
+    server has stopped, the command returns.
+    """
+    handled = (signal.SIGINT, signal.SIGTERM)
+    before = {each: signal.signal(each, lambda *_: None) for each in handled}
+    try:
+        yield
+    finally:
+        for each, handler in before.items():
+            signal.signal(each, handler)
+
+
+def database_failures() -> tuple[type[Exception], ...]:
+    """What stops a command at start because of its database (exit code 3)."""
+    from service.runtime.database import DatabaseUnreachable
+    from service.runtime.embedded_postgres import EmbeddedPostgresError
+
+    return DatabaseUnreachable, EmbeddedPostgresError
 
 
 def rebuild_command(workers: int | None) -> int:

@@ -68,6 +68,8 @@ class Settings:
     subscriber_buffer: int = 1000  # messages a subscriber may leave unread before it is cut off
     connection_buffer_bytes: int = 16 * 1024 * 1024  # bytes all the subscriptions of a connection may hold unsent
     subscriber_ping_seconds: float = 15.0  # graphql-transport-ws keep-alive pings
+    write_timeout_seconds: float = 5.0  # a batch is stored, or said not to be, within this
+    read_timeout_seconds: float = 1.0  # the longest a read waits to open a database connection
     log_format: str = "text"  # text | json
     ready_max_lag_events: int = 10_000  # /readyz fails when the projection is further behind (0: no limit)
     ready_max_lag_seconds: int = 300  # nor when its oldest event not taken in waits longer (0: no limit)
@@ -113,6 +115,8 @@ class Settings:
             subscriber_buffer=integer(env, "CX360_SUBSCRIBER_BUFFER", cls.subscriber_buffer, 1, 1_000_000),
             connection_buffer_bytes=integer(env, "CX360_CONNECTION_BUFFER_BYTES", cls.connection_buffer_bytes, 65_536, 2**32),
             subscriber_ping_seconds=integer(env, "CX360_SUBSCRIBER_PING_MS", milliseconds(cls.subscriber_ping_seconds), 100, 3_600_000) / 1000,
+            write_timeout_seconds=integer(env, "CX360_WRITE_TIMEOUT_MS", milliseconds(cls.write_timeout_seconds), 100, 600_000) / 1000,
+            read_timeout_seconds=integer(env, "CX360_READ_TIMEOUT_MS", milliseconds(cls.read_timeout_seconds), 10, 600_000) / 1000,
             health_weights=read_weights(Path(env["CX360_HEALTH_WEIGHTS_FILE"]))
             if env.get("CX360_HEALTH_WEIGHTS_FILE") else DEFAULT_WEIGHTS,
             log_format=choice(env, "CX360_LOG_FORMAT", ("text", "json")),

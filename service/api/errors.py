@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
 
 from domain.fields import NUL_REFUSED, SURROGATE_REFUSED, has_lone_surrogate
 from service.api.scalars import ScalarError
+from service.runtime.health import DatabaseUnavailable
+
+MASKED = "Internal error; it has been logged."
+UNAVAILABLE = "UNAVAILABLE"
 
 
 class BadInput(Exception):
@@ -17,7 +24,9 @@ class BadInput(Exception):
 
 
 class ServiceUnavailable(Exception):
-    """A dependency (the database) failed; the client may retry. Shown as is."""
+    """A dependency (the database) failed; the client may retry. Shown as is, with `extensions.code: UNAVAILABLE`."""
+
+    extensions: dict[str, Any] = {"code": UNAVAILABLE}  # graphql-core gives an error the extensions of its cause
 
 
 def text_argument(argument: str, value: str) -> str:
@@ -29,7 +38,7 @@ def text_argument(argument: str, value: str) -> str:
     return value
 
 
-SHOWN = (BadInput, ServiceUnavailable, ScalarError, GraphQLError)
+SHOWN = (BadInput, ServiceUnavailable, DatabaseUnavailable, ScalarError, GraphQLError)
 
 
 def should_mask(error: GraphQLError) -> bool:
@@ -37,3 +46,27 @@ def should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     return original is not None and not isinstance(original, SHOWN)
 
+
+def unavailable(error: GraphQLError) -> bool:
+    """An error that says the database is unavailable (logged once per outage, not per request)."""
+    return isinstance(error.original_error, ServiceUnavailable | DatabaseUnavailable)
+
+
+def presented(error: GraphQLError) -> GraphQLError:
+    """The error as a client sees it: an unavailable database as a retryable UNAVAILABLE error."""
+    if isinstance(error.original_error, DatabaseUnavailable):
+        return GraphQLError(str(error.original_error), nodes=error.nodes, source=error.source,
+                            positions=error.positions, path=error.path, extensions={"code": UNAVAILABLE})
+    return error
+
+
+class ClientErrors(MaskErrors):
+    """Unexpected errors masked; an unavailable database told as `extensions.code: UNAVAILABLE`."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: should_mask(error) or presented(error) is not error,
+                         error_message=MASKED)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        shown = presented(error)
+        return shown if shown is not error else super().anonymise_error(error)

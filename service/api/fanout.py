@@ -59,12 +59,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Messag
 from service.access.scopes import STREAMS_READ
 from service.api.context import Context
 from service.api.cursors import notification_id_of
-from service.api.errors import BadInput, should_mask, text_argument
+from service.api.errors import MASKED, UNAVAILABLE, BadInput, presented, should_mask, text_argument
 from service.api.findings import finding_change
 from service.api.keyed_handler import KeyedHandler
 from service.api.limits import CACHED_LENGTH, PARSED_DOCUMENTS, parsed
 from service.api.stream_errors import stream_ended
 from service.api.types import Event
+from service.runtime.health import DatabaseUnavailable
 from service.settings import QueryLimits
 from service.stream.feed import Budget, NotIssued, StreamEnded
 from service.stream.logs import change_selection, event_selection
@@ -72,7 +73,6 @@ from service.stream.logs import change_selection, event_selection
 log = logging.getLogger(__name__)
 
 FANNED_OUT = ("events", "findingChanged")
-MASKED = "Internal error; it has been logged."
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ def masked(error: GraphQLError) -> dict[str, Any]:
     if should_mask(error):
         log.error("subscription message failed: %s", error.message, exc_info=error.original_error)
         return {"message": MASKED, "path": error.path}
-    return dict(error.formatted)
+    return dict(presented(error).formatted)
 
 
 class FanOutHandler(KeyedHandler):
@@ -285,6 +285,8 @@ class FanOutHandler(KeyedHandler):
             await self.end(operation, dict(stream_ended(ended).formatted))
         except WebSocketDisconnected:
             pass
+        except DatabaseUnavailable as error:  # subscribing during an outage: logged once by the database's health
+            await self.end(operation, {"message": str(error), "extensions": {"code": UNAVAILABLE}})
         except Exception:
             log.exception("subscription %s failed", operation.id)
             await self.end(operation, {"message": MASKED})

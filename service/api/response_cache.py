@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.access.scopes import PRINCIPAL, VIEWS_READ, Principal
 from service.observability.context import current_request, label_operation
 from service.projection.view_store import ACCOUNT_VIEWS_TABLE
+from service.runtime.health import DatabaseUnavailable
 from service.store.tables import ACCOUNTS_TABLE
 
 VERSION = f"""
@@ -124,7 +125,7 @@ class AccountResponseCache:
             return None  # the endpoint refuses it, naming the scope
         try:
             row = await context.reads.pool.fetchrow(VERSION, account_id)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        except (DatabaseUnavailable, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             return None  # the endpoint answers, or says the database is unavailable
         if row is None:
             return None

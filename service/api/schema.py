@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, GraphQLResolveInfo
-from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -20,7 +20,7 @@ from service.api.account import Account, AccountConnection, account_connection
 from service.api.account_list import AccountFilterInput, AccountOrder, list_after
 from service.api.context import Context, Info
 from service.api.cursors import notification_id_of, position_of
-from service.api.errors import BadInput, ServiceUnavailable, should_mask, text_argument
+from service.api.errors import BadInput, ClientErrors, ServiceUnavailable, should_mask, text_argument, unavailable
 from service.api.executor import PlainDataExecutor
 from service.api.findings import (
     DepartmentPairCount,
@@ -151,8 +151,8 @@ async def record_batch(context: Context, events: Sequence[Mapping[str, Any]]) ->
         raise BadInput("events", f"a batch holds at most {maximum} events (got {len(events)}); nothing was stored")
     try:
         result = await context.ingest.record(events)
-    except StoreUnavailable:
-        raise ServiceUnavailable("the event store is unavailable; nothing of this batch was stored, retry later") from None
+    except StoreUnavailable as failure:
+        raise ServiceUnavailable(str(failure)) from None
     return RecordEventsPayload(
         accepted=result.accepted,
         duplicates=result.duplicates,
@@ -251,7 +251,7 @@ class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         unexpected = [error for error in errors if should_mask(error)]
         for error in errors:
-            if not should_mask(error):
+            if not should_mask(error) and not unavailable(error):  # an outage is logged once, by the database's health
                 log.info("request refused: %s", error.message)
         if unexpected:
             super().process_errors(unexpected, execution_context)
@@ -270,7 +270,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         extensions=[  # factories: strawberry builds a fresh extension per request (its caches are shared)
             LabelOperation,
             NameArgumentsInVariableErrors,
-            lambda: MaskErrors(should_mask_error=should_mask, error_message="Internal error; it has been logged."),
+            ClientErrors,
             lambda: AddValidationRules(list(schema.query_rules)),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             lambda: ParseWithinLimits(max_length=limits.max_length),

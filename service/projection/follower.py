@@ -5,6 +5,9 @@ follower LISTENs on its own connection; a notification only wakes it, and it the
 the log from its tracked position, so a lost notification costs latency, never an
 event. When the listening connection drops, it polls every `poll_seconds` and tries to
 listen again. It also wakes when the next account comes due.
+
+While the database is down it says so once (its `DatabaseHealth`), tries again every
+`poll_seconds`, and once the database is back says from which position it resumes.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from psycopg import sql
 from psycopg_pool import PoolTimeout
 
 from service.projection.projector import Projector
+from service.runtime.database import CONNECT_TIMEOUT
+from service.runtime.health import DatabaseHealth
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,7 @@ class Follower:
         stopping: StopSignal | None = None,
         freeze_gc: bool = False,
         on_relisten: Callable[[], None] | None = None,
+        health: DatabaseHealth | None = None,
     ) -> None:
         self.freeze_gc = freeze_gc
         self.on_relisten = on_relisten  # told when listening again after a lost or refused connection
@@ -65,6 +71,7 @@ class Follower:
         self.poll_seconds = poll_seconds
         self.stopping: StopSignal = stopping if stopping is not None else threading.Event()
         self.listener: psycopg.Connection[tuple[object, ...]] | None = None
+        self.health = health if health is not None else DatabaseHealth("projector: ", meanwhile="")
         self.thread = threading.Thread(target=self.run, name="cx360-projector", daemon=True)
 
     def start(self) -> None:
@@ -80,10 +87,11 @@ class Follower:
                 try:
                     busy = self.catch_up()
                     wait = 0.0 if busy else self.timeout()
-                except TRANSIENT as error:
-                    log.warning("projector: database unavailable (%s); retrying in %.1fs", error, self.poll_seconds)
+                except TRANSIENT as error:  # logged once per outage, by the health
+                    self.health.failed(error)
                     self.stopping.wait(self.poll_seconds)
                     continue
+                self.health.answered()
                 if wait:
                     self.wait(wait)
         finally:
@@ -118,8 +126,8 @@ class Follower:
         try:
             for _ in listener.notifies(timeout=min(timeout, 1.0), stop_after=1):
                 pass
-        except TRANSIENT as error:
-            log.warning("projector: lost the listening connection (%s); polling meanwhile", error)
+        except TRANSIENT as error:  # polling meanwhile; the database's state shows in catching up
+            log.debug("projector: lost the listening connection (%s); polling meanwhile", error)
             self.close_listener()
             self.interrupted = True
 
@@ -127,10 +135,10 @@ class Follower:
         if self.listener is not None and not self.listener.closed:
             return self.listener
         try:
-            self.listener = psycopg.connect(self.conninfo, autocommit=True)
+            self.listener = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
             self.listener.execute(sql.SQL("LISTEN {0}").format(sql.Identifier(self.channel)))
-        except TRANSIENT as error:
-            log.warning("projector: cannot listen (%s); polling every %.1fs", error, self.poll_seconds)
+        except TRANSIENT as error:  # polling meanwhile; the database's state shows in catching up
+            log.debug("projector: cannot listen (%s); polling every %.1fs", error, self.poll_seconds)
             self.close_listener()
             self.interrupted = True
             return None

@@ -266,8 +266,9 @@ def account_fact(row: DictRow) -> tuple[str, Fact]:
     return account_id, fact
 
 
-def open_view_store(params: dict[str, str | int | None]) -> ProjectedViews:
-    """The live view on a small pool of its own, its tables created if missing."""
-    view = ProjectedViews(datastore_of(params))
+def open_view_store(params: dict[str, str | int | None], wait: float = 5.0) -> ProjectedViews:
+    """The live view on a small pool of its own (waiting `wait` seconds at most for a connection),
+    its tables created if missing."""
+    view = ProjectedViews(datastore_of(params, wait=wait))
     view.create_table()
     return view

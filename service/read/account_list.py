@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
-
 from service.projection.view_store import ACCOUNT_VIEWS_TABLE
 from service.read.accounts import AccountRecord
+from service.read.pool import ReadPool
 from service.store.tables import ACCOUNTS_TABLE
 
 # ordering -> (sort key expression, descending?, key type)
@@ -69,7 +68,7 @@ def escaped(text: str) -> str:
 
 
 async def account_page(
-    pool: asyncpg.Pool, limit: int, ordering: str, chosen: AccountFilter, after: After | None
+    pool: ReadPool, limit: int, ordering: str, chosen: AccountFilter, after: After | None
 ) -> list[tuple[AccountRecord, str]]:
     """A page of accounts with each one's sort key (for its cursor)."""
     search = escaped(chosen.search) if chosen.search else None

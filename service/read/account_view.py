@@ -6,13 +6,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import orjson
 
 from projections.view.account import account_view
 from projections.view.health import HealthWeights
 from service.projection.view_store import ACCOUNT_VIEWS_TABLE
 from service.read.findings import Judged
+from service.read.pool import ReadPool
 
 VIEWS = f"SELECT account_id, view FROM {ACCOUNT_VIEWS_TABLE} WHERE account_id = ANY($1::text[])"
 
@@ -20,7 +20,7 @@ ViewKey = tuple[str, datetime | None]  # (account id, asOf or None for live)
 
 
 class ViewReads:
-    def __init__(self, pool: asyncpg.Pool, weights: HealthWeights) -> None:
+    def __init__(self, pool: ReadPool, weights: HealthWeights) -> None:
         self.pool = pool
         self.weights = weights
 

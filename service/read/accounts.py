@@ -17,6 +17,7 @@ import orjson
 
 from domain.catalogue import CATALOGUE
 from domain.stream import account_stream_id, topic_of, type_of_topic
+from service.read.pool import ReadPool
 from service.store.tables import ACCOUNTS_TABLE, EVENTS_TABLE
 
 TIMELINE = f"""
@@ -87,7 +88,7 @@ def topics_of(departments: Sequence[str]) -> list[str]:
 class Reads:
     """Queries of the read side; one pool, shared by all requests."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: ReadPool) -> None:
         self.pool = pool
 
     async def account(self, account_id: str, as_of: datetime | None = None) -> AccountRecord | None:

@@ -25,6 +25,7 @@ from projections.history import History, history_of
 from projections.thresholds import Thresholds, thresholds_from
 from service.projection.view_store import FINDINGS_TABLE, SETTINGS_TABLE
 from service.read.accounts import EventRecord
+from service.read.pool import ReadPool
 from service.store.tables import EVENTS_TABLE
 
 COLUMNS = "id, account_id, rule, severity, departments, evidence, detected_at, resolved_at, summary"
@@ -125,7 +126,7 @@ class DepartmentCount:
 class FindingReads:
     """Findings: the live rows, and the findings as of a past moment judged from the events."""
 
-    def __init__(self, pool: asyncpg.Pool, thresholds: Thresholds) -> None:
+    def __init__(self, pool: ReadPool, thresholds: Thresholds) -> None:
         self.pool = pool
         self.thresholds = thresholds
 

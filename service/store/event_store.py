@@ -2,11 +2,18 @@
 
 `record` appends a batch of valid events in one transaction. It is synchronous (the
 store library's PostgreSQL module is), so async callers hand it to a worker thread.
+
+A batch is stored, or said not to be, within the write timeout: the wait for a
+connection and every statement are bounded by what is left of it. A connection the
+server ended is replaced and the append tried again; a commit whose answer was lost is
+tried again too, and what did commit comes back as duplicates (the idempotency key
+`(source, id)`). Only when no try could tell is the outcome reported as unknown.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -14,21 +21,22 @@ from typing import Any, cast
 from uuid import UUID
 
 import orjson
+import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import (
-    InterfaceError,
-    OperationalError,
-    PersistenceError,
-    Transcoder,
-)
-from eventsourcing.utils import get_topic
+from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder, Transcoder
+from eventsourcing.utils import Environment, get_topic
+from psycopg.errors import QueryCanceled
+from psycopg_pool import PoolTimeout
 
 from domain.stream import account_stream_id, recorded
 from domain.validation import ValidEvent
+from service.runtime.database import bound
+from service.runtime.health import DatabaseHealth
 from service.store.recorder import (
     IDEMPOTENCY_CONSTRAINT,
     AccountRow,
     Append,
+    CommitUncertain,
     Envelope,
     IndexingRecorder,
 )
@@ -37,10 +45,18 @@ from service.store.tables import APPLICATION
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+RETRY_WAIT = 0.5  # seconds a retry waits for a new connection: a server that is up gives one in milliseconds
+NOT_STORED = "nothing of this batch was stored"
+UNKNOWN = ("the answer to its commit was lost: this batch was not stored, or it was stored and a resend "
+           "will report its events as duplicates; resend it")
 
 
 class StoreUnavailable(Exception):
-    """The database failed; nothing of the batch was stored."""
+    """The database failed; the message says whether anything of the batch was stored (`stored`: None if unknown)."""
+
+    def __init__(self, reason: str, stored: bool | None = False) -> None:
+        super().__init__(f"{reason}; {UNKNOWN if stored is None else NOT_STORED}; retry later")
+        self.stored = stored
 
 
 @dataclass(frozen=True)
@@ -63,14 +79,32 @@ class JsonTranscoder(Transcoder):
 class EventStore(Application[UUID]):
     name = APPLICATION
 
+    def __init__(self, env: Mapping[str, str] | None = None, *, write_timeout: float = 5.0,
+                 health: DatabaseHealth | None = None) -> None:
+        self.write_timeout = write_timeout
+        self.health = health if health is not None else DatabaseHealth()
+        super().__init__(env)
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory[TrackingRecorder]:
+        """The store library's factory, its pool bounded by the write timeout before it opens."""
+        factory = super().construct_factory(env)
+        datastore = getattr(factory, "datastore", None)  # the PostgreSQL factory's (the in-memory one has none)
+        if datastore is not None:
+            bound(datastore.pool, self.write_timeout)
+        return factory
+
     def construct_transcoder(self) -> Transcoder:
         return JsonTranscoder()
 
     def record(self, events: Sequence[tuple[int, ValidEvent]]) -> RecordOutcome:
         """Append the events not stored before; report how many were new and how many duplicates.
 
-        A connection failure is retried: an append that did commit comes back as duplicates.
+        Raises `StoreUnavailable` within the write timeout when the database fails, at once
+        while it is known to be down.
         """
+        deadline = time.monotonic() + self.write_timeout
+        if not self.health.up:
+            raise StoreUnavailable("the event store is unavailable")
         first_of_key: dict[tuple[str, str], tuple[int, ValidEvent]] = {}
         for index, event in events:
             first_of_key.setdefault(event.key, (index, event))
@@ -80,24 +114,36 @@ class EventStore(Application[UUID]):
             new[:] = [pair for key, pair in first_of_key.items() if key not in stored_keys]
             return self.append_of([event for _, event in new], versions)
 
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        attempts = Attempts(deadline)
+        while (wait := attempts.next_wait()) is not None:
             try:
                 _, notification_ids = self.indexing_recorder.append(
-                    list(first_of_key), list({event.account_id for _, event in events}), build
+                    list(first_of_key), list({event.account_id for _, event in events}), build,
+                    wait=wait, budget=attempts.remaining(),
                 )
-                break
-            except (InterfaceError, OperationalError) as failure:
-                log.warning("event store connection failed (attempt %d): %s", attempt, failure)
-                failed: PersistenceError = failure
-                if attempt < MAX_ATTEMPTS and lost_connection(failure):
+            except (CommitUncertain, psycopg.OperationalError, psycopg.InterfaceError) as failure:
+                if attempts.failed(failure):
                     self.replace_connections()
-            except PersistenceError as failure:
+                continue
+            except psycopg.Error as failure:  # not the connection: a bug, or a schema the store does not expect
                 log.exception("event store failure")
-                raise StoreUnavailable from failure
+                raise StoreUnavailable("the event store failed") from failure
+            self.health.answered()
+            positions = {index: notification_id for (index, _), notification_id in zip(new, notification_ids)}
+            return RecordOutcome(accepted=len(new), duplicates=len(events) - len(new), positions=positions)
+        raise self.unavailable(attempts)
+
+    def unavailable(self, attempts: Attempts) -> StoreUnavailable:
+        """What the last failure says to the client; a database that cannot be reached is marked down."""
+        failure = attempts.last
+        if failure is not None and (lost_connection(failure) or isinstance(failure, PoolTimeout) and attempts.lost):
+            self.health.failed(failure if attempts.lost is None else attempts.lost)  # the database does not answer
+        if isinstance(failure, QueryCanceled) or (isinstance(failure, PoolTimeout) and not attempts.lost):
+            reason = f"the event store did not store this batch within {self.write_timeout:g}s"
         else:
-            raise StoreUnavailable(f"no connection after {MAX_ATTEMPTS} attempts") from failed
-        positions = {index: notification_id for (index, _), notification_id in zip(new, notification_ids)}
-        return RecordOutcome(accepted=len(new), duplicates=len(events) - len(new), positions=positions)
+            reason = "the event store is unavailable"
+        log.debug("event store: %s (%s)", reason, failure)
+        return StoreUnavailable(reason, stored=None if attempts.uncertain else False)
 
     def replace_connections(self) -> None:
         """A lost connection: a restart or a failover ends them all, and each retry could draw
@@ -132,12 +178,46 @@ class EventStore(Application[UUID]):
 CONNECTION_LOST = ("57P01", "57P02", "57P03")  # admin shutdown, crash shutdown, cannot connect now
 
 
-def lost_connection(failure: PersistenceError) -> bool:
+def lost_connection(failure: BaseException) -> bool:
     """Whether the failure is a lost connection (class 08, a server shutting down, none at all),
     not a lock timeout, a deadlock or a cancelled statement, which retry on the same connection."""
-    sqlstate = getattr(failure.__cause__, "sqlstate", None)
-    return isinstance(failure, InterfaceError) or sqlstate is None or sqlstate.startswith("08") or (
-        sqlstate in CONNECTION_LOST)
+    if isinstance(failure, CommitUncertain | psycopg.InterfaceError):
+        return True
+    if isinstance(failure, PoolTimeout) or not isinstance(failure, psycopg.Error):
+        return False
+    sqlstate = failure.sqlstate
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in CONNECTION_LOST
+
+
+class Attempts:
+    """The tries of one append within its deadline, and what their failures say."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.count = 0
+        self.last: BaseException | None = None
+        self.lost: BaseException | None = None  # the last lost connection, if any
+        self.uncertain = False  # a commit was sent and its answer lost, and no later try settled it
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def next_wait(self) -> float | None:
+        """How long the next try may wait for a connection, or None when no try is left."""
+        remaining = self.remaining()
+        if self.count >= MAX_ATTEMPTS or remaining <= 0 or isinstance(self.last, QueryCanceled | PoolTimeout):
+            return None
+        self.count += 1
+        return remaining if self.count == 1 else min(remaining, RETRY_WAIT)
+
+    def failed(self, failure: BaseException) -> bool:
+        """Note a failure; True if the connection was lost (replace the pool's connections)."""
+        self.last = failure
+        self.uncertain = self.uncertain or isinstance(failure, CommitUncertain)
+        if lost_connection(failure):
+            self.lost = failure
+            return True
+        return False
 
 
 def store_env(params: Mapping[str, str | int | None]) -> dict[str, str]:

@@ -14,16 +14,20 @@ current version (so an append needs no scan of the stream) and its latest name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from service.store.tables import ACCOUNTS_TABLE, EVENTS_TABLE
 
@@ -58,6 +62,10 @@ class Append:
     stored_events: list[StoredEvent]
     envelopes: list[Envelope]
     account_rows: list[AccountRow]
+
+
+class CommitUncertain(Exception):
+    """The commit was sent and its answer lost: the append may or may not be stored."""
 
 
 class BuildAppend(Protocol):
@@ -138,21 +146,46 @@ class IndexingRecorder(PostgresApplicationRecorder):
             ).format(name=Identifier(f"{self.events_table_name}_timeline"), table=table),
         ]
 
-    def append(self, keys: Sequence[tuple[str, str]], account_ids: Sequence[str], build: BuildAppend) -> tuple[Append, list[int]]:
-        """Build the append from what is stored now, write it, and return it with its notification ids."""
-        with self.datastore.transaction(commit=True) as curs:
-            self._lock_table(curs)
-            curs.execute(self.select_stored_keys, columns(keys, (0, 1), itemgetter), prepare=True)
-            stored_keys = {(row["source"], row["event_id"]) for row in curs.fetchall()}
-            curs.execute(SELECT_VERSIONS, (list(account_ids),), prepare=True)
-            append = build(stored_keys, {row["account_id"]: row["version"] for row in curs.fetchall()})
-            if not append.stored_events:
-                return append, []
-            curs.execute(UPSERT_ACCOUNTS, columns(append.account_rows, AccountRow.__slots__), prepare=True)
-            self._notify_channel(curs)
-            parameters = columns(append.stored_events, STORED_COLUMNS) + columns(append.envelopes, Envelope.__slots__)
-            curs.execute(self.insert_statement, parameters, prepare=True)
-            return append, [row["notification_id"] for row in curs.fetchall()]
+    def append(
+        self, keys: Sequence[tuple[str, str]], account_ids: Sequence[str], build: BuildAppend, *,
+        wait: float, budget: float,
+    ) -> tuple[Append, list[int]]:
+        """Build the append from what is stored now, write it, and return it with its notification ids.
+
+        Waits at most `wait` seconds for a connection; each statement may take `budget`
+        seconds (the table lock's queue included). psycopg's errors come as they are; a
+        failure once the commit was sent is `CommitUncertain`.
+        """
+        committing = False
+        try:
+            with self.transaction(wait, budget) as curs:
+                self._lock_table(curs)
+                curs.execute(self.select_stored_keys, columns(keys, (0, 1), itemgetter), prepare=True)
+                stored_keys = {(row["source"], row["event_id"]) for row in curs.fetchall()}
+                curs.execute(SELECT_VERSIONS, (list(account_ids),), prepare=True)
+                append = build(stored_keys, {row["account_id"]: row["version"] for row in curs.fetchall()})
+                if not append.stored_events:
+                    return append, []
+                curs.execute(UPSERT_ACCOUNTS, columns(append.account_rows, AccountRow.__slots__), prepare=True)
+                self._notify_channel(curs)
+                parameters = columns(append.stored_events, STORED_COLUMNS) + columns(append.envelopes, Envelope.__slots__)
+                curs.execute(self.insert_statement, parameters, prepare=True)
+                notification_ids = [row["notification_id"] for row in curs.fetchall()]
+                committing = True
+            return append, notification_ids
+        except psycopg.Error as failure:
+            if committing:
+                raise CommitUncertain(str(failure)) from failure
+            raise
+
+    @contextmanager
+    def transaction(self, wait: float, budget: float) -> Iterator[Cursor[DictRow]]:
+        """A transaction on a pooled connection, waiting `wait` seconds at most for it; each statement
+        may run `budget` seconds (the store library's own `transaction` waits as long as its pool says)."""
+        with self.datastore.pool.connection(timeout=wait) as connection, connection.transaction():
+            curs = connection.cursor()
+            curs.execute(SQL("SET LOCAL statement_timeout = {0}").format(Literal(max(1, round(budget * 1000)))))
+            yield curs
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         raise NotImplementedError("events are stored with their envelope columns: use IndexingRecorder.append")

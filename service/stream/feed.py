@@ -29,6 +29,8 @@ from typing import Any, Generic, TypeVar
 import asyncpg
 
 from service.observability.metrics import Metrics
+from service.read.pool import ReadPool
+from service.runtime.health import DatabaseUnavailable
 from service.stream.logs import Log, Selection
 from service.stream.notifier import LogNotifier
 
@@ -146,7 +148,7 @@ def size_of(message: object) -> int:
 class Feed(Generic[Item]):
     """Reads one log once for the whole process and hands each row to the subscribers it matches."""
 
-    def __init__(self, pool: asyncpg.Pool, notifier: LogNotifier, source: Log[Item], batch: int = 500,
+    def __init__(self, pool: ReadPool, notifier: LogNotifier, source: Log[Item], batch: int = 500,
                  burst: int = 250, metrics: Metrics | None = None) -> None:
         self.metrics = metrics if metrics is not None else Metrics()
         self.pool = pool
@@ -242,6 +244,8 @@ class Feed(Generic[Item]):
         while True:
             try:
                 return await self.pool.fetch(self.log.matching, after, upto, *selection.parameters, self.batch)
+            except DatabaseUnavailable:  # an outage, logged once by the database's health
+                await asyncio.sleep(self.notifier.poll_seconds)
             except TRANSIENT as error:
                 log.warning("subscription: cannot read the log (%s); trying again", error)
                 await asyncio.sleep(self.notifier.poll_seconds)
@@ -277,6 +281,9 @@ class Feed(Generic[Item]):
                     rows = await self.pool.fetch(self.log.after, self.position, self.batch)
                     await self.deliver(rows)
                     more = len(rows) == self.batch
+            except DatabaseUnavailable:  # an outage, logged once by the database's health; resume from the position
+                await asyncio.sleep(self.notifier.poll_seconds)
+                continue
             except TRANSIENT as error:
                 log.warning("subscription feed: cannot read the log (%s); trying again", error)
                 await asyncio.sleep(self.notifier.poll_seconds)

@@ -1,7 +1,8 @@
 """One LISTEN connection per process for a log's appends, with polling while it is down.
 
 A notification only wakes readers; they read from their own position, so a lost
-notification costs latency, never a row.
+notification costs latency, never a row. Failing to listen marks the database down in
+the process's health (which logs an outage once), listening again marks it back.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import asyncpg
 
 from service.observability.metrics import Metrics
+from service.runtime.health import DatabaseHealth
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +25,15 @@ class LogNotifier:
     """One LISTEN connection per process; wakes every waiting reader on each append."""
 
     def __init__(self, dsn: str, channel: str, poll_seconds: float = 1.0, *, name: str | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, health: DatabaseHealth | None = None,
+                 connect_timeout: float = 2.0) -> None:
         self.dsn = dsn
         self.channel = channel
         self.poll_seconds = poll_seconds
         self.name = name or channel  # in metrics' labels
         self.metrics = metrics if metrics is not None else Metrics()
+        self.health = health if health is not None else DatabaseHealth()
+        self.connect_timeout = connect_timeout
         self.appended = asyncio.Event()
         self.listening = False
         self.interrupted = False  # a listening connection was lost, or could not be opened, since the last one
@@ -47,10 +52,11 @@ class LogNotifier:
         """Keep a listening connection; while it is down, readers poll."""
         while True:
             try:
-                connection = await asyncpg.connect(self.dsn)
+                connection = await asyncpg.connect(self.dsn, timeout=self.connect_timeout)
                 try:
                     await connection.add_listener(self.channel, self.notified)
                     self.listening = True
+                    self.health.answered()
                     if self.interrupted:
                         self.metrics.reconnected(self.name)
                         self.interrupted = False
@@ -59,8 +65,8 @@ class LogNotifier:
                 finally:
                     self.listening = False
                     await connection.close()
-            except (OSError, asyncpg.PostgresError) as error:
-                log.warning("event streams: cannot listen (%s); polling every %.1fs", error, self.poll_seconds)
+            except (OSError, asyncpg.PostgresError) as error:  # logged once per outage, by the health
+                self.health.failed(error)
             self.interrupted = True
             self.notified()  # wake readers: they read what they may have missed
             await asyncio.sleep(self.poll_seconds)

@@ -1,0 +1,110 @@
+"""The read side's asyncpg pool, bounded in time and plain about outages.
+
+Opening a connection takes at most the pool's connect timeout (`CX360_READ_TIMEOUT_MS`);
+waiting for a free one while all are busy, at most `busy_wait` (the service is then
+overloaded: slower answers beat errors that clients would retry). A connection the
+server ended (a restart, a failover) is replaced and the read tried once more: reads
+change nothing, so that is safe. A database that cannot be reached raises
+`DatabaseUnavailable`, which the API answers as a retryable error, and is reported to
+the process's `DatabaseHealth` (one log line per outage); while it is known to be down,
+reads answer at once instead of each trying to connect.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import asyncpg
+
+from service.runtime.health import DatabaseHealth, DatabaseUnavailable
+
+T = TypeVar("T")
+if TYPE_CHECKING:  # generic only in the stubs
+    from asyncpg.pool import PoolConnectionProxy
+
+    Connection = PoolConnectionProxy[asyncpg.Record]
+
+# The server cannot be reached, or ended the connection: class 08, a shutdown, a start-up in progress.
+LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+        asyncpg.CannotConnectNowError)
+# Releasing a connection that broke mid-query fails resetting it (asyncpg then terminates it and frees its slot).
+RELEASE_FAILURES = (*LOST, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
+BUSY_WAIT = 10.0  # seconds a read waits for a free connection when all are busy
+
+
+def lost(error: BaseException) -> bool:
+    """The connection is gone (not a query that ran out of its own time: TimeoutError is an OSError)."""
+    return isinstance(error, LOST) and not isinstance(error, TimeoutError)
+
+
+class ReadPool:
+    """`fetch`, `fetchrow`, `fetchval` and `acquire` of an asyncpg pool, with the bounds above."""
+
+    def __init__(self, pool: asyncpg.Pool, health: DatabaseHealth, busy_wait: float = BUSY_WAIT) -> None:
+        self.pool = pool
+        self.health = health
+        self.busy_wait = busy_wait
+
+    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[asyncpg.Record]:
+        return await self.run(lambda connection: connection.fetch(query, *args, timeout=timeout))
+
+    async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> asyncpg.Record | None:
+        return await self.run(lambda connection: connection.fetchrow(query, *args, timeout=timeout))
+
+    async def fetchval(self, query: str, *args: Any, timeout: float | None = None) -> Any:
+        return await self.run(lambda connection: connection.fetchval(query, *args, timeout=timeout))
+
+    async def run(self, call: Callable[["Connection"], Awaitable[T]]) -> T:
+        """`call` on a connection; once more on a fresh one if the server had ended the first."""
+        retried = False
+        while True:
+            async with self.acquire() as connection:
+                try:
+                    result = await call(connection)
+                except Exception as error:
+                    if not lost(error):
+                        raise
+                    await self.pool.expire_connections()  # the others are likely gone too: replace them on next use
+                    if retried:
+                        raise self.unavailable(error) from None
+                    retried = True
+                    continue
+            self.health.answered()
+            return result
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator["Connection"]:
+        """A connection for several statements; a lost connection inside is `DatabaseUnavailable` too."""
+        self.health.check()
+        started = time.monotonic()
+        try:
+            connection = await self.pool.acquire(timeout=self.busy_wait)
+        except TimeoutError as error:
+            if time.monotonic() - started < self.busy_wait:  # opening a connection timed out: no answer
+                raise self.unavailable(error) from None
+            raise DatabaseUnavailable(f"no free database connection within {self.busy_wait:g}s; retry later") from None
+        except LOST as error:
+            raise self.unavailable(error) from None
+        try:
+            yield connection
+        except Exception as error:
+            if not lost(error):
+                raise
+            await self.pool.expire_connections()
+            raise self.unavailable(error) from None
+        finally:
+            with contextlib.suppress(*RELEASE_FAILURES):  # a connection that broke: the pool terminates it
+                await self.pool.release(connection)
+
+    def unavailable(self, error: BaseException) -> DatabaseUnavailable:
+        self.health.failed(error)
+        return DatabaseUnavailable("the database is unavailable; retry later")
+
+    async def close(self) -> None:
+        await self.pool.close()

@@ -68,8 +68,8 @@ def statements_of(timeline: Timeline) -> dict[str, list[Fact]]:
 
 def resolution_of(timeline: Timeline, incident: str) -> datetime | None:
     """When the incident was first resolved, if it has been."""
-    return next((fact.occurred_at for fact in timeline.of("product.incident.resolved") if incident_of(fact) == incident),
-                None)
+    resolutions = timeline.of("product.incident.resolved")
+    return next((fact.occurred_at for fact in resolutions if incident_of(fact) == incident), None)
 
 
 def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import subprocess
@@ -22,6 +23,7 @@ from service.projection.rebuild import REBUILD_LOCK, RebuildRunning, rebuild
 from service.projection.view_store import ProjectedViews, drop_view
 from service.runtime.database import datastore_of
 from service.settings import connection_params
+from tests.integration.test_event_stream import changes_of, next_changes
 from tests.integration.test_findings import (
     account_findings,
     eventually,
@@ -74,6 +76,26 @@ def test_a_changed_threshold_applies_on_rebuild_and_after_it(
     finally:
         rebuild(datastore, database_url, DEFAULT_THRESHOLDS)
     assert eventually(lambda: account_findings(client, account))
+
+
+async def test_a_finding_a_rebuild_no_longer_finds_is_withdrawn_on_finding_changed(
+    client: httpx.Client, datastore: PostgresDatastore, database_url: str, base_url: str
+) -> None:
+    """As a release whose rules no longer find it would, on deploy: here, a threshold changed."""
+    account = unique()
+    socket = await changes_of(base_url, {"accountId": account})
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(record, client, high_ticket_and_renewal(account))
+    opened = await next_changes(socket, 1)
+    only_urgent = thresholds_from({"sales-pressure-during-escalation": {"serious_priorities": ["urgent"]}})
+    try:
+        await asyncio.to_thread(rebuild, datastore, database_url, only_urgent)
+        withdrawn = await next_changes(socket, 1)
+    finally:
+        await asyncio.to_thread(rebuild, datastore, database_url, DEFAULT_THRESHOLDS)
+        await socket.close()
+    assert [each["change"] for each in opened + withdrawn] == ["OPENED", "WITHDRAWN"]
+    assert withdrawn[0]["id"] == opened[0]["id"] and withdrawn[0]["rule"] == "sales-pressure-during-escalation"
 
 
 def test_the_rebuild_command_reports_progress(database_url: str) -> None:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -59,16 +60,19 @@ DATA: dict[str, st.SearchStrategy[dict[str, Any]]] = {
 }
 
 
+SPREAD = st.builds(lambda hours, minutes: START + timedelta(hours=hours, minutes=minutes),
+                   st.integers(-9000, 24 * 45), st.sampled_from([0, 30]))
+
+
 @st.composite
-def accounts(draw: st.DrawFn) -> list[Fact]:
+def accounts(draw: st.DrawFn, instants: st.SearchStrategy[datetime] = SPREAD,
+             types: Sequence[str] = tuple(sorted(DATA))) -> list[Fact]:
     """An account's events over a few weeks (and a tenure a year earlier), dense enough for rules to fire."""
     count = draw(st.integers(1, 40))
     facts = []
     for n in range(count):
-        event_type = draw(st.sampled_from(sorted(DATA)))
-        hours = draw(st.integers(-9000, 24 * 45))
-        facts.append(Fact(0, event_type, START + timedelta(hours=hours, minutes=draw(st.sampled_from([0, 30]))),
-                          "test", f"e-{n}", draw(CONTACTS), draw(DATA[event_type])))
+        event_type = draw(st.sampled_from(types))
+        facts.append(Fact(0, event_type, draw(instants), "test", f"e-{n}", draw(CONTACTS), draw(DATA[event_type])))
     return facts
 
 

@@ -89,6 +89,21 @@ def test_it_closes_at_the_first_follow_up_after_the_deadline(late: Fact, words: 
     assert only(RULE, [response, late], DEADLINE).id == found.id
 
 
+def test_the_evidence_is_the_response_and_the_late_follow_up_that_closed_it() -> None:
+    """Score 3 on 2 Mar 09:14; a contact before it, and two after the 9 Mar deadline: only the first late one."""
+    response, before, late, later = (nps(), contact_made(RESPONDED - days(1)), outreach(DEADLINE + days(1)),
+                                     contact_made(DEADLINE + days(2)))
+    found = only(RULE, [before, response, late, later], "2026-03-20")
+    assert found.evidence == (response, late)
+    assert found.resolved_at == DEADLINE + days(1)
+
+
+def test_a_late_follow_up_dated_within_the_7_days_takes_the_finding_back() -> None:
+    """Reported open from the 9 Mar 09:14 deadline; a contact dated 5 Mar arrives afterwards: answered in time."""
+    assert only(RULE, [nps()], "2026-03-20").resolved_at is None
+    assert findings(RULE, [nps(), contact_made("2026-03-05")], "2026-03-20") == []
+
+
 def test_the_account_is_judged_as_a_whole() -> None:
     assert findings(RULE, [nps(contact="c-17"), contact_made("2026-03-05", contact="c-99")], "2026-03-20") == []
     anonymous = only(RULE, [nps(contact=None)], "2026-03-20")

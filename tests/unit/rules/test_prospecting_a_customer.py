@@ -96,6 +96,13 @@ def test_the_evidence_is_the_latest_reason_at_the_first_message() -> None:
     assert "(its pro subscription was renewed on 15 Feb 2026); 1 more prospecting message followed." in found.summary
 
 
+def test_a_customer_making_event_at_the_instant_of_the_first_message_is_not_before_it() -> None:
+    """Won on 1 Feb; renewed at 2 Mar 09:14 with the first message: the evidence is the won deal."""
+    deal = won("2026-02-01")
+    facts = [deal, subscription("2026-03-02 09:14", "renew"), campaign("2026-03-02 09:14")]
+    assert only(RULE, facts, "2026-03-10").evidence == (deal, facts[2])
+
+
 def test_it_closes_30_days_after_the_last_message() -> None:
     facts = [subscription("2026-01-10"), campaign("2026-03-02"), outreach("2026-03-04"), campaign("2026-03-20")]
     marketing = next(each for each in findings(RULE, facts, "2026-04-19") if each.key == "marketing")

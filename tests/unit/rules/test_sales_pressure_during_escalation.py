@@ -10,15 +10,15 @@ from tests.unit.rules.builders import at, fact, findings, only, tied
 RULE = "sales-pressure-during-escalation"
 
 
-def opened(when: str, priority: str = "urgent", ticket: str = "T-4411") -> object:
+def opened(when: str, priority: str = "urgent", ticket: str = "T-4411") -> Fact:
     return fact("support.ticket.opened", when, ticketId=ticket, priority=priority)
 
 
-def outreach(when: str, intent: str = "renewal") -> object:
+def outreach(when: str, intent: str = "renewal") -> Fact:
     return fact("sales.outreach.sent", when, channel="email", intent=intent)
 
 
-def resolved(when: str, ticket: str = "T-4411") -> object:
+def resolved(when: str, ticket: str = "T-4411") -> Fact:
     return fact("support.ticket.resolved", when, ticketId=ticket)
 
 
@@ -30,7 +30,7 @@ def test_a_push_during_an_urgent_ticket_fires(intent: str) -> None:
     assert found.departments == ("sales", "support")
     assert found.detected_at == at("2026-03-05 10:00")
     assert found.resolved_at is None
-    assert [each.position for each in found.evidence] == [ticket.position, push.position]  # type: ignore[attr-defined]
+    assert [each.position for each in found.evidence] == [ticket.position, push.position]
     assert found.summary == (
         f"Sales sent {'an' if intent == 'upsell' else 'a'} {intent} outreach on 5 Mar 2026 while urgent ticket T-4411 was open (since 2 Mar 2026)."
     )

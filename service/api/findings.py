@@ -40,7 +40,7 @@ class FindingChange(Enum):
     OPENED = "OPENED"
     EVIDENCE_ADDED = "EVIDENCE_ADDED"
     RESOLVED = "RESOLVED"
-    WITHDRAWN = "WITHDRAWN"  # a late event showed it had never been true
+    WITHDRAWN = "WITHDRAWN"  # a late event, or a rebuild with other rules or thresholds, showed it never held
 
 
 @strawberry.type(description="A contradiction between departments in how they treat one account (see docs/rules.md).")
@@ -58,8 +58,8 @@ class Finding:
     evidence_positions: strawberry.Private[tuple[int, ...]]
     change: Optional[FindingChange] = strawberry.field(
         default=None,
-        description="In a findingChanged message: opened, evidence added, resolved, or withdrawn (a late event "
-        "showed it never held); null elsewhere.",
+        description="In a findingChanged message: opened, evidence added, resolved, or withdrawn (a late event, "
+        "or a rebuild with other rules or thresholds, showed it never held); null elsewhere.",
     )
     change_position: Optional[str] = strawberry.field(
         default=None, description="In a findingChanged message: pass it as `after` to resume after this change."

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.account_state import AccountState, findings_at, folds, start
+from projections.account_state import AccountState, folds, start
 from projections.checkpoints import CheckpointedAccount, boundary_at_or_after, boundary_at_or_before
 from projections.facts import Fact
 from projections.findings import Finding, Moment
@@ -66,9 +66,10 @@ def reference(rule_id: str, facts: list[Fact], instant: datetime) -> tuple[list[
 
 
 def folded(rule_id: str, account: AccountState, instant: datetime) -> tuple[list[Finding], datetime | None]:
+    """This rule's findings and next change alone: a shared Moment would carry other rules' deadlines."""
     moment = Moment(instant)
-    found = [each for each in findings_at(account, moment, DEFAULT_THRESHOLDS) if each.rule == rule_id]
-    return found, moment.next_change
+    found = list(folds()[rule_id].read(account.rules[rule_id], moment, DEFAULT_THRESHOLDS[rule_id]))
+    return sorted(found, key=lambda each: (each.detected_at, each.id)), moment.next_change
 
 
 def instants_of(facts: list[Fact]) -> list[datetime]:

@@ -6,9 +6,11 @@ from datetime import datetime, timedelta, timezone
 from itertools import count
 from typing import Any
 
+from projections.account_state import folds
+from projections.checkpoints import CheckpointedAccount
 from projections.evaluation import evaluate
 from projections.facts import Fact
-from projections.findings import Finding
+from projections.findings import Finding, Moment
 from projections.history import history_of
 from projections.thresholds import thresholds_from
 
@@ -51,7 +53,23 @@ def findings(rule: str, facts: list[Fact], as_of: datetime | str, **thresholds: 
     """The findings of one rule for the account's facts, judged at `as_of`."""
     chosen = thresholds_from({rule: thresholds} if thresholds else {})
     moment = at(as_of) if isinstance(as_of, str) else as_of
-    return [each for each in evaluate(history_of(ACCOUNT, facts), moment, chosen).findings if each.rule == rule]
+    found = [each for each in evaluate(history_of(ACCOUNT, facts), moment, chosen).findings if each.rule == rule]
+    if rule in folds():
+        assert folded(rule, facts, moment, chosen) == found, "the rule's fold disagrees with its detector"
+    return found
+
+
+def folded(rule: str, facts: list[Fact], moment: datetime, chosen: Any) -> list[Finding]:
+    """The rule's findings from its fold: the facts taken in reverse order (late ones refold), read at the moment.
+
+    Every unit case of a folding rule checks its fold this way, beside the detector.
+    """
+    account = CheckpointedAccount(ACCOUNT, chosen)
+    for each in sorted(facts, key=lambda one: one.order, reverse=True):
+        account.take(each)
+    state = account.state_as_of(moment)
+    found = list(folds()[rule].read(state.rules[rule], Moment(moment), chosen[rule]))
+    return sorted(found, key=lambda each: (each.detected_at, each.id))
 
 
 def only(rule: str, facts: list[Fact], as_of: datetime | str, **thresholds: Any) -> Finding:

@@ -2,33 +2,68 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from domain.catalogue import CATALOGUE
 from projections.facts import Fact
 from projections.findings import Finding, Moment
 from projections.fold import Fold
+from projections.history import Timeline
 from projections.rules import RULES
+from projections.rules.rule import Detector
 from projections.state_codec import state
 from projections.thresholds import Thresholds
+from projections.view import fold as view_fold
 
 Order = tuple[datetime, str, str]
 
 
+@cache
 def folds() -> dict[str, Fold[Any]]:
-    """The rules that fold, by id (a rule without a fold is judged by its detector)."""
-    return {rule_id: rule.fold for rule_id, rule in RULES.items() if rule.fold is not None}
+    """Every rule's fold, by id: its own, or for a rule that has none yet, its detector over every fact kept."""
+    return {rule_id: rule.fold or whole_history(rule.detect) for rule_id, rule in RULES.items()}
+
+
+def compact_folds() -> list[str]:
+    """The rules whose fold keeps a compact state (the others keep every fact)."""
+    return sorted(rule_id for rule_id, rule in RULES.items() if rule.fold is not None)
 
 
 @state(version=1)
+@dataclass(slots=True)
+class Everything:
+    """A rule's state that keeps every fact: what a rule without a fold of its own folds to."""
+
+    account_id: str
+    facts: list[Fact] = field(default_factory=list)
+
+
+def whole_history(detect: Detector) -> Fold[Everything]:
+    def start(account_id: str, thresholds: Any) -> Everything:
+        return Everything(account_id)
+
+    def step(kept: Everything, fact: Fact, thresholds: Any) -> Everything:
+        kept.facts.append(fact)
+        return kept
+
+    def read(kept: Everything, moment: Moment, thresholds: Any) -> Iterator[Finding]:
+        return iter(list(detect(Timeline(kept.account_id, kept.facts), moment, thresholds)))
+
+    return Fold(frozenset(CATALOGUE), start, step, read)
+
+
+@state(version=2)
 @dataclass(slots=True)
 class AccountState:
     account_id: str
     last: Order | None  # the order key of the last fact taken
     facts: int  # how many facts were taken
     rules: dict[str, Any]  # rule id -> that rule's state
+    view: view_fold.ViewState  # the account view's parts
 
     @property
     def last_at(self) -> datetime | None:
@@ -42,7 +77,7 @@ class OutOfOrder(ValueError):
 def start(account_id: str, thresholds: Thresholds, rule_ids: Iterable[str] | None = None) -> AccountState:
     chosen = folds() if rule_ids is None else {rule_id: folds()[rule_id] for rule_id in rule_ids}
     return AccountState(account_id, None, 0, {rule_id: fold.start(account_id, thresholds[rule_id])
-                                              for rule_id, fold in chosen.items()})
+                                              for rule_id, fold in chosen.items()}, view_fold.start(account_id))
 
 
 def advance(account: AccountState, fact: Fact, thresholds: Thresholds,
@@ -53,6 +88,8 @@ def advance(account: AccountState, fact: Fact, thresholds: Thresholds,
     for rule_id, fold in (chosen or folds()).items():
         if rule_id in account.rules and fact.type in fold.types:
             account.rules[rule_id] = fold.step(account.rules[rule_id], fact, thresholds[rule_id])
+    if fact.type in view_fold.TYPES:
+        account.view = view_fold.step(account.view, fact)
     account.last = fact.order
     account.facts += 1
     return account

@@ -20,25 +20,13 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from projections.account_state import AccountState, advance, start
 from projections.facts import Fact
 from projections.state_codec import decode, encode
 from projections.thresholds import Thresholds
-
-WEEK = timedelta(days=7)
-FIRST_MONDAY = datetime(1970, 1, 5, tzinfo=timezone.utc)
-
-
-def boundary_at_or_after(instant: datetime) -> datetime:
-    """The first week boundary at or after `instant`."""
-    weeks, rest = divmod(instant - FIRST_MONDAY, WEEK)
-    return FIRST_MONDAY + (weeks + (1 if rest else 0)) * WEEK
-
-
-def boundary_at_or_before(instant: datetime) -> datetime:
-    return FIRST_MONDAY + ((instant - FIRST_MONDAY) // WEEK) * WEEK
+from projections.weeks import boundary_at_or_after
 
 
 def checkpoint_due(last_at: datetime | None, next_at: datetime) -> datetime | None:

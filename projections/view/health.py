@@ -31,6 +31,7 @@ from projections.view.open_items import (
     unpaid_invoices,
 )
 from projections.view.satisfaction import latest_per_contact, within_year
+from projections.weeks import boundaries_before
 
 SUPPORT = tuple(name for name in CATALOGUE if name.startswith("support."))
 BILLING = tuple(name for name in CATALOGUE if name.startswith("billing."))
@@ -86,10 +87,10 @@ def health(timeline: Timeline, as_of: datetime, findings: Sequence[Finding],
     """The score as of `as_of` and weekly points ending there, each judged from the facts up to it.
 
     `findings` are all the account's findings; at each point those open then count.
-    Past points fall on the hour (1 to `trend_weeks` - 1 weeks before `as_of`, rounded
-    down to the hour), so a caller judging an account often can pass the scores of
-    points it already knows in `known` (valid while no fact and no finding before the
-    latest of them changed) instead of judging them again.
+    Past points fall on the `trend_weeks` - 1 latest week boundaries before `as_of`
+    (Mondays, 00:00 UTC), where the projector keeps checkpoints of each account's state:
+    a caller that knows the scores of some points passes them in `known` instead of
+    judging them again.
     """
     components = components_at(timeline, as_of, open_at(findings, as_of), weights)
     score = score_of(components)
@@ -106,9 +107,8 @@ def health(timeline: Timeline, as_of: datetime, findings: Sequence[Finding],
 
 
 def trend_points(as_of: datetime, weeks: int) -> list[datetime]:
-    """The past points of a trend, oldest first: on the hour, 1 to `weeks` - 1 weeks before `as_of`."""
-    hour = as_of.replace(minute=0, second=0, microsecond=0)
-    return [hour - timedelta(days=7 * k) for k in range(weeks - 1, 0, -1)]
+    """The past points of a trend, oldest first: the `weeks` - 1 latest week boundaries before `as_of`."""
+    return boundaries_before(as_of, weeks - 1) if weeks > 1 else []
 
 
 def components_at(timeline: Timeline, as_of: datetime, findings: Sequence[Finding],

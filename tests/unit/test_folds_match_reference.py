@@ -15,17 +15,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.account_state import AccountState, folds, start
-from projections.checkpoints import CheckpointedAccount, boundary_at_or_after, boundary_at_or_before
+from projections.account_state import AccountState, compact_folds, folds, start
+from projections.checkpoints import CheckpointedAccount
 from projections.facts import Fact
 from projections.findings import Finding, Moment
 from projections.history import Timeline, history_of
 from projections.rules import RULES
 from projections.state_codec import decode, encode
 from projections.thresholds import DEFAULT_THRESHOLDS
+from projections.weeks import boundary_at_or_after, boundary_at_or_before
 from tests.unit.test_findings_laws import CONTACTS, DATA, START, accounts, arrived
 
-FOLDING = sorted(folds())
+FOLDING = compact_folds()
 OFFSETS = [timedelta(0), timedelta(microseconds=1), timedelta(days=7), timedelta(days=14), timedelta(days=30),
            timedelta(days=365), -timedelta(microseconds=1)]
 

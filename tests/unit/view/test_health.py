@@ -345,8 +345,9 @@ def test_an_account_with_nothing_to_judge_scores_by_its_open_findings_alone() ->
 def test_the_trend_is_weekly_oldest_first_ending_at_the_score() -> None:
     facts = [SUBSCRIBED, fact("billing.service.suspended", at(AS_OF) - days(20))]
     result = judged(facts)
-    assert [point.at for point in result.trend] == [at(AS_OF) - days(7 * k) for k in range(11, -1, -1)]
-    assert [point.score for point in result.trend] == [100] * 9 + [68] * 3  # (20 x 60 + 5 x 100) / 25
+    mondays = [at("2026-03-09") - days(7 * k) for k in range(10, -1, -1)]  # AS_OF is a Tuesday
+    assert [point.at for point in result.trend] == [*mondays, at(AS_OF)]
+    assert [point.score for point in result.trend] == [100] * 8 + [68] * 4  # (20 x 60 + 5 x 100) / 25
     assert result.trend[-1].score == result.score
     assert judged(facts, trend_weeks=0).trend == ()
     assert [point.at for point in judged(facts, trend_weeks=1).trend] == [at(AS_OF)]
@@ -354,12 +355,17 @@ def test_the_trend_is_weekly_oldest_first_ending_at_the_score() -> None:
 
 def test_each_point_judges_the_facts_and_deadlines_as_they_stood_then() -> None:
     overdue = invoice("2026-01-01", "2026-02-05T00:00:00Z")  # not due on 3 Feb, then 5 to 26 days overdue, then 33
-    result = judged([overdue], trend_weeks=6)
-    assert [point.score for point in result.trend] == [100, 92, 92, 92, 92, 84]  # (20 x 100|90|80 + 5 x 100) / 25
+    result = judged([overdue], trend_weeks=7)  # 2 Feb, 9 Feb ... 9 Mar, 10 Mar
+    assert [point.score for point in result.trend] == [100, 92, 92, 92, 92, 84, 84]  # (20 x 100|90|80 + 5 x 100) / 25
 
 
 def test_each_point_counts_the_findings_open_then() -> None:
     findings = (found("HIGH", "2026-02-20", resolved="2026-03-05", key="a"), found("MEDIUM", "2026-02-28", key="b"))
     result = judged([], findings=findings, trend_weeks=4)
-    assert [point.score for point in result.trend] == [100, 70, 55, 85]  # 17 Feb, 24 Feb, 3 Mar, 10 Mar
+    assert [point.score for point in result.trend] == [70, 55, 85, 85]  # 23 Feb, 2 Mar, 9 Mar, 10 Mar
+
+
+def test_a_moment_on_a_boundary_is_the_last_point_and_not_repeated() -> None:
+    assert [point.at for point in judged([], "2026-03-09", trend_weeks=3).trend] == [
+        at("2026-02-23"), at("2026-03-02"), at("2026-03-09")]
 

@@ -18,7 +18,7 @@ projector does the same against its tables.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,6 +35,20 @@ def checkpoint_due(last_at: datetime | None, next_at: datetime) -> datetime | No
         return None
     boundary = boundary_at_or_after(last_at)
     return boundary if boundary < next_at else None
+
+
+def fold_through(account: AccountState, facts: Iterable[Fact], thresholds: Thresholds,
+                 taken: Callable[[datetime, AccountState], None]) -> AccountState:
+    """Fold facts in order, telling `taken` each boundary crossed with the state there (before the next fact).
+
+    `taken` must copy what it keeps (encode it): the state goes on changing in place.
+    """
+    for fact in facts:
+        boundary = checkpoint_due(account.last_at, fact.occurred_at)
+        if boundary is not None:
+            taken(boundary, account)
+        account = advance(account, fact, thresholds)
+    return account
 
 
 @dataclass
@@ -80,12 +94,11 @@ class CheckpointedAccount:
         return self.state_of(self.checkpoints[-1]), self.checkpoints[-1].boundary
 
     def folded(self, account: AccountState, facts: Iterable[Fact]) -> AccountState:
-        for fact in facts:
-            boundary = checkpoint_due(account.last_at, fact.occurred_at)
-            if boundary is not None and (not self.checkpoints or boundary > self.checkpoints[-1].boundary):
-                self.checkpoints.append(Checkpoint(boundary, encode(account)))
-            account = advance(account, fact, self.thresholds)
-        return account
+        def taken(boundary: datetime, state: AccountState) -> None:
+            if not self.checkpoints or boundary > self.checkpoints[-1].boundary:
+                self.checkpoints.append(Checkpoint(boundary, encode(state)))
+
+        return fold_through(account, facts, self.thresholds, taken)
 
     def state_as_of(self, instant: datetime) -> AccountState:
         """The state after every fact with `occurredAt <= instant`, from the checkpoint before it."""

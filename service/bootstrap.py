@@ -105,7 +105,7 @@ async def open_context(
             settings=settings,
             reads=Reads(pool),
             ingest=Ingest(store, settings.limits, metrics),
-            findings=FindingReads(pool, settings.thresholds),
+            findings=FindingReads(pool, settings.thresholds, settings.health_weights),
             views=ViewReads(pool, settings.health_weights),
             event_feed=event_feed,
             change_feed=change_feed,

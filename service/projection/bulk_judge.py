@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,14 +20,13 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
-from projections.evaluation import evaluate
 from projections.facts import Fact, fact_from_stored
 from projections.findings import Finding
-from projections.history import history_of
+from projections.state_codec import encode
 from projections.thresholds import thresholds_from
 from projections.view.health import HealthWeights
 from projections.view.model import AccountView
-from service.projection.projector import VIEW_REFRESH, view_and_due
+from service.projection.projector import judged_from_start
 from service.projection.view_store import ProjectedViews
 from service.runtime.database import datastore_of
 from service.settings import connection_params
@@ -102,26 +101,24 @@ def judge(part: Part, shadow: ProjectedViews, done: Any) -> tuple[int, int, int]
         with connection.transaction():
             connection.execute(sql.SQL("SET TRANSACTION SNAPSHOT {0}").format(sql.Literal(part.snapshot)))
             with connection.cursor(name="cx360_rebuild") as cursor, Writer(shadow) as writer:
-                pending: dict[str, list[Finding]] = {}
-                due: dict[str, datetime | None] = {}
-                views: dict[str, AccountView] = {}
+                batch = Batch()
                 for account_id, facts in accounts_of(prefetched(cursor, part)):
-                    history = history_of(account_id, facts)
                     try:
-                        judged = evaluate(history, part.now, thresholds)
-                        views[account_id], due[account_id] = view_and_due(history, judged, part.weights,
-                                                                          VIEW_REFRESH)
+                        judged = judged_from_start(account_id, facts, part.now, thresholds, part.weights)
                     except Exception as error:
                         raise AccountNotJudged(account_id, error) from error
-                    pending[account_id] = judged.findings
+                    batch.findings[account_id] = judged.findings
+                    batch.views[account_id], batch.due[account_id] = judged.view, judged.due
+                    batch.states[account_id] = (encode(judged.state), judged.deferred_from)
+                    batch.checkpoints.extend(judged.checkpoints)
                     events, accounts, found = events + len(facts), accounts + 1, found + len(judged.findings)
-                    if len(pending) >= WRITE_EVERY_ACCOUNTS:
-                        writer.put(pending, due, None, views)
-                        pending, due, views = {}, {}, {}
+                    if len(batch.findings) >= WRITE_EVERY_ACCOUNTS:
+                        writer.put(batch)
+                        batch = Batch()
                         with done.get_lock():
                             done.value += events - reported
                         reported = events
-                writer.put(pending, due, None, views)
+                writer.put(batch)
     with done.get_lock():
         done.value += events - reported
     return events, accounts, found
@@ -199,20 +196,28 @@ class Writer:
         if self.error is not None:
             raise self.error
 
-    def put(self, findings: dict[str, list[Finding]], due: dict[str, datetime | None], position: int | None,
-            views: dict[str, AccountView]) -> None:
+    def put(self, batch: Batch) -> None:
         if self.error is not None:
             raise self.error
-        self.batches.put((findings, due, position, views))
+        self.batches.put(batch)
 
     def run(self) -> None:
         while (batch := self.batches.get()) is not None:
             if self.error is None:
                 try:
                     with self.shadow.datastore.transaction(commit=True) as curs:
-                        self.shadow.write(curs, *batch)
+                        self.shadow.write_states(curs, batch.states, {}, batch.checkpoints)
+                        self.shadow.write(curs, batch.findings, batch.due, None, batch.views)
                 except BaseException as error:  # raised again in the judging thread
                     self.error = error
 
 
-Batch = tuple[dict[str, list[Finding]], dict[str, datetime | None], int | None, dict[str, AccountView]]
+@dataclass
+class Batch:
+    """Accounts judged, written to the shadow in one transaction."""
+
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    due: dict[str, datetime | None] = field(default_factory=dict)
+    views: dict[str, AccountView] = field(default_factory=dict)
+    states: dict[str, tuple[bytes, datetime | None]] = field(default_factory=dict)
+    checkpoints: list[tuple[str, datetime, bytes, int | None]] = field(default_factory=list)

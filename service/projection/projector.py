@@ -1,106 +1,94 @@
-"""The projector: follows the event store's log and keeps the findings view up to date.
+"""The projector: follows the event store's log and keeps every account's folded state, findings and view.
 
 Each step runs in one transaction under the view's advisory lock: read the tracking
-position, take the next events of the log, judge every account they touch as of now,
-replace those accounts' finding rows and move the tracking position. Accounts whose
-findings change with time alone (a deadline passing, an event dated in the future)
-have a due time; a step also judges the accounts that have come due.
+position, take the next events of the log, fold each into its account's state
+(`projections.account_state`), read the findings at now, and write the states, the
+checkpoints taken at week boundaries, the finding rows that changed, the due times and
+the tracking position together. A crash or a restart neither skips an event nor folds one
+twice. Taking an event costs what the account's state holds, not its history:
 
-Histories are cached per account, valid for the position this projector last wrote;
-when another writer (a replica, a rebuild) moved the position, the cache is dropped.
+- an event in order is folded onto the state;
+- a late event (one that sorts before the account's last) refolds from the checkpoint
+  strictly before it, with the account's events since that boundary (at most the weeks
+  since the late event);
+- an event dated after the projector's clock is stored but not folded yet (`deferred`):
+  the account is due when it happens and folds it then.
+
+Accounts whose findings or view change with time alone (a deadline passing, a window
+closing, a deferred event's time coming) are due then; a step also judges the accounts
+that have come due. Nothing is judged again on a timer.
+
+States are cached per account, valid for the (view generation, position) this projector
+last wrote; when another writer (a replica, a rebuild) moved the position, the cache is
+dropped and states are read back from the table.
 """
 
 from __future__ import annotations
 
 import logging
-from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from projections.evaluation import Judgement, evaluate
+from projections.account_state import AccountState, findings_at, start
+from projections.checkpoints import fold_through
 from projections.facts import Fact
-from projections.findings import Finding
-from projections.history import History, history_of
+from projections.findings import Finding, Moment
+from projections.state_codec import StaleCheckpoint, decode, encode
 from projections.thresholds import (
     DEFAULT_THRESHOLDS,
     Thresholds,
     thresholds_from,
     thresholds_table,
 )
-from projections.view.account import account_view
+from projections.view.fold import health_at, view_at
 from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
-from projections.view.model import AccountView
-from service.projection.view_store import ProjectedViews, events_after, histories
+from projections.view.model import AccountView, HealthPoint
+from projections.weeks import boundaries_before, boundary_at_or_after
+from service.projection.view_store import ProjectedViews, account_events_from, events_after
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-VIEW_REFRESH = timedelta(hours=1)  # views hold counts over the last days: judged again at least this often
 VIEW_DELAY = timedelta(seconds=2)  # how long after an event its account's view is judged
+RETRY = timedelta(hours=1)  # an account that cannot be judged is tried again this much later
+VIEW_REFRESH = timedelta(days=1)  # views hold counts over the last days: judged again at least this often
+TREND_POINTS = 11  # past points of the health trend, at week boundaries
 
 
-@dataclass(frozen=True)
-class Pending:
-    """An account to judge: its history with the new facts, and its judgement before them."""
+@dataclass
+class Folded:
+    """An account as this projector last wrote it."""
 
-    history: History
-    judged: Judgement | None
-    new_types: set[str]
-
-
-def view_and_due(
-    history: History, judged: Judgement, weights: HealthWeights, refresh: timedelta,
-    known_trend: Mapping[datetime, int | None] | None = None,
-) -> tuple[AccountView, datetime]:
-    """The account's view at the judgement's moment, and when to judge it again at the latest."""
-    view = account_view(history, judged.as_of, judged.findings, weights, known_trend=known_trend)
-    latest = judged.as_of + refresh
-    return view, min(judged.next_change or latest, latest)
+    state: AccountState
+    findings: list[Finding] | None  # as the rows hold them (None: not known here, written again)
+    deferred_from: datetime | None = None  # the earliest stored event not folded yet: dated after the clock then
+    trend: dict[datetime, int | None] = field(default_factory=dict)  # health at week boundaries, as far as known
 
 
-@dataclass(frozen=True)
-class TrendMemo:
-    """The past points of an account's health trend, and what they were judged from.
+@dataclass
+class Writes:
+    """What one step writes, in its transaction."""
 
-    A past point depends on the facts up to it and on the findings open at it; the
-    points stay valid while no fact dated up to the latest of them has been added and
-    those findings are the same. Judging the trend afresh costs several times the rest
-    of the view, and an account taking events is judged many times an hour.
-    """
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    due: dict[str, datetime | None] = field(default_factory=dict)
+    views: dict[str, AccountView] = field(default_factory=dict)
+    states: dict[str, tuple[bytes, datetime | None]] = field(default_factory=dict)
+    refolded: dict[str, datetime | None] = field(default_factory=dict)  # account -> checkpoints dropped from
+    checkpoints: list[tuple[str, datetime, bytes, int | None]] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)  # accounts that failed: folded from scratch next time
 
-    points: Mapping[datetime, int | None]
-    judged_at: datetime  # when the points were last judged (or found still valid)
-    facts_before: int  # facts dated up to the latest point
-    findings: tuple[tuple[str, datetime, datetime | None], ...]
-
-    @staticmethod
-    def of(view: AccountView, history: History, findings: Sequence[Finding], judged_at: datetime) -> TrendMemo | None:
-        past = view.health.trend[:-1] if view.health else ()
-        if not past:
-            return None
-        latest = past[-1].at
-        return TrendMemo({point.at: point.score for point in past}, judged_at, facts_up_to(history, latest),
-                         findings_up_to(findings, latest))
-
-    def known(self, history: History, findings: Sequence[Finding]) -> Mapping[datetime, int | None] | None:
-        latest = max(self.points)
-        if facts_up_to(history, latest) != self.facts_before or findings_up_to(findings, latest) != self.findings:
-            return None
-        return self.points
-
-
-def facts_up_to(history: History, moment: datetime) -> int:
-    return bisect_right([fact.occurred_at for fact in history.facts], moment)
-
-
-def findings_up_to(findings: Sequence[Finding], moment: datetime) -> tuple[tuple[str, datetime, datetime | None], ...]:
-    return tuple((each.id, each.detected_at, each.resolved_at) for each in findings if each.detected_at <= moment)
+    def forget(self, account_id: str) -> None:
+        """Nothing of the account's fold is written; its state goes, so its events are folded again next time."""
+        self.states.pop(account_id, None)
+        self.refolded.pop(account_id, None)
+        self.checkpoints = [each for each in self.checkpoints if each[0] != account_id]
+        self.forgotten.append(account_id)
 
 
 def utc_now() -> datetime:
@@ -117,22 +105,20 @@ class Projector:
         cache_accounts: int = 10_000,
         clock: Clock = utc_now,
         weights: HealthWeights = DEFAULT_WEIGHTS,
-        view_refresh: timedelta = VIEW_REFRESH,
         view_delay: timedelta = VIEW_DELAY,
     ) -> None:
         self.view_delay = view_delay
         self.view = view
         self.weights = weights
-        self.view_refresh = view_refresh
         self.thresholds = self.configured = thresholds
         self.batch_size = batch_size
         self.cache_accounts = cache_accounts
         self.clock = clock
-        self.cache: OrderedDict[str, tuple[History, Judgement]] = OrderedDict()
-        self.trends: dict[str, TrendMemo | None] = {}  # checked against the history on use, see TrendMemo
+        self.cache: OrderedDict[str, Folded] = OrderedDict()
         self.cached_at: tuple[str, int] | None = None  # the (view generation, position) the cache is valid for
         self.generation = ""  # of the view, as last read: a rebuild gives the view a new one
         self.stored_thresholds: dict[str, Any] | None = None
+        self.refolds = 0  # facts folded again because of late events (what lateness costs), for the logs
 
     def step(self) -> int:
         """Take in the next batch of events, in a transaction of its own; return how many there were."""
@@ -142,10 +128,10 @@ class Projector:
         self.keep(judged, position)  # only once committed: a rolled-back batch must not be in the cache
         return taken
 
-    def step_in(self, curs: Cursor[DictRow]) -> tuple[int, list[tuple[History, Judgement]], int]:
+    def step_in(self, curs: Cursor[DictRow]) -> tuple[int, dict[str, Folded], int]:
         """Take in the next batch within a transaction holding the view's lock.
 
-        Returns how many events, the accounts judged, and the position reached, for the
+        Returns how many events, the accounts folded, and the position reached, for the
         caller to `keep` once the transaction has committed.
         """
         self.adopt_thresholds(curs)
@@ -153,51 +139,51 @@ class Projector:
         self.check_cache(position)
         batch = events_after(curs, position, self.batch_size)
         if not batch:
-            return 0, [], position
+            return 0, {}, position
         new: dict[str, list[Fact]] = {}
         for account_id, fact in batch:
             new.setdefault(account_id, []).append(fact)
-        updated = self.updated_histories(curs, position, new)
         reached = batch[-1][1].position
-        return len(batch), self.judge_and_write(curs, updated, reached), reached
+        return len(batch), self.judge_and_write(curs, new, reached, move_to=reached), reached
 
     def step_due(self, limit: int = 100) -> int:
-        """Judge again the accounts whose findings change with time alone; return how many."""
+        """Judge again the accounts whose findings or view change with time alone; return how many."""
         with self.view.datastore.transaction(commit=True) as curs:
             self.view.lock(curs)
             count, judged, position = self.step_due_in(curs, limit)
         self.keep(judged, position)
         return count
 
-    def step_due_in(self, curs: Cursor[DictRow], limit: int = 100) -> tuple[int, list[tuple[History, Judgement]], int]:
+    def step_due_in(self, curs: Cursor[DictRow], limit: int = 100) -> tuple[int, dict[str, Folded], int]:
         self.adopt_thresholds(curs)
         position = self.view.position(curs)
         self.check_cache(position)
         due = self.view.due_accounts(curs, self.clock(), limit)
         if not due:
-            return 0, [], position
-        updated = self.updated_histories(curs, position, {account: [] for account in due})
-        return len(due), self.judge_and_write(curs, updated, None, with_views=True), position
+            return 0, {}, position
+        return len(due), self.judge_and_write(curs, {account: [] for account in due}, position, with_views=True), position
 
     def check_cache(self, position: int) -> None:
         """Drop what this projector remembers if the view moved on without it.
 
         Another writer (a replica, a rebuild's swap) may have taken in events or written
-        the view since this projector's last commit; its histories would then lack facts.
+        the view since this projector's last commit; its states would then lack facts.
         """
         if self.cached_at != (self.generation, position):
             self.cache.clear()
-            self.trends.clear()
             self.cached_at = None
 
-    def keep(self, judged: list[tuple[History, Judgement]], position: int) -> None:
-        """Remember committed judgements; the cache is then valid for this view and position.
+    def keep(self, judged: Mapping[str, Folded], position: int) -> None:
+        """Remember committed states; the cache is then valid for this view and position.
 
-        Accounts the batch did not touch kept their entries (their histories did not move);
-        the touched ones were taken out by `updated_histories` and come back here.
+        Accounts the step did not touch kept their entries (their states did not move);
+        the touched ones were taken out by `judge_and_write` and come back here.
         """
-        for history, judgement in judged:
-            self.remember(history, judgement)
+        for account_id, folded in judged.items():
+            self.cache[account_id] = folded
+            self.cache.move_to_end(account_id)
+        while len(self.cache) > self.cache_accounts:
+            self.cache.popitem(last=False)
         self.cached_at = (self.generation, position)
 
     def adopt_thresholds(self, curs: Cursor[DictRow]) -> None:
@@ -222,89 +208,235 @@ class Projector:
                         " they stay in force until `cx360 rebuild`")
         if in_force != self.thresholds:
             self.thresholds = in_force
-            self.cached_at = None  # judged with the thresholds before: dropped by check_cache
+            self.cached_at = None  # folded with the thresholds before: dropped by check_cache
 
     def next_due(self) -> datetime | None:
         with self.view.datastore.transaction(commit=False) as curs:
             return self.view.next_due(curs)
 
-    def updated_histories(self, curs: Cursor[DictRow], position: int, new: dict[str, list[Fact]]) -> list[Pending]:
-        """Each account's history with the new facts, and its last judgement where still valid.
-
-        The cache holds what this projector committed; if the view moved on without it (a
-        replica, a rebuild's swap, a failed write), it is dropped and histories are read.
-        """
-        missing = [account_id for account_id in new if account_id not in self.cache]
-        loaded = histories(curs, missing, position) if missing else {}
-        pending = []
-        for account_id, facts in new.items():
-            if account_id in self.cache:
-                history, judged = self.cache.pop(account_id)
-            else:
-                history, judged = History(account_id, tuple(loaded[account_id])), None
-            if facts:
-                history = history_of(account_id, [*history.facts, *facts])
-            pending.append(Pending(history, judged, {fact.type for fact in facts}))
-        return pending
-
     def judge_and_write(
-        self, curs: Cursor[DictRow], accounts: Iterable[Pending], position: int | None, with_views: bool = False
-    ) -> list[tuple[History, Judgement]]:
-        """Judge the accounts as of now; write the findings that changed, views, due times and the position.
+        self, curs: Cursor[DictRow], new: Mapping[str, list[Fact]], up_to: int, *,
+        move_to: int | None = None, with_views: bool = False,
+    ) -> dict[str, Folded]:
+        """Fold the accounts' new events, read findings (and views) at now, and write what changed.
 
         New events are judged for findings at once (that is the lag that matters), and
         their accounts' views are due `view_delay` later: an account taking many events
-        has its view judged once per delay, not once per batch. A view holds counts over
-        the last days and days overdue, which change with time alone, so each account is
-        also judged again at least every `view_refresh`.
+        has its view judged once per delay, not once per batch.
         """
         now = self.clock()
-        findings: dict[str, list[Finding]] = {}
-        due: dict[str, datetime | None] = {}
-        views: dict[str, AccountView] = {}
-        done: list[tuple[History, Judgement]] = []
-        for account in accounts:
-            account_id = account.history.account_id
+        writes = Writes()
+        before = self.cached_or_stored(curs, list(new))
+        done: dict[str, Folded] = {}
+        for account_id, facts in new.items():
+            prior = before[account_id].findings if account_id in before else None
             try:
-                judged = evaluate(account.history, now, self.thresholds, previous=account.judged,
-                                  new_types=account.new_types)
-                view = self.view_of(account.history, judged) if with_views else None
+                folded = self.folded(curs, account_id, before.get(account_id), facts, now, up_to, writes)
+                moment = Moment(now)
+                folded.findings = findings_at(folded.state, moment, self.thresholds)
+                view = self.view_of(curs, folded, now) if with_views else None
             except Exception:  # one account's odd data must not stop every other account's findings
                 log.exception("projector: cannot judge account %r; its findings and view stay as they were "
-                              "until its next event, or %s from now", account_id, self.view_refresh)
-                due[account_id] = now + self.view_refresh
+                              "until its next event, or %s from now", account_id, RETRY)
+                writes.forget(account_id)
+                writes.due[account_id] = now + RETRY
                 continue
-            if account.judged is None or judged.findings != account.judged.findings:
-                findings[account_id] = judged.findings
+            if prior is None or prior != folded.findings:
+                writes.findings[account_id] = folded.findings
+            changes = [each for each in (moment.next_change, folded.deferred_from) if each is not None]
             if view is not None:
-                views[account_id], due[account_id] = view
+                writes.views[account_id] = view
+                changes.append(self.view_changes(now))
             else:
-                soon = now + self.view_delay
-                due[account_id] = min(judged.next_change or soon, soon)
-            done.append((account.history, judged))
-        self.view.write(curs, findings, due, position, views, keep_earlier_due=not with_views)
+                changes.append(now + self.view_delay)
+            writes.due[account_id] = min(changes)
+            done[account_id] = folded
+        self.write(curs, writes, move_to, keep_earlier_due=not with_views)
         return done
 
-    def view_of(self, history: History, judged: Judgement) -> tuple[AccountView, datetime]:
-        """The account's view and its next due time, reusing the past points of its health trend.
+    def write(self, curs: Cursor[DictRow], writes: Writes, position: int | None, keep_earlier_due: bool) -> None:
+        if writes.forgotten:
+            self.view.forget_states(curs, writes.forgotten)
+        self.view.write_states(curs, writes.states, writes.refolded, writes.checkpoints)
+        self.view.write(curs, writes.findings, writes.due, position, writes.views, keep_earlier_due=keep_earlier_due)
 
-        The trend's past points cost several times the rest of the view: they are judged
-        again once per `view_refresh` (and only if a fact or finding before them changed);
-        in between, a late event may leave them behind by that much at most.
+    def cached_or_stored(self, curs: Cursor[DictRow], account_ids: Sequence[str]) -> dict[str, Folded]:
+        """Each account's state as last written (taken out of the cache); absent: fold it from its events."""
+        found = {account_id: self.cache.pop(account_id) for account_id in account_ids if account_id in self.cache}
+        missing = [account_id for account_id in account_ids if account_id not in found]
+        for account_id, (data, deferred_from) in (self.view.states(curs, missing) if missing else {}).items():
+            try:
+                state = decode(data)
+            except StaleCheckpoint as error:
+                log.warning("projector: the stored state of account %r does not decode (%s); folding it again "
+                            "from its events", account_id, error)
+                continue
+            if not isinstance(state, AccountState) or state.account_id != account_id:
+                log.warning("projector: the stored state of account %r is not its own; folding it again", account_id)
+                continue
+            found[account_id] = Folded(state, None, deferred_from)
+        return found
+
+    def folded(self, curs: Cursor[DictRow], account_id: str, before: Folded | None, facts: list[Fact],
+               now: datetime, up_to: int, writes: Writes) -> Folded:
+        """The account's state with its new facts folded in, checkpoints and state noted in `writes`."""
+        present = sorted((fact for fact in facts if fact.occurred_at <= now), key=Fact.order.fget)  # type: ignore[attr-defined]
+        later = [fact.occurred_at for fact in facts if fact.occurred_at > now]
+        if before is None:  # a new account, or one whose state was lost: from the start, with its events
+            return self.refold(curs, account_id, None, now, up_to, writes, {})
+        state, last = before.state, before.state.last
+        deferred = min([*later, *([before.deferred_from] if before.deferred_from else [])], default=None)
+        late = [fact for fact in present if last is not None and fact.order <= last]
+        if late:
+            return self.refold(curs, account_id, min(fact.occurred_at for fact in late), now, up_to, writes,
+                               before.trend)
+        if deferred is not None and deferred <= now:  # events dated after the clock then: their time has come
+            stored = account_events_from(curs, account_id, state.last_at, up_to)
+            present = [fact for fact in stored if (last is None or fact.order > last) and fact.occurred_at <= now]
+            deferred = min((fact.occurred_at for fact in stored if fact.occurred_at > now), default=None)
+        if not present and deferred == before.deferred_from:
+            return before
+        state = fold_through(state, present, self.thresholds, self.checkpointer(account_id, writes))
+        writes.states[account_id] = (encode(state), deferred)
+        return Folded(state, before.findings, deferred, before.trend)
+
+    def refold(self, curs: Cursor[DictRow], account_id: str, late_at: datetime | None, now: datetime, up_to: int,
+               writes: Writes, trend: Mapping[datetime, int | None]) -> Folded:
+        """Fold the account again from its checkpoint strictly before `late_at` (None: from its first event).
+
+        Its checkpoints from `late_at` on hold the state without the late event: they go,
+        and are taken again as the fold crosses their boundaries.
         """
-        memo = self.trends.get(history.account_id)
-        known: Mapping[datetime, int | None] | None = None
-        judged_at = judged.as_of
-        if memo is not None and judged.as_of - memo.judged_at < self.view_refresh:
-            known, judged_at = memo.points, memo.judged_at
-        elif memo is not None:
-            known = memo.known(history, judged.findings)
-        view, due = view_and_due(history, judged, self.weights, self.view_refresh, known)
-        self.trends[history.account_id] = TrendMemo.of(view, history, judged.findings, judged_at)
-        return view, due
+        base, boundary = start(account_id, self.thresholds), None
+        checkpoint = None if late_at is None else self.view.checkpoint_before(curs, account_id, late_at)
+        if checkpoint is not None:
+            try:
+                base, boundary = decode(checkpoint[1]), checkpoint[0]
+            except StaleCheckpoint as error:
+                log.warning("projector: a checkpoint of account %r does not decode (%s); folding it again "
+                            "from its first event", account_id, error)
+                late_at = None
+        since = None if boundary is None else boundary + timedelta(microseconds=1)
+        stored = account_events_from(curs, account_id, since, up_to)
+        present = [fact for fact in stored if fact.occurred_at <= now]
+        deferred = min((fact.occurred_at for fact in stored if fact.occurred_at > now), default=None)
+        self.refolds += len(present)
+        writes.refolded[account_id] = late_at
+        folded = fold_through(base, present, self.thresholds, self.checkpointer(account_id, writes))
+        writes.states[account_id] = (encode(folded), deferred)
+        kept = {point: score for point, score in trend.items() if late_at is not None and point < late_at}
+        return Folded(folded, None, deferred, kept)
 
-    def remember(self, history: History, judged: Judgement) -> None:
-        self.cache[history.account_id] = (history, judged)
-        while len(self.cache) > self.cache_accounts:
-            forgotten, _ = self.cache.popitem(last=False)
-            self.trends.pop(forgotten, None)
+    def checkpointer(self, account_id: str, writes: Writes) -> Callable[[datetime, AccountState], None]:
+        """Notes a checkpoint at each boundary crossed, with the health score there (the trend's point)."""
+
+        def taken(boundary: datetime, state: AccountState) -> None:
+            writes.checkpoints.append(checkpoint_of(boundary, state, self.thresholds, self.weights))
+
+        return taken
+
+    def view_of(self, curs: Cursor[DictRow], folded: Folded, now: datetime) -> AccountView:
+        """The account's view at now, its trend's past points read from the checkpoints at week boundaries."""
+        points = boundaries_before(now, TREND_POINTS)
+        if any(point not in folded.trend for point in points):
+            folded.trend = self.trend_points(curs, folded, points)
+        past = [HealthPoint(point, folded.trend[point]) for point in points]
+        return view_at(folded.state.view, now, folded.findings or [], self.weights, past)
+
+    def trend_points(self, curs: Cursor[DictRow], folded: Folded, points: Sequence[datetime]) -> dict[datetime, int | None]:
+        known = {point: score for point, score in folded.trend.items() if point in points}
+        wanted = [point for point in points if point not in known]
+        if not wanted:
+            return known
+        state = folded.state
+        checkpoints = [] if state.last_at is None or state.last_at <= min(wanted) else \
+            self.view.checkpoints_until(curs, state.account_id, max(wanted), len(points) + 1)
+        return known | trend_from(state, folded.findings or [], wanted, checkpoints, self.thresholds, self.weights)
+
+    def view_changes(self, now: datetime) -> datetime:
+        """When the view must be judged again with no new event: the trend's next point, or a day at most.
+
+        The view holds counts over the last 7 to 365 days and days overdue, which change
+        with time alone; until each part announces its own next change, a day bounds it.
+        """
+        return view_changes(now)
+
+
+
+
+def trend_from(state: AccountState, findings: Sequence[Finding], points: Sequence[datetime],
+               checkpoints: Sequence[tuple[datetime, int | None, bytes]], thresholds: Thresholds,
+               weights: HealthWeights) -> dict[datetime, int | None]:
+    """The health at each boundary: a checkpoint's there, else the state then, read at the boundary.
+
+    The state at a boundary B is the latest checkpoint at or before it (one is taken at
+    the first boundary after a week's facts, so no fact lies between), or the current
+    state if its last fact is no later than B, or the empty state before any fact.
+    `checkpoints` are the account's latest ones up to the latest point, latest first.
+    Findings open at B are those of now that were open then (`rules.md`, time travel).
+    """
+    scores: dict[datetime, int | None] = {}
+    decoded: dict[datetime, AccountState] = {}
+    for point in points:
+        if state.last_at is None or state.last_at <= point:
+            scores[point] = health_at(state.view, point, findings, weights)
+            continue
+        there = next((each for each in checkpoints if each[0] <= point), None)
+        if there is not None and there[0] == point:
+            scores[point] = there[1]
+            continue
+        if there is None:
+            at_point = start(state.account_id, thresholds)
+        else:
+            if there[0] not in decoded:
+                decoded[there[0]] = decode(there[2])
+            at_point = decoded[there[0]]
+        scores[point] = health_at(at_point.view, point, findings, weights)
+    return scores
+
+
+def checkpoint_of(boundary: datetime, state: AccountState, thresholds: Thresholds,
+                  weights: HealthWeights) -> tuple[str, datetime, bytes, int | None]:
+    """A checkpoint row: the state at the boundary, and the health score there (a trend point)."""
+    found = findings_at(state, Moment(boundary), thresholds)
+    return state.account_id, boundary, encode(state), health_at(state.view, boundary, found, weights)
+
+
+def view_changes(now: datetime) -> datetime:
+    """When a view must be judged again with no new event: the trend's next point, or a day at most.
+
+    The view holds counts over the last 7 to 365 days and days overdue, which change
+    with time alone; until each part announces its own next change, a day bounds it.
+    """
+    return min(boundary_at_or_after(now + timedelta(microseconds=1)), now + VIEW_REFRESH)
+
+
+@dataclass
+class Judged:
+    """An account folded from its first event, as a rebuild writes it."""
+
+    state: AccountState
+    deferred_from: datetime | None
+    findings: list[Finding]
+    view: AccountView
+    due: datetime
+    checkpoints: list[tuple[str, datetime, bytes, int | None]]
+
+
+def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thresholds: Thresholds,
+                      weights: HealthWeights) -> Judged:
+    """Fold every fact of an account (any order) with its checkpoints; findings and view at now."""
+    ordered = sorted(facts, key=Fact.order.fget)  # type: ignore[attr-defined]
+    present = [fact for fact in ordered if fact.occurred_at <= now]
+    deferred = min((fact.occurred_at for fact in ordered if fact.occurred_at > now), default=None)
+    checkpoints: list[tuple[str, datetime, bytes, int | None]] = []
+    state = fold_through(start(account_id, thresholds), present, thresholds,
+                         lambda boundary, at: checkpoints.append(checkpoint_of(boundary, at, thresholds, weights)))
+    moment = Moment(now)
+    findings = findings_at(state, moment, thresholds)
+    points = boundaries_before(now, TREND_POINTS)
+    trend = trend_from(state, findings, points, [(each[1], each[3], each[2]) for each in reversed(checkpoints)],
+                       thresholds, weights)
+    view = view_at(state.view, now, findings, weights, [HealthPoint(point, trend[point]) for point in points])
+    due = min(each for each in (moment.next_change, deferred, view_changes(now)) if each is not None)
+    return Judged(state, deferred, findings, view, due, checkpoints)

@@ -10,7 +10,7 @@ swap) never interleave.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -34,6 +34,8 @@ LIVE = "cx360_view"  # the live view's tables are named after it; a rebuild buil
 FINDINGS_TABLE = f"{LIVE}_findings"
 ACCOUNT_VIEWS_TABLE = f"{LIVE}_accounts"
 SETTINGS_TABLE = f"{LIVE}_settings"
+CHECKPOINTS_TABLE = f"{LIVE}_checkpoints"
+TRACKING_TABLE = f"{LIVE}_tracking"
 WRITE_LOCK = 3_600_360  # pg_advisory_xact_lock key of the projected views
 
 
@@ -44,7 +46,9 @@ class ProjectedViews(PostgresTrackingRecorder):
     `_findings` (a row per finding), `_accounts` (a row per account: its view as JSON and
     the columns lists sort and filter by), `_schedule` (when an account must be judged
     again with no new event), `_tracking` (the library's tracking table), `_settings`
-    (the rule thresholds the rows were judged with).
+    (the rule thresholds the rows were judged with), `_states` (each account's folded
+    state, `projections.account_state`) and `_checkpoints` (the state at week boundaries,
+    with the health score there: `projections.checkpoints`).
     """
 
     def __init__(self, datastore: PostgresDatastore, *, name: str = LIVE) -> None:
@@ -78,6 +82,31 @@ class ProjectedViews(PostgresTrackingRecorder):
         ).format(schedule)
         self.select_due = SQL("SELECT account_id FROM {0} WHERE due_at <= %s ORDER BY due_at LIMIT %s").format(schedule)
         self.select_next_due = SQL("SELECT min(due_at) AS due_at FROM {0}").format(schedule)
+        states, checkpoints = Identifier(f"{name}_states"), Identifier(f"{name}_checkpoints")
+        self.select_states = SQL(
+            "SELECT account_id, state, deferred_from FROM {0} WHERE account_id = ANY(%s::text[])").format(states)
+        self.upsert_states = SQL(
+            "INSERT INTO {0} (account_id, state, deferred_from)"
+            " SELECT * FROM unnest(%b::text[], %b::bytea[], %b::timestamptz[])"
+            " ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, deferred_from = excluded.deferred_from"
+        ).format(states)
+        self.delete_states = SQL("DELETE FROM {0} WHERE account_id = ANY(%b::text[])").format(states)
+        self.select_checkpoint_before = SQL(
+            "SELECT boundary, state FROM {0} WHERE account_id = %s AND boundary < %s ORDER BY boundary DESC LIMIT 1"
+        ).format(checkpoints)
+        self.select_checkpoints_until = SQL(
+            "SELECT boundary, health, state FROM {0} WHERE account_id = %s AND boundary <= %s"
+            " ORDER BY boundary DESC LIMIT %s"
+        ).format(checkpoints)
+        self.delete_checkpoints_from = SQL(
+            "DELETE FROM {0} c USING unnest(%b::text[], %b::timestamptz[]) AS d (account_id, boundary)"
+            " WHERE c.account_id = d.account_id AND c.boundary >= d.boundary"
+        ).format(checkpoints)
+        self.upsert_checkpoints = SQL(
+            "INSERT INTO {0} (account_id, boundary, state, health)"
+            " SELECT * FROM unnest(%b::text[], %b::timestamptz[], %b::bytea[], %b::int4[])"
+            " ON CONFLICT (account_id, boundary) DO UPDATE SET state = excluded.state, health = excluded.health"
+        ).format(checkpoints)
         settings = Identifier(f"{name}_settings")
         self.select_settings = SQL("SELECT thresholds, generation FROM {0} WHERE id = 1").format(settings)
         self.upsert_settings = SQL(
@@ -128,6 +157,43 @@ class ProjectedViews(PostgresTrackingRecorder):
         if position is not None:
             self._insert_tracking(curs, Tracking(APPLICATION, position))
 
+    def states(self, curs: Cursor[DictRow], account_ids: Sequence[str]) -> dict[str, tuple[bytes, datetime | None]]:
+        """The stored folded state of each account that has one, and when its first deferred fact happens."""
+        curs.execute(self.select_states, (list(account_ids),), prepare=True)
+        return {row["account_id"]: (row["state"], row["deferred_from"]) for row in curs.fetchall()}
+
+    def write_states(self, curs: Cursor[DictRow], states: Mapping[str, tuple[bytes, datetime | None]],
+                     refolded: Mapping[str, datetime | None],
+                     checkpoints: Sequence[tuple[str, datetime, bytes, int | None]]) -> None:
+        """Store folded states; drop each refolded account's checkpoints from its instant (None: all); add new ones."""
+        if refolded:
+            curs.execute(self.delete_checkpoints_from, (list(refolded), [
+                datetime.min.replace(tzinfo=timezone.utc) if instant is None else instant
+                for instant in refolded.values()]))
+        if checkpoints:
+            columns = list(zip(*checkpoints, strict=True))
+            curs.execute(self.upsert_checkpoints, [list(column) for column in columns])
+        if states:
+            curs.execute(self.upsert_states, (list(states), [each[0] for each in states.values()],
+                                              [each[1] for each in states.values()]))
+
+    def forget_states(self, curs: Cursor[DictRow], account_ids: Sequence[str]) -> None:
+        """Drop accounts' states and checkpoints: they are folded again from their events when next judged."""
+        curs.execute(self.delete_states, (list(account_ids),))
+        self.write_states(curs, {}, {account_id: None for account_id in account_ids}, [])
+
+    def checkpoint_before(self, curs: Cursor[DictRow], account_id: str, instant: datetime) -> tuple[datetime, bytes] | None:
+        """The account's latest checkpoint strictly before `instant`."""
+        curs.execute(self.select_checkpoint_before, (account_id, instant), prepare=True)
+        row = curs.fetchone()
+        return None if row is None else (row["boundary"], row["state"])
+
+    def checkpoints_until(self, curs: Cursor[DictRow], account_id: str, instant: datetime,
+                          limit: int) -> list[tuple[datetime, int | None, bytes]]:
+        """The account's latest `limit` checkpoints at or before `instant`, latest first."""
+        curs.execute(self.select_checkpoints_until, (account_id, instant, limit), prepare=True)
+        return [(row["boundary"], row["health"], row["state"]) for row in curs.fetchall()]
+
     def settings(self, curs: Cursor[DictRow]) -> tuple[dict[str, Any], str] | None:
         """The rule thresholds the rows were judged with, and the view's generation (None: never written).
 
@@ -177,10 +243,15 @@ def create_statements(name: str) -> list[Composed]:
         SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (due_at)").format(Identifier(f"{name}_schedule_due"), schedule),
         SQL("CREATE TABLE IF NOT EXISTS {0} (id int PRIMARY KEY, thresholds jsonb NOT NULL, generation text NOT NULL)")
         .format(Identifier(f"{name}_settings")),
+        SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text PRIMARY KEY, state bytea NOT NULL,"
+            " deferred_from timestamptz)").format(Identifier(f"{name}_states")),
+        SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, boundary timestamptz NOT NULL,"
+            " state bytea NOT NULL, health int, PRIMARY KEY (account_id, boundary))")
+        .format(Identifier(f"{name}_checkpoints")),
     ]
 
 
-TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings")
+TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_states", "_checkpoints")
 
 
 def drop_view(curs: Cursor[DictRow], name: str) -> None:
@@ -238,6 +309,10 @@ SELECT_AFTER = SQL(
     "SELECT notification_id, topic, state, occurred_at FROM {0} WHERE notification_id > %s"
     " ORDER BY notification_id LIMIT %s"
 ).format(Identifier(EVENTS_TABLE))
+SELECT_ACCOUNT_FROM = SQL(
+    "SELECT notification_id, topic, state, occurred_at FROM {0}"
+    " WHERE originator_id = %s AND occurred_at >= %s AND notification_id <= %s"
+).format(Identifier(EVENTS_TABLE))
 SELECT_HISTORIES = SQL(
     "SELECT notification_id, topic, state, occurred_at FROM {0}"
     " WHERE originator_id = ANY(%s) AND notification_id <= %s"
@@ -259,6 +334,15 @@ def histories(curs: Cursor[DictRow], account_ids: Iterable[str], up_to: int) -> 
         account_id, fact = account_fact(row)
         found[account_id].append(fact)
     return found
+
+
+def account_events_from(curs: Cursor[DictRow], account_id: str, instant: datetime | None, up_to: int) -> list[Fact]:
+    """The account's events with `occurredAt >= instant` (None: all) up to a position, in order (timeline index)."""
+    since = datetime.min.replace(tzinfo=timezone.utc) if instant is None else instant
+    curs.execute(SELECT_ACCOUNT_FROM, (account_stream_id(account_id), since, up_to), prepare=True, binary=True)
+    facts = [account_fact(row)[1] for row in curs.fetchall()]
+    facts.sort(key=Fact.order.fget)  # type: ignore[attr-defined]
+    return facts
 
 
 def account_fact(row: DictRow) -> tuple[str, Fact]:

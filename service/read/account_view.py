@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from projections.view.account import account_view
+from projections.view.fold import view_at
 from projections.view.health import HealthWeights
 from service.projection.view_store import ACCOUNT_VIEWS_TABLE
 from service.read.findings import Judged
@@ -48,6 +48,5 @@ class ViewReads:
         return views
 
     def as_of(self, judged: Judged, as_of: datetime) -> dict[str, Any]:
-        """The view as it was at `as_of`: computed from the events up to then, by the same functions."""
-        history, findings = judged
-        return account_view(history, as_of, findings, self.weights).to_json()
+        """The view as it was at `as_of`: read from the state then, by the same fold as the projector's."""
+        return view_at(judged.state.view, as_of, judged.findings, self.weights, judged.past).to_json()

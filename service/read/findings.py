@@ -1,29 +1,36 @@
-"""Reads of the findings view (live) and findings as of a past time (judged from the events).
+"""Reads of the findings view (live) and findings as of a past time (folded from a checkpoint).
 
 The live findings are the projector's rows. Findings as of a time T are, by the
 time-travel law of `rules.md`, the rules applied to the account's events with
-`occurredAt <= T` and judged at T: they are computed from those events, read by the
-timeline index, with the same pure rules the projector runs.
+`occurredAt <= T` and judged at T. They are read from the projector's checkpoint at the
+latest week boundary at or before T, with the account's events after it up to T folded
+on top (at most a week of them, by the timeline index), by the same pure folds the
+projector runs. An event the projector has not taken in yet that is dated before that
+checkpoint sends the read to the checkpoint before it, so a late event counts at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
 
 import asyncpg
 import orjson
 
 from domain.catalogue import DEPARTMENTS
 from domain.stream import account_stream_id
-from projections.evaluation import evaluate
-from projections.facts import fact_from_stored
-from projections.findings import Finding
-from projections.history import History, history_of
+from projections.account_state import AccountState, advance, findings_at, start
+from projections.facts import Fact, fact_from_stored
+from projections.findings import Finding, Moment
+from projections.state_codec import StaleCheckpoint, decode
 from projections.thresholds import Thresholds, thresholds_from
-from service.projection.view_store import FINDINGS_TABLE, SETTINGS_TABLE
+from projections.view.health import HealthWeights
+from projections.view.model import HealthPoint
+from projections.weeks import boundaries_before
+from service.projection.projector import TREND_POINTS, trend_from
+from service.projection.view_store import CHECKPOINTS_TABLE, FINDINGS_TABLE, SETTINGS_TABLE, TRACKING_TABLE
 from service.read.accounts import EventRecord
 from service.read.pool import ReadPool
 from service.store.tables import EVENTS_TABLE
@@ -68,14 +75,39 @@ SELECT topic, occurred_at, originator_version, notification_id, state FROM {EVEN
 WHERE notification_id = ANY($1::bigint[])
 """
 
-ACCOUNT_EVENTS_UNTIL = f"""
-SELECT notification_id, topic, state FROM {EVENTS_TABLE} WHERE originator_id = $1 AND occurred_at <= $2
+ACCOUNT_EVENTS_BETWEEN = f"""
+SELECT notification_id, topic, state, occurred_at FROM {EVENTS_TABLE}
+WHERE originator_id = $1 AND occurred_at > $2 AND occurred_at <= $3
 """
+
+CHECKPOINTS_UNTIL = f"""
+SELECT boundary, health, state FROM {CHECKPOINTS_TABLE}
+WHERE account_id = $1 AND boundary <= $2 ORDER BY boundary DESC LIMIT $3
+"""
+
+NOT_TAKEN_IN_BEFORE = f"""
+SELECT min(occurred_at) FROM {EVENTS_TABLE}
+WHERE notification_id > coalesce((SELECT max(notification_id) FROM {TRACKING_TABLE}), 0) AND originator_id = $1
+"""
+
+CHECKPOINT_BEFORE = f"""
+SELECT boundary, state FROM {CHECKPOINTS_TABLE} WHERE account_id = $1 AND boundary < $2
+ORDER BY boundary DESC LIMIT 1
+"""
+
+NEVER = datetime(1, 1, 2, tzinfo=timezone.utc)
 
 
 FindingsKey = tuple[str, bool | None]  # (account id, open only: True, False or None for all)
 JudgedKey = tuple[str, datetime]  # (account id, asOf)
-Judged = tuple[History, list[Finding]]  # an account's history up to asOf, and its findings then
+
+
+class Judged(NamedTuple):
+    """An account as of a moment: its folded state, its findings then, and its health trend's past points."""
+
+    state: AccountState
+    findings: list[Finding]
+    past: tuple[HealthPoint, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +158,10 @@ class DepartmentCount:
 class FindingReads:
     """Findings: the live rows, and the findings as of a past moment judged from the events."""
 
-    def __init__(self, pool: ReadPool, thresholds: Thresholds) -> None:
+    def __init__(self, pool: ReadPool, thresholds: Thresholds, weights: HealthWeights) -> None:
         self.pool = pool
         self.thresholds = thresholds
+        self.weights = weights
 
     async def of_accounts(self, keys: Sequence[FindingsKey]) -> list[list[FindingRecord]]:
         """Live findings of many accounts in one query, for a DataLoader keyed by (account, open_only).
@@ -144,16 +177,32 @@ class FindingReads:
             for account_id, open_only in keys
         ]
 
-    async def history_until(self, account_id: str, as_of: datetime) -> History:
-        """The account's events with `occurredAt <= as_of`, by the timeline index."""
-        rows = await self.pool.fetch(ACCOUNT_EVENTS_UNTIL, account_stream_id(account_id), as_of)
-        facts = [fact_from_stored(row["notification_id"], row["topic"], row["state"])[0] for row in rows]
-        return history_of(account_id, facts)
-
     async def judged_as_of(self, account_id: str, as_of: datetime) -> Judged:
-        """The account's history up to `as_of` and its findings then, judged as the live view is."""
-        history = await self.history_until(account_id, as_of)
-        return history, evaluate(history, as_of, await self.thresholds_in_force()).findings
+        """The account's state, findings and trend as of `as_of`, from its checkpoint and at most a week of events."""
+        thresholds = await self.thresholds_in_force()
+        checkpoints = await self.pool.fetch(CHECKPOINTS_UNTIL, account_id, as_of, TREND_POINTS + 1)
+        base, since = start(account_id, thresholds), NEVER
+        if checkpoints:
+            not_taken_in = await self.pool.fetchval(NOT_TAKEN_IN_BEFORE, account_stream_id(account_id))
+            chosen: asyncpg.Record | None = checkpoints[0]
+            if not_taken_in is not None and not_taken_in <= checkpoints[0]["boundary"]:
+                chosen = await self.pool.fetchrow(CHECKPOINT_BEFORE, account_id, not_taken_in)
+            if chosen is not None:
+                try:
+                    base, since = decode(chosen["state"]), chosen["boundary"]
+                except StaleCheckpoint:  # another release's: folded from the first event instead
+                    base, since = start(account_id, thresholds), NEVER
+        rows = await self.pool.fetch(ACCOUNT_EVENTS_BETWEEN, account_stream_id(account_id), since, as_of)
+        facts = sorted((fact_from_stored(row["notification_id"], row["topic"], row["state"], row["occurred_at"])[0]
+                        for row in rows), key=Fact.order.fget)  # type: ignore[attr-defined]
+        state = base
+        for fact in facts:
+            state = advance(state, fact, thresholds)
+        findings = findings_at(state, Moment(as_of), thresholds)
+        points = boundaries_before(as_of, TREND_POINTS)
+        stored = [(row["boundary"], row["health"], row["state"]) for row in checkpoints]
+        scores = trend_from(state, findings, points, stored, thresholds, self.weights)
+        return Judged(state, findings, tuple(HealthPoint(point, scores[point]) for point in points))
 
     async def judged_many(self, keys: Sequence[JudgedKey]) -> list[Judged | Exception]:
         """For a request's DataLoader: the view, the findings and the agent context of one asOf
@@ -207,6 +256,6 @@ class FindingReads:
 
 def records_as_of(judged: Judged, open_only: bool | None) -> list[FindingRecord]:
     """The findings of a judging as records, the most recently detected first."""
-    _, found = judged
+    found = judged.findings
     chosen = [each for each in found if open_only is None or each.is_open == open_only]
     return [FindingRecord.from_finding(each) for each in sorted(chosen, key=lambda f: (f.detected_at, f.id), reverse=True)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import uuid4
 
@@ -11,6 +11,7 @@ import httpx
 import pytest
 from eventsourcing.postgres import PostgresDatastore
 
+from projections.account_state import findings_at
 from projections.evaluation import evaluate
 from projections.history import history_of
 from projections.thresholds import thresholds_table
@@ -107,7 +108,7 @@ def test_a_view_written_anew_is_not_mistaken_for_the_cached_one(client: httpx.Cl
     """A rebuild's swap gives the view a new generation: the projector must drop what it remembers."""
     account = unique()
     record(client, [nps(account, "1", days_ago=10)])
-    projector = Projector(view, batch_size=100_000)
+    projector = Projector(view, batch_size=100_000, view_delay=timedelta(hours=1))  # the store's other accounts wait
     while projector.step():
         pass
     with view.datastore.transaction(commit=True) as curs:  # as a swap would: other rows, a due time passed
@@ -188,20 +189,20 @@ def test_an_account_that_cannot_be_judged_holds_up_no_other(
            + [{"id": f"{account}-o", "source": "crm", "type": "sales.outreach.sent", "accountId": account,
                "occurredAt": ago(days=1), "data": {"channel": "email", "intent": "upsell"}} for account in (odd, fine)])
 
-    def failing(history: Any, *args: Any, **kwargs: Any) -> Any:
-        if history.account_id == odd:
+    def failing(state: Any, *args: Any, **kwargs: Any) -> Any:
+        if state.account_id == odd:
             raise ValueError("a rule met data it did not expect")
-        return evaluate(history, *args, **kwargs)
+        return findings_at(state, *args, **kwargs)
 
-    monkeypatch.setattr(service.projection.projector, "evaluate", failing)
+    monkeypatch.setattr(service.projection.projector, "findings_at", failing)
     now = datetime.now(timezone.utc)
     projector = Projector(view, batch_size=100_000, clock=lambda: now)
     while projector.step():
         pass
     assert {row[1] for row in rows_of(view).values()} >= {fine} and odd not in {row[1] for row in rows_of(view).values()}
     assert f"cannot judge account {odd!r}" in caplog.text
-    monkeypatch.setattr(service.projection.projector, "evaluate", evaluate)  # fixed (a release with the rule mended)
-    later = now + projector.view_refresh
+    monkeypatch.setattr(service.projection.projector, "findings_at", findings_at)  # a release with the rule mended
+    later = now + service.projection.projector.RETRY
     projector.clock = lambda: later
     while projector.step_due(limit=100_000):
         pass

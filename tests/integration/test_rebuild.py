@@ -16,9 +16,9 @@ import psycopg
 import pytest
 from eventsourcing.postgres import PostgresDatastore
 
-from projections.evaluation import evaluate
 from projections.thresholds import DEFAULT_THRESHOLDS, thresholds_from, thresholds_table
 from projections.view.health import DEFAULT_WEIGHTS
+from service.projection.projector import judged_from_start
 from service.projection.rebuild import REBUILD_LOCK, RebuildRunning, rebuild
 from service.projection.view_store import ProjectedViews, drop_view
 from service.runtime.database import datastore_of
@@ -154,12 +154,12 @@ def test_an_account_a_rebuild_cannot_judge_is_named(
     odd = unique()
     record(client, urgent_ticket_and_renewal(odd))
 
-    def failing(history: Any, *args: Any, **kwargs: Any) -> Any:
-        if history.account_id == odd:
+    def failing(account_id: str, *args: Any, **kwargs: Any) -> Any:
+        if account_id == odd:
             raise ValueError("a rule met data it did not expect")
-        return evaluate(history, *args, **kwargs)
+        return judged_from_start(account_id, *args, **kwargs)
 
-    monkeypatch.setattr(bulk, "evaluate", failing)
+    monkeypatch.setattr(bulk, "judged_from_start", failing)
     shadow = ProjectedViews(datastore, name=f"cx360_view_test_{unique().replace('-', '_')}")
     shadow.create_table()
     try:

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 import pytest
 from strawberry.dataloader import DataLoader
 
-from projections.history import history_of
+from projections.account_state import start
+from projections.thresholds import DEFAULT_THRESHOLDS
 from projections.view.health import DEFAULT_WEIGHTS
 from service.read.account_view import ViewKey, ViewReads
 from service.read.findings import FindingReads, Judged, JudgedKey
@@ -25,13 +26,13 @@ class OneBadAccount(FindingReads):
     async def judged_as_of(self, account_id: str, as_of: datetime) -> Judged:
         if account_id == "bad":
             raise RuntimeError("cannot judge bad")
-        return history_of(account_id, []), []
+        return Judged(start(account_id, DEFAULT_THRESHOLDS), [], ())
 
 
 async def test_a_batch_with_an_account_that_cannot_be_judged_answers_the_others() -> None:
     judged: DataLoader[JudgedKey, Judged] = DataLoader(load_fn=OneBadAccount().judged_many)
     good, bad = await asyncio.gather(judged.load(("good", AT)), judged.load(("bad", AT)), return_exceptions=True)
-    assert not isinstance(good, BaseException) and good[0].account_id == "good"
+    assert not isinstance(good, BaseException) and good.state.account_id == "good"
     assert isinstance(bad, RuntimeError) and str(bad) == "cannot judge bad"
 
 

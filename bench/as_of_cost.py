@@ -1,20 +1,24 @@
-"""Benchmark: what an `asOf` costs today, and what serving every `asOf` from stored rows would cost.
+"""Benchmark: what judging an event and answering an `asOf` cost, folded against the reference, by history length.
 
-    .venv/bin/python bench/as_of_cost.py [--sizes 100 300 1000] [--accounts 5]
+    .venv/bin/python bench/as_of_cost.py [--sizes 100 1000 3000 10000] [--accounts 3]
 
 No database: pure functions on generated accounts of each size (a year of the bench
 workload's events). For each size it prints medians over `--accounts` accounts of:
-- asOf now: the CPU an `account(asOf: T)` spends once its events are read, that is the
-  rules judged at T and the view computed at T (T = 30 days ago);
-- live judging: the rules judged as of now after one more event, reusing the judgement
-  before it (`evaluate(previous=...)`), as the projector does per batch (the mean over
-  the account's last 10 events);
-- versions: the rules judged at every change point of the account's history (each
-  event's time and each deadline, up to now), each from the events up to then and
-  reusing what cannot have changed, as the projector would. Rows that answer any T exactly (`rules.md`, law 2)
-  need the finding set of every change point: this is what a rebuild would pay to
-  write them, with today's rules; it grows with the square of the history.
-It also prints how many change points and distinct finding sets an account has.
+
+- live, folded: one more event taken as the projector takes it: folded onto the
+  account's state, the findings read at now, and the state encoded for its row (the mean
+  over the account's last 10 events);
+- live, reference: the same event judged the way the projector did before folds, all
+  rules over the whole history with the judgement before reused
+  (`projections.evaluation.evaluate(previous=...)`): the baseline, in the same run;
+- view, folded / reference: the account view at now from the state, against
+  `account_view` over the history;
+- asOf, folded: `account(asOf: T)` (T = 30 days ago) once its rows are read: the
+  checkpoint at or before T decoded, the events after it up to T folded, findings and
+  view read at T; against the reference, which judges every event up to T.
+
+The ratios to watch: live folded at the largest size over live folded at the smallest
+(flat means the cost does not grow with history), and folded over reference.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import argparse
 import statistics
 import sys
 import time
-from bisect import bisect_right
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -35,14 +38,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from workload import events  # noqa: E402
 
 from domain.validation import validate_batch  # noqa: E402
-from projections.evaluation import Judgement, evaluate  # noqa: E402
+from projections.account_state import AccountState, advance, findings_at, start  # noqa: E402
+from projections.checkpoints import CheckpointedAccount  # noqa: E402
+from projections.evaluation import evaluate  # noqa: E402
 from projections.facts import Fact  # noqa: E402
+from projections.findings import Moment  # noqa: E402
 from projections.history import History, history_of  # noqa: E402
+from projections.state_codec import decode, encode  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from projections.view.account import account_view  # noqa: E402
+from projections.view.fold import view_at  # noqa: E402
 
 P = ParamSpec("P")
 T = TypeVar("T")
+LAST = 10
 
 
 def account(size: int, seed: int, now: datetime) -> History:
@@ -53,42 +62,66 @@ def account(size: int, seed: int, now: datetime) -> History:
     return history_of(valid[0][1].account_id, facts)
 
 
-def as_of_now(history: History, moment: datetime) -> None:
-    findings = evaluate(history, moment, DEFAULT_THRESHOLDS).findings
-    account_view(history, moment, findings)
+def folded_until(history: History, count: int) -> AccountState:
+    state = start(history.account_id, DEFAULT_THRESHOLDS)
+    for fact in history.facts[:count]:
+        state = advance(state, fact, DEFAULT_THRESHOLDS)
+    return state
 
 
-def last_events(history: History, now: datetime, count: int) -> None:
-    """Judge as of now after each of the last `count` events, as the projector does per batch."""
-    start = len(history.facts) - count
-    judged = evaluate(History(history.account_id, history.facts[:start]), now, DEFAULT_THRESHOLDS)
-    for end in range(start + 1, len(history.facts) + 1):
+def live_folded(history: History, now: datetime) -> float:
+    state = folded_until(history, len(history.facts) - LAST)
+    started = time.perf_counter()
+    for fact in history.facts[-LAST:]:
+        state = advance(state, fact, DEFAULT_THRESHOLDS)
+        findings_at(state, Moment(now), DEFAULT_THRESHOLDS)
+        encode(state)
+    return (time.perf_counter() - started) / LAST
+
+
+def live_reference(history: History, now: datetime) -> float:
+    first = len(history.facts) - LAST
+    judged = evaluate(History(history.account_id, history.facts[:first]), now, DEFAULT_THRESHOLDS)
+    started = time.perf_counter()
+    for end in range(first + 1, len(history.facts) + 1):
         judged = evaluate(History(history.account_id, history.facts[:end]), now, DEFAULT_THRESHOLDS,
                           previous=judged, new_types={history.facts[end - 1].type})
+    return (time.perf_counter() - started) / LAST
 
 
-def versions(history: History, now: datetime) -> tuple[int, int]:
-    """Judge at every change point up to now; return (change points, distinct finding sets).
+def view_folded(history: History, now: datetime) -> float:
+    state = folded_until(history, len(history.facts))
+    findings = findings_at(state, Moment(now), DEFAULT_THRESHOLDS)
+    return timed(view_at, state.view, now, findings)[0]
 
-    Each point is judged from the events up to it (so its judgement can be reused at the
-    next point), and the next point is the next event's time or the next deadline.
-    """
-    times = [fact.occurred_at for fact in history.facts]
-    last = times[0]
-    point: datetime | None = last
-    previous: Judgement | None = None
-    points, sets = 0, set()
-    while point is not None and point <= now:
-        known = bisect_right(times, point)
-        new_types = {fact.type for fact in history.facts[bisect_right(times, last):known]}
-        previous = evaluate(History(history.account_id, history.facts[:known]), point, DEFAULT_THRESHOLDS,
-                            previous=previous, new_types=new_types if points else frozenset())
-        sets.add(tuple((each.id, each.severity, each.summary, each.detected_at, each.resolved_at,
-                        tuple(fact.position for fact in each.evidence)) for each in previous.findings))
-        points += 1
-        moments = [moment for moment in (previous.next_change, times[known] if known < len(times) else None) if moment]
-        last, point = point, min(moments, default=None)
-    return points, len(sets)
+
+def view_reference(history: History, now: datetime) -> float:
+    findings = evaluate(history, now, DEFAULT_THRESHOLDS).findings
+    return timed(account_view, history, now, findings, trend_weeks=1)[0]
+
+
+def as_of_folded(history: History, moment: datetime) -> float:
+    checkpointed = CheckpointedAccount(history.account_id, DEFAULT_THRESHOLDS)
+    for fact in history.facts:
+        checkpointed.take(fact)
+    before = [each for each in checkpointed.checkpoints if each.boundary <= moment]
+    after = before[-1].boundary if before else None
+    week = [fact for fact in history.facts if (after is None or fact.occurred_at > after) and fact.occurred_at <= moment]
+    started = time.perf_counter()
+    state = decode(before[-1].state) if before else start(history.account_id, DEFAULT_THRESHOLDS)
+    for fact in week:
+        state = advance(state, fact, DEFAULT_THRESHOLDS)
+    findings = findings_at(state, Moment(moment), DEFAULT_THRESHOLDS)
+    view_at(state.view, moment, findings)
+    return time.perf_counter() - started
+
+
+def as_of_reference(history: History, moment: datetime) -> float:
+    started = time.perf_counter()
+    until = history.until(moment)
+    findings = evaluate(until, moment, DEFAULT_THRESHOLDS).findings
+    account_view(until, moment, findings, trend_weeks=1)
+    return time.perf_counter() - started
 
 
 def timed(action: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> tuple[float, T]:
@@ -99,26 +132,27 @@ def timed(action: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> tuple[fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000])
-    parser.add_argument("--accounts", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 3000, 10000])
+    parser.add_argument("--accounts", type=int, default=3)
     args = parser.parse_args()
     now = datetime.now(timezone.utc)
     past = now - timedelta(days=30)
-    print(f"{'events':>7} {'asOf now':>10} {'live judging':>13} {'versions':>10} {'versions/asOf':>14}"
-          f" {'change points':>14} {'finding sets':>13}")
+    columns = ("live folded", "live ref", "view folded", "view ref", "asOf folded", "asOf ref", "state bytes")
+    print(f"{'events':>7} " + " ".join(f"{name:>12}" for name in columns))
+    first: float | None = None
     for size in args.sizes:
-        as_of, live, walk, points, sets = [], [], [], [], []
+        rows: list[list[float]] = [[] for _ in columns]
         for seed in range(args.accounts):
             history = account(size, seed, now)
-            as_of.append(timed(as_of_now, history, past)[0])
-            live.append(timed(last_events, history, now, 10)[0] / 10)
-            seconds, (changes, distinct) = timed(versions, history, now)
-            walk.append(seconds)
-            points.append(changes)
-            sets.append(distinct)
-        median = statistics.median
-        print(f"{size:>7} {median(as_of) * 1000:>8.1f}ms {median(live) * 1000:>11.1f}ms {median(walk) * 1000:>8.0f}ms"
-              f" {median(walk) / median(as_of):>13.0f}x {median(points):>14.0f} {median(sets):>13.0f}")
+            for column, measure in enumerate((live_folded, live_reference, view_folded, view_reference)):
+                rows[column].append(measure(history, now))
+            rows[4].append(as_of_folded(history, past))
+            rows[5].append(as_of_reference(history, past))
+            rows[6].append(len(encode(folded_until(history, len(history.facts)))))
+        medians = [statistics.median(each) for each in rows]
+        first = first or medians[0]
+        print(f"{size:>7} " + " ".join(f"{value * 1000:>10.3f}ms" for value in medians[:6])
+              + f" {medians[6]:>12.0f}" + f"   live folded {medians[0] / first:.2f}x the smallest size")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,11 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ingest import RECORD, fresh_database, running_service  # noqa: E402
 from workload import events  # noqa: E402
 
-from projections.evaluation import evaluate  # noqa: E402
 from projections.facts import fact_from_stored  # noqa: E402
-from projections.history import history_of  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
-from projections.view.account import account_view  # noqa: E402
+from projections.view.health import DEFAULT_WEIGHTS  # noqa: E402
+from service.projection.projector import judged_from_start  # noqa: E402
 from service.projection.rebuild import rebuild  # noqa: E402
 from service.runtime.database import datastore_of  # noqa: E402
 from service.settings import connection_params  # noqa: E402
@@ -135,10 +135,22 @@ def pure_fold(url: str) -> tuple[int, float]:
     gc.freeze()
     now = datetime.now(timezone.utc)
     started = time.perf_counter()
-    for account_id, facts in by_account.items():  # what a rebuild computes: findings and views
-        history = history_of(account_id, facts)
-        account_view(history, now, evaluate(history, now, DEFAULT_THRESHOLDS).findings)
+    for account_id, facts in by_account.items():  # what a rebuild computes: states, checkpoints, findings, views
+        judged_from_start(account_id, facts, now, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS)
     return count, time.perf_counter() - started
+
+
+def projector_cpu() -> float:
+    """CPU seconds (user and system) spent so far by the service's projector process (a spawned child)."""
+    spent = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if any("spawn_main" in part for part in child.cmdline()):
+                times = child.cpu_times()
+                spent += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return spent
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -163,10 +175,13 @@ async def main() -> None:
         seconds = await preload(base, work)
         print(f"preload: {len(work):,} events over {args.accounts:,} accounts in {seconds:.1f}s; "
               f"projector caught up {await caught_up(pool):.1f}s later")
+        cpu, wall = projector_cpu(), time.perf_counter()
         lags, achieved = await lag(base, pool, args.rate, args.seconds, args.accounts, run)
+        cores = (projector_cpu() - cpu) / (time.perf_counter() - wall)
         print(f"lag at {achieved:,.0f} events/s for {args.seconds:.0f}s ({len(lags)} probes): "
               f"p50 {percentile(lags, 0.5) * 1000:.0f} ms, p99 {percentile(lags, 0.99) * 1000:.0f} ms, "
-              f"max {max(lags) * 1000:.0f} ms, mean {statistics.mean(lags) * 1000:.0f} ms")
+              f"max {max(lags) * 1000:.0f} ms, mean {statistics.mean(lags) * 1000:.0f} ms; "
+              f"projector CPU {cores:.2f} of a core")
         await caught_up(pool)
         await pool.close()
         del work

@@ -1,27 +1,31 @@
 """`collections-during-supportive-messaging`: collections around a supportive campaign (MEDIUM, billing and marketing).
 
 A campaign is the `marketing.campaign.sent` events of one `campaignId` whose intent is
-supportive or retention (sends of other intents do not count). A campaign sent more
-than once (to several contacts, say) is timed by its first send, and every send is
-evidence. A collections action (`billing.dunning.sent`, `billing.service.suspended`)
-within 14 days before or after that time, both ends included, makes the contradiction
-true from the later of the campaign and the first such action. The account is judged
-as a whole: the contacts of the campaign and of the collections need not match.
-Key: the campaign. Closes 14 days after the campaign; a later action in the window
-joins the finding as evidence. An action alone exactly 14 days after the campaign
-never held (the window closed as it came): there is no finding.
+supportive or retention (sends of other intents do not count). Each send has its own
+window: 14 days before to 14 days after it, both ends included. A send holds the
+contradiction when a collections action (`billing.dunning.sent`,
+`billing.service.suspended`) is in its window before its end, from the later of the
+send and the first such action; an action alone exactly 14 days after a send never
+held (the window closed as it came). The account is judged as a whole: the contacts of
+the campaign and of the collections need not match.
+
+Key: the campaign: one finding for all its sends. It holds from the first moment a send
+holds it, and closes 14 days after the last send that holds it; its evidence is those
+sends and the collections actions in their windows (a later action in a window joins
+it). A send with no collections action in its window is no part of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding, held
 from projections.history import Timeline
 from projections.rules.rule import Rule
+from projections.state_codec import state
 
 ID = "collections-during-supportive-messaging"
 
@@ -47,11 +51,28 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
     actions = timeline.of(*COLLECTIONS)
     window = timedelta(days=thresholds.window_days)
     for campaign_id, sends in campaigns_of(timeline, thresholds).items():
-        sent = sends[0].occurred_at
-        inside = [action for action in actions if sent - window <= action.occurred_at <= sent + window]
-        if inside and held(max(sent, inside[0].occurred_at), sent + window):
-            yield finding_of(timeline.account_id, campaign_id, sends, inside, moment.resolved_at(sent + window),
-                             thresholds)
+        around = [Around(send, [action for action in actions
+                                if send.occurred_at - window <= action.occurred_at <= send.occurred_at + window])
+                  for send in sends]
+        holding = [each for each in around if each.holds(window)]
+        if holding:
+            yield finding_of(timeline.account_id, campaign_id, holding, moment, thresholds)
+
+
+@state(version=1)
+@dataclass(slots=True)
+class Around:
+    """One send and the collections actions in its window, in order."""
+
+    send: Fact
+    actions: list[Fact] = field(default_factory=list)
+
+    def begins(self) -> datetime:
+        """When this send holds the contradiction: the later of the send and its window's first action."""
+        return max(self.send.occurred_at, self.actions[0].occurred_at)
+
+    def holds(self, window: timedelta) -> bool:
+        return bool(self.actions) and held(self.begins(), self.send.occurred_at + window)
 
 
 def campaign_words(campaign_id: str, send: Fact) -> str:
@@ -64,9 +85,13 @@ def action_words(action: Fact) -> str:
     return "suspended the service"
 
 
-def finding_of(account_id: str, campaign_id: str, sends: list[Fact], actions: list[Fact],
-               resolved_at: datetime | None, thresholds: Thresholds) -> Finding:
-    campaign, first = sends[0], actions[0]
+def finding_of(account_id: str, campaign_id: str, holding: list[Around], moment: Moment,
+               thresholds: Thresholds) -> Finding:
+    """The campaign's finding from the sends that hold it: from the first to hold it to 14 days after the last."""
+    window = timedelta(days=thresholds.window_days)
+    opening = min(holding, key=lambda each: (each.begins(), each.send.order))
+    campaign, first = opening.send, opening.actions[0]
+    actions = {action.order: action for each in holding for action in each.actions}
     marketing = f"marketing sent {campaign_words(campaign_id, campaign)} on {day(campaign.occurred_at)}"
     billing = f"billing {action_words(first)} on {day(first.occurred_at)}"
     clauses = (billing, marketing) if first.occurred_at < campaign.occurred_at else (marketing, billing)
@@ -81,9 +106,9 @@ def finding_of(account_id: str, campaign_id: str, sends: list[Fact], actions: li
         campaign_id,
         severity="MEDIUM",
         departments=("billing", "marketing"),
-        evidence=[*sends, *actions],
-        detected_at=max(campaign.occurred_at, first.occurred_at),
-        resolved_at=resolved_at,
+        evidence=[*(each.send for each in holding), *actions.values()],
+        detected_at=opening.begins(),
+        resolved_at=moment.resolved_at(max(each.send.occurred_at for each in holding) + window),
         summary=summary + ".",
     )
 

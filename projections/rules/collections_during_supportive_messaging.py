@@ -13,6 +13,10 @@ Key: the campaign: one finding for all its sends. It holds from the first moment
 holds it, and closes 14 days after the last send that holds it; its evidence is those
 sends and the collections actions in their windows (a later action in a window joins
 it). A send with no collections action in its window is no part of it.
+
+As a fold (`Campaigns`), the sends whose window is still open gather the actions that
+come; a window that closes holding the finding becomes its evidence, one that closes
+empty is forgotten.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from datetime import datetime, timedelta
 
 from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding, held
+from projections.fold import Fold
 from projections.history import Timeline
 from projections.rules.rule import Rule
 from projections.state_codec import state
@@ -43,7 +48,7 @@ def campaigns_of(timeline: Timeline, thresholds: Thresholds) -> dict[str, list[F
     campaigns: dict[str, list[Fact]] = {}
     for fact in timeline.of("marketing.campaign.sent"):
         if fact.data.get("intent") in thresholds.supportive_intents:
-            campaigns.setdefault(str(fact.data["campaignId"]), []).append(fact)
+            campaigns.setdefault(campaign_of(fact), []).append(fact)
     return campaigns
 
 
@@ -73,6 +78,64 @@ class Around:
 
     def holds(self, window: timedelta) -> bool:
         return bool(self.actions) and held(self.begins(), self.send.occurred_at + window)
+
+
+@state(version=1)
+@dataclass(slots=True)
+class Campaigns:
+    """What can still change the findings: recent actions, the sends still open, and the evidence of findings.
+
+    Bounded: `recent` holds the actions of the last 14 days (a send to come reaches no
+    further back) and `open` the sends of the last 14 days; a send leaves `open` when its
+    window is over, into `holding` if it holds its campaign's finding, else forgotten.
+    `holding` is the evidence of findings, no more.
+    """
+
+    account_id: str
+    recent: list[Fact] = field(default_factory=list)  # collections actions a send to come may have in its window
+    open: list[Around] = field(default_factory=list)  # supportive sends whose window may still gather actions
+    holding: dict[str, list[Around]] = field(default_factory=dict)  # by campaign: closed windows that hold it
+
+
+def start(account_id: str, thresholds: Thresholds) -> Campaigns:
+    return Campaigns(account_id)
+
+
+def step(campaigns: Campaigns, fact: Fact, thresholds: Thresholds) -> Campaigns:
+    """A send opens its window with the recent actions in it; an action joins every window still open."""
+    window = timedelta(days=thresholds.window_days)
+    settle(campaigns, fact.occurred_at, window)
+    if fact.type in COLLECTIONS:
+        campaigns.recent.append(fact)
+        for each in campaigns.open:
+            each.actions.append(fact)
+    elif fact.data.get("intent") in thresholds.supportive_intents:
+        since = fact.occurred_at - window
+        campaigns.open.append(Around(fact, [action for action in campaigns.recent if action.occurred_at >= since]))
+    return campaigns
+
+
+def settle(campaigns: Campaigns, now: datetime, window: timedelta) -> None:
+    """Close the windows that ended before `now`, and forget the actions no send to come can reach."""
+    for each in campaigns.open:
+        if each.send.occurred_at + window < now and each.holds(window):
+            campaigns.holding.setdefault(campaign_of(each.send), []).append(each)
+    campaigns.open = [each for each in campaigns.open if each.send.occurred_at + window >= now]
+    campaigns.recent = [action for action in campaigns.recent if action.occurred_at >= now - window]
+
+
+def read(campaigns: Campaigns, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
+    window = timedelta(days=thresholds.window_days)
+    holding = {campaign_id: list(sends) for campaign_id, sends in campaigns.holding.items()}
+    for each in campaigns.open:
+        if each.holds(window):
+            holding.setdefault(campaign_of(each.send), []).append(each)
+    for campaign_id, sends in holding.items():
+        yield finding_of(campaigns.account_id, campaign_id, sends, moment, thresholds)
+
+
+def campaign_of(send: Fact) -> str:
+    return str(send.data["campaignId"])
 
 
 def campaign_words(campaign_id: str, send: Fact) -> str:
@@ -113,4 +176,5 @@ def finding_of(account_id: str, campaign_id: str, holding: list[Around], moment:
     )
 
 
-RULE = Rule(ID, Thresholds(), detect)
+FOLD = Fold(frozenset({"marketing.campaign.sent", *COLLECTIONS}), start, step, read)
+RULE = Rule(ID, Thresholds(), detect, FOLD)

@@ -16,7 +16,7 @@ it). A send with no collections action in its window is no part of it.
 
 As a fold (`Campaigns`), the sends whose window is still open gather the actions that
 come; a window that closes holding the finding becomes its evidence, one that closes
-empty is forgotten.
+without holding it is forgotten.
 """
 
 from __future__ import annotations

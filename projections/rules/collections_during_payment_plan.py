@@ -7,18 +7,23 @@ contradiction true from the first such action. Key: the plan; a later action whi
 is in force joins the finding as evidence. Closes at the plan's `until`: an action at
 the `until` itself joins a finding already open, but alone it never held (the plan
 ended as it came), and there is no finding. Overlapping plans are judged each on its own.
+
+As a fold (`Plans`), a plan in force gathers the actions that come; once its `until` has
+passed it either holds a finding, kept as its evidence, or is forgotten.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding, held
+from projections.fold import Fold
 from projections.history import Timeline
 from projections.rules.rule import Rule
+from projections.state_codec import state
 
 ID = "collections-during-payment-plan"
 
@@ -37,6 +42,67 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
         inside = [action for action in actions if plan.occurred_at <= action.occurred_at <= until]
         if inside and held(inside[0].occurred_at, until):
             yield finding_of(timeline.account_id, plan, inside, moment.resolved_at(until))
+
+
+@state(version=1)
+@dataclass(slots=True)
+class InForce:
+    """A plan, the end of its stretch, and the collections actions in it so far."""
+
+    plan: Fact
+    until: datetime
+    actions: list[Fact] = field(default_factory=list)
+
+    def holds(self) -> bool:
+        return bool(self.actions) and held(self.actions[0].occurred_at, self.until)
+
+
+@state(version=1)
+@dataclass(slots=True)
+class Plans:
+    """The plans still in force, the findings of plans that ended, and the actions of the last instant.
+
+    Bounded: `in_force` holds the plans whose `until` has not passed; a plan that ended
+    moves to `ended` if it holds a finding (its evidence, final) and is forgotten if not.
+    `now` keeps the actions at the last fact's instant only, which a plan granted at that
+    same instant (ordered after them) still counts.
+    """
+
+    account_id: str
+    in_force: list[InForce] = field(default_factory=list)
+    ended: list[InForce] = field(default_factory=list)
+    now: list[Fact] = field(default_factory=list)
+
+
+def start(account_id: str, thresholds: Thresholds) -> Plans:
+    return Plans(account_id)
+
+
+def step(plans: Plans, fact: Fact, thresholds: Thresholds) -> Plans:
+    """A plan starts with the actions of its own instant; an action joins every plan in force."""
+    settle(plans, fact.occurred_at)
+    if fact.type == "billing.payment_plan.granted":
+        until = fact.instant("until")
+        plans.in_force.append(InForce(fact, until, [each for each in plans.now if each.occurred_at <= until]))
+    else:
+        plans.now.append(fact)
+        for each in plans.in_force:
+            if fact.occurred_at <= each.until:
+                each.actions.append(fact)
+    return plans
+
+
+def settle(plans: Plans, now: datetime) -> None:
+    """End the plans whose `until` came before `now`; forget the actions of an earlier instant."""
+    plans.ended.extend(each for each in plans.in_force if each.until < now and each.holds())
+    plans.in_force = [each for each in plans.in_force if each.until >= now]
+    plans.now = [each for each in plans.now if each.occurred_at == now]
+
+
+def read(plans: Plans, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
+    for each in [*plans.ended, *plans.in_force]:
+        if each.holds():
+            yield finding_of(plans.account_id, each.plan, each.actions, moment.resolved_at(each.until))
 
 
 def action_words(action: Fact) -> str:
@@ -73,4 +139,5 @@ def finding_of(account_id: str, plan: Fact, actions: list[Fact], resolved_at: da
     )
 
 
-RULE = Rule(ID, Thresholds(), detect)
+FOLD = Fold(frozenset({"billing.payment_plan.granted", *COLLECTIONS}), start, step, read)
+RULE = Rule(ID, Thresholds(), detect, FOLD)

@@ -1,27 +1,36 @@
 """`collections-during-supportive-messaging`: collections around a supportive campaign (MEDIUM, billing and marketing).
 
 A campaign is the `marketing.campaign.sent` events of one `campaignId` whose intent is
-supportive or retention (sends of other intents do not count). A campaign sent more
-than once (to several contacts, say) is timed by its first send, and every send is
-evidence. A collections action (`billing.dunning.sent`, `billing.service.suspended`)
-within 14 days before or after that time, both ends included, makes the contradiction
-true from the later of the campaign and the first such action. The account is judged
-as a whole: the contacts of the campaign and of the collections need not match.
-Key: the campaign. Closes 14 days after the campaign; a later action in the window
-joins the finding as evidence. An action alone exactly 14 days after the campaign
-never held (the window closed as it came): there is no finding.
+supportive or retention (sends of other intents do not count). Each send has its own
+window: 14 days before to 14 days after it, both ends included. A send holds the
+contradiction when a collections action (`billing.dunning.sent`,
+`billing.service.suspended`) is in its window before its end, from the later of the
+send and the first such action; an action alone exactly 14 days after a send never
+held (the window closed as it came). The account is judged as a whole: the contacts of
+the campaign and of the collections need not match.
+
+Key: the campaign: one finding for all its sends. It holds from the first moment a send
+holds it, and closes 14 days after the last send that holds it; its evidence is those
+sends and the collections actions in their windows (a later action in a window joins
+it). A send with no collections action in its window is no part of it.
+
+As a fold (`Campaigns`), the sends whose window is still open gather the actions that
+come; a window that closes holding the finding becomes its evidence, one that closes
+without holding it is forgotten.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding, held
+from projections.fold import Fold
 from projections.history import Timeline
 from projections.rules.rule import Rule
+from projections.state_codec import state
 
 ID = "collections-during-supportive-messaging"
 
@@ -39,7 +48,7 @@ def campaigns_of(timeline: Timeline, thresholds: Thresholds) -> dict[str, list[F
     campaigns: dict[str, list[Fact]] = {}
     for fact in timeline.of("marketing.campaign.sent"):
         if fact.data.get("intent") in thresholds.supportive_intents:
-            campaigns.setdefault(str(fact.data["campaignId"]), []).append(fact)
+            campaigns.setdefault(campaign_of(fact), []).append(fact)
     return campaigns
 
 
@@ -47,11 +56,86 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
     actions = timeline.of(*COLLECTIONS)
     window = timedelta(days=thresholds.window_days)
     for campaign_id, sends in campaigns_of(timeline, thresholds).items():
-        sent = sends[0].occurred_at
-        inside = [action for action in actions if sent - window <= action.occurred_at <= sent + window]
-        if inside and held(max(sent, inside[0].occurred_at), sent + window):
-            yield finding_of(timeline.account_id, campaign_id, sends, inside, moment.resolved_at(sent + window),
-                             thresholds)
+        around = [Around(send, [action for action in actions
+                                if send.occurred_at - window <= action.occurred_at <= send.occurred_at + window])
+                  for send in sends]
+        holding = [each for each in around if each.holds(window)]
+        if holding:
+            yield finding_of(timeline.account_id, campaign_id, holding, moment, thresholds)
+
+
+@state(version=1)
+@dataclass(slots=True)
+class Around:
+    """One send and the collections actions in its window, in order."""
+
+    send: Fact
+    actions: list[Fact] = field(default_factory=list)
+
+    def begins(self) -> datetime:
+        """When this send holds the contradiction: the later of the send and its window's first action."""
+        return max(self.send.occurred_at, self.actions[0].occurred_at)
+
+    def holds(self, window: timedelta) -> bool:
+        return bool(self.actions) and held(self.begins(), self.send.occurred_at + window)
+
+
+@state(version=1)
+@dataclass(slots=True)
+class Campaigns:
+    """What can still change the findings: recent actions, the sends still open, and the evidence of findings.
+
+    Bounded: `recent` holds the actions of the last 14 days (a send to come reaches no
+    further back) and `open` the sends of the last 14 days; a send leaves `open` when its
+    window is over, into `holding` if it holds its campaign's finding, else forgotten.
+    `holding` is the evidence of findings, no more.
+    """
+
+    account_id: str
+    recent: list[Fact] = field(default_factory=list)  # collections actions a send to come may have in its window
+    open: list[Around] = field(default_factory=list)  # supportive sends whose window may still gather actions
+    holding: dict[str, list[Around]] = field(default_factory=dict)  # by campaign: closed windows that hold it
+
+
+def start(account_id: str, thresholds: Thresholds) -> Campaigns:
+    return Campaigns(account_id)
+
+
+def step(campaigns: Campaigns, fact: Fact, thresholds: Thresholds) -> Campaigns:
+    """A send opens its window with the recent actions in it; an action joins every window still open."""
+    window = timedelta(days=thresholds.window_days)
+    settle(campaigns, fact.occurred_at, window)
+    if fact.type in COLLECTIONS:
+        campaigns.recent.append(fact)
+        for each in campaigns.open:
+            each.actions.append(fact)
+    elif fact.data.get("intent") in thresholds.supportive_intents:
+        since = fact.occurred_at - window
+        campaigns.open.append(Around(fact, [action for action in campaigns.recent if action.occurred_at >= since]))
+    return campaigns
+
+
+def settle(campaigns: Campaigns, now: datetime, window: timedelta) -> None:
+    """Close the windows that ended before `now`, and forget the actions no send to come can reach."""
+    for each in campaigns.open:
+        if each.send.occurred_at + window < now and each.holds(window):
+            campaigns.holding.setdefault(campaign_of(each.send), []).append(each)
+    campaigns.open = [each for each in campaigns.open if each.send.occurred_at + window >= now]
+    campaigns.recent = [action for action in campaigns.recent if action.occurred_at >= now - window]
+
+
+def read(campaigns: Campaigns, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
+    window = timedelta(days=thresholds.window_days)
+    holding = {campaign_id: list(sends) for campaign_id, sends in campaigns.holding.items()}
+    for each in campaigns.open:
+        if each.holds(window):
+            holding.setdefault(campaign_of(each.send), []).append(each)
+    for campaign_id, sends in holding.items():
+        yield finding_of(campaigns.account_id, campaign_id, sends, moment, thresholds)
+
+
+def campaign_of(send: Fact) -> str:
+    return str(send.data["campaignId"])
 
 
 def campaign_words(campaign_id: str, send: Fact) -> str:
@@ -64,9 +148,13 @@ def action_words(action: Fact) -> str:
     return "suspended the service"
 
 
-def finding_of(account_id: str, campaign_id: str, sends: list[Fact], actions: list[Fact],
-               resolved_at: datetime | None, thresholds: Thresholds) -> Finding:
-    campaign, first = sends[0], actions[0]
+def finding_of(account_id: str, campaign_id: str, holding: list[Around], moment: Moment,
+               thresholds: Thresholds) -> Finding:
+    """The campaign's finding from the sends that hold it: from the first to hold it to 14 days after the last."""
+    window = timedelta(days=thresholds.window_days)
+    opening = min(holding, key=lambda each: (each.begins(), each.send.order))
+    campaign, first = opening.send, opening.actions[0]
+    actions = {action.order: action for each in holding for action in each.actions}
     marketing = f"marketing sent {campaign_words(campaign_id, campaign)} on {day(campaign.occurred_at)}"
     billing = f"billing {action_words(first)} on {day(first.occurred_at)}"
     clauses = (billing, marketing) if first.occurred_at < campaign.occurred_at else (marketing, billing)
@@ -81,11 +169,12 @@ def finding_of(account_id: str, campaign_id: str, sends: list[Fact], actions: li
         campaign_id,
         severity="MEDIUM",
         departments=("billing", "marketing"),
-        evidence=[*sends, *actions],
-        detected_at=max(campaign.occurred_at, first.occurred_at),
-        resolved_at=resolved_at,
+        evidence=[*(each.send for each in holding), *actions.values()],
+        detected_at=opening.begins(),
+        resolved_at=moment.resolved_at(max(each.send.occurred_at for each in holding) + window),
         summary=summary + ".",
     )
 
 
-RULE = Rule(ID, Thresholds(), detect)
+FOLD = Fold(frozenset({"marketing.campaign.sent", *COLLECTIONS}), start, step, read)
+RULE = Rule(ID, Thresholds(), detect, FOLD)

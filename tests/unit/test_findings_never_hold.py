@@ -132,10 +132,17 @@ def ticket_resolved(finding: Finding, facts: Sequence[Fact], instant: datetime) 
 
 
 def campaign_window_over(finding: Finding, facts: Sequence[Fact], instant: datetime) -> bool:
-    """2. Closes 14 days after the campaign (its first supportive send)."""
+    """2. Closes 14 days after the campaign: each supportive send of it has its own window, 14 days either side.
+
+    Open only while a send with a collections action within 14 days of it is itself within its 14 days.
+    """
     sends = [fact for fact in of_type(facts, "marketing.campaign.sent")
              if fact.data["campaignId"] == finding.key and fact.data["intent"] in ("supportive", "retention")]
-    return instant >= min(fact.occurred_at for fact in sends) + timedelta(days=14)
+    actions = of_type(facts, *COLLECTIONS)
+    window = timedelta(days=14)
+    return not any(instant < send.occurred_at + window
+                   and any(between(action, send.occurred_at - window, send.occurred_at + window) for action in actions)
+                   for send in sends)
 
 
 def detractor_answered_or_over(finding: Finding, facts: Sequence[Fact], instant: datetime) -> bool:

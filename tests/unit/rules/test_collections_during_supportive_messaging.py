@@ -71,11 +71,13 @@ def test_an_action_alone_14_days_after_the_campaign_never_held_but_joins_an_open
     assert only(RULE, [campaign(), earlier, at_the_end], "2026-04-30").evidence[1:] == (earlier, at_the_end)
 
 
-def test_a_late_earlier_send_that_closes_the_window_at_the_action_takes_the_finding_back() -> None:
-    """Sent 10 Mar, a dunning 20 Mar: open until 24 Mar; a send of 6 Mar arriving late closes it at 20 Mar."""
+def test_a_late_earlier_send_does_not_take_back_the_finding_of_a_later_send() -> None:
+    """Sent 10 Mar, a dunning 20 Mar: open until 24 Mar. A send of 6 Mar arriving late has its own window, which
+    ends at the dunning: it holds nothing and is no part of the finding; the 10 Mar send still holds it."""
     facts = [campaign("2026-03-10 09:00"), dunning("2026-03-20 09:00")]
-    assert only(RULE, facts, "2026-03-21").resolved_at is None
-    assert findings(RULE, [*facts, campaign("2026-03-06 09:00", contact="c-2")], "2026-03-21") == []
+    found = only(RULE, facts, "2026-03-21")
+    assert found.resolved_at is None
+    assert only(RULE, [*facts, campaign("2026-03-06 09:00", contact="c-2")], "2026-03-21") == found
 
 
 def test_instants_are_compared_with_their_offsets() -> None:
@@ -118,14 +120,72 @@ def test_as_of_before_the_collections_action_nothing_and_then_the_closing_is_the
     assert next_change(facts, "2026-03-06") == SENT + days(14)
 
 
-def test_a_campaign_sent_to_several_contacts_is_one_finding_timed_by_its_first_send() -> None:
+# rules.md, rule 2: "A collections action within 14 days before or after a `marketing.campaign.sent` whose intent
+# is supportive or retention. Key: the campaign. Evidence: the campaign and the collections actions in its window.
+# Closes: 14 days after the campaign." Every send is a `marketing.campaign.sent`: each has its own window.
+
+
+def test_each_send_of_a_campaign_has_its_own_window() -> None:
+    """Sent 2 Mar 09:14 and 6 Mar 00:00; a dunning on 18 Mar is 16 days after the first send, 12 after the second."""
     first, second = campaign(contact="c-1"), campaign("2026-03-06", contact="c-2")
-    notice = dunning("2026-03-18")  # 16 days after the first send, 12 after the second
-    assert findings(RULE, [first, second, notice], "2026-04-30") == []
-    inside = dunning("2026-03-10")
-    found = only(RULE, [first, second, notice, inside], "2026-04-30")
-    assert found.evidence == (first, second, inside)
+    notice = dunning("2026-03-18")
+    found = only(RULE, [first, second, notice], "2026-04-30")
+    assert found.key == "C-7"
+    assert found.detected_at == at("2026-03-18")
+    assert found.resolved_at == at("2026-03-06") + days(14)
+    assert found.evidence == (second, notice)  # the first send has no collections action within 14 days
+    assert found.summary == (
+        "Marketing sent the supportive email campaign C-7 on 6 Mar 2026, "
+        "and billing sent a level 2 dunning notice for invoice INV-3 on 18 Mar 2026."
+    )
+
+
+def test_a_campaign_sent_several_times_is_one_finding_until_14_days_after_its_last_send_that_holds_it() -> None:
+    first, second = campaign(contact="c-1"), campaign("2026-03-06", contact="c-2")
+    inside, notice = dunning("2026-03-10"), dunning("2026-03-18")
+    found = only(RULE, [first, second, inside, notice], "2026-04-30")
+    assert found.detected_at == at("2026-03-10")
+    assert found.evidence == (first, second, inside, notice)
+    assert found.resolved_at == at("2026-03-06") + days(14)
+    assert found.summary.endswith("; 1 more collections action fell within 14 days of the campaign.")
+    assert only(RULE, [first, second, inside, notice], "2026-03-19 23:59").resolved_at is None
+    assert next_change([first, second, inside, notice], "2026-03-19") == at("2026-03-20")
+
+
+def test_the_finding_holds_from_the_first_send_to_hold_it() -> None:
+    """Sends on 2 Mar 09:14 and 10 Mar 00:00, a dunning on 12 Mar: both hold it; it holds from 12 Mar."""
+    first, second, notice = campaign(), campaign("2026-03-10", contact="c-2"), dunning("2026-03-12")
+    found = only(RULE, [first, second, notice], "2026-04-30")
+    assert found.detected_at == at("2026-03-12")
+    assert found.resolved_at == at("2026-03-24")
+    before = only(RULE, [suspended("2026-02-20"), first, second], "2026-04-30")
+    assert before.detected_at == SENT  # the suspension is in the first send's window, not the second's
+    assert before.resolved_at == SENT + days(14)
+    assert before.evidence[1:] == (first,)
+
+
+def test_a_later_send_with_its_own_collections_opens_the_finding_again() -> None:
+    """Sent 2 Mar 09:14 with a dunning on 5 Mar (closed 16 Mar 09:14); sent again on 1 Jun with a dunning on 3 Jun."""
+    early, late = [campaign(), dunning("2026-03-05")], [campaign("2026-06-01", contact="c-2"), dunning("2026-06-03")]
+    assert only(RULE, [*early, *late], "2026-05-01").resolved_at == SENT + days(14)
+    assert only(RULE, [*early, *late], "2026-06-01").resolved_at == SENT + days(14)
+    reopened = only(RULE, [*early, *late], "2026-06-03")
+    assert reopened.resolved_at is None
+    assert reopened.detected_at == at("2026-03-05")
+    assert reopened.evidence == (*early, *late)
+    assert only(RULE, [*early, *late], "2026-07-01").resolved_at == at("2026-06-15")
+
+
+def test_a_send_whose_only_action_comes_as_its_window_closes_does_not_extend_the_finding() -> None:
+    """Sent 2 Mar 09:14 with a dunning on 5 Mar; sent again 10 Mar 09:14, whose window ends at a dunning of 24 Mar 09:14."""
+    later = campaign(SENT + days(8), contact="c-2")
+    at_its_end = dunning(SENT + days(22))
+    found = only(RULE, [campaign(), dunning("2026-03-05"), later, at_its_end], "2026-04-30")
+    assert found.resolved_at == SENT + days(22)  # the second send holds it through the 5 Mar dunning
+    alone = [campaign(), dunning("2026-03-05"), campaign(SENT + days(20), contact="c-2"), dunning(SENT + days(34))]
+    found = only(RULE, alone, "2026-04-30")
     assert found.resolved_at == SENT + days(14)
+    assert found.evidence == tuple(alone[:2])
 
 
 def test_each_campaign_is_its_own_finding() -> None:

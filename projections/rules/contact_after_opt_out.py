@@ -154,8 +154,8 @@ def judge(consents: Consents, message: Fact) -> None:
         return
     latest = max(covering, key=lambda change: change.order)
     withdrawal = consents.open.get(key_of(latest)) if latest.data["granted"] is False else None
-    if withdrawal is not None and (withdrawal.messages or withdrawal.closes is None):
-        withdrawal.messages.append(message)  # a first message at the regrant's instant would never hold
+    if withdrawal is not None:
+        withdrawal.messages.append(message)
 
 
 def settle(consents: Consents) -> None:

@@ -32,16 +32,24 @@ NUDGES = (timedelta(0), timedelta(0), -US, US)  # most echoes land on the instan
 def edge_histories(draw: st.DrawFn, data: Mapping[str, st.SearchStrategy[dict[str, Any]]],
                    gaps: Sequence[timedelta], contacts: Sequence[str | None] = (None,), size: int = 14,
                    kinds: Sequence[str] = ()) -> list[Fact]:
-    """Facts of the given types (drawn as often as `kinds` names them), each within 3 days of START or at an
-    earlier fact's instant moved by a gap (+-1 us)."""
+    """Facts of the given types (drawn as often as `kinds` names them), in clusters of 1 to 3 on one instant.
+
+    A cluster's instant is within 3 days of START, or an earlier cluster's moved by a gap
+    (+-1 us). Event ids follow the drawing, so a tie is ordered as drawn, either way round.
+    """
     facts: list[Fact] = []
-    for n in range(draw(st.integers(1, size))):
-        kind = draw(st.sampled_from(kinds or sorted(data)))
-        if facts and draw(st.integers(0, 2)):
-            instant = draw(st.sampled_from(facts)).occurred_at + draw(st.sampled_from(gaps)) + draw(st.sampled_from(NUDGES))
+    instants: list[datetime] = []
+    count = draw(st.integers(1, size))
+    while len(facts) < count:
+        if instants and draw(st.integers(0, 2)) > 0:
+            instant = draw(st.sampled_from(instants)) + draw(st.sampled_from(gaps)) + draw(st.sampled_from(NUDGES))
         else:
             instant = START + timedelta(hours=12 * draw(st.integers(0, 6)))
-        facts.append(Fact(n + 1, kind, instant, "test", f"e-{n:02}", draw(st.sampled_from(contacts)), draw(data[kind])))
+        instants.append(instant)
+        for _ in range(draw(st.integers(1, 3))):
+            kind = draw(st.sampled_from(kinds or sorted(data)))
+            n = len(facts)
+            facts.append(Fact(n + 1, kind, instant, "test", f"e-{n:02}", draw(st.sampled_from(contacts)), draw(data[kind])))
     return facts
 
 
@@ -70,3 +78,17 @@ def assert_fold_matches_detector(rule_id: str, facts: list[Fact], deadlines: Seq
             moment = Moment(instant)
             assert judged(rule_id, list(rule.fold.read(state, moment, chosen)), moment) == expected, instant
         assert encode(account) == before, "a read changed the state"
+
+
+def folded_state(rule_id: str, facts: Sequence[Fact], thresholds: Mapping[str, Any]) -> Any:
+    """The rule's state after taking the facts in order."""
+    account = start("acme", thresholds, [rule_id])
+    for fact in sorted(facts, key=lambda each: each.order):
+        account = advance(account, fact, thresholds)
+    return account.rules[rule_id]
+
+
+def daily(days: int, *facts: tuple[timedelta, str, str | None, dict[str, Any]]) -> list[Fact]:
+    """The same facts (offset in the day, type, contact, data) every day for `days` days from START."""
+    return [Fact(0, kind, START + timedelta(days=n) + offset, "test", f"d{n}-{index}", contact, data)
+            for n in range(days) for index, (offset, kind, contact, data) in enumerate(facts)]

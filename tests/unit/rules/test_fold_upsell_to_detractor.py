@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from projections.facts import Fact
 from projections.thresholds import DEFAULT_THRESHOLDS
-from tests.unit.rules.fold_edges import assert_fold_matches_detector, edge_histories
+from tests.unit.rules.fold_edges import assert_fold_matches_detector, daily, edge_histories, folded_state
 
 RULE = "upsell-to-detractor"
 
-DATA = {
+DATA: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "marketing.nps.responded": st.fixed_dictionaries({"score": st.sampled_from([0, 6, 6, 7, 9])}),
     "marketing.campaign.sent": st.fixed_dictionaries({"campaignId": st.just("C-1"), "channel": st.just("email"),
                                                       "intent": st.sampled_from(["upsell", "upsell", "nurture"])}),
@@ -40,3 +41,16 @@ def test_the_fold_reads_as_the_detector_at_every_edge(window_days: int, data: st
     facts: list[Fact] = data.draw(edge_histories(DATA, [*GAPS, window], [None, "c-1"], kinds=KINDS))
     thresholds = {**DEFAULT_THRESHOLDS, RULE: dataclasses.replace(DEFAULT_THRESHOLDS[RULE], window_days=window_days)}
     assert_fold_matches_detector(RULE, facts, [window], thresholds)
+
+
+def test_the_state_keeps_a_window_of_responses_however_long_the_history() -> None:
+    """A detractor response and an upsell push every day for 400 days, a promoter every 10th day at noon."""
+    hour = timedelta(hours=1)
+    facts = daily(400, (hour, "marketing.nps.responded", "c-1", {"score": 3}),
+                  (2 * hour, "sales.outreach.sent", None, {"channel": "email", "intent": "upsell"}))
+    facts += [each._replace(occurred_at=each.occurred_at + 11 * hour, event_id=f"p-{each.event_id}",
+                            data={"score": 9})
+              for each in facts[::20]]
+    detractors = folded_state(RULE, facts, DEFAULT_THRESHOLDS)
+    assert len(detractors.watching) <= 31 and all(len(pushes) <= 31 for _, pushes in detractors.watching)
+    assert len(detractors.pushes_now) <= 1

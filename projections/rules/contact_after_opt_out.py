@@ -14,18 +14,23 @@ first of them. Closes at the first change granting consent for the same channel 
 instant: a grant at that same instant answers the withdrawal at once, and a grant at
 the instant of the first message closes the finding as it would begin. Either way the
 finding never held, and there is none.
+
+As a fold (`Consents`), the latest change per contact (or the account) and channel
+judges each message, and each withdrawal is followed until consent is granted again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding, held
+from projections.fold import Fold
 from projections.history import Timeline
 from projections.rules.rule import Rule
+from projections.state_codec import state
 
 ID = "contact-after-opt-out"
 
@@ -79,6 +84,108 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
             yield finding_of(timeline.account_id, revoke, messages, moment.resolved_at(regrant))
 
 
+@state(version=1)
+@dataclass(slots=True)
+class Withdrawal:
+    """A change that withdrew consent, the messages it is the latest covering change for, and its regrant."""
+
+    revoke: Fact
+    messages: list[Fact] = field(default_factory=list)
+    closes: datetime | None = None  # the first regrant's instant
+
+
+@state(version=1)
+@dataclass(slots=True)
+class Consents:
+    """What still judges messages: the latest consent per (contact or account, channel), and open withdrawals.
+
+    `latest` keeps one change per (contact, channel): the latest settled one, before the
+    current instant (a change judges only messages after it). `pending` holds the changes
+    at the current instant, settled once a later one comes. `open` holds the withdrawals
+    that are still the latest of their (contact, channel), or whose finding is not closed
+    yet; one superseded with no message, or closed with its messages final, leaves it (to
+    `final` if it held). So the state grows with the contacts and the open findings, and
+    the final findings as compact data, never with the account's messages.
+    """
+
+    account_id: str
+    latest: dict[str | None, dict[str, Fact]] = field(default_factory=dict)  # contact -> channel -> change
+    now: datetime | None = None  # the instant of the last fact taken
+    pending: list[Fact] = field(default_factory=list)  # changes at `now`, not in `latest` yet
+    open: dict[str, Withdrawal] = field(default_factory=dict)  # by the withdrawal's key
+    final: list[Withdrawal] = field(default_factory=list)  # withdrawals that held, closed for good
+
+
+def start(account_id: str, thresholds: Thresholds) -> Consents:
+    return Consents(account_id)
+
+
+def key_of(change: Fact) -> str:
+    return f"{change.source}/{change.event_id}"
+
+
+def step(consents: Consents, fact: Fact, thresholds: Thresholds) -> Consents:
+    """A change waits for the next instant to judge messages; a message joins its latest covering withdrawal."""
+    if consents.now != fact.occurred_at:
+        settle(consents)
+        consents.now = fact.occurred_at
+    if fact.type == "marketing.consent.changed":
+        change(consents, fact)
+    else:
+        judge(consents, fact)
+    return consents
+
+
+def change(consents: Consents, fact: Fact) -> None:
+    if fact.data["granted"] is True:
+        for withdrawal in consents.open.values():
+            if withdrawal.closes is None and regrants(fact, withdrawal.revoke):
+                withdrawal.closes = fact.occurred_at
+    elif fact.data["granted"] is False:
+        answered = any(regrants(earlier, fact) for earlier in consents.pending)
+        consents.open[key_of(fact)] = Withdrawal(fact, closes=fact.occurred_at if answered else None)
+    consents.pending.append(fact)
+
+
+def judge(consents: Consents, message: Fact) -> None:
+    covering = [change for contact in {None, message.contact_id} for change in consents.latest.get(contact, {}).values()
+                if covers(change, message)]
+    if not covering:
+        return
+    latest = max(covering, key=lambda change: change.order)
+    withdrawal = consents.open.get(key_of(latest)) if latest.data["granted"] is False else None
+    if withdrawal is not None:
+        withdrawal.messages.append(message)
+
+
+def settle(consents: Consents) -> None:
+    """The changes of the instant now past judge the messages to come; withdrawals done with leave `open`.
+
+    A withdrawal superseded for its (contact, channel) gets no more messages: with none
+    it never held. One granted again gets none after the regrant's instant: it is final.
+    """
+    for fact in consents.pending:
+        channels = consents.latest.setdefault(fact.contact_id, {})
+        superseded = channels.get(fact.data["channel"])
+        channels[fact.data["channel"]] = fact
+        gone = None if superseded is None else key_of(superseded)
+        if gone in consents.open and not consents.open[gone].messages:
+            del consents.open[gone]
+    consents.pending = []
+    for key, withdrawal in list(consents.open.items()):
+        if withdrawal.closes is not None:
+            del consents.open[key]
+            if withdrawal.messages and held(withdrawal.messages[0].occurred_at, withdrawal.closes):
+                consents.final.append(withdrawal)
+
+
+def read(consents: Consents, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
+    for withdrawal in [*consents.final, *consents.open.values()]:
+        if withdrawal.messages and held(withdrawal.messages[0].occurred_at, withdrawal.closes):
+            yield finding_of(consents.account_id, withdrawal.revoke, withdrawal.messages,
+                             moment.resolved_at(withdrawal.closes))
+
+
 def message_words(message: Fact) -> str:
     recipient = f"contact {message.contact_id}" if message.contact_id else "the account"
     if message.type == "marketing.campaign.sent":
@@ -111,4 +218,5 @@ def finding_of(account_id: str, revoke: Fact, messages: list[Fact], resolved_at:
     )
 
 
-RULE = Rule(ID, Thresholds(), detect)
+FOLD = Fold(frozenset({"marketing.consent.changed", *MESSAGES}), start, step, read)
+RULE = Rule(ID, Thresholds(), detect, FOLD)

@@ -8,20 +8,26 @@ lets each of them: a ticket opened and resolved at one instant was open for no t
 open again. Key: the ticket; a push in a later reopening joins the same finding, which
 is open again until the ticket is resolved again. Evidence: the ticket's opening, each
 of its escalations and reopenings, and every push while it was open and serious.
+
+As a fold (`Escalations`), each ticket keeps its lifecycle events and the pushes that
+joined it; the events of the current instant wait until a later one comes, as they take
+effect together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import groupby
 from operator import attrgetter
 
 from projections.facts import Fact
 from projections.findings import Finding, Moment, article, day, finding
+from projections.fold import Fold
 from projections.history import Timeline
 from projections.rules.rule import Rule
+from projections.state_codec import state
 
 ID = "sales-pressure-during-escalation"
 
@@ -128,29 +134,140 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
                 during.extend(inside)
                 resolved_at = resolved
         if during:
-            yield finding_of(timeline.account_id, ticket, during, moment.resolved_at(resolved_at))
+            yield finding_of(timeline.account_id, ticket.id, ticket.priority, ticket.stretches[0][0], ticket.events,
+                             during, moment.resolved_at(resolved_at))
 
 
-def finding_of(account_id: str, ticket: Ticket, pushes: list[Fact], resolved_at: datetime | None) -> Finding:
+def finding_of(account_id: str, ticket_id: str, priority: str | None, first_opened: datetime, events: list[Fact],
+               pushes: list[Fact], resolved_at: datetime | None) -> Finding:
     first = pushes[0]
-    seriousness = f"{ticket.priority} ticket" if ticket.priority in ("high", "urgent") else "escalated ticket"
+    seriousness = f"{priority} ticket" if priority in ("high", "urgent") else "escalated ticket"
     summary = (
-        f"Sales sent {push_words(first)} on {day(first.occurred_at)} while {seriousness} {ticket.id} "
-        f"was open (since {day(ticket.stretches[0][0])})"
+        f"Sales sent {push_words(first)} on {day(first.occurred_at)} while {seriousness} {ticket_id} "
+        f"was open (since {day(first_opened)})"
     )
     if len(pushes) > 1:
         summary += f"; {len(pushes) - 1} more sales push{'es' if len(pushes) > 2 else ''} followed while it was open"
     return finding(
         account_id,
         ID,
-        ticket.id,
+        ticket_id,
         severity="HIGH",
         departments=("sales", "support"),
-        evidence=[*ticket.events, *pushes],
+        evidence=[*events, *pushes],
         detected_at=first.occurred_at,
         resolved_at=resolved_at,
         summary=summary + ".",
     )
 
 
-RULE = Rule(ID, Thresholds(), detect)
+@state(version=1)
+@dataclass(slots=True)
+class Watched:
+    """One ticket as the fold keeps it: what a later push, reopening or read needs of it."""
+
+    id: str
+    priority: str | None = None
+    serious: bool = False  # from a serious opening or an escalation on, for good
+    first_opened: datetime | None = None  # the start of its first open stretch
+    is_open: bool = False
+    events: list[Fact] = field(default_factory=list)  # openings, escalations and reopenings (evidence)
+    pushes: list[Fact] = field(default_factory=list)  # pushes while open and serious (evidence)
+    pushed_now: bool = False  # a push joined in the current open stretch
+    resolved_at: datetime | None = None  # the end of the last stretch a push joined
+
+    def copy(self) -> Watched:
+        return replace(self, events=list(self.events), pushes=list(self.pushes))
+
+
+@state(version=1)
+@dataclass(slots=True)
+class Escalations:
+    """The account's tickets, open ones apart, and the facts of the current instant.
+
+    A push joins only the tickets open and serious at its instant, so `open` (the tickets
+    open now) is all a push looks at; `resolved` keeps every other ticket compactly, as
+    its finding if it has one and what a reopening would need (its priority, whether it
+    is serious, when it first opened, its evidence): rules.md lets a ticket be reopened at
+    any time, so a resolved ticket is never forgotten. Pushes that joined no ticket are not
+    kept. `pending` holds the ticket events and pushes of the latest instant: they take
+    effect together (`in_effect_order`) once a later instant comes, or when read.
+    """
+
+    account_id: str
+    open: dict[str, Watched] = field(default_factory=dict)
+    resolved: dict[str, Watched] = field(default_factory=dict)  # and those never opened, only escalated
+    pending: list[Fact] = field(default_factory=list)  # lifecycle events and pushes at the last instant
+
+
+def start(account_id: str, thresholds: Thresholds) -> Escalations:
+    return Escalations(account_id)
+
+
+def step(escalations: Escalations, fact: Fact, thresholds: Thresholds) -> Escalations:
+    """Facts of one instant wait together; a later instant lets them take effect."""
+    if escalations.pending and escalations.pending[0].occurred_at != fact.occurred_at:
+        settle(escalations, thresholds, copying=False)
+    if fact.type in LIFECYCLE or is_push(fact, thresholds):
+        escalations.pending.append(fact)
+    return escalations
+
+
+def settle(escalations: Escalations, thresholds: Thresholds, copying: bool) -> None:
+    """The pending instant takes effect: each ticket's events in effect order, then the pushes.
+
+    `copying` leaves the tickets it changes untouched (it changes copies), for a read.
+    """
+    by_ticket: dict[str, list[Fact]] = {}
+    for fact in escalations.pending:
+        if fact.type in LIFECYCLE:
+            by_ticket.setdefault(str(fact.data["ticketId"]), []).append(fact)
+    for ticket_id, facts in by_ticket.items():
+        ticket = escalations.open.pop(ticket_id, None) or escalations.resolved.pop(ticket_id, None) or Watched(ticket_id)
+        ticket = ticket.copy() if copying else ticket
+        for fact in in_effect_order(facts, ticket.is_open):
+            advance(ticket, fact, thresholds)
+        (escalations.open if ticket.is_open else escalations.resolved)[ticket_id] = ticket
+    copied = set(by_ticket)
+    for push in (fact for fact in escalations.pending if fact.type not in LIFECYCLE):
+        for ticket_id, ticket in escalations.open.items():
+            if ticket.serious:
+                if copying and ticket_id not in copied:
+                    ticket = escalations.open[ticket_id] = ticket.copy()
+                    copied.add(ticket_id)
+                ticket.pushes.append(push)
+                ticket.pushed_now, ticket.resolved_at = True, None
+    escalations.pending = []
+
+
+def advance(ticket: Watched, fact: Fact, thresholds: Thresholds) -> None:
+    """One event of the ticket, as `take` does: a resolution ends its open stretch, an opening starts one."""
+    kind = kind_of(fact)
+    if kind == "resolved":
+        if ticket.pushed_now:  # only while open
+            ticket.resolved_at, ticket.pushed_now = fact.occurred_at, False
+        ticket.is_open = False
+        return
+    ticket.events.append(fact)
+    if kind == "opened":
+        ticket.priority = fact.text("priority")
+    if kind in ("opened", "reopened") and not ticket.is_open:
+        ticket.is_open = True
+        if ticket.first_opened is None:
+            ticket.first_opened = fact.occurred_at
+    ticket.serious = ticket.serious or kind == "escalated" or ticket.priority in thresholds.serious_priorities
+
+
+def read(escalations: Escalations, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
+    if escalations.pending:
+        escalations = Escalations(escalations.account_id, dict(escalations.open), dict(escalations.resolved),
+                                  list(escalations.pending))
+        settle(escalations, thresholds, copying=True)
+    for ticket in [*escalations.open.values(), *escalations.resolved.values()]:
+        if ticket.pushes and ticket.first_opened is not None:
+            yield finding_of(escalations.account_id, ticket.id, ticket.priority, ticket.first_opened, ticket.events,
+                             ticket.pushes, moment.resolved_at(ticket.resolved_at))
+
+
+FOLD = Fold(frozenset({*LIFECYCLE, "sales.outreach.sent", "sales.opportunity.opened"}), start, step, read)
+RULE = Rule(ID, Thresholds(), detect, FOLD)

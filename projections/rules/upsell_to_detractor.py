@@ -13,18 +13,24 @@ the next response of 7 or more, or 30 days after the detractor response, whichev
 comes first. A push alone exactly 30 days after the response never held (the window
 closed as it came), and a response of 7 or more at the detractor response's own
 instant answers it at once: neither gives a finding.
+
+As a fold (`Detractors`), a detractor response is watched for its 30 days with the pushes
+that joined it; it leaves the state when its window has passed or a response of 7 or
+more came, kept as a final finding only if it held.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from projections.facts import Fact
 from projections.findings import Finding, Moment, article, day, finding, held
+from projections.fold import Fold
 from projections.history import Timeline
 from projections.rules.rule import Rule
+from projections.state_codec import state
 
 ID = "upsell-to-detractor"
 
@@ -69,6 +75,81 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
             yield finding_of(timeline.account_id, response, inside, moment.resolved_at(closes), thresholds)
 
 
+@state(version=1)
+@dataclass(slots=True)
+class Detractors:
+    """Detractor responses still in their window, the findings already final, and the current instant.
+
+    `watching` holds the detractor responses of the last `window_days` that no response
+    of 7 or more has answered yet, each with the pushes in its window so far: at most a
+    window's worth of facts. A response leaves it once a fact comes after its window's end
+    or a response of 7 or more comes; it moves to `final` (response, pushes, closing) if
+    it held, and is dropped otherwise. `pushes_now` and `recovered_now` remember the
+    current instant only: a response at that instant takes the pushes made then, and a
+    response of 7 or more then answers it at once.
+    """
+
+    account_id: str
+    watching: list[tuple[Fact, list[Fact]]] = field(default_factory=list)  # (detractor response, its pushes)
+    final: list[tuple[Fact, list[Fact], datetime]] = field(default_factory=list)  # (response, pushes, closed at)
+    now: datetime | None = None  # the instant of the last fact taken
+    pushes_now: list[Fact] = field(default_factory=list)  # upsell pushes at `now`
+    recovered_now: bool = False  # a response of 7 or more at `now`
+
+
+def start(account_id: str, thresholds: Thresholds) -> Detractors:
+    return Detractors(account_id)
+
+
+def step(detractors: Detractors, fact: Fact, thresholds: Thresholds) -> Detractors:
+    """A detractor response is watched, a push joins every response watched, a response of 7 or more ends them."""
+    if detractors.now != fact.occurred_at:
+        expire(detractors, fact.occurred_at, thresholds)
+        detractors.now, detractors.pushes_now, detractors.recovered_now = fact.occurred_at, [], False
+    if fact.type != "marketing.nps.responded":
+        if is_push(fact, thresholds):
+            detractors.pushes_now.append(fact)
+            for _, pushes in detractors.watching:
+                pushes.append(fact)
+    elif score(fact) > thresholds.detractor_max_score:
+        recover(detractors, fact.occurred_at)
+    elif not detractors.recovered_now:
+        detractors.watching.append((fact, list(detractors.pushes_now)))
+    return detractors
+
+
+def expire(detractors: Detractors, instant: datetime, thresholds: Thresholds) -> None:
+    """Close the responses whose window ended before `instant`."""
+    window = timedelta(days=thresholds.window_days)
+    still = [(response, pushes) for response, pushes in detractors.watching if response.occurred_at + window >= instant]
+    if len(still) < len(detractors.watching):
+        for response, pushes in detractors.watching:
+            end = response.occurred_at + window
+            if end < instant and pushes and held(pushes[0].occurred_at, end):
+                detractors.final.append((response, pushes, end))
+        detractors.watching = still
+
+
+def recover(detractors: Detractors, instant: datetime) -> None:
+    """A response of 7 or more at `instant` closes every response watched; pushes at that instant no longer count."""
+    for response, pushes in detractors.watching:
+        before = [push for push in pushes if push.occurred_at < instant]
+        if before:
+            detractors.final.append((response, before, instant))
+    detractors.watching = []
+    detractors.recovered_now = True
+
+
+def read(detractors: Detractors, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
+    window = timedelta(days=thresholds.window_days)
+    for response, pushes, closes in detractors.final:
+        yield finding_of(detractors.account_id, response, pushes, moment.resolved_at(closes), thresholds)
+    for response, pushes in detractors.watching:
+        end = response.occurred_at + window
+        if pushes and held(pushes[0].occurred_at, end):
+            yield finding_of(detractors.account_id, response, pushes, moment.resolved_at(end), thresholds)
+
+
 def push_words(fact: Fact) -> str:
     if fact.type == "marketing.campaign.sent":
         return f"Marketing sent the {fact.data['intent']} {fact.data['channel']} campaign {fact.data['campaignId']}"
@@ -104,4 +185,5 @@ def finding_of(account_id: str, response: Fact, pushes: list[Fact], resolved_at:
     )
 
 
-RULE = Rule(ID, Thresholds(), detect)
+FOLD = Fold(frozenset({"marketing.nps.responded", *PUSH_TYPES}), start, step, read)
+RULE = Rule(ID, Thresholds(), detect, FOLD)

@@ -6,12 +6,14 @@ message's time T if its latest `billing.subscription.changed` before T is not a
 `cancel`, or it won a deal (`sales.opportunity.won`) in the 365 days before T
 (T - 365 days <= won < T). Messages to an account that is not a customer are ignored.
 
-Each sending department has its own episodes: a prospecting message to a customer at
-most 30 days (both ends included) after that department's previous one joins the open
-finding, which closes 30 days after the last; a later one opens a new finding. Key:
-the department for its first episode, `department#n` for its n-th (n >= 2), counted
-in `occurredAt` order. Evidence: the episode's messages and the latest event that made
-the account a customer at its first message (the later of the two when both hold).
+Key: the sending department (`marketing` or `sales`): one finding per department.
+Evidence: all of that department's prospecting messages to the customer, and the latest
+event that made the account a customer before the first of them (the later of the two
+when both hold). Detected at the first message; closes 30 days after the last one.
+A message more than 30 days after the department's previous one (the finding had
+closed) reopens the same finding: `resolvedAt` is null again, `detectedAt` and the
+evidence so far stay, and the new message joins the evidence, as a ticket's later
+reopening does for `sales-pressure-during-escalation`.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ class Thresholds:
 
 
 @dataclass
-class Episode:
-    reason: Fact  # the latest event that made the account a customer at the first message
+class Prospected:
+    """One department's prospecting of the customer: what made it one at the first message, and every message."""
+
+    reason: Fact  # the latest event that made the account a customer before the first message
     messages: list[Fact]
 
 
@@ -60,30 +64,22 @@ def customer_reason(timeline: Timeline, instant: datetime, thresholds: Threshold
     return max(reasons, key=lambda fact: fact.order, default=None)
 
 
-def episodes_of(timeline: Timeline, thresholds: Thresholds) -> dict[str, list[Episode]]:
-    """Every department's episodes of prospecting messages to a customer, in `occurredAt` order."""
-    episodes: dict[str, list[Episode]] = {}
-    gap = timedelta(days=thresholds.close_days)
+def prospected_of(timeline: Timeline, thresholds: Thresholds) -> dict[str, Prospected]:
+    """Each department's prospecting messages to a customer, in `occurredAt` order."""
+    prospected: dict[str, Prospected] = {}
     for message in timeline.of("marketing.campaign.sent", "sales.outreach.sent"):
         if not is_prospecting(message):
             continue
         reason = customer_reason(timeline, message.occurred_at, thresholds)
-        if reason is None:
-            continue
-        mine = episodes.setdefault(message.department, [])
-        if mine and message.occurred_at <= mine[-1].messages[-1].occurred_at + gap:
-            mine[-1].messages.append(message)
-        else:
-            mine.append(Episode(reason, [message]))
-    return episodes
+        if reason is not None:
+            prospected.setdefault(message.department, Prospected(reason, [])).messages.append(message)
+    return prospected
 
 
 def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
-    for department, episodes in episodes_of(timeline, thresholds).items():
-        for n, episode in enumerate(episodes, start=1):
-            key = department if n == 1 else f"{department}#{n}"
-            end = episode.messages[-1].occurred_at + timedelta(days=thresholds.close_days)
-            yield finding_of(timeline.account_id, key, episode, moment.resolved_at(end))
+    for department, prospected in prospected_of(timeline, thresholds).items():
+        end = prospected.messages[-1].occurred_at + timedelta(days=thresholds.close_days)
+        yield finding_of(timeline.account_id, department, prospected, moment.resolved_at(end))
 
 
 def message_words(fact: Fact) -> str:
@@ -100,21 +96,22 @@ def reason_words(fact: Fact) -> str:
     return f"its {fact.data.get('plan')} subscription was {CHANGED.get(change, change)} on {day(fact.occurred_at)}"
 
 
-def finding_of(account_id: str, key: str, episode: Episode, resolved_at: datetime | None) -> Finding:
-    first, more = episode.messages[0], len(episode.messages) - 1
+def finding_of(account_id: str, department: str, prospected: Prospected, resolved_at: datetime | None) -> Finding:
+    first, last, more = prospected.messages[0], prospected.messages[-1], len(prospected.messages) - 1
     summary = (
         f"{first.department.capitalize()} sent {message_words(first)} on {day(first.occurred_at)} "
-        f"to an account that is already a customer ({reason_words(episode.reason)})"
+        f"to an account that is already a customer ({reason_words(prospected.reason)})"
     )
     if more:
-        summary += f"; {more} more prospecting message{'s' if more > 1 else ''} followed"
+        latest = f", the latest on {day(last.occurred_at)}" if more > 1 else f" on {day(last.occurred_at)}"
+        summary += f"; {more} more prospecting message{'s' if more > 1 else ''} followed{latest}"
     return finding(
         account_id,
         ID,
-        key,
+        department,
         severity="LOW",
         departments=(first.department, "billing"),
-        evidence=[episode.reason, *episode.messages],
+        evidence=[prospected.reason, *prospected.messages],
         detected_at=first.occurred_at,
         resolved_at=resolved_at,
         summary=summary + ".",

@@ -93,7 +93,8 @@ def test_the_evidence_is_the_latest_reason_at_the_first_message() -> None:
     facts = [won("2026-02-01"), renewed, campaign("2026-03-02"), subscription("2026-03-05", "upgrade"), campaign("2026-03-09")]
     found = only(RULE, facts, "2026-03-10")
     assert found.evidence[0] == renewed and len(found.evidence) == 3
-    assert "(its pro subscription was renewed on 15 Feb 2026); 1 more prospecting message followed." in found.summary
+    assert "(its pro subscription was renewed on 15 Feb 2026); 1 more prospecting message followed on 9 Mar 2026." in (
+        found.summary)
 
 
 def test_a_customer_making_event_at_the_instant_of_the_first_message_is_not_before_it() -> None:
@@ -126,12 +127,48 @@ def test_a_message_exactly_30_days_later_joins_the_open_finding() -> None:
     assert found.resolved_at is None and len(found.evidence) == 3
 
 
-def test_a_message_after_the_finding_closed_opens_a_new_episode() -> None:
-    facts = [subscription("2026-01-10"), campaign("2026-03-02 09:00"), campaign("2026-04-01 09:01")]
-    first, second = findings(RULE, facts, "2026-04-10")
-    assert (first.key, second.key) == ("marketing", "marketing#2")
-    assert first.resolved_at == at("2026-04-01 09:00") and second.resolved_at is None
-    assert second.detected_at == at("2026-04-01 09:01") and first.id != second.id
+# rules.md, rule 8: "Key: the sending department. Evidence: the prospecting messages and the
+# latest event that made the account a customer before the first of those messages.
+# Closes: 30 days after the last such message."
+
+def test_a_message_after_the_finding_closed_reopens_the_same_finding() -> None:
+    """Key: the sending department: one finding per department, open again while it prospects again."""
+    started = subscription("2026-01-10")
+    first, again = campaign("2026-03-02 09:00"), campaign("2026-04-01 09:01")
+    facts = [started, first, again]
+    closed = only(RULE, facts, "2026-04-01 09:00")
+    assert closed.resolved_at == at("2026-04-01 09:00")  # 30 days after the last message so far
+    reopened = only(RULE, facts, "2026-04-10")
+    assert reopened.id == closed.id and reopened.key == "marketing"
+    assert reopened.detected_at == at("2026-03-02 09:00") and reopened.resolved_at is None
+    assert reopened.evidence == (started, first, again)
+    assert reopened.summary.endswith("; 1 more prospecting message followed on 1 Apr 2026.")
+    assert only(RULE, facts, "2026-05-01 09:01").resolved_at == at("2026-05-01 09:01")
+
+
+def test_a_reopened_finding_keeps_the_reason_before_the_first_message() -> None:
+    """Evidence: the latest event that made the account a customer before the first of those messages."""
+    started, renewed = subscription("2026-01-10"), subscription("2026-04-20", "renew")
+    facts = [started, campaign("2026-03-02"), renewed, campaign("2026-05-10"), campaign("2026-07-01")]
+    found = only(RULE, facts, "2026-07-02")
+    assert found.evidence == (started, facts[1], facts[3], facts[4])
+    assert found.summary.endswith("; 2 more prospecting messages followed, the latest on 1 Jul 2026.")
+
+
+def test_as_of_between_two_episodes_the_finding_is_resolved() -> None:
+    """Time travel: as of T, the messages after T do not count; the finding then closed 30 days after the last."""
+    facts = [subscription("2026-01-10"), campaign("2026-03-02"), campaign("2026-06-01")]
+    found = only(RULE, facts, "2026-05-15")
+    assert found.resolved_at == at("2026-04-01") and len(found.evidence) == 2
+    assert next_change(facts, "2026-05-15") == at("2026-06-01")  # the next message, not a deadline
+
+
+def test_messages_while_not_a_customer_neither_reopen_nor_extend() -> None:
+    facts = [subscription("2026-01-10"), campaign("2026-03-02"), subscription("2026-03-20", "cancel"),
+             campaign("2026-05-01"), subscription("2026-06-01", "start"), campaign("2026-06-10")]
+    assert only(RULE, facts, "2026-05-20").resolved_at == at("2026-04-01")
+    found = only(RULE, facts, "2026-06-20")
+    assert found.resolved_at is None and found.evidence == (facts[0], facts[1], facts[5])
 
 
 def test_each_department_has_its_own_finding() -> None:
@@ -148,4 +185,6 @@ def test_as_of_before_the_message_there_is_nothing() -> None:
 def test_the_windows_are_thresholds() -> None:
     facts = [won("2026-01-01"), campaign("2026-03-02"), campaign("2026-03-10")]
     assert findings(RULE, facts, "2026-03-20", customer_won_days=30) == []
-    assert len(findings(RULE, facts, "2026-03-20", close_days=7)) == 2
+    found = only(RULE, facts, "2026-03-20", close_days=7)  # 8 days apart: closed 9 Mar, reopened 10 Mar
+    assert found.resolved_at == at("2026-03-17") and len(found.evidence) == 3
+    assert only(RULE, facts, "2026-03-09 12:00", close_days=7).resolved_at == at("2026-03-09")

@@ -14,18 +14,24 @@ A message more than 30 days after the department's previous one (the finding had
 closed) reopens the same finding: `resolvedAt` is null again, `detectedAt` and the
 evidence so far stay, and the new message joins the evidence, as a ticket's later
 reopening does for `sales-pressure-during-escalation`.
+
+As a fold (`Customer`), the state keeps the latest subscription change and won deal
+(each with the latest one of an earlier instant, since "before T" is strict), and each
+department's finding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding, money
+from projections.fold import Fold
 from projections.history import Timeline
 from projections.rules.rule import Rule
+from projections.state_codec import state
 
 ID = "prospecting-a-customer"
 
@@ -38,6 +44,7 @@ class Thresholds:
     close_days: int = 30
 
 
+@state(version=1)
 @dataclass
 class Prospected:
     """One department's prospecting of the customer: what made it one at the first message, and every message."""
@@ -82,6 +89,66 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
         yield finding_of(timeline.account_id, department, prospected, moment.resolved_at(end))
 
 
+@state(version=1)
+@dataclass(slots=True)
+class Customer:
+    """What makes the account a customer, and each department's prospecting of it.
+
+    Bounded: two facts of each customer-making type (the latest, and the latest of an
+    earlier instant, for a message at the latest one's own instant), and per department
+    its one finding, whose messages are all its evidence.
+    """
+
+    account_id: str
+    change: Fact | None = None  # the latest `billing.subscription.changed` taken
+    change_before: Fact | None = None  # the latest one at an instant before `change`'s
+    won: Fact | None = None  # the latest `sales.opportunity.won` taken
+    won_before: Fact | None = None  # the latest one at an instant before `won`'s
+    prospected: dict[str, Prospected] = field(default_factory=dict)  # by department
+
+
+def start(account_id: str, thresholds: Thresholds) -> Customer:
+    return Customer(account_id)
+
+
+def latest_before(latest: Fact | None, earlier: Fact | None, instant: datetime) -> Fact | None:
+    """The latest of the two facts strictly before `instant` (`earlier` is at an instant before `latest`'s)."""
+    return latest if latest is not None and latest.occurred_at < instant else earlier
+
+
+def reason_at(customer: Customer, instant: datetime, thresholds: Thresholds) -> Fact | None:
+    """`customer_reason` from the state: the latest event that makes the account a customer at `instant`."""
+    reasons: list[Fact] = []
+    change = latest_before(customer.change, customer.change_before, instant)
+    if change is not None and change.data.get("change") != "cancel":
+        reasons.append(change)
+    won = latest_before(customer.won, customer.won_before, instant)
+    if won is not None and instant - timedelta(days=thresholds.customer_won_days) <= won.occurred_at:
+        reasons.append(won)
+    return max(reasons, key=lambda fact: fact.order, default=None)
+
+
+def step(customer: Customer, fact: Fact, thresholds: Thresholds) -> Customer:
+    """A customer-making event becomes the latest; a prospecting message to a customer joins its department's."""
+    if fact.type == "billing.subscription.changed":
+        if customer.change is not None and customer.change.occurred_at < fact.occurred_at:
+            customer.change_before = customer.change
+        customer.change = fact
+    elif fact.type == "sales.opportunity.won":
+        if customer.won is not None and customer.won.occurred_at < fact.occurred_at:
+            customer.won_before = customer.won
+        customer.won = fact
+    elif is_prospecting(fact) and (reason := reason_at(customer, fact.occurred_at, thresholds)) is not None:
+        customer.prospected.setdefault(fact.department, Prospected(reason, [])).messages.append(fact)
+    return customer
+
+
+def read(customer: Customer, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
+    for department, prospected in customer.prospected.items():
+        end = prospected.messages[-1].occurred_at + timedelta(days=thresholds.close_days)
+        yield finding_of(customer.account_id, department, prospected, moment.resolved_at(end))
+
+
 def message_words(fact: Fact) -> str:
     if fact.type == "marketing.campaign.sent":
         return f"acquisition campaign {fact.data['campaignId']} ({fact.data['channel']})"
@@ -118,4 +185,6 @@ def finding_of(account_id: str, department: str, prospected: Prospected, resolve
     )
 
 
-RULE = Rule(ID, Thresholds(), detect)
+FOLD = Fold(frozenset({"billing.subscription.changed", "sales.opportunity.won", "marketing.campaign.sent",
+                       "sales.outreach.sent"}), start, step, read)
+RULE = Rule(ID, Thresholds(), detect, FOLD)

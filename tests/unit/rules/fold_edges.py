@@ -56,26 +56,28 @@ def edge_histories(draw: st.DrawFn, data: Mapping[str, st.SearchStrategy[dict[st
     return facts
 
 
-def detected(rule_id: str, facts: Sequence[Fact], instant: datetime) -> tuple[list[Finding], datetime | None]:
+def detected(rule_id: str, facts: Sequence[Fact], instant: datetime,
+             thresholds: Any = None) -> tuple[list[Finding], datetime | None]:
     moment = Moment(instant)
     known = [fact for fact in facts if fact.occurred_at <= instant]
-    found = RULES[rule_id].detect(Timeline(ACCOUNT, known), moment, DEFAULT_THRESHOLDS[rule_id])
+    found = RULES[rule_id].detect(Timeline(ACCOUNT, known), moment, thresholds or DEFAULT_THRESHOLDS[rule_id])
     return sorted(found, key=lambda each: (each.detected_at, each.id)), moment.next_change
 
 
-def read(rule_id: str, state: Any, instant: datetime) -> tuple[list[Finding], datetime | None]:
+def read(rule_id: str, state: Any, instant: datetime, thresholds: Any = None) -> tuple[list[Finding], datetime | None]:
     moment = Moment(instant)
     fold = RULES[rule_id].fold
     assert fold is not None
-    found = list(fold.read(state, moment, DEFAULT_THRESHOLDS[rule_id]))
+    found = list(fold.read(state, moment, thresholds or DEFAULT_THRESHOLDS[rule_id]))
     return sorted(found, key=lambda each: (each.detected_at, each.id)), moment.next_change
 
 
-def instants_to_read(rule_id: str, facts: Sequence[Fact], offsets: Sequence[timedelta], anchors: Anchors) -> list[datetime]:
+def instants_to_read(rule_id: str, facts: Sequence[Fact], offsets: Sequence[timedelta], anchors: Anchors,
+                     thresholds: Any = None) -> list[datetime]:
     """Every anchor moved by every offset, and every detection, closing and next change the detector gives, +-1us."""
     moments = {anchor + offset for fact in facts for anchor in anchors(fact) for offset in offsets}
     for instant in sorted({fact.occurred_at for fact in facts}) + [max(moments) + timedelta(days=400)]:
-        found, next_change = detected(rule_id, facts, instant)
+        found, next_change = detected(rule_id, facts, instant, thresholds)
         times = [each.detected_at for each in found] + [each.resolved_at for each in found if each.resolved_at]
         moments |= {time + nudge for time in [*times, *([next_change] if next_change else [])]
                     for nudge in (-MICRO, timedelta(0), MICRO)}
@@ -83,24 +85,27 @@ def instants_to_read(rule_id: str, facts: Sequence[Fact], offsets: Sequence[time
 
 
 def assert_fold_matches_detector(rule_id: str, facts: Sequence[Fact], offsets: Sequence[timedelta],
-                                 anchors: Anchors = instant_only) -> None:
-    """Folded in order, read at every instant to read (from the state and its checkpoint), as the detector judges."""
+                                 anchors: Anchors = instant_only, thresholds: Any = None) -> None:
+    """Folded in order, read at every instant to read (from the state and its checkpoint), as the detector judges.
+
+    `thresholds` (the rule's own dataclass) defaults to the rule's defaults.
+    """
     fold = RULES[rule_id].fold
     assert fold is not None
-    thresholds = DEFAULT_THRESHOLDS[rule_id]
+    thresholds = thresholds or DEFAULT_THRESHOLDS[rule_id]
     ordered = sorted(facts, key=lambda fact: fact.order)
     state = fold.start(ACCOUNT, thresholds)
     taken = 0
-    for instant in instants_to_read(rule_id, ordered, offsets, anchors):
+    for instant in instants_to_read(rule_id, ordered, offsets, anchors, thresholds):
         while taken < len(ordered) and ordered[taken].occurred_at <= instant:
             if ordered[taken].type in fold.types:
                 state = fold.step(state, ordered[taken], thresholds)
             taken += 1
         checkpoint = encode(state)
-        expected = detected(rule_id, ordered, instant)
-        assert read(rule_id, state, instant) == expected, instant
+        expected = detected(rule_id, ordered, instant, thresholds)
+        assert read(rule_id, state, instant, thresholds) == expected, instant
         assert encode(state) == checkpoint, f"reading at {instant} changed the state"
-        assert read(rule_id, decode(checkpoint), instant) == expected, instant
+        assert read(rule_id, decode(checkpoint), instant, thresholds) == expected, instant
 
 
 def state_after(rule_id: str, facts: Sequence[Fact]) -> Any:

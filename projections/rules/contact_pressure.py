@@ -10,20 +10,29 @@ touch in the window when the count first exceeds 6. Evidence: every touch from t
 first touch to the burst's end. The count falls back to 6 or fewer at the first instant
 after the 7th latest touch leaves the window, so the finding closes at that touch's
 `occurredAt` + 7 days + 1 microsecond. Departments: every department with a touch in it.
+
+As a fold (`Pressure`), the state keeps the touches of the last 7 days (the rolling
+window at the latest touch), the current burst's touches (its evidence so far) and the
+findings of bursts already over. A touch after the current burst's end starts afresh:
+that burst can no longer change, so it is kept as a final finding if it was detected,
+and dropped if it never reached 2 departments. Nothing else is kept, so a step costs at
+most one window's touches whatever the account's age.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.catalogue import DEPARTMENTS, OUTBOUND_TOUCHES
 from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding
+from projections.fold import Fold
 from projections.history import Timeline
 from projections.rules.rule import Rule
+from projections.state_codec import state
 
 ID = "contact-pressure"
 
@@ -75,6 +84,62 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
             yield finding_of(timeline.account_id, inside, burst.detected_at, resolved_at, thresholds)
 
 
+@state(version=1)
+@dataclass(slots=True)
+class Pressed:
+    """A burst as the fold keeps it: its touches from its first one, its end so far, and its detection."""
+
+    touches: list[Fact]
+    end: datetime  # the last instant at which the count still exceeds the maximum
+    detected_at: datetime | None = None
+
+
+@state(version=1)
+@dataclass(slots=True)
+class Pressure:
+    """The touches still in the rolling window, the burst that may still grow, and the findings of those over."""
+
+    account_id: str
+    recent: list[Fact] = field(default_factory=list)  # touches in [latest - window, latest]
+    burst: Pressed | None = None  # the latest burst, while a touch may still join it
+    over: list[Pressed] = field(default_factory=list)  # detected bursts that ended: final findings
+
+
+def start(account_id: str, thresholds: Thresholds) -> Pressure:
+    return Pressure(account_id)
+
+
+def step(pressure: Pressure, touch: Fact, thresholds: Thresholds) -> Pressure:
+    """The touch enters the window (older ones leave it), joins the burst, and may start, extend or detect one."""
+    now, window = touch.occurred_at, timedelta(days=thresholds.window_days)
+    del pressure.recent[:bisect_left(pressure.recent, now - window, key=lambda each: each.occurred_at)]
+    pressure.recent.append(touch)
+    burst = pressure.burst
+    if burst is not None and now > burst.end:
+        if burst.detected_at is not None:
+            pressure.over.append(burst)
+        burst = pressure.burst = None
+    if burst is not None:
+        burst.touches.append(touch)
+    if len(pressure.recent) <= thresholds.max_touches:
+        return pressure
+    end = pressure.recent[-1 - thresholds.max_touches].occurred_at + window
+    if burst is None:
+        burst = pressure.burst = Pressed(list(pressure.recent), end)
+    burst.end = max(burst.end, end)
+    departments = {each.department for each in pressure.recent}
+    if burst.detected_at is None and len(departments) >= thresholds.min_departments:
+        burst.detected_at = now
+    return pressure
+
+
+def read(pressure: Pressure, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
+    for burst in [*pressure.over, *([pressure.burst] if pressure.burst is not None else [])]:
+        if burst.detected_at is not None:
+            resolved_at = moment.resolved_at(burst.end + AFTER)
+            yield finding_of(pressure.account_id, burst.touches, burst.detected_at, resolved_at, thresholds)
+
+
 def departments_words(touches: list[Fact]) -> str:
     """`Marketing, sales and billing`: the departments of the touches, in the usual order."""
     names = sorted({touch.department for touch in touches}, key=DEPARTMENTS.index)
@@ -103,4 +168,5 @@ def finding_of(account_id: str, touches: list[Fact], detected_at: datetime, reso
     )
 
 
-RULE = Rule(ID, Thresholds(), detect)
+FOLD = Fold(frozenset(OUTBOUND_TOUCHES), start, step, read)
+RULE = Rule(ID, Thresholds(), detect, FOLD)

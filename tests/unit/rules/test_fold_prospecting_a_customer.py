@@ -28,7 +28,7 @@ INSTANTS = st.integers(-60, 120).map(lambda days: START + timedelta(days=days))
 MONTH, YEAR = timedelta(days=30), timedelta(days=365)
 # At once and a year later drawn more often: several customer-making events at a message's own
 # instant ("before T" is strict), and a deal won exactly `customer_won_days` before a message.
-OFFSETS = [*edges(MONTH, YEAR), timedelta(0), YEAR, timedelta(days=3)]
+OFFSETS = [*edges(MONTH, YEAR), *[timedelta(0)] * 4, YEAR, timedelta(days=3)]
 THRESHOLDS = st.builds(Thresholds, customer_won_days=st.sampled_from([0, 30, 365]),
                        close_days=st.sampled_from([0, 3, 30]))
 

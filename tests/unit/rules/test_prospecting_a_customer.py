@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from projections.facts import Fact
-from tests.unit.rules.builders import at, days, fact, findings, next_change, only
+from tests.unit.rules.builders import at, days, fact, findings, next_change, only, tied
 
 RULE = "prospecting-a-customer"
 
@@ -102,6 +102,14 @@ def test_a_customer_making_event_at_the_instant_of_the_first_message_is_not_befo
     deal = won("2026-02-01")
     facts = [deal, subscription("2026-03-02 09:14", "renew"), campaign("2026-03-02 09:14")]
     assert only(RULE, facts, "2026-03-10").evidence == (deal, facts[2])
+
+
+def test_changes_at_the_instant_of_the_first_message_are_not_before_it() -> None:
+    """A cancel and a restart both at 2 Mar 09:14, with the message: the customer-making event is the January start."""
+    started = subscription("2026-01-10")
+    facts = [started, *tied(subscription("2026-03-02 09:14", "cancel"), subscription("2026-03-02 09:14", "start")),
+             campaign("2026-03-02 09:14")]
+    assert only(RULE, facts, "2026-03-10").evidence == (started, facts[3])
 
 
 def test_it_closes_30_days_after_the_last_message() -> None:

@@ -109,8 +109,9 @@ def judge(part: Part, shadow: ProjectedViews, done: Any) -> tuple[int, int, int]
                     history = history_of(account_id, facts)
                     try:
                         judged = evaluate(history, part.now, thresholds)
-                        views[account_id], due[account_id] = view_and_due(history, judged, part.weights,
-                                                                          VIEW_REFRESH)
+                        views[account_id], due[account_id] = view_and_due(
+                            history, judged, part.weights, VIEW_REFRESH,
+                            customer_won_days=thresholds["prospecting-a-customer"].customer_won_days)
                     except Exception as error:
                         raise AccountNotJudged(account_id, error) from error
                     pending[account_id] = judged.findings

@@ -23,6 +23,7 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
+from projections.customers import WON_DAYS
 from projections.evaluation import Judgement, evaluate
 from projections.facts import Fact
 from projections.findings import Finding
@@ -56,10 +57,11 @@ class Pending:
 
 def view_and_due(
     history: History, judged: Judgement, weights: HealthWeights, refresh: timedelta,
-    known_trend: Mapping[datetime, int | None] | None = None,
+    known_trend: Mapping[datetime, int | None] | None = None, customer_won_days: int = WON_DAYS,
 ) -> tuple[AccountView, datetime]:
     """The account's view at the judgement's moment, and when to judge it again at the latest."""
-    view = account_view(history, judged.as_of, judged.findings, weights, known_trend=known_trend)
+    view = account_view(history, judged.as_of, judged.findings, weights, known_trend=known_trend,
+                        customer_won_days=customer_won_days)
     latest = judged.as_of + refresh
     return view, min(judged.next_change or latest, latest)
 
@@ -299,7 +301,8 @@ class Projector:
             known, judged_at = memo.points, memo.judged_at
         elif memo is not None:
             known = memo.known(history, judged.findings)
-        view, due = view_and_due(history, judged, self.weights, self.view_refresh, known)
+        won_days = self.thresholds["prospecting-a-customer"].customer_won_days
+        view, due = view_and_due(history, judged, self.weights, self.view_refresh, known, won_days)
         self.trends[history.account_id] = TrendMemo.of(view, history, judged.findings, judged_at)
         return view, due
 

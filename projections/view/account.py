@@ -43,7 +43,8 @@ def account_view(
         departments=department_summaries(timeline, as_of),
         satisfaction=satisfaction(timeline, as_of),
         lifecycle=lifecycle(timeline, as_of, customer_won_days),
-        health=health(timeline, as_of, findings, weights, trend_weeks=trend_weeks, known=known_trend),
+        health=health(timeline, as_of, findings, weights, trend_weeks=trend_weeks, known=known_trend,
+                      won_days=customer_won_days),
         agent=agent_context(timeline, as_of, open_findings),
     )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from domain.catalogue import CATALOGUE
+from projections.customers import WON_DAYS
 from projections.facts import Fact
 from projections.findings import Finding
 from projections.history import History, Timeline
@@ -31,11 +32,12 @@ TYPES = frozenset(CATALOGUE)  # every part together reads nearly every type
 @dataclass(slots=True)
 class ViewState:
     account_id: str
+    won_days: int = WON_DAYS
     facts: list[Fact] = field(default_factory=list)  # in order
 
 
-def start(account_id: str) -> ViewState:
-    return ViewState(account_id)
+def start(account_id: str, customer_won_days: int = WON_DAYS) -> ViewState:
+    return ViewState(account_id, customer_won_days)
 
 
 def step(view: ViewState, fact: Fact) -> ViewState:
@@ -46,7 +48,8 @@ def step(view: ViewState, fact: Fact) -> ViewState:
 def view_at(view: ViewState, as_of: datetime, findings: Sequence[Finding],
             weights: HealthWeights = DEFAULT_WEIGHTS, past: Sequence[HealthPoint] = ()) -> AccountView:
     """The view at `as_of` (no earlier than the last fact taken), the trend's past points given."""
-    judged = account_view(History(view.account_id, tuple(view.facts)), as_of, findings, weights, trend_weeks=0)
+    judged = account_view(History(view.account_id, tuple(view.facts)), as_of, findings, weights, trend_weeks=0,
+                          customer_won_days=view.won_days)
     assert judged.health is not None
     now = HealthPoint(as_of, judged.health.score)
     return replace(judged, health=replace(judged.health, trend=(*past, now)))
@@ -56,4 +59,4 @@ def health_at(view: ViewState, as_of: datetime, findings: Sequence[Finding],
               weights: HealthWeights = DEFAULT_WEIGHTS) -> int | None:
     """The health score at `as_of` (a trend point), counting the findings open then."""
     timeline = Timeline(view.account_id, view.facts)
-    return score_of(components_at(timeline, as_of, open_at(findings, as_of), weights))
+    return score_of(components_at(timeline, as_of, open_at(findings, as_of), weights, view.won_days))

@@ -77,7 +77,8 @@ class OutOfOrder(ValueError):
 def start(account_id: str, thresholds: Thresholds, rule_ids: Iterable[str] | None = None) -> AccountState:
     chosen = folds() if rule_ids is None else {rule_id: folds()[rule_id] for rule_id in rule_ids}
     return AccountState(account_id, None, 0, {rule_id: fold.start(account_id, thresholds[rule_id])
-                                              for rule_id, fold in chosen.items()}, view_fold.start(account_id))
+                                              for rule_id, fold in chosen.items()},
+                        view_fold.start(account_id, thresholds["prospecting-a-customer"].customer_won_days))
 
 
 def advance(account: AccountState, fact: Fact, thresholds: Thresholds,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from projections.customers import WON_DAYS
 from projections.findings import SEVERITIES, Finding
 from projections.history import History, Timeline
 from projections.view.agent import agent_context
@@ -23,10 +24,13 @@ def account_view(
     *,
     trend_weeks: int = 12,
     known_trend: Mapping[datetime, int | None] | None = None,
+    customer_won_days: int = WON_DAYS,
 ) -> AccountView:
     """The account as every department has treated it, from its events up to `as_of`.
 
     `findings` are the account's findings as of the same moment (open and resolved).
+    `customer_won_days` is how long a won deal keeps the account a customer (the
+    threshold of `prospecting-a-customer`, `projections.customers`).
     """
     timeline = Timeline(history.account_id, history.until(as_of).facts)
     open_findings = [each for each in findings if each.resolved_at is None]
@@ -38,11 +42,11 @@ def account_view(
         top_severity=max((each.severity for each in open_findings), key=SEVERITIES.index, default=None),
         departments=department_summaries(timeline, as_of),
         satisfaction=satisfaction(timeline, as_of),
-        lifecycle=lifecycle(timeline, as_of),
-        health=health(timeline, as_of, findings, weights, trend_weeks=trend_weeks, known=known_trend),
+        lifecycle=lifecycle(timeline, as_of, customer_won_days),
+        health=health(timeline, as_of, findings, weights, trend_weeks=trend_weeks, known=known_trend,
+                      won_days=customer_won_days),
         agent=agent_context(timeline, as_of, open_findings),
     )
-
 
 
 def name_of(timeline: Timeline) -> str | None:

@@ -1,7 +1,10 @@
 """The health score: six components, each 0-100 with its weight and a sentence, and their weighted mean.
 
 A component with nothing to judge it by (no usage record, no support event...) has no value
-and is left out of the mean, so an account is not marked down for what it never did.
+and is left out of the mean, so an account is not marked down for what it never did. Nor is
+it scored on what no longer says anything, or cannot yet: a prospect (never a customer) or a
+churned account is not scored on product usage, and a prospect has no billing standing (the
+lifecycle's customer spells, `lifecycle.customer_spells`).
 Arithmetic is exact (fractions) and halves round away from zero, so a score never depends
 on float error. The trend judges the same facts as they stood at each weekly point.
 """
@@ -18,9 +21,11 @@ from functools import lru_cache
 from typing import Any
 
 from domain.catalogue import CATALOGUE
+from projections.customers import WON_DAYS
 from projections.facts import Fact, within
 from projections.findings import Finding, day
 from projections.history import Timeline
+from projections.view.lifecycle import Spell, customer_spells
 from projections.view.model import Health, HealthComponent, HealthPoint, OpenItem
 from projections.view.open_items import (
     counted,
@@ -35,7 +40,8 @@ from projections.weeks import boundaries_before
 
 SUPPORT = tuple(name for name in CATALOGUE if name.startswith("support."))
 BILLING = tuple(name for name in CATALOGUE if name.startswith("billing."))
-READS = ("product.usage.recorded", "marketing.nps.responded", "marketing.engagement.recorded", *SUPPORT, *BILLING)
+READS = ("product.usage.recorded", "marketing.nps.responded", "marketing.engagement.recorded", *SUPPORT, *BILLING,
+         "sales.opportunity.won")  # with billing's subscription changes: whether the account is a customer
 TICKET_PENALTIES = {"urgent": 25, "high": 15}  # any other open ticket: 5
 FINDING_PENALTIES = {"HIGH": 30, "MEDIUM": 15, "LOW": 5}
 ENGAGEMENT_STEPS = ((14, 100), (30, 75), (90, 40))  # (within days, value); older: 10
@@ -83,16 +89,16 @@ def weights_from(table: Mapping[str, Any]) -> HealthWeights:
 
 def health(timeline: Timeline, as_of: datetime, findings: Sequence[Finding],
            weights: HealthWeights = DEFAULT_WEIGHTS, trend_weeks: int = 12,
-           known: Mapping[datetime, int | None] | None = None) -> Health:
+           known: Mapping[datetime, int | None] | None = None, won_days: int = WON_DAYS) -> Health:
     """The score as of `as_of` and weekly points ending there, each judged from the facts up to it.
 
     `findings` are all the account's findings; at each point those open then count.
     Past points fall on the `trend_weeks` - 1 latest week boundaries before `as_of`
     (Mondays, 00:00 UTC), where the projector keeps checkpoints of each account's state:
     a caller that knows the scores of some points passes them in `known` instead of
-    judging them again.
+    judging them again. `won_days`: how long a won deal keeps a customer (`projections.customers`).
     """
-    components = components_at(timeline, as_of, open_at(findings, as_of), weights)
+    components = components_at(timeline, as_of, open_at(findings, as_of), weights, won_days)
     score = score_of(components)
     facts = timeline.of(*READS)
     times = [fact.occurred_at for fact in facts]
@@ -102,7 +108,8 @@ def health(timeline: Timeline, as_of: datetime, findings: Sequence[Finding],
             trend.append(HealthPoint(point, known[point]))
             continue
         past = Timeline(timeline.account_id, facts[:bisect_right(times, point)])
-        trend.append(HealthPoint(point, score_of(components_at(past, point, open_at(findings, point), weights))))
+        judged = components_at(past, point, open_at(findings, point), weights, won_days)
+        trend.append(HealthPoint(point, score_of(judged)))
     return Health(score, components, tuple(trend) + ((HealthPoint(as_of, score),) if trend_weeks > 0 else ()))
 
 
@@ -112,12 +119,13 @@ def trend_points(as_of: datetime, weeks: int) -> list[datetime]:
 
 
 def components_at(timeline: Timeline, as_of: datetime, findings: Sequence[Finding],
-                  weights: HealthWeights) -> tuple[HealthComponent, ...]:
+                  weights: HealthWeights, won_days: int = WON_DAYS) -> tuple[HealthComponent, ...]:
+    spells = customer_spells(timeline, as_of, won_days)
     judged = {
-        "product_usage": product_usage(timeline),
+        "product_usage": usage_not_judged(spells) or product_usage(timeline),
         "support_load": support_load(timeline, as_of),
         "satisfaction": satisfaction(timeline, as_of),
-        "billing_standing": billing_standing(timeline, as_of),
+        "billing_standing": standing_not_judged(spells) or billing_standing(timeline, as_of),
         "engagement": engagement(timeline, as_of),
         "open_findings": findings_component(findings),
     }
@@ -137,6 +145,22 @@ def open_at(findings: Sequence[Finding], point: datetime) -> list[Finding]:
     """The findings detected by `point` and not resolved by then."""
     return [each for each in findings
             if each.detected_at <= point and (each.resolved_at is None or each.resolved_at > point)]
+
+
+def usage_not_judged(spells: Sequence[Spell]) -> Judged | None:
+    """A prospect or a churned account is not scored on usage: its last usage no longer says anything."""
+    if not spells:
+        return None, "Not scored: a prospect (never a customer) is not judged by product usage."
+    if spells[-1].end is not None:
+        return None, (f"Not scored: the account churned on {day(spells[-1].end)}, so its last product usage "
+                      "no longer says anything.")
+    return None
+
+
+def standing_not_judged(spells: Sequence[Spell]) -> Judged | None:
+    if not spells:
+        return None, "Not scored: a prospect (never a customer) has no billing standing."
+    return None
 
 
 def product_usage(timeline: Timeline) -> Judged:

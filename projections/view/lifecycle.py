@@ -1,14 +1,17 @@
 """The lifecycle stage of an account, by these rules checked in this order:
 
-1. **Customer.** As in `rules.md`: the account is a customer when its latest
-   `billing.subscription.changed` is not a `cancel`, or it won a deal
-   (`sales.opportunity.won`) in the last 365 days. The view judges at the end of its
-   moment: the events at `as_of` itself count, so a subscription is in force from its
-   change on, and a won deal keeps the account a customer from the win until 365 days
-   after it. A *customer spell* is a stretch in which the account is a customer without
-   a break.
+1. **Customer.** The definition of `rules.md` (Terms), shared with the rules
+   (`projections.customers`): the account is a customer at T when its latest
+   `billing.subscription.changed` before T (`occurredAt` earlier than T) is not a
+   `cancel`, or it won a deal (`sales.opportunity.won`) within the `customer_won_days`
+   days before T (T - customer_won_days days <= won < T; the operator threshold of
+   `prospecting-a-customer`, 365 by default). So events at `as_of` itself do not count
+   yet: a subscription is in force just after its change, and a won deal keeps the
+   account a customer from just after the win up to `customer_won_days` days after it,
+   that instant included. A *customer spell* is a stretch (start, end] in which the
+   account is a customer without a break: from just after `start` up to `end`.
 2. **churned**: not a customer now, but was one before. Since: when the last spell ended,
-   the cancel or the moment the won deal turned 365 days old.
+   the cancel or the moment the won deal turned `customer_won_days` days old.
 3. **prospect**: never a customer. Since: the account's first event (None without events).
 4. **onboarding**: a customer whose current spell began within the last 90 days
    (`as_of - 90 days < start`). Since: the start of the spell, the first subscription
@@ -39,6 +42,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from domain.catalogue import CATALOGUE
+from projections.customers import CHANGES, WINS, WON_DAYS, latest_before, reason
 from projections.facts import Fact
 from projections.findings import day
 from projections.history import Timeline
@@ -51,7 +55,7 @@ from projections.view.open_items import (
     unpaid_invoices,
 )
 
-WON_DAYS = timedelta(days=365)
+RESOLUTION = timedelta(microseconds=1)  # the clock's: "just after" a moment is this much later
 ONBOARDING_DAYS = timedelta(days=90)
 OVERDUE_DAYS = 30
 DETRACTOR_MAX = 6
@@ -62,7 +66,7 @@ CHANGED = {"start": "started", "upgrade": "upgraded", "downgrade": "downgraded",
 
 @dataclass(frozen=True)
 class Spell:
-    """A stretch [start, end) in which the account was a customer; end None: it still is."""
+    """A stretch (start, end] in which the account was a customer; end None: it still is."""
 
     start: datetime
     end: datetime | None = None
@@ -74,13 +78,13 @@ class Signal:
     words: str
 
 
-def lifecycle(timeline: Timeline, as_of: datetime) -> Lifecycle:
-    spells = customer_spells(timeline, as_of)
+def lifecycle(timeline: Timeline, as_of: datetime, customer_won_days: int = WON_DAYS) -> Lifecycle:
+    spells = customer_spells(timeline, as_of, customer_won_days)
     if not spells:
         return prospect(timeline)
     current = spells[-1]
     if current.end is not None:
-        return churned(timeline, current.start, current.end)
+        return churned(timeline, current.start, current.end, customer_won_days)
     customer = f"a customer since {day(current.start)} ({start_words(timeline, current.start)})"
     if current.start > as_of - ONBOARDING_DAYS:
         back = f", back after churning on {day(spells[-2].end)}" if len(spells) > 1 and spells[-2].end else ""
@@ -93,22 +97,21 @@ def lifecycle(timeline: Timeline, as_of: datetime) -> Lifecycle:
     return Lifecycle("active", current.start, f"Active: {customer}, with no risk signal.")
 
 
-def customer_spells(timeline: Timeline, as_of: datetime) -> list[Spell]:
-    """The customer spells up to `as_of`, oldest first.
+def customer_spells(timeline: Timeline, as_of: datetime, won_days: int = WON_DAYS) -> list[Spell]:
+    """The customer spells before `as_of`, oldest first.
 
-    Being a customer changes only at a subscription change, a win, or 365 days after a
-    win, so the status is judged at each of those moments, after all events at it.
+    Being a customer reads the latest subscription change and the latest win before the
+    moment, so it changes only just after a change, a win, or the instant a win turns
+    `won_days` days old: the status is judged just after each of those before `as_of`.
     """
-    changes = timeline.of("billing.subscription.changed")
-    wins = [fact.occurred_at for fact in timeline.of("sales.opportunity.won")]
-    expiries = {won + WON_DAYS for won in wins if won + WON_DAYS <= as_of}
+    changes, wins = timeline.of(CHANGES), timeline.of(WINS)
+    won_span = timedelta(days=won_days)
+    moments = {fact.occurred_at for fact in changes} | {fact.occurred_at + span for fact in wins
+                                                         for span in (timedelta(0), won_span)}
     spells: list[Spell] = []
-    subscribed, seen = False, 0
-    for moment in sorted({fact.occurred_at for fact in changes} | set(wins) | expiries):
-        while seen < len(changes) and changes[seen].occurred_at <= moment:
-            subscribed = changes[seen].data.get("change") != "cancel"
-            seen += 1
-        customer = subscribed or any(won <= moment < won + WON_DAYS for won in wins)
+    for moment in sorted(moment for moment in moments if moment < as_of):
+        after = moment + RESOLUTION
+        customer = reason(latest_before(changes, after), latest_before(wins, after), after, won_days) is not None
         if customer and (not spells or spells[-1].end is not None):
             spells.append(Spell(moment))
         elif not customer and spells and spells[-1].end is None:
@@ -126,15 +129,15 @@ def start_words(timeline: Timeline, start: datetime) -> str:
     return f"deal {won[-1].data['opportunityId']} won"
 
 
-def churned(timeline: Timeline, start: datetime, end: datetime) -> Lifecycle:
-    """The last spell ended at `end` by a cancel there, else by a won deal turning 365 days old."""
+def churned(timeline: Timeline, start: datetime, end: datetime, won_days: int = WON_DAYS) -> Lifecycle:
+    """The last spell ended at `end` by a cancel there, else by a won deal turning `won_days` days old."""
     spell = f"ending a customer spell that began on {day(start)}"
     cancels = [fact for fact in timeline.of("billing.subscription.changed") if fact.occurred_at == end]
     if cancels and cancels[-1].data.get("change") == "cancel":
         plan = cancels[-1].data["plan"]
         reason = f"Churned: the subscription to plan {plan} was cancelled on {day(end)}, {spell}."
         return Lifecycle("churned", end, reason)
-    won = [fact for fact in timeline.of("sales.opportunity.won") if fact.occurred_at + WON_DAYS == end][-1]
+    won = [fact for fact in timeline.of(WINS) if fact.occurred_at + timedelta(days=won_days) == end][-1]
     return Lifecycle("churned", end, f"Churned: deal {won.data['opportunityId']} won on {day(won.occurred_at)} "
                                      f"aged out on {day(end)} with no subscription in force, {spell}.")
 

@@ -43,6 +43,10 @@ def value(name: str, facts: list[Fact], as_of: str | datetime = AS_OF) -> int | 
     return component(name, facts, as_of).value
 
 
+SUBSCRIBED = fact("billing.subscription.changed", "2025-01-01", change="start", plan="pro", mrr="100", currency="EUR")
+WON = fact("sales.opportunity.won", "2026-01-02", opportunityId="O-1", amount="5000", currency="EUR")  # no billing event
+
+
 def found(severity: str, detected: str, resolved: str | None = None, key: str = "k") -> Finding:
     return finding(ACCOUNT, "some-rule", f"{key}-{severity}-{detected}", severity=severity, departments=("sales",),
                    evidence=(), detected_at=at(detected), resolved_at=at(resolved) if resolved else None,
@@ -86,36 +90,37 @@ def usage(when: str, active: int, seats: int = 100) -> Fact:
 
 def test_usage_is_active_users_per_seat_full_marks_from_80_percent() -> None:
     earlier = usage("2026-02-01", 60)
-    part = component("product_usage", [earlier, usage("2026-03-02", 42)])
+    part = component("product_usage", [WON, earlier, usage("2026-03-02", 42)])
     assert part.value == 53  # 42 % / 80 % = 52.5, halves up
     assert part.weight == 25.0
     assert part.explanation == "42 of 100 seats active (42 %) on 2 Mar 2026, down from 60 % on 1 Feb 2026."
-    assert value("product_usage", [usage("2026-03-02", 80)]) == 100
-    assert value("product_usage", [usage("2026-03-02", 120)]) == 100
-    assert value("product_usage", [usage("2026-03-02", 0)]) == 0
+    assert value("product_usage", [WON, usage("2026-03-02", 80)]) == 100
+    assert value("product_usage", [WON, usage("2026-03-02", 120)]) == 100
+    assert value("product_usage", [WON, usage("2026-03-02", 0)]) == 0
 
 
 @pytest.mark.parametrize(("before", "words"), [(30, "up from 30 %"), (42, "steady from 42 %")])
 def test_the_usage_trend_goes_up_or_stays_steady(before: int, words: str) -> None:
-    part = component("product_usage", [usage("2026-02-02", before), usage("2026-03-02", 42)])
+    part = component("product_usage", [WON, usage("2026-02-02", before), usage("2026-03-02", 42)])
     assert part.explanation.endswith(f", {words} on 2 Feb 2026.")
 
 
 def test_the_trend_compares_with_the_latest_record_at_least_28_days_earlier() -> None:
     records = [usage("2026-01-01", 90), usage("2026-02-02", 60), usage("2026-02-03", 10), usage("2026-03-02", 42)]
-    assert component("product_usage", records).explanation.endswith("down from 60 % on 2 Feb 2026.")  # exactly 28 days
+    exactly_28_days = component("product_usage", [WON, *records])
+    assert exactly_28_days.explanation.endswith("down from 60 % on 2 Feb 2026.")
     recent_only = [usage("2026-02-03", 10), usage("2026-03-02", 42)]  # 27 days earlier: too recent
-    assert component("product_usage", recent_only).explanation == (
+    assert component("product_usage", [WON, *recent_only]).explanation == (
         "42 of 100 seats active (42 %) on 2 Mar 2026; no usage record 28 days or more earlier to compare with.")
 
 
 def test_the_latest_record_counts_not_the_best() -> None:
-    assert value("product_usage", [usage("2026-03-01", 80), usage("2026-03-02", 16)]) == 20
+    assert value("product_usage", [WON, usage("2026-03-01", 80), usage("2026-03-02", 16)]) == 20
 
 
 def test_no_usage_or_no_seats_leaves_usage_without_a_value() -> None:
-    assert value("product_usage", []) is None
-    assert value("product_usage", [usage("2026-03-02", 3, seats=0)]) is None
+    assert value("product_usage", [WON]) is None
+    assert value("product_usage", [WON, usage("2026-03-02", 3, seats=0)]) is None
 
 
 # support load
@@ -232,7 +237,6 @@ def plan(when: str, until: str = "2026-06-30") -> Fact:
     return fact("billing.payment_plan.granted", when, until=until)
 
 
-SUBSCRIBED = fact("billing.subscription.changed", "2025-01-01", change="start", plan="pro", mrr="100", currency="EUR")
 
 
 def test_an_account_in_good_standing() -> None:
@@ -244,13 +248,14 @@ def test_an_account_in_good_standing() -> None:
 
 def test_a_suspension_until_it_is_restored() -> None:
     suspended = fact("billing.service.suspended", "2026-03-03", reason="non_payment")
-    part = component("billing_standing", [suspended])
+    part = component("billing_standing", [SUBSCRIBED, suspended])
     assert (part.value, part.explanation) == (60, "Service suspended since 3 Mar 2026.")
-    assert value("billing_standing", [suspended, fact("billing.service.restored", "2026-03-05")]) == 100
+    assert value("billing_standing", [SUBSCRIBED, suspended, fact("billing.service.restored", "2026-03-05")]) == 100
 
 
 def test_failed_payments_within_the_last_90_days() -> None:
-    part = component("billing_standing", [fact("billing.payment.failed", at(AS_OF) - days(89), invoiceId="I-1"),
+    part = component("billing_standing", [SUBSCRIBED,
+                                          fact("billing.payment.failed", at(AS_OF) - days(89), invoiceId="I-1"),
                                           fact("billing.payment.failed", at(AS_OF) - days(90), invoiceId="I-1")])
     assert (part.value, part.explanation) == (90, "1 failed payment in the last 90 days.")
 
@@ -262,29 +267,29 @@ def test_failed_payments_within_the_last_90_days() -> None:
     ("2026-03-20", 100, "1 invoice unpaid, not yet due"),
 ])
 def test_unpaid_invoices_weigh_by_how_long_they_are_overdue(due: str, expected: int, words: str) -> None:
-    part = component("billing_standing", [invoice("2026-01-15", due + "T23:59:59Z")])
+    part = component("billing_standing", [SUBSCRIBED, invoice("2026-01-15", due + "T23:59:59Z")])
     assert (part.value, part.explanation) == (expected, words + ".")
 
 
 def test_a_paid_invoice_weighs_nothing() -> None:
     paid = fact("billing.payment.received", "2026-02-01", invoiceId="I-88", amount="1200.00", currency="EUR")
-    assert value("billing_standing", [invoice("2026-01-01", "2026-01-31"), paid]) == 100
+    assert value("billing_standing", [SUBSCRIBED, invoice("2026-01-01", "2026-01-31"), paid]) == 100
 
 
 def test_a_payment_plan_in_force_adds_10_up_to_100() -> None:
     overdue = invoice("2026-01-15", "2026-03-01T00:00:00Z")
-    part = component("billing_standing", [overdue, plan("2026-03-05")])
+    part = component("billing_standing", [SUBSCRIBED, overdue, plan("2026-03-05")])
     assert part.value == 100
     assert part.explanation == ("1 invoice overdue (I-88: 1200.00 EUR unpaid, 9 days overdue); "
                                 "payment plan in force until 30 Jun 2026.")
-    assert value("billing_standing", [plan("2026-03-05")]) == 100
-    assert value("billing_standing", [overdue, plan("2026-01-05", until="2026-03-09")]) == 90  # ran out
+    assert value("billing_standing", [SUBSCRIBED, plan("2026-03-05")]) == 100
+    assert value("billing_standing", [SUBSCRIBED, overdue, plan("2026-01-05", until="2026-03-09")]) == 90  # ran out
 
 
 def test_billing_standing_stays_within_0_and_100() -> None:
     facts = [fact("billing.service.suspended", "2026-03-03"),
              *(invoice("2025-11-01", "2025-12-01", f"I-{n}") for n in range(4))]
-    assert value("billing_standing", facts) == 0
+    assert value("billing_standing", [SUBSCRIBED, *facts]) == 0
 
 
 # engagement
@@ -320,11 +325,61 @@ def test_open_findings_weigh_by_severity() -> None:
     assert component("open_findings", [], findings=many).value == 0
 
 
+# what health cannot judge: usage of a prospect or a churned account, billing standing of a prospect
+
+
+def cancelled(when: str) -> Fact:
+    return fact("billing.subscription.changed", when, change="cancel", plan="pro", mrr="0", currency="EUR")
+
+
+def test_a_prospect_is_not_scored_on_usage_nor_on_billing_standing() -> None:
+    """A prospect is never a customer (rules.md, Terms): its usage and its billing say nothing of a customer's health."""
+    facts = [usage("2026-03-02", 0), invoice("2026-01-15", "2026-02-01")]
+    result = judged(facts, trend_weeks=0)
+    assert component("product_usage", facts) == HealthComponent(
+        "product_usage", None, 25.0, "Not scored: a prospect (never a customer) is not judged by product usage.")
+    assert component("billing_standing", facts) == HealthComponent(
+        "billing_standing", None, 20.0, "Not scored: a prospect (never a customer) has no billing standing.")
+    assert result.score == 100  # left out of the mean: open findings alone
+
+
+def test_a_subscription_at_the_moment_itself_does_not_make_a_customer_yet() -> None:
+    """rules.md, Terms: a customer "if it has a `billing.subscription.changed` before T"."""
+    started = fact("billing.subscription.changed", AS_OF, change="start", plan="pro", mrr="100", currency="EUR")
+    assert value("billing_standing", [started]) is None
+    assert value("billing_standing", [started], at(AS_OF) + timedelta(microseconds=1)) == 100
+
+
+def test_a_churned_account_is_not_scored_on_usage_but_keeps_its_billing_standing() -> None:
+    facts = [SUBSCRIBED, usage("2026-03-02", 80), cancelled("2026-03-05"), invoice("2026-01-15", "2026-03-01")]
+    assert component("product_usage", facts).value is None
+    assert component("product_usage", facts).explanation == (
+        "Not scored: the account churned on 5 Mar 2026, so its last product usage no longer says anything.")
+    assert value("billing_standing", facts) == 90
+    assert judged(facts, trend_weeks=0).score == 92  # (20 x 90 + 5 x 100) / 25
+
+
+def test_a_won_deal_past_its_customer_won_days_churns_the_usage_out() -> None:
+    facts = [WON, usage("2026-03-02", 80)]
+    assert value("product_usage", facts) == 100
+    assert value("product_usage", facts, WON.occurred_at + days(365) + timedelta(microseconds=1)) is None
+    short = health(timeline(facts), at(AS_OF), (), trend_weeks=0, won_days=30)
+    assert short.components[0].explanation == (
+        "Not scored: the account churned on 1 Feb 2026, so its last product usage no longer says anything.")
+
+
+def test_each_trend_point_judges_whether_the_account_was_a_customer_then() -> None:
+    facts = [fact("billing.subscription.changed", "2026-02-25", change="start", plan="pro", mrr="1", currency="EUR"),
+             usage("2026-02-20", 40)]
+    points = judged(facts, trend_weeks=4).trend  # 23 Feb (a prospect), 2 Mar, 9 Mar, 10 Mar
+    assert [point.score for point in points] == [100, 75, 75, 75]  # (25 x 50 + 20 x 100 + 5 x 100) / 50
+
+
 # the score
 
 
 def test_the_score_is_the_weighted_mean_of_the_components_with_a_value() -> None:
-    facts = [usage("2026-03-02", 40)]  # 50
+    facts = [WON, usage("2026-03-02", 40)]  # 50
     findings = (found("HIGH", "2026-03-01"),)  # 70
     result = judged(facts, findings=findings, trend_weeks=0)
     assert [each.name for each in result.components] == [
@@ -355,7 +410,7 @@ def test_the_trend_is_weekly_oldest_first_ending_at_the_score() -> None:
 
 def test_each_point_judges_the_facts_and_deadlines_as_they_stood_then() -> None:
     overdue = invoice("2026-01-01", "2026-02-05T00:00:00Z")  # not due on 3 Feb, then 5 to 26 days overdue, then 33
-    result = judged([overdue], trend_weeks=7)  # 2 Feb, 9 Feb ... 9 Mar, 10 Mar
+    result = judged([SUBSCRIBED, overdue], trend_weeks=7)  # 2 Feb, 9 Feb ... 9 Mar, 10 Mar
     assert [point.score for point in result.trend] == [100, 92, 92, 92, 92, 84, 84]  # (20 x 100|90|80 + 5 x 100) / 25
 
 

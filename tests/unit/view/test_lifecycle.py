@@ -7,13 +7,15 @@ from datetime import datetime, timedelta
 import pytest
 
 from projections.facts import Fact
-from projections.history import Timeline
+from projections.history import Timeline, history_of
+from projections.view.account import account_view
 from projections.view.lifecycle import lifecycle
 from projections.view.model import Lifecycle
 from tests.unit.rules.builders import ACCOUNT, at, days, fact
 
 NOW = at("2026-06-01 12:00")
 MINUTE = timedelta(minutes=1)
+MICROSECOND = timedelta(microseconds=1)
 
 
 def stage(facts: list[Fact], as_of: datetime = NOW) -> Lifecycle:
@@ -62,8 +64,26 @@ def test_a_new_subscription_is_onboarding() -> None:
         "Onboarding: a customer since 22 May 2026 (subscription to plan Pro started), less than 90 days ago.")
 
 
-def test_a_subscription_at_the_view_moment_already_counts() -> None:
-    assert stage([start(NOW)]).since == NOW
+def test_a_subscription_counts_from_just_after_its_change() -> None:
+    """rules.md, Terms: a customer at T "if it has a `billing.subscription.changed` before T", and
+    "before T" means `occurredAt` earlier than T."""
+    assert stage([start(NOW)]).stage == "prospect"
+    assert stage([start(NOW)], NOW + MICROSECOND) == Lifecycle(
+        "onboarding", NOW, "Onboarding: a customer since 1 Jun 2026 (subscription to plan Pro started), "
+        "less than 90 days ago.")
+
+
+def test_a_cancel_counts_from_just_after_it() -> None:
+    facts = [start(NOW - days(200)), cancel(NOW)]
+    assert stage(facts).stage == "active"
+    assert stage(facts, NOW + MICROSECOND).stage == "churned"
+    assert stage(facts, NOW + MICROSECOND).since == NOW
+
+
+def test_a_won_deal_counts_from_just_after_the_win() -> None:
+    """rules.md, Terms: "a `sales.opportunity.won` within the 365 days before T"."""
+    assert stage([won(NOW)]).stage == "prospect"
+    assert stage([won(NOW)], NOW + MICROSECOND).stage == "onboarding"
 
 
 def test_onboarding_ends_90_days_after_the_start() -> None:
@@ -95,15 +115,27 @@ def test_a_cancel_churns_a_customer() -> None:
 def test_a_deal_won_in_the_last_365_days_keeps_a_cancelled_account_a_customer() -> None:
     facts = [start(NOW - days(300)), won(NOW - days(200)), cancel(NOW - days(10))]
     assert stage(facts).stage == "active"
-    assert stage(facts, NOW + days(165)) == Lifecycle(
+    assert stage(facts, NOW + days(165)).stage == "active"
+    assert stage(facts, NOW + days(165) + MICROSECOND) == Lifecycle(
         "churned", NOW + days(165), "Churned: deal O-1 won on 13 Nov 2025 aged out on 13 Nov 2026 with no "
         "subscription in force, ending a customer spell that began on 5 Aug 2025.")
 
 
-def test_a_won_deal_alone_ages_out_after_365_days() -> None:
-    assert stage([won(NOW - days(365) + MINUTE)]).stage == "active"
-    assert stage([won(NOW - days(365))]).stage == "churned"
-    assert stage([won(NOW - days(365))]).since == NOW
+def test_a_won_deal_alone_keeps_a_customer_365_days_after_the_win_both_ends_included() -> None:
+    """rules.md, Terms: "**Within N days** means at most N x 24 hours apart, both ends included"."""
+    assert stage([won(NOW - days(365))]).stage == "active"
+    assert stage([won(NOW - days(365) - MICROSECOND)]).stage == "churned"
+    assert stage([won(NOW - days(365) - MICROSECOND)]).since == NOW - MICROSECOND
+
+
+def test_the_won_days_are_the_operator_threshold_of_prospecting_a_customer() -> None:
+    facts = [won(NOW - days(30))]
+    known = sorted(facts, key=lambda each: each.order)
+    assert lifecycle(Timeline(ACCOUNT, known), NOW, customer_won_days=30).stage == "onboarding"
+    churned = lifecycle(Timeline(ACCOUNT, known), NOW + MICROSECOND, customer_won_days=30)
+    assert (churned.stage, churned.since) == ("churned", NOW)
+    assert churned.reason == ("Churned: deal O-1 won on 2 May 2026 aged out on 1 Jun 2026 with no subscription in "
+                              "force, ending a customer spell that began on 2 May 2026.")
 
 
 def test_a_churned_account_that_signs_again_goes_back_to_onboarding_then_active() -> None:
@@ -228,3 +260,9 @@ def test_onboarding_comes_before_at_risk() -> None:
 
 def test_risk_signals_do_not_matter_to_a_churned_account() -> None:
     assert stage([CUSTOMER, opened(NOW - days(4)), cancel(NOW - days(1))]).stage == "churned"
+
+
+def test_the_account_view_passes_the_won_days_on() -> None:
+    history = history_of(ACCOUNT, [won(NOW - days(30))])
+    assert account_view(history, NOW + MICROSECOND, []).lifecycle == stage([won(NOW - days(30))], NOW)
+    assert account_view(history, NOW + MICROSECOND, [], customer_won_days=30).lifecycle.stage == "churned"  # type: ignore[union-attr]

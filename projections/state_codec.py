@@ -59,10 +59,10 @@ def plain(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, Fact):
-        return {TAG: "fact", "v": [value.position, value.type, value.occurred_at.isoformat(), value.source,
-                                    value.event_id, value.contact_id, value.data]}
+        return {TAG: "fact", "v": [value.position, value.type, value.occurred_at, value.source,
+                                    value.event_id, value.contact_id, value.data]}  # orjson writes datetimes as RFC 3339
     if isinstance(value, datetime):
-        return {TAG: "dt", "v": value.isoformat()}
+        return {TAG: "dt", "v": value}
     if isinstance(value, Decimal):
         return {TAG: "dec", "v": str(value)}
     if isinstance(value, tuple):

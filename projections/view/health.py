@@ -264,9 +264,13 @@ def engagement(timeline: Timeline, as_of: datetime) -> Judged:
         return None, "No marketing engagement recorded."
     latest = events[-1]
     elapsed = as_of - latest.occurred_at
-    value = next((value for limit, value in ENGAGEMENT_STEPS if elapsed <= timedelta(days=limit)), 10)
+    within_days = next((limit for limit, _ in ENGAGEMENT_STEPS if elapsed <= timedelta(days=limit)), None)
+    value = dict(ENGAGEMENT_STEPS).get(within_days or 0, 10)
+    # Worded by the step, not by days elapsed: a sentence that changed every day would have
+    # the view judged again every day for every account, with nothing else changed.
+    when = f"within the last {within_days} days" if within_days else f"more than {ENGAGEMENT_STEPS[-1][0]} days ago"
     return value, (f"Latest marketing engagement on {day(latest.occurred_at)} ({latest.data['action']} on campaign "
-                   f"{latest.data['campaignId']}), {counted(elapsed.days, 'day')} ago.")
+                   f"{latest.data['campaignId']}), {when}.")
 
 
 def findings_component(findings: Sequence[Finding]) -> Judged:

@@ -46,6 +46,7 @@ from projections.thresholds import (
     thresholds_from,
     thresholds_table,
 )
+from projections.view.changes import next_change
 from projections.view.fold import health_at, view_at
 from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
 from projections.view.model import AccountView, HealthPoint
@@ -57,7 +58,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 VIEW_DELAY = timedelta(seconds=2)  # how long after an event its account's view is judged
 RETRY = timedelta(hours=1)  # an account that cannot be judged is tried again this much later
-VIEW_REFRESH = timedelta(days=1)  # views hold counts over the last days: judged again at least this often
 TREND_POINTS = 11  # past points of the health trend, at week boundaries
 
 
@@ -246,7 +246,7 @@ class Projector:
             changes = [each for each in (moment.next_change, folded.deferred_from) if each is not None]
             if view is not None:
                 writes.views[account_id] = view
-                changes.append(self.view_changes(now))
+                changes.append(view_changes(folded.state, now))
             else:
                 changes.append(now + self.view_delay)
             writes.due[account_id] = min(changes)
@@ -353,13 +353,6 @@ class Projector:
             self.view.checkpoints_until(curs, state.account_id, max(wanted), len(points) + 1)
         return known | trend_from(state, folded.findings or [], wanted, checkpoints, self.thresholds, self.weights)
 
-    def view_changes(self, now: datetime) -> datetime:
-        """When the view must be judged again with no new event: the trend's next point, or a day at most.
-
-        The view holds counts over the last 7 to 365 days and days overdue, which change
-        with time alone; until each part announces its own next change, a day bounds it.
-        """
-        return view_changes(now)
 
 
 
@@ -402,13 +395,10 @@ def checkpoint_of(boundary: datetime, state: AccountState, thresholds: Threshold
     return state.account_id, boundary, encode(state), health_at(state.view, boundary, found, weights)
 
 
-def view_changes(now: datetime) -> datetime:
-    """When a view must be judged again with no new event: the trend's next point, or a day at most.
-
-    The view holds counts over the last 7 to 365 days and days overdue, which change
-    with time alone; until each part announces its own next change, a day bounds it.
-    """
-    return min(boundary_at_or_after(now + timedelta(microseconds=1)), now + VIEW_REFRESH)
+def view_changes(state: AccountState, now: datetime) -> datetime:
+    """When the view must be read again with no new event: its own next change, or the trend's next point."""
+    trend = boundary_at_or_after(now + timedelta(microseconds=1))
+    return min(trend, next_change(state.view, now) or trend)
 
 
 @dataclass
@@ -438,5 +428,5 @@ def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thr
     trend = trend_from(state, findings, points, [(each[1], each[3], each[2]) for each in reversed(checkpoints)],
                        thresholds, weights)
     view = view_at(state.view, now, findings, weights, [HealthPoint(point, trend[point]) for point in points])
-    due = min(each for each in (moment.next_change, deferred, view_changes(now)) if each is not None)
+    due = min(each for each in (moment.next_change, deferred, view_changes(state, now)) if each is not None)
     return Judged(state, deferred, findings, view, due, checkpoints)

@@ -307,7 +307,7 @@ def test_engagement_explains_the_latest_engagement_and_needs_one() -> None:
              for day, action in (("2026-02-01", "open"), ("2026-03-02", "click"))]
     part = component("engagement", facts)
     assert (part.value, part.explanation) == (100, "Latest marketing engagement on 2 Mar 2026 (click on campaign C-9), "
-                                                   "8 days ago.")
+                                                   "within the last 14 days.")
     assert value("engagement", []) is None
 
 

@@ -22,7 +22,6 @@ from psycopg import sql
 
 from projections.facts import Fact, fact_from_stored
 from projections.findings import Finding
-from projections.state_codec import encode
 from projections.thresholds import thresholds_from
 from projections.view.health import HealthWeights
 from projections.view.model import AccountView
@@ -109,7 +108,6 @@ def judge(part: Part, shadow: ProjectedViews, done: Any) -> tuple[int, int, int]
                         raise AccountNotJudged(account_id, error) from error
                     batch.findings[account_id] = judged.findings
                     batch.views[account_id], batch.due[account_id] = judged.view, judged.due
-                    batch.states[account_id] = (encode(judged.state), judged.deferred_from)
                     batch.checkpoints.extend(judged.checkpoints)
                     events, accounts, found = events + len(facts), accounts + 1, found + len(judged.findings)
                     if len(batch.findings) >= WRITE_EVERY_ACCOUNTS:
@@ -206,7 +204,7 @@ class Writer:
             if self.error is None:
                 try:
                     with self.shadow.datastore.transaction(commit=True) as curs:
-                        self.shadow.write_states(curs, batch.states, {}, batch.checkpoints)
+                        self.shadow.write_checkpoints(curs, {}, batch.checkpoints)
                         self.shadow.write(curs, batch.findings, batch.due, None, batch.views)
                 except BaseException as error:  # raised again in the judging thread
                     self.error = error
@@ -219,5 +217,4 @@ class Batch:
     findings: dict[str, list[Finding]] = field(default_factory=dict)
     due: dict[str, datetime | None] = field(default_factory=dict)
     views: dict[str, AccountView] = field(default_factory=dict)
-    states: dict[str, tuple[bytes, datetime | None]] = field(default_factory=dict)
     checkpoints: list[tuple[str, datetime, bytes, int | None]] = field(default_factory=list)

@@ -2,10 +2,12 @@
 
 Each step runs in one transaction under the view's advisory lock: read the tracking
 position, take the next events of the log, fold each into its account's state
-(`projections.account_state`), read the findings at now, and write the states, the
-checkpoints taken at week boundaries, the finding rows that changed, the due times and
-the tracking position together. A crash or a restart neither skips an event nor folds one
-twice. Taking an event costs what the account's state holds, not its history:
+(`projections.account_state`), read the findings at now, and write the checkpoints
+taken at week boundaries, the finding rows that changed, the due times and the tracking
+position together. An account's state is its latest checkpoint with its events after it
+(at most a week of them): that is how it is read back after a restart, so a crash
+neither skips an event nor folds one twice. Taking an event costs what the account's
+state holds, not its history:
 
 - an event in order is folded onto the state;
 - a late event (one that sorts before the account's last) refolds from the checkpoint
@@ -20,7 +22,7 @@ that have come due. Nothing is judged again on a timer.
 
 States are cached per account, valid for the (view generation, position) this projector
 last wrote; when another writer (a replica, a rebuild) moved the position, the cache is
-dropped and states are read back from the table.
+dropped and states are folded again from their checkpoints.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from projections.account_state import AccountState, findings_at, start
+from projections.account_state import AccountState, findings_at, folds, start
 from projections.checkpoints import fold_through
 from projections.facts import Fact
 from projections.findings import Finding, Moment
@@ -57,6 +59,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 VIEW_DELAY = timedelta(seconds=2)  # how long after an event its account's view is judged
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
 RETRY = timedelta(hours=1)  # an account that cannot be judged is tried again this much later
 TREND_POINTS = 11  # past points of the health trend, at week boundaries
 
@@ -69,6 +73,7 @@ class Folded:
     findings: list[Finding] | None  # as the rows hold them (None: not known here, written again)
     deferred_from: datetime | None = None  # the earliest stored event not folded yet: dated after the clock then
     trend: dict[datetime, int | None] = field(default_factory=dict)  # health at week boundaries, as far as known
+    by_rule: dict[str, tuple[list[Finding], datetime | None]] = field(default_factory=dict)  # findings, next change
 
 
 @dataclass
@@ -78,14 +83,12 @@ class Writes:
     findings: dict[str, list[Finding]] = field(default_factory=dict)
     due: dict[str, datetime | None] = field(default_factory=dict)
     views: dict[str, AccountView] = field(default_factory=dict)
-    states: dict[str, tuple[bytes, datetime | None]] = field(default_factory=dict)
     refolded: dict[str, datetime | None] = field(default_factory=dict)  # account -> checkpoints dropped from
     checkpoints: list[tuple[str, datetime, bytes, int | None]] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)  # accounts that failed: folded from scratch next time
 
     def forget(self, account_id: str) -> None:
         """Nothing of the account's fold is written; its state goes, so its events are folded again next time."""
-        self.states.pop(account_id, None)
         self.refolded.pop(account_id, None)
         self.checkpoints = [each for each in self.checkpoints if each[0] != account_id]
         self.forgotten.append(account_id)
@@ -118,7 +121,8 @@ class Projector:
         self.cached_at: tuple[str, int] | None = None  # the (view generation, position) the cache is valid for
         self.generation = ""  # of the view, as last read: a rebuild gives the view a new one
         self.stored_thresholds: dict[str, Any] | None = None
-        self.refolds = 0  # facts folded again because of late events (what lateness costs), for the logs
+        self.refolds = 0  # facts folded again from a checkpoint (what lateness and a cold cache cost)
+        self.discarded = 0  # checkpoints that did not decode
 
     def step(self) -> int:
         """Take in the next batch of events, in a transaction of its own; return how many there were."""
@@ -231,9 +235,8 @@ class Projector:
         for account_id, facts in new.items():
             prior = before[account_id].findings if account_id in before else None
             try:
-                folded = self.folded(curs, account_id, before.get(account_id), facts, now, up_to, writes)
-                moment = Moment(now)
-                folded.findings = findings_at(folded.state, moment, self.thresholds)
+                folded, touched = self.folded(curs, account_id, before.get(account_id), facts, now, up_to, writes)
+                folded.findings, next_change = read_findings(folded, touched, now, self.thresholds)
                 view = self.view_of(curs, folded, now) if with_views else None
             except Exception:  # one account's odd data must not stop every other account's findings
                 log.exception("projector: cannot judge account %r; its findings and view stay as they were "
@@ -243,7 +246,7 @@ class Projector:
                 continue
             if prior is None or prior != folded.findings:
                 writes.findings[account_id] = folded.findings
-            changes = [each for each in (moment.next_change, folded.deferred_from) if each is not None]
+            changes = [each for each in (next_change, folded.deferred_from) if each is not None]
             if view is not None:
                 writes.views[account_id] = view
                 changes.append(view_changes(folded.state, now))
@@ -256,75 +259,73 @@ class Projector:
 
     def write(self, curs: Cursor[DictRow], writes: Writes, position: int | None, keep_earlier_due: bool) -> None:
         if writes.forgotten:
-            self.view.forget_states(curs, writes.forgotten)
-        self.view.write_states(curs, writes.states, writes.refolded, writes.checkpoints)
+            self.view.forget(curs, writes.forgotten)
+        self.view.write_checkpoints(curs, writes.refolded, writes.checkpoints)
         self.view.write(curs, writes.findings, writes.due, position, writes.views, keep_earlier_due=keep_earlier_due)
 
     def cached_or_stored(self, curs: Cursor[DictRow], account_ids: Sequence[str]) -> dict[str, Folded]:
-        """Each account's state as last written (taken out of the cache); absent: fold it from its events."""
-        found = {account_id: self.cache.pop(account_id) for account_id in account_ids if account_id in self.cache}
-        missing = [account_id for account_id in account_ids if account_id not in found]
-        for account_id, (data, deferred_from) in (self.view.states(curs, missing) if missing else {}).items():
-            try:
-                state = decode(data)
-            except StaleCheckpoint as error:
-                log.warning("projector: the stored state of account %r does not decode (%s); folding it again "
-                            "from its events", account_id, error)
-                continue
-            if not isinstance(state, AccountState) or state.account_id != account_id:
-                log.warning("projector: the stored state of account %r is not its own; folding it again", account_id)
-                continue
-            found[account_id] = Folded(state, None, deferred_from)
-        return found
+        """Each account's state as this projector last wrote it, taken out of the cache.
+
+        An account not in the cache is folded from its checkpoints when judged (`folded`).
+        """
+        return {account_id: self.cache.pop(account_id) for account_id in account_ids if account_id in self.cache}
 
     def folded(self, curs: Cursor[DictRow], account_id: str, before: Folded | None, facts: list[Fact],
-               now: datetime, up_to: int, writes: Writes) -> Folded:
-        """The account's state with its new facts folded in, checkpoints and state noted in `writes`."""
+               now: datetime, up_to: int, writes: Writes) -> tuple[Folded, set[str] | None]:
+        """The account's state with its new facts folded in, and the types folded (None: the state is new).
+
+        Checkpoints taken on the way are noted in `writes`. The state itself is not
+        written: it is its latest checkpoint with the events after it (at most a week of
+        them), which is how an account not in the cache is read back.
+        """
         present = sorted((fact for fact in facts if fact.occurred_at <= now), key=Fact.order.fget)  # type: ignore[attr-defined]
         later = [fact.occurred_at for fact in facts if fact.occurred_at > now]
-        if before is None:  # a new account, or one whose state was lost: from the start, with its events
-            return self.refold(curs, account_id, None, now, up_to, writes, {})
+        if before is None:  # not in the cache: from the checkpoint before its new events (or its latest)
+            return self.refold(curs, account_id, min((fact.occurred_at for fact in facts), default=None), now,
+                               up_to, writes, {}), None
         state, last = before.state, before.state.last
         deferred = min([*later, *([before.deferred_from] if before.deferred_from else [])], default=None)
         late = [fact for fact in present if last is not None and fact.order <= last]
         if late:
             return self.refold(curs, account_id, min(fact.occurred_at for fact in late), now, up_to, writes,
-                               before.trend)
+                               before.trend), None
         if deferred is not None and deferred <= now:  # events dated after the clock then: their time has come
             stored = account_events_from(curs, account_id, state.last_at, up_to)
             present = [fact for fact in stored if (last is None or fact.order > last) and fact.occurred_at <= now]
             deferred = min((fact.occurred_at for fact in stored if fact.occurred_at > now), default=None)
         if not present and deferred == before.deferred_from:
-            return before
+            return before, set()
         state = fold_through(state, present, self.thresholds, self.checkpointer(account_id, writes))
-        writes.states[account_id] = (encode(state), deferred)
-        return Folded(state, before.findings, deferred, before.trend)
+        return Folded(state, before.findings, deferred, before.trend, before.by_rule), {fact.type for fact in present}
 
-    def refold(self, curs: Cursor[DictRow], account_id: str, late_at: datetime | None, now: datetime, up_to: int,
+    def refold(self, curs: Cursor[DictRow], account_id: str, before_at: datetime | None, now: datetime, up_to: int,
                writes: Writes, trend: Mapping[datetime, int | None]) -> Folded:
-        """Fold the account again from its checkpoint strictly before `late_at` (None: from its first event).
+        """Fold the account from its checkpoint strictly before `before_at` (None: its latest) with the events after it.
 
-        Its checkpoints from `late_at` on hold the state without the late event: they go,
-        and are taken again as the fold crosses their boundaries.
+        Its checkpoints from `before_at` on hold the state without a late event: they go,
+        and are taken again as the fold crosses their boundaries. A checkpoint that does
+        not decode (another release's) is never used: every checkpoint of the account
+        goes, and it is folded from its first event.
         """
         base, boundary = start(account_id, self.thresholds), None
-        checkpoint = None if late_at is None else self.view.checkpoint_before(curs, account_id, late_at)
+        checkpoint = self.view.checkpoint_before(curs, account_id, before_at or FAR_FUTURE)
         if checkpoint is not None:
             try:
                 base, boundary = decode(checkpoint[1]), checkpoint[0]
             except StaleCheckpoint as error:
+                self.discarded += 1
                 log.warning("projector: a checkpoint of account %r does not decode (%s); folding it again "
-                            "from its first event", account_id, error)
-                late_at = None
+                            "from its first event (%d discarded since start)", account_id, error, self.discarded)
+                base, boundary, before_at = start(account_id, self.thresholds), None, EARLIEST
         since = None if boundary is None else boundary + timedelta(microseconds=1)
         stored = account_events_from(curs, account_id, since, up_to)
         present = [fact for fact in stored if fact.occurred_at <= now]
         deferred = min((fact.occurred_at for fact in stored if fact.occurred_at > now), default=None)
         self.refolds += len(present)
-        writes.refolded[account_id] = late_at
+        if before_at is not None:
+            writes.refolded[account_id] = before_at
         folded = fold_through(base, present, self.thresholds, self.checkpointer(account_id, writes))
-        writes.states[account_id] = (encode(folded), deferred)
-        kept = {point: score for point, score in trend.items() if late_at is not None and point < late_at}
+        kept = {point: score for point, score in trend.items() if before_at is not None and point < before_at}
         return Folded(folded, None, deferred, kept)
 
     def checkpointer(self, account_id: str, writes: Writes) -> Callable[[datetime, AccountState], None]:
@@ -430,3 +431,25 @@ def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thr
     view = view_at(state.view, now, findings, weights, [HealthPoint(point, trend[point]) for point in points])
     due = min(each for each in (moment.next_change, deferred, view_changes(state, now)) if each is not None)
     return Judged(state, deferred, findings, view, due, checkpoints)
+
+
+def read_findings(folded: Folded, touched: set[str] | None, now: datetime,
+                  thresholds: Thresholds) -> tuple[list[Finding], datetime | None]:
+    """The account's findings at now and their next change, reading again only the rules that may have changed.
+
+    A rule's findings change only with a fact of a type it folds, or when its next
+    change comes; the others keep what they read before (`touched` None: read them all).
+    """
+    results: dict[str, tuple[list[Finding], datetime | None]] = {}
+    for rule_id, fold in folds().items():
+        prior = folded.by_rule.get(rule_id)
+        if (prior is not None and touched is not None and not fold.types & touched
+                and (prior[1] is None or prior[1] > now)):
+            results[rule_id] = prior
+            continue
+        moment = Moment(now)
+        results[rule_id] = (list(fold.read(folded.state.rules[rule_id], moment, thresholds[rule_id])),
+                            moment.next_change)
+    folded.by_rule = results
+    found = sorted((each for found, _ in results.values() for each in found), key=lambda each: (each.detected_at, each.id))
+    return found, min((change for _, change in results.values() if change is not None), default=None)

@@ -46,9 +46,9 @@ class ProjectedViews(PostgresTrackingRecorder):
     `_findings` (a row per finding), `_accounts` (a row per account: its view as JSON and
     the columns lists sort and filter by), `_schedule` (when an account must be judged
     again with no new event), `_tracking` (the library's tracking table), `_settings`
-    (the rule thresholds the rows were judged with), `_states` (each account's folded
-    state, `projections.account_state`) and `_checkpoints` (the state at week boundaries,
-    with the health score there: `projections.checkpoints`).
+    (the rule thresholds the rows were judged with) and `_checkpoints` (each account's
+    folded state at week boundaries, `projections.checkpoints`, with the health score
+    there; an account's state now is its latest checkpoint with the events after it).
     """
 
     def __init__(self, datastore: PostgresDatastore, *, name: str = LIVE) -> None:
@@ -82,15 +82,7 @@ class ProjectedViews(PostgresTrackingRecorder):
         ).format(schedule)
         self.select_due = SQL("SELECT account_id FROM {0} WHERE due_at <= %s ORDER BY due_at LIMIT %s").format(schedule)
         self.select_next_due = SQL("SELECT min(due_at) AS due_at FROM {0}").format(schedule)
-        states, checkpoints = Identifier(f"{name}_states"), Identifier(f"{name}_checkpoints")
-        self.select_states = SQL(
-            "SELECT account_id, state, deferred_from FROM {0} WHERE account_id = ANY(%s::text[])").format(states)
-        self.upsert_states = SQL(
-            "INSERT INTO {0} (account_id, state, deferred_from)"
-            " SELECT * FROM unnest(%b::text[], %b::bytea[], %b::timestamptz[])"
-            " ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, deferred_from = excluded.deferred_from"
-        ).format(states)
-        self.delete_states = SQL("DELETE FROM {0} WHERE account_id = ANY(%b::text[])").format(states)
+        checkpoints = Identifier(f"{name}_checkpoints")
         self.select_checkpoint_before = SQL(
             "SELECT boundary, state FROM {0} WHERE account_id = %s AND boundary < %s ORDER BY boundary DESC LIMIT 1"
         ).format(checkpoints)
@@ -157,15 +149,9 @@ class ProjectedViews(PostgresTrackingRecorder):
         if position is not None:
             self._insert_tracking(curs, Tracking(APPLICATION, position))
 
-    def states(self, curs: Cursor[DictRow], account_ids: Sequence[str]) -> dict[str, tuple[bytes, datetime | None]]:
-        """The stored folded state of each account that has one, and when its first deferred fact happens."""
-        curs.execute(self.select_states, (list(account_ids),), prepare=True)
-        return {row["account_id"]: (row["state"], row["deferred_from"]) for row in curs.fetchall()}
-
-    def write_states(self, curs: Cursor[DictRow], states: Mapping[str, tuple[bytes, datetime | None]],
-                     refolded: Mapping[str, datetime | None],
-                     checkpoints: Sequence[tuple[str, datetime, bytes, int | None]]) -> None:
-        """Store folded states; drop each refolded account's checkpoints from its instant (None: all); add new ones."""
+    def write_checkpoints(self, curs: Cursor[DictRow], refolded: Mapping[str, datetime | None],
+                          checkpoints: Sequence[tuple[str, datetime, bytes, int | None]]) -> None:
+        """Drop each refolded account's checkpoints from its instant (None: all of them); add the new ones."""
         if refolded:
             curs.execute(self.delete_checkpoints_from, (list(refolded), [
                 datetime.min.replace(tzinfo=timezone.utc) if instant is None else instant
@@ -173,14 +159,10 @@ class ProjectedViews(PostgresTrackingRecorder):
         if checkpoints:
             columns = list(zip(*checkpoints, strict=True))
             curs.execute(self.upsert_checkpoints, [list(column) for column in columns])
-        if states:
-            curs.execute(self.upsert_states, (list(states), [each[0] for each in states.values()],
-                                              [each[1] for each in states.values()]))
 
-    def forget_states(self, curs: Cursor[DictRow], account_ids: Sequence[str]) -> None:
-        """Drop accounts' states and checkpoints: they are folded again from their events when next judged."""
-        curs.execute(self.delete_states, (list(account_ids),))
-        self.write_states(curs, {}, {account_id: None for account_id in account_ids}, [])
+    def forget(self, curs: Cursor[DictRow], account_ids: Sequence[str]) -> None:
+        """Drop accounts' checkpoints: they are folded from their first event when next judged."""
+        self.write_checkpoints(curs, {account_id: None for account_id in account_ids}, [])
 
     def checkpoint_before(self, curs: Cursor[DictRow], account_id: str, instant: datetime) -> tuple[datetime, bytes] | None:
         """The account's latest checkpoint strictly before `instant`."""
@@ -243,15 +225,13 @@ def create_statements(name: str) -> list[Composed]:
         SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (due_at)").format(Identifier(f"{name}_schedule_due"), schedule),
         SQL("CREATE TABLE IF NOT EXISTS {0} (id int PRIMARY KEY, thresholds jsonb NOT NULL, generation text NOT NULL)")
         .format(Identifier(f"{name}_settings")),
-        SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text PRIMARY KEY, state bytea NOT NULL,"
-            " deferred_from timestamptz)").format(Identifier(f"{name}_states")),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, boundary timestamptz NOT NULL,"
             " state bytea NOT NULL, health int, PRIMARY KEY (account_id, boundary))")
         .format(Identifier(f"{name}_checkpoints")),
     ]
 
 
-TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_states", "_checkpoints")
+TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_checkpoints")
 
 
 def drop_view(curs: Cursor[DictRow], name: str) -> None:

@@ -11,11 +11,10 @@ import httpx
 import pytest
 from eventsourcing.postgres import PostgresDatastore
 
-from projections.account_state import findings_at
 from projections.evaluation import evaluate
 from projections.history import history_of
 from projections.thresholds import thresholds_table
-from service.projection.projector import Projector
+from service.projection.projector import Projector, read_findings
 from service.projection.view_store import ProjectedViews, histories
 from service.settings import connection_params
 from tests.integration.test_findings import account_findings, ago, eventually
@@ -189,19 +188,19 @@ def test_an_account_that_cannot_be_judged_holds_up_no_other(
            + [{"id": f"{account}-o", "source": "crm", "type": "sales.outreach.sent", "accountId": account,
                "occurredAt": ago(days=1), "data": {"channel": "email", "intent": "upsell"}} for account in (odd, fine)])
 
-    def failing(state: Any, *args: Any, **kwargs: Any) -> Any:
-        if state.account_id == odd:
+    def failing(folded: Any, *args: Any, **kwargs: Any) -> Any:
+        if folded.state.account_id == odd:
             raise ValueError("a rule met data it did not expect")
-        return findings_at(state, *args, **kwargs)
+        return read_findings(folded, *args, **kwargs)
 
-    monkeypatch.setattr(service.projection.projector, "findings_at", failing)
+    monkeypatch.setattr(service.projection.projector, "read_findings", failing)
     now = datetime.now(timezone.utc)
     projector = Projector(view, batch_size=100_000, clock=lambda: now)
     while projector.step():
         pass
     assert {row[1] for row in rows_of(view).values()} >= {fine} and odd not in {row[1] for row in rows_of(view).values()}
     assert f"cannot judge account {odd!r}" in caplog.text
-    monkeypatch.setattr(service.projection.projector, "findings_at", findings_at)  # a release with the rule mended
+    monkeypatch.setattr(service.projection.projector, "read_findings", read_findings)  # a release with the rule mended
     later = now + service.projection.projector.RETRY
     projector.clock = lambda: later
     while projector.step_due(limit=100_000):

@@ -133,9 +133,6 @@ def test_an_event_dated_after_the_clock_waits_for_its_time(
          "occurredAt": soon.isoformat(), "data": {"score": 1, "surveyId": "S-9"}}])
     projector = projected(views[0])
     with views[0].datastore.transaction(commit=False) as curs:
-        curs.execute(f"SELECT deferred_from FROM {views[0].name}_states WHERE account_id = %s", (account,))
-        row = curs.fetchone()
-        assert row is not None and row["deferred_from"] == soon
         curs.execute(f"SELECT due_at FROM {views[0].name}_schedule WHERE account_id = %s", (account,))
         row = curs.fetchone()
         assert row is not None and row["due_at"] <= soon
@@ -145,23 +142,29 @@ def test_an_event_dated_after_the_clock_waits_for_its_time(
     findings, _ = rows_of(views[0], account)
     assert sum(1 for row in findings if row[1] == "ignored-detractor") == 3
     same_as_from_scratch(views, account, later)
+    cold = Projector(views[0], batch_size=100_000, clock=lambda: later, view_delay=timedelta(0))  # a restart
+    record(client, [{"id": f"{account}-after", "source": "desk", "type": "support.contact.made", "accountId": account,
+                     "occurredAt": (later - timedelta(hours=1)).isoformat(), "data": {"channel": "call"}}])
+    caught_up(cold)
+    same_as_from_scratch(views, account, later)
 
 
-def test_a_state_that_does_not_decode_is_folded_again_from_the_events(
+def test_a_restarted_projector_reads_states_back_from_checkpoints_that_do_not_decode(
     client: httpx.Client, views: tuple[ProjectedViews, ProjectedViews], caplog: pytest.LogCaptureFixture
 ) -> None:
+    """As a release that changed a rule's state finds the checkpoints of the one before."""
     account = unique()
-    events = weeks_of(account, 6)
-    record(client, events[:-3])
-    projector = projected(views[0])
-    with views[0].datastore.transaction(commit=True) as curs:  # as a release that changed a rule's state would find it
-        curs.execute(f"UPDATE {views[0].name}_states SET state = '{{\"not\": \"a state\"}}' WHERE account_id = %s",
-                     (account,))
-    projector.cache.clear()
-    record(client, events[-3:])
-    caught_up(projector)
-    assert f"the stored state of account {account!r} does not decode" in caplog.text
+    events = weeks_of(account, 6)  # the latest week first
+    record(client, events[3:])
+    projected(views[0])
+    with views[0].datastore.transaction(commit=True) as curs:
+        curs.execute(f"UPDATE {views[0].name}_checkpoints SET state = '{{\"not\": \"a state\"}}'"
+                     " WHERE account_id = %s", (account,))
+    record(client, events[:3])
+    restarted = projected(views[0])
+    assert f"a checkpoint of account {account!r} does not decode" in caplog.text and restarted.discarded >= 1
     same_as_from_scratch(views, account)
+    assert count_checkpoints(views[0], account) == count_checkpoints(views[1], account)
 
 
 def test_a_checkpoint_that_does_not_decode_is_never_used(

@@ -1,0 +1,67 @@
+"""Benchmark: catching up from a backlog (a projector started after the events were stored) against a rebuild.
+
+    .venv/bin/python bench/catch_up.py [--events 150000] [--accounts 350]
+
+It starts PostgreSQL (embedded, or the server of DATABASE_URL) with a fresh database,
+runs `cx360 serve` with its projector off, records `--events` events over `--accounts`
+accounts (a year of the bench workload's mix), and then, in the same run:
+
+- catch up: a projector in this process (batches of the service's default size) takes
+  in the whole backlog, as the service's projector does after a crash or a long stop;
+- rebuild: `rebuild()` of every projection from the same events.
+
+It prints the events/s of each and their ratio. Run it from an older checkout with the
+same arguments for the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from findings import preload  # noqa: E402
+from ingest import fresh_database, running_service  # noqa: E402
+from workload import events  # noqa: E402
+
+from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
+from service.projection.projector import Projector  # noqa: E402
+from service.projection.rebuild import rebuild  # noqa: E402
+from service.projection.view_store import open_view_store  # noqa: E402
+from service.runtime.database import datastore_of  # noqa: E402
+from service.settings import connection_params  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=150_000)
+    parser.add_argument("--accounts", type=int, default=350)
+    parser.add_argument("--port", type=int, default=8745)
+    args = parser.parse_args()
+    with fresh_database() as url:
+        with running_service(url, args.port, projector="off") as base:
+            work = events(args.events, args.accounts, seed=5, run="catch")
+            seconds = asyncio.run(preload(base, work))
+            print(f"recorded {len(work):,} events over {args.accounts} accounts in {seconds:.0f} s")
+        view = open_view_store(connection_params(url))
+        projector = Projector(view, DEFAULT_THRESHOLDS, batch_size=1000)
+        started = time.perf_counter()
+        while projector.step():
+            pass
+        catch_up = len(work) / (time.perf_counter() - started)
+        view.datastore.close()
+        datastore = datastore_of(connection_params(url))
+        report = rebuild(datastore, url, DEFAULT_THRESHOLDS)
+        datastore.close()
+        rebuilt = report.events / report.seconds
+        print(f"catch up: {catch_up:,.0f} events/s; rebuild: {rebuilt:,.0f} events/s; "
+              f"catch up / rebuild: {catch_up / rebuilt:.2f}")
+
+
+if __name__ == "__main__":
+    main()

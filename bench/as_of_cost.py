@@ -6,8 +6,9 @@ No database: pure functions on generated accounts of each size (a year of the be
 workload's events). For each size it prints medians over `--accounts` accounts of:
 
 - live, folded: one more event taken as the projector takes it: folded onto the
-  account's state, the findings read at now, and the state encoded for its row (the mean
-  over the account's last 10 events);
+  account's state (a checkpoint encoded when it crosses a week boundary), the findings
+  of the rules it can change read at now and compared with those before (the mean over
+  the account's last 10 events);
 - live, reference: the same event judged the way the projector did before folds, all
   rules over the whole history with the judgement before reused
   (`projections.evaluation.evaluate(previous=...)`): the baseline, in the same run;
@@ -39,7 +40,7 @@ from workload import events  # noqa: E402
 
 from domain.validation import validate_batch  # noqa: E402
 from projections.account_state import AccountState, advance, findings_at, start  # noqa: E402
-from projections.checkpoints import CheckpointedAccount  # noqa: E402
+from projections.checkpoints import CheckpointedAccount, fold_through  # noqa: E402
 from projections.evaluation import evaluate  # noqa: E402
 from projections.facts import Fact  # noqa: E402
 from projections.findings import Moment  # noqa: E402
@@ -48,6 +49,8 @@ from projections.state_codec import decode, encode  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from projections.view.account import account_view  # noqa: E402
 from projections.view.fold import view_at  # noqa: E402
+from projections.view.health import DEFAULT_WEIGHTS  # noqa: E402
+from service.projection.projector import Folded, checkpoint_of, read_findings  # noqa: E402
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -70,12 +73,17 @@ def folded_until(history: History, count: int) -> AccountState:
 
 
 def live_folded(history: History, now: datetime) -> float:
-    state = folded_until(history, len(history.facts) - LAST)
+    """As the projector takes an event: fold it (a checkpoint written if it crosses a week boundary), read the
+    findings of the rules it can change, and compare them with those before."""
+    folded = Folded(folded_until(history, len(history.facts) - LAST), None)
+    before, _ = read_findings(folded, None, now, DEFAULT_THRESHOLDS)
     started = time.perf_counter()
     for fact in history.facts[-LAST:]:
-        state = advance(state, fact, DEFAULT_THRESHOLDS)
-        findings_at(state, Moment(now), DEFAULT_THRESHOLDS)
-        encode(state)
+        folded.state = fold_through(folded.state, [fact], DEFAULT_THRESHOLDS,
+                                    lambda boundary, state: checkpoint_of(boundary, state, DEFAULT_THRESHOLDS,
+                                                                          DEFAULT_WEIGHTS))
+        found, _ = read_findings(folded, {fact.type}, now, DEFAULT_THRESHOLDS)
+        before, _ = found, found == before
     return (time.perf_counter() - started) / LAST
 
 

@@ -6,7 +6,8 @@ No database: pure functions on generated accounts of each size (a year of the be
 workload's events). For each size it prints medians over `--accounts` accounts of:
 
 - live, folded: one more event taken as the projector takes it: folded onto the
-  account's state (a checkpoint encoded when it crosses a week boundary), the findings
+  account's state (a checkpoint encoded by the projector's policy, the trend's points
+  scored as their boundaries are passed), the findings
   of the rules it can change read at now and compared with those before (the mean over
   the account's last 10 events);
 - live, reference: the same event judged the way the projector did before folds, all
@@ -40,17 +41,19 @@ from workload import events  # noqa: E402
 
 from domain.validation import validate_batch  # noqa: E402
 from projections.account_state import AccountState, advance, findings_at, start  # noqa: E402
-from projections.checkpoints import CheckpointedAccount, fold_through  # noqa: E402
+from projections.checkpoints import CheckpointedAccount  # noqa: E402
 from projections.evaluation import evaluate  # noqa: E402
 from projections.facts import Fact  # noqa: E402
 from projections.findings import Moment  # noqa: E402
+from projections.folding import fold_recording  # noqa: E402
 from projections.history import History, history_of  # noqa: E402
 from projections.state_codec import decode, encode  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from projections.view.account import account_view  # noqa: E402
 from projections.view.fold import view_at  # noqa: E402
 from projections.view.health import DEFAULT_WEIGHTS  # noqa: E402
-from service.projection.projector import Folded, checkpoint_of, read_findings  # noqa: E402
+from projections.weeks import boundaries_before  # noqa: E402
+from service.projection.projector import Folded, read_findings  # noqa: E402
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -76,12 +79,12 @@ def live_folded(history: History, now: datetime) -> float:
     """As the projector takes an event: fold it (a checkpoint written if it crosses a week boundary), read the
     findings of the rules it can change, and compare them with those before."""
     folded = Folded(folded_until(history, len(history.facts) - LAST), None)
+    points, scores = boundaries_before(now, 11), {}  # type: ignore[var-annotated]
     before, _ = read_findings(folded, None, now, DEFAULT_THRESHOLDS)
     started = time.perf_counter()
     for fact in history.facts[-LAST:]:
-        folded.state = fold_through(folded.state, [fact], DEFAULT_THRESHOLDS,
-                                    lambda boundary, state: checkpoint_of(boundary, state, DEFAULT_THRESHOLDS,
-                                                                          DEFAULT_WEIGHTS))
+        folded.state = fold_recording(folded.state, [fact], DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS,
+                                      points=points, scores=scores, taken=lambda boundary, data: None)
         found, _ = read_findings(folded, {fact.type}, now, DEFAULT_THRESHOLDS)
         before, _ = found, found == before
     return (time.perf_counter() - started) / LAST

@@ -56,7 +56,7 @@ def whole_history(detect: Detector) -> Fold[Everything]:
     return Fold(frozenset(CATALOGUE), start, step, read)
 
 
-@state(version=2)
+@state(version=3)
 @dataclass(slots=True)
 class AccountState:
     account_id: str
@@ -64,6 +64,7 @@ class AccountState:
     facts: int  # how many facts were taken
     rules: dict[str, Any]  # rule id -> that rule's state
     view: view_fold.ViewState  # the account view's parts
+    unchecked: int = 0  # facts taken since the last checkpoint (`projections.folding`)
 
     @property
     def last_at(self) -> datetime | None:
@@ -93,6 +94,7 @@ def advance(account: AccountState, fact: Fact, thresholds: Thresholds,
         account.view = view_fold.step(account.view, fact)
     account.last = fact.order
     account.facts += 1
+    account.unchecked += 1
     return account
 
 

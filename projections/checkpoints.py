@@ -38,15 +38,17 @@ def checkpoint_due(last_at: datetime | None, next_at: datetime) -> datetime | No
 
 
 def fold_through(account: AccountState, facts: Iterable[Fact], thresholds: Thresholds,
-                 taken: Callable[[datetime, AccountState], None]) -> AccountState:
-    """Fold facts in order, telling `taken` each boundary crossed with the state there (before the next fact).
+                 crossed: Callable[[datetime, AccountState, datetime], None]) -> AccountState:
+    """Fold facts in order, telling `crossed` of each stretch of week boundaries between two facts.
 
-    `taken` must copy what it keeps (encode it): the state goes on changing in place.
+    `crossed(first, state, next_at)`: every boundary from `first` up to (not including)
+    `next_at`, the next fact's instant, holds `state` (the state after every fact up to
+    it). `crossed` must copy what it keeps (encode it): the state goes on changing in place.
     """
     for fact in facts:
         boundary = checkpoint_due(account.last_at, fact.occurred_at)
         if boundary is not None:
-            taken(boundary, account)
+            crossed(boundary, account, fact.occurred_at)
         account = advance(account, fact, thresholds)
     return account
 
@@ -94,7 +96,7 @@ class CheckpointedAccount:
         return self.state_of(self.checkpoints[-1]), self.checkpoints[-1].boundary
 
     def folded(self, account: AccountState, facts: Iterable[Fact]) -> AccountState:
-        def taken(boundary: datetime, state: AccountState) -> None:
+        def taken(boundary: datetime, state: AccountState, next_at: datetime) -> None:
             if not self.checkpoints or boundary > self.checkpoints[-1].boundary:
                 self.checkpoints.append(Checkpoint(boundary, encode(state)))
 

@@ -217,4 +217,4 @@ class Batch:
     findings: dict[str, list[Finding]] = field(default_factory=dict)
     due: dict[str, datetime | None] = field(default_factory=dict)
     views: dict[str, AccountView] = field(default_factory=dict)
-    checkpoints: list[tuple[str, datetime, bytes, int | None]] = field(default_factory=list)
+    checkpoints: list[tuple[str, datetime, bytes]] = field(default_factory=list)

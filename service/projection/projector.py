@@ -38,10 +38,10 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 
 from projections.account_state import AccountState, findings_at, folds, start
-from projections.checkpoints import fold_through
 from projections.facts import Fact
 from projections.findings import Finding, Moment
-from projections.state_codec import StaleCheckpoint, decode, encode
+from projections.folding import fold_recording, score_at
+from projections.state_codec import StaleCheckpoint, decode
 from projections.thresholds import (
     DEFAULT_THRESHOLDS,
     Thresholds,
@@ -49,7 +49,7 @@ from projections.thresholds import (
     thresholds_table,
 )
 from projections.view.changes import next_change
-from projections.view.fold import health_at, view_at
+from projections.view.fold import view_at
 from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
 from projections.view.model import AccountView, HealthPoint
 from projections.weeks import boundaries_before, boundary_at_or_after
@@ -84,7 +84,7 @@ class Writes:
     due: dict[str, datetime | None] = field(default_factory=dict)
     views: dict[str, AccountView] = field(default_factory=dict)
     refolded: dict[str, datetime | None] = field(default_factory=dict)  # account -> checkpoints dropped from
-    checkpoints: list[tuple[str, datetime, bytes, int | None]] = field(default_factory=list)
+    checkpoints: list[tuple[str, datetime, bytes]] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)  # accounts that failed: folded from scratch next time
 
     def forget(self, account_id: str) -> None:
@@ -237,7 +237,7 @@ class Projector:
             try:
                 folded, touched = self.folded(curs, account_id, before.get(account_id), facts, now, up_to, writes)
                 folded.findings, next_change = read_findings(folded, touched, now, self.thresholds)
-                view = self.view_of(curs, folded, now) if with_views else None
+                view = self.view_of(curs, folded, now, up_to) if with_views else None
             except Exception:  # one account's odd data must not stop every other account's findings
                 log.exception("projector: cannot judge account %r; its findings and view stay as they were "
                               "until its next event, or %s from now", account_id, RETRY)
@@ -295,7 +295,7 @@ class Projector:
             deferred = min((fact.occurred_at for fact in stored if fact.occurred_at > now), default=None)
         if not present and deferred == before.deferred_from:
             return before, set()
-        state = fold_through(state, present, self.thresholds, self.checkpointer(account_id, writes))
+        state = self.fold(account_id, state, present, now, writes, before.trend)
         return Folded(state, before.findings, deferred, before.trend, before.by_rule), {fact.type for fact in present}
 
     def refold(self, curs: Cursor[DictRow], account_id: str, before_at: datetime | None, now: datetime, up_to: int,
@@ -324,76 +324,51 @@ class Projector:
         self.refolds += len(present)
         if before_at is not None:
             writes.refolded[account_id] = before_at
-        folded = fold_through(base, present, self.thresholds, self.checkpointer(account_id, writes))
         kept = {point: score for point, score in trend.items() if before_at is not None and point < before_at}
+        folded = self.fold(account_id, base, present, now, writes, kept)
         return Folded(folded, None, deferred, kept)
 
-    def checkpointer(self, account_id: str, writes: Writes) -> Callable[[datetime, AccountState], None]:
-        """Notes a checkpoint at each boundary crossed, with the health score there (the trend's point)."""
+    def fold(self, account_id: str, state: AccountState, facts: Sequence[Fact], now: datetime, writes: Writes,
+             trend: dict[datetime, int | None]) -> AccountState:
+        """Fold facts in order: checkpoints noted in `writes`, the trend's points passed noted in `trend`."""
+        return fold_recording(state, facts, self.thresholds, self.weights, points=boundaries_before(now, TREND_POINTS),
+                              scores=trend, taken=lambda boundary, data: writes.checkpoints.append(
+                                  (account_id, boundary, data)))
 
-        def taken(boundary: datetime, state: AccountState) -> None:
-            writes.checkpoints.append(checkpoint_of(boundary, state, self.thresholds, self.weights))
-
-        return taken
-
-    def view_of(self, curs: Cursor[DictRow], folded: Folded, now: datetime) -> AccountView:
-        """The account's view at now, its trend's past points read from the checkpoints at week boundaries."""
+    def view_of(self, curs: Cursor[DictRow], folded: Folded, now: datetime, up_to: int) -> AccountView:
+        """The account's view at now, with its trend's past points (each the health score at a week boundary)."""
         points = boundaries_before(now, TREND_POINTS)
-        if any(point not in folded.trend for point in points):
-            folded.trend = self.trend_points(curs, folded, points)
-        past = [HealthPoint(point, folded.trend[point]) for point in points]
-        return view_at(folded.state.view, now, folded.findings or [], self.weights, past)
-
-    def trend_points(self, curs: Cursor[DictRow], folded: Folded, points: Sequence[datetime]) -> dict[datetime, int | None]:
-        known = {point: score for point, score in folded.trend.items() if point in points}
-        wanted = [point for point in points if point not in known]
-        if not wanted:
-            return known
+        known = {point: folded.trend[point] for point in points if point in folded.trend}
         state = folded.state
-        checkpoints = [] if state.last_at is None or state.last_at <= min(wanted) else \
-            self.view.checkpoints_until(curs, state.account_id, max(wanted), len(points) + 1)
-        return known | trend_from(state, folded.findings or [], wanted, checkpoints, self.thresholds, self.weights)
+        for point in points:
+            if point not in known and (state.last_at is None or state.last_at <= point):
+                known[point] = score_at(state, point, self.thresholds, self.weights)
+        missing = [point for point in points if point not in known]
+        if missing:  # before the last fact and not passed since this projector has held the account
+            known |= self.scores_by_folding(curs, state.account_id, missing, up_to)
+        folded.trend = known
+        past = [HealthPoint(point, known[point]) for point in points]
+        return view_at(state.view, now, folded.findings or [], self.weights, past)
 
+    def scores_by_folding(self, curs: Cursor[DictRow], account_id: str, points: Sequence[datetime],
+                          up_to: int) -> dict[datetime, int | None]:
+        """The health at past boundaries, folding the account from its checkpoint at or before the first of them."""
+        base, boundary = start(account_id, self.thresholds), None
+        checkpoint = self.view.checkpoint_before(curs, account_id, min(points) + timedelta(microseconds=1))
+        if checkpoint is not None:
+            try:
+                base, boundary = decode(checkpoint[1]), checkpoint[0]
+            except StaleCheckpoint:  # counted and replaced when the account is next refolded
+                pass
+        since = None if boundary is None else boundary + timedelta(microseconds=1)
+        facts = [fact for fact in account_events_from(curs, account_id, since, up_to) if fact.occurred_at <= max(points)]
+        scores: dict[datetime, int | None] = {}
+        state = fold_recording(base, facts, self.thresholds, self.weights, points=points, scores=scores)
+        for point in points:
+            if point not in scores:
+                scores[point] = score_at(state, point, self.thresholds, self.weights)
+        return scores
 
-
-
-
-def trend_from(state: AccountState, findings: Sequence[Finding], points: Sequence[datetime],
-               checkpoints: Sequence[tuple[datetime, int | None, bytes]], thresholds: Thresholds,
-               weights: HealthWeights) -> dict[datetime, int | None]:
-    """The health at each boundary: a checkpoint's there, else the state then, read at the boundary.
-
-    The state at a boundary B is the latest checkpoint at or before it (one is taken at
-    the first boundary after a week's facts, so no fact lies between), or the current
-    state if its last fact is no later than B, or the empty state before any fact.
-    `checkpoints` are the account's latest ones up to the latest point, latest first.
-    Findings open at B are those of now that were open then (`rules.md`, time travel).
-    """
-    scores: dict[datetime, int | None] = {}
-    decoded: dict[datetime, AccountState] = {}
-    for point in points:
-        if state.last_at is None or state.last_at <= point:
-            scores[point] = health_at(state.view, point, findings, weights)
-            continue
-        there = next((each for each in checkpoints if each[0] <= point), None)
-        if there is not None and there[0] == point:
-            scores[point] = there[1]
-            continue
-        if there is None:
-            at_point = start(state.account_id, thresholds)
-        else:
-            if there[0] not in decoded:
-                decoded[there[0]] = decode(there[2])
-            at_point = decoded[there[0]]
-        scores[point] = health_at(at_point.view, point, findings, weights)
-    return scores
-
-
-def checkpoint_of(boundary: datetime, state: AccountState, thresholds: Thresholds,
-                  weights: HealthWeights) -> tuple[str, datetime, bytes, int | None]:
-    """A checkpoint row: the state at the boundary, and the health score there (a trend point)."""
-    found = findings_at(state, Moment(boundary), thresholds)
-    return state.account_id, boundary, encode(state), health_at(state.view, boundary, found, weights)
 
 
 def view_changes(state: AccountState, now: datetime) -> datetime:
@@ -411,7 +386,7 @@ class Judged:
     findings: list[Finding]
     view: AccountView
     due: datetime
-    checkpoints: list[tuple[str, datetime, bytes, int | None]]
+    checkpoints: list[tuple[str, datetime, bytes]]
 
 
 def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thresholds: Thresholds,
@@ -420,15 +395,16 @@ def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thr
     ordered = sorted(facts, key=Fact.order.fget)  # type: ignore[attr-defined]
     present = [fact for fact in ordered if fact.occurred_at <= now]
     deferred = min((fact.occurred_at for fact in ordered if fact.occurred_at > now), default=None)
-    checkpoints: list[tuple[str, datetime, bytes, int | None]] = []
-    state = fold_through(start(account_id, thresholds), present, thresholds,
-                         lambda boundary, at: checkpoints.append(checkpoint_of(boundary, at, thresholds, weights)))
+    checkpoints: list[tuple[str, datetime, bytes]] = []
+    points = boundaries_before(now, TREND_POINTS)
+    scores: dict[datetime, int | None] = {}
+    state = fold_recording(start(account_id, thresholds), present, thresholds, weights, points=points, scores=scores,
+                           taken=lambda boundary, data: checkpoints.append((account_id, boundary, data)))
     moment = Moment(now)
     findings = findings_at(state, moment, thresholds)
-    points = boundaries_before(now, TREND_POINTS)
-    trend = trend_from(state, findings, points, [(each[1], each[3], each[2]) for each in reversed(checkpoints)],
-                       thresholds, weights)
-    view = view_at(state.view, now, findings, weights, [HealthPoint(point, trend[point]) for point in points])
+    past = [HealthPoint(point, scores[point] if point in scores else score_at(state, point, thresholds, weights))
+            for point in points]
+    view = view_at(state.view, now, findings, weights, past)
     due = min(each for each in (moment.next_change, deferred, view_changes(state, now)) if each is not None)
     return Judged(state, deferred, findings, view, due, checkpoints)
 

@@ -47,8 +47,8 @@ class ProjectedViews(PostgresTrackingRecorder):
     the columns lists sort and filter by), `_schedule` (when an account must be judged
     again with no new event), `_tracking` (the library's tracking table), `_settings`
     (the rule thresholds the rows were judged with) and `_checkpoints` (each account's
-    folded state at week boundaries, `projections.checkpoints`, with the health score
-    there; an account's state now is its latest checkpoint with the events after it).
+    folded state at some week boundaries, `projections.folding`; an account's state now
+    is its latest checkpoint with the events after it).
     """
 
     def __init__(self, datastore: PostgresDatastore, *, name: str = LIVE) -> None:
@@ -86,18 +86,14 @@ class ProjectedViews(PostgresTrackingRecorder):
         self.select_checkpoint_before = SQL(
             "SELECT boundary, state FROM {0} WHERE account_id = %s AND boundary < %s ORDER BY boundary DESC LIMIT 1"
         ).format(checkpoints)
-        self.select_checkpoints_until = SQL(
-            "SELECT boundary, health, state FROM {0} WHERE account_id = %s AND boundary <= %s"
-            " ORDER BY boundary DESC LIMIT %s"
-        ).format(checkpoints)
         self.delete_checkpoints_from = SQL(
             "DELETE FROM {0} c USING unnest(%b::text[], %b::timestamptz[]) AS d (account_id, boundary)"
             " WHERE c.account_id = d.account_id AND c.boundary >= d.boundary"
         ).format(checkpoints)
         self.upsert_checkpoints = SQL(
-            "INSERT INTO {0} (account_id, boundary, state, health)"
-            " SELECT * FROM unnest(%b::text[], %b::timestamptz[], %b::bytea[], %b::int4[])"
-            " ON CONFLICT (account_id, boundary) DO UPDATE SET state = excluded.state, health = excluded.health"
+            "INSERT INTO {0} (account_id, boundary, state)"
+            " SELECT * FROM unnest(%b::text[], %b::timestamptz[], %b::bytea[])"
+            " ON CONFLICT (account_id, boundary) DO UPDATE SET state = excluded.state"
         ).format(checkpoints)
         settings = Identifier(f"{name}_settings")
         self.select_settings = SQL("SELECT thresholds, generation FROM {0} WHERE id = 1").format(settings)
@@ -150,7 +146,7 @@ class ProjectedViews(PostgresTrackingRecorder):
             self._insert_tracking(curs, Tracking(APPLICATION, position))
 
     def write_checkpoints(self, curs: Cursor[DictRow], refolded: Mapping[str, datetime | None],
-                          checkpoints: Sequence[tuple[str, datetime, bytes, int | None]]) -> None:
+                          checkpoints: Sequence[tuple[str, datetime, bytes]]) -> None:
         """Drop each refolded account's checkpoints from its instant (None: all of them); add the new ones."""
         if refolded:
             curs.execute(self.delete_checkpoints_from, (list(refolded), [
@@ -169,12 +165,6 @@ class ProjectedViews(PostgresTrackingRecorder):
         curs.execute(self.select_checkpoint_before, (account_id, instant), prepare=True)
         row = curs.fetchone()
         return None if row is None else (row["boundary"], row["state"])
-
-    def checkpoints_until(self, curs: Cursor[DictRow], account_id: str, instant: datetime,
-                          limit: int) -> list[tuple[datetime, int | None, bytes]]:
-        """The account's latest `limit` checkpoints at or before `instant`, latest first."""
-        curs.execute(self.select_checkpoints_until, (account_id, instant, limit), prepare=True)
-        return [(row["boundary"], row["health"], row["state"]) for row in curs.fetchall()]
 
     def settings(self, curs: Cursor[DictRow]) -> tuple[dict[str, Any], str] | None:
         """The rule thresholds the rows were judged with, and the view's generation (None: never written).
@@ -226,7 +216,7 @@ def create_statements(name: str) -> list[Composed]:
         SQL("CREATE TABLE IF NOT EXISTS {0} (id int PRIMARY KEY, thresholds jsonb NOT NULL, generation text NOT NULL)")
         .format(Identifier(f"{name}_settings")),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, boundary timestamptz NOT NULL,"
-            " state bytea NOT NULL, health int, PRIMARY KEY (account_id, boundary))")
+            " state bytea NOT NULL, PRIMARY KEY (account_id, boundary))")
         .format(Identifier(f"{name}_checkpoints")),
     ]
 

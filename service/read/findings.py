@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -21,15 +21,16 @@ import orjson
 
 from domain.catalogue import DEPARTMENTS
 from domain.stream import account_stream_id
-from projections.account_state import AccountState, advance, findings_at, start
+from projections.account_state import AccountState, findings_at, start
 from projections.facts import Fact, fact_from_stored
 from projections.findings import Finding, Moment
+from projections.folding import fold_recording, score_at
 from projections.state_codec import StaleCheckpoint, decode
 from projections.thresholds import Thresholds, thresholds_from
 from projections.view.health import HealthWeights
 from projections.view.model import HealthPoint
 from projections.weeks import boundaries_before
-from service.projection.projector import TREND_POINTS, trend_from
+from service.projection.projector import TREND_POINTS
 from service.projection.view_store import CHECKPOINTS_TABLE, FINDINGS_TABLE, SETTINGS_TABLE, TRACKING_TABLE
 from service.read.accounts import EventRecord
 from service.read.pool import ReadPool
@@ -80,11 +81,6 @@ SELECT notification_id, topic, state, occurred_at FROM {EVENTS_TABLE}
 WHERE originator_id = $1 AND occurred_at > $2 AND occurred_at <= $3
 """
 
-CHECKPOINTS_UNTIL = f"""
-SELECT boundary, health, state FROM {CHECKPOINTS_TABLE}
-WHERE account_id = $1 AND boundary <= $2 ORDER BY boundary DESC LIMIT $3
-"""
-
 NOT_TAKEN_IN_BEFORE = f"""
 SELECT min(occurred_at) FROM {EVENTS_TABLE}
 WHERE notification_id > coalesce((SELECT max(notification_id) FROM {TRACKING_TABLE}), 0) AND originator_id = $1
@@ -96,6 +92,7 @@ ORDER BY boundary DESC LIMIT 1
 """
 
 NEVER = datetime(1, 1, 2, tzinfo=timezone.utc)
+JUST_AFTER = timedelta(microseconds=1)
 
 
 FindingsKey = tuple[str, bool | None]  # (account id, open only: True, False or None for all)
@@ -178,31 +175,30 @@ class FindingReads:
         ]
 
     async def judged_as_of(self, account_id: str, as_of: datetime) -> Judged:
-        """The account's state, findings and trend as of `as_of`, from its checkpoint and at most a week of events."""
+        """The account's state, findings and trend as of `as_of`: folded from the checkpoint at or before its trend."""
         thresholds = await self.thresholds_in_force()
-        checkpoints = await self.pool.fetch(CHECKPOINTS_UNTIL, account_id, as_of, TREND_POINTS + 1)
+        points = boundaries_before(as_of, TREND_POINTS)
         base, since = start(account_id, thresholds), NEVER
-        if checkpoints:
+        chosen = await self.pool.fetchrow(CHECKPOINT_BEFORE, account_id, min(points) + JUST_AFTER)
+        if chosen is not None:
             not_taken_in = await self.pool.fetchval(NOT_TAKEN_IN_BEFORE, account_stream_id(account_id))
-            chosen: asyncpg.Record | None = checkpoints[0]
-            if not_taken_in is not None and not_taken_in <= checkpoints[0]["boundary"]:
+            if not_taken_in is not None and not_taken_in <= chosen["boundary"]:
                 chosen = await self.pool.fetchrow(CHECKPOINT_BEFORE, account_id, not_taken_in)
-            if chosen is not None:
-                try:
-                    base, since = decode(chosen["state"]), chosen["boundary"]
-                except StaleCheckpoint:  # another release's: folded from the first event instead
-                    base, since = start(account_id, thresholds), NEVER
+        if chosen is not None:
+            try:
+                base, since = decode(chosen["state"]), chosen["boundary"]
+            except StaleCheckpoint:  # another release's: folded from the first event instead
+                base, since = start(account_id, thresholds), NEVER
         rows = await self.pool.fetch(ACCOUNT_EVENTS_BETWEEN, account_stream_id(account_id), since, as_of)
         facts = sorted((fact_from_stored(row["notification_id"], row["topic"], row["state"], row["occurred_at"])[0]
                         for row in rows), key=Fact.order.fget)  # type: ignore[attr-defined]
-        state = base
-        for fact in facts:
-            state = advance(state, fact, thresholds)
+        scores: dict[datetime, int | None] = {}
+        state = fold_recording(base, facts, thresholds, self.weights, points=points, scores=scores)
         findings = findings_at(state, Moment(as_of), thresholds)
-        points = boundaries_before(as_of, TREND_POINTS)
-        stored = [(row["boundary"], row["health"], row["state"]) for row in checkpoints]
-        scores = trend_from(state, findings, points, stored, thresholds, self.weights)
-        return Judged(state, findings, tuple(HealthPoint(point, scores[point]) for point in points))
+        past = tuple(HealthPoint(point, scores[point] if point in scores else score_at(state, point, thresholds,
+                                                                                          self.weights))
+                     for point in points)
+        return Judged(state, findings, past)
 
     async def judged_many(self, keys: Sequence[JudgedKey]) -> list[Judged | Exception]:
         """For a request's DataLoader: the view, the findings and the agent context of one asOf

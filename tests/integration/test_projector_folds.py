@@ -18,6 +18,7 @@ from eventsourcing.postgres import PostgresDatastore
 
 from projections.evaluation import evaluate
 from projections.facts import Fact
+from projections.folding import CHECKPOINT_EVERY
 from projections.history import history_of
 from projections.view.account import account_view
 from service.projection.projector import Projector
@@ -111,15 +112,15 @@ def test_a_late_event_refolds_from_the_checkpoint_before_it_not_from_the_start(
     client: httpx.Client, views: tuple[ProjectedViews, ProjectedViews]
 ) -> None:
     account = unique()
-    record(client, weeks_of(account))
+    record(client, weeks_of(account, 60))  # 180 events: a checkpoint every CHECKPOINT_EVERY of them
     projector = projected(views[0])
-    assert count_checkpoints(views[0], account) >= 11
+    assert count_checkpoints(views[0], account) == 180 // CHECKPOINT_EVERY
     record(client, [{"id": f"{account}-late", "source": "desk", "type": "support.ticket.resolved", "accountId": account,
                      "occurredAt": at(17.5), "data": {"ticketId": "T-2"}}])
     before = projector.refolds
     caught_up(projector)
     refolded = projector.refolds - before
-    assert 0 < refolded <= 4 * 3 + 1  # the weeks since the checkpoint before it, not the 37 events
+    assert 0 < refolded <= CHECKPOINT_EVERY + 3 + 1  # from the checkpoint before it, not the 181 events
     same_as_from_scratch(views, account)
 
 
@@ -154,7 +155,7 @@ def test_a_restarted_projector_reads_states_back_from_checkpoints_that_do_not_de
 ) -> None:
     """As a release that changed a rule's state finds the checkpoints of the one before."""
     account = unique()
-    events = weeks_of(account, 6)  # the latest week first
+    events = weeks_of(account, 40)  # the latest week first
     record(client, events[3:])
     projected(views[0])
     with views[0].datastore.transaction(commit=True) as curs:
@@ -171,8 +172,9 @@ def test_a_checkpoint_that_does_not_decode_is_never_used(
     client: httpx.Client, views: tuple[ProjectedViews, ProjectedViews], caplog: pytest.LogCaptureFixture
 ) -> None:
     account = unique()
-    record(client, weeks_of(account, 6))
+    record(client, weeks_of(account, 40))
     projector = projected(views[0])
+    assert count_checkpoints(views[0], account) >= 1
     with views[0].datastore.transaction(commit=True) as curs:
         curs.execute(f"UPDATE {views[0].name}_checkpoints SET state = 'garbage' WHERE account_id = %s", (account,))
     record(client, [{"id": f"{account}-late", "source": "desk", "type": "support.ticket.resolved", "accountId": account,
@@ -230,7 +232,7 @@ def test_as_of_from_checkpoints_answers_as_the_reference_and_never_serves_a_bad_
 ) -> None:
     """The live service: asOf at instants between and on week boundaries, then with its checkpoints spoiled."""
     account = unique()
-    record(client, weeks_of(account))
+    record(client, weeks_of(account, 60))
     view = open_view_store(connection_params(database_url))
     try:
         def projected() -> int:
@@ -239,7 +241,7 @@ def test_as_of_from_checkpoints_answers_as_the_reference_and_never_serves_a_bad_
                 row = curs.fetchone()
             return 0 if row is None else int(row["n"])
 
-        assert eventually(lambda: projected() >= 11, timeout=30)
+        assert eventually(lambda: projected() == 180 // CHECKPOINT_EVERY, timeout=30)
         with view.datastore.transaction(commit=False) as curs:
             facts = histories(curs, [account], view.position(curs))[account]
         monday = datetime.fromisoformat("2026-01-05T00:00:00+00:00")

@@ -1,0 +1,65 @@
+"""Folding an account for the projector and the reads: checkpoints by a policy, health at chosen week boundaries.
+
+A checkpoint is the state at a week boundary (`projections.checkpoints`). Taking one at
+every boundary an account's facts cross would cost a whole encoded state every week of a
+sparse account's life (a year of 100 events would take 52); instead one is taken at a
+boundary once `CHECKPOINT_EVERY` facts have been folded since the last one. A late fact
+then refolds at most that many facts before it, and `asOf` folds at most that many plus
+the facts of the weeks it reads.
+
+The health trend's points are week boundaries too. Folding past a stretch of
+boundaries (every boundary from the one after a fact up to the next fact holds the same
+state), the score at each wanted boundary is read there, with the findings open then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime
+
+from projections.account_state import AccountState, findings_at
+from projections.checkpoints import fold_through
+from projections.facts import Fact
+from projections.findings import Moment
+from projections.state_codec import encode
+from projections.thresholds import Thresholds
+from projections.view.fold import health_at
+from projections.view.health import HealthWeights
+from projections.weeks import WEEK
+
+CHECKPOINT_EVERY = 64  # facts folded since the last checkpoint before the next boundary takes one
+
+Taken = Callable[[datetime, bytes], None]  # (boundary, the encoded state there)
+
+
+def score_at(state: AccountState, point: datetime, thresholds: Thresholds, weights: HealthWeights) -> int | None:
+    """The health score at a boundary from the state there (its last fact no later than it)."""
+    return health_at(state.view, point, findings_at(state, Moment(point), thresholds), weights)
+
+
+def fold_recording(account: AccountState, facts: Iterable[Fact], thresholds: Thresholds, weights: HealthWeights, *,
+                   points: Collection[datetime] = (), scores: dict[datetime, int | None] | None = None,
+                   taken: Taken | None = None) -> AccountState:
+    """Fold the facts in order; note the health at each of `points` passed, and take checkpoints by the policy.
+
+    Points at or after the last fact folded are not passed: read them from the state
+    returned (`score_at`).
+    """
+
+    def crossed(first: datetime, state: AccountState, next_at: datetime) -> None:
+        if scores is not None:
+            for point in points:
+                if first <= point < next_at:
+                    scores[point] = score_at(state, point, thresholds, weights)
+        if taken is not None and state.unchecked >= CHECKPOINT_EVERY:
+            last = first + WEEK * ((next_at - first) // WEEK) if next_at > first else first
+            boundary = last if last < next_at else last - WEEK  # the latest boundary of the stretch
+            state.unchecked = 0
+            taken(boundary, encode(state))
+
+    facts = list(facts)
+    if account.last is None and facts and scores is not None:  # before its first fact the account is empty
+        for point in points:
+            if point < facts[0].occurred_at:
+                scores[point] = score_at(account, point, thresholds, weights)
+    return fold_through(account, facts, thresholds, crossed)

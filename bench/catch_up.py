@@ -42,10 +42,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=150_000)
     parser.add_argument("--accounts", type=int, default=350)
     parser.add_argument("--port", type=int, default=8745)
+    parser.add_argument("--in-order", action="store_true",
+                        help="send the events in occurredAt order (a backlog of live traffic), not in random order "
+                             "(a backfill of history, every event late)")
     args = parser.parse_args()
     with fresh_database() as url:
         with running_service(url, args.port, projector="off") as base:
             work = events(args.events, args.accounts, seed=5, run="catch")
+            if args.in_order:
+                work.sort(key=lambda event: event["occurredAt"])
             seconds = asyncio.run(preload(base, work))
             print(f"recorded {len(work):,} events over {args.accounts} accounts in {seconds:.0f} s")
         view = open_view_store(connection_params(url))

@@ -325,12 +325,16 @@ class Projector:
         if before_at is not None:
             writes.refolded[account_id] = before_at
         kept = {point: score for point, score in trend.items() if before_at is not None and point < before_at}
-        folded = self.fold(account_id, base, present, now, writes, kept)
+        folded = self.fold(account_id, base, present, now, writes, None)
         return Folded(folded, None, deferred, kept)
 
     def fold(self, account_id: str, state: AccountState, facts: Sequence[Fact], now: datetime, writes: Writes,
-             trend: dict[datetime, int | None]) -> AccountState:
-        """Fold facts in order: checkpoints noted in `writes`, the trend's points passed noted in `trend`."""
+             trend: dict[datetime, int | None] | None) -> AccountState:
+        """Fold facts in order: checkpoints noted in `writes`, the trend's points passed noted in `trend`.
+
+        A refold notes none: the points it passes are scored when the view is next read
+        (once per view delay), not once per batch of late events.
+        """
         return fold_recording(state, facts, self.thresholds, self.weights, points=boundaries_before(now, TREND_POINTS),
                               scores=trend, taken=lambda boundary, data: writes.checkpoints.append(
                                   (account_id, boundary, data)))

@@ -16,8 +16,9 @@ workload's events). For each size it prints medians over `--accounts` accounts o
 - view, folded / reference: the account view at now from the state, against
   `account_view` over the history;
 - asOf, folded: `account(asOf: T)` (T = 30 days ago) once its rows are read: the
-  checkpoint at or before T decoded, the events after it up to T folded, findings and
-  view read at T; against the reference, which judges every event up to T.
+  checkpoint at or before its trend's oldest point decoded, the events after it up to T
+  folded with the trend's points scored on the way, findings and view read at T;
+  against the reference, which judges every event up to T (trend included).
 
 The ratios to watch: live folded at the largest size over live folded at the smallest
 (flat means the cost does not grow with history), and folded over reference.
@@ -41,17 +42,17 @@ from workload import events  # noqa: E402
 
 from domain.validation import validate_batch  # noqa: E402
 from projections.account_state import AccountState, advance, findings_at, start  # noqa: E402
-from projections.checkpoints import CheckpointedAccount  # noqa: E402
 from projections.evaluation import evaluate  # noqa: E402
 from projections.facts import Fact  # noqa: E402
 from projections.findings import Moment  # noqa: E402
-from projections.folding import fold_recording  # noqa: E402
+from projections.folding import fold_recording, score_at  # noqa: E402
 from projections.history import History, history_of  # noqa: E402
 from projections.state_codec import decode, encode  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from projections.view.account import account_view  # noqa: E402
 from projections.view.fold import view_at  # noqa: E402
 from projections.view.health import DEFAULT_WEIGHTS  # noqa: E402
+from projections.view.model import HealthPoint  # noqa: E402
 from projections.weeks import boundaries_before  # noqa: E402
 from service.projection.projector import Folded, read_findings  # noqa: E402
 
@@ -112,18 +113,23 @@ def view_reference(history: History, now: datetime) -> float:
 
 
 def as_of_folded(history: History, moment: datetime) -> float:
-    checkpointed = CheckpointedAccount(history.account_id, DEFAULT_THRESHOLDS)
-    for fact in history.facts:
-        checkpointed.take(fact)
-    before = [each for each in checkpointed.checkpoints if each.boundary <= moment]
-    after = before[-1].boundary if before else None
-    week = [fact for fact in history.facts if (after is None or fact.occurred_at > after) and fact.occurred_at <= moment]
+    """As the read side answers `asOf`: from the checkpoint at or before the trend's oldest point (checkpoints taken
+    by the projector's policy), the events after it folded up to T with the trend's points scored on the way."""
+    checkpoints: list[tuple[datetime, bytes]] = []
+    fold_recording(start(history.account_id, DEFAULT_THRESHOLDS), history.facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS,
+                   taken=lambda boundary, data: checkpoints.append((boundary, data)))
+    points = boundaries_before(moment, 11)
+    before = [each for each in checkpoints if each[0] <= points[0]]
+    after = before[-1][0] if before else None
+    facts = [fact for fact in history.facts if (after is None or fact.occurred_at > after) and fact.occurred_at <= moment]
     started = time.perf_counter()
-    state = decode(before[-1].state) if before else start(history.account_id, DEFAULT_THRESHOLDS)
-    for fact in week:
-        state = advance(state, fact, DEFAULT_THRESHOLDS)
+    state = decode(before[-1][1]) if before else start(history.account_id, DEFAULT_THRESHOLDS)
+    scores: dict[datetime, int | None] = {}
+    state = fold_recording(state, facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, points=points, scores=scores)
     findings = findings_at(state, Moment(moment), DEFAULT_THRESHOLDS)
-    view_at(state.view, moment, findings)
+    past = [HealthPoint(point, scores[point] if point in scores else score_at(state, point, DEFAULT_THRESHOLDS,
+                                                                               DEFAULT_WEIGHTS)) for point in points]
+    view_at(state.view, moment, findings, DEFAULT_WEIGHTS, past)
     return time.perf_counter() - started
 
 
@@ -131,7 +137,7 @@ def as_of_reference(history: History, moment: datetime) -> float:
     started = time.perf_counter()
     until = history.until(moment)
     findings = evaluate(until, moment, DEFAULT_THRESHOLDS).findings
-    account_view(until, moment, findings, trend_weeks=1)
+    account_view(until, moment, findings)  # with its 12-week trend, as an asOf answers
     return time.perf_counter() - started
 
 

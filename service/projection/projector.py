@@ -53,7 +53,7 @@ from projections.view.fold import view_at
 from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
 from projections.view.model import AccountView, HealthPoint
 from projections.weeks import boundaries_before, boundary_at_or_after
-from service.projection.view_store import ProjectedViews, account_events_from, events_after
+from service.projection.view_store import ProjectedViews, account_events_from, accounts_events_from, events_after
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,7 @@ class Projector:
         self.stored_thresholds: dict[str, Any] | None = None
         self.refolds = 0  # facts folded again from a checkpoint (what lateness and a cold cache cost)
         self.discarded = 0  # checkpoints that did not decode
+        self.prefetched: dict[str, tuple[datetime, tuple[datetime, bytes] | None, list[Fact]]] = {}
 
     def step(self) -> int:
         """Take in the next batch of events, in a transaction of its own; return how many there were."""
@@ -231,6 +232,8 @@ class Projector:
         now = self.clock()
         writes = Writes()
         before = self.cached_or_stored(curs, list(new))
+        self.prefetched = self.prefetch(curs, {account_id: min((fact.occurred_at for fact in facts), default=FAR_FUTURE)
+                                               for account_id, facts in new.items() if account_id not in before}, up_to)
         done: dict[str, Folded] = {}
         for account_id, facts in new.items():
             prior = before[account_id].findings if account_id in before else None
@@ -262,6 +265,22 @@ class Projector:
             self.view.forget(curs, writes.forgotten)
         self.view.write_checkpoints(curs, writes.refolded, writes.checkpoints)
         self.view.write(curs, writes.findings, writes.due, position, writes.views, keep_earlier_due=keep_earlier_due)
+
+    def prefetch(self, curs: Cursor[DictRow], instants: Mapping[str, datetime],
+                 up_to: int) -> dict[str, tuple[datetime, tuple[datetime, bytes] | None, list[Fact]]]:
+        """For accounts not in the cache: the checkpoint before each instant and the events after it, in two queries.
+
+        Each is (the instant, its checkpoint or None, the events after the checkpoint up
+        to `up_to`); `refold` takes it instead of asking for the account alone.
+        """
+        if not instants:
+            return {}
+        checkpoints = self.view.checkpoints_before(curs, instants)
+        since = {account_id: checkpoints[account_id][0] + timedelta(microseconds=1) if account_id in checkpoints
+                 else None for account_id in instants}
+        stored = accounts_events_from(curs, since, up_to)
+        return {account_id: (instant, checkpoints.get(account_id), stored[account_id])
+                for account_id, instant in instants.items()}
 
     def cached_or_stored(self, curs: Cursor[DictRow], account_ids: Sequence[str]) -> dict[str, Folded]:
         """Each account's state as this projector last wrote it, taken out of the cache.
@@ -308,7 +327,10 @@ class Projector:
         goes, and it is folded from its first event.
         """
         base, boundary = start(account_id, self.thresholds), None
-        checkpoint = self.view.checkpoint_before(curs, account_id, before_at or FAR_FUTURE)
+        prefetched = self.prefetched.pop(account_id, None)
+        if prefetched is not None and prefetched[0] != (before_at or FAR_FUTURE):
+            prefetched = None
+        checkpoint = prefetched[1] if prefetched else self.view.checkpoint_before(curs, account_id, before_at or FAR_FUTURE)
         if checkpoint is not None:
             try:
                 base, boundary = decode(checkpoint[1]), checkpoint[0]
@@ -316,9 +338,9 @@ class Projector:
                 self.discarded += 1
                 log.warning("projector: a checkpoint of account %r does not decode (%s); folding it again "
                             "from its first event (%d discarded since start)", account_id, error, self.discarded)
-                base, boundary, before_at = start(account_id, self.thresholds), None, EARLIEST
+                base, boundary, before_at, prefetched = start(account_id, self.thresholds), None, EARLIEST, None
         since = None if boundary is None else boundary + timedelta(microseconds=1)
-        stored = account_events_from(curs, account_id, since, up_to)
+        stored = prefetched[2] if prefetched else account_events_from(curs, account_id, since, up_to)
         present = [fact for fact in stored if fact.occurred_at <= now]
         deferred = min((fact.occurred_at for fact in stored if fact.occurred_at > now), default=None)
         self.refolds += len(present)

@@ -85,7 +85,8 @@ def probe(account: str) -> list[dict[str, Any]]:
     ]
 
 
-async def lag(base: str, pool: asyncpg.Pool, rate: int, seconds: float, accounts: int, run: str) -> tuple[list[float], float]:
+async def lag(base: str, pool: asyncpg.Pool, rate: int, seconds: float, accounts: int, run: str,
+              live: bool = False) -> tuple[list[float], float]:
     """Send at `rate` for `seconds`; return each probe's lag (seconds) and the rate achieved."""
     per_tick = max(1, rate // 20 - 2)
     load = events(int(rate * seconds) + per_tick, accounts, seed=7, run=run + "-live")
@@ -111,6 +112,10 @@ async def lag(base: str, pool: asyncpg.Pool, rate: int, seconds: float, accounts
             await asyncio.sleep(max(0.0, started + tick * 0.05 - time.perf_counter()))
             account = f"{run}-probe-{tick}"
             batch = load[tick * per_tick : (tick + 1) * per_tick] + probe(account)
+            if live:  # live traffic: each event happened just now, in the order sent
+                stamp = datetime.now(timezone.utc)
+                for n, event in enumerate(batch[:-2]):
+                    event["occurredAt"] = (stamp - timedelta(microseconds=len(batch) - n)).isoformat()
             returned[account] = await send(client, batch)
             sent += len(batch)
     elapsed = time.perf_counter() - started
@@ -165,6 +170,8 @@ async def main() -> None:
     parser.add_argument("--rate", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--port", type=int, default=8361)
+    parser.add_argument("--live", action="store_true", help="send live traffic (each event dated when sent), not "
+                        "events dated at random over the last year (every one late: a backfill)")
     parser.add_argument("--repeat", type=int, default=3, help="rebuilds and pure folds to take the median of")
     parser.add_argument("--profile", action="store_true", help="print where the rebuild spends its time")
     args = parser.parse_args()
@@ -176,7 +183,7 @@ async def main() -> None:
         print(f"preload: {len(work):,} events over {args.accounts:,} accounts in {seconds:.1f}s; "
               f"projector caught up {await caught_up(pool):.1f}s later")
         cpu, wall = projector_cpu(), time.perf_counter()
-        lags, achieved = await lag(base, pool, args.rate, args.seconds, args.accounts, run)
+        lags, achieved = await lag(base, pool, args.rate, args.seconds, args.accounts, run, args.live)
         cores = (projector_cpu() - cpu) / (time.perf_counter() - wall)
         print(f"lag at {achieved:,.0f} events/s for {args.seconds:.0f}s ({len(lags)} probes): "
               f"p50 {percentile(lags, 0.5) * 1000:.0f} ms, p99 {percentile(lags, 0.99) * 1000:.0f} ms, "

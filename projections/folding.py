@@ -14,13 +14,13 @@ state), the score at each wanted boundary is read there, with the findings open 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 
 from projections.account_state import AccountState, findings_at
 from projections.checkpoints import fold_through
 from projections.facts import Fact
-from projections.findings import Moment
+from projections.findings import Finding, Moment
 from projections.state_codec import encode
 from projections.thresholds import Thresholds
 from projections.view.fold import health_at
@@ -32,14 +32,22 @@ CHECKPOINT_EVERY = 64  # facts folded since the last checkpoint before the next 
 Taken = Callable[[datetime, bytes], None]  # (boundary, the encoded state there)
 
 
-def score_at(state: AccountState, point: datetime, thresholds: Thresholds, weights: HealthWeights) -> int | None:
-    """The health score at a boundary from the state there (its last fact no later than it)."""
-    return health_at(state.view, point, findings_at(state, Moment(point), thresholds), weights)
+def score_at(state: AccountState, point: datetime, thresholds: Thresholds, weights: HealthWeights,
+             findings: Sequence[Finding] | None = None) -> int | None:
+    """The health score at a boundary from the state there (its last fact no later than it).
+
+    `findings`, where known, are the account's findings of a later moment: those open at
+    the point are the ones that count (`rules.md`, time travel), so they need not be read
+    from the state again.
+    """
+    if findings is None:
+        findings = findings_at(state, Moment(point), thresholds)
+    return health_at(state.view, point, findings, weights)
 
 
 def fold_recording(account: AccountState, facts: Iterable[Fact], thresholds: Thresholds, weights: HealthWeights, *,
                    points: Collection[datetime] = (), scores: dict[datetime, int | None] | None = None,
-                   taken: Taken | None = None) -> AccountState:
+                   taken: Taken | None = None, findings: Sequence[Finding] | None = None) -> AccountState:
     """Fold the facts in order; note the health at each of `points` passed, and take checkpoints by the policy.
 
     Points at or after the last fact folded are not passed: read them from the state
@@ -50,7 +58,7 @@ def fold_recording(account: AccountState, facts: Iterable[Fact], thresholds: Thr
         if scores is not None:
             for point in points:
                 if first <= point < next_at:
-                    scores[point] = score_at(state, point, thresholds, weights)
+                    scores[point] = score_at(state, point, thresholds, weights, findings)
         if taken is not None and state.unchecked >= CHECKPOINT_EVERY:
             last = first + WEEK * ((next_at - first) // WEEK) if next_at > first else first
             boundary = last if last < next_at else last - WEEK  # the latest boundary of the stretch
@@ -61,5 +69,5 @@ def fold_recording(account: AccountState, facts: Iterable[Fact], thresholds: Thr
     if account.last is None and facts and scores is not None:  # before its first fact the account is empty
         for point in points:
             if point < facts[0].occurred_at:
-                scores[point] = score_at(account, point, thresholds, weights)
+                scores[point] = score_at(account, point, thresholds, weights, findings)
     return fold_through(account, facts, thresholds, crossed)

@@ -368,16 +368,16 @@ class Projector:
         state = folded.state
         for point in points:
             if point not in known and (state.last_at is None or state.last_at <= point):
-                known[point] = score_at(state, point, self.thresholds, self.weights)
+                known[point] = score_at(state, point, self.thresholds, self.weights, folded.findings or [])
         missing = [point for point in points if point not in known]
         if missing:  # before the last fact and not passed since this projector has held the account
-            known |= self.scores_by_folding(curs, state.account_id, missing, up_to)
+            known |= self.scores_by_folding(curs, state.account_id, missing, up_to, folded.findings or [])
         folded.trend = known
         past = [HealthPoint(point, known[point]) for point in points]
         return view_at(state.view, now, folded.findings or [], self.weights, past)
 
     def scores_by_folding(self, curs: Cursor[DictRow], account_id: str, points: Sequence[datetime],
-                          up_to: int) -> dict[datetime, int | None]:
+                          up_to: int, findings: Sequence[Finding]) -> dict[datetime, int | None]:
         """The health at past boundaries, folding the account from its checkpoint at or before the first of them."""
         base, boundary = start(account_id, self.thresholds), None
         checkpoint = self.view.checkpoint_before(curs, account_id, min(points) + timedelta(microseconds=1))
@@ -389,10 +389,11 @@ class Projector:
         since = None if boundary is None else boundary + timedelta(microseconds=1)
         facts = [fact for fact in account_events_from(curs, account_id, since, up_to) if fact.occurred_at <= max(points)]
         scores: dict[datetime, int | None] = {}
-        state = fold_recording(base, facts, self.thresholds, self.weights, points=points, scores=scores)
+        state = fold_recording(base, facts, self.thresholds, self.weights, points=points, scores=scores,
+                               findings=findings)
         for point in points:
             if point not in scores:
-                scores[point] = score_at(state, point, self.thresholds, self.weights)
+                scores[point] = score_at(state, point, self.thresholds, self.weights, findings)
         return scores
 
 

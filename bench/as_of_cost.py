@@ -123,12 +123,16 @@ def as_of_folded(history: History, moment: datetime) -> float:
     after = before[-1][0] if before else None
     facts = [fact for fact in history.facts if (after is None or fact.occurred_at > after) and fact.occurred_at <= moment]
     started = time.perf_counter()
-    state = decode(before[-1][1]) if before else start(history.account_id, DEFAULT_THRESHOLDS)
-    scores: dict[datetime, int | None] = {}
-    state = fold_recording(state, facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, points=points, scores=scores)
+    def base() -> AccountState:
+        return decode(before[-1][1]) if before else start(history.account_id, DEFAULT_THRESHOLDS)
+
+    state = fold_recording(base(), facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS)
     findings = findings_at(state, Moment(moment), DEFAULT_THRESHOLDS)
+    scores: dict[datetime, int | None] = {}
+    fold_recording(base(), facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, points=points, scores=scores, findings=findings)
     past = [HealthPoint(point, scores[point] if point in scores else score_at(state, point, DEFAULT_THRESHOLDS,
-                                                                               DEFAULT_WEIGHTS)) for point in points]
+                                                                               DEFAULT_WEIGHTS, findings))
+            for point in points]
     view_at(state.view, moment, findings, DEFAULT_WEIGHTS, past)
     return time.perf_counter() - started
 

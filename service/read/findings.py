@@ -192,11 +192,15 @@ class FindingReads:
         rows = await self.pool.fetch(ACCOUNT_EVENTS_BETWEEN, account_stream_id(account_id), since, as_of)
         facts = sorted((fact_from_stored(row["notification_id"], row["topic"], row["state"], row["occurred_at"])[0]
                         for row in rows), key=Fact.order.fget)  # type: ignore[attr-defined]
-        scores: dict[datetime, int | None] = {}
-        state = fold_recording(base, facts, thresholds, self.weights, points=points, scores=scores)
+        # Twice: to T for the findings then, and again scoring the trend's points with them (the findings open
+        # at a point are those of T open then), which costs less than reading every rule at each point.
+        again = decode(chosen["state"]) if chosen is not None and since is not NEVER else start(account_id, thresholds)
+        state = fold_recording(base, facts, thresholds, self.weights)
         findings = findings_at(state, Moment(as_of), thresholds)
+        scores: dict[datetime, int | None] = {}
+        fold_recording(again, facts, thresholds, self.weights, points=points, scores=scores, findings=findings)
         past = tuple(HealthPoint(point, scores[point] if point in scores else score_at(state, point, thresholds,
-                                                                                          self.weights))
+                                                                                          self.weights, findings))
                      for point in points)
         return Judged(state, findings, past)
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from domain.catalogue import CATALOGUE
 from projections.facts import Fact
 from projections.findings import Finding, Moment
 from projections.fold import Fold
-from projections.history import Timeline
 from projections.rules import RULES
-from projections.rules.rule import Detector
 from projections.state_codec import state
 from projections.thresholds import Thresholds
 from projections.view import fold as view_fold
@@ -24,36 +21,8 @@ Order = tuple[datetime, str, str]
 
 @cache
 def folds() -> dict[str, Fold[Any]]:
-    """Every rule's fold, by id: its own, or for a rule that has none yet, its detector over every fact kept."""
-    return {rule_id: rule.fold or whole_history(rule.detect) for rule_id, rule in RULES.items()}
-
-
-def compact_folds() -> list[str]:
-    """The rules whose fold keeps a compact state (the others keep every fact)."""
-    return sorted(rule_id for rule_id, rule in RULES.items() if rule.fold is not None)
-
-
-@state(version=1)
-@dataclass(slots=True)
-class Everything:
-    """A rule's state that keeps every fact: what a rule without a fold of its own folds to."""
-
-    account_id: str
-    facts: list[Fact] = field(default_factory=list)
-
-
-def whole_history(detect: Detector) -> Fold[Everything]:
-    def start(account_id: str, thresholds: Any) -> Everything:
-        return Everything(account_id)
-
-    def step(kept: Everything, fact: Fact, thresholds: Any) -> Everything:
-        kept.facts.append(fact)
-        return kept
-
-    def read(kept: Everything, moment: Moment, thresholds: Any) -> Iterator[Finding]:
-        return iter(list(detect(Timeline(kept.account_id, kept.facts), moment, thresholds)))
-
-    return Fold(frozenset(CATALOGUE), start, step, read)
+    """Every rule's fold, by id."""
+    return {rule_id: rule.fold for rule_id, rule in RULES.items()}
 
 
 @state(version=3)

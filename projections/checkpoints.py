@@ -11,8 +11,9 @@ stretch of weeks costs one checkpoint, not one a week.
 - The state as of any T is the latest checkpoint at or before T, with the facts after it
   up to T folded on top: at most one week of an account's facts.
 
-`CheckpointedAccount` does this in memory (the tests' model, and the rebuild's); the
-projector does the same against its tables.
+`CheckpointedAccount` does this in memory, a checkpoint at every boundary crossed: the
+tests' model. The projector keeps fewer, by the policy of `projections.folding`, in its
+tables.
 """
 
 from __future__ import annotations

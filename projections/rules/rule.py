@@ -1,4 +1,4 @@
-"""What every rule is: an id, its thresholds with their defaults, and a detector (and a fold, where it has one)."""
+"""What every rule is: an id, its thresholds with their defaults, a detector (the reference) and a fold."""
 
 from __future__ import annotations
 
@@ -20,12 +20,11 @@ class Rule:
     `defaults` is a frozen dataclass instance holding the rule's thresholds (the spec's
     defaults); operators override its fields by name. `detect` reads an account's facts
     up to the moment and returns the findings true at that moment, each with the rule's
-    severity. `fold`, where a rule
-    has one, gives the same findings from a state advanced one fact at a time
-    (`projections.fold`); the detector is then its reference.
+    severity. `fold` gives the same findings from a state advanced one fact at a time
+    (`projections.fold`): the service runs it, and the detector is its reference.
     """
 
     id: str
     defaults: Any
     detect: Detector
-    fold: Fold[Any] | None = None
+    fold: Fold[Any]

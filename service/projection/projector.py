@@ -5,14 +5,14 @@ position, take the next events of the log, fold each into its account's state
 (`projections.account_state`), read the findings at now, and write the checkpoints
 taken at week boundaries, the finding rows that changed, the due times and the tracking
 position together. An account's state is its latest checkpoint with its events after it
-(at most a week of them): that is how it is read back after a restart, so a crash
+(`projections.folding`): that is how it is read back after a restart, so a crash
 neither skips an event nor folds one twice. Taking an event costs what the account's
 state holds, not its history:
 
 - an event in order is folded onto the state;
 - a late event (one that sorts before the account's last) refolds from the checkpoint
-  strictly before it, with the account's events since that boundary (at most the weeks
-  since the late event);
+  strictly before it, with the account's events since that boundary (at most 64 before
+  the late event, and those after it);
 - an event dated after the projector's clock is stored but not folded yet (`deferred`):
   the account is due when it happens and folds it then.
 
@@ -294,8 +294,8 @@ class Projector:
         """The account's state with its new facts folded in, and the types folded (None: the state is new).
 
         Checkpoints taken on the way are noted in `writes`. The state itself is not
-        written: it is its latest checkpoint with the events after it (at most a week of
-        them), which is how an account not in the cache is read back.
+        written: it is its latest checkpoint with the events after it, which is how an
+        account not in the cache is read back.
         """
         present = sorted((fact for fact in facts if fact.occurred_at <= now), key=Fact.order.fget)  # type: ignore[attr-defined]
         later = [fact.occurred_at for fact in facts if fact.occurred_at > now]
@@ -408,8 +408,6 @@ def view_changes(state: AccountState, now: datetime) -> datetime:
 class Judged:
     """An account folded from its first event, as a rebuild writes it."""
 
-    state: AccountState
-    deferred_from: datetime | None
     findings: list[Finding]
     view: AccountView
     due: datetime
@@ -433,7 +431,7 @@ def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thr
             for point in points]
     view = view_at(state.view, now, findings, weights, past)
     due = min(each for each in (moment.next_change, deferred, view_changes(state, now)) if each is not None)
-    return Judged(state, deferred, findings, view, due, checkpoints)
+    return Judged(findings, view, due, checkpoints)
 
 
 def read_findings(folded: Folded, touched: set[str] | None, now: datetime,

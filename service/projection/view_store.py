@@ -290,10 +290,6 @@ SELECT_AFTER = SQL(
     "SELECT notification_id, topic, state, occurred_at FROM {0} WHERE notification_id > %s"
     " ORDER BY notification_id LIMIT %s"
 ).format(Identifier(EVENTS_TABLE))
-SELECT_ACCOUNT_FROM = SQL(
-    "SELECT notification_id, topic, state, occurred_at FROM {0}"
-    " WHERE originator_id = %s AND occurred_at >= %s AND notification_id <= %s"
-).format(Identifier(EVENTS_TABLE))
 SELECT_ACCOUNTS_FROM = SQL(
     "SELECT e.notification_id, e.topic, e.state, e.occurred_at FROM {0} e"
     " JOIN unnest(%s::uuid[], %s::timestamptz[]) AS d (originator_id, since)"
@@ -324,11 +320,7 @@ def histories(curs: Cursor[DictRow], account_ids: Iterable[str], up_to: int) -> 
 
 def account_events_from(curs: Cursor[DictRow], account_id: str, instant: datetime | None, up_to: int) -> list[Fact]:
     """The account's events with `occurredAt >= instant` (None: all) up to a position, in order (timeline index)."""
-    since = datetime.min.replace(tzinfo=timezone.utc) if instant is None else instant
-    curs.execute(SELECT_ACCOUNT_FROM, (account_stream_id(account_id), since, up_to), prepare=True, binary=True)
-    facts = [account_fact(row)[1] for row in curs.fetchall()]
-    facts.sort(key=Fact.order.fget)  # type: ignore[attr-defined]
-    return facts
+    return accounts_events_from(curs, {account_id: instant}, up_to)[account_id]
 
 
 def accounts_events_from(curs: Cursor[DictRow], since: Mapping[str, datetime | None],

@@ -2,11 +2,11 @@
 
 The live findings are the projector's rows. Findings as of a time T are, by the
 time-travel law of `rules.md`, the rules applied to the account's events with
-`occurredAt <= T` and judged at T. They are read from the projector's checkpoint at the
-latest week boundary at or before T, with the account's events after it up to T folded
-on top (at most a week of them, by the timeline index), by the same pure folds the
-projector runs. An event the projector has not taken in yet that is dated before that
-checkpoint sends the read to the checkpoint before it, so a late event counts at once.
+`occurredAt <= T` and judged at T. They are folded from the projector's checkpoint at or
+before the oldest point of T's health trend, with the account's events after it up to T
+(by the timeline index), by the same pure folds the projector runs. An event the
+projector has not taken in yet that is dated before that checkpoint sends the read to
+the checkpoint before it, so a late event counts at once.
 """
 
 from __future__ import annotations

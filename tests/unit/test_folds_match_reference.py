@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.account_state import AccountState, compact_folds, folds, start
+from projections.account_state import AccountState, folds, start
 from projections.checkpoints import CheckpointedAccount
 from projections.facts import Fact
 from projections.findings import Finding, Moment
@@ -26,7 +26,7 @@ from projections.thresholds import DEFAULT_THRESHOLDS
 from projections.weeks import boundary_at_or_after, boundary_at_or_before
 from tests.unit.test_findings_laws import CONTACTS, DATA, START, accounts, arrived
 
-FOLDING = compact_folds()
+FOLDING = sorted(folds())
 OFFSETS = [timedelta(0), timedelta(microseconds=1), timedelta(days=7), timedelta(days=14), timedelta(days=30),
            timedelta(days=365), -timedelta(microseconds=1)]
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import count
 from typing import Any
 
-from projections.account_state import compact_folds, folds
+from projections.account_state import folds
 from projections.checkpoints import CheckpointedAccount
 from projections.evaluation import evaluate
 from projections.facts import Fact
@@ -54,7 +54,7 @@ def findings(rule: str, facts: list[Fact], as_of: datetime | str, **thresholds: 
     chosen = thresholds_from({rule: thresholds} if thresholds else {})
     moment = at(as_of) if isinstance(as_of, str) else as_of
     found = [each for each in evaluate(history_of(ACCOUNT, facts), moment, chosen).findings if each.rule == rule]
-    if rule in compact_folds():
+    if rule in folds():
         assert folded(rule, facts, moment, chosen) == found, "the rule's fold disagrees with its detector"
     return found
 

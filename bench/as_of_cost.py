@@ -1,9 +1,12 @@
 """Benchmark: what judging an event and answering an `asOf` cost, folded against the reference, by history length.
 
-    .venv/bin/python bench/as_of_cost.py [--sizes 100 1000 3000 10000] [--accounts 3]
+    .venv/bin/python bench/as_of_cost.py [--sizes 100 1000 3000 10000] [--accounts 3] [--years]
 
-No database: pure functions on generated accounts of each size (a year of the bench
-workload's events). For each size it prints medians over `--accounts` accounts of:
+No database: pure functions on generated accounts of each size: a year of the bench
+workload's events (each size denser than the last), or with `--years` a history that
+grows in time at one density (100 events a month: 10,000 events are 8 years). The first
+measures what a busier account costs (windows hold more), the second what a longer one
+costs (the issue's "years of history"). For each size it prints medians over `--accounts` accounts of:
 
 - live, folded: one more event taken as the projector takes it: folded onto the
   account's state (a checkpoint encoded by the projector's policy, the trend's points
@@ -61,8 +64,16 @@ T = TypeVar("T")
 LAST = 10
 
 
-def account(size: int, seed: int, now: datetime) -> History:
-    valid, rejected = validate_batch(events(size, 1, seed=seed, run=f"a{seed}", end=now))
+DAYS_PER_EVENT = 0.3  # with --years: 100 events over 30 days, 10,000 over 8.2 years
+
+
+def span_of(size: int, years: bool) -> int:
+    """Days of history: a year whatever the size (denser as it grows), or growing with it at one density (--years)."""
+    return max(30, round(size * DAYS_PER_EVENT)) if years else 365
+
+
+def account(size: int, seed: int, now: datetime, days: int = 365) -> History:
+    valid, rejected = validate_batch(events(size, 1, seed=seed, run=f"a{seed}", end=now, days=days))
     assert not rejected, rejected[:2]
     facts = [Fact(position=n + 1, type=each.type, occurred_at=each.occurred_at, source=each.source,
                   event_id=each.id, contact_id=each.contact_id, data=each.data) for n, (_, each) in enumerate(valid)]
@@ -155,6 +166,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 3000, 10000])
     parser.add_argument("--accounts", type=int, default=3)
+    parser.add_argument("--years", action="store_true",
+                        help="history grows in time at one density (100 events a month) instead of denser in a year")
     args = parser.parse_args()
     now = datetime.now(timezone.utc)
     past = now - timedelta(days=30)
@@ -164,7 +177,7 @@ def main() -> None:
     for size in args.sizes:
         rows: list[list[float]] = [[] for _ in columns]
         for seed in range(args.accounts):
-            history = account(size, seed, now)
+            history = account(size, seed, now, span_of(size, args.years))
             for column, measure in enumerate((live_folded, live_reference, view_folded, view_reference)):
                 rows[column].append(measure(history, now))
             rows[4].append(as_of_folded(history, past))

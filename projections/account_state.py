@@ -1,9 +1,14 @@
-"""An account's folded state: every folding rule's state, advanced together one fact at a time."""
+"""An account's folded state: every folding rule's state, advanced together one fact at a time.
+
+Findings that became final (`projections.fold`) wait in `final` until the caller takes
+them (`take_final`): the projector writes them as final rows. A checkpoint never holds
+them (`checkpoint_bytes`): those final at or before its boundary are rows already.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -12,7 +17,7 @@ from projections.facts import Fact
 from projections.findings import Finding, Moment
 from projections.fold import Fold
 from projections.rules import RULES
-from projections.state_codec import state
+from projections.state_codec import encode, state
 from projections.thresholds import Thresholds
 from projections.view import fold as view_fold
 
@@ -25,7 +30,10 @@ def folds() -> dict[str, Fold[Any]]:
     return {rule_id: rule.fold for rule_id, rule in RULES.items()}
 
 
-@state(version=3)
+Final = tuple[datetime, Finding]  # (the instant of the fact at which the finding became final, the finding)
+
+
+@state(version=4)
 @dataclass(slots=True)
 class AccountState:
     account_id: str
@@ -34,6 +42,7 @@ class AccountState:
     rules: dict[str, Any]  # rule id -> that rule's state
     view: view_fold.ViewState  # the account view's parts
     unchecked: int = 0  # facts taken since the last checkpoint (`projections.folding`)
+    final: list[Final] = field(default_factory=list)  # findings that became final, not yet taken by the caller
 
     @property
     def last_at(self) -> datetime | None:
@@ -59,6 +68,10 @@ def advance(account: AccountState, fact: Fact, thresholds: Thresholds,
     for rule_id, fold in (chosen or folds()).items():
         if rule_id in account.rules and fact.type in fold.types:
             account.rules[rule_id] = fold.step(account.rules[rule_id], fact, thresholds[rule_id])
+            if fold.take_final is not None:
+                account.final.extend((fact.occurred_at, each)
+                                     for each in fold.take_final(account.rules[rule_id], fact.occurred_at,
+                                                                 thresholds[rule_id]))
     if fact.type in view_fold.TYPES:
         account.view = view_fold.step(account.view, fact)
     account.last = fact.order
@@ -67,12 +80,27 @@ def advance(account: AccountState, fact: Fact, thresholds: Thresholds,
     return account
 
 
-def findings_at(account: AccountState, moment: Moment, thresholds: Thresholds) -> list[Finding]:
-    """The findings of the folding rules at the moment (no earlier than the last fact taken)."""
+def findings_at(account: AccountState, moment: Moment, thresholds: Thresholds,
+                rule_ids: Iterable[str] | None = None) -> list[Finding]:
+    """The findings at the moment (no earlier than the last fact taken): the rules' (or the chosen rules')
+    read of their states, and those final but not yet taken out."""
     if account.last is not None and moment.instant < account.last[0]:
         raise ValueError(f"a state folded up to {account.last[0]} cannot be read at {moment.instant}")
     chosen = folds()
-    found = [each for rule_id, rule_state in account.rules.items()
+    wanted = set(account.rules) if rule_ids is None else set(rule_ids)
+    found = [each for rule_id, rule_state in account.rules.items() if rule_id in wanted
              for each in chosen[rule_id].read(rule_state, moment, thresholds[rule_id])]
+    found.extend(each for _, each in account.final if each.rule in wanted)
     found.sort(key=lambda each: (each.detected_at, each.id))
     return found
+
+
+def take_final(account: AccountState) -> list[Final]:
+    """The findings that became final since last taken, taken out of the state."""
+    taken, account.final = account.final, []
+    return taken
+
+
+def checkpoint_bytes(account: AccountState) -> bytes:
+    """The state as a checkpoint stores it: without the final findings waiting to be taken."""
+    return encode(replace(account, final=[]) if account.final else account)

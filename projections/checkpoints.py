@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from projections.account_state import AccountState, advance, start
+from projections.account_state import AccountState, Final, advance, checkpoint_bytes, start
 from projections.facts import Fact
-from projections.state_codec import decode, encode
+from projections.state_codec import decode
 from projections.thresholds import Thresholds
 from projections.weeks import boundary_at_or_after
 
@@ -87,6 +87,7 @@ class CheckpointedAccount:
         del self.checkpoints[keep:]  # those that hold facts after this one's place
         insort(self.facts, fact, key=Fact.order.fget)  # type: ignore[attr-defined]
         base, after = self.latest_checkpoint()
+        base.final = self.final_until(after)
         again = self.facts[self.position_after(after):]
         self.refolded += len(again)
         self.current = self.folded(base, again)
@@ -99,7 +100,7 @@ class CheckpointedAccount:
     def folded(self, account: AccountState, facts: Iterable[Fact]) -> AccountState:
         def taken(boundary: datetime, state: AccountState, next_at: datetime) -> None:
             if not self.checkpoints or boundary > self.checkpoints[-1].boundary:
-                self.checkpoints.append(Checkpoint(boundary, encode(state)))
+                self.checkpoints.append(Checkpoint(boundary, checkpoint_bytes(state)))
 
         return fold_through(account, facts, self.thresholds, taken)
 
@@ -111,11 +112,21 @@ class CheckpointedAccount:
         else:
             checkpoint = self.checkpoints[index - 1]
             base, after = self.state_of(checkpoint), checkpoint.boundary
+            base.final = self.final_until(after)
         for fact in self.facts[self.position_after(after):]:
             if fact.occurred_at > instant:
                 break
             base = advance(base, fact, self.thresholds)
         return base
+
+    def final_until(self, boundary: datetime | None) -> list[Final]:
+        """The findings that became final at or before a checkpoint's boundary, which it does not hold.
+
+        As the projector's final rows: kept across a refold from that checkpoint, while
+        those final after it are found again.
+        """
+        assert self.current is not None
+        return [] if boundary is None else [each for each in self.current.final if each[0] <= boundary]
 
     def position_after(self, boundary: datetime | None) -> int:
         if boundary is None:

@@ -10,12 +10,19 @@ to T at once (`rules.md`, time travel), which the reference detectors in the tes
 
 A state is owned by whoever folds it: `step` may change it in place and return it.
 Checkpoints are taken by encoding it (`projections.state_codec`), never by sharing it.
+
+A finding that no later fact can change (resolved, its evidence complete, its key never
+to come back) is *final*. A fold that can tell gives it up with `take_final` after each
+of its steps: the finding leaves the state and is kept by the caller (the projector
+writes it once, as a final row), so an account's state holds what can still change, not
+everything it ever found. Reading the state then gives the findings not yet final.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from projections.facts import Fact
@@ -32,3 +39,6 @@ class Fold(Generic[State]):
     start: Callable[[str, Any], State]  # (account id, thresholds) -> the state before any fact
     step: Callable[[State, Fact, Any], State]  # (state, the next fact, thresholds) -> state
     read: Callable[[State, Moment, Any], Iterable[Finding]]  # (state, moment, thresholds) -> findings at it
+    # (state, the instant of the fact just taken, thresholds) -> the findings that became final, taken out of the
+    # state: read at any moment from that instant on, with any facts after it, each would be the same.
+    take_final: Callable[[State, datetime, Any], list[Finding]] | None = None

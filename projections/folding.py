@@ -17,11 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 
-from projections.account_state import AccountState, findings_at
+from projections.account_state import AccountState, checkpoint_bytes, findings_at
 from projections.checkpoints import fold_through
 from projections.facts import Fact
 from projections.findings import Finding, Moment
-from projections.state_codec import encode
 from projections.thresholds import Thresholds
 from projections.view.fold import health_at
 from projections.view.health import HealthWeights
@@ -63,7 +62,7 @@ def fold_recording(account: AccountState, facts: Iterable[Fact], thresholds: Thr
             last = first + WEEK * ((next_at - first) // WEEK) if next_at > first else first
             boundary = last if last < next_at else last - WEEK  # the latest boundary of the stretch
             state.unchecked = 0
-            taken(boundary, encode(state))
+            taken(boundary, checkpoint_bytes(state))
 
     facts = list(facts)
     if account.last is None and facts and scores is not None:  # before its first fact the account is empty

@@ -12,11 +12,11 @@ after the 7th latest touch leaves the window, so the finding closes at that touc
 `occurredAt` + 7 days + 1 microsecond. Departments: every department with a touch in it.
 
 As a fold (`Pressure`), the state keeps the touches of the last 7 days (the rolling
-window at the latest touch), the current burst's touches (its evidence so far) and the
-findings of bursts already over. A touch after the current burst's end starts afresh:
-that burst can no longer change, so it is kept as a final finding if it was detected,
-and dropped if it never reached 2 departments. Nothing else is kept, so a step costs at
-most one window's touches whatever the account's age.
+window at the latest touch) and the current burst's touches (its evidence so far). A
+touch after the current burst's end starts afresh: that burst can no longer change, so
+its finding is final (`take_final` gives it up) if it was detected, and it is dropped if
+it never reached 2 departments. Nothing else is kept, so a step costs at most one
+window's touches whatever the account's age.
 """
 
 from __future__ import annotations
@@ -97,12 +97,12 @@ class Pressed:
 @state(version=1)
 @dataclass(slots=True)
 class Pressure:
-    """The touches still in the rolling window, the burst that may still grow, and the findings of those over."""
+    """The touches still in the rolling window, the burst that may still grow, and the detected bursts just over."""
 
     account_id: str
     recent: list[Fact] = field(default_factory=list)  # touches in [latest - window, latest]
     burst: Pressed | None = None  # the latest burst, while a touch may still join it
-    over: list[Pressed] = field(default_factory=list)  # detected bursts that ended: final findings
+    over: list[Pressed] = field(default_factory=list)  # detected bursts that ended, until `take_final` takes them
 
 
 def start(account_id: str, thresholds: Thresholds) -> Pressure:
@@ -140,6 +140,15 @@ def read(pressure: Pressure, moment: Moment, thresholds: Thresholds) -> Iterator
             yield finding_of(pressure.account_id, burst.touches, burst.detected_at, resolved_at, thresholds)
 
 
+def take_final(pressure: Pressure, now: datetime, thresholds: Thresholds) -> list[Finding]:
+    """The findings of the bursts over: a touch after a burst's end can join no burst but a new one."""
+    moment = Moment(now)
+    final = [finding_of(pressure.account_id, burst.touches, burst.detected_at, moment.resolved_at(burst.end + AFTER),
+                        thresholds) for burst in pressure.over if burst.detected_at is not None]
+    pressure.over.clear()
+    return final
+
+
 def departments_words(touches: list[Fact]) -> str:
     """`Marketing, sales and billing`: the departments of the touches, in the usual order."""
     names = sorted({touch.department for touch in touches}, key=DEPARTMENTS.index)
@@ -168,5 +177,5 @@ def finding_of(account_id: str, touches: list[Fact], detected_at: datetime, reso
     )
 
 
-FOLD = Fold(frozenset(OUTBOUND_TOUCHES), start, step, read)
+FOLD = Fold(frozenset(OUTBOUND_TOUCHES), start, step, read, take_final)
 RULE = Rule(ID, Thresholds(), detect, FOLD)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import count
 from typing import Any
 
-from projections.account_state import folds
+from projections.account_state import findings_at, folds
 from projections.checkpoints import CheckpointedAccount
 from projections.evaluation import evaluate
 from projections.facts import Fact
@@ -68,8 +68,7 @@ def folded(rule: str, facts: list[Fact], moment: datetime, chosen: Any) -> list[
     for each in sorted(facts, key=lambda one: one.order, reverse=True):
         account.take(each)
     state = account.state_as_of(moment)
-    found = list(folds()[rule].read(state.rules[rule], Moment(moment), chosen[rule]))
-    return sorted(found, key=lambda each: (each.detected_at, each.id))
+    return findings_at(state, Moment(moment), chosen, [rule])
 
 
 def only(rule: str, facts: list[Fact], as_of: datetime | str, **thresholds: Any) -> Finding:

@@ -64,11 +64,13 @@ def detected(rule_id: str, facts: Sequence[Fact], instant: datetime,
     return sorted(found, key=lambda each: (each.detected_at, each.id)), moment.next_change
 
 
-def read(rule_id: str, state: Any, instant: datetime, thresholds: Any = None) -> tuple[list[Finding], datetime | None]:
+def read(rule_id: str, state: Any, instant: datetime, thresholds: Any = None,
+         final: Sequence[Finding] = ()) -> tuple[list[Finding], datetime | None]:
+    """The rule's findings at the instant: its state's read, and those it gave up as final on the way."""
     moment = Moment(instant)
     fold = RULES[rule_id].fold
     assert fold is not None
-    found = list(fold.read(state, moment, thresholds or DEFAULT_THRESHOLDS[rule_id]))
+    found = [*fold.read(state, moment, thresholds or DEFAULT_THRESHOLDS[rule_id]), *final]
     return sorted(found, key=lambda each: (each.detected_at, each.id)), moment.next_change
 
 
@@ -95,25 +97,30 @@ def assert_fold_matches_detector(rule_id: str, facts: Sequence[Fact], offsets: S
     thresholds = thresholds or DEFAULT_THRESHOLDS[rule_id]
     ordered = sorted(facts, key=lambda fact: fact.order)
     state = fold.start(ACCOUNT, thresholds)
+    final: list[Finding] = []
     taken = 0
     for instant in instants_to_read(rule_id, ordered, offsets, anchors, thresholds):
         while taken < len(ordered) and ordered[taken].occurred_at <= instant:
             if ordered[taken].type in fold.types:
                 state = fold.step(state, ordered[taken], thresholds)
+                if fold.take_final is not None:
+                    final.extend(fold.take_final(state, ordered[taken].occurred_at, thresholds))
             taken += 1
         checkpoint = encode(state)
         expected = detected(rule_id, ordered, instant, thresholds)
-        assert read(rule_id, state, instant, thresholds) == expected, instant
+        assert read(rule_id, state, instant, thresholds, final) == expected, instant
         assert encode(state) == checkpoint, f"reading at {instant} changed the state"
-        assert read(rule_id, decode(checkpoint), instant, thresholds) == expected, instant
+        assert read(rule_id, decode(checkpoint), instant, thresholds, final) == expected, instant
 
 
 def state_after(rule_id: str, facts: Sequence[Fact]) -> Any:
-    """The rule's folded state after the facts, taken in order."""
+    """The rule's folded state after the facts, taken in order (the findings it gave up as final are gone)."""
     fold = RULES[rule_id].fold
     assert fold is not None
     thresholds = DEFAULT_THRESHOLDS[rule_id]
     state = fold.start(ACCOUNT, thresholds)
     for fact in sorted(facts, key=lambda each: each.order):
         state = fold.step(state, fact, thresholds)
+        if fold.take_final is not None:
+            fold.take_final(state, fact.occurred_at, thresholds)
     return state

@@ -20,7 +20,8 @@ costs (the issue's "years of history"). For each size it prints medians over `--
   `account_view` over the history;
 - asOf, folded: `account(asOf: T)` (T = 30 days ago) once its rows are read: the
   checkpoint at or before its trend's oldest point decoded, the events after it up to T
-  folded with the trend's points scored on the way, findings and view read at T;
+  folded with the trend's points scored on the way (each read from the state there),
+  findings and view read at T;
   against the reference, which judges every event up to T (trend included).
 
 The ratios to watch: live folded at the largest size over live folded at the smallest
@@ -44,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from workload import events  # noqa: E402
 
 from domain.validation import validate_batch  # noqa: E402
-from projections.account_state import AccountState, advance, findings_at, start  # noqa: E402
+from projections.account_state import AccountState, advance, findings_at, start, take_final  # noqa: E402
 from projections.evaluation import evaluate  # noqa: E402
 from projections.facts import Fact  # noqa: E402
 from projections.findings import Moment  # noqa: E402
@@ -93,12 +94,13 @@ def live_folded(history: History, now: datetime) -> float:
     folded = Folded(folded_until(history, len(history.facts) - LAST), None)
     points, scores = boundaries_before(now, 11), {}  # type: ignore[var-annotated]
     before, _ = read_findings(folded, None, now, DEFAULT_THRESHOLDS)
+    take_final(folded.state)
     started = time.perf_counter()
     for fact in history.facts[-LAST:]:
         folded.state = fold_recording(folded.state, [fact], DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS,
                                       points=points, scores=scores, taken=lambda boundary, data: None)
         found, _ = read_findings(folded, {fact.type}, now, DEFAULT_THRESHOLDS)
-        before, _ = found, found == before
+        before, _ = found, (found == before, take_final(folded.state))
     return (time.perf_counter() - started) / LAST
 
 
@@ -125,7 +127,8 @@ def view_reference(history: History, now: datetime) -> float:
 
 def as_of_folded(history: History, moment: datetime) -> float:
     """As the read side answers `asOf`: from the checkpoint at or before the trend's oldest point (checkpoints taken
-    by the projector's policy), the events after it folded up to T with the trend's points scored on the way."""
+    by the projector's policy), the events after it folded up to T with the trend's points scored on the way (the
+    findings final before the checkpoint, rows in the database, are not counted here)."""
     checkpoints: list[tuple[datetime, bytes]] = []
     fold_recording(start(history.account_id, DEFAULT_THRESHOLDS), history.facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS,
                    taken=lambda boundary, data: checkpoints.append((boundary, data)))
@@ -134,13 +137,10 @@ def as_of_folded(history: History, moment: datetime) -> float:
     after = before[-1][0] if before else None
     facts = [fact for fact in history.facts if (after is None or fact.occurred_at > after) and fact.occurred_at <= moment]
     started = time.perf_counter()
-    def base() -> AccountState:
-        return decode(before[-1][1]) if before else start(history.account_id, DEFAULT_THRESHOLDS)
-
-    state = fold_recording(base(), facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS)
-    findings = findings_at(state, Moment(moment), DEFAULT_THRESHOLDS)
+    base = decode(before[-1][1]) if before else start(history.account_id, DEFAULT_THRESHOLDS)
     scores: dict[datetime, int | None] = {}
-    fold_recording(base(), facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, points=points, scores=scores, findings=findings)
+    state = fold_recording(base, facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, points=points, scores=scores)
+    findings = findings_at(state, Moment(moment), DEFAULT_THRESHOLDS)
     past = [HealthPoint(point, scores[point] if point in scores else score_at(state, point, DEFAULT_THRESHOLDS,
                                                                                DEFAULT_WEIGHTS, findings))
             for point in points]

@@ -5,6 +5,11 @@ so a checkpoint can never make the reader build anything else (unlike pickle, wh
 bytes name any callable). Each registered class carries a version: a release that
 changes what a state holds bumps it, and a checkpoint written before no longer decodes
 (`StaleCheckpoint`); its account is refolded from its events instead.
+
+A fact is written once however many parts of a state hold it (a rule's window, an open
+finding's evidence, the view's recent items): the bytes are a table of facts and the
+state, which refers to them by their place in the table, and reading back shares one
+object per fact again.
 """
 
 from __future__ import annotations
@@ -42,66 +47,76 @@ def state(version: int) -> Callable[[type[T]], type[T]]:
 
 
 def encode(value: Any) -> bytes:
-    return orjson.dumps(plain(value))
+    facts: dict[int, tuple[int, Fact]] = {}  # id(fact) -> (its place in the table, the fact kept alive)
+    root = plain(value, facts)
+    table = [[fact.position, fact.type, fact.occurred_at, fact.source, fact.event_id, fact.contact_id, fact.data]
+             for _, fact in facts.values()]  # orjson writes datetimes as RFC 3339
+    return orjson.dumps({TAG: "facts", "f": table, "v": root})
 
 
 def decode(data: bytes) -> Any:
     try:
-        return rebuilt(orjson.loads(data))
+        stored = orjson.loads(data)
+        if not isinstance(stored, dict) or stored.get(TAG) != "facts":
+            raise StaleCheckpoint("not a checkpoint of this release: no table of facts")
+        facts = [Fact(position, fact_type, datetime.fromisoformat(occurred_at), source, event_id, contact_id, data)
+                 for position, fact_type, occurred_at, source, event_id, contact_id, data in stored["f"]]
+        return rebuilt(stored["v"], facts)
     except StaleCheckpoint:
         raise
     except (ValueError, TypeError, KeyError, IndexError) as error:
         raise StaleCheckpoint(f"not a checkpoint of this release: {error}") from error
 
 
-def plain(value: Any) -> Any:
-    """A JSON value that `rebuilt` turns back into `value`."""
+def plain(value: Any, facts: dict[int, tuple[int, Fact]]) -> Any:
+    """A JSON value that `rebuilt` turns back into `value`, its facts noted in `facts`."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, Fact):
-        return {TAG: "fact", "v": [value.position, value.type, value.occurred_at, value.source,
-                                    value.event_id, value.contact_id, value.data]}  # orjson writes datetimes as RFC 3339
+        place = facts.get(id(value))
+        if place is None:
+            place = facts[id(value)] = (len(facts), value)
+        return {TAG: "f", "v": place[0]}
     if isinstance(value, datetime):
         return {TAG: "dt", "v": value}
     if isinstance(value, Decimal):
         return {TAG: "dec", "v": str(value)}
     if isinstance(value, tuple):
-        return {TAG: "tuple", "v": [plain(each) for each in value]}
+        return {TAG: "tuple", "v": [plain(each, facts) for each in value]}
     if isinstance(value, list):
-        return [plain(each) for each in value]
+        return [plain(each, facts) for each in value]
     if isinstance(value, (set, frozenset)):
         kind = "set" if isinstance(value, set) else "frozenset"
-        return {TAG: kind, "v": sorted((plain(each) for each in value), key=orjson.dumps)}
+        return {TAG: kind, "v": sorted((plain(each, facts) for each in value), key=orjson.dumps)}
     if isinstance(value, dict):
-        return {TAG: "dict", "v": [[plain(key), plain(each)] for key, each in value.items()]}
+        return {TAG: "dict", "v": [[plain(key, facts), plain(each, facts)] for key, each in value.items()]}
     name = f"{type(value).__module__}.{type(value).__qualname__}"
     if name in REGISTERED and dataclasses.is_dataclass(value):
-        fields = {field.name: plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+        fields = {field.name: plain(getattr(value, field.name), facts) for field in dataclasses.fields(value)}
         return {TAG: "state", "n": name, "ver": REGISTERED[name][1], "v": fields}
     raise TypeError(f"cannot checkpoint a {type(value).__name__}: register it with @state")
 
 
-def rebuilt(value: Any) -> Any:
+def rebuilt(value: Any, facts: list[Fact]) -> Any:
     if isinstance(value, list):
-        return [rebuilt(each) for each in value]
+        return [rebuilt(each, facts) for each in value]
     if not isinstance(value, dict):
         return value
     kind, inner = value[TAG], value["v"]
-    if kind == "fact":
-        position, fact_type, occurred_at, source, event_id, contact_id, data = inner
-        return Fact(position, fact_type, datetime.fromisoformat(occurred_at), source, event_id, contact_id, data)
+    if kind == "f":
+        return facts[inner]
     if kind == "dt":
         return datetime.fromisoformat(inner)
     if kind == "dec":
         return Decimal(inner)
     if kind == "tuple":
-        return tuple(rebuilt(each) for each in inner)
+        return tuple(rebuilt(each, facts) for each in inner)
     if kind in ("set", "frozenset"):
-        return (set if kind == "set" else frozenset)(rebuilt(each) for each in inner)
+        return (set if kind == "set" else frozenset)(rebuilt(each, facts) for each in inner)
     if kind == "dict":
-        return {rebuilt(key): rebuilt(each) for key, each in inner}
+        return {rebuilt(key, facts): rebuilt(each, facts) for key, each in inner}
     if kind == "state":
-        return registered(value["n"], value["ver"], {name: rebuilt(each) for name, each in inner.items()})
+        return registered(value["n"], value["ver"], {name: rebuilt(each, facts) for name, each in inner.items()})
     raise StaleCheckpoint(f"unknown tag {kind!r}")
 
 

@@ -20,6 +20,7 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
+from projections.account_state import Final
 from projections.facts import Fact, fact_from_stored
 from projections.findings import Finding
 from projections.thresholds import thresholds_from
@@ -107,9 +108,11 @@ def judge(part: Part, shadow: ProjectedViews, done: Any) -> tuple[int, int, int]
                     except Exception as error:
                         raise AccountNotJudged(account_id, error) from error
                     batch.findings[account_id] = judged.findings
+                    if judged.final:
+                        batch.final[account_id] = judged.final
                     batch.views[account_id], batch.due[account_id] = judged.view, judged.due
                     batch.checkpoints.extend(judged.checkpoints)
-                    events, accounts, found = events + len(facts), accounts + 1, found + len(judged.findings)
+                    events, accounts, found = events + len(facts), accounts + 1, found + len(judged.findings) + len(judged.final)
                     if len(batch.findings) >= WRITE_EVERY_ACCOUNTS:
                         writer.put(batch)
                         batch = Batch()
@@ -205,7 +208,7 @@ class Writer:
                 try:
                     with self.shadow.datastore.transaction(commit=True) as curs:
                         self.shadow.write_checkpoints(curs, {}, batch.checkpoints)
-                        self.shadow.write(curs, batch.findings, batch.due, None, batch.views)
+                        self.shadow.write(curs, batch.findings, batch.due, None, batch.views, final=batch.final)
                 except BaseException as error:  # raised again in the judging thread
                     self.error = error
 
@@ -215,6 +218,7 @@ class Batch:
     """Accounts judged, written to the shadow in one transaction."""
 
     findings: dict[str, list[Finding]] = field(default_factory=dict)
+    final: dict[str, list[Final]] = field(default_factory=dict)
     due: dict[str, datetime | None] = field(default_factory=dict)
     views: dict[str, AccountView] = field(default_factory=dict)
     checkpoints: list[tuple[str, datetime, bytes]] = field(default_factory=list)

@@ -10,6 +10,7 @@ carries the finding as it became (as it was, for a withdrawn one).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import UUID
 
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -48,17 +49,28 @@ INSERT INTO {changes} (finding_id, account_id, change, finding) SELECT * FROM ch
 """
 
 
-def keep_old_rows(curs: Cursor[DictRow], findings_table: str, accounts: Sequence[str]) -> None:
-    """Copy the accounts' current rows aside, before they are replaced."""
+REPLACED = "account_id = ANY(%(accounts)s::text[]) AND (final_at IS NULL OR id = ANY(%(final)s::uuid[]))"
+
+
+def keep_old_rows(curs: Cursor[DictRow], findings_table: str, accounts: Sequence[str],
+                  final_ids: Sequence[UUID] = ()) -> None:
+    """Copy aside the accounts' rows about to be replaced: their live ones, and any with the ids of new final ones.
+
+    Final rows are written once and stay: they are not compared again.
+    """
     curs.execute(SQL("CREATE TEMP TABLE IF NOT EXISTS {0} (LIKE {1}) ON COMMIT DELETE ROWS").format(
         Identifier(OLD_ROWS), Identifier(findings_table)))
-    curs.execute(SQL("INSERT INTO {0} SELECT * FROM {1} WHERE account_id = ANY(%b::text[])").format(
-        Identifier(OLD_ROWS), Identifier(findings_table)), (list(accounts),))
+    curs.execute(SQL("INSERT INTO {0} SELECT * FROM {1} WHERE " + REPLACED).format(
+        Identifier(OLD_ROWS), Identifier(findings_table)), {"accounts": list(accounts), "final": list(final_ids)})
 
 
-def record_changes(curs: Cursor[DictRow], old_table: str, new_table: str, accounts: Sequence[str] | None) -> None:
-    """Log how the accounts' findings changed from `old_table` to `new_table` (all accounts: None)."""
-    scope = "account_id = ANY(%(accounts)s::text[])" if accounts is not None else "true"
+def record_changes(curs: Cursor[DictRow], old_table: str, new_table: str, accounts: Sequence[str] | None,
+                   final_ids: Sequence[UUID] = ()) -> None:
+    """Log how the accounts' findings changed from `old_table` to `new_table` (all accounts: None).
+
+    For some accounts, the new side is the rows that replaced those `keep_old_rows` kept.
+    """
+    scope = REPLACED if accounts is not None else "true"
     exists = curs.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (old_table,)).fetchone()
     if exists is None or not exists["found"]:
         return  # nothing to compare with (a first rebuild of a new database)
@@ -66,7 +78,7 @@ def record_changes(curs: Cursor[DictRow], old_table: str, new_table: str, accoun
         old=Identifier(old_table), new=Identifier(new_table), changes=Identifier(CHANGES_TABLE),
         scope_old=SQL(scope), scope_new=SQL(scope),
     )
-    curs.execute(statement, {"accounts": list(accounts)} if accounts is not None else None)
+    curs.execute(statement, {"accounts": list(accounts), "final": list(final_ids)} if accounts is not None else None)
     if curs.rowcount:
         curs.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
     if old_table == OLD_ROWS:

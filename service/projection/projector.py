@@ -37,7 +37,7 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from projections.account_state import AccountState, findings_at, folds, start
+from projections.account_state import AccountState, Final, findings_at, folds, start, take_final
 from projections.facts import Fact
 from projections.findings import Finding, Moment
 from projections.folding import fold_recording, score_at
@@ -70,7 +70,7 @@ class Folded:
     """An account as this projector last wrote it."""
 
     state: AccountState
-    findings: list[Finding] | None  # as the rows hold them (None: not known here, written again)
+    findings: list[Finding] | None  # as the live rows hold them (None: not known here, written again)
     deferred_from: datetime | None = None  # the earliest stored event not folded yet: dated after the clock then
     trend: dict[datetime, int | None] = field(default_factory=dict)  # health at week boundaries, as far as known
     by_rule: dict[str, tuple[list[Finding], datetime | None]] = field(default_factory=dict)  # findings, next change
@@ -80,7 +80,9 @@ class Folded:
 class Writes:
     """What one step writes, in its transaction."""
 
-    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    findings: dict[str, list[Finding]] = field(default_factory=dict)  # an account's live findings, all of them
+    final: dict[str, list[Final]] = field(default_factory=dict)  # findings that became final, written once
+    reopened: dict[str, datetime | None] = field(default_factory=dict)  # refolded from: final rows after it go live
     due: dict[str, datetime | None] = field(default_factory=dict)
     views: dict[str, AccountView] = field(default_factory=dict)
     refolded: dict[str, datetime | None] = field(default_factory=dict)  # account -> checkpoints dropped from
@@ -90,6 +92,8 @@ class Writes:
     def forget(self, account_id: str) -> None:
         """Nothing of the account's fold is written; its state goes, so its events are folded again next time."""
         self.refolded.pop(account_id, None)
+        self.reopened.pop(account_id, None)
+        self.final.pop(account_id, None)
         self.checkpoints = [each for each in self.checkpoints if each[0] != account_id]
         self.forgotten.append(account_id)
 
@@ -247,8 +251,11 @@ class Projector:
                 writes.forget(account_id)
                 writes.due[account_id] = now + RETRY
                 continue
-            if prior is None or prior != folded.findings:
+            final = take_final(folded.state)
+            if prior is None or prior != folded.findings or final:
                 writes.findings[account_id] = folded.findings
+            if final:
+                writes.final[account_id] = final
             changes = [each for each in (next_change, folded.deferred_from) if each is not None]
             if view is not None:
                 writes.views[account_id] = view
@@ -264,7 +271,8 @@ class Projector:
         if writes.forgotten:
             self.view.forget(curs, writes.forgotten)
         self.view.write_checkpoints(curs, writes.refolded, writes.checkpoints)
-        self.view.write(curs, writes.findings, writes.due, position, writes.views, keep_earlier_due=keep_earlier_due)
+        self.view.write(curs, writes.findings, writes.due, position, writes.views, keep_earlier_due=keep_earlier_due,
+                        final=writes.final, reopened=writes.reopened)
 
     def prefetch(self, curs: Cursor[DictRow], instants: Mapping[str, datetime],
                  up_to: int) -> dict[str, tuple[datetime, tuple[datetime, bytes] | None, list[Fact]]]:
@@ -346,6 +354,7 @@ class Projector:
         self.refolds += len(present)
         if before_at is not None:
             writes.refolded[account_id] = before_at
+        writes.reopened[account_id] = boundary  # its findings final after the base are found again
         kept = {point: score for point, score in trend.items() if before_at is not None and point < before_at}
         folded = self.fold(account_id, base, present, now, writes, None)
         return Folded(folded, None, deferred, kept)
@@ -371,14 +380,18 @@ class Projector:
                 known[point] = score_at(state, point, self.thresholds, self.weights, folded.findings or [])
         missing = [point for point in points if point not in known]
         if missing:  # before the last fact and not passed since this projector has held the account
-            known |= self.scores_by_folding(curs, state.account_id, missing, up_to, folded.findings or [])
+            known |= self.scores_by_folding(curs, state.account_id, missing, up_to)
         folded.trend = known
         past = [HealthPoint(point, known[point]) for point in points]
         return view_at(state.view, now, folded.findings or [], self.weights, past)
 
     def scores_by_folding(self, curs: Cursor[DictRow], account_id: str, points: Sequence[datetime],
-                          up_to: int, findings: Sequence[Finding]) -> dict[datetime, int | None]:
-        """The health at past boundaries, folding the account from its checkpoint at or before the first of them."""
+                          up_to: int) -> dict[datetime, int | None]:
+        """The health at past boundaries, folding the account from its checkpoint at or before the first of them.
+
+        At each point the findings are read from the state there: the live ones of now
+        would miss those final since, which may have been open then.
+        """
         base, boundary = start(account_id, self.thresholds), None
         checkpoint = self.view.checkpoint_before(curs, account_id, min(points) + timedelta(microseconds=1))
         if checkpoint is not None:
@@ -389,11 +402,10 @@ class Projector:
         since = None if boundary is None else boundary + timedelta(microseconds=1)
         facts = [fact for fact in account_events_from(curs, account_id, since, up_to) if fact.occurred_at <= max(points)]
         scores: dict[datetime, int | None] = {}
-        state = fold_recording(base, facts, self.thresholds, self.weights, points=points, scores=scores,
-                               findings=findings)
+        state = fold_recording(base, facts, self.thresholds, self.weights, points=points, scores=scores)
         for point in points:
             if point not in scores:
-                scores[point] = score_at(state, point, self.thresholds, self.weights, findings)
+                scores[point] = score_at(state, point, self.thresholds, self.weights)
         return scores
 
 
@@ -408,7 +420,8 @@ def view_changes(state: AccountState, now: datetime) -> datetime:
 class Judged:
     """An account folded from its first event, as a rebuild writes it."""
 
-    findings: list[Finding]
+    findings: list[Finding]  # live
+    final: list[Final]
     view: AccountView
     due: datetime
     checkpoints: list[tuple[str, datetime, bytes]]
@@ -426,12 +439,13 @@ def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thr
     state = fold_recording(start(account_id, thresholds), present, thresholds, weights, points=points, scores=scores,
                            taken=lambda boundary, data: checkpoints.append((account_id, boundary, data)))
     moment = Moment(now)
+    final = take_final(state)
     findings = findings_at(state, moment, thresholds)
     past = [HealthPoint(point, scores[point] if point in scores else score_at(state, point, thresholds, weights))
             for point in points]
     view = view_at(state.view, now, findings, weights, past)
     due = min(each for each in (moment.next_change, deferred, view_changes(state, now)) if each is not None)
-    return Judged(findings, view, due, checkpoints)
+    return Judged(findings, final, view, due, checkpoints)
 
 
 def read_findings(folded: Folded, touched: set[str] | None, now: datetime,

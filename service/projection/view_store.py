@@ -23,6 +23,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from psycopg.types.json import Jsonb
 
 from domain.stream import account_stream_id
+from projections.account_state import Final
 from projections.facts import Fact, fact_from_stored
 from projections.findings import SEVERITY_RANK, Finding
 from projections.view.model import AccountView
@@ -67,10 +68,16 @@ class ProjectedViews(PostgresTrackingRecorder):
             "COPY {0} (account_id, name, judged_at, health, stage, open_findings, top_severity, view)"
             " FROM STDIN (FORMAT BINARY)"
         ).format(accounts)
-        self.delete_findings = SQL("DELETE FROM {0} WHERE account_id = ANY(%b::text[])").format(table)
+        self.delete_findings = SQL(
+            "DELETE FROM {0} WHERE account_id = ANY(%b::text[]) AND (final_at IS NULL OR id = ANY(%b::uuid[]))"
+        ).format(table)
+        self.reopen_final = SQL(
+            "UPDATE {0} f SET final_at = NULL FROM unnest(%b::text[], %b::timestamptz[]) AS d (account_id, after)"
+            " WHERE f.account_id = d.account_id AND f.final_at > d.after"
+        ).format(table)
         self.copy_findings = SQL(
-            "COPY {0} (id, account_id, rule, key, severity, departments, evidence, detected_at, resolved_at, summary)"
-            " FROM STDIN (FORMAT BINARY)"
+            "COPY {0} (id, account_id, rule, key, severity, departments, evidence, detected_at, resolved_at, summary,"
+            " final_at) FROM STDIN (FORMAT BINARY)"
         ).format(table)
         self.upsert_due = SQL(
             "INSERT INTO {0} (account_id, due_at) SELECT * FROM unnest(%b::text[], %b::timestamptz[])"
@@ -123,29 +130,47 @@ class ProjectedViews(PostgresTrackingRecorder):
         views: Mapping[str, AccountView] | None = None,
         *,
         keep_earlier_due: bool = False,
+        final: Mapping[str, Sequence[Final]] | None = None,
+        reopened: Mapping[str, datetime | None] | None = None,
     ) -> None:
         """Replace the findings and views of the given accounts, set their due times, move the tracking.
 
-        With `keep_earlier_due`, an account already due sooner keeps that time.
+        An account's rows are its live findings (`final_at` null), replaced whole, and its
+        final ones (`projections.fold`), each written once with the instant it became
+        final. `findings` holds every live finding of each account written; `final` the
+        findings that became final since. `reopened` names accounts folded again from a
+        checkpoint (or from their first event: None): their rows final after it are found
+        again, so they become live rows, replaced like the others. With
+        `keep_earlier_due`, an account already due sooner keeps that time.
         """
+        final = final or {}
+        if reopened:
+            curs.execute(self.reopen_final, (list(reopened), [
+                datetime.min.replace(tzinfo=timezone.utc) if after is None else after for after in reopened.values()]))
+        accounts = list({**findings, **final})
+        final_ids = [UUID(each.id) for group in final.values() for _, each in group]
         if views:
             curs.execute(self.delete_accounts, (list(views),))
             with curs.copy(self.copy_accounts) as copy:
                 copy.set_types(ACCOUNT_TYPES)
                 for view in views.values():
                     copy.write_row(account_row(view))
-        if findings:  # readers that cache an account's answers see that its findings changed
-            curs.execute(self.bump_findings_version, (list(findings),))
+        if accounts:  # readers that cache an account's answers see that its findings changed
+            curs.execute(self.bump_findings_version, (accounts,))
             if self.logs_changes:
-                finding_changes.keep_old_rows(curs, f"{self.name}_findings", list(findings))
-        curs.execute(self.delete_findings, (list(findings),))
-        with curs.copy(self.copy_findings) as copy:
-            copy.set_types(COPY_TYPES)
-            for group in findings.values():
-                for each in group:
-                    copy.write_row(row_of(each))
-        if findings and self.logs_changes:
-            finding_changes.record_changes(curs, finding_changes.OLD_ROWS, f"{self.name}_findings", list(findings))
+                finding_changes.keep_old_rows(curs, f"{self.name}_findings", accounts, final_ids)
+            curs.execute(self.delete_findings, (accounts, final_ids))
+            with curs.copy(self.copy_findings) as copy:
+                copy.set_types(COPY_TYPES)
+                for group in findings.values():
+                    for each in group:
+                        copy.write_row(row_of(each))
+                for final_group in final.values():
+                    for final_at, each in final_group:
+                        copy.write_row(row_of(each, final_at))
+            if self.logs_changes:
+                finding_changes.record_changes(curs, finding_changes.OLD_ROWS, f"{self.name}_findings", accounts,
+                                               final_ids)
         curs.execute(self.upsert_earlier_due if keep_earlier_due else self.upsert_due, (list(due), list(due.values())))
         if position is not None:
             self._insert_tracking(curs, Tracking(APPLICATION, position))
@@ -218,8 +243,10 @@ def create_statements(name: str) -> list[Composed]:
             "CREATE TABLE IF NOT EXISTS {0} ("
             " id uuid PRIMARY KEY, account_id text NOT NULL, rule text NOT NULL, key text NOT NULL,"
             " severity text NOT NULL, departments text[] NOT NULL, evidence bigint[] NOT NULL,"
-            " detected_at timestamptz NOT NULL, resolved_at timestamptz, summary text NOT NULL)"
+            " detected_at timestamptz NOT NULL, resolved_at timestamptz, summary text NOT NULL, final_at timestamptz)"
         ).format(table),
+        # Views written before final findings left the folded state: every row is live until refolded.
+        SQL("ALTER TABLE {0} ADD COLUMN IF NOT EXISTS final_at timestamptz").format(table),
         SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (account_id)").format(Identifier(f"{name}_findings_account"), table),
         SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (detected_at DESC, id DESC)").format(Identifier(f"{name}_findings_detected"), table),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text PRIMARY KEY, due_at timestamptz)").format(schedule),
@@ -268,10 +295,11 @@ def account_row(view: AccountView) -> tuple[Any, ...]:
     )
 
 
-COPY_TYPES = ["uuid", "text", "text", "text", "text", "text[]", "int8[]", "timestamptz", "timestamptz", "text"]
+COPY_TYPES = ["uuid", "text", "text", "text", "text", "text[]", "int8[]", "timestamptz", "timestamptz", "text",
+              "timestamptz"]
 
 
-def row_of(each: Finding) -> tuple[Any, ...]:
+def row_of(each: Finding, final_at: datetime | None = None) -> tuple[Any, ...]:
     return (
         UUID(each.id),
         each.account_id,
@@ -283,6 +311,7 @@ def row_of(each: Finding) -> tuple[Any, ...]:
         each.detected_at,
         each.resolved_at,
         each.summary,
+        final_at,
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import asyncpg
 import orjson
@@ -35,6 +35,9 @@ from service.projection.view_store import CHECKPOINTS_TABLE, FINDINGS_TABLE, SET
 from service.read.accounts import EventRecord
 from service.read.pool import ReadPool
 from service.store.tables import EVENTS_TABLE
+
+if TYPE_CHECKING:
+    from service.read.pool import Connection
 
 COLUMNS = "id, account_id, rule, severity, departments, evidence, detected_at, resolved_at, summary"
 
@@ -86,6 +89,10 @@ SELECT min(occurred_at) FROM {EVENTS_TABLE}
 WHERE notification_id > coalesce((SELECT max(notification_id) FROM {TRACKING_TABLE}), 0) AND originator_id = $1
 """
 
+FINAL_BY = f"""
+SELECT {COLUMNS} FROM {FINDINGS_TABLE} WHERE account_id = $1 AND final_at <= $2
+"""
+
 CHECKPOINT_BEFORE = f"""
 SELECT boundary, state FROM {CHECKPOINTS_TABLE} WHERE account_id = $1 AND boundary < $2
 ORDER BY boundary DESC LIMIT 1
@@ -100,11 +107,16 @@ JudgedKey = tuple[str, datetime]  # (account id, asOf)
 
 
 class Judged(NamedTuple):
-    """An account as of a moment: its folded state, its findings then, and its health trend's past points."""
+    """An account as of a moment: its folded state, its findings then, and its health trend's past points.
+
+    `findings` are those of the state; `final` those that had become final by the
+    checkpoint it was folded from (the projector's final rows), all resolved then.
+    """
 
     state: AccountState
     findings: list[Finding]
     past: tuple[HealthPoint, ...]
+    final: tuple[FindingRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,34 +187,46 @@ class FindingReads:
         ]
 
     async def judged_as_of(self, account_id: str, as_of: datetime) -> Judged:
-        """The account's state, findings and trend as of `as_of`: folded from the checkpoint at or before its trend."""
+        """The account's state, findings and trend as of `as_of`: folded from the checkpoint at or before its trend.
+
+        The checkpoint, the findings final by its boundary (rows it does not hold) and
+        the events after it are read in one snapshot, so a projector refolding the
+        account meanwhile cannot make a finding count twice or not at all.
+        """
         thresholds = await self.thresholds_in_force()
         points = boundaries_before(as_of, TREND_POINTS)
-        base, since = start(account_id, thresholds), NEVER
-        chosen = await self.pool.fetchrow(CHECKPOINT_BEFORE, account_id, min(points) + JUST_AFTER)
-        if chosen is not None:
-            not_taken_in = await self.pool.fetchval(NOT_TAKEN_IN_BEFORE, account_stream_id(account_id))
-            if not_taken_in is not None and not_taken_in <= chosen["boundary"]:
-                chosen = await self.pool.fetchrow(CHECKPOINT_BEFORE, account_id, not_taken_in)
+        stream = account_stream_id(account_id)
+
+        async def read(connection: "Connection") -> tuple[asyncpg.Record | None, list[asyncpg.Record], list[asyncpg.Record]]:
+            async with connection.transaction(isolation="repeatable_read", readonly=True):
+                chosen = await connection.fetchrow(CHECKPOINT_BEFORE, account_id, min(points) + JUST_AFTER)
+                if chosen is not None:
+                    not_taken_in = await connection.fetchval(NOT_TAKEN_IN_BEFORE, stream)
+                    if not_taken_in is not None and not_taken_in <= chosen["boundary"]:
+                        chosen = await connection.fetchrow(CHECKPOINT_BEFORE, account_id, not_taken_in)
+                since = NEVER if chosen is None else chosen["boundary"]
+                final = [] if chosen is None else await connection.fetch(FINAL_BY, account_id, since)
+                return chosen, final, await connection.fetch(ACCOUNT_EVENTS_BETWEEN, stream, since, as_of)
+
+        chosen, final_rows, rows = await self.pool.run(read)
+        base, final = start(account_id, thresholds), tuple(FindingRecord.from_row(row) for row in final_rows)
         if chosen is not None:
             try:
-                base, since = decode(chosen["state"]), chosen["boundary"]
+                base = decode(chosen["state"])
             except StaleCheckpoint:  # another release's: folded from the first event instead
-                base, since = start(account_id, thresholds), NEVER
-        rows = await self.pool.fetch(ACCOUNT_EVENTS_BETWEEN, account_stream_id(account_id), since, as_of)
+                chosen, final = None, ()
+                rows = await self.pool.fetch(ACCOUNT_EVENTS_BETWEEN, stream, NEVER, as_of)
         facts = sorted((fact_from_stored(row["notification_id"], row["topic"], row["state"], row["occurred_at"])[0]
                         for row in rows), key=Fact.order.fget)  # type: ignore[attr-defined]
-        # Twice: to T for the findings then, and again scoring the trend's points with them (the findings open
-        # at a point are those of T open then), which costs less than reading every rule at each point.
-        again = decode(chosen["state"]) if chosen is not None and since is not NEVER else start(account_id, thresholds)
-        state = fold_recording(base, facts, thresholds, self.weights)
-        findings = findings_at(state, Moment(as_of), thresholds)
+        # The trend's points are scored from the state at each (the findings then read there); the findings final
+        # before the checkpoint were resolved before its oldest point, so they count at none of them.
         scores: dict[datetime, int | None] = {}
-        fold_recording(again, facts, thresholds, self.weights, points=points, scores=scores, findings=findings)
+        state = fold_recording(base, facts, thresholds, self.weights, points=points, scores=scores)
+        findings = findings_at(state, Moment(as_of), thresholds)
         past = tuple(HealthPoint(point, scores[point] if point in scores else score_at(state, point, thresholds,
                                                                                           self.weights, findings))
                      for point in points)
-        return Judged(state, findings, past)
+        return Judged(state, findings, past, final)
 
     async def judged_many(self, keys: Sequence[JudgedKey]) -> list[Judged | Exception]:
         """For a request's DataLoader: the view, the findings and the agent context of one asOf
@@ -256,6 +280,6 @@ class FindingReads:
 
 def records_as_of(judged: Judged, open_only: bool | None) -> list[FindingRecord]:
     """The findings of a judging as records, the most recently detected first."""
-    found = judged.findings
+    found = [*map(FindingRecord.from_finding, judged.findings), *judged.final]
     chosen = [each for each in found if open_only is None or each.is_open == open_only]
-    return [FindingRecord.from_finding(each) for each in sorted(chosen, key=lambda f: (f.detected_at, f.id), reverse=True)]
+    return sorted(chosen, key=lambda each: (each.detected_at, each.id), reverse=True)

@@ -21,8 +21,9 @@ from projections.facts import Fact
 from projections.folding import CHECKPOINT_EVERY
 from projections.history import history_of
 from projections.view.account import account_view
+from service.projection.finding_changes import CHANGES_TABLE
 from service.projection.projector import Projector
-from service.projection.view_store import CHECKPOINTS_TABLE, ProjectedViews, histories, open_view_store
+from service.projection.view_store import CHECKPOINTS_TABLE, FINDINGS_TABLE, ProjectedViews, histories, open_view_store
 from service.settings import connection_params
 from tests.integration.test_findings import eventually
 from tests.support import graphql, record, unique
@@ -85,7 +86,7 @@ def caught_up(projector: Projector) -> None:
 
 def rows_of(view: ProjectedViews, account: str) -> tuple[list[tuple[Any, ...]], dict[str, Any] | None]:
     with view.datastore.transaction(commit=False) as curs:
-        curs.execute(f"SELECT id, rule, evidence, detected_at, resolved_at, summary FROM {view.name}_findings"
+        curs.execute(f"SELECT id, rule, evidence, detected_at, resolved_at, summary, final_at FROM {view.name}_findings"
                      " WHERE account_id = %s ORDER BY id", (account,))
         findings = [tuple(row.values()) for row in curs.fetchall()]
         curs.execute(f"SELECT view FROM {view.name}_accounts WHERE account_id = %s", (account,))
@@ -258,3 +259,68 @@ def test_as_of_from_checkpoints_answers_as_the_reference_and_never_serves_a_bad_
         assert [parsed(each) for each in as_of_answers(client, account, instants)] == [parsed(each) for each in answers]
     finally:
         view.datastore.close()
+
+
+def bursts_of(account: str, weeks: int) -> list[dict[str, Any]]:
+    """Seven touches from marketing and sales on one day every ten days: a contact-pressure finding each time, each
+    final once the next first touch shows its burst is over."""
+    return [{"id": f"{account}-b{week}-{n}", "source": "crm", "accountId": account, "occurredAt": at(10 * week + 1 + n / 24),
+             **({"type": "marketing.campaign.sent", "data": {"campaignId": f"C-{week}", "channel": "email",
+                                                             "intent": "nurture"}}
+                if n < 4 else {"type": "sales.outreach.sent", "data": {"channel": "call", "intent": "check_in"}})}
+            for week in range(weeks) for n in range(7)]
+
+
+def test_final_findings_are_written_once_kept_across_refolds_and_found_again_when_a_late_event_changes_them(
+    client: httpx.Client, database_url: str, views: tuple[ProjectedViews, ProjectedViews]
+) -> None:
+    """Findings that became final leave the state as rows of their own: a late event reopens those after the
+    checkpoint it refolds from, they are found again the same (no change logged), and asOf still counts them."""
+    account = unique()
+    record(client, bursts_of(account, 30))  # 210 touches: 30 bursts, 29 of them over
+    view = open_view_store(connection_params(database_url))
+    try:
+        def final_rows() -> list[tuple[Any, ...]]:
+            with view.datastore.transaction(commit=False) as curs:
+                curs.execute(f"SELECT id, evidence, resolved_at, final_at FROM {FINDINGS_TABLE}"
+                             " WHERE account_id = %s AND final_at IS NOT NULL ORDER BY id", (account,))
+                return [tuple(row.values()) for row in curs.fetchall()]
+
+        def changes() -> list[tuple[str, str]]:
+            with view.datastore.transaction(commit=False) as curs:
+                curs.execute(f"SELECT finding_id::text AS id, change FROM {CHANGES_TABLE} WHERE account_id = %s"
+                             " ORDER BY position", (account,))
+                return [(row["id"], row["change"]) for row in curs.fetchall()]
+
+        assert eventually(lambda: len(final_rows()) == 29, timeout=30), final_rows()
+        logged = changes()
+        assert len({finding for finding, _ in logged}) == 30
+        assert all(sum(1 for each in logged if each[0] == finding) <= 2 for finding, _ in logged), logged
+        # A late touch in a recent burst: refolded from the checkpoint before it, the bursts after it are
+        # found again as they were, and that one gains the touch as evidence.
+        late = {"id": f"{account}-late", "source": "crm", "type": "sales.outreach.sent", "accountId": account,
+                "occurredAt": at(10 * 5 + 1 + 3.5 / 24), "data": {"channel": "call", "intent": "check_in"}}
+        before = final_rows()
+        record(client, [late])
+        assert eventually(lambda: final_rows() != before, timeout=30)
+        after = final_rows()
+        assert len(after) == 29
+        grown = [row for row in after if row not in before]
+        assert len(grown) == 1 and len(grown[0][1]) == 8, grown
+        assert changes()[len(logged):] == [(str(grown[0][0]), "EVIDENCE_ADDED")]
+        # asOf counts the findings that were final before its checkpoint, from their rows.
+        with view.datastore.transaction(commit=False) as curs:
+            facts = histories(curs, [account], view.position(curs))[account]
+        for instant in (NOW - timedelta(days=3), NOW - timedelta(days=100)):
+            got, expected = parsed(as_of_answers(client, account, [instant])[0]), reference_answer(facts, account, instant)
+            assert got["findings"] == expected["findings"] and len(got["findings"]) > 10, instant
+    finally:
+        view.datastore.close()
+    # A projector of its own, and one from scratch: the same rows, final instants included.
+    projected(views[0])
+    same_as_from_scratch(views, account)
+    with views[0].datastore.transaction(commit=False) as curs:
+        curs.execute(f"SELECT count(*) AS n FROM {views[0].name}_findings WHERE account_id = %s AND final_at IS NOT NULL",
+                     (account,))
+        row = curs.fetchone()
+    assert row is not None and row["n"] == 29

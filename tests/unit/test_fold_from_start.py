@@ -32,7 +32,9 @@ def test_folded_from_start_equals_the_reference(facts: list[Fact], weights: obje
     judged = judged_from_start("acme", stored, now, DEFAULT_THRESHOLDS, weights)  # type: ignore[arg-type]
     history = history_of("acme", stored)
     findings = evaluate(history, now, DEFAULT_THRESHOLDS).findings
-    assert judged.findings == findings
+    final = [each for _, each in judged.final]
+    assert sorted([*judged.findings, *final], key=lambda each: (each.detected_at, each.id)) == findings
+    assert all(each.resolved_at is not None for each in final)
     assert judged.view == account_view(history, now, findings, weights)  # type: ignore[arg-type]
     ordered = sorted(stored, key=lambda each: each.order)
     for account_id, boundary, data in judged.checkpoints:
@@ -40,7 +42,7 @@ def test_folded_from_start_equals_the_reference(facts: list[Fact], weights: obje
         for fact in ordered:
             if fact.occurred_at <= boundary:
                 expected = advance(expected, fact, DEFAULT_THRESHOLDS)
-        expected.unchecked = 0
+        expected.unchecked, expected.final = 0, []
         assert decode(data) == expected, boundary
 
 

@@ -8,6 +8,15 @@ counts, and one follow-up answers every detractor response before it. This is a
 deadline rule: with no follow-up, the finding is detected at the response + 7 days.
 Key: the response. Closes at the first follow-up after the deadline; it then joins the
 response as evidence.
+
+As a fold (`Unanswered`), the state keeps the detractor responses no follow-up has
+answered yet and the instant of the latest follow-up. A follow-up empties the waiting
+list: a response answered in time leaves without a finding, and one answered late is
+final at once (`take_final` gives it up): its closing and evidence are that first
+follow-up, which no later fact can change. A response past its deadline with no
+follow-up yet stays (its finding is open, and will close and gain evidence at the next
+follow-up): rules.md gives it no end, so an account that never follows up keeps every
+such response.
 """
 
 from __future__ import annotations
@@ -58,11 +67,11 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
 @state(version=1)
 @dataclass(slots=True)
 class Unanswered:
-    """Detractor responses no follow-up has answered yet, and the late follow-ups that closed one."""
+    """Detractor responses no follow-up has answered yet, and the late follow-ups just taken, until given up."""
 
     account_id: str
     waiting: list[Fact] = field(default_factory=list)  # each open once its deadline passes
-    answered_late: list[tuple[Fact, Fact]] = field(default_factory=list)  # (response, the late follow-up)
+    answered_late: list[tuple[Fact, Fact]] = field(default_factory=list)  # (response, late follow-up), until taken
     last_follow_up_at: datetime | None = None
 
 
@@ -95,6 +104,15 @@ def read(unanswered: Unanswered, moment: Moment, thresholds: Thresholds) -> Iter
             yield finding_of(unanswered.account_id, response, response.occurred_at + window, None, None)
 
 
+def take_final(unanswered: Unanswered, now: datetime, thresholds: Thresholds) -> list[Finding]:
+    """The responses answered late: closed by their first follow-up, which no later fact can change."""
+    window = timedelta(days=thresholds.follow_up_days)
+    final = [finding_of(unanswered.account_id, response, response.occurred_at + window, late, late.occurred_at)
+             for response, late in unanswered.answered_late]
+    unanswered.answered_late.clear()
+    return final
+
+
 def follow_up_words(fact: Fact) -> str:
     if fact.type == "support.contact.made":
         return f"a {fact.data['channel']} from support"
@@ -124,5 +142,6 @@ def finding_of(account_id: str, response: Fact, deadline: datetime, late: Fact |
     )
 
 
-FOLD = Fold(frozenset({"marketing.nps.responded", "support.contact.made", "sales.outreach.sent"}), start, step, read)
+FOLD = Fold(frozenset({"marketing.nps.responded", "support.contact.made", "sales.outreach.sent"}), start, step, read,
+            take_final)
 RULE = Rule(ID, Thresholds(), detect, FOLD)

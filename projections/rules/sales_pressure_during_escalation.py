@@ -9,9 +9,13 @@ open again. Key: the ticket; a push in a later reopening joins the same finding,
 is open again until the ticket is resolved again. Evidence: the ticket's opening, each
 of its escalations and reopenings, and every push while it was open and serious.
 
-As a fold (`Escalations`), each ticket keeps its lifecycle events and the pushes that
-joined it; the events of the current instant wait until a later one comes, as they take
-effect together.
+As a fold (`Escalations`), each ticket keeps its lifecycle events and the spans of the
+account's pushes that joined it; a push that joined a ticket is kept once, however many
+tickets it joined, and one that joined none is not kept. The events of the current
+instant wait until a later one comes, as they take effect together. No finding is ever
+final: rules.md keys the finding by the ticket and lets any later event of it change it
+(an escalation or reopening joins the evidence, a push in a reopening opens it again),
+with no end in time, so every ticket stays, with all its evidence.
 """
 
 from __future__ import annotations
@@ -161,7 +165,7 @@ def finding_of(account_id: str, ticket_id: str, priority: str | None, first_open
     )
 
 
-@state(version=1)
+@state(version=2)
 @dataclass(slots=True)
 class Watched:
     """One ticket as the fold keeps it: what a later push, reopening or read needs of it."""
@@ -172,15 +176,22 @@ class Watched:
     first_opened: datetime | None = None  # the start of its first open stretch
     is_open: bool = False
     events: list[Fact] = field(default_factory=list)  # openings, escalations and reopenings (evidence)
-    pushes: list[Fact] = field(default_factory=list)  # pushes while open and serious (evidence)
+    joined: list[tuple[int, int]] = field(default_factory=list)  # [first, stop) spans of the account's `pushes`
     pushed_now: bool = False  # a push joined in the current open stretch
     resolved_at: datetime | None = None  # the end of the last stretch a push joined
 
     def copy(self) -> Watched:
-        return replace(self, events=list(self.events), pushes=list(self.pushes))
+        return replace(self, events=list(self.events), joined=list(self.joined))
+
+    def join(self, stop: int) -> None:
+        """The push just kept (at `stop` - 1 in the account's pushes) joins: it extends the ticket's latest span."""
+        if self.joined and self.joined[-1][1] == stop - 1:
+            self.joined[-1] = (self.joined[-1][0], stop)
+        else:
+            self.joined.append((stop - 1, stop))
 
 
-@state(version=1)
+@state(version=2)
 @dataclass(slots=True)
 class Escalations:
     """The account's tickets, open ones apart, and the facts of the current instant.
@@ -189,14 +200,17 @@ class Escalations:
     open now) is all a push looks at; `resolved` keeps every other ticket compactly, as
     its finding if it has one and what a reopening would need (its priority, whether it
     is serious, when it first opened, its evidence): rules.md lets a ticket be reopened at
-    any time, so a resolved ticket is never forgotten. Pushes that joined no ticket are not
-    kept. `pending` holds the ticket events and pushes of the latest instant: they take
+    any time, so a resolved ticket is never forgotten. `pushes` holds each push that joined
+    a ticket once, in order: a ticket open and serious takes every push until it is
+    resolved, so its pushes are a span of them per stretch. Pushes that joined no ticket
+    are not kept. `pending` holds the ticket events and pushes of the latest instant: they take
     effect together (`in_effect_order`) once a later instant comes, or when read.
     """
 
     account_id: str
     open: dict[str, Watched] = field(default_factory=dict)
     resolved: dict[str, Watched] = field(default_factory=dict)  # and those never opened, only escalated
+    pushes: list[Fact] = field(default_factory=list)  # the pushes that joined a ticket, each once
     pending: list[Fact] = field(default_factory=list)  # lifecycle events and pushes at the last instant
 
 
@@ -229,14 +243,16 @@ def settle(escalations: Escalations, thresholds: Thresholds, copying: bool) -> N
             advance(ticket, fact, thresholds)
         (escalations.open if ticket.is_open else escalations.resolved)[ticket_id] = ticket
     copied = set(by_ticket)
-    for push in (fact for fact in escalations.pending if fact.type not in LIFECYCLE):
-        for ticket_id, ticket in escalations.open.items():
-            if ticket.serious:
-                if copying and ticket_id not in copied:
-                    ticket = escalations.open[ticket_id] = ticket.copy()
-                    copied.add(ticket_id)
-                ticket.pushes.append(push)
-                ticket.pushed_now, ticket.resolved_at = True, None
+    serious = [ticket_id for ticket_id, ticket in escalations.open.items() if ticket.serious]
+    for push in (fact for fact in escalations.pending if fact.type not in LIFECYCLE and serious):
+        escalations.pushes.append(push)
+        for ticket_id in serious:
+            ticket = escalations.open[ticket_id]
+            if copying and ticket_id not in copied:
+                ticket = escalations.open[ticket_id] = ticket.copy()
+                copied.add(ticket_id)
+            ticket.join(len(escalations.pushes))
+            ticket.pushed_now, ticket.resolved_at = True, None
     escalations.pending = []
 
 
@@ -261,12 +277,13 @@ def advance(ticket: Watched, fact: Fact, thresholds: Thresholds) -> None:
 def read(escalations: Escalations, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
     if escalations.pending:
         escalations = Escalations(escalations.account_id, dict(escalations.open), dict(escalations.resolved),
-                                  list(escalations.pending))
+                                  list(escalations.pushes), list(escalations.pending))
         settle(escalations, thresholds, copying=True)
     for ticket in [*escalations.open.values(), *escalations.resolved.values()]:
-        if ticket.pushes and ticket.first_opened is not None:
+        if ticket.joined and ticket.first_opened is not None:
+            pushes = [push for first, stop in ticket.joined for push in escalations.pushes[first:stop]]
             yield finding_of(escalations.account_id, ticket.id, ticket.priority, ticket.first_opened, ticket.events,
-                             ticket.pushes, moment.resolved_at(ticket.resolved_at))
+                             pushes, moment.resolved_at(ticket.resolved_at))
 
 
 FOLD = Fold(frozenset({*LIFECYCLE, "sales.outreach.sent", "sales.opportunity.opened"}), start, step, read)

@@ -15,8 +15,11 @@ closed as it came), and a response of 7 or more at the detractor response's own
 instant answers it at once: neither gives a finding.
 
 As a fold (`Detractors`), a detractor response is watched for its 30 days with the pushes
-that joined it; it leaves the state when its window has passed or a response of 7 or
-more came, kept as a final finding only if it held.
+that joined it; it leaves the watch when a fact comes after its window's end or a
+response of 7 or more comes. Its finding, if it held, is then final (`take_final` gives
+it up): pushes after the window or after the recovery no longer count, and its closing
+has come. So the state holds at most a window's worth of responses and pushes whatever
+the account's age.
 """
 
 from __future__ import annotations
@@ -78,15 +81,15 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
 @state(version=1)
 @dataclass(slots=True)
 class Detractors:
-    """Detractor responses still in their window, the findings already final, and the current instant.
+    """Detractor responses still in their window, the findings just final, and the current instant.
 
     `watching` holds the detractor responses of the last `window_days` that no response
     of 7 or more has answered yet, each with the pushes in its window so far: at most a
     window's worth of facts. A response leaves it once a fact comes after its window's end
     or a response of 7 or more comes; it moves to `final` (response, pushes, closing) if
-    it held, and is dropped otherwise. `pushes_now` and `recovered_now` remember the
-    current instant only: a response at that instant takes the pushes made then, and a
-    response of 7 or more then answers it at once.
+    it held, until `take_final` takes it, and is dropped otherwise. `pushes_now` and
+    `recovered_now` remember the current instant only: a response at that instant takes
+    the pushes made then, and a response of 7 or more then answers it at once.
     """
 
     account_id: str
@@ -150,6 +153,14 @@ def read(detractors: Detractors, moment: Moment, thresholds: Thresholds) -> Iter
             yield finding_of(detractors.account_id, response, pushes, moment.resolved_at(end), thresholds)
 
 
+def take_final(detractors: Detractors, now: datetime, thresholds: Thresholds) -> list[Finding]:
+    """The findings of the responses whose watch ended: closed at or before `now`, no later push counts."""
+    final = [finding_of(detractors.account_id, response, pushes, closes, thresholds)
+             for response, pushes, closes in detractors.final]
+    detractors.final.clear()
+    return final
+
+
 def push_words(fact: Fact) -> str:
     if fact.type == "marketing.campaign.sent":
         return f"Marketing sent the {fact.data['intent']} {fact.data['channel']} campaign {fact.data['campaignId']}"
@@ -185,5 +196,5 @@ def finding_of(account_id: str, response: Fact, pushes: list[Fact], resolved_at:
     )
 
 
-FOLD = Fold(frozenset({"marketing.nps.responded", *PUSH_TYPES}), start, step, read)
+FOLD = Fold(frozenset({"marketing.nps.responded", *PUSH_TYPES}), start, step, read, take_final)
 RULE = Rule(ID, Thresholds(), detect, FOLD)

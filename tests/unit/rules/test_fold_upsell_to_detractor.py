@@ -14,7 +14,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from projections.account_state import advance, start
 from projections.facts import Fact
+from projections.findings import Moment
+from projections.history import Timeline
+from projections.rules import RULES
+from projections.state_codec import encode
 from projections.thresholds import DEFAULT_THRESHOLDS
 from tests.unit.rules.fold_clusters import assert_fold_matches_detector, daily, edge_histories, folded_state
 
@@ -54,3 +59,30 @@ def test_the_state_keeps_a_window_of_responses_however_long_the_history() -> Non
     detractors = folded_state(RULE, facts, DEFAULT_THRESHOLDS)
     assert len(detractors.watching) <= 31 and all(len(pushes) <= 31 for _, pushes in detractors.watching)
     assert len(detractors.pushes_now) <= 1
+
+
+def pushed_detractors(episodes: int) -> list[Fact]:
+    """A detractor response every 10 days with an upsell push the next day; every other one answered by a promoter."""
+    hour = timedelta(hours=1)
+    facts = daily(10 * episodes, (hour, "marketing.nps.responded", "c-1", {"score": 3}),
+                  (2 * hour, "sales.outreach.sent", None, {"channel": "email", "intent": "upsell"}),
+                  (3 * hour, "marketing.nps.responded", "c-1", {"score": 9}))
+    return [each for n, each in enumerate(facts)
+            if (n // 3) % 10 == {0: 0, 1: 1, 2: 2}[n % 3] and (n % 3 < 2 or (n // 30) % 2)]
+
+
+def test_the_state_stays_the_same_size_however_many_detractors_were_pushed() -> None:
+    size = [len(encode(folded_state(RULE, pushed_detractors(episodes), DEFAULT_THRESHOLDS))) for episodes in (50, 500)]
+    assert size[1] <= size[0] + 16, size
+
+
+def test_a_finding_given_up_as_final_is_the_detectors_long_after() -> None:
+    facts = sorted(pushed_detractors(31), key=lambda each: each.order)
+    account = start("acme", DEFAULT_THRESHOLDS, [RULE])
+    for fact in facts:
+        account = advance(account, fact, DEFAULT_THRESHOLDS)
+    assert len(account.final) == 30 and len(account.rules[RULE].watching) == 1  # the last window has not ended
+    much_later = Moment(facts[-1].occurred_at + timedelta(days=1000))
+    detector = list(RULES[RULE].detect(Timeline("acme", facts), much_later, DEFAULT_THRESHOLDS[RULE]))
+    assert [each for _, each in account.final] == detector[:-1]
+    assert list(RULES[RULE].fold.read(account.rules[RULE], much_later, DEFAULT_THRESHOLDS[RULE])) == detector[-1:]

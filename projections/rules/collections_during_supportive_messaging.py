@@ -15,8 +15,14 @@ sends and the collections actions in their windows (a later action in a window j
 it). A send with no collections action in its window is no part of it.
 
 As a fold (`Campaigns`), the sends whose window is still open gather the actions that
-come; a window that closes holding the finding becomes its evidence, one that closes
-without holding it is forgotten.
+come; a window that closes without holding the finding is forgotten, one that closes
+holding it joins its campaign's `Held`: the finding's evidence, each action once (an
+action in the windows of several sends is one piece of evidence), and which send and
+action opened it. No campaign's finding is ever final (`take_final` has nothing to
+give up): a later send of the campaign with collections in its window joins it and opens
+it again (`docs/rules.md`, rule 2, Closes), however long after. So the state holds, per
+campaign, its evidence so far, which grows with the campaign's sends that hold it;
+everything else it holds is within the last 14 days.
 """
 
 from __future__ import annotations
@@ -61,7 +67,7 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
                   for send in sends]
         holding = [each for each in around if each.holds(window)]
         if holding:
-            yield finding_of(timeline.account_id, campaign_id, holding, moment, thresholds)
+            yield finding_of(timeline.account_id, campaign_id, held_by(holding), moment, thresholds)
 
 
 @state(version=1)
@@ -82,19 +88,57 @@ class Around:
 
 @state(version=1)
 @dataclass(slots=True)
+class Held:
+    """A campaign's finding as the sends that hold it make it: its evidence, and which of it opened the finding."""
+
+    sends: list[Fact]  # every send that holds it
+    actions: list[Fact]  # the collections actions in their windows, each once
+    send: int = 0  # the send that held it first, in `sends`
+    first: int = 0  # the first collections action in that send's window, in `actions`
+
+    def begins(self) -> datetime:
+        return max(self.sends[self.send].occurred_at, self.actions[self.first].occurred_at)
+
+    def joined(self, around: Around) -> Held:
+        """This finding with one more send that holds it."""
+        known = {action.order: n for n, action in enumerate(self.actions)}
+        opens = not self.sends or (around.begins(), around.send.order) < (self.begins(), self.sends[self.send].order)
+        self.sends.append(around.send)
+        for action in around.actions:
+            if action.order not in known:
+                known[action.order] = len(self.actions)
+                self.actions.append(action)
+        if opens:
+            self.send, self.first = len(self.sends) - 1, known[around.actions[0].order]
+        return self
+
+    def copy(self) -> Held:
+        return Held(list(self.sends), list(self.actions), self.send, self.first)
+
+
+def held_by(holding: list[Around]) -> Held:
+    """The finding of the sends that hold it (at least one)."""
+    held = Held([], [])
+    for each in holding:
+        held.joined(each)
+    return held
+
+
+@state(version=2)
+@dataclass(slots=True)
 class Campaigns:
     """What can still change the findings: recent actions, the sends still open, and the evidence of findings.
 
-    Bounded: `recent` holds the actions of the last 14 days (a send to come reaches no
-    further back) and `open` the sends of the last 14 days; a send leaves `open` when its
-    window is over, into `holding` if it holds its campaign's finding, else forgotten.
-    `holding` is the evidence of findings, no more.
+    `recent` holds the actions of the last 14 days (a send to come reaches no further
+    back) and `open` the sends of the last 14 days; a send leaves `open` when its window
+    is over, into its campaign's `Held` if it holds the finding, else forgotten. `held`
+    is the evidence of findings, each fact once, no more.
     """
 
     account_id: str
     recent: list[Fact] = field(default_factory=list)  # collections actions a send to come may have in its window
     open: list[Around] = field(default_factory=list)  # supportive sends whose window may still gather actions
-    holding: dict[str, list[Around]] = field(default_factory=dict)  # by campaign: closed windows that hold it
+    held: dict[str, Held] = field(default_factory=dict)  # by campaign: its finding from the closed windows
 
 
 def start(account_id: str, thresholds: Thresholds) -> Campaigns:
@@ -119,19 +163,36 @@ def settle(campaigns: Campaigns, now: datetime, window: timedelta) -> None:
     """Close the windows that ended before `now`, and forget the actions no send to come can reach."""
     for each in campaigns.open:
         if each.send.occurred_at + window < now and each.holds(window):
-            campaigns.holding.setdefault(campaign_of(each.send), []).append(each)
+            joined(campaigns.held, each)
     campaigns.open = [each for each in campaigns.open if each.send.occurred_at + window >= now]
     campaigns.recent = [action for action in campaigns.recent if action.occurred_at >= now - window]
 
 
+def joined(held: dict[str, Held], around: Around) -> None:
+    """The send, which holds its campaign's finding, joins it."""
+    campaign_id = campaign_of(around.send)
+    held[campaign_id] = held[campaign_id].joined(around) if campaign_id in held else held_by([around])
+
+
 def read(campaigns: Campaigns, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
     window = timedelta(days=thresholds.window_days)
-    holding = {campaign_id: list(sends) for campaign_id, sends in campaigns.holding.items()}
+    opened: dict[str, list[Around]] = {}
     for each in campaigns.open:
         if each.holds(window):
-            holding.setdefault(campaign_of(each.send), []).append(each)
-    for campaign_id, sends in holding.items():
-        yield finding_of(campaigns.account_id, campaign_id, sends, moment, thresholds)
+            opened.setdefault(campaign_of(each.send), []).append(each)
+    for campaign_id in {**campaigns.held, **opened}:
+        held = with_open(campaigns.held.get(campaign_id), opened.get(campaign_id, []))
+        yield finding_of(campaigns.account_id, campaign_id, held, moment, thresholds)
+
+
+def with_open(closed: Held | None, opened: list[Around]) -> Held:
+    """A campaign's finding as of now: its closed windows' (left as they are) and its open ones that hold it."""
+    if closed is None:
+        return held_by(opened)
+    held = closed.copy() if opened else closed
+    for each in opened:
+        held.joined(each)
+    return held
 
 
 def campaign_of(send: Fact) -> str:
@@ -148,13 +209,10 @@ def action_words(action: Fact) -> str:
     return "suspended the service"
 
 
-def finding_of(account_id: str, campaign_id: str, holding: list[Around], moment: Moment,
-               thresholds: Thresholds) -> Finding:
+def finding_of(account_id: str, campaign_id: str, held: Held, moment: Moment, thresholds: Thresholds) -> Finding:
     """The campaign's finding from the sends that hold it: from the first to hold it to 14 days after the last."""
     window = timedelta(days=thresholds.window_days)
-    opening = min(holding, key=lambda each: (each.begins(), each.send.order))
-    campaign, first = opening.send, opening.actions[0]
-    actions = {action.order: action for each in holding for action in each.actions}
+    campaign, first, actions = held.sends[held.send], held.actions[held.first], held.actions
     marketing = f"marketing sent {campaign_words(campaign_id, campaign)} on {day(campaign.occurred_at)}"
     billing = f"billing {action_words(first)} on {day(first.occurred_at)}"
     clauses = (billing, marketing) if first.occurred_at < campaign.occurred_at else (marketing, billing)
@@ -169,9 +227,9 @@ def finding_of(account_id: str, campaign_id: str, holding: list[Around], moment:
         campaign_id,
         severity="MEDIUM",
         departments=("billing", "marketing"),
-        evidence=[*(each.send for each in holding), *actions.values()],
-        detected_at=opening.begins(),
-        resolved_at=moment.resolved_at(max(each.send.occurred_at for each in holding) + window),
+        evidence=[*held.sends, *actions],
+        detected_at=held.begins(),
+        resolved_at=moment.resolved_at(max(send.occurred_at for send in held.sends) + window),
         summary=summary + ".",
     )
 

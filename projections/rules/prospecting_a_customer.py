@@ -17,7 +17,11 @@ reopening does for `sales-pressure-during-escalation`.
 
 As a fold (`Customer`), the state keeps the latest subscription change and won deal
 (each with the latest one of an earlier instant, since "before T" is strict), and each
-department's finding.
+department's finding. Nothing leaves it and no finding is ever final (no `take_final`):
+a department's finding reopens at its next prospecting message to a customer, however
+late (`docs/rules.md`, rule 8, "Prospecting again after it closed"), and keeps every
+message as evidence. So the state is four facts and at most two findings, whose
+evidence grows with the messages.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from projections.facts import Fact
 from projections.rules.prospecting_a_customer import ID, Thresholds
-from tests.unit.rules.fold_edges import assert_fold_matches_detector, edge_histories, edges
+from projections.state_codec import encode
+from tests.unit.rules.builders import fact
+from tests.unit.rules.fold_edges import assert_fold_matches_detector, detected, edge_histories, edges, read, state_after
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 DATA: dict[str, st.SearchStrategy[dict[str, Any]]] = {
@@ -37,3 +39,40 @@ THRESHOLDS = st.builds(Thresholds, customer_won_days=st.sampled_from([0, 30, 365
 @given(edge_histories(DATA, INSTANTS, OFFSETS, max_size=30), st.one_of(st.just(Thresholds()), THRESHOLDS))
 def test_the_fold_gives_the_detectors_findings_at_every_edge(facts: list[Fact], thresholds: Thresholds) -> None:
     assert_fold_matches_detector(ID, facts, OFFSETS, thresholds=thresholds)
+
+
+def subscription(when: datetime, change: str) -> Fact:
+    return fact("billing.subscription.changed", when, change=change, plan="pro", mrr="900", currency="EUR")
+
+
+def prospecting(when: datetime) -> Fact:
+    return fact("marketing.campaign.sent", when, campaignId="C-1", channel="email", intent="acquisition")
+
+
+def years_of(count: int, prospected: bool) -> list[Fact]:
+    """A subscription started and cancelled every 40 days, a deal won each time, and maybe an acquisition campaign."""
+    return [each for n in range(count) for each in (
+        subscription(START + timedelta(days=40 * n), "start"),
+        *([prospecting(START + timedelta(days=40 * n + 10))] if prospected else []),
+        subscription(START + timedelta(days=40 * n + 20), "cancel"),
+        fact("sales.opportunity.won", START + timedelta(days=40 * n + 21), opportunityId=f"O-{n}", amount="1000",
+             currency="EUR"),
+    )]
+
+
+def test_what_is_kept_beside_the_findings_evidence_does_not_grow() -> None:
+    quiet = [len(encode(state_after(ID, years_of(count, prospected=False)))) for count in (50, 500)]
+    assert quiet[1] <= quiet[0] + 16  # the same, but for the digits of the later facts' positions
+    few, many = state_after(ID, years_of(50, prospected=True)), state_after(ID, years_of(500, prospected=True))
+    assert len(many.prospected["marketing"].messages) == 500  # its evidence: the spec keeps every message
+    evidence = [len(encode(state.prospected["marketing"].messages)) for state in (few, many)]
+    assert len(encode(many)) - evidence[1] <= len(encode(few)) - evidence[0] + 16
+
+
+def test_a_finding_reopened_years_later_is_the_detectors() -> None:
+    facts = [subscription(START, "start"), prospecting(START + timedelta(days=3)),
+             prospecting(START + timedelta(days=5 * 365))]
+    state = state_after(ID, facts)
+    for instant in (facts[-1].occurred_at, facts[-1].occurred_at + MONTH, facts[-1].occurred_at + 3 * YEAR):
+        assert read(ID, state, instant) == detected(ID, facts, instant)
+    assert read(ID, state, facts[-1].occurred_at)[0][0].resolved_at is None

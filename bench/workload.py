@@ -54,22 +54,32 @@ WEIGHTS = [weight for _, weight, _ in KINDS]
 DATA = {kind: data for kind, _, data in KINDS}
 
 
+ENTITY_KEYS = ("ticketId", "opportunityId", "incidentId", "invoiceId", "campaignId")
+
+
 def events(count: int, accounts: int, *, seed: int, run: str, end: datetime | None = None,
-           days: int = 365, account_prefix: str | None = None) -> list[dict[str, Any]]:
+           days: int = 365, account_prefix: str | None = None, entity_days: int | None = None) -> list[dict[str, Any]]:
     """`count` events over `accounts` accounts and the `days` before `end` (now by default).
 
     Event ids start with `run`; account ids with `account_prefix` (by default `run` too).
+    Tickets, opportunities, incidents, invoices and campaigns come from small pools of
+    ids; with `entity_days` each pool is new every that many days (ticket T-3 of one
+    period is not that of the next), as over years of history, where tickets and deals
+    are new ones, not the same few reopened for ever.
     """
     prefix = account_prefix or run
     rng = random.Random(seed)
     last = end or datetime.now(timezone.utc)
     kinds = rng.choices(TYPES, WEIGHTS, k=count)
-    return [
-        {
+    made = []
+    for n, kind in enumerate(kinds):
+        ago = rng.randrange(days * 86400)
+        data = DATA[kind](rng)
+        if entity_days is not None:
+            period = ago // (entity_days * 86400)
+            data = {key: f"{value}.{period}" if key in ENTITY_KEYS else value for key, value in data.items()}
+        made.append({
             "id": f"{run}-{n}", "source": "bench", "type": kind, "accountId": f"{prefix}-account-{rng.randrange(accounts)}",
-            "contactId": f"c-{rng.randrange(5)}",
-            "occurredAt": (last - timedelta(seconds=rng.randrange(days * 86400))).isoformat(),
-            "data": DATA[kind](rng),
-        }
-        for n, kind in enumerate(kinds)
-    ]
+            "contactId": f"c-{rng.randrange(5)}", "occurredAt": (last - timedelta(seconds=ago)).isoformat(), "data": data,
+        })
+    return made

@@ -114,7 +114,10 @@ class HealthPoint:
 class Health:
     score: Optional[int] = strawberry.field(description="The weighted mean of the components that have a value.")
     components: list[HealthComponent] = strawberry.field(description="Each part with its value, weight and explanation.")
-    trend: list[HealthPoint] = strawberry.field(description="Weekly points, oldest first, ending at the view's moment.")
+    trend: list[HealthPoint] = strawberry.field(
+        description="Weekly points, oldest first: the score at each of the 11 week boundaries (Mondays 00:00 UTC) before "
+        "the view's moment, then the score at that moment. Live, a boundary passed since the view was judged is read "
+        "as a point with the view's score (it holds until the view changes): the trend then ends at that boundary.")
 
     @staticmethod
     def from_json(health: Json) -> Health:

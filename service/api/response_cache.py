@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -29,6 +30,7 @@ from graphql import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from projections.weeks import boundary_at_or_before
 from service.access.scopes import PRINCIPAL, VIEWS_READ, Principal
 from service.observability.context import current_request, label_operation
 from service.projection.view_store import ACCOUNT_VIEWS_TABLE
@@ -131,7 +133,8 @@ class AccountResponseCache:
             return None
         query = hashlib.sha256(request["query"].encode()).digest()
         return (query, json.dumps(variables, sort_keys=True), request.get("operationName"),
-                row["version"], row["judged_at"], row["findings_version"])
+                row["version"], row["judged_at"], row["findings_version"],
+                boundary_at_or_before(datetime.now(timezone.utc)))  # the trend gains a point at each boundary
 
     async def pass_through(self, scope: Scope, body: bytes, send: Send) -> bytes | None:
         """Run the endpoint; return the response body if it is a clean 200 JSON answer."""

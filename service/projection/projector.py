@@ -18,7 +18,8 @@ state holds, not its history:
 
 Accounts whose findings or view change with time alone (a deadline passing, a window
 closing, a deferred event's time coming) are due then; a step also judges the accounts
-that have come due. Nothing is judged again on a timer.
+that have come due. Nothing is judged again on a timer, nor at week boundaries: a trend
+point after the view's moment is the view's score, added when the view is read.
 
 States are cached per account, valid for the (view generation, position) this projector
 last wrote; when another writer (a replica, a rebuild) moved the position, the cache is
@@ -52,7 +53,7 @@ from projections.view.changes import next_change
 from projections.view.fold import view_at
 from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
 from projections.view.model import AccountView, HealthPoint
-from projections.weeks import boundaries_before, boundary_at_or_after
+from projections.weeks import boundaries_before
 from service.projection.view_store import ProjectedViews, account_events_from, accounts_events_from, events_after
 
 log = logging.getLogger(__name__)
@@ -256,13 +257,13 @@ class Projector:
                 writes.findings[account_id] = folded.findings
             if final:
                 writes.final[account_id] = final
-            changes = [each for each in (next_change, folded.deferred_from) if each is not None]
+            changes = [next_change, folded.deferred_from]
             if view is not None:
                 writes.views[account_id] = view
                 changes.append(view_changes(folded.state, now))
             else:
                 changes.append(now + self.view_delay)
-            writes.due[account_id] = min(changes)
+            writes.due[account_id] = min((each for each in changes if each is not None), default=None)
             done[account_id] = folded
         self.write(curs, writes, move_to, keep_earlier_due=not with_views)
         return done
@@ -410,10 +411,13 @@ class Projector:
 
 
 
-def view_changes(state: AccountState, now: datetime) -> datetime:
-    """When the view must be read again with no new event: its own next change, or the trend's next point."""
-    trend = boundary_at_or_after(now + timedelta(microseconds=1))
-    return min(trend, next_change(state.view, now) or trend)
+def view_changes(state: AccountState, now: datetime) -> datetime | None:
+    """When the view must be read again with no new event: its own next change (None: none comes).
+
+    A week boundary alone is no change: the trend's points after the view's moment are
+    its score then, and the reads add them (`service.read.account_view.trend_through`).
+    """
+    return next_change(state.view, now)
 
 
 @dataclass
@@ -423,7 +427,7 @@ class Judged:
     findings: list[Finding]  # live
     final: list[Final]
     view: AccountView
-    due: datetime
+    due: datetime | None
     checkpoints: list[tuple[str, datetime, bytes]]
 
 
@@ -444,7 +448,8 @@ def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thr
     past = [HealthPoint(point, scores[point] if point in scores else score_at(state, point, thresholds, weights))
             for point in points]
     view = view_at(state.view, now, findings, weights, past)
-    due = min(each for each in (moment.next_change, deferred, view_changes(state, now)) if each is not None)
+    due = min((each for each in (moment.next_change, deferred, view_changes(state, now)) if each is not None),
+              default=None)
     return Judged(findings, final, view, due, checkpoints)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
 from projections.view.fold import view_at
 from projections.view.health import HealthWeights
+from projections.weeks import boundaries_before, boundary_at_or_before
 from service.projection.view_store import ACCOUNT_VIEWS_TABLE
 from service.read.findings import Judged
 from service.read.pool import ReadPool
@@ -35,7 +36,8 @@ class ViewReads:
         """
         live = [account_id for account_id, as_of in keys if as_of is None]
         rows = await self.pool.fetch(VIEWS, live) if live else []
-        stored = {row["account_id"]: orjson.loads(row["view"]) for row in rows}
+        now = datetime.now(timezone.utc)
+        stored = {row["account_id"]: trend_through(orjson.loads(row["view"]), now) for row in rows}
         views: list[dict[str, Any] | None | Exception] = []
         for account_id, as_of in keys:
             if as_of is None:
@@ -50,3 +52,26 @@ class ViewReads:
     def as_of(self, judged: Judged, as_of: datetime) -> dict[str, Any]:
         """The view as it was at `as_of`: read from the state then, by the same fold as the projector's."""
         return view_at(judged.state.view, as_of, judged.findings, self.weights, judged.past).to_json()
+
+
+def trend_through(view: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The stored view with its trend brought up to the latest week boundary, if one passed since it was judged.
+
+    The projector judges a view again when it changes, not at every week boundary. Until
+    it changes, its score holds, so a boundary passed since is a point with that score:
+    the trend is the one of the view judged at the latest boundary (its 11 boundaries
+    before, then that boundary), the points before the view's moment as they were stored.
+    """
+    health = view.get("health")
+    if not health or not health.get("trend"):
+        return view
+    judged_at = datetime.fromisoformat(view["as_of"])
+    latest = boundary_at_or_before(now)
+    if latest <= judged_at:
+        return view
+    score = health["score"]
+    stored = {datetime.fromisoformat(point["at"]): point["score"] for point in health["trend"]}
+    points = [*boundaries_before(latest, len(health["trend"]) - 1), latest]
+    trend = [{"at": point.isoformat(), "score": stored.get(point, score) if point < judged_at else score}
+             for point in points]
+    return {**view, "health": {**health, "trend": trend}}

@@ -13,7 +13,9 @@ at or after s. A restore at s itself means the finding never held: there is none
 
 As a fold (`Arrears`), a suspension is judged once every fact of its instant is in (a
 payment, a failure or a restore at s counts, whatever their order); the state keeps
-only what that judgement of a suspension still to come can read.
+only what that judgement of a suspension still to come can read, and the findings not
+restored yet. A restore closes them for good (their evidence was complete when judged):
+`take_final` gives them up at once.
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ class Arrears:
     fact each, dropped when paid); `failures` the failed payments of the last
     `grace_days + clean_days` (an episode a suspension to come can start no earlier than
     `grace_days` ago, and looks back `clean_days` from it); `pending` the suspensions of
-    the last instant; `open` and `closed` the findings. `paid` is the one set that grows with the
+    the last instant; `open` the findings not restored yet, and `closed` those restored, until
+    `take_final` takes them (at once). `paid` is the one set that grows with the
     account's history, by one invoice id per paid invoice: rules.md has a payment at any
     time before the suspension keep that invoice out of every later episode.
     """
@@ -120,7 +123,7 @@ class Arrears:
     restored_at: datetime | None = None  # the last restore: one at a suspension's instant means it never held
     pending: list[Fact] = field(default_factory=list)  # suspensions of the last instant, not judged yet
     open: list[Abrupt] = field(default_factory=list)  # findings not restored yet
-    closed: list[Abrupt] = field(default_factory=list)  # findings restored: final
+    closed: list[Abrupt] = field(default_factory=list)  # findings restored, until `take_final` takes them
 
 
 def start(account_id: str, thresholds: Thresholds) -> Arrears:
@@ -185,6 +188,15 @@ def read(arrears: Arrears, moment: Moment, thresholds: Thresholds) -> Iterator[F
                          moment.resolved_at(each.restored_at))
 
 
+def take_final(arrears: Arrears, now: datetime, thresholds: Thresholds) -> list[Finding]:
+    """The findings restored: the first restore after a suspension closes it, and its evidence was fixed when judged."""
+    moment, tenure = Moment(now), arrears.tenure
+    final = [finding_of(arrears.account_id, each.suspension, each.first, tenure, thresholds,
+                        moment.resolved_at(each.restored_at)) for each in arrears.closed] if tenure is not None else []
+    arrears.closed.clear()
+    return final
+
+
 def first_words(fact: Fact) -> str:
     if fact.type == "billing.payment.failed":
         return f"the failed payment of invoice {fact.data['invoiceId']}"
@@ -220,5 +232,5 @@ def finding_of(
 
 FOLD = Fold(frozenset({"billing.service.suspended", "billing.service.restored", "billing.payment.received",
                        "billing.payment.failed", "billing.dunning.sent", "billing.subscription.changed",
-                       "sales.opportunity.won"}), start, step, read)
+                       "sales.opportunity.won"}), start, step, read, take_final)
 RULE = Rule(ID, Thresholds(), detect, FOLD)

@@ -8,8 +8,11 @@ is in force joins the finding as evidence. Closes at the plan's `until`: an acti
 the `until` itself joins a finding already open, but alone it never held (the plan
 ended as it came), and there is no finding. Overlapping plans are judged each on its own.
 
-As a fold (`Plans`), a plan in force gathers the actions that come; once its `until` has
-passed it either holds a finding, kept as its evidence, or is forgotten.
+As a fold (`Plans`), a plan in force gathers the actions that come. Once a fact after its
+`until` is taken, no action can join it any more and its closing has come: a plan that
+holds a finding gives it up as final (`take_final`), and one that does not is forgotten.
+So the state holds the plans still in force and the actions of the last instant only,
+whatever the account's age.
 """
 
 from __future__ import annotations
@@ -60,17 +63,17 @@ class InForce:
 @state(version=1)
 @dataclass(slots=True)
 class Plans:
-    """The plans still in force, the findings of plans that ended, and the actions of the last instant.
+    """The plans still in force, the plans just ended with a finding, and the actions of the last instant.
 
     Bounded: `in_force` holds the plans whose `until` has not passed; a plan that ended
-    moves to `ended` if it holds a finding (its evidence, final) and is forgotten if not.
-    `now` keeps the actions at the last fact's instant only, which a plan granted at that
-    same instant (ordered after them) still counts.
+    moves to `ended` if it holds a finding and is forgotten if not, and `take_final`
+    takes `ended` out at once. `now` keeps the actions at the last fact's instant only,
+    which a plan granted at that same instant (ordered after them) still counts.
     """
 
     account_id: str
     in_force: list[InForce] = field(default_factory=list)
-    ended: list[InForce] = field(default_factory=list)
+    ended: list[InForce] = field(default_factory=list)  # ended with a finding, until `take_final` takes them
     now: list[Fact] = field(default_factory=list)
 
 
@@ -103,6 +106,15 @@ def read(plans: Plans, moment: Moment, thresholds: Thresholds) -> Iterator[Findi
     for each in [*plans.ended, *plans.in_force]:
         if each.holds():
             yield finding_of(plans.account_id, each.plan, each.actions, moment.resolved_at(each.until))
+
+
+def take_final(plans: Plans, now: datetime, thresholds: Thresholds) -> list[Finding]:
+    """The findings of the plans that ended: an action after a plan's `until` joins it no more, and it has closed."""
+    moment = Moment(now)
+    final = [finding_of(plans.account_id, each.plan, each.actions, moment.resolved_at(each.until))
+             for each in plans.ended]
+    plans.ended.clear()
+    return final
 
 
 def action_words(action: Fact) -> str:
@@ -139,5 +151,5 @@ def finding_of(account_id: str, plan: Fact, actions: list[Fact], resolved_at: da
     )
 
 
-FOLD = Fold(frozenset({"billing.payment_plan.granted", *COLLECTIONS}), start, step, read)
+FOLD = Fold(frozenset({"billing.payment_plan.granted", *COLLECTIONS}), start, step, read, take_final)
 RULE = Rule(ID, Thresholds(), detect, FOLD)

@@ -17,6 +17,12 @@ finding never held, and there is none.
 
 As a fold (`Consents`), the latest change per contact (or the account) and channel
 judges each message, and each withdrawal is followed until consent is granted again.
+Once a fact after its regrant's instant is taken, no message can join it (the regrant,
+or a later change, is the latest covering change for every message it covered), and
+its closing has come: a withdrawal that held gives up its finding as final
+(`take_final`), one that never held is forgotten, as is one superseded for its contact
+and channel before any message came. What stays is one latest change per contact (or
+the account) and channel, and the withdrawals with messages not granted again yet.
 """
 
 from __future__ import annotations
@@ -104,8 +110,8 @@ class Consents:
     at the current instant, settled once a later one comes. `open` holds the withdrawals
     that are still the latest of their (contact, channel), or whose finding is not closed
     yet; one superseded with no message, or closed with its messages final, leaves it (to
-    `final` if it held). So the state grows with the contacts and the open findings, and
-    the final findings as compact data, never with the account's messages.
+    `final` if it held, which `take_final` empties at once). So the state grows with the
+    contacts and the findings still open, never with the account's messages or age.
     """
 
     account_id: str
@@ -113,7 +119,7 @@ class Consents:
     now: datetime | None = None  # the instant of the last fact taken
     pending: list[Fact] = field(default_factory=list)  # changes at `now`, not in `latest` yet
     open: dict[str, Withdrawal] = field(default_factory=dict)  # by the withdrawal's key
-    final: list[Withdrawal] = field(default_factory=list)  # withdrawals that held, closed for good
+    final: list[Withdrawal] = field(default_factory=list)  # closed for good, until `take_final` takes them
 
 
 def start(account_id: str, thresholds: Thresholds) -> Consents:
@@ -186,6 +192,15 @@ def read(consents: Consents, moment: Moment, thresholds: Thresholds) -> Iterator
                              moment.resolved_at(withdrawal.closes))
 
 
+def take_final(consents: Consents, now: datetime, thresholds: Thresholds) -> list[Finding]:
+    """The findings of the withdrawals granted again before now: no message can join them, and they have closed."""
+    moment = Moment(now)
+    final = [finding_of(consents.account_id, withdrawal.revoke, withdrawal.messages, moment.resolved_at(withdrawal.closes))
+             for withdrawal in consents.final]
+    consents.final.clear()
+    return final
+
+
 def message_words(message: Fact) -> str:
     recipient = f"contact {message.contact_id}" if message.contact_id else "the account"
     if message.type == "marketing.campaign.sent":
@@ -218,5 +233,5 @@ def finding_of(account_id: str, revoke: Fact, messages: list[Fact], resolved_at:
     )
 
 
-FOLD = Fold(frozenset({"marketing.consent.changed", *MESSAGES}), start, step, read)
+FOLD = Fold(frozenset({"marketing.consent.changed", *MESSAGES}), start, step, read, take_final)
 RULE = Rule(ID, Thresholds(), detect, FOLD)

@@ -19,12 +19,14 @@ change them, a first start of the incident, which empties their windows). Ticket
 kept only from the earliest instant a window can still reach: 24 hours
 (`lookback_hours`) before the latest fact (a statement to come), the start of an
 incident not yet resolved (its statements to come count from it), the start of each
-window still open. Once an incident is resolved and none of its windows is open, only
-its final finding is kept (and its id alone if it has none: its later statements never
-hold). So a step costs the tickets in reach and the incidents still active; what
-grows with the account's age is its final findings and the ids of its resolved
-incidents, and the tickets since the start of an incident never resolved (all of them
-are evidence of a statement of no impact that may still come).
+window still open. Once an incident is resolved and none of its windows is open, its
+id alone is kept (its later statements never hold): its finding, if it has one, is
+final (`take_final` gives it up) once the incident has started, and is kept until a
+first start if not, since that start empties its windows whenever it comes. So a step
+costs the tickets in reach and the incidents still active; what grows with the
+account's age is the ids of its resolved incidents, the findings of those resolved but
+never started, and the tickets since the start of an incident never resolved (all of
+them are evidence of a statement of no impact that may still come).
 """
 
 from __future__ import annotations
@@ -119,8 +121,8 @@ class Denials:
     account_id: str
     tickets: list[Fact] = field(default_factory=list)  # opened at or after the earliest instant a window reaches
     active: dict[str, Incident] = field(default_factory=dict)  # unresolved, or with a window still open
-    final: dict[str, Incident] = field(default_factory=dict)  # resolved, every window over, with a finding
-    over: set[str] = field(default_factory=set)  # resolved, every window over, no finding
+    final: dict[str, Incident] = field(default_factory=dict)  # resolved, every window over, with a finding, not started
+    over: set[str] = field(default_factory=set)  # resolved, every window over, no finding or given up as final
 
 
 def start(account_id: str, thresholds: Thresholds) -> Denials:
@@ -204,12 +206,30 @@ def forget(denials: Denials, now: datetime, thresholds: Thresholds) -> None:
 
 def read(denials: Denials, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
     for incident_id, incident in [*denials.final.items(), *denials.active.items()]:
-        held_ones = [denial for denial in incident.denials if held(denial.detected_at, incident.resolved)]
-        held_ones.extend(denial for each in incident.statements
-                         if (denial := denial_at(each, incident, denials.tickets, thresholds)))
-        if held_ones:
-            held_ones.sort(key=lambda denial: (denial.detected_at, denial.statement.order))
-            yield finding_of(denials.account_id, incident_id, held_ones, moment.resolved_at(incident.resolved))
+        found = finding_at(denials, incident_id, incident, moment, thresholds)
+        if found is not None:
+            yield found
+
+
+def finding_at(denials: Denials, incident_id: str, incident: Incident, moment: Moment,
+               thresholds: Thresholds) -> Finding | None:
+    held_ones = [denial for denial in incident.denials if held(denial.detected_at, incident.resolved)]
+    held_ones.extend(denial for each in incident.statements
+                     if (denial := denial_at(each, incident, denials.tickets, thresholds)))
+    if not held_ones:
+        return None
+    held_ones.sort(key=lambda denial: (denial.detected_at, denial.statement.order))
+    return finding_of(denials.account_id, incident_id, held_ones, moment.resolved_at(incident.resolved))
+
+
+def take_final(denials: Denials, now: datetime, thresholds: Thresholds) -> list[Finding]:
+    """The findings of the incidents resolved, every window over, and started: no later fact can change them."""
+    moment = Moment(now)
+    started = [incident_id for incident_id, incident in denials.final.items() if incident.started is not None]
+    denials.over.update(started)
+    found = (finding_at(denials, incident_id, denials.final.pop(incident_id), moment, thresholds)
+             for incident_id in started)
+    return [each for each in found if each is not None]
 
 
 def finding_of(account_id: str, incident: str, denials: list[Denial], resolved_at: datetime | None) -> Finding:
@@ -238,5 +258,5 @@ def finding_of(account_id: str, incident: str, denials: list[Denial], resolved_a
 
 
 FOLD = Fold(frozenset({"product.status.published", "product.incident.started", "product.incident.resolved",
-                       "support.ticket.opened"}), start, step, read)
+                       "support.ticket.opened"}), start, step, read, take_final)
 RULE = Rule(ID, Thresholds(), detect, FOLD)

@@ -141,6 +141,17 @@ def test_it_closes_when_consent_is_granted_again_and_later_messages_join_until_t
     assert found.summary.endswith("; 1 more message followed without consent.")
 
 
+@pytest.mark.parametrize("grant_first", [True, False])
+def test_a_message_at_the_instant_of_the_grant_still_joins(grant_first: bool) -> None:
+    """Withdrawn 2 Mar, mailed 5 Mar; a campaign and a grant both at 9 Mar 09:00, in either order of the tie."""
+    message, grant = campaign("2026-03-09 09:00"), consent("2026-03-09 09:00", granted=True)
+    pair = (grant, message) if grant_first else (message, grant)
+    facts = [consent("2026-03-02"), campaign("2026-03-05"), *tied(*pair), campaign("2026-03-12")]
+    found = only(RULE, facts, "2026-03-20")
+    assert found.resolved_at == at("2026-03-09 09:00")
+    assert len(found.evidence) == 3
+
+
 def test_as_of_before_the_message_nothing_and_before_the_grant_open() -> None:
     facts = [consent("2026-03-02"), campaign("2026-03-05"), consent("2026-03-09", granted=True)]
     assert findings(RULE, facts, "2026-03-04") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -9,6 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from projections.facts import Fact
+from projections.findings import Finding, Moment
+from projections.history import Timeline
+from projections.rules.abrupt_suspension import Arrears, detect, start, step, take_final
+from projections.state_codec import encode
+from projections.thresholds import DEFAULT_THRESHOLDS
 from tests.unit.rules.builders import fact
 from tests.unit.rules.fold_edges import assert_fold_matches_detector, edge_histories, edges, state_after
 
@@ -89,5 +95,46 @@ def test_the_state_keeps_unpaid_invoices_a_year_and_a_grace_of_failures_and_the_
     assert state.unpaid == {"I-1": first} and state.paid == {"I-0"}
     assert state.pending == [] and [(each.suspension, each.first) for each in state.open] == [(suspension, first)]
     restored = fact("billing.service.restored", "2026-03-03")
-    state = state_after(RULE, [tenure, old, paid, first, suspension, later, restored])
-    assert state.open == [] and [each.restored_at for each in state.closed] == [restored.occurred_at]
+    state, final = folded([tenure, old, paid, first, suspension, later, restored])
+    assert state.open == [] and state.closed == []  # given up as final at the restore
+    assert [(each.evidence, each.resolved_at) for each in final] == [((tenure, first, suspension), restored.occurred_at)]
+
+
+def folded(facts: list[Fact]) -> tuple[Arrears, list[Finding]]:
+    """The state after the facts in order, and the findings it gave up as final on the way."""
+    thresholds = DEFAULT_THRESHOLDS[RULE]
+    arrears, final = start("acme", thresholds), []
+    for each in sorted(facts, key=lambda one: one.order):
+        arrears = step(arrears, each, thresholds)
+        final.extend(take_final(arrears, each.occurred_at, thresholds))
+    return arrears, final
+
+
+def suspended_every_60_days(episodes: int) -> list[Fact]:
+    """A customer since 2020, its invoice n dunned and suspended 3 days later, then restored and paid, every 60 days."""
+    facts = [fact("billing.subscription.changed", "2020-01-01", change="start", plan="pro")]
+    for n in range(episodes):
+        begin = START + timedelta(days=60 * n)
+        facts += [fact("billing.dunning.sent", begin, invoiceId=f"I-{n}", level=1),
+                  fact("billing.service.suspended", begin + timedelta(days=3)),
+                  fact("billing.service.restored", begin + timedelta(days=5)),
+                  fact("billing.payment.received", begin + timedelta(days=6), invoiceId=f"I-{n}")]
+    return facts
+
+
+def test_a_long_history_of_restored_suspensions_leaves_a_bounded_state_but_for_the_paid_invoices() -> None:
+    """`paid` keeps one id per paid invoice (rules.md: a payment at any time keeps it out of every later episode)."""
+    states = {episodes: folded(suspended_every_60_days(episodes)) for episodes in (50, 500)}
+    assert [len(final) for _, final in states.values()] == [50, 500]
+    sizes = {episodes: len(encode(replace(arrears, paid=set()))) for episodes, (arrears, _) in states.items()}
+    assert sizes[500] <= sizes[50] + 64, sizes
+
+
+def test_a_suspension_given_up_as_final_is_the_detectors_finding_years_later() -> None:
+    facts = suspended_every_60_days(20)
+    _, final = folded(facts)
+    much_later = START + timedelta(days=60 * 20 + 3 * 365)
+    later = [*facts, fact("billing.payment.failed", much_later - timedelta(days=2), invoiceId="I-X"),
+             fact("billing.service.suspended", much_later)]
+    detected = list(detect(Timeline("acme", later), Moment(much_later), DEFAULT_THRESHOLDS[RULE]))
+    assert len(final) == 20 and final == detected[:-1] and detected[-1].resolved_at is None

@@ -14,9 +14,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from projections.account_state import advance, start, take_final
 from projections.facts import Fact
+from projections.findings import Finding, Moment
+from projections.history import Timeline
+from projections.rules.contact_after_opt_out import Consents, detect
+from projections.state_codec import encode
 from projections.thresholds import DEFAULT_THRESHOLDS
-from tests.unit.rules.fold_clusters import assert_fold_matches_detector, daily, edge_histories, folded_state
+from tests.unit.rules.fold_clusters import START, assert_fold_matches_detector, daily, edge_histories
 
 RULE = "contact-after-opt-out"
 
@@ -39,20 +44,53 @@ def test_the_fold_reads_as_the_detector_at_every_edge(data: st.DataObject) -> No
     assert_fold_matches_detector(RULE, facts, [], DEFAULT_THRESHOLDS)
 
 
+MAIL = {"campaignId": "C-1", "intent": "nurture", "channel": "email"}
+HOUR = timedelta(hours=1)
+
+
+def every_day(days: int) -> list[Fact]:
+    """Every day: c-1 opts out of email and is mailed, then opts in again; c-2 opts out and in at one instant
+    (answered at once) and is mailed; c-3 opts out of phone calls again, never called; the account is mailed
+    with no consent given. Numbered, so that each is evidence of its own."""
+    return numbered(daily(days, (HOUR, "marketing.consent.changed", "c-1", {"channel": "email", "granted": False}),
+                 (2 * HOUR, "marketing.campaign.sent", "c-1", MAIL),
+                 (3 * HOUR, "marketing.consent.changed", "c-1", {"channel": "email", "granted": True}),
+                 (4 * HOUR, "marketing.consent.changed", "c-2", {"channel": "all", "granted": True}),
+                 (4 * HOUR, "marketing.consent.changed", "c-2", {"channel": "email", "granted": False}),
+                 (5 * HOUR, "marketing.campaign.sent", "c-2", MAIL),
+                 (6 * HOUR, "marketing.campaign.sent", None, MAIL),
+                 (7 * HOUR, "marketing.consent.changed", "c-3", {"channel": "phone", "granted": False})))
+
+
+def numbered(facts: list[Fact], first: int = 1) -> list[Fact]:
+    return [each._replace(position=first + n, event_id=f"{each.event_id}-{first + n}") for n, each in enumerate(facts)]
+
+
+def folded(facts: list[Fact]) -> tuple[Consents, list[Finding]]:
+    """The rule's state after the facts in order, and the findings it gave up as final on the way."""
+    account = start("acme", DEFAULT_THRESHOLDS, [RULE])
+    for each in sorted(facts, key=lambda one: one.order):
+        account = advance(account, each, DEFAULT_THRESHOLDS)
+    return account.rules[RULE], [finding for _, finding in take_final(account)]
+
+
 def test_the_state_keeps_the_latest_consents_and_open_withdrawals_however_long_the_history() -> None:
-    """Every day for 400 days: c-1 opts out of email and is mailed, then opts in again; c-2 opts out and in at
-    one instant (answered at once) and is mailed; c-3 opts out of phone calls again, never called; the account is
-    mailed with no consent given."""
-    hour = timedelta(hours=1)
-    mail = {"campaignId": "C-1", "intent": "nurture", "channel": "email"}
-    facts = daily(400, (hour, "marketing.consent.changed", "c-1", {"channel": "email", "granted": False}),
-                  (2 * hour, "marketing.campaign.sent", "c-1", mail),
-                  (3 * hour, "marketing.consent.changed", "c-1", {"channel": "email", "granted": True}),
-                  (4 * hour, "marketing.consent.changed", "c-2", {"channel": "all", "granted": True}),
-                  (4 * hour, "marketing.consent.changed", "c-2", {"channel": "email", "granted": False}),
-                  (5 * hour, "marketing.campaign.sent", "c-2", mail),
-                  (6 * hour, "marketing.campaign.sent", None, mail),
-                  (7 * hour, "marketing.consent.changed", "c-3", {"channel": "phone", "granted": False}))
-    consents = folded_state(RULE, facts, DEFAULT_THRESHOLDS)
+    consents, final = folded(every_day(400))
     assert len(consents.open) <= 2 and sum(len(channels) for channels in consents.latest.values()) <= 5
-    assert len(consents.final) == 400  # c-1's daily findings, final
+    assert consents.final == [] and len(final) == 400  # c-1's daily findings, given up as final
+    sizes = {days: len(encode(folded(every_day(days))[0])) for days in (50, 500)}
+    assert sizes[500] <= sizes[50] + 64, sizes
+
+
+def test_a_withdrawal_given_up_as_final_is_the_detectors_finding_years_later() -> None:
+    facts = every_day(40)
+    _, final = folded(facts)
+    much_later = START + timedelta(days=40 + 3 * 365)
+    later = [*facts, *numbered(daily(1, (timedelta(days=40 + 3 * 365) - HOUR, "marketing.consent.changed", "c-1",
+                                         {"channel": "all", "granted": False}),
+                                     (timedelta(days=40 + 3 * 365), "marketing.campaign.sent", "c-1", MAIL)),
+                            len(facts) + 1)]
+    detected = sorted(detect(Timeline("acme", sorted(later, key=lambda one: one.order)), Moment(much_later),
+                             DEFAULT_THRESHOLDS[RULE]), key=lambda each: (each.detected_at, each.id))
+    assert len(final) == 40 and all(len(each.evidence) == 2 for each in final)
+    assert final == [each for each in detected if each.resolved_at is not None] and detected[-1].resolved_at is None

@@ -108,7 +108,7 @@ class Follower:
             # Frozen objects are still freed when no longer referenced; the collector only
             # stops scanning them for cycles.
             gc.freeze()
-        return taken == self.projector.batch_size or due == DUE_PER_STEP
+        return taken >= self.projector.batch_size or due == DUE_PER_STEP
 
     def timeout(self) -> float:
         due = self.projector.next_due()

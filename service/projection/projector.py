@@ -64,6 +64,10 @@ EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
 RETRY = timedelta(hours=1)  # an account that cannot be judged is tried again this much later
 TREND_POINTS = 11  # past points of the health trend, at week boundaries
+# While batches come full (a backlog after a stop, a bulk load), each is twice the last, up to this many times the
+# batch size: an account with events all through the backlog is judged and written once per batch, so fewer, larger
+# batches catch up faster; live traffic (batches not full) keeps the batch size and its latency.
+BACKLOG_GROWTH = 16
 
 
 @dataclass
@@ -120,6 +124,7 @@ class Projector:
         self.weights = weights
         self.thresholds = self.configured = thresholds
         self.batch_size = batch_size
+        self.next_batch = batch_size  # grows while batches come full (a backlog), back to batch_size when one does not
         self.cache_accounts = cache_accounts
         self.clock = clock
         self.cache: OrderedDict[str, Folded] = OrderedDict()
@@ -131,7 +136,10 @@ class Projector:
         self.prefetched: dict[str, tuple[datetime, tuple[datetime, bytes] | None, list[Fact]]] = {}
 
     def step(self) -> int:
-        """Take in the next batch of events, in a transaction of its own; return how many there were."""
+        """Take in the next batch of events, in a transaction of its own; return how many there were.
+
+        At least `batch_size` means there may be more: batches grow while a backlog lasts.
+        """
         with self.view.datastore.transaction(commit=True) as curs:
             self.view.lock(curs)
             taken, judged, position = self.step_in(curs)
@@ -147,7 +155,9 @@ class Projector:
         self.adopt_thresholds(curs)
         position = self.view.position(curs)
         self.check_cache(position)
-        batch = events_after(curs, position, self.batch_size)
+        batch = events_after(curs, position, self.next_batch)
+        self.next_batch = min(self.next_batch * 2, self.batch_size * BACKLOG_GROWTH) if len(batch) == self.next_batch \
+            else self.batch_size
         if not batch:
             return 0, {}, position
         new: dict[str, list[Fact]] = {}

@@ -102,7 +102,7 @@ def rebuilt(datastore: PostgresDatastore, conninfo: str, thresholds: Thresholds,
     now = utc_now()
     events, accounts, findings = bulk_load(shadow, conninfo, thresholds, weights, now, progress, workers)
     follower = Projector(shadow, thresholds, batch_size=5000, weights=weights)
-    while follower.step() == follower.batch_size:
+    while follower.step() >= follower.batch_size:
         pass
     swap(datastore, follower)
     return RebuildReport(events, accounts, findings, time.perf_counter() - started)

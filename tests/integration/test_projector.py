@@ -56,7 +56,7 @@ def test_a_projector_restarted_mid_stream_ends_as_one_run_straight_through(
     record(client, events)
     now = datetime.now(timezone.utc)
     first = Projector(view, batch_size=7, clock=lambda: now)
-    for _ in range(3):
+    for _ in range(2):  # 7 events, then 14 (batches grow while they come full): 21 of the 27
         first.step()
 
     def crash() -> datetime:
@@ -206,3 +206,22 @@ def test_an_account_that_cannot_be_judged_holds_up_no_other(
     while projector.step_due(limit=100_000):
         pass
     assert odd in {row[1] for row in rows_of(view).values()}
+
+
+def test_batches_grow_while_a_backlog_lasts_and_come_back_to_their_size(client: httpx.Client, view: ProjectedViews) -> None:
+    account = unique()
+    record(client, [{"id": f"{account}-{n}", "source": "crm", "type": "sales.outreach.sent", "accountId": account,
+                     "occurredAt": ago(days=1, seconds=n), "data": {"channel": "email", "intent": "renewal"}}
+                    for n in range(400)])
+    projector = Projector(view, batch_size=10, clock=lambda: datetime.now(timezone.utc))
+    with view.datastore.transaction(commit=False) as curs:
+        backlog = projector.view.position(curs)
+        curs.execute("SELECT max(notification_id) AS last FROM cx360_events")
+        row = curs.fetchone()
+    assert row is not None
+    sizes = []
+    while taken := projector.step():
+        sizes.append(taken)
+    assert sum(sizes) == row["last"] - backlog
+    assert max(sizes) == 160 and sizes[:5] == [10, 20, 40, 80, 160]  # at most 16 times the batch size
+    assert projector.next_batch == 10  # the last batch was not full: live traffic takes batches of its size again

@@ -367,15 +367,15 @@ class Projector:
             writes.refolded[account_id] = before_at
         writes.reopened[account_id] = boundary  # its findings final after the base are found again
         kept = {point: score for point, score in trend.items() if before_at is not None and point < before_at}
-        folded = self.fold(account_id, base, present, now, writes, None)
+        folded = self.fold(account_id, base, present, now, writes, kept)
         return Folded(folded, None, deferred, kept)
 
     def fold(self, account_id: str, state: AccountState, facts: Sequence[Fact], now: datetime, writes: Writes,
              trend: dict[datetime, int | None] | None) -> AccountState:
         """Fold facts in order: checkpoints noted in `writes`, the trend's points passed noted in `trend`.
 
-        A refold notes none: the points it passes are scored when the view is next read
-        (once per view delay), not once per batch of late events.
+        A refold notes them too (at most the trend's 11 points, each read from the small
+        state there), so that the view need not fold the account again from a checkpoint.
         """
         return fold_recording(state, facts, self.thresholds, self.weights, points=boundaries_before(now, TREND_POINTS),
                               scores=trend, taken=lambda boundary, data: writes.checkpoints.append(

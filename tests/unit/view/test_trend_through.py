@@ -58,3 +58,13 @@ def test_a_view_read_before_the_next_boundary_is_served_as_stored() -> None:
                                         {"at": "2026-03-09T00:00:00+00:00", "score": 80},
                                         {"at": "2026-03-16T00:00:00+00:00", "score": 80}]
     assert moved["as_of"] == view["as_of"] and view["health"]["trend"][0]["score"] == 70  # the stored view unchanged
+
+
+@settings(max_examples=50, deadline=None)
+@given(facts=histories())
+def test_a_view_is_stored_as_its_json(facts: list[Fact]) -> None:
+    """The views table writes `orjson.dumps(view)` (no copy through `to_json`): the same bytes."""
+    present = arrived(facts)
+    view = judged_from_start("acme", present, max(fact.occurred_at for fact in present), DEFAULT_THRESHOLDS,
+                             DEFAULT_WEIGHTS).view
+    assert orjson.dumps(view) == orjson.dumps(view.to_json())

@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 from workload import events  # noqa: E402
 
-from projections.evaluation import evaluate  # noqa: E402
+from projections.evaluation import evaluate, findings_then  # noqa: E402
 from projections.history import history_of  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from projections.view.account import account_view  # noqa: E402
@@ -270,7 +270,7 @@ def rejudged(url: str, rows: dict[str, tuple[Any, ...]]) -> dict[str, tuple[Any,
         history = history_of(account_id, stored[account_id])
         instant = row[2].astimezone(timezone.utc)  # as the projector and the rebuild judge
         judged = evaluate(history, instant, DEFAULT_THRESHOLDS)
-        view = account_view(history, instant, judged.findings, DEFAULT_WEIGHTS)
+        view = account_view(history, instant, judged.findings, DEFAULT_WEIGHTS, findings_then=findings_then(history))
         again[account_id] = comparable(account_row(view))
     return again
 

@@ -9,7 +9,7 @@ again (a property test holds this against judging from scratch).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,3 +80,12 @@ def evaluate(
 
 def reached(moment: datetime | None, as_of: datetime) -> bool:
     return moment is not None and moment <= as_of
+
+
+def findings_then(history: History, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Callable[[datetime], list[Finding]]:
+    """The findings judged at any point from the events up to it (`rules.md`, time travel), for the trend's points.
+
+    A finding open now may have been closed at a past point and reopened since; judged at
+    that point it was not open, which the findings of now cannot tell.
+    """
+    return lambda point: evaluate(history.until(point), point, thresholds).findings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from projections.customers import WON_DAYS
@@ -25,12 +25,14 @@ def account_view(
     trend_weeks: int = 12,
     known_trend: Mapping[datetime, int | None] | None = None,
     customer_won_days: int = WON_DAYS,
+    findings_then: Callable[[datetime], Sequence[Finding]] | None = None,
 ) -> AccountView:
     """The account as every department has treated it, from its events up to `as_of`.
 
     `findings` are the account's findings as of the same moment (open and resolved).
     `customer_won_days` is how long a won deal keeps the account a customer (the
-    threshold of `prospecting-a-customer`, `projections.customers`).
+    threshold of `prospecting-a-customer`, `projections.customers`). `findings_then`
+    gives the findings judged at each trend point (`projections.view.health.health`).
     """
     timeline = Timeline(history.account_id, history.until(as_of).facts)
     open_findings = [each for each in findings if each.resolved_at is None]
@@ -44,7 +46,7 @@ def account_view(
         satisfaction=satisfaction(timeline, as_of),
         lifecycle=lifecycle(timeline, as_of, customer_won_days),
         health=health(timeline, as_of, findings, weights, trend_weeks=trend_weeks, known=known_trend,
-                      won_days=customer_won_days),
+                      won_days=customer_won_days, findings_then=findings_then),
         agent=agent_context(timeline, as_of, open_findings),
     )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -89,10 +89,14 @@ def weights_from(table: Mapping[str, Any]) -> HealthWeights:
 
 def health(timeline: Timeline, as_of: datetime, findings: Sequence[Finding],
            weights: HealthWeights = DEFAULT_WEIGHTS, trend_weeks: int = 12,
-           known: Mapping[datetime, int | None] | None = None, won_days: int = WON_DAYS) -> Health:
+           known: Mapping[datetime, int | None] | None = None, won_days: int = WON_DAYS,
+           findings_then: Callable[[datetime], Sequence[Finding]] | None = None) -> Health:
     """The score as of `as_of` and weekly points ending there, each judged from the facts up to it.
 
-    `findings` are all the account's findings; at each point those open then count.
+    `findings` are all the account's findings; at each point those open then count, or
+    with `findings_then` (a point -> the findings judged at it) the findings open as of
+    the point. They differ for a finding closed at the point and reopened since, which
+    was not open then (`projections.evaluation.findings_then`).
     Past points fall on the `trend_weeks` - 1 latest week boundaries before `as_of`
     (Mondays, 00:00 UTC), where the projector keeps checkpoints of each account's state:
     a caller that knows the scores of some points passes them in `known` instead of
@@ -108,7 +112,8 @@ def health(timeline: Timeline, as_of: datetime, findings: Sequence[Finding],
             trend.append(HealthPoint(point, known[point]))
             continue
         past = Timeline(timeline.account_id, facts[:bisect_right(times, point)])
-        judged = components_at(past, point, open_at(findings, point), weights, won_days)
+        then = findings if findings_then is None else findings_then(point)
+        judged = components_at(past, point, open_at(then, point), weights, won_days)
         trend.append(HealthPoint(point, score_of(judged)))
     return Health(score, components, tuple(trend) + ((HealthPoint(as_of, score),) if trend_weeks > 0 else ()))
 

@@ -16,7 +16,7 @@ import orjson
 import pytest
 from eventsourcing.postgres import PostgresDatastore
 
-from projections.evaluation import evaluate
+from projections.evaluation import evaluate, findings_then
 from projections.facts import Fact
 from projections.folding import CHECKPOINT_EVERY
 from projections.history import history_of
@@ -204,7 +204,7 @@ def as_of_answers(client: httpx.Client, account: str, instants: list[datetime]) 
 def reference_answer(facts: list[Fact], account: str, instant: datetime) -> dict[str, Any]:
     history = history_of(account, facts).until(instant)
     findings = evaluate(history, instant).findings
-    view = account_view(history, instant, findings)
+    view = account_view(history, instant, findings, findings_then=findings_then(history))
     assert view.health is not None and view.lifecycle is not None and view.satisfaction is not None
     return {
         "health": {"score": view.health.score, "trend": [(point.at, point.score) for point in view.health.trend]},

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from projections.account_state import advance, start
-from projections.evaluation import evaluate
+from projections.evaluation import evaluate, findings_then
 from projections.facts import Fact
 from projections.folding import CHECKPOINT_EVERY
 from projections.history import history_of
@@ -35,7 +35,8 @@ def test_folded_from_start_equals_the_reference(facts: list[Fact], weights: obje
     final = [each for _, each in judged.final]
     assert sorted([*judged.findings, *final], key=lambda each: (each.detected_at, each.id)) == findings
     assert all(each.resolved_at is not None for each in final)
-    assert judged.view == account_view(history, now, findings, weights)  # type: ignore[arg-type]
+    assert judged.view == account_view(history, now, findings, weights,  # type: ignore[arg-type]
+                                       findings_then=findings_then(history))
     ordered = sorted(stored, key=lambda each: each.order)
     for account_id, boundary, data in judged.checkpoints:
         expected = start(account_id, DEFAULT_THRESHOLDS)

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from projections.checkpoints import CheckpointedAccount
-from projections.evaluation import evaluate
+from projections.evaluation import evaluate, findings_then
 from projections.facts import Fact
 from projections.history import history_of
 from projections.state_codec import encode
@@ -124,7 +124,8 @@ def test_the_folded_view_read_at_any_instant_equals_the_reference(
     latest = max(fact.occurred_at for fact in stored)
     for instant in [latest, *data.draw(st.lists(instants(stored), min_size=1, max_size=6))]:
         findings = evaluate(history, instant, thresholds).findings
-        reference = account_view(history, instant, findings, weights, customer_won_days=won_days)
+        then = findings_then(history, thresholds)
+        reference = account_view(history, instant, findings, weights, customer_won_days=won_days, findings_then=then)
         assert reference.health is not None
         past = reference.health.trend[:-1]
         folded = account.state_as_of(instant)
@@ -133,4 +134,4 @@ def test_the_folded_view_read_at_any_instant_equals_the_reference(
         assert encode(folded.view) == before, "reading the view changed its state"
         for point in past:
             at_boundary = account.state_as_of(point.at).view
-            assert health_at(at_boundary, point.at, findings, weights) == point.score, (instant, point.at)
+            assert health_at(at_boundary, point.at, then(point.at), weights) == point.score, (instant, point.at)

@@ -247,11 +247,12 @@ class Escalations:
     """The account's tickets, open ones apart, and the facts of the current instant.
 
     A push joins only the tickets open and serious at its instant, so `open` (the tickets
-    open now) is all a push looks at; `resolved` keeps every other ticket compactly, as
-    its finding if it has one and what a reopening would need (its priority, whether it
-    is serious, its evidence so far). A resolved finding stays until the first fact after
-    its horizon (`due` is the earliest such horizon, or earlier), when `take_final` gives
-    it up. `pushes` holds each push that joined a ticket once, in order: a ticket open and
+    open now) is all a push looks at; `resolved` keeps the closed tickets with a finding
+    not final or evidence for one to come, as what a reopening would need (its priority,
+    whether it is serious, its evidence so far). A resolved finding stays until the first
+    fact after its horizon (`due` is the earliest such horizon, or earlier), when
+    `take_final` gives it up; a closed ticket with nothing since is then only its priority
+    in `done`, and one that was only ever resolved is not kept. `pushes` holds each push that joined a ticket once, in order: a ticket open and
     serious takes every push until it is resolved, so its pushes are a span of them per
     stretch; pushes that joined no ticket, or only findings now final, are not kept.
     `pending` holds the ticket events and pushes of the latest instant: they take effect
@@ -264,6 +265,22 @@ class Escalations:
     pushes: list[Fact] = field(default_factory=list)  # the pushes that joined a ticket's finding not final, each once
     pending: list[Fact] = field(default_factory=list)  # lifecycle events and pushes at the last instant
     due: datetime | None = None  # no resolved finding's horizon is earlier
+    done: dict[str, str | None] = field(default_factory=dict)  # closed tickets with nothing since a final finding
+
+    def ticket(self, ticket_id: str) -> Watched:
+        """The ticket, taken out to be changed (`file` puts it back); one never seen is a new one."""
+        if ticket_id in self.done:  # serious, as its finding was; the next one is keyed by its first push
+            return Watched(ticket_id, self.done.pop(ticket_id), serious=True, renewed=True)
+        return self.open.pop(ticket_id, None) or self.resolved.pop(ticket_id, None) or Watched(ticket_id)
+
+    def file(self, ticket: Watched) -> None:
+        """The ticket back in its place: open, closed with a finding or evidence, only its priority, or nothing."""
+        if ticket.is_open:
+            self.open[ticket.id] = ticket
+        elif ticket.events or ticket.joined:
+            self.resolved[ticket.id] = ticket
+        elif ticket.renewed:
+            self.done[ticket.id] = ticket.priority
 
 
 def start(account_id: str, thresholds: Thresholds) -> Escalations:
@@ -291,11 +308,11 @@ def settle(escalations: Escalations, thresholds: Thresholds, copying: bool) -> N
         if fact.type in LIFECYCLE:
             by_ticket.setdefault(str(fact.data["ticketId"]), []).append(fact)
     for ticket_id, facts in by_ticket.items():
-        ticket = escalations.open.pop(ticket_id, None) or escalations.resolved.pop(ticket_id, None) or Watched(ticket_id)
+        ticket = escalations.ticket(ticket_id)
         ticket = ticket.copy() if copying else ticket
         for fact in in_effect_order(facts, ticket.is_open):
             advance(ticket, fact, thresholds)
-        (escalations.open if ticket.is_open else escalations.resolved)[ticket_id] = ticket
+        escalations.file(ticket)
         if ticket.resolved_at is not None:
             horizon = ticket.resolved_at + timedelta(days=thresholds.reopen_days)
             escalations.due = horizon if escalations.due is None else min(escalations.due, horizon)
@@ -334,7 +351,8 @@ def advance(ticket: Watched, fact: Fact, thresholds: Thresholds) -> None:
 def read(escalations: Escalations, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
     if escalations.pending:
         escalations = Escalations(escalations.account_id, dict(escalations.open), dict(escalations.resolved),
-                                  list(escalations.pushes), list(escalations.pending), escalations.due)
+                                  list(escalations.pushes), list(escalations.pending), escalations.due,
+                                  dict(escalations.done))
         settle(escalations, thresholds, copying=True)
     for ticket in [*escalations.open.values(), *escalations.resolved.values()]:
         if ticket.joined:
@@ -361,6 +379,8 @@ def take_final(escalations: Escalations, now: datetime, thresholds: Thresholds) 
         if ticket.resolved_at + horizon < now:
             final.append(finding_as_read(escalations, ticket, moment))
             ticket.renew()
+            del (escalations.open if ticket.is_open else escalations.resolved)[ticket.id]
+            escalations.file(ticket)
         else:
             ends = ticket.resolved_at + horizon
             escalations.due = ends if escalations.due is None else min(escalations.due, ends)

@@ -179,8 +179,20 @@ def test_a_push_exactly_30_days_after_the_resolution_still_reopens_it() -> None:
 
 
 def test_a_reopening_exactly_at_the_horizon_joins_the_old_finding() -> None:
-    facts = [*EPISODE, reopened("2026-04-05 09:00"), outreach("2026-04-05 09:00")]
+    """Reopened at 5 Apr 09:00 with a push then (it reopens the finding), or pushed only on 6 Apr (a new one)."""
+    again = reopened("2026-04-05 09:00")
+    facts = [*EPISODE, again, outreach("2026-04-05 09:00")]
     assert only(RULE, facts, "2026-04-10").evidence == tuple(facts[:2] + facts[3:])
+    old, new = findings(RULE, [*EPISODE, again, push := outreach("2026-04-06")], "2026-04-10")
+    assert (old.evidence, new.evidence) == ((*EPISODE[:2], again), (again, push))
+
+
+def test_a_ticket_escalated_before_the_horizon_is_still_serious_after_it() -> None:
+    """A low ticket escalated on 3 Mar, pushed, resolved on 6 Mar; reopened on 1 Jun and pushed: a new finding."""
+    escalation, push = fact("support.ticket.escalated", "2026-03-03", ticketId="T-4411"), outreach("2026-03-04")
+    later = [reopened("2026-06-01"), outreach("2026-06-02")]
+    old, new = findings(RULE, [opened("2026-03-02", "low"), escalation, push, resolved("2026-03-06"), *later], "2026-06-10")
+    assert new.evidence == tuple(later) and "escalated ticket T-4411" in new.summary
 
 
 def test_each_later_episode_is_its_own_finding() -> None:

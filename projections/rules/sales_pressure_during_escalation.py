@@ -9,20 +9,31 @@ open again. Key: the ticket; a push in a later reopening joins the same finding,
 is open again until the ticket is resolved again. Evidence: the ticket's opening, each
 of its escalations and reopenings, and every push while it was open and serious.
 
+Reopening horizon (this project's choice over the spec's, `docs/rules.md`): a resolved
+finding can be changed by a later event of its ticket (an opening, escalation or
+reopening joining the evidence, a push opening it again) only up to `reopen_days` after
+it resolved, that instant included. A push after that, while the ticket is open and
+serious, opens a new finding instead, keyed `<ticket>@<source>/<id of that push>` (the
+push that makes it true, its `detectedAt`); its evidence is the ticket's events after
+the horizon, with the opening of the stretch it was open in at the horizon, if any, and
+its "since" is the start of that stretch (or of the first one after). The ticket stays
+serious, as it was. A ticket that never had a finding has no horizon.
+
 As a fold (`Escalations`), each ticket keeps its lifecycle events and the spans of the
 account's pushes that joined it; a push that joined a ticket is kept once, however many
 tickets it joined, and one that joined none is not kept. The events of the current
-instant wait until a later one comes, as they take effect together. No finding is ever
-final: rules.md keys the finding by the ticket and lets any later event of it change it
-(an escalation or reopening joins the evidence, a push in a reopening opens it again),
-with no end in time, so every ticket stays, with all its evidence.
+instant wait until a later one comes, as they take effect together. A resolved finding
+is final at the first of the rule's facts after its horizon: `take_final` gives it up,
+its ticket keeps only what a later episode needs (priority, seriousness, the opening of
+the stretch it is in if open, and that a finding already took its plain key), and the
+pushes that served only final findings are dropped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import groupby
 from operator import attrgetter
 
@@ -41,20 +52,28 @@ class Thresholds:
     serious_priorities: tuple[str, ...] = ("high", "urgent")
     push_intents: tuple[str, ...] = ("prospecting", "upsell", "renewal")
     push_opportunity_kinds: tuple[str, ...] = ("expansion", "renewal")
+    reopen_days: int = 30
 
 
 @dataclass
 class Ticket:
     id: str
-    priority: str | None = None
     events: list[Fact] = field(default_factory=list)
     serious_since: datetime | None = None
-    # (opened, resolved or None) for every stretch the ticket was open
+    # (opened, resolved or None) for every stretch the ticket was open, and the event that opened each
     stretches: list[tuple[datetime, datetime | None]] = field(default_factory=list)
+    openers: list[Fact] = field(default_factory=list)
+    priority: str | None = None
 
     @property
     def is_open(self) -> bool:
         return bool(self.stretches) and self.stretches[-1][1] is None
+
+    def priority_at(self, instant: datetime | None) -> str | None:
+        """The priority of its latest opening at or before the instant (None: the latest of all)."""
+        openings = [fact for fact in self.events if kind_of(fact) == "opened"
+                    and (instant is None or fact.occurred_at <= instant)]
+        return openings[-1].text("priority") if openings else None
 
 
 LIFECYCLE = ("support.ticket.opened", "support.ticket.reopened", "support.ticket.escalated", "support.ticket.resolved")
@@ -106,6 +125,7 @@ def take(ticket: Ticket, fact: Fact, thresholds: Thresholds) -> None:
         ticket.priority = fact.text("priority")
     if kind in ("opened", "reopened") and not ticket.is_open:
         ticket.stretches.append((fact.occurred_at, None))
+        ticket.openers.append(fact)
     is_serious = kind == "escalated" or ticket.priority in thresholds.serious_priorities
     if is_serious and ticket.serious_since is None:
         ticket.serious_since = fact.occurred_at
@@ -124,26 +144,47 @@ def push_words(fact: Fact) -> str:
     return f"{article(kind)} {kind} opportunity of {fact.data['amount']} {fact.data['currency']}"
 
 
+def episodes_of(ticket: Ticket, pushes: list[Fact], horizon: timedelta) -> list[list[tuple[int, Fact]]]:
+    """The pushes that count for the ticket, each with its stretch, by finding: a push in a later stretch
+    more than the horizon after the finding so far resolved starts the next one."""
+    assert ticket.serious_since is not None
+    episodes: list[list[tuple[int, Fact]]] = []
+    for index, (opened, resolved) in enumerate(ticket.stretches):
+        start = max(opened, ticket.serious_since)
+        for push in (push for push in pushes if start <= push.occurred_at and (resolved is None or push.occurred_at < resolved)):
+            latest = episodes[-1][-1][0] if episodes else None
+            ended = ticket.stretches[latest][1] if latest is not None and latest != index else None
+            if latest is None or (ended is not None and push.occurred_at > ended + horizon):
+                episodes.append([])
+            episodes[-1].append((index, push))
+    return episodes
+
+
 def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
     pushes = [fact for fact in timeline.of("sales.outreach.sent", "sales.opportunity.opened") if is_push(fact, thresholds)]
+    horizon = timedelta(days=thresholds.reopen_days)
     for ticket in tickets_of(timeline, thresholds).values():
         if ticket.serious_since is None:
             continue
-        during: list[Fact] = []
-        resolved_at: datetime | None = None
-        for opened, resolved in ticket.stretches:
-            start = max(opened, ticket.serious_since)
-            inside = [push for push in pushes if start <= push.occurred_at and (resolved is None or push.occurred_at < resolved)]
-            if inside:
-                during.extend(inside)
-                resolved_at = resolved
-        if during:
-            yield finding_of(timeline.account_id, ticket.id, ticket.priority, ticket.stretches[0][0], ticket.events,
-                             during, moment.resolved_at(resolved_at))
+        since: datetime | None = None  # the horizon of the finding before, if any
+        for episode in episodes_of(ticket, pushes, horizon):
+            resolved_at = ticket.stretches[episode[-1][0]][1]
+            until = None if resolved_at is None else resolved_at + horizon
+            events = [event for event in ticket.events if (since is None or event.occurred_at > since)
+                      and (until is None or event.occurred_at <= until)]
+            first = episode[0][1]
+            key = ticket.id if since is None else f"{ticket.id}@{first.source}/{first.event_id}"
+            # the stretch it was open in at the horizon before (its opening is evidence), or the first after
+            stretch = 0 if since is None else next(index for index, (_, resolved) in enumerate(ticket.stretches)
+                                                   if resolved is None or resolved > since)
+            yield finding_of(timeline.account_id, ticket.id, key, ticket.priority_at(until), ticket.stretches[stretch][0],
+                             [*events, ticket.openers[stretch]], [push for _, push in episode],
+                             moment.resolved_at(resolved_at))
+            since = until
 
 
-def finding_of(account_id: str, ticket_id: str, priority: str | None, first_opened: datetime, events: list[Fact],
-               pushes: list[Fact], resolved_at: datetime | None) -> Finding:
+def finding_of(account_id: str, ticket_id: str, key: str, priority: str | None, first_opened: datetime,
+               events: list[Fact], pushes: list[Fact], resolved_at: datetime | None) -> Finding:
     first = pushes[0]
     seriousness = f"{priority} ticket" if priority in ("high", "urgent") else "escalated ticket"
     summary = (
@@ -155,7 +196,7 @@ def finding_of(account_id: str, ticket_id: str, priority: str | None, first_open
     return finding(
         account_id,
         ID,
-        ticket_id,
+        key,
         severity="HIGH",
         departments=("sales", "support"),
         evidence=[*events, *pushes],
@@ -165,7 +206,7 @@ def finding_of(account_id: str, ticket_id: str, priority: str | None, first_open
     )
 
 
-@state(version=2)
+@state(version=3)
 @dataclass(slots=True)
 class Watched:
     """One ticket as the fold keeps it: what a later push, reopening or read needs of it."""
@@ -173,12 +214,14 @@ class Watched:
     id: str
     priority: str | None = None
     serious: bool = False  # from a serious opening or an escalation on, for good
-    first_opened: datetime | None = None  # the start of its first open stretch
+    first_opened: datetime | None = None  # the start of its first open stretch (since its last finding was final)
     is_open: bool = False
     events: list[Fact] = field(default_factory=list)  # openings, escalations and reopenings (evidence)
     joined: list[tuple[int, int]] = field(default_factory=list)  # [first, stop) spans of the account's `pushes`
     pushed_now: bool = False  # a push joined in the current open stretch
     resolved_at: datetime | None = None  # the end of the last stretch a push joined
+    opened_by: Fact | None = None  # the event that opened its current stretch, while open
+    renewed: bool = False  # a finding of the ticket was final: the next one is keyed by its first push
 
     def copy(self) -> Watched:
         return replace(self, events=list(self.events), joined=list(self.joined))
@@ -190,28 +233,54 @@ class Watched:
         else:
             self.joined.append((stop - 1, stop))
 
+    def renew(self) -> None:
+        """Its finding is final: it keeps what a later one needs, as if it were opened again now if open."""
+        self.events = [self.opened_by] if self.is_open and self.opened_by is not None else []
+        self.first_opened = self.opened_by.occurred_at if self.is_open and self.opened_by is not None else None
+        self.opened_by = self.opened_by if self.is_open else None
+        self.joined, self.pushed_now, self.resolved_at, self.renewed = [], False, None, True
 
-@state(version=2)
+
+@state(version=3)
 @dataclass(slots=True)
 class Escalations:
     """The account's tickets, open ones apart, and the facts of the current instant.
 
     A push joins only the tickets open and serious at its instant, so `open` (the tickets
-    open now) is all a push looks at; `resolved` keeps every other ticket compactly, as
-    its finding if it has one and what a reopening would need (its priority, whether it
-    is serious, when it first opened, its evidence): rules.md lets a ticket be reopened at
-    any time, so a resolved ticket is never forgotten. `pushes` holds each push that joined
-    a ticket once, in order: a ticket open and serious takes every push until it is
-    resolved, so its pushes are a span of them per stretch. Pushes that joined no ticket
-    are not kept. `pending` holds the ticket events and pushes of the latest instant: they take
-    effect together (`in_effect_order`) once a later instant comes, or when read.
+    open now) is all a push looks at; `resolved` keeps the closed tickets with a finding
+    not final or evidence for one to come, as what a reopening would need (its priority,
+    whether it is serious, its evidence so far). A resolved finding stays until the first
+    fact after its horizon (`due` is the earliest such horizon, or earlier), when
+    `take_final` gives it up; a closed ticket with nothing since is then only its priority
+    in `done`, and one that was only ever resolved is not kept. `pushes` holds each push that joined a ticket once, in order: a ticket open and
+    serious takes every push until it is resolved, so its pushes are a span of them per
+    stretch; pushes that joined no ticket, or only findings now final, are not kept.
+    `pending` holds the ticket events and pushes of the latest instant: they take effect
+    together (`in_effect_order`) once a later instant comes, or when read.
     """
 
     account_id: str
     open: dict[str, Watched] = field(default_factory=dict)
     resolved: dict[str, Watched] = field(default_factory=dict)  # and those never opened, only escalated
-    pushes: list[Fact] = field(default_factory=list)  # the pushes that joined a ticket, each once
+    pushes: list[Fact] = field(default_factory=list)  # the pushes that joined a ticket's finding not final, each once
     pending: list[Fact] = field(default_factory=list)  # lifecycle events and pushes at the last instant
+    due: datetime | None = None  # no resolved finding's horizon is earlier
+    done: dict[str, str | None] = field(default_factory=dict)  # closed tickets with nothing since a final finding
+
+    def ticket(self, ticket_id: str) -> Watched:
+        """The ticket, taken out to be changed (`file` puts it back); one never seen is a new one."""
+        if ticket_id in self.done:  # serious, as its finding was; the next one is keyed by its first push
+            return Watched(ticket_id, self.done.pop(ticket_id), serious=True, renewed=True)
+        return self.open.pop(ticket_id, None) or self.resolved.pop(ticket_id, None) or Watched(ticket_id)
+
+    def file(self, ticket: Watched) -> None:
+        """The ticket back in its place: open, closed with a finding or evidence, only its priority, or nothing."""
+        if ticket.is_open:
+            self.open[ticket.id] = ticket
+        elif ticket.events or ticket.joined:
+            self.resolved[ticket.id] = ticket
+        elif ticket.renewed:
+            self.done[ticket.id] = ticket.priority
 
 
 def start(account_id: str, thresholds: Thresholds) -> Escalations:
@@ -231,17 +300,22 @@ def settle(escalations: Escalations, thresholds: Thresholds, copying: bool) -> N
     """The pending instant takes effect: each ticket's events in effect order, then the pushes.
 
     `copying` leaves the tickets it changes untouched (it changes copies), for a read.
+    Findings past their horizon were given up before (`take_final`, after the step that
+    brought the pending instant), so what happens now starts a ticket's next finding.
     """
     by_ticket: dict[str, list[Fact]] = {}
     for fact in escalations.pending:
         if fact.type in LIFECYCLE:
             by_ticket.setdefault(str(fact.data["ticketId"]), []).append(fact)
     for ticket_id, facts in by_ticket.items():
-        ticket = escalations.open.pop(ticket_id, None) or escalations.resolved.pop(ticket_id, None) or Watched(ticket_id)
+        ticket = escalations.ticket(ticket_id)
         ticket = ticket.copy() if copying else ticket
         for fact in in_effect_order(facts, ticket.is_open):
             advance(ticket, fact, thresholds)
-        (escalations.open if ticket.is_open else escalations.resolved)[ticket_id] = ticket
+        escalations.file(ticket)
+        if ticket.resolved_at is not None:
+            horizon = ticket.resolved_at + timedelta(days=thresholds.reopen_days)
+            escalations.due = horizon if escalations.due is None else min(escalations.due, horizon)
     copied = set(by_ticket)
     serious = [ticket_id for ticket_id, ticket in escalations.open.items() if ticket.serious]
     for push in (fact for fact in escalations.pending if fact.type not in LIFECYCLE and serious):
@@ -262,13 +336,13 @@ def advance(ticket: Watched, fact: Fact, thresholds: Thresholds) -> None:
     if kind == "resolved":
         if ticket.pushed_now:  # only while open
             ticket.resolved_at, ticket.pushed_now = fact.occurred_at, False
-        ticket.is_open = False
+        ticket.is_open, ticket.opened_by = False, None
         return
     ticket.events.append(fact)
     if kind == "opened":
         ticket.priority = fact.text("priority")
     if kind in ("opened", "reopened") and not ticket.is_open:
-        ticket.is_open = True
+        ticket.is_open, ticket.opened_by = True, fact
         if ticket.first_opened is None:
             ticket.first_opened = fact.occurred_at
     ticket.serious = ticket.serious or kind == "escalated" or ticket.priority in thresholds.serious_priorities
@@ -277,14 +351,60 @@ def advance(ticket: Watched, fact: Fact, thresholds: Thresholds) -> None:
 def read(escalations: Escalations, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
     if escalations.pending:
         escalations = Escalations(escalations.account_id, dict(escalations.open), dict(escalations.resolved),
-                                  list(escalations.pushes), list(escalations.pending))
+                                  list(escalations.pushes), list(escalations.pending), escalations.due,
+                                  dict(escalations.done))
         settle(escalations, thresholds, copying=True)
     for ticket in [*escalations.open.values(), *escalations.resolved.values()]:
-        if ticket.joined and ticket.first_opened is not None:
-            pushes = [push for first, stop in ticket.joined for push in escalations.pushes[first:stop]]
-            yield finding_of(escalations.account_id, ticket.id, ticket.priority, ticket.first_opened, ticket.events,
-                             pushes, moment.resolved_at(ticket.resolved_at))
+        if ticket.joined:
+            yield finding_as_read(escalations, ticket, moment)
 
 
-FOLD = Fold(frozenset({*LIFECYCLE, "sales.outreach.sent", "sales.opportunity.opened"}), start, step, read)
+def finding_as_read(escalations: Escalations, ticket: Watched, moment: Moment) -> Finding:
+    assert ticket.first_opened is not None  # a push joins only an open ticket
+    pushes = [push for first, stop in ticket.joined for push in escalations.pushes[first:stop]]
+    key = f"{ticket.id}@{pushes[0].source}/{pushes[0].event_id}" if ticket.renewed else ticket.id
+    return finding_of(escalations.account_id, ticket.id, key, ticket.priority, ticket.first_opened, ticket.events,
+                      pushes, moment.resolved_at(ticket.resolved_at))
+
+
+def take_final(escalations: Escalations, now: datetime, thresholds: Thresholds) -> list[Finding]:
+    """The resolved findings whose horizon is before `now`: no later event of their ticket can change them."""
+    if escalations.due is None or now <= escalations.due:
+        return []
+    horizon, moment, final = timedelta(days=thresholds.reopen_days), Moment(now), []
+    escalations.due = None
+    for ticket in [*escalations.open.values(), *escalations.resolved.values()]:
+        if not ticket.joined or ticket.resolved_at is None:
+            continue
+        if ticket.resolved_at + horizon < now:
+            final.append(finding_as_read(escalations, ticket, moment))
+            ticket.renew()
+            del (escalations.open if ticket.is_open else escalations.resolved)[ticket.id]
+            escalations.file(ticket)
+        else:
+            ends = ticket.resolved_at + horizon
+            escalations.due = ends if escalations.due is None else min(escalations.due, ends)
+    if final:
+        keep_joined_pushes(escalations)
+    return final
+
+
+def keep_joined_pushes(escalations: Escalations) -> None:
+    """Drop the pushes no ticket holds any more, renumbering the spans (adjacent ones merge)."""
+    tickets = [*escalations.open.values(), *escalations.resolved.values()]
+    kept = sorted({index for ticket in tickets for first, stop in ticket.joined for index in range(first, stop)})
+    place = {index: new for new, index in enumerate(kept)}
+    escalations.pushes = [escalations.pushes[index] for index in kept]
+    for ticket in tickets:
+        spans: list[tuple[int, int]] = []
+        for first, stop in ticket.joined:
+            first, stop = place[first], place[stop - 1] + 1
+            if spans and spans[-1][1] == first:
+                spans[-1] = (spans[-1][0], stop)
+            else:
+                spans.append((first, stop))
+        ticket.joined = spans
+
+
+FOLD = Fold(frozenset({*LIFECYCLE, "sales.outreach.sent", "sales.opportunity.opened"}), start, step, read, take_final)
 RULE = Rule(ID, Thresholds(), detect, FOLD)

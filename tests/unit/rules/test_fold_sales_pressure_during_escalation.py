@@ -2,7 +2,9 @@
 
 Openings, escalations, resolutions and reopenings of two tickets, and pushes, often on one
 instant in either order of the tie (the events of a ticket at one instant take effect
-together), or one microsecond either side; read at every fact's instant, +-1 us.
+together), or one microsecond either side; read at every fact's instant, +-1 us. With a
+reopening horizon of one day, facts also land a day (+-1 us) after one another, so a
+finding is reopened at its horizon and a new one opened just after it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from hypothesis import strategies as st
 from projections.account_state import advance, findings_at, start
 from projections.facts import Fact
 from projections.findings import Moment
+from projections.history import Timeline
+from projections.rules import RULES
 from projections.state_codec import encode
-from projections.thresholds import DEFAULT_THRESHOLDS
+from projections.thresholds import DEFAULT_THRESHOLDS, thresholds_from
 from tests.unit.rules.fold_clusters import START, assert_fold_matches_detector, daily, edge_histories, folded_state
 
 RULE = "sales-pressure-during-escalation"
@@ -46,6 +50,18 @@ def test_the_fold_reads_as_the_detector_at_every_edge(data: st.DataObject) -> No
     assert_fold_matches_detector(RULE, facts, [], DEFAULT_THRESHOLDS)
 
 
+ONE_DAY = thresholds_from({RULE: {"reopen_days": 1}})
+DAY_GAPS = [timedelta(0), timedelta(hours=12), timedelta(days=1), timedelta(days=1)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_the_fold_reads_as_the_detector_at_every_horizon(data: st.DataObject) -> None:
+    """A horizon of one day: reopenings and pushes on it (+-1 us), and new findings after it."""
+    facts: list[Fact] = data.draw(edge_histories(DATA, DAY_GAPS, kinds=KINDS, size=18))
+    assert_fold_matches_detector(RULE, facts, [timedelta(days=1)], ONE_DAY)
+
+
 def test_a_push_looks_only_at_the_open_tickets_however_long_the_history() -> None:
     """Every day for 400 days an urgent ticket opens, a renewal outreach goes out, and the ticket is resolved."""
     hour = timedelta(hours=1)
@@ -56,7 +72,8 @@ def test_a_push_looks_only_at_the_open_tickets_however_long_the_history() -> Non
                                (3 * hour, "support.ticket.resolved", None, {"ticketId": ""}))]
     escalations = folded_state(RULE, facts, DEFAULT_THRESHOLDS)
     assert len(escalations.open) == 1 and len(escalations.pending) == 1  # the last resolution takes effect when read
-    assert len(escalations.resolved) == 399 and all(len(ticket.joined) == 1 for ticket in escalations.resolved.values())
+    assert len(escalations.resolved) == 30 and all(len(ticket.joined) == 1 for ticket in escalations.resolved.values())
+    assert len(escalations.done) == 369 and len(escalations.pushes) == 31  # beyond the horizon, only priorities
 
 
 def pushes_during_open_tickets(pushes: int) -> list[Fact]:
@@ -74,8 +91,8 @@ def test_a_push_that_joins_many_tickets_is_kept_once() -> None:
     assert size[1] - size[0] <= 450 * (one_push + 8), size
 
 
-def test_a_ticket_resolved_years_ago_is_never_final() -> None:
-    """rules.md keys the finding by the ticket with no end in time: a reopening three years on changes it."""
+def test_a_ticket_reopened_years_after_its_finding_resolved_opens_a_new_one() -> None:
+    """The finding resolved on day 1 is final at the first fact after day 31; a reopening three years on is new."""
     urgent = {"ticketId": "T-1", "priority": "urgent"}
     facts = [Fact(1, "support.ticket.opened", START, "test", "o", None, urgent),
              Fact(2, "sales.outreach.sent", START + timedelta(hours=1), "test", "p1", None,
@@ -86,11 +103,53 @@ def test_a_ticket_resolved_years_ago_is_never_final() -> None:
                  Fact(5, "sales.outreach.sent", later + timedelta(hours=1), "test", "p2", None,
                       {"channel": "email", "intent": "upsell"})]
     account = start("acme", DEFAULT_THRESHOLDS, [RULE])
-    for fact in facts + reopening:
+    for fact in facts:
         account = advance(account, fact, DEFAULT_THRESHOLDS)
         assert not account.final
-    found = findings_at(account, Moment(later + timedelta(days=1)), DEFAULT_THRESHOLDS, [RULE])
-    assert [each.resolved_at for each in found] == [None] and len(found[0].evidence) == 4
+    account = advance(account, reopening[0], DEFAULT_THRESHOLDS)
+    [(final_at, final)] = account.final
+    assert (final_at, final.key, final.resolved_at) == (later, "T-1", START + timedelta(days=1))
+    assert [each.event_id for each in final.evidence] == ["o", "p1"]
+    assert account.rules[RULE].pushes == []
+    account = advance(account, reopening[1], DEFAULT_THRESHOLDS)
+    old, new = findings_at(account, Moment(later + timedelta(days=1)), DEFAULT_THRESHOLDS, [RULE])
+    assert old == final
+    assert (new.key, new.resolved_at, [each.event_id for each in new.evidence]) == ("T-1@test/p2", None, ["ro", "p2"])
+    assert_fold_matches_detector(RULE, facts + reopening, [], DEFAULT_THRESHOLDS)
+
+
+def episodes(count: int, ticket: str = "T-1") -> list[Fact]:
+    """An urgent ticket opened, pushed and resolved, then reopened 40 days later, pushed and resolved, and so on."""
+    urgent = {"ticketId": ticket, "priority": "urgent"}
+    facts = [Fact(0, "support.ticket.opened", START, "test", "o", None, urgent)]
+    for n in range(count):
+        day = START + timedelta(days=40 * n)
+        if n:
+            facts.append(Fact(0, "support.ticket.reopened", day, "test", f"ro-{n}", None, {"ticketId": ticket}))
+        facts += [Fact(0, "sales.outreach.sent", day + timedelta(hours=1), "test", f"p-{n}", None,
+                       {"channel": "email", "intent": "renewal"}),
+                  Fact(0, "support.ticket.resolved", day + timedelta(days=1), "test", f"r-{n}", None, {"ticketId": ticket})]
+    return [each._replace(position=n) for n, each in enumerate(facts, 1)]
+
+
+def test_the_state_after_500_episodes_is_as_small_as_after_50() -> None:
+    size = [len(encode(folded_state(RULE, episodes(count), DEFAULT_THRESHOLDS))) for count in (50, 500)]
+    assert size[1] <= size[0] + 8, size  # a few more digits in the last episode's ids
+
+
+def test_the_final_findings_are_the_detector_s_years_later() -> None:
+    """Fold 50 episodes (over 2,000 days) and read three years later: each final finding as the detector finds it, keyed by its push."""
+    facts = episodes(50)
+    account = start("acme", DEFAULT_THRESHOLDS, [RULE])
+    for fact in facts:
+        account = advance(account, fact, DEFAULT_THRESHOLDS)
+    final = [each for _, each in account.final]
+    moment = START + timedelta(days=40 * 50 + 3 * 365)
+    found = sorted(RULES[RULE].detect(Timeline("acme", facts), Moment(moment), DEFAULT_THRESHOLDS[RULE]),
+                   key=lambda each: each.detected_at)
+    assert len(final) == 49 and final == found[:49]
+    assert [each.key for each in found[:3]] == ["T-1", "T-1@test/p-1", "T-1@test/p-2"]
+    assert findings_at(account, Moment(moment), DEFAULT_THRESHOLDS, [RULE]) == found
 
 
 def test_a_reopened_ticket_takes_only_the_pushes_of_its_own_stretches() -> None:

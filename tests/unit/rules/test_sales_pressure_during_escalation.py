@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from projections.facts import Fact
+from projections.thresholds import ThresholdError, thresholds_from
 from tests.unit.rules.builders import at, fact, findings, only, tied
 
 RULE = "sales-pressure-during-escalation"
@@ -137,3 +138,75 @@ def test_each_ticket_is_its_own_finding() -> None:
 def test_serious_priorities_are_a_threshold() -> None:
     facts = [opened("2026-03-02", "normal"), outreach("2026-03-03")]
     assert len(findings(RULE, facts, "2026-03-10", serious_priorities=["normal", "high", "urgent"])) == 1
+
+
+EPISODE = [opened("2026-03-02 09:00"), outreach("2026-03-03 09:00"), resolved("2026-03-06 09:00")]  # horizon 5 Apr 09:00
+
+
+def test_a_push_in_a_reopening_within_30_days_of_the_resolution_reopens_the_same_finding() -> None:
+    again = [reopened("2026-04-01 09:00"), outreach("2026-04-02 09:00")]
+    before, after = only(RULE, EPISODE, "2026-04-03"), only(RULE, EPISODE + again, "2026-04-03")
+    assert (after.id, after.resolved_at, after.detected_at) == (before.id, None, at("2026-03-03 09:00"))
+    assert after.evidence == (*EPISODE[:2], *again)
+
+
+def test_a_push_more_than_30_days_after_the_resolution_opens_a_new_finding() -> None:
+    """Reopened on 1 Apr (within the horizon: it joins the old finding), pushed on 5 Apr 09:01 (after it)."""
+    again, push = reopened("2026-04-01 09:00"), outreach("2026-04-05 09:01", "upsell")
+    old, new = findings(RULE, [*EPISODE, again, push], "2026-04-10")
+    assert old == only(RULE, [*EPISODE, again], "2026-04-10")  # resolved and unchanged by the push
+    assert (old.key, old.resolved_at, old.evidence) == ("T-4411", at("2026-03-06 09:00"), (*EPISODE[:2], again))
+    assert new.key == f"T-4411@{push.source}/{push.event_id}" and new.id != old.id
+    assert (new.detected_at, new.resolved_at, new.evidence) == (push.occurred_at, None, (again, push))
+    assert new.summary == "Sales sent an upsell outreach on 5 Apr 2026 while urgent ticket T-4411 was open (since 1 Apr 2026)."
+
+
+def test_events_after_the_horizon_join_only_the_new_finding() -> None:
+    """Reopened on 20 Apr, escalated on 21 Apr, pushed on 22 Apr: the old finding keeps its evidence."""
+    later = [reopened("2026-04-20"), fact("support.ticket.escalated", "2026-04-21", ticketId="T-4411"),
+             outreach("2026-04-22")]
+    old, new = findings(RULE, EPISODE + later, "2026-05-01")
+    assert old.evidence == tuple(EPISODE[:2]) and new.evidence == tuple(later)
+    assert findings(RULE, EPISODE + later[:2], "2026-05-01") == [old]  # no push after the horizon: no new finding
+    assert new.summary.endswith("was open (since 20 Apr 2026).")
+
+
+def test_a_push_exactly_30_days_after_the_resolution_still_reopens_it() -> None:
+    """The ticket reopened within the horizon; the push at 5 Apr 09:00, the horizon itself."""
+    facts = [*EPISODE, reopened("2026-04-04"), outreach("2026-04-05 09:00")]
+    found = only(RULE, facts, "2026-04-10")
+    assert (found.key, found.resolved_at, len(found.evidence)) == ("T-4411", None, 4)
+
+
+def test_a_reopening_exactly_at_the_horizon_joins_the_old_finding() -> None:
+    """Reopened at 5 Apr 09:00 with a push then (it reopens the finding), or pushed only on 6 Apr (a new one)."""
+    again = reopened("2026-04-05 09:00")
+    facts = [*EPISODE, again, outreach("2026-04-05 09:00")]
+    assert only(RULE, facts, "2026-04-10").evidence == tuple(facts[:2] + facts[3:])
+    old, new = findings(RULE, [*EPISODE, again, push := outreach("2026-04-06")], "2026-04-10")
+    assert (old.evidence, new.evidence) == ((*EPISODE[:2], again), (again, push))
+
+
+def test_a_ticket_escalated_before_the_horizon_is_still_serious_after_it() -> None:
+    """A low ticket escalated on 3 Mar, pushed, resolved on 6 Mar; reopened on 1 Jun and pushed: a new finding."""
+    escalation, push = fact("support.ticket.escalated", "2026-03-03", ticketId="T-4411"), outreach("2026-03-04")
+    later = [reopened("2026-06-01"), outreach("2026-06-02")]
+    old, new = findings(RULE, [opened("2026-03-02", "low"), escalation, push, resolved("2026-03-06"), *later], "2026-06-10")
+    assert new.evidence == tuple(later) and "escalated ticket T-4411" in new.summary
+
+
+def test_each_later_episode_is_its_own_finding() -> None:
+    later = [reopened("2026-05-01"), outreach("2026-05-02"), resolved("2026-05-03"),
+             reopened("2026-07-01"), outreach("2026-07-02")]
+    found = findings(RULE, EPISODE + later, "2026-07-10")
+    assert [each.key for each in found] == ["T-4411", f"T-4411@test/{later[1].event_id}", f"T-4411@test/{later[4].event_id}"]
+    assert [each.resolved_at for each in found] == [at("2026-03-06 09:00"), at("2026-05-03"), None]
+
+
+def test_reopen_days_is_a_threshold() -> None:
+    again = [reopened("2026-03-20"), outreach("2026-03-21")]
+    assert len(findings(RULE, EPISODE + again, "2026-04-01")) == 1
+    assert len(findings(RULE, EPISODE + again, "2026-04-01", reopen_days=10)) == 2
+    assert len(findings(RULE, EPISODE + again, "2026-04-01", reopen_days=15)) == 1  # the push before 21 Mar 09:00
+    with pytest.raises(ThresholdError, match="reopen_days: must not be negative"):
+        thresholds_from({RULE: {"reopen_days": -1}})

@@ -125,3 +125,12 @@ def test_a_finding_is_final_at_the_first_fact_after_its_horizon_and_not_before()
         state, final = folded([subscription(START, "start"), message, subscription(instant, "renew")])
         assert [each.key for each in final] == (["marketing"] if given_up else [])
         assert (state.prospected == {}) == given_up and state.final_departments == (["marketing"] if given_up else [])
+
+
+def test_a_message_after_its_departments_finding_was_given_up_opens_an_at_keyed_finding() -> None:
+    facts = [subscription(START, "start"), prospecting(START + timedelta(days=3)),
+             subscription(START + YEAR, "renew"), prospecting(START + 2 * YEAR)]
+    state, final = folded(facts)
+    assert [each.key for each in final] == ["marketing"]  # given up at the renewal, past its horizon
+    assert [each.key for each in state.prospected.values()] == [f"marketing@test/{facts[3].event_id}"]
+    assert read(ID, state, START + 3 * YEAR, final=final) == detected(ID, facts, START + 3 * YEAR)

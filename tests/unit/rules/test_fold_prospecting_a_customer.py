@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from projections.facts import Fact
+from projections.findings import Finding
+from projections.rules import RULES
 from projections.rules.prospecting_a_customer import ID, Thresholds
 from projections.state_codec import encode
 from tests.unit.rules.builders import fact
@@ -30,9 +32,10 @@ INSTANTS = st.integers(-60, 120).map(lambda days: START + timedelta(days=days))
 MONTH, YEAR = timedelta(days=30), timedelta(days=365)
 # At once and a year later drawn more often: several customer-making events at a message's own
 # instant ("before T" is strict), and a deal won exactly `customer_won_days` before a message.
-OFFSETS = [*edges(MONTH, YEAR), *[timedelta(0)] * 4, YEAR, timedelta(days=3)]
+# Two months either side: a message at the horizon (30 days to close, 30 more to reopen).
+OFFSETS = [*edges(MONTH, 2 * MONTH, YEAR), *[timedelta(0)] * 4, YEAR, timedelta(days=3), timedelta(days=6)]
 THRESHOLDS = st.builds(Thresholds, customer_won_days=st.sampled_from([0, 30, 365]),
-                       close_days=st.sampled_from([0, 3, 30]))
+                       close_days=st.sampled_from([0, 3, 30]), reopen_days=st.sampled_from([0, 3, 30]))
 
 
 @settings(max_examples=200, deadline=None)
@@ -69,10 +72,65 @@ def test_what_is_kept_beside_the_findings_evidence_does_not_grow() -> None:
     assert len(encode(many)) - evidence[1] <= len(encode(few)) - evidence[0] + 16
 
 
-def test_a_finding_reopened_years_later_is_the_detectors() -> None:
+def folded(facts: list[Fact]) -> tuple[Any, list[Finding]]:
+    """The state after the facts, taken in order, and the findings given up as final on the way."""
+    fold, thresholds = RULES[ID].fold, Thresholds()
+    assert fold is not None and fold.take_final is not None
+    state, final = fold.start("acme", thresholds), []
+    for each in sorted(facts, key=lambda one: one.order):
+        state = fold.step(state, each, thresholds)
+        final.extend(fold.take_final(state, each.occurred_at, thresholds))
+    return state, final
+
+
+def episodes(count: int) -> list[Fact]:
+    """A customer since the start, prospected twice every 100 days: each time after the last finding's horizon."""
+    return [subscription(START, "start"), *(prospecting(START + timedelta(days=100 * n + gap))
+                                            for n in range(count) for gap in (10, 20))]
+
+
+def test_the_state_after_500_episodes_is_as_small_as_after_50() -> None:
+    few, many = (len(encode(state_after(ID, episodes(count)))) for count in (50, 500))
+    assert many <= few + 16  # the same, but for the digits of the later facts' positions and ids
+    state, final = folded(episodes(500))
+    assert len(final) == 499 and [len(each.messages) for each in state.prospected.values()] == [2]
+
+
+def test_the_final_findings_are_the_detectors_long_after() -> None:
+    facts = [*episodes(20), fact("sales.outreach.sent", START + timedelta(days=5), channel="call",
+                                 intent="prospecting")]
+    state, final = folded(facts)
+    later = START + 30 * YEAR
+    assert read(ID, state, later, final=final) == detected(ID, facts, later)
+    assert len(final) == 20 and {each.key for each in final} >= {"marketing", "sales"}
+    assert len(read(ID, state, later)[0]) == 1  # only the latest episode is still in the state
+
+
+def test_a_department_prospecting_again_years_later_opens_a_new_finding() -> None:
     facts = [subscription(START, "start"), prospecting(START + timedelta(days=3)),
              prospecting(START + timedelta(days=5 * 365))]
-    state = state_after(ID, facts)
+    state, final = folded(facts)
+    assert [each.key for each in final] == ["marketing"]  # given up at the later message, past its horizon
+    assert [each.key for each in state.prospected.values()] == [f"marketing@test/{facts[2].event_id}"]
     for instant in (facts[-1].occurred_at, facts[-1].occurred_at + MONTH, facts[-1].occurred_at + 3 * YEAR):
-        assert read(ID, state, instant) == detected(ID, facts, instant)
+        assert read(ID, state, instant, final=final) == detected(ID, facts, instant)
     assert read(ID, state, facts[-1].occurred_at)[0][0].resolved_at is None
+
+
+def test_a_finding_is_final_at_the_first_fact_after_its_horizon_and_not_before() -> None:
+    """Last message on 4 Jan: it closes 3 Feb, and its horizon is 5 Mar; any fact of the rule after it ends it."""
+    message = prospecting(START + timedelta(days=3))
+    horizon = message.occurred_at + 2 * MONTH
+    for instant, given_up in ((horizon, False), (horizon + timedelta(microseconds=1), True)):
+        state, final = folded([subscription(START, "start"), message, subscription(instant, "renew")])
+        assert [each.key for each in final] == (["marketing"] if given_up else [])
+        assert (state.prospected == {}) == given_up and state.final_departments == (["marketing"] if given_up else [])
+
+
+def test_a_message_after_its_departments_finding_was_given_up_opens_an_at_keyed_finding() -> None:
+    facts = [subscription(START, "start"), prospecting(START + timedelta(days=3)),
+             subscription(START + YEAR, "renew"), prospecting(START + 2 * YEAR)]
+    state, final = folded(facts)
+    assert [each.key for each in final] == ["marketing"]  # given up at the renewal, past its horizon
+    assert [each.key for each in state.prospected.values()] == [f"marketing@test/{facts[3].event_id}"]
+    assert read(ID, state, START + 3 * YEAR, final=final) == detected(ID, facts, START + 3 * YEAR)

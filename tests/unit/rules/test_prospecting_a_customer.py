@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from projections.facts import Fact
@@ -156,11 +158,11 @@ def test_a_message_after_the_finding_closed_reopens_the_same_finding() -> None:
 
 def test_a_reopened_finding_keeps_the_reason_before_the_first_message() -> None:
     """Evidence: the latest event that made the account a customer before the first of those messages."""
-    started, renewed = subscription("2026-01-10"), subscription("2026-04-20", "renew")
-    facts = [started, campaign("2026-03-02"), renewed, campaign("2026-05-10"), campaign("2026-07-01")]
-    found = only(RULE, facts, "2026-07-02")
+    started, renewed = subscription("2026-01-10"), subscription("2026-04-10", "renew")
+    facts = [started, campaign("2026-03-02"), renewed, campaign("2026-04-20"), campaign("2026-06-15")]
+    found = only(RULE, facts, "2026-06-16")  # each message within 30 days of the closing before it
     assert found.evidence == (started, facts[1], facts[3], facts[4])
-    assert found.summary.endswith("; 2 more prospecting messages followed, the latest on 1 Jul 2026.")
+    assert found.summary.endswith("; 2 more prospecting messages followed, the latest on 15 Jun 2026.")
 
 
 def test_as_of_between_two_episodes_the_finding_is_resolved() -> None:
@@ -173,9 +175,9 @@ def test_as_of_between_two_episodes_the_finding_is_resolved() -> None:
 
 def test_messages_while_not_a_customer_neither_reopen_nor_extend() -> None:
     facts = [subscription("2026-01-10"), campaign("2026-03-02"), subscription("2026-03-20", "cancel"),
-             campaign("2026-05-01"), subscription("2026-06-01", "start"), campaign("2026-06-10")]
-    assert only(RULE, facts, "2026-05-20").resolved_at == at("2026-04-01")
-    found = only(RULE, facts, "2026-06-20")
+             campaign("2026-04-10"), subscription("2026-04-15", "start"), campaign("2026-04-25")]
+    assert only(RULE, facts, "2026-04-20").resolved_at == at("2026-04-01")
+    found = only(RULE, facts, "2026-04-26")
     assert found.resolved_at is None and found.evidence == (facts[0], facts[1], facts[5])
 
 
@@ -196,3 +198,64 @@ def test_the_windows_are_thresholds() -> None:
     found = only(RULE, facts, "2026-03-20", close_days=7)  # 8 days apart: closed 9 Mar, reopened 10 Mar
     assert found.resolved_at == at("2026-03-17") and len(found.evidence) == 3
     assert only(RULE, facts, "2026-03-09 12:00", close_days=7).resolved_at == at("2026-03-09")
+
+
+# The reopening horizon (docs/rules.md, rule 8, differs from the spec): a message reopens the
+# department's finding only within `reopen_days` (30) of its resolution; a later one opens a new
+# finding, keyed by the department and that message, and the old one stays as it was for good.
+
+def test_a_message_within_the_horizon_reopens_the_same_finding() -> None:
+    started, first, again = subscription("2026-01-10"), campaign("2026-03-02 09:00"), campaign("2026-04-20 09:00")
+    closed, reopened = only(RULE, [started, first, again], "2026-04-19"), only(RULE, [started, first, again], "2026-04-21")
+    assert closed.resolved_at == at("2026-04-01 09:00")
+    assert reopened.id == closed.id and reopened.key == "marketing" and reopened.resolved_at is None
+    assert reopened.evidence == (started, first, again)
+
+
+def test_a_message_after_the_horizon_opens_a_new_finding() -> None:
+    """Closed 1 Apr 09:00, so the horizon is 1 May 09:00: a message one minute later is a new case."""
+    started, renewed = subscription("2026-01-10"), subscription("2026-04-15", "renew")
+    first, again = campaign("2026-03-02 09:00"), campaign("2026-05-01 09:01", campaign_id="CMP-2")
+    facts = [started, first, renewed, again]
+    before = only(RULE, facts, "2026-05-01 09:00")
+    old, new = findings(RULE, facts, "2026-05-10")
+    assert old == before  # resolved, its evidence and summary unchanged, and the same id
+    assert old.key == "marketing" and old.resolved_at == at("2026-04-01 09:00") and old.evidence == (started, first)
+    assert new.key == f"marketing@{again.source}/{again.event_id}" and new.id != old.id
+    assert new.detected_at == at("2026-05-01 09:01") and new.resolved_at is None
+    assert new.evidence == (renewed, again)  # its own customer-making event, before its own first message
+    assert new.summary == (
+        "Marketing sent acquisition campaign CMP-2 (email) on 1 May 2026 to an account that is already a customer "
+        "(its pro subscription was renewed on 15 Apr 2026).")
+    assert findings(RULE, facts, "2026-06-01 09:01") == [old, replace(new, resolved_at=at("2026-05-31 09:01"))]
+
+
+def test_a_message_exactly_at_the_horizon_still_reopens() -> None:
+    started, first, again = subscription("2026-01-10"), campaign("2026-03-02 09:00"), campaign("2026-05-01 09:00")
+    found = only(RULE, [started, first, again], "2026-05-10")
+    assert found.key == "marketing" and found.resolved_at is None and found.evidence == (started, first, again)
+
+
+def test_later_findings_are_keyed_by_their_own_first_message_and_join_within_their_own_horizon() -> None:
+    started = subscription("2026-01-10")
+    messages = [campaign("2026-02-01"), campaign("2026-05-01"), campaign("2026-06-20"), campaign("2026-09-01"),
+                outreach("2026-09-02")]
+    found = findings(RULE, [started, *messages], "2026-09-10")
+    assert [(each.key, len(each.evidence)) for each in found] == [
+        ("marketing", 2), (f"marketing@test/{messages[1].event_id}", 3), (f"marketing@test/{messages[3].event_id}", 2),
+        ("sales", 2)]  # each department has its own horizon: sales' first finding
+    assert [each.resolved_at for each in found] == [at("2026-03-03"), at("2026-07-20"), None, None]
+
+
+@pytest.mark.parametrize(("reopen_days", "reopens"), [(0, False), (45, True), (44, False)])
+def test_the_horizon_is_a_threshold(reopen_days: int, reopens: bool) -> None:
+    """Closed 1 Apr 09:00; a message on 16 May 09:00 is 45 days later."""
+    facts = [subscription("2026-01-10"), campaign("2026-03-02 09:00"), campaign("2026-05-16 09:00")]
+    found = findings(RULE, facts, "2026-05-20", reopen_days=reopen_days)
+    assert [each.key for each in found] == (["marketing"] if reopens else ["marketing", f"marketing@test/{facts[2].event_id}"])
+
+
+def test_with_no_horizon_only_a_message_at_the_closing_instant_joins() -> None:
+    facts = [subscription("2026-01-10"), campaign("2026-03-02 09:00"), campaign("2026-04-01 09:00"),
+             campaign("2026-05-01 09:00:00.000001")]
+    assert [len(each.evidence) for each in findings(RULE, facts, "2026-05-02", reopen_days=0)] == [3, 2]

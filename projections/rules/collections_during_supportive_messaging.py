@@ -14,15 +14,22 @@ holds it, and closes 14 days after the last send that holds it; its evidence is 
 sends and the collections actions in their windows (a later action in a window joins
 it). A send with no collections action in its window is no part of it.
 
+Reopening horizon (the code's choice over the spec, `docs/rules.md`, rule 2): a send
+holding it again makes the same finding open again only if it holds from at most 30
+days (`reopen_days`) after the finding closed (its moment, the later of the send and the
+first action in its window, is at most closing + 30 days). A send that holds it later
+opens a new finding of the campaign, keyed `<campaign>@<source>/<id of that send>`, and
+the earlier finding is final.
+
 As a fold (`Campaigns`), the sends whose window is still open gather the actions that
 come; a window that closes without holding the finding is forgotten, one that closes
-holding it joins its campaign's `Held`: the finding's evidence, each action once (an
-action in the windows of several sends is one piece of evidence), and which send and
-action opened it. No campaign's finding is ever final (`take_final` has nothing to
-give up): a later send of the campaign with collections in its window joins it and opens
-it again (`docs/rules.md`, rule 2, Closes), however long after. So the state holds, per
-campaign, its evidence so far, which grows with the campaign's sends that hold it;
-everything else it holds is within the last 14 days.
+holding it joins its campaign's latest `Held` (or opens the next one, past the horizon):
+the finding's evidence, each action once (an action in the windows of several sends is
+one piece of evidence), and which send and action opened it. A finding is final
+(`take_final` gives it up) at the first fact more than 30 days after it closed, unless a
+send still open holds it from within those 30 days; the state then keeps only the
+campaign's id (a later finding of it takes the `@` key). Everything else it holds is
+within the last 14 days, or the findings closed at most 30 days ago.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ COLLECTIONS = ("billing.dunning.sent", "billing.service.suspended")
 class Thresholds:
     window_days: int = 14
     supportive_intents: tuple[str, ...] = ("supportive", "retention")
+    reopen_days: int = 30
 
 
 def campaigns_of(timeline: Timeline, thresholds: Thresholds) -> dict[str, list[Fact]]:
@@ -65,9 +73,12 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
         around = [Around(send, [action for action in actions
                                 if send.occurred_at - window <= action.occurred_at <= send.occurred_at + window])
                   for send in sends]
-        holding = [each for each in around if each.holds(window)]
-        if holding:
-            yield finding_of(timeline.account_id, campaign_id, held_by(holding), moment, thresholds)
+        found: list[Held] = []
+        for each in sorted((each for each in around if each.holds(window)),
+                           key=lambda each: (each.begins(), each.send.order)):
+            gathered(found, campaign_id, each, False, thresholds)
+        for kept in found:
+            yield finding_of(timeline.account_id, kept, moment, thresholds)
 
 
 @state(version=1)
@@ -86,11 +97,12 @@ class Around:
         return bool(self.actions) and held(self.begins(), self.send.occurred_at + window)
 
 
-@state(version=1)
+@state(version=2)
 @dataclass(slots=True)
 class Held:
-    """A campaign's finding as the sends that hold it make it: its evidence, and which of it opened the finding."""
+    """A campaign's finding as the sends that hold it make it: its key, its evidence, and which of it opened it."""
 
+    key: str  # the campaign id, or `<campaign id>@<source>/<id>` of the send that opened a later finding
     sends: list[Fact]  # every send that holds it
     actions: list[Fact]  # the collections actions in their windows, each once
     send: int = 0  # the send that held it first, in `sends`
@@ -98,6 +110,10 @@ class Held:
 
     def begins(self) -> datetime:
         return max(self.sends[self.send].occurred_at, self.actions[self.first].occurred_at)
+
+    def closes(self, window: timedelta) -> datetime:
+        """14 days after the last send that holds it."""
+        return max(send.occurred_at for send in self.sends) + window
 
     def joined(self, around: Around) -> Held:
         """This finding with one more send that holds it."""
@@ -113,32 +129,48 @@ class Held:
         return self
 
     def copy(self) -> Held:
-        return Held(list(self.sends), list(self.actions), self.send, self.first)
+        return Held(self.key, list(self.sends), list(self.actions), self.send, self.first)
 
 
-def held_by(holding: list[Around]) -> Held:
-    """The finding of the sends that hold it (at least one)."""
-    held = Held([], [])
-    for each in holding:
-        held.joined(each)
-    return held
+def horizon(held: Held, thresholds: Thresholds) -> datetime:
+    """The last moment at which a send can hold the finding again: `reopen_days` after it closed."""
+    return held.closes(timedelta(days=thresholds.window_days)) + timedelta(days=thresholds.reopen_days)
 
 
-@state(version=2)
+def gathered(found: list[Held], campaign_id: str, around: Around, earlier: bool, thresholds: Thresholds) -> None:
+    """The send, which holds its campaign's finding, joins the latest of `found` or opens the next one.
+
+    It joins the latest if it holds from no later than that finding's horizon (still open,
+    or closed at most `reopen_days` before); otherwise its finding is new, keyed after the
+    send if the campaign had one before (in `found`, or `earlier` ones no longer kept).
+    Sends come in the order they hold from (`Around.begins`, then their own order).
+    """
+    if found and around.begins() <= horizon(found[-1], thresholds):
+        found[-1].joined(around)
+        return
+    key = f"{campaign_id}@{around.send.source}/{around.send.event_id}" if found or earlier else campaign_id
+    found.append(Held(key, [], []).joined(around))
+
+
+@state(version=3)
 @dataclass(slots=True)
 class Campaigns:
-    """What can still change the findings: recent actions, the sends still open, and the evidence of findings.
+    """What can still change the findings: recent actions, the sends still open, and findings not yet final.
 
     `recent` holds the actions of the last 14 days (a send to come reaches no further
     back) and `open` the sends of the last 14 days; a send leaves `open` when its window
-    is over, into its campaign's `Held` if it holds the finding, else forgotten. `held`
-    is the evidence of findings, each fact once, no more.
+    is over, into its campaign's latest `Held` if it holds the finding, else forgotten.
+    `held` is the evidence of findings a send may still join, each fact once, no more;
+    `over` the findings a later one of their campaign superseded, until `take_final`
+    takes them; `past` the campaigns whose findings were given up as final.
     """
 
     account_id: str
     recent: list[Fact] = field(default_factory=list)  # collections actions a send to come may have in its window
     open: list[Around] = field(default_factory=list)  # supportive sends whose window may still gather actions
-    held: dict[str, Held] = field(default_factory=dict)  # by campaign: its finding from the closed windows
+    held: dict[str, Held] = field(default_factory=dict)  # by campaign: its latest finding from the closed windows
+    over: list[Held] = field(default_factory=list)  # findings past their horizon, until `take_final` takes them
+    past: set[str] = field(default_factory=set)  # campaigns with a finding given up: a later one takes an `@` key
 
 
 def start(account_id: str, thresholds: Thresholds) -> Campaigns:
@@ -148,7 +180,7 @@ def start(account_id: str, thresholds: Thresholds) -> Campaigns:
 def step(campaigns: Campaigns, fact: Fact, thresholds: Thresholds) -> Campaigns:
     """A send opens its window with the recent actions in it; an action joins every window still open."""
     window = timedelta(days=thresholds.window_days)
-    settle(campaigns, fact.occurred_at, window)
+    settle(campaigns, fact.occurred_at, thresholds)
     if fact.type in COLLECTIONS:
         campaigns.recent.append(fact)
         for each in campaigns.open:
@@ -159,19 +191,23 @@ def step(campaigns: Campaigns, fact: Fact, thresholds: Thresholds) -> Campaigns:
     return campaigns
 
 
-def settle(campaigns: Campaigns, now: datetime, window: timedelta) -> None:
+def settle(campaigns: Campaigns, now: datetime, thresholds: Thresholds) -> None:
     """Close the windows that ended before `now`, and forget the actions no send to come can reach."""
+    window = timedelta(days=thresholds.window_days)
     for each in campaigns.open:
         if each.send.occurred_at + window < now and each.holds(window):
-            joined(campaigns.held, each)
+            joined(campaigns, each, thresholds)
     campaigns.open = [each for each in campaigns.open if each.send.occurred_at + window >= now]
     campaigns.recent = [action for action in campaigns.recent if action.occurred_at >= now - window]
 
 
-def joined(held: dict[str, Held], around: Around) -> None:
-    """The send, which holds its campaign's finding, joins it."""
+def joined(campaigns: Campaigns, around: Around, thresholds: Thresholds) -> None:
+    """The send, which holds its campaign's finding, joins its latest finding or opens the next one."""
     campaign_id = campaign_of(around.send)
-    held[campaign_id] = held[campaign_id].joined(around) if campaign_id in held else held_by([around])
+    found = [campaigns.held[campaign_id]] if campaign_id in campaigns.held else []
+    gathered(found, campaign_id, around, campaign_id in campaigns.past, thresholds)
+    campaigns.over.extend(found[:-1])
+    campaigns.held[campaign_id] = found[-1]
 
 
 def read(campaigns: Campaigns, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
@@ -180,19 +216,39 @@ def read(campaigns: Campaigns, moment: Moment, thresholds: Thresholds) -> Iterat
     for each in campaigns.open:
         if each.holds(window):
             opened.setdefault(campaign_of(each.send), []).append(each)
+    for kept in campaigns.over:
+        yield finding_of(campaigns.account_id, kept, moment, thresholds)
     for campaign_id in {**campaigns.held, **opened}:
-        held = with_open(campaigns.held.get(campaign_id), opened.get(campaign_id, []))
-        yield finding_of(campaigns.account_id, campaign_id, held, moment, thresholds)
+        for kept in with_open(campaigns, campaign_id, opened.get(campaign_id, []), thresholds):
+            yield finding_of(campaigns.account_id, kept, moment, thresholds)
 
 
-def with_open(closed: Held | None, opened: list[Around]) -> Held:
-    """A campaign's finding as of now: its closed windows' (left as they are) and its open ones that hold it."""
-    if closed is None:
-        return held_by(opened)
-    held = closed.copy() if opened else closed
+def with_open(campaigns: Campaigns, campaign_id: str, opened: list[Around], thresholds: Thresholds) -> list[Held]:
+    """A campaign's findings as of now: its latest from closed windows (left as it is) and its open ones that hold."""
+    closed = campaigns.held.get(campaign_id)
+    found = [] if closed is None else [closed.copy() if opened else closed]
     for each in opened:
-        held.joined(each)
-    return held
+        gathered(found, campaign_id, each, campaign_id in campaigns.past, thresholds)
+    return found
+
+
+def take_final(campaigns: Campaigns, now: datetime, thresholds: Thresholds) -> list[Finding]:
+    """The findings past their horizon at `now`: no send to come can hold them again, nor join their evidence.
+
+    A campaign's latest finding is final once `now` is after its horizon, unless a send
+    still open holds it from no later than the horizon (that send will join it). Its
+    campaign is remembered, so that its next finding takes an `@` key.
+    """
+    window = timedelta(days=thresholds.window_days)
+    final, campaigns.over = campaigns.over, []
+    for campaign_id, kept in list(campaigns.held.items()):
+        last = horizon(kept, thresholds)
+        if now > last and not any(campaign_of(each.send) == campaign_id and each.holds(window)
+                                  and each.begins() <= last for each in campaigns.open):
+            final.append(campaigns.held.pop(campaign_id))
+            campaigns.past.add(campaign_id)
+    moment = Moment(now)
+    return [finding_of(campaigns.account_id, kept, moment, thresholds) for kept in final]
 
 
 def campaign_of(send: Fact) -> str:
@@ -209,10 +265,11 @@ def action_words(action: Fact) -> str:
     return "suspended the service"
 
 
-def finding_of(account_id: str, campaign_id: str, held: Held, moment: Moment, thresholds: Thresholds) -> Finding:
+def finding_of(account_id: str, held: Held, moment: Moment, thresholds: Thresholds) -> Finding:
     """The campaign's finding from the sends that hold it: from the first to hold it to 14 days after the last."""
     window = timedelta(days=thresholds.window_days)
     campaign, first, actions = held.sends[held.send], held.actions[held.first], held.actions
+    campaign_id = campaign_of(campaign)
     marketing = f"marketing sent {campaign_words(campaign_id, campaign)} on {day(campaign.occurred_at)}"
     billing = f"billing {action_words(first)} on {day(first.occurred_at)}"
     clauses = (billing, marketing) if first.occurred_at < campaign.occurred_at else (marketing, billing)
@@ -224,15 +281,15 @@ def finding_of(account_id: str, campaign_id: str, held: Held, moment: Moment, th
     return finding(
         account_id,
         ID,
-        campaign_id,
+        held.key,
         severity="MEDIUM",
         departments=("billing", "marketing"),
         evidence=[*held.sends, *actions],
         detected_at=held.begins(),
-        resolved_at=moment.resolved_at(max(send.occurred_at for send in held.sends) + window),
+        resolved_at=moment.resolved_at(held.closes(window)),
         summary=summary + ".",
     )
 
 
-FOLD = Fold(frozenset({"marketing.campaign.sent", *COLLECTIONS}), start, step, read)
+FOLD = Fold(frozenset({"marketing.campaign.sent", *COLLECTIONS}), start, step, read, take_final)
 RULE = Rule(ID, Thresholds(), detect, FOLD)

@@ -134,10 +134,12 @@ def ticket_resolved(finding: Finding, facts: Sequence[Fact], instant: datetime) 
 def campaign_window_over(finding: Finding, facts: Sequence[Fact], instant: datetime) -> bool:
     """2. Closes 14 days after the campaign: each supportive send of it has its own window, 14 days either side.
 
-    Open only while a send with a collections action within 14 days of it is itself within its 14 days.
+    Open only while a send with a collections action within 14 days of it is itself within its 14 days. A finding
+    opened past the reopening horizon is keyed `<campaign id>@<send>`.
     """
+    campaign_id = finding.key.partition("@")[0]
     sends = [fact for fact in of_type(facts, "marketing.campaign.sent")
-             if fact.data["campaignId"] == finding.key and fact.data["intent"] in ("supportive", "retention")]
+             if fact.data["campaignId"] == campaign_id and fact.data["intent"] in ("supportive", "retention")]
     actions = of_type(facts, *COLLECTIONS)
     window = timedelta(days=14)
     return not any(instant < send.occurred_at + window

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from projections.facts import Fact
+from projections.thresholds import ThresholdError, thresholds_from
 from tests.unit.rules.builders import at, days, fact, findings, next_change, only
 
 RULE = "collections-during-supportive-messaging"
@@ -164,16 +165,77 @@ def test_the_finding_holds_from_the_first_send_to_hold_it() -> None:
     assert before.evidence[1:] == (first,)
 
 
-def test_a_later_send_with_its_own_collections_opens_the_finding_again() -> None:
-    """Sent 2 Mar 09:14 with a dunning on 5 Mar (closed 16 Mar 09:14); sent again on 1 Jun with a dunning on 3 Jun."""
-    early, late = [campaign(), dunning("2026-03-05")], [campaign("2026-06-01", contact="c-2"), dunning("2026-06-03")]
-    assert only(RULE, [*early, *late], "2026-05-01").resolved_at == SENT + days(14)
-    assert only(RULE, [*early, *late], "2026-06-01").resolved_at == SENT + days(14)
-    reopened = only(RULE, [*early, *late], "2026-06-03")
+def test_a_later_send_with_its_own_collections_within_30_days_opens_the_finding_again() -> None:
+    """Sent 2 Mar 09:14 with a dunning on 5 Mar (closed 16 Mar 09:14); sent again on 1 Apr with a dunning on 3 Apr."""
+    early, late = [campaign(), dunning("2026-03-05")], [campaign("2026-04-01", contact="c-2"), dunning("2026-04-03")]
+    assert only(RULE, [*early, *late], "2026-03-31").resolved_at == SENT + days(14)
+    assert only(RULE, [*early, *late], "2026-04-01").resolved_at == SENT + days(14)
+    reopened = only(RULE, [*early, *late], "2026-04-03")
+    assert reopened.key == "C-7"
     assert reopened.resolved_at is None
     assert reopened.detected_at == at("2026-03-05")
     assert reopened.evidence == (*early, *late)
-    assert only(RULE, [*early, *late], "2026-07-01").resolved_at == at("2026-06-15")
+    assert only(RULE, [*early, *late], "2026-07-01").resolved_at == at("2026-04-15")
+
+
+# Reopening horizon (docs/rules.md, rule 2: the code's choice over the spec's "Closes"): a send that holds the finding
+# again more than 30 days (`reopen_days`) after it closed opens a new finding, keyed after that send.
+
+
+def test_a_send_holding_it_more_than_30_days_after_it_closed_opens_a_new_finding() -> None:
+    """Closed 16 Mar 09:14 (horizon 15 Apr 09:14); sent again on 1 Jun with a dunning on 3 Jun."""
+    early, late = [campaign(), dunning("2026-03-05")], [campaign("2026-06-01", contact="c-2"), dunning("2026-06-03")]
+    closed = only(RULE, early, "2026-05-01")
+    assert only(RULE, [*early, *late], "2026-06-01") == closed
+    old, new = findings(RULE, [*early, *late], "2026-06-03")
+    assert old == closed  # still resolved, unchanged
+    assert new.key == f"C-7@test/{late[0].event_id}"
+    assert new.id != old.id
+    assert (new.detected_at, new.resolved_at, new.evidence) == (at("2026-06-03"), None, tuple(late))
+    assert new.summary == (
+        "Marketing sent the supportive email campaign C-7 on 1 Jun 2026, "
+        "and billing sent a level 2 dunning notice for invoice INV-3 on 3 Jun 2026."
+    )
+    later = findings(RULE, [*early, *late], "2026-07-01")
+    assert later[0] == old
+    assert (later[1].id, later[1].resolved_at) == (new.id, at("2026-06-15"))
+
+
+@pytest.mark.parametrize(("after", "reopens"), [(days(30), True), (days(30) + timedelta(microseconds=1), False)])
+def test_the_horizon_is_judged_at_the_moment_the_send_holds_it_again_30_days_included(after: timedelta,
+                                                                                     reopens: bool) -> None:
+    """Closed 16 Mar 09:14. Sent again 10 Apr; its first dunning comes 30 days after the closing, or 1 us later."""
+    early = [campaign(), dunning("2026-03-05")]
+    again, notice = campaign("2026-04-10", contact="c-2"), dunning(SENT + days(14) + after)
+    found = findings(RULE, [*early, again, notice], "2026-06-30")
+    if reopens:
+        assert [(each.key, each.evidence, each.resolved_at) for each in found] == [
+            ("C-7", (*early, again, notice), at("2026-04-24"))]
+    else:
+        assert [(each.key, each.evidence) for each in found] == [
+            ("C-7", tuple(early)), (f"C-7@test/{again.event_id}", (again, notice))]
+
+
+def test_after_a_new_finding_the_next_one_is_keyed_after_its_own_send() -> None:
+    sends = [campaign(at("2026-03-02") + days(90 * n), contact=f"c-{n}") for n in range(3)]
+    facts = [each for send in sends for each in (send, dunning(send.occurred_at + days(1)))]
+    assert [each.key for each in findings(RULE, facts, "2027-01-01")] == [
+        "C-7", f"C-7@test/{sends[1].event_id}", f"C-7@test/{sends[2].event_id}"]
+
+
+def test_the_horizon_is_a_threshold() -> None:
+    early, late = [campaign(), dunning("2026-03-05")], [campaign("2026-06-01", contact="c-2"), dunning("2026-06-03")]
+    assert only(RULE, [*early, *late], "2026-07-01", reopen_days=90).evidence == (*early, *late)
+    assert len(findings(RULE, [*early, *late], "2026-07-01", reopen_days=60)) == 2
+    just_after = campaign(SENT + days(14) + timedelta(microseconds=1), contact="c-2")  # holds by the 5 Mar dunning
+    assert only(RULE, [*early, just_after], "2026-07-01", reopen_days=1).key == "C-7"
+    old, new = findings(RULE, [*early, just_after], "2026-07-01", reopen_days=0)
+    assert (old.evidence, new.evidence) == (tuple(early), (early[1], just_after))
+
+
+def test_a_negative_horizon_is_refused() -> None:
+    with pytest.raises(ThresholdError, match=f"{RULE}.reopen_days: must not be negative"):
+        thresholds_from({RULE: {"reopen_days": -1}})
 
 
 def test_a_send_whose_only_action_comes_as_its_window_closes_does_not_extend_the_finding() -> None:

@@ -127,8 +127,8 @@ def ticket_is_open(facts: Sequence[Fact], ticket_id: str, instant: datetime) -> 
 
 
 def ticket_resolved(finding: Finding, facts: Sequence[Fact], instant: datetime) -> bool:
-    """1. Closes when the ticket is resolved."""
-    return not ticket_is_open(facts, finding.key, instant)
+    """1. Closes when the ticket is resolved. A finding opened past the reopening horizon is keyed `<ticket>@<push>`."""
+    return not ticket_is_open(facts, finding.key.partition("@")[0], instant)
 
 
 def campaign_window_over(finding: Finding, facts: Sequence[Fact], instant: datetime) -> bool:

@@ -55,6 +55,14 @@ DATA = {kind: data for kind, _, data in KINDS}
 
 
 ENTITY_KEYS = ("ticketId", "opportunityId", "incidentId", "invoiceId", "campaignId")
+# With entity_days, an opening is followed by its closing (type, key, days later at most), as real tickets,
+# incidents and invoices end; those closings are not drawn at random.
+CLOSINGS = {
+    "support.ticket.opened": ("support.ticket.resolved", "ticketId", 10),
+    "product.incident.started": ("product.incident.resolved", "incidentId", 2),
+    "billing.invoice.issued": ("billing.payment.received", "invoiceId", 30),
+}
+CLOSING_TYPES = {closing for closing, _, _ in CLOSINGS.values()}
 
 
 def events(count: int, accounts: int, *, seed: int, run: str, end: datetime | None = None,
@@ -63,23 +71,46 @@ def events(count: int, accounts: int, *, seed: int, run: str, end: datetime | No
 
     Event ids start with `run`; account ids with `account_prefix` (by default `run` too).
     Tickets, opportunities, incidents, invoices and campaigns come from small pools of
-    ids; with `entity_days` each pool is new every that many days (ticket T-3 of one
-    period is not that of the next), as over years of history, where tickets and deals
-    are new ones, not the same few reopened for ever.
+    ids, each event of a type drawn at random. With `entity_days`, as over years of
+    history: each pool is new every that many days (ticket T-3 of one period is not that
+    of the next), and a ticket, an incident or an invoice is closed some days after it
+    opens (resolved, paid) rather than by a closing drawn at random.
     """
     prefix = account_prefix or run
     rng = random.Random(seed)
     last = end or datetime.now(timezone.utc)
-    kinds = rng.choices(TYPES, WEIGHTS, k=count)
-    made = []
-    for n, kind in enumerate(kinds):
+    if entity_days is None:
+        kinds = rng.choices(TYPES, WEIGHTS, k=count)
+        return [
+            {
+                "id": f"{run}-{n}", "source": "bench", "type": kind,
+                "accountId": f"{prefix}-account-{rng.randrange(accounts)}", "contactId": f"c-{rng.randrange(5)}",
+                "occurredAt": (last - timedelta(seconds=rng.randrange(days * 86400))).isoformat(),
+                "data": DATA[kind](rng),
+            }
+            for n, kind in enumerate(kinds)
+        ]
+    made: list[dict[str, Any]] = []
+    while len(made) < count:
+        kind = rng.choices(TYPES, WEIGHTS)[0]
+        if kind in CLOSING_TYPES:
+            continue
         ago = rng.randrange(days * 86400)
         data = DATA[kind](rng)
-        if entity_days is not None:
-            period = ago // (entity_days * 86400)
-            data = {key: f"{value}.{period}" if key in ENTITY_KEYS else value for key, value in data.items()}
-        made.append({
-            "id": f"{run}-{n}", "source": "bench", "type": kind, "accountId": f"{prefix}-account-{rng.randrange(accounts)}",
-            "contactId": f"c-{rng.randrange(5)}", "occurredAt": (last - timedelta(seconds=ago)).isoformat(), "data": data,
-        })
+        account = f"{prefix}-account-{rng.randrange(accounts)}"
+        period = ago // (entity_days * 86400)
+        data = {key: f"{value}.{period}" if key in ENTITY_KEYS else value for key, value in data.items()}
+        made.append(event(run, len(made), kind, account, rng, last - timedelta(seconds=ago), data))
+        if kind in CLOSINGS and len(made) < count:
+            closing, key, within = CLOSINGS[kind]
+            later = last - timedelta(seconds=ago) + timedelta(seconds=rng.randrange(3600, within * 86400))
+            if later < last:
+                closed = {**DATA[closing](rng), key: data[key]}
+                made.append(event(run, len(made), closing, account, rng, later, closed))
     return made
+
+
+def event(run: str, n: int, kind: str, account: str, rng: random.Random, at: datetime,
+          data: dict[str, Any]) -> dict[str, Any]:
+    return {"id": f"{run}-{n}", "source": "bench", "type": kind, "accountId": account,
+            "contactId": f"c-{rng.randrange(5)}", "occurredAt": at.isoformat(), "data": data}

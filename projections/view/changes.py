@@ -14,6 +14,7 @@ no view changes before it.
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_right
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,17 +29,26 @@ DATED = ("dueAt", "until")  # data fields of facts that are instants the view co
 
 
 def next_change(view: ViewState, as_of: datetime) -> datetime | None:
-    """The earliest instant after `as_of` at which the view may read differently with no new fact."""
-    spans = [timedelta(days=days) for days in {*SPANS_DAYS, view.spells.won_days}]
+    """The earliest instant after `as_of` at which the view may read differently with no new fact.
+
+    For each instant held, the candidates are the instant plus each span, and a
+    microsecond after each: the earliest after `as_of` is the instant plus the first span
+    longer than the time since it, or `as_of` plus a microsecond if a span ends exactly
+    at `as_of`. Each distinct instant is looked at once (a fact is held by several parts).
+    """
+    spans = sorted({timedelta(days=days) for days in {*SPANS_DAYS, view.spells.won_days}})
     soonest: datetime | None = None
-    for instant, daily in instants_in(view):
-        candidates = [instant + span for span in spans]
+    for instant, daily in set(instants_in(view)):
+        since = as_of - instant
+        later = bisect_right(spans, since)
+        if later and spans[later - 1] == since:
+            return as_of + JUST_AFTER  # nothing can come sooner
+        candidate = instant + spans[later] if later < len(spans) else None
         if daily and instant <= as_of:
-            candidates.append(instant + DAY * ((as_of - instant) // DAY + 1))
-        for candidate in candidates:
-            for moment in (candidate, candidate + JUST_AFTER):
-                if moment > as_of and (soonest is None or moment < soonest):
-                    soonest = moment
+            day = instant + DAY * (since // DAY + 1)
+            candidate = day if candidate is None or day < candidate else candidate
+        if candidate is not None and (soonest is None or candidate < soonest):
+            soonest = candidate
     return soonest
 
 

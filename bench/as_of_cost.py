@@ -46,13 +46,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from workload import events  # noqa: E402
 
 from domain.validation import validate_batch  # noqa: E402
-from projections.account_state import AccountState, advance, findings_at, start, take_final  # noqa: E402
+from projections.account_state import AccountState, advance, checkpoint_bytes, findings_at, start, take_final  # noqa: E402
 from projections.evaluation import evaluate  # noqa: E402
 from projections.facts import Fact  # noqa: E402
 from projections.findings import Moment  # noqa: E402
 from projections.folding import fold_recording, score_at  # noqa: E402
 from projections.history import History, history_of  # noqa: E402
-from projections.state_codec import decode, encode  # noqa: E402
+from projections.state_codec import decode  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from projections.view.account import account_view  # noqa: E402
 from projections.view.fold import view_at  # noqa: E402
@@ -189,7 +189,7 @@ def main() -> None:
                 rows[column].append(measure(history, now))
             rows[4].append(as_of_folded(history, past))
             rows[5].append(as_of_reference(history, past))
-            rows[6].append(len(encode(folded_until(history, len(history.facts)))))
+            rows[6].append(len(checkpoint_bytes(folded_until(history, len(history.facts)))))
         medians = [statistics.median(each) for each in rows]
         first = first or medians[0]
         print(f"{size:>7} " + " ".join(f"{value * 1000:>10.3f}ms" for value in medians[:6])

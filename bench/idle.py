@@ -1,6 +1,6 @@
 """Benchmark: what the projector spends while no event comes, at many accounts, on a simulated clock.
 
-    .venv/bin/python bench/idle.py [--accounts 100000] [--events 5] [--hours 2]
+    .venv/bin/python bench/idle.py [--accounts 100000] [--events 5] [--hours 2] [--across-a-week-boundary]
 
 It starts PostgreSQL (embedded, or the server of DATABASE_URL) with a fresh database,
 runs `cx360 serve` with its projector off, records `--events` events per account (a
@@ -29,6 +29,7 @@ from ingest import fresh_database, running_service  # noqa: E402
 from workload import events  # noqa: E402
 
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
+from projections.weeks import boundary_at_or_before  # noqa: E402
 from service.projection.projector import Projector  # noqa: E402
 from service.projection.view_store import open_view_store  # noqa: E402
 from service.settings import connection_params  # noqa: E402
@@ -40,8 +41,13 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5)
     parser.add_argument("--hours", type=int, default=2)
     parser.add_argument("--port", type=int, default=8744)
+    parser.add_argument("--across-a-week-boundary", action="store_true",
+                        help="start the clock 30 minutes before a week boundary (Monday 00:00 UTC): where the "
+                             "health trend gains a point")
     args = parser.parse_args()
     now = datetime.now(timezone.utc)
+    if args.across_a_week_boundary:
+        now = boundary_at_or_before(now) - timedelta(minutes=30)
     with fresh_database() as url:
         with running_service(url, args.port, projector="off") as base:
             work = events(args.accounts * args.events, args.accounts, seed=11, run="idle", end=now)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -29,7 +30,8 @@ from service.runtime.health import DatabaseHealth
 
 log = logging.getLogger(__name__)
 
-DUE_PER_STEP = 25  # accounts judged again per turn when their time comes (each view takes about 1-4 ms)
+DUE_PER_STEP = 5  # accounts judged again per transaction when their time comes (each view takes about 1-4 ms)
+DUE_BUDGET = 0.02  # seconds of judging due accounts per turn, between two looks at new events
 
 # The store library re-raises the driver's errors as its own classes; a pool may time out.
 TRANSIENT = (
@@ -100,7 +102,9 @@ class Follower:
     def catch_up(self) -> bool:
         """Take in what there is; True if a full batch suggests there is more."""
         taken = self.projector.step()
-        due = self.projector.step_due(DUE_PER_STEP)  # a few at a time, so new events never wait long
+        started, due = time.monotonic(), DUE_PER_STEP
+        while due == DUE_PER_STEP and time.monotonic() - started < DUE_BUDGET:  # so new events never wait long
+            due = self.projector.step_due(DUE_PER_STEP)
         if self.freeze_gc:
             # In the projector's own process: the history cache holds millions of objects
             # that live long and form no cycles; a full collection scanning them all would pause

@@ -255,6 +255,10 @@ class Projector:
             try:
                 folded, touched = self.folded(curs, account_id, before.get(account_id), facts, now, up_to, writes)
                 folded.findings, next_change = read_findings(folded, touched, now, self.thresholds)
+                final = take_final(folded.state)
+                both = {each.id for each in folded.findings} & {each.id for _, each in final}
+                if both:  # a rule broke the contract of `take_final`: this account alone stops, not the batch
+                    raise ValueError(f"findings {sorted(both)} were given up as final and read as live")
                 view = self.view_of(curs, folded, now, up_to) if with_views else None
             except Exception:  # one account's odd data must not stop every other account's findings
                 log.exception("projector: cannot judge account %r; its findings and view stay as they were "
@@ -262,7 +266,6 @@ class Projector:
                 writes.forget(account_id)
                 writes.due[account_id] = now + RETRY
                 continue
-            final = take_final(folded.state)
             if prior is None or prior != folded.findings or final:
                 writes.findings[account_id] = folded.findings
             if final:

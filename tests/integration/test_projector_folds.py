@@ -16,11 +16,15 @@ import orjson
 import pytest
 from eventsourcing.postgres import PostgresDatastore
 
+from projections.account_state import findings_at
 from projections.evaluation import evaluate, findings_then
 from projections.facts import Fact
+from projections.findings import Moment
 from projections.folding import CHECKPOINT_EVERY
 from projections.history import history_of
+from projections.thresholds import DEFAULT_THRESHOLDS
 from projections.view.account import account_view
+from service.projection import projector as projector_module
 from service.projection.finding_changes import CHANGES_TABLE
 from service.projection.projector import Projector
 from service.projection.view_store import CHECKPOINTS_TABLE, FINDINGS_TABLE, ProjectedViews, histories, open_view_store
@@ -324,3 +328,23 @@ def test_final_findings_are_written_once_kept_across_refolds_and_found_again_whe
                      (account,))
         row = curs.fetchone()
     assert row is not None and row["n"] == 29
+
+
+def test_a_rule_that_gives_up_a_live_finding_as_final_stops_its_account_alone(
+    client: httpx.Client, views: tuple[ProjectedViews, ProjectedViews], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Both rows would have one id, and the batch's write would fail for every account: the account is set aside."""
+    broken, sound = unique(), unique()
+    record(client, weeks_of(broken, 2) + weeks_of(sound, 2))
+    real = projector_module.take_final
+
+    def contract_broken(state: Any) -> Any:
+        final = real(state)
+        live = findings_at(state, Moment(NOW), DEFAULT_THRESHOLDS)
+        return final + [(NOW, each) for each in live[:1]] if state.account_id == broken else final
+
+    monkeypatch.setattr(projector_module, "take_final", contract_broken)
+    projected(views[0])
+    assert f"cannot judge account {broken!r}" in caplog.text and "given up as final and read as live" in caplog.text
+    assert rows_of(views[0], broken)[0] == [] and rows_of(views[0], sound)[0]  # the other account's rows are written

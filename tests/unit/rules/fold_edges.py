@@ -113,14 +113,19 @@ def assert_fold_matches_detector(rule_id: str, facts: Sequence[Fact], offsets: S
         assert read(rule_id, decode(checkpoint), instant, thresholds, final) == expected, instant
 
 
-def state_after(rule_id: str, facts: Sequence[Fact]) -> Any:
-    """The rule's folded state after the facts, taken in order (the findings it gave up as final are gone)."""
+def state_and_final(rule_id: str, facts: Sequence[Fact]) -> tuple[Any, list[Finding]]:
+    """The rule's folded state after the facts, taken in order, and the findings it gave up as final on the way."""
     fold = RULES[rule_id].fold
     assert fold is not None
     thresholds = DEFAULT_THRESHOLDS[rule_id]
-    state = fold.start(ACCOUNT, thresholds)
+    state, final = fold.start(ACCOUNT, thresholds), []
     for fact in sorted(facts, key=lambda each: each.order):
         state = fold.step(state, fact, thresholds)
         if fold.take_final is not None:
-            fold.take_final(state, fact.occurred_at, thresholds)
-    return state
+            final.extend(fold.take_final(state, fact.occurred_at, thresholds))
+    return state, final
+
+
+def state_after(rule_id: str, facts: Sequence[Fact]) -> Any:
+    """The rule's folded state after the facts, taken in order (the findings it gave up as final are gone)."""
+    return state_and_final(rule_id, facts)[0]

@@ -14,7 +14,15 @@ from projections.rules import RULES
 from projections.rules.collections_during_supportive_messaging import Held, Thresholds
 from projections.state_codec import encode
 from tests.unit.rules.builders import at, fact
-from tests.unit.rules.fold_edges import assert_fold_matches_detector, detected, edge_histories, edges, read, state_after
+from tests.unit.rules.fold_edges import (
+    assert_fold_matches_detector,
+    detected,
+    edge_histories,
+    edges,
+    read,
+    state_after,
+    state_and_final,
+)
 
 RULE = "collections-during-supportive-messaging"
 START = datetime(2026, 3, 2, 9, 14, tzinfo=timezone.utc)
@@ -94,13 +102,7 @@ def test_what_is_kept_grows_only_with_the_evidence_of_findings() -> None:
 
 def folded(facts: list[Fact]) -> tuple[Any, list[Finding]]:
     """The state after the facts, taken in order, and the findings it gave up as final on the way."""
-    fold, thresholds = RULES[RULE].fold, Thresholds()
-    assert fold is not None and fold.take_final is not None
-    state, final = fold.start("acme", thresholds), []
-    for each in sorted(facts, key=lambda one: one.order):
-        state = fold.step(state, each, thresholds)
-        final.extend(fold.take_final(state, each.occurred_at, thresholds))
-    return state, final
+    return state_and_final(RULE, facts)
 
 
 def test_a_finding_is_final_at_the_first_fact_after_its_horizon_and_the_state_forgets_it() -> None:

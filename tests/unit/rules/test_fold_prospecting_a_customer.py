@@ -10,11 +10,18 @@ from hypothesis import strategies as st
 
 from projections.facts import Fact
 from projections.findings import Finding
-from projections.rules import RULES
 from projections.rules.prospecting_a_customer import ID, Thresholds
 from projections.state_codec import encode
 from tests.unit.rules.builders import fact
-from tests.unit.rules.fold_edges import assert_fold_matches_detector, detected, edge_histories, edges, read, state_after
+from tests.unit.rules.fold_edges import (
+    assert_fold_matches_detector,
+    detected,
+    edge_histories,
+    edges,
+    read,
+    state_after,
+    state_and_final,
+)
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 DATA: dict[str, st.SearchStrategy[dict[str, Any]]] = {
@@ -73,14 +80,8 @@ def test_what_is_kept_beside_the_findings_evidence_does_not_grow() -> None:
 
 
 def folded(facts: list[Fact]) -> tuple[Any, list[Finding]]:
-    """The state after the facts, taken in order, and the findings given up as final on the way."""
-    fold, thresholds = RULES[ID].fold, Thresholds()
-    assert fold is not None and fold.take_final is not None
-    state, final = fold.start("acme", thresholds), []
-    for each in sorted(facts, key=lambda one: one.order):
-        state = fold.step(state, each, thresholds)
-        final.extend(fold.take_final(state, each.occurred_at, thresholds))
-    return state, final
+    """The state after the facts, taken in order, and the findings it gave up as final on the way."""
+    return state_and_final(ID, facts)
 
 
 def episodes(count: int) -> list[Fact]:

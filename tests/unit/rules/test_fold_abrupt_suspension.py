@@ -12,11 +12,17 @@ from hypothesis import strategies as st
 from projections.facts import Fact
 from projections.findings import Finding, Moment
 from projections.history import Timeline
-from projections.rules.abrupt_suspension import Arrears, detect, start, step, take_final
+from projections.rules.abrupt_suspension import Arrears, detect
 from projections.state_codec import encode
 from projections.thresholds import DEFAULT_THRESHOLDS
 from tests.unit.rules.builders import fact
-from tests.unit.rules.fold_edges import assert_fold_matches_detector, edge_histories, edges, state_after
+from tests.unit.rules.fold_edges import (
+    assert_fold_matches_detector,
+    edge_histories,
+    edges,
+    state_after,
+    state_and_final,
+)
 
 RULE = "abrupt-suspension"
 START = datetime(2026, 3, 2, tzinfo=timezone.utc)
@@ -102,12 +108,8 @@ def test_the_state_keeps_unpaid_invoices_a_year_and_a_grace_of_failures_and_the_
 
 def folded(facts: list[Fact]) -> tuple[Arrears, list[Finding]]:
     """The state after the facts in order, and the findings it gave up as final on the way."""
-    thresholds = DEFAULT_THRESHOLDS[RULE]
-    arrears, final = start("acme", thresholds), []
-    for each in sorted(facts, key=lambda one: one.order):
-        arrears = step(arrears, each, thresholds)
-        final.extend(take_final(arrears, each.occurred_at, thresholds))
-    return arrears, final
+    state, final = state_and_final(RULE, facts)
+    return state, final
 
 
 def suspended_every_60_days(episodes: int) -> list[Fact]:

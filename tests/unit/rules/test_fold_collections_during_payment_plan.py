@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from projections.facts import Fact
 from projections.findings import Finding, Moment
 from projections.history import Timeline
-from projections.rules.collections_during_payment_plan import Plans, detect, start, step, take_final
+from projections.rules.collections_during_payment_plan import Plans, detect
 from projections.state_codec import encode
 from projections.thresholds import DEFAULT_THRESHOLDS
 from tests.unit.rules.builders import fact, tied
@@ -21,6 +21,7 @@ from tests.unit.rules.fold_edges import (
     edges,
     instant_only,
     state_after,
+    state_and_final,
 )
 
 RULE = "collections-during-payment-plan"
@@ -76,12 +77,8 @@ def test_an_action_of_the_plans_own_instant_counts_whatever_their_order() -> Non
 
 def folded(facts: list[Fact]) -> tuple[Plans, list[Finding]]:
     """The state after the facts in order, and the findings it gave up as final on the way."""
-    thresholds = DEFAULT_THRESHOLDS[RULE]
-    plans, final = start("acme", thresholds), []
-    for each in sorted(facts, key=lambda one: one.order):
-        plans = step(plans, each, thresholds)
-        final.extend(take_final(plans, each.occurred_at, thresholds))
-    return plans, final
+    state, final = state_and_final(RULE, facts)
+    return state, final
 
 
 def plan_every_20_days(episodes: int) -> list[Fact]:

@@ -14,7 +14,6 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.account_state import advance, start, take_final
 from projections.facts import Fact
 from projections.findings import Finding, Moment
 from projections.history import Timeline
@@ -22,6 +21,7 @@ from projections.rules.contact_after_opt_out import Consents, detect
 from projections.state_codec import encode
 from projections.thresholds import DEFAULT_THRESHOLDS
 from tests.unit.rules.fold_clusters import START, assert_fold_matches_detector, daily, edge_histories
+from tests.unit.rules.fold_edges import state_and_final
 
 RULE = "contact-after-opt-out"
 
@@ -67,11 +67,9 @@ def numbered(facts: list[Fact], first: int = 1) -> list[Fact]:
 
 
 def folded(facts: list[Fact]) -> tuple[Consents, list[Finding]]:
-    """The rule's state after the facts in order, and the findings it gave up as final on the way."""
-    account = start("acme", DEFAULT_THRESHOLDS, [RULE])
-    for each in sorted(facts, key=lambda one: one.order):
-        account = advance(account, each, DEFAULT_THRESHOLDS)
-    return account.rules[RULE], [finding for _, finding in take_final(account)]
+    """The state after the facts in order, and the findings it gave up as final on the way."""
+    state, final = state_and_final(RULE, facts)
+    return state, final
 
 
 def test_the_state_keeps_the_latest_consents_and_open_withdrawals_however_long_the_history() -> None:

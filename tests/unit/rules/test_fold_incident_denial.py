@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from projections.facts import Fact
 from projections.findings import Finding, Moment
 from projections.history import Timeline
-from projections.rules.incident_denial import ID, Denials, Thresholds, detect, read, start, step, take_final
+from projections.rules.incident_denial import ID, Denials, Thresholds, detect, read
 from projections.state_codec import encode
 from tests.unit.rules.builders import fact
-from tests.unit.rules.fold_edges import assert_fold_matches_detector, edge_histories, edges
+from tests.unit.rules.fold_edges import assert_fold_matches_detector, edge_histories, edges, state_and_final
 
 START = datetime(2026, 3, 2, tzinfo=timezone.utc)
 INCIDENTS = st.sampled_from(["INC-1", "INC-2"])
@@ -42,12 +42,8 @@ def test_the_fold_gives_the_detectors_denials_at_every_edge(facts: list[Fact], t
 
 def folded(facts: list[Fact]) -> tuple[Denials, list[Finding]]:
     """The state after the facts in order, and the findings it gave up as final on the way."""
-    thresholds = Thresholds()
-    denials, final = start("acme", thresholds), []
-    for each in sorted(facts, key=lambda one: one.order):
-        denials = step(denials, each, thresholds)
-        final.extend(take_final(denials, each.occurred_at, thresholds))
-    return denials, final
+    state, final = state_and_final(ID, facts)
+    return state, final
 
 
 def denied_every_10_days(incidents: int, started: bool = True) -> list[Fact]:

@@ -116,8 +116,12 @@ def article(word: str) -> str:
     return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
 
 
+@lru_cache(maxsize=65_536)
 def day(instant: datetime) -> str:
-    """A date as a support agent reads it aloud: `2 Mar 2026` (UTC)."""
+    """A date as a support agent reads it aloud: `2 Mar 2026` (UTC).
+
+    Cached: explanations name the same few instants at every read of an account.
+    """
     utc = instant.astimezone(timezone.utc)
     return f"{utc.day} {utc:%b %Y}"
 

@@ -116,7 +116,7 @@ def article(word: str) -> str:
     return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def day(instant: datetime) -> str:
     """A date as a support agent reads it aloud: `2 Mar 2026` (UTC).
 

@@ -18,12 +18,14 @@ decodes (`StaleCheckpoint`); its account is refolded from its events instead.
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 import hashlib
 import io
 import pickle
 from collections.abc import Callable
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from projections.facts import Fact
 
@@ -33,7 +35,7 @@ MAGIC = b"cx360-state/pickle5\n"
 PROTOCOL = 5
 PLAIN = {  # what a state holds besides registered dataclasses and plain values
     ("datetime", "datetime"), ("datetime", "timezone"), ("datetime", "timedelta"), ("decimal", "Decimal"),
-    (Fact.__module__, Fact.__qualname__),
+    (Fact.__module__, Fact.__qualname__), (__name__, "zone_named"),
 }
 
 
@@ -59,7 +61,26 @@ def state(version: int) -> Callable[[type[T]], type[T]]:
 
 
 def encode(value: Any) -> bytes:
-    return MAGIC + fingerprint() + pickle.dumps(value, protocol=PROTOCOL)
+    out = io.BytesIO()
+    out.write(MAGIC + fingerprint())
+    pickler = pickle.Pickler(out, protocol=PROTOCOL)
+    pickler.dispatch_table = DISPATCH
+    pickler.dump(value)
+    return out.getvalue()
+
+
+def zone_named(key: str) -> ZoneInfo:
+    """A time zone by its IANA name: how a checkpoint names one (PostgreSQL's dates come with `ZoneInfo`s)."""
+    return ZoneInfo(key)
+
+
+def reduce_zone(zone: ZoneInfo) -> tuple[Any, tuple[str]]:
+    if zone.key is None:
+        raise TypeError("cannot checkpoint a time zone read from a file: it has no name")
+    return zone_named, (zone.key,)
+
+
+DISPATCH = {**copyreg.dispatch_table, ZoneInfo: reduce_zone}  # ZoneInfo's own names getattr, which is refused
 
 
 def decode(data: bytes) -> Any:
@@ -90,6 +111,8 @@ def fingerprint() -> bytes:
     """16 bytes naming every registered state class with its version and fields, and the fact's fields."""
     global _fingerprint
     if _fingerprint is None:
+        import projections.account_state  # noqa: F401  (every state class registered, whatever the caller imported)
+
         classes = sorted(f"{name} v{version} {[each.name for each in dataclasses.fields(cls)]}"
                          for name, (cls, version) in REGISTERED.items())
         layout = "\n".join([f"{Fact.__qualname__} {Fact._fields}", *classes])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,6 +26,13 @@ def test_a_state_reads_back_equal_with_its_dates_amounts_sets_and_tuples() -> No
     value = {"at": AT, "owed": Decimal("12.50"), "ids": {"a", "b"}, "pair": ("x", 1), "frozen": frozenset({3}),
              ("contact", "email"): [TOUCH], "state": start("acc-1", DEFAULT_THRESHOLDS)}
     assert decode(encode(value)) == value
+
+
+def test_dates_in_a_named_time_zone_read_back_in_it() -> None:
+    """PostgreSQL's dates come with a `ZoneInfo`, which pickles by naming `getattr`: the codec names the zone."""
+    at = datetime(2026, 3, 2, 9, 30, tzinfo=ZoneInfo("UTC"))
+    back = decode(encode({"at": at, "fact": TOUCH._replace(occurred_at=at)}))
+    assert back["at"] == at and back["at"].tzinfo == ZoneInfo("UTC") and back["fact"].occurred_at == at
 
 
 def test_a_fact_held_by_several_parts_of_a_state_is_written_once_and_read_back_shared() -> None:

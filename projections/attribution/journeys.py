@@ -87,15 +87,22 @@ def conversions_of(facts: Sequence[Fact], settings: AttributionSettings) -> list
     found: list[Conversion] = []
     previous: Fact | None = None  # the latest subscription change so far
     for fact in facts:
-        if fact.type == WINS:
-            found.append(Conversion(fact, "won", fact.amount(), str(fact.data["currency"])))
-        elif fact.type == CHANGES:
-            if settings.count_upgrades and fact.data.get("change") == "upgrade":
-                amount = upgrade_amount(previous, fact)
-                if amount > 0:
-                    found.append(Conversion(fact, "upgrade", amount, str(fact.data["currency"])))
+        if (conversion := conversion_of(fact, previous, settings)) is not None:
+            found.append(conversion)
+        if fact.type == CHANGES:
             previous = fact
     return found
+
+
+def conversion_of(fact: Fact, previous: Fact | None, settings: AttributionSettings) -> Conversion | None:
+    """The conversion a fact is, if any, given the subscription change before it."""
+    if fact.type == WINS:
+        return Conversion(fact, "won", fact.amount(), str(fact.data["currency"]))
+    if fact.type == CHANGES and settings.count_upgrades and fact.data.get("change") == "upgrade":
+        amount = upgrade_amount(previous, fact)
+        if amount > 0:
+            return Conversion(fact, "upgrade", amount, str(fact.data["currency"]))
+    return None
 
 
 def upgrade_amount(previous: Fact | None, upgrade: Fact) -> Decimal:

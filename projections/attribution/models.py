@@ -109,14 +109,20 @@ MODELS: dict[str, Weigher] = {
 }
 
 
+def checked_model(model: str) -> str:
+    """The model's name, if it is one; else an error naming the argument."""
+    if model not in MODELS:
+        raise ValueError(f"model: unknown attribution model {model!r}; the models are {', '.join(MODELS)}")
+    return model
+
+
 def attribute(conversion: Conversion, touches: Iterable[Touch], model: str, settings: AttributionSettings,
               effects: Mapping[Key, Fraction] | None = None) -> Attribution:
     """The conversion's credits by the model, from the account's touches (any; those in its window count).
 
     `effects` are the removal effects the data-driven model needs (`markov.removal_effects`).
     """
-    if model not in MODELS:
-        raise ValueError(f"model: unknown attribution model {model!r}; the models are {', '.join(MODELS)}")
+    checked_model(model)
     if model == "data_driven" and effects is None:
         raise ValueError("effects: the data-driven model needs the removal effects of many accounts' journeys")
     counted = sorted(in_window(touches, conversion, settings.lookback_days), key=lambda touch: touch.fact.order)

@@ -13,7 +13,10 @@ import strawberry
 from service.api.context import Info
 from service.api.cursors import EPOCH, decode, encode, position_of
 from service.api.errors import BadInput
+from service.api.handling_types import FindingHandling
 from service.api.types import Department, Event, PageInfo, page_info
+from service.handling.commands import utc_now
+from service.handling.shown import FindingFacts, shown
 from service.read.findings import DepartmentCount, FindingRecord
 
 
@@ -78,6 +81,15 @@ class Finding:
             resolved_at=record.resolved_at,
             evidence_positions=record.evidence,
         )
+
+    @strawberry.field(description="Who is handling it: state, assignee, deadline and every action (docs/handling.md).")
+    async def handling(self, info: Info) -> FindingHandling:
+        row = await info.context.handling_rows().load(str(self.id))
+        return FindingHandling.from_shown(shown(row, self.facts(), info.context.settings.handling, utc_now()))
+
+    def facts(self) -> FindingFacts:
+        return FindingFacts(self.severity.value, [department.value for department in self.departments],
+                            self.detected_at, self.resolved_at, self.evidence_positions)
 
     @strawberry.field(description="The events that make the case, in occurredAt order.")
     async def evidence(self, info: Info) -> list[Event]:

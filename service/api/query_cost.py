@@ -92,6 +92,7 @@ def list_sizes(max_batch_events: int) -> dict[tuple[str, str], int]:
         ("AgentContext", "donts"): UNBOUNDED,
         ("AgentContext", "thisWeek"): UNBOUNDED,
         ("AgentContext", "openFindings"): UNBOUNDED,
+        ("FindingHandling", "actions"): UNBOUNDED,  # every action people took on a finding
     }
 
 

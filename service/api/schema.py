@@ -31,6 +31,7 @@ from service.api.findings import (
     finding_change,
     finding_connection,
 )
+from service.api.handling import HandlingMutation
 from service.api.limits import ParseWithinLimits, ShortQueryValidationCache, query_rules
 from service.api.operation_labels import LabelOperation
 from service.api.paging import page_size
@@ -131,8 +132,8 @@ class Query:
         return [DepartmentPairCount.from_count(count) for count in await info.context.findings.matrix(from_, to)]
 
 
-@strawberry.type(description="Events in from producers.")
-class Mutation:
+@strawberry.type(description="Events in from producers, and people acting on findings.")
+class Mutation(HandlingMutation):
     @strawberry.mutation(
         description="Store a batch of events. Each faulty event is rejected alone; the valid ones are "
         "stored together in one transaction, or, if the database fails, none is.",

@@ -118,7 +118,7 @@ async def open_context(
             keys=keys,
             rates=RateLimits(reads=settings.rate_limit_reads, writes=settings.rate_limit_writes),
             handlings=Handlings(handling_store),
-            handling_reads=HandlingReads(pool),
+            handling_reads=HandlingReads(pool, settings.handling),
         )
 
 

@@ -93,6 +93,7 @@ def list_sizes(max_batch_events: int) -> dict[tuple[str, str], int]:
         ("AgentContext", "thisWeek"): UNBOUNDED,
         ("AgentContext", "openFindings"): UNBOUNDED,
         ("FindingHandling", "actions"): UNBOUNDED,  # every action people took on a finding
+        ("Query", "handling"): departments + departments * (departments - 1) // 2,  # singles and pairs
     }
 
 

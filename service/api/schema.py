@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Annotated, Any, Optional
 
 import strawberry
@@ -32,6 +33,8 @@ from service.api.findings import (
     finding_connection,
 )
 from service.api.handling import HandlingMutation
+from service.api.handling_report import HandlingQuery
+from service.api.handling_types import HandlingState
 from service.api.limits import ParseWithinLimits, ShortQueryValidationCache, query_rules
 from service.api.operation_labels import LabelOperation
 from service.api.paging import page_size
@@ -46,6 +49,7 @@ from service.api.types import (
     RecordEventsPayload,
 )
 from service.api.variable_errors import NameArgumentsInVariableErrors
+from service.handling.reads import HandlingFilter
 from service.read.account_list import AccountFilter, account_page
 from service.settings import QueryLimits, Settings
 from service.store.event_store import StoreUnavailable
@@ -59,7 +63,7 @@ CLOCK_SKEW = timedelta(minutes=5)  # a client's clock may run a little ahead of 
 
 
 @strawberry.type(description="Accounts, their timelines and views, and findings across accounts.")
-class Query:
+class Query(HandlingQuery):
     @strawberry.field(description="The account, or null for an account no event has named.", extensions=needs(VIEWS_READ))
     async def account(
         self,
@@ -101,11 +105,17 @@ class Query:
         rule: Annotated[Optional[str], strawberry.argument(description="A rule id, e.g. contact-pressure.")] = None,
         department: Annotated[Optional[Department], strawberry.argument(description="Only findings that involve this department.")] = None,
         state: Annotated[Optional[FindingState], strawberry.argument(description="Open findings (the default) or all of them.")] = FindingState.OPEN,
+        handling_state: Annotated[Optional[HandlingState], strawberry.argument(description="Only findings whose handling is in this state now.")] = None,
+        assignee: Annotated[Optional[str], strawberry.argument(description="Only findings this person is on (assigned, or owner of the first department of a finding nobody assigned).")] = None,
+        overdue: Annotated[Optional[bool], strawberry.argument(description="Only overdue findings (true) or only the others (false).")] = None,
     ) -> FindingConnection:
         limit = page_size(first, info.context.settings.max_page_size)
         if rule is not None and rule not in RULES:
             raise BadInput("rule", f"unknown rule {rule!r:.80}; the rules are {', '.join(RULES)}")
-        records = await info.context.findings.page(
+        chosen = HandlingFilter(handling_state.value if handling_state is not None else None,
+                                text_argument("assignee", assignee) if assignee is not None else None, overdue)
+        reads = partial(info.context.handling_reads.page, chosen=chosen) if chosen.given else info.context.findings.page
+        records = await reads(
             limit + 1,
             open_only=(state or FindingState.OPEN).open_only,
             rule=rule,

@@ -21,7 +21,7 @@ from tests.conftest import RunningServer
 from tests.integration.test_findings import ago, eventually, urgent_ticket_and_renewal
 from tests.support import graphql, record, unique
 
-OWNERS = {"sales": "sales-lead", "billing": "billing-lead", "support": "support-lead"}
+OWNERS = {"sales": unique("sales-lead"), "billing": "billing-lead", "support": "support-lead"}  # a unique owner per run
 HANDLING = ("handling { state assignee snoozedUntil version acknowledgeBy acknowledgedAt closedAt overdue "
             "reopenedByEvidence actions { kind by at note to until } }")
 ACCOUNT = f"query($id: ID!) {{ account(id: $id) {{ findings(state: ALL) {{ id rule severity detectedAt {HANDLING} }} }} }}"
@@ -94,7 +94,7 @@ def test_a_new_finding_is_new_assigned_to_its_first_departments_owner_and_overdu
     finding = new_finding(handled)
     handling = finding["handling"]
     assert (finding["rule"], finding["severity"]) == ("sales-pressure-during-escalation", "HIGH")
-    assert (handling["state"], handling["assignee"], handling["version"], handling["actions"]) == ("NEW", "sales-lead", 0, [])
+    assert (handling["state"], handling["assignee"], handling["version"], handling["actions"]) == ("NEW", OWNERS["sales"], 0, [])
     detected = datetime.fromisoformat(finding["detectedAt"])
     assert datetime.fromisoformat(handling["acknowledgeBy"]) == detected + timedelta(days=1)  # HIGH: a day
     assert handling["overdue"] is True  # detected five days ago
@@ -178,6 +178,8 @@ def test_new_evidence_reopens_a_finding_people_closed_while_the_rules_hold_it(ha
                       "data": {"channel": "call", "intent": "upsell"}}])
     shown = eventually(lambda: (h := handling_now(handled, finding["account"]))["reopenedByEvidence"] and h)
     assert shown["state"] == "ACKNOWLEDGED" and shown["closedAt"] is None and shown["version"] == 1
+    assert finding["id"] in filtered(handled, state="ACKNOWLEDGED", assignee=OWNERS["sales"])  # the filters agree
+    assert finding["id"] not in filtered(handled, state="CLOSED", assignee=OWNERS["sales"])
 
 
 def test_handling_survives_a_rebuild_unchanged(handled: httpx.Client, database_url: str) -> None:
@@ -190,3 +192,70 @@ def test_handling_survives_a_rebuild_unchanged(handled: httpx.Client, database_u
     finally:
         datastore.close()
     assert finding_of(handled, finding["account"]) == before
+
+
+FILTERED = f"""
+query($state: HandlingState, $assignee: String, $overdue: Boolean) {{
+  findings(first: 100, state: ALL, handlingState: $state, assignee: $assignee, overdue: $overdue) {{
+    edges {{ node {{ id {HANDLING} }} }}
+  }}
+}}"""
+
+REPORT = """
+query($from: DateTime, $to: DateTime) {
+  handling(from: $from, to: $to) {
+    departments findings open acknowledged overdue medianSecondsToAcknowledge p90SecondsToAcknowledge
+    medianSecondsToClose p90SecondsToClose
+  }
+}"""
+
+
+def filtered(client: httpx.Client, **variables: Any) -> dict[str, dict[str, Any]]:
+    body = graphql(client, FILTERED, variables)
+    assert "errors" not in body, body
+    return {edge["node"]["id"]: edge["node"]["handling"] for edge in body["data"]["findings"]["edges"]}
+
+
+def test_findings_filter_by_handling_state_assignee_and_overdue_as_their_handling_shows(handled: httpx.Client) -> None:
+    untouched, acknowledged = new_finding(handled), new_finding(handled)
+    act(handled, ACKNOWLEDGE, id=acknowledged["id"])
+    owner = OWNERS["sales"]
+    mine = filtered(handled, assignee=owner)
+    assert {untouched["id"], acknowledged["id"]} <= mine.keys()
+    assert {each["assignee"] for each in mine.values()} == {owner}
+    late = filtered(handled, assignee=owner, overdue=True)
+    assert untouched["id"] in late and acknowledged["id"] not in late and all(each["overdue"] for each in late.values())
+    on_time = filtered(handled, assignee=owner, overdue=False)
+    assert acknowledged["id"] in on_time and not any(each["overdue"] for each in on_time.values())
+    taken = filtered(handled, state="ACKNOWLEDGED", assignee=owner)
+    assert acknowledged["id"] in taken and untouched["id"] not in taken
+    assert {each["state"] for each in taken.values()} == {"ACKNOWLEDGED"}
+    assert filtered(handled, assignee="nobody-has-this-name") == {}
+
+
+def test_the_orchestration_view_counts_and_times_per_department_and_pair(handled: httpx.Client) -> None:
+    finding = new_finding(handled)
+    instant = {"from": finding["detectedAt"], "to": finding["detectedAt"]}  # this finding alone
+
+    def report() -> dict[tuple[str, ...], dict[str, Any]]:
+        body = graphql(handled, REPORT, instant)
+        assert "errors" not in body, body
+        return {tuple(row.pop("departments")): row for row in body["data"]["handling"]}
+
+    before = report()
+    assert list(before) == [("SALES",), ("SUPPORT",), ("SALES", "SUPPORT")]
+    assert before[("SALES", "SUPPORT")] == {
+        "findings": 1, "open": 1, "acknowledged": 0, "overdue": 1, "medianSecondsToAcknowledge": None,
+        "p90SecondsToAcknowledge": None, "medianSecondsToClose": None, "p90SecondsToClose": None}
+    acknowledged = act(handled, ACKNOWLEDGE, id=finding["id"])
+    closed = act(handled, CLOSE, id=finding["id"], note="done")
+    detected = datetime.fromisoformat(finding["detectedAt"])
+    to_acknowledge = (datetime.fromisoformat(acknowledged["acknowledgedAt"]) - detected).total_seconds()
+    to_close = (datetime.fromisoformat(closed["closedAt"]) - detected).total_seconds()
+    after = report()
+    for row in after.values():
+        assert (row["findings"], row["open"], row["acknowledged"], row["overdue"]) == (1, 0, 1, 0)
+        assert row["medianSecondsToAcknowledge"] == pytest.approx(to_acknowledge) == row["p90SecondsToAcknowledge"]
+        assert row["medianSecondsToClose"] == pytest.approx(to_close) == row["p90SecondsToClose"]
+    body = graphql(handled, REPORT, {"from": ago(0), "to": ago(1)})
+    assert body["errors"][0]["message"].startswith("from: must not be after `to`")

@@ -77,3 +77,11 @@ class FindingHandling:
             closed_at=handling.closed_at, overdue=handling.overdue,
             reopened_by_evidence=handling.reopened_by_evidence,
         )
+
+
+@strawberry.type(description="Who is on one open finding, for an agent before a call.")
+class FindingOnIt:
+    finding_id: strawberry.ID = strawberry.field(description="The finding.")
+    rule: str = strawberry.field(description="Its rule.")
+    state: HandlingState = strawberry.field(description="Its handling's state.")
+    text: str = strawberry.field(description='e.g. "Billing (rep-114) is on it since 3 Dec 2026: refund under way".')

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from domain.handling import ACKNOWLEDGED, ASSIGNED, CLOSED, NEW, Action, effective_state
 from domain.handling_policy import HandlingPolicy
+from service.read.findings import FindingRecord
 from service.store.handling_store import HandlingRow
 
 
@@ -27,6 +28,10 @@ class FindingFacts:
     detected_at: datetime
     resolved_at: datetime | None
     evidence: Sequence[int]  # positions
+
+    @classmethod
+    def of(cls, record: FindingRecord) -> FindingFacts:
+        return cls(record.severity, record.departments, record.detected_at, record.resolved_at, record.evidence)
 
 
 @dataclass(frozen=True)

@@ -259,3 +259,22 @@ def test_the_orchestration_view_counts_and_times_per_department_and_pair(handled
         assert row["medianSecondsToClose"] == pytest.approx(to_close) == row["p90SecondsToClose"]
     body = graphql(handled, REPORT, {"from": ago(0), "to": ago(1)})
     assert body["errors"][0]["message"].startswith("from: must not be after `to`")
+
+
+AGENT = "query($id: ID!) { account(id: $id) { agentContext { onIt { findingId rule state text } } } }"
+
+
+def test_the_agent_context_says_who_is_on_each_open_finding_with_the_latest_note(handled: httpx.Client) -> None:
+    finding = new_finding(handled)
+    act(handled, ASSIGN, id=finding["id"], to="billing-lead", note="refund under way")
+
+    def lines() -> list[dict[str, Any]]:
+        body = graphql(handled, AGENT, {"id": finding["account"]})
+        assert "errors" not in body, body
+        context = body["data"]["account"]["agentContext"]
+        return context["onIt"] if context else []  # type: ignore[no-any-return]
+
+    [line] = eventually(lines)
+    today = datetime.now(timezone.utc)
+    assert line == {"findingId": finding["id"], "rule": "sales-pressure-during-escalation", "state": "ASSIGNED",
+                    "text": f"Billing (billing-lead) is on it since {today.day} {today:%b %Y}: refund under way"}

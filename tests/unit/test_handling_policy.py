@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.handling import Action
 from domain.handling_policy import DEFAULT_POLICY, HandlingPolicyError, policy_from
+from service.handling.lines import on_it
 from service.handling.shown import FindingFacts, shown
 from service.settings import Settings, SettingsError
 from service.store.handling_store import HandlingRow
@@ -95,3 +97,33 @@ def test_a_close_reopens_exactly_when_newer_evidence_arrives_while_the_rules_hol
     assert handling.reopened_by_evidence is newer
     assert handling.state == ("ACKNOWLEDGED" if newer else "CLOSED")
     assert (handling.closed_at is None) is newer
+
+
+def actions(*each: tuple[str, str, str | None, str | None]) -> list[dict[str, object]]:
+    return [Action(kind, by, NOW - timedelta(days=3), note, to).as_json() for kind, by, note, to in each]
+
+
+def test_the_agent_line_names_the_department_the_person_and_the_latest_note() -> None:
+    assigned = row("ASSIGNED", assignee="rep-114", acknowledged_at=datetime(2026, 12, 3, 10, tzinfo=timezone.utc),
+                   actions=actions(("ACKNOWLEDGE", "billing-lead", None, None),
+                                   ("ASSIGN", "billing-lead", "refund under way", "rep-114")))
+    assert on_it(shown(assigned, facts(), POLICY, NOW), POLICY) == "Billing (rep-114) is on it since 3 Dec 2026: refund under way"
+    acknowledged = row("ACKNOWLEDGED", acknowledged_at=datetime(2026, 12, 3, 10, tzinfo=timezone.utc),
+                       actions=actions(("ACKNOWLEDGE", "sales-lead", None, None), ("COMMENT", "rep-7", "called", None)))
+    assert on_it(shown(acknowledged, facts(), POLICY, NOW), POLICY) == "Sales (sales-lead) is on it since 3 Dec 2026: called"
+
+
+def test_the_agent_line_of_a_finding_nobody_took_on_names_its_owner_and_deadline() -> None:
+    assert on_it(shown(None, facts(detected_days_ago=2), POLICY, NOW), POLICY) == (
+        "Nobody is on it yet; Billing (billing-lead) owns it, overdue since 5 Dec 2026")  # MEDIUM: half a day here
+    assert on_it(shown(None, facts(detected_days_ago=0.1), DEFAULT_POLICY, NOW), DEFAULT_POLICY) == (
+        "Nobody is on it yet, to acknowledge by 9 Dec 2026")
+
+
+def test_the_agent_line_of_a_snoozed_or_closed_finding() -> None:
+    snoozed = row("SNOOZED", snoozed_until=datetime(2026, 12, 20, tzinfo=timezone.utc),
+                  actions=actions(("SNOOZE", "rep-7", "after the holidays", None)))
+    assert on_it(shown(snoozed, facts(), POLICY, NOW), POLICY) == "rep-7 put it aside until 20 Dec 2026: after the holidays"
+    closed = row("CLOSED", closed_at=datetime(2026, 12, 5, tzinfo=timezone.utc), actions=actions(("CLOSE", "rep-7", "done", None)))
+    assert on_it(shown(closed, facts(), POLICY, NOW), POLICY) == (
+        "rep-7 closed it on 5 Dec 2026, though the rules still hold it: done")

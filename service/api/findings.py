@@ -10,14 +10,16 @@ from uuid import UUID
 import orjson
 import strawberry
 
+from projections.rules import RULES
 from service.api.context import Info
 from service.api.cursors import EPOCH, decode, encode, position_of
-from service.api.errors import BadInput
+from service.api.errors import BadInput, text_argument
 from service.api.handling_types import FindingHandling
 from service.api.types import Department, Event, PageInfo, page_info
 from service.handling.commands import utc_now
 from service.handling.shown import FindingFacts, shown
 from service.read.findings import DepartmentCount, FindingRecord
+from service.stream.logs import ChangeFilter
 
 
 @strawberry.enum(description="How serious a contradiction is, per rule.")
@@ -44,6 +46,7 @@ class FindingChange(Enum):
     EVIDENCE_ADDED = "EVIDENCE_ADDED"
     RESOLVED = "RESOLVED"
     WITHDRAWN = "WITHDRAWN"  # a late event, or a rebuild with other rules or thresholds, showed it never held
+    HANDLED = "HANDLED"  # someone acted on its handling (see `Finding.handling`)
 
 
 @strawberry.type(description="A contradiction between departments in how they treat one account (see docs/rules.md).")
@@ -61,8 +64,9 @@ class Finding:
     evidence_positions: strawberry.Private[tuple[int, ...]]
     change: Optional[FindingChange] = strawberry.field(
         default=None,
-        description="In a findingChanged message: opened, evidence added, resolved, or withdrawn (a late event, "
-        "or a rebuild with other rules or thresholds, showed it never held); null elsewhere.",
+        description="In a findingChanged message: opened, evidence added, resolved, withdrawn (a late event, "
+        "or a rebuild with other rules or thresholds, showed it never held), or handled (someone acted on its "
+        "handling); null elsewhere.",
     )
     change_position: Optional[str] = strawberry.field(
         default=None, description="In a findingChanged message: pass it as `after` to resume after this change."
@@ -151,3 +155,13 @@ def finding_change(row: Any) -> Finding:
     finding = Finding.from_record(FindingRecord.from_json(orjson.loads(row["finding"])))
     finding.change, finding.change_position = FindingChange(row["change"]), position_of(row["position"])
     return finding
+
+
+def change_filter(rule: str | None, severity: Severity | None, department: Department | None,
+                  assignee: str | None) -> ChangeFilter:
+    """`findingChanged`'s filters, checked."""
+    if rule is not None and rule not in RULES:
+        raise BadInput("rule", f"unknown rule {rule!r:.80}; the rules are {', '.join(RULES)}")
+    return ChangeFilter(rule, severity.value if severity is not None else None,
+                        department.value if department is not None else None,
+                        text_argument("assignee", assignee) if assignee is not None else None)

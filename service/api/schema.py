@@ -28,6 +28,8 @@ from service.api.findings import (
     Finding,
     FindingConnection,
     FindingState,
+    Severity,
+    change_filter,
     finding_after,
     finding_change,
     finding_connection,
@@ -215,7 +217,8 @@ class Subscription:
     @strawberry.subscription(
         description="Findings as they open, gain evidence, close, or are withdrawn (a late event showed they never "
         "held), including those a passing deadline opens or closes. Each message says which (`change`) and carries "
-        "`changePosition`; with `after` (such a position), replays the changes since then and goes live.",
+        "`changePosition`; with `after` (such a position), replays the changes since then and goes live. People acting "
+        "on a finding's handling come as HANDLED changes.",
         extensions=needs(STREAMS_READ),
     )
     async def finding_changed(
@@ -223,10 +226,16 @@ class Subscription:
         info: Info,
         account_id: Annotated[Optional[strawberry.ID], strawberry.argument(description="Only changes of this account's findings.")] = None,
         after: Annotated[Optional[str], strawberry.argument(description="A `changePosition`: replay every change after it, then go live. Without it, only new changes.")] = None,
+        rule: Annotated[Optional[str], strawberry.argument(description="Only changes of this rule's findings.")] = None,
+        severity: Annotated[Optional[Severity], strawberry.argument(description="Only changes of findings of this severity.")] = None,
+        department: Annotated[Optional[Department], strawberry.argument(description="Only changes of findings that involve this department.")] = None,
+        assignee: Annotated[Optional[str], strawberry.argument(description="Only changes of findings this person is on (assigned, or owner of the first department of a finding nobody assigned), as it stands when the change is read.")] = None,
     ) -> AsyncGenerator[Finding, None]:
         context = info.context
         start = notification_id_of(after, "after") if after else None
-        selection = change_selection(text_argument("accountId", str(account_id)) if account_id is not None else None)
+        chosen = change_filter(rule, severity, department, assignee)
+        selection = change_selection(text_argument("accountId", str(account_id)) if account_id is not None else None,
+                                     chosen, context.settings.handling.owners)
         rows = context.change_feed.follow(start, selection, itself, context.settings.subscriber_buffer)
         async with aclosing(rows):
             async for _, row in explained(rows):

@@ -28,6 +28,8 @@ from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
 from domain.handling import Handling
+from service.projection import finding_changes
+from service.projection.view_store import FINDINGS_TABLE, WRITE_LOCK
 from service.runtime.database import bound
 from service.store.event_store import store_env
 from service.store.tables import HANDLING_APPLICATION, HANDLING_TABLE
@@ -79,12 +81,24 @@ UPSERT_HANDLING = SQL(
 ).format(Identifier(HANDLING_TABLE))
 
 
+LOG_CHANGE = SQL(
+    "INSERT INTO {0} (finding_id, account_id, change, finding)"
+    " SELECT id, account_id, 'HANDLED', to_jsonb(f) FROM {1} f WHERE id = %s"
+).format(Identifier(finding_changes.CHANGES_TABLE), Identifier(FINDINGS_TABLE))
+
+
 class HandlingRecorder(PostgresApplicationRecorder):
-    """Appends a handling's events and writes its row (`rows=` of `save`) in one transaction."""
+    """Appends a handling's events and writes its row (`rows=` of `save`) in one transaction.
+
+    The same transaction logs a HANDLED change of the finding for `findingChanged`, its
+    position taken under the projected views' write lock as the projector takes its own
+    (so positions stay in commit order and a subscriber resuming after one skips nothing).
+    """
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.sql_create_statements.append(CREATE_HANDLING)
+        self.sql_create_statements.extend(finding_changes.CREATE)
 
     def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         """Before the events (the library reads their notification ids from the last statement): a
@@ -93,6 +107,11 @@ class HandlingRecorder(PostgresApplicationRecorder):
             curs.execute(UPSERT_HANDLING, (
                 row.finding_id, row.account_id, row.state, row.assignee, row.snoozed_until, row.version,
                 Jsonb(row.actions, dumps=orjson_text), row.acknowledged_at, row.closed_at, row.evidence_seen))
+        if kwargs.get("rows"):
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            for row in kwargs["rows"]:
+                curs.execute(LOG_CHANGE, (row.finding_id,))
+            curs.execute("SELECT pg_notify(%s, '')", (finding_changes.CHANNEL,))
 
 
 def orjson_text(value: Any) -> str:

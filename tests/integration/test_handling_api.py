@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import uuid4
@@ -12,16 +10,14 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from domain.handling_policy import policy_from
 from projections.thresholds import DEFAULT_THRESHOLDS
 from service.projection.rebuild import rebuild
 from service.runtime.database import datastore_of
-from service.settings import Settings, connection_params
-from tests.conftest import RunningServer
+from service.settings import connection_params
+from tests.integration.conftest import OWNERS
 from tests.integration.test_findings import ago, eventually, urgent_ticket_and_renewal
 from tests.support import graphql, record, unique
 
-OWNERS = {"sales": unique("sales-lead"), "billing": "billing-lead", "support": "support-lead"}  # a unique owner per run
 HANDLING = ("handling { state assignee snoozedUntil version acknowledgeBy acknowledgedAt closedAt overdue "
             "reopenedByEvidence actions { kind by at note to until } }")
 ACCOUNT = f"query($id: ID!) {{ account(id: $id) {{ findings(state: ALL) {{ id rule severity detectedAt {HANDLING} }} }} }}"
@@ -41,14 +37,6 @@ SNOOZE = mutation("snoozeFinding", until="DateTime!", note="String")
 COMMENT = mutation("commentOnFinding", note="String!")
 CLOSE = mutation("closeFinding", note="String!")
 REOPEN = mutation("reopenFinding", note="String!")
-
-
-@pytest.fixture(scope="module")
-def handled(settings: Settings, base_url: str) -> Iterator[httpx.Client]:
-    """A server with department owners; the session's server (`base_url`) keeps the findings."""
-    chosen = replace(settings, projector="off", handling=policy_from({"owners": OWNERS}))
-    with RunningServer(chosen) as url, httpx.Client(base_url=url, timeout=30) as client:
-        yield client
 
 
 def finding_of(client: httpx.Client, account: str) -> dict[str, Any]:

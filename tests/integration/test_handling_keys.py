@@ -12,8 +12,9 @@ import pytest
 from domain.handling_policy import policy_from
 from service.settings import Settings
 from tests.conftest import RunningServer
+from tests.integration.conftest import OWNERS
 from tests.integration.test_findings import eventually, urgent_ticket_and_renewal
-from tests.integration.test_handling_api import ACCOUNT, ASSIGN, COMMENT, OWNERS
+from tests.integration.test_handling_api import ACCOUNT, ASSIGN, COMMENT
 from tests.support import RECORD, create_key, unique
 
 

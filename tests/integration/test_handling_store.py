@@ -11,6 +11,7 @@ import pytest
 
 from domain.handling import Handling, Refused, handling_id
 from service.handling.commands import Command, Handlings, Target, VersionConflict
+from service.projection.view_store import open_view_store
 from service.settings import connection_params
 from service.store.handling_store import HandlingRow, HandlingStore, handling_env
 from service.store.tables import EVENTS_TABLE, HANDLING_TABLE
@@ -18,6 +19,7 @@ from service.store.tables import EVENTS_TABLE, HANDLING_TABLE
 
 @pytest.fixture(scope="module")
 def store(database_url: str) -> Iterator[HandlingStore]:
+    open_view_store(connection_params(database_url)).datastore.close()  # the findings view, as the service opens it first
     opened = HandlingStore(env=handling_env(connection_params(database_url)))
     yield opened
     opened.close()
@@ -91,15 +93,16 @@ class MeetingStore(HandlingStore):
 
 
 @pytest.mark.parametrize("acted_before", [False, True])
-def test_two_people_acting_at_once_one_wins_the_other_gets_the_version_error(database_url: str, acted_before: bool) -> None:
-    store = MeetingStore(env=handling_env(connection_params(database_url)))
+def test_two_people_acting_at_once_one_wins_the_other_gets_the_version_error(
+        store: HandlingStore, database_url: str, acted_before: bool) -> None:
+    meeting = MeetingStore(env=handling_env(connection_params(database_url)))
     finding, outcomes = target(), {}
     if acted_before:
-        HandlingStore.save_handling(store, Handlings(store).load(finding))  # version 0 exists already
+        HandlingStore.save_handling(meeting, Handlings(meeting).load(finding))  # version 0 exists already
 
     def act(who: str) -> None:
         try:
-            outcomes[who] = Handlings(store).act(finding, who, Command("assign", to=who), None)
+            outcomes[who] = Handlings(meeting).act(finding, who, Command("assign", to=who), None)
         except VersionConflict as conflict:
             outcomes[who] = conflict
 
@@ -110,7 +113,7 @@ def test_two_people_acting_at_once_one_wins_the_other_gets_the_version_error(dat
         for thread in threads:
             thread.join(timeout=20)
     finally:
-        store.close()
+        meeting.close()
     won = [each for each in outcomes.values() if isinstance(each, HandlingRow)]
     lost = [each for each in outcomes.values() if isinstance(each, VersionConflict)]
     assert len(won) == 1 and len(lost) == 1, outcomes

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from uuid import uuid4
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from service.handling.lines import on_it
 from service.handling.shown import FindingFacts, shown
 from service.settings import Settings, SettingsError
 from service.store.handling_store import HandlingRow
+from service.stream.logs import ChangeFilter
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
 POLICY = policy_from({"owners": {"billing": "billing-lead", "sales": "sales-lead"},
@@ -127,3 +129,20 @@ def test_the_agent_line_of_a_snoozed_or_closed_finding() -> None:
     closed = row("CLOSED", closed_at=datetime(2026, 12, 5, tzinfo=timezone.utc), actions=actions(("CLOSE", "rep-7", "done", None)))
     assert on_it(shown(closed, facts(), POLICY, NOW), POLICY) == (
         "rep-7 closed it on 5 Dec 2026, though the rules still hold it: done")
+
+
+def change(rule: str, severity: str, departments: list[str], assignee: str | None) -> dict[str, object]:
+    return {"finding": orjson.dumps({"rule": rule, "severity": severity, "departments": departments}).decode(),
+            "assignee": assignee}
+
+
+def test_a_live_change_is_chosen_as_the_replay_chooses_it() -> None:
+    owners = {"sales": "sales-lead"}
+    row = change("sales-pressure-during-escalation", "HIGH", ["sales", "support"], None)
+    assert ChangeFilter(assignee="sales-lead").wants(row, owners)  # nobody assigned it: its first department's owner
+    assert not ChangeFilter(assignee="rep-114").wants(row, owners)
+    assert ChangeFilter(assignee="rep-114").wants({**row, "assignee": "rep-114"}, owners)
+    assert ChangeFilter(rule="sales-pressure-during-escalation", severity="HIGH", department="support").wants(row, owners)
+    assert not ChangeFilter(severity="LOW").wants(row, owners)
+    assert not ChangeFilter(department="billing").wants(row, owners)
+    assert not ChangeFilter(rule="contact-pressure").wants(row, owners)

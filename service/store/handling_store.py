@@ -100,16 +100,18 @@ class HandlingRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.append(CREATE_HANDLING)
         self.sql_create_statements.extend(finding_changes.CREATE)
 
-    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+    def _insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any) -> None:
         """Before the events (the library reads their notification ids from the last statement): a
-        concurrent save of the same handling waits on the row, then fails on the events' version."""
-        for row in kwargs.get("rows", ()):
+        concurrent save of the same handling waits on the row, then fails on the events' version.
+        `_` holds `save`'s keywords (the library's name for them)."""
+        rows: Sequence[HandlingRow] = _.get("rows", ())
+        for row in rows:
             curs.execute(UPSERT_HANDLING, (
                 row.finding_id, row.account_id, row.state, row.assignee, row.snoozed_until, row.version,
                 Jsonb(row.actions, dumps=orjson_text), row.acknowledged_at, row.closed_at, row.evidence_seen))
-        if kwargs.get("rows"):
+        if rows:
             curs.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            for row in kwargs["rows"]:
+            for row in rows:
                 curs.execute(LOG_CHANGE, (row.finding_id,))
             curs.execute("SELECT pg_notify(%s, '')", (finding_changes.CHANNEL,))
 

@@ -266,3 +266,16 @@ def test_the_agent_context_says_who_is_on_each_open_finding_with_the_latest_note
     today = datetime.now(timezone.utc)
     assert line == {"findingId": finding["id"], "rule": "sales-pressure-during-escalation", "state": "ASSIGNED",
                     "text": f"Billing (billing-lead) is on it since {today.day} {today:%b %Y}: refund under way"}
+
+
+def test_an_account_asked_again_after_an_action_shows_it(handled: httpx.Client) -> None:
+    """The side panel's account query is answered from a cache while the account is unchanged; not its handling."""
+    finding = new_finding(handled)
+    query = f"query($id: ID!) {{ account(id: $id) {{ agentContext {{ onIt {{ text }} }} findings {{ {HANDLING} }} }} }}"
+    eventually(lambda: graphql(handled, query, {"id": finding["account"]})["data"]["account"]["agentContext"])
+    before = [graphql(handled, query, {"id": finding["account"]}) for _ in range(2)]
+    assert before[0] == before[1] and before[0]["data"]["account"]["findings"][0]["handling"]["version"] == 0
+    act(handled, COMMENT, id=finding["id"], note="called them")
+    after = graphql(handled, query, {"id": finding["account"]})["data"]["account"]
+    assert after["findings"][0]["handling"]["version"] == 1
+    assert after["agentContext"]["onIt"][0]["text"].endswith(": called them")

@@ -8,13 +8,14 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from domain.handling import Handling, Refused, handling_id
 from service.handling.commands import Command, Handlings, Target, VersionConflict
 from service.projection.view_store import open_view_store
 from service.settings import connection_params
 from service.store.handling_store import HandlingRow, HandlingStore, handling_env
-from service.store.tables import EVENTS_TABLE, HANDLING_TABLE
+from service.store.tables import EVENTS_TABLE, HANDLING_APPLICATION, HANDLING_TABLE
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +86,7 @@ def test_a_refused_command_stores_nothing_not_even_the_stream(store: HandlingSto
 class MeetingStore(HandlingStore):
     """The real store, whose saves wait for each other: both actors loaded the same version first."""
 
+    name = HANDLING_APPLICATION  # the store library names a subclass's tables after the class otherwise
     meet = threading.Barrier(2, timeout=10)
 
     def save_handling(self, handling: Handling) -> None:
@@ -120,3 +122,17 @@ def test_two_people_acting_at_once_one_wins_the_other_gets_the_version_error(
     assert lost[0].current == won[0].version
     stored = row_of(database_url, finding.finding_id)
     assert stored is not None and stored[1] == won[0].assignee and stored[2] == won[0].version
+    replayed = store.handling(handling_id(finding.finding_id))  # the winner's events, in the handling streams
+    assert replayed is not None and HandlingRow.of(replayed) == won[0]
+
+
+def test_replaying_every_handling_stream_gives_its_row(store: HandlingStore, database_url: str) -> None:
+    """Every handling in the database (this module's, and the API tests' when they ran first): the stream
+    replayed by the store library is what its row says."""
+    Handlings(store).act(target(), "a", Command("snooze", until=Handlings(store).clock().replace(year=2027)), None)
+    with psycopg.connect(database_url, row_factory=dict_row) as connection:
+        rows = connection.execute(f"SELECT * FROM {HANDLING_TABLE}").fetchall()
+    assert rows
+    for row in rows:
+        replayed = store.handling(handling_id(str(row["finding_id"])))
+        assert replayed is not None and HandlingRow.of(replayed) == HandlingRow(**row)

@@ -19,6 +19,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.fields import NUL_REFUSED, SURROGATE_REFUSED, has_lone_surrogate
+
 HANDLING_NAMESPACE = UUID("3f0c5b52-8d4e-5c41-9a1f-6e2d0b7c1900")
 MAX_NOTE = 2000
 MAX_SNOOZE = timedelta(days=365)
@@ -71,6 +73,10 @@ def required_note(note: str | None) -> str:
         raise Refused("note", "is required and must not be blank")
     if len(text) > MAX_NOTE:
         raise Refused("note", f"must be at most {MAX_NOTE} characters (got {len(text)})")
+    if "\x00" in text:
+        raise Refused("note", NUL_REFUSED)
+    if has_lone_surrogate(text):
+        raise Refused("note", SURROGATE_REFUSED)
     return text
 
 

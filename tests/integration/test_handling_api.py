@@ -112,6 +112,8 @@ def test_bad_input_names_the_argument_and_records_nothing(handled: httpx.Client)
     refused(handled, COMMENT, "note", id=finding["id"], note="   ")
     refused(handled, CLOSE, "note", id=finding["id"], note="")
     refused(handled, ACKNOWLEDGE, "note", id=finding["id"], note=" ")
+    assert "NUL" in refused(handled, COMMENT, "note", id=finding["id"], note="a\u0000b")["message"]
+    assert "NUL" in refused(handled, ASSIGN, "to", id=finding["id"], to="a\u0000b")["message"]
     assert "not a known key holder" in refused(handled, ASSIGN, "to", id=finding["id"], to="rep-999")["message"]
     in_a_year = datetime.now(timezone.utc) + timedelta(days=366)
     assert "at most a year" in refused(handled, SNOOZE, "until", id=finding["id"], until=in_a_year.isoformat())["message"]

@@ -85,6 +85,8 @@ def test_notes_required_where_they_must_be_and_never_blank() -> None:
     assert refused("note", handling.close, "", "a", NOW) == "is required and must not be blank"
     assert "omit it" in refused("note", handling.acknowledge, "a", NOW, " ")
     assert "at most 2000" in refused("note", handling.comment, "x" * 2001, "a", NOW)
+    assert "NUL" in refused("note", handling.comment, "a\x00b", "a", NOW)
+    assert "surrogate" in refused("note", handling.close, "a\ud800", "a", NOW)
     assert handling.version == 0 and handling.actions == []
 
 

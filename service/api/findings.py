@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 from uuid import UUID
 
 import orjson
@@ -127,6 +127,19 @@ class DepartmentPairCount:
             open_findings=count.open,
             accounts_affected=count.accounts,
         )
+
+
+DetectedFrom = Annotated[Optional[datetime], strawberry.argument(
+    name="from", description="Findings detected at or after this instant; from the start if omitted.")]
+DetectedTo = Annotated[Optional[datetime], strawberry.argument(
+    description="Findings detected at or before this instant; up to now if omitted.")]
+
+
+def detection_range(start: datetime | None, end: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """`from` and `to` of a range of detections, `from` not after `to`."""
+    if start is not None and end is not None and start > end:
+        raise BadInput("from", f"must not be after `to` ({start.isoformat()} > {end.isoformat()})")
+    return start, end
 
 
 def finding_cursor(record: FindingRecord) -> str:

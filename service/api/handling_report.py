@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Optional
+from typing import Optional
 
 import strawberry
 
 from service.access.scopes import VIEWS_READ
 from service.api.context import Info
-from service.api.errors import BadInput
+from service.api.findings import DetectedFrom, DetectedTo, detection_range
 from service.api.permissions import needs
 from service.api.types import Department
 from service.handling.reads import HandlingCount
@@ -51,10 +50,8 @@ class HandlingQuery:
     async def handling(
         self,
         info: Info,
-        from_: Annotated[Optional[datetime], strawberry.argument(
-            name="from", description="Findings detected at or after this instant; from the start if omitted.")] = None,
-        to: Annotated[Optional[datetime], strawberry.argument(description="Findings detected at or before this instant; up to now if omitted.")] = None,
+        from_: DetectedFrom = None,
+        to: DetectedTo = None,
     ) -> list[DepartmentHandling]:
-        if from_ is not None and to is not None and from_ > to:
-            raise BadInput("from", f"must not be after `to` ({from_.isoformat()} > {to.isoformat()})")
-        return [DepartmentHandling.from_count(count) for count in await info.context.handling_reads.report(from_, to)]
+        report = await info.context.handling_reads.report(*detection_range(from_, to))
+        return [DepartmentHandling.from_count(count) for count in report]

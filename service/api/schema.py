@@ -25,11 +25,14 @@ from service.api.errors import BadInput, ClientErrors, ServiceUnavailable, shoul
 from service.api.executor import PlainDataExecutor
 from service.api.findings import (
     DepartmentPairCount,
+    DetectedFrom,
+    DetectedTo,
     Finding,
     FindingConnection,
     FindingState,
     Severity,
     change_filter,
+    detection_range,
     finding_after,
     finding_change,
     finding_connection,
@@ -135,13 +138,10 @@ class Query(HandlingQuery):
     async def department_matrix(
         self,
         info: Info,
-        from_: Annotated[Optional[datetime], strawberry.argument(
-            name="from", description="Findings detected at or after this instant; from the start if omitted.")] = None,
-        to: Annotated[Optional[datetime], strawberry.argument(description="Findings detected at or before this instant; up to now if omitted.")] = None,
+        from_: DetectedFrom = None,
+        to: DetectedTo = None,
     ) -> list[DepartmentPairCount]:
-        if from_ is not None and to is not None and from_ > to:
-            raise BadInput("from", f"must not be after `to` ({from_.isoformat()} > {to.isoformat()})")
-        return [DepartmentPairCount.from_count(count) for count in await info.context.findings.matrix(from_, to)]
+        return [DepartmentPairCount.from_count(count) for count in await info.context.findings.matrix(*detection_range(from_, to))]
 
 
 @strawberry.type(description="Events in from producers, and people acting on findings.")

@@ -30,7 +30,7 @@ from psycopg.types.json import Jsonb
 from domain.handling import Handling
 from service.projection import finding_changes
 from service.projection.view_store import FINDINGS_TABLE, WRITE_LOCK
-from service.runtime.database import bound
+from service.runtime.database import bounded_factory
 from service.store.event_store import store_env
 from service.store.tables import HANDLING_APPLICATION, HANDLING_TABLE
 
@@ -131,11 +131,7 @@ class HandlingStore(Application[UUID]):
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory[TrackingRecorder]:
         """The store library's factory, its pool bounded by the write timeout before it opens."""
-        factory = super().construct_factory(env)
-        datastore = getattr(factory, "datastore", None)  # the PostgreSQL factory's (the in-memory one has none)
-        if datastore is not None:
-            bound(datastore.pool, self.write_timeout)
-        return factory
+        return bounded_factory(super().construct_factory(env), self.write_timeout)
 
     def save_handling(self, handling: Handling) -> None:
         """Append the handling's new events and write its row, together; a concurrent append of the

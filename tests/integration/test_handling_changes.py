@@ -10,6 +10,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.integration.conftest import OWNERS
+from tests.integration.test_event_stream import next_changes
 from tests.integration.test_findings import ago
 from tests.integration.test_handling_api import ACKNOWLEDGE, ASSIGN, COMMENT, act, new_finding
 
@@ -32,19 +33,6 @@ async def subscribe(client: httpx.Client, **variables: Any) -> ClientConnection:
     return socket
 
 
-async def received(socket: ClientConnection, count: int) -> list[dict[str, Any]]:
-    changes: list[dict[str, Any]] = []
-    async with asyncio.timeout(15):
-        while len(changes) < count:
-            message = json.loads(await socket.recv())
-            if message["type"] == "ping":
-                await socket.send(json.dumps({"type": "pong"}))
-                continue
-            assert message["type"] == "next" and "errors" not in message["payload"], message
-            changes.append(message["payload"]["data"]["findingChanged"])
-    return changes
-
-
 def pressure(account: str) -> list[dict[str, Any]]:
     """Seven touches from two departments within a day: a contact-pressure finding."""
     return [{"id": f"{account}-touch-{i}", "source": "hubspot", "accountId": account, "occurredAt": ago(0, 600 + i),
@@ -58,7 +46,7 @@ async def test_actions_come_as_handled_changes_with_the_handling_as_it_now_stand
     socket = await subscribe(handled, accountId=finding["account"], department="SUPPORT")
     await asyncio.sleep(0.3)
     await asyncio.to_thread(act, handled, ACKNOWLEDGE, id=finding["id"])
-    [change] = await received(socket, 1)
+    [change] = await next_changes(socket, 1)
     await socket.close()
     assert (change["id"], change["change"]) == (finding["id"], "HANDLED")
     assert change["handling"] == {"state": "ACKNOWLEDGED", "assignee": OWNERS["sales"], "version": 1}
@@ -70,19 +58,19 @@ async def test_a_replay_filters_by_assignee_and_rule(handled: httpx.Client) -> N
     opened = await subscribe(handled, accountId=account, after=None)  # to learn a position before the actions
     await asyncio.sleep(0.3)
     await asyncio.to_thread(act, handled, ASSIGN, id=finding["id"], to="billing-lead")
-    [assigned] = await received(opened, 1)
+    [assigned] = await next_changes(opened, 1)
     await opened.close()
     await asyncio.to_thread(act, handled, COMMENT, id=finding["id"], note="called them")
     start = assigned["changePosition"]
     theirs = await subscribe(handled, accountId=account, after=start, assignee="billing-lead")
-    [commented] = await received(theirs, 1)
+    [commented] = await next_changes(theirs, 1)
     await theirs.close()
     assert (commented["change"], commented["handling"]["version"]) == ("HANDLED", 2)
     others = await subscribe(handled, accountId=account, after=start, rule="contact-pressure")
     await asyncio.sleep(0.3)
     await asyncio.to_thread(lambda: httpx.post(f"{handled.base_url}/graphql", timeout=30, json={
         "query": "mutation($e: [EventInput!]!) { recordEvents(events: $e) { accepted } }", "variables": {"e": pressure(account)}}))
-    [first] = await received(others, 1)  # the sales-pressure comment was left out of the replay
+    [first] = await next_changes(others, 1)  # the sales-pressure comment was left out of the replay
     await others.close()
     assert (first["rule"], first["change"]) == ("contact-pressure", "OPENED")
 

@@ -148,4 +148,4 @@ class HandlingStore(Application[UUID]):
 
 def handling_env(params: Mapping[str, str | int | None]) -> dict[str, str]:
     """The store library's settings for the handling store: the event store's server, our recorder."""
-    return {**store_env(params), "APPLICATION_RECORDER_TOPIC": get_topic(HandlingRecorder), "POSTGRES_POOL_SIZE": "2"}
+    return {**store_env(params), "APPLICATION_RECORDER_TOPIC": get_topic(HandlingRecorder), "POSTGRES_POOL_SIZE": "1"}  # one kept open; more while busy

@@ -14,6 +14,14 @@ from service.api.types import Department
 from service.handling.reads import HandlingCount
 
 
+@strawberry.type(description="Who is on a department's open findings, and how many of them.")
+class AssigneeLoad:
+    assignee: Optional[str] = strawberry.field(description="The person (assigned, or owner of the first department of a "
+                                                           "finding nobody assigned); null: nobody is.")
+    open: int = strawberry.field(description="Open findings they are on.")
+    overdue: int = strawberry.field(description="Of those, the overdue ones.")
+
+
 @strawberry.type(description="How one department (or a pair of them) handles the findings detected in a range. "
                              "Times run from a finding's detection; durations are in seconds, null when none.")
 class DepartmentHandling:
@@ -28,6 +36,7 @@ class DepartmentHandling:
     p90_seconds_to_acknowledge: Optional[float] = strawberry.field(description="90th percentile time to take one on.")
     median_seconds_to_close: Optional[float] = strawberry.field(description="Median time until people closed one.")
     p90_seconds_to_close: Optional[float] = strawberry.field(description="90th percentile time until people closed one.")
+    assignees: list[AssigneeLoad] = strawberry.field(description="Who is on the open ones, the busiest first.")
 
     @staticmethod
     def from_count(count: HandlingCount) -> DepartmentHandling:
@@ -36,6 +45,7 @@ class DepartmentHandling:
             acknowledged=count.acknowledged, overdue=count.overdue,
             median_seconds_to_acknowledge=count.acknowledge_median, p90_seconds_to_acknowledge=count.acknowledge_p90,
             median_seconds_to_close=count.close_median, p90_seconds_to_close=count.close_p90,
+            assignees=[AssigneeLoad(assignee=each.assignee, open=each.open, overdue=each.overdue) for each in count.assignees],
         )
 
 

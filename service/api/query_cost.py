@@ -95,6 +95,7 @@ def list_sizes(max_batch_events: int) -> dict[tuple[str, str], int]:
         ("AgentContext", "onIt"): UNBOUNDED,  # one per open finding
         ("FindingHandling", "actions"): UNBOUNDED,  # every action people took on a finding
         ("Query", "handling"): departments + departments * (departments - 1) // 2,  # singles and pairs
+        ("DepartmentHandling", "assignees"): UNBOUNDED,  # one per person on a department's open findings
     }
 
 

@@ -65,7 +65,7 @@ ORDER BY detected_at DESC, id DESC
 LIMIT $14
 """
 
-GROUPED = "resolved_at, closed, overdue, detected_at, acknowledged_at, closed_at"
+GROUPED = "resolved_at, closed, overdue, detected_at, acknowledged_at, closed_at, handling_assignee"
 SECONDS = "extract(epoch FROM {0} - detected_at)"
 
 REPORT = handled("($6::timestamptz IS NULL OR f.detected_at >= $6) AND ($7::timestamptz IS NULL OR f.detected_at <= $7)") + f"""
@@ -74,8 +74,14 @@ REPORT = handled("($6::timestamptz IS NULL OR f.detected_at >= $6) AND ($7::time
     unnest(handled.departments) other WHERE one < other
   UNION ALL
   SELECT ARRAY[one], {GROUPED} FROM handled, unnest(handled.departments) one
+), loads AS (
+  SELECT pair, handling_assignee AS assignee, count(*) AS open, count(*) FILTER (WHERE overdue) AS overdue
+  FROM groups WHERE resolved_at IS NULL AND NOT closed GROUP BY pair, handling_assignee
 )
 SELECT pair AS departments, count(*) AS findings,
+  coalesce((SELECT jsonb_agg(jsonb_build_object('assignee', l.assignee, 'open', l.open, 'overdue', l.overdue)
+                             ORDER BY l.open DESC, l.assignee NULLS LAST)
+            FROM loads l WHERE l.pair = groups.pair), '[]') AS assignees,
   count(*) FILTER (WHERE resolved_at IS NULL AND NOT closed) AS open,
   count(*) FILTER (WHERE acknowledged_at IS NOT NULL) AS acknowledged,
   count(*) FILTER (WHERE overdue) AS overdue,

@@ -61,6 +61,14 @@ class HandlingCount:
     acknowledge_p90: float | None
     close_median: float | None
     close_p90: float | None
+    assignees: tuple[AssigneeLoad, ...] = ()  # who is on its open findings, the busiest first
+
+
+@dataclass(frozen=True)
+class AssigneeLoad:
+    assignee: str | None  # None: nobody assigned them and their first department has no owner
+    open: int
+    overdue: int
 
 
 class HandlingReads:
@@ -89,7 +97,8 @@ class HandlingReads:
         rows = await self.pool.fetch(REPORT, *policy_parameters(self.policy, self.clock()), start, end)
         counts = [HandlingCount(tuple(sorted(row["departments"], key=DEPARTMENTS.index)), row["findings"], row["open"],
                                 row["acknowledged"], row["overdue"], row["acknowledge_median"], row["acknowledge_p90"],
-                                row["close_median"], row["close_p90"]) for row in rows]
+                                row["close_median"], row["close_p90"],
+                                tuple(AssigneeLoad(**each) for each in orjson.loads(row["assignees"]))) for row in rows]
         return sorted(counts, key=lambda count: (len(count.departments), [DEPARTMENTS.index(each) for each in count.departments]))
 
     async def finding(self, finding_id: UUID) -> FindingRecord | None:

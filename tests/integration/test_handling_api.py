@@ -195,7 +195,7 @@ REPORT = """
 query($from: DateTime, $to: DateTime) {
   handling(from: $from, to: $to) {
     departments findings open acknowledged overdue medianSecondsToAcknowledge p90SecondsToAcknowledge
-    medianSecondsToClose p90SecondsToClose
+    medianSecondsToClose p90SecondsToClose assignees { assignee open overdue }
   }
 }"""
 
@@ -236,15 +236,18 @@ def test_the_orchestration_view_counts_and_times_per_department_and_pair(handled
     assert list(before) == [("SALES",), ("SUPPORT",), ("SALES", "SUPPORT")]
     assert before[("SALES", "SUPPORT")] == {
         "findings": 1, "open": 1, "acknowledged": 0, "overdue": 1, "medianSecondsToAcknowledge": None,
-        "p90SecondsToAcknowledge": None, "medianSecondsToClose": None, "p90SecondsToClose": None}
+        "p90SecondsToAcknowledge": None, "medianSecondsToClose": None, "p90SecondsToClose": None,
+        "assignees": [{"assignee": OWNERS["sales"], "open": 1, "overdue": 1}]}  # nobody assigned it: the owner
     acknowledged = act(handled, ACKNOWLEDGE, id=finding["id"])
+    act(handled, ASSIGN, id=finding["id"], to="billing-lead")
+    assert [row["assignees"] for row in report().values()] == [[{"assignee": "billing-lead", "open": 1, "overdue": 0}]] * 3
     closed = act(handled, CLOSE, id=finding["id"], note="done")
     detected = datetime.fromisoformat(finding["detectedAt"])
     to_acknowledge = (datetime.fromisoformat(acknowledged["acknowledgedAt"]) - detected).total_seconds()
     to_close = (datetime.fromisoformat(closed["closedAt"]) - detected).total_seconds()
     after = report()
     for row in after.values():
-        assert (row["findings"], row["open"], row["acknowledged"], row["overdue"]) == (1, 0, 1, 0)
+        assert (row["findings"], row["open"], row["acknowledged"], row["overdue"], row["assignees"]) == (1, 0, 1, 0, [])
         assert row["medianSecondsToAcknowledge"] == pytest.approx(to_acknowledge) == row["p90SecondsToAcknowledge"]
         assert row["medianSecondsToClose"] == pytest.approx(to_close) == row["p90SecondsToClose"]
     body = graphql(handled, REPORT, {"from": ago(0), "to": ago(1)})

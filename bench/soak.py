@@ -7,7 +7,12 @@ temporary folder), it runs `cx360 serve` (the API and its projector process), pr
 `--accounts` accounts, and then, for `--minutes`:
 
 - producers send `--rate` events/s in batches of `--batch`, to the preloaded accounts
-  and new ones;
+  and new ones, dated by a simulated clock running `--days-per-second` days a second
+  and ending at now (a few years of history pass during the soak, so each account's
+  windows fill and then drop as much as they take in: a steady state, as a service
+  that has run for a while is in); with `--days-per-second 0`, each event is dated at
+  random in the year before now, so every account's windows keep growing all soak long
+  (its memory grows with the data, which is no steady state);
 - readers ask `--reads` times a second for an account with its view, findings and the
   start of its timeline (a random preloaded account);
 - `--subscribers` subscriptions stay open (half to every event, half to one account's
@@ -31,7 +36,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -85,6 +90,7 @@ class Soak:
     reads: Tally = field(default_factory=Tally)
     messages: int = 0
     subscription_errors: int = 0
+    clock: SimulatedClock | None = None  # None: writes dated at random in the last year
 
     def account(self, rng: random.Random) -> str:
         return f"{self.run}-account-{rng.randrange(self.accounts)}"
@@ -117,8 +123,9 @@ async def produce(soak: Soak, client: httpx.AsyncClient, rate: float, batch: int
         nonlocal made
         made += 1
         new_accounts = soak.accounts * 2  # new accounts keep appearing, as in life
+        end, days = (None, 365) if soak.clock is None else (soak.clock.now(), 1)  # one day of late arrivals
         work = events(batch, new_accounts, seed=seed * 1_000_000 + made, run=f"{soak.run}-w{seed}-{made}",
-                      account_prefix=soak.run)
+                      account_prefix=soak.run, end=end, days=days)
         started = time.monotonic()
         try:
             response = await client.post("/graphql", content=orjson.dumps({"query": RECORD, "variables": {"events": work}}),
@@ -241,8 +248,18 @@ class Memory:
         return min(self.samples, key=lambda sample: abs(sample[0] - seconds))
 
 
-async def preload(base: str, run: str, accounts: int, per_account: int) -> None:
-    work = events(accounts * per_account, accounts, seed=1, run=f"{run}-pre", account_prefix=run)
+class SimulatedClock:
+    """Dates for the producers: `days_per_second` days a second, from `start` on."""
+
+    def __init__(self, start: datetime, days_per_second: float) -> None:
+        self.start, self.days_per_second, self.started = start, days_per_second, time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(days=(time.monotonic() - self.started) * self.days_per_second)
+
+
+async def preload(base: str, run: str, accounts: int, per_account: int, end: datetime | None) -> None:
+    work = events(accounts * per_account, accounts, seed=1, run=f"{run}-pre", account_prefix=run, end=end)
     async with httpx.AsyncClient(base_url=base, timeout=120) as client:
         for start in range(0, len(work), 500):
             body = (await client.post("/graphql", json={"query": RECORD, "variables": {"events": work[start:start + 500]}})).json()
@@ -251,9 +268,14 @@ async def preload(base: str, run: str, accounts: int, per_account: int) -> None:
 
 async def soak_for(service: Service, args: argparse.Namespace) -> tuple[Soak, Memory, float]:
     run = f"soak{uuid4().hex[:6]}"
-    await preload(service.base, run, args.accounts, args.per_account)
+    span = timedelta(days=args.days_per_second * args.minutes * 60)
+    start = datetime.now(timezone.utc) - span
+    await preload(service.base, run, args.accounts, args.per_account, end=start if args.days_per_second else None)
     assert service.process is not None
     soak = Soak(service.base, run, args.accounts)
+    if args.days_per_second:
+        print(f"simulated clock: {args.days_per_second:g} days a second, from {start:%Y-%m-%d} to now")
+        soak.clock = SimulatedClock(start, args.days_per_second)
     memory = Memory(service.process.pid)
     limits = httpx.Limits(max_connections=64)
     async with httpx.AsyncClient(base_url=service.base, timeout=60, limits=limits) as client:
@@ -293,7 +315,10 @@ def report(soak: Soak, memory: Memory, seconds: float, warmup: float) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--warmup", type=float, default=1.0, help="minutes before the memory baseline")
+    parser.add_argument("--warmup", type=float, default=None,
+                        help="minutes before the memory baseline (default: a simulated year and a minute, or 1)")
+    parser.add_argument("--days-per-second", type=float, default=2.0,
+                        help="how fast the producers' simulated clock runs (0: events dated at random in the last year)")
     parser.add_argument("--rate", type=int, default=100, help="events written per second")
     parser.add_argument("--batch", type=int, default=20, help="events per recordEvents call")
     parser.add_argument("--reads", type=float, default=20.0, help="account reads per second")
@@ -301,6 +326,12 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--per-account", type=int, default=20, help="events preloaded per account")
     args = parser.parse_args()
+    if args.days_per_second < 0:
+        parser.error("--days-per-second: must not be negative")
+    warmup = args.warmup if args.warmup is not None else (
+        365 / args.days_per_second / 60 + 1 if args.days_per_second else 1.0)
+    if warmup >= args.minutes:
+        parser.error(f"--warmup: {warmup:.1f} minutes leaves nothing of a {args.minutes:g}-minute soak to measure")
     logs = Path(tempfile.mkdtemp(prefix="cx360-soak-logs-"))
     with fresh_database() as url:
         service = Service(url, free_port(), logs)
@@ -309,7 +340,7 @@ def main() -> int:
             soak, memory, seconds = asyncio.run(soak_for(service, args))
         finally:
             code = service.stop()
-    report(soak, memory, seconds, args.warmup * 60)
+    report(soak, memory, seconds, warmup * 60)
     print(f"server exit code on SIGTERM: {code}; logs: {logs}")
     return 0
 

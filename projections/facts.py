@@ -30,6 +30,7 @@ class Fact(NamedTuple):
     event_id: str
     contact_id: str | None
     data: Mapping[str, Any]
+    actor: str | None = None  # who on our side acted (attribution credits them); the rules do not read it
 
     @property
     def department(self) -> str:
@@ -85,4 +86,5 @@ def fact_from_stored(
         event_id=stored["id"],
         contact_id=stored["contact_id"],
         data=stored["data"],
+        actor=stored.get("actor"),
     ), stored["account_id"]

@@ -1,32 +1,45 @@
 """Folded states to bytes and back, for checkpoints stored beside the views.
 
-Only plain values and the dataclasses registered with `@state` are written or read back,
-so a checkpoint can never make the reader build anything else (unlike pickle, whose
-bytes name any callable). Each registered class carries a version: a release that
-changes what a state holds bumps it, and a checkpoint written before no longer decodes
-(`StaleCheckpoint`); its account is refolded from its events instead.
+The bytes are Python's pickle (protocol 5), read back by an unpickler that builds only
+the dataclasses registered with `@state`, facts, and the standard library's date-time
+and decimal values: checkpoint bytes can never make the reader call anything else (the
+pickle documentation's "restricting globals"). Pickle is the standard library's C
+encoder: a state of 600 KB encodes about ten times faster than walking it in Python to
+JSON, which is what the projector pays at every checkpoint and every `asOf` read pays to
+decode one. A fact held by several parts of a state (a rule's window, an open finding's
+evidence, the view's recent items) is written once and read back as one shared object.
 
-A fact is written once however many parts of a state hold it (a rule's window, an open
-finding's evidence, the view's recent items): the bytes are a table of facts and the
-state, which refers to them by their place in the table, and reading back shares one
-object per fact again.
+Each registered class carries a version, and the bytes start with a fingerprint of
+every registered class's name, version and fields: a release that changes what any
+state holds (a field added, removed or renamed, or a version bumped because a field's
+meaning changed) writes another fingerprint, and a checkpoint written before no longer
+decodes (`StaleCheckpoint`); its account is refolded from its events instead.
 """
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
+import hashlib
+import io
+import pickle
 from collections.abc import Callable
-from datetime import datetime
-from decimal import Decimal
 from typing import Any, TypeVar
-
-import orjson
+from zoneinfo import ZoneInfo
 
 from projections.facts import Fact
 
 T = TypeVar("T")
-TAG = "§"
 REGISTERED: dict[str, tuple[type[Any], int]] = {}
+MAGIC = b"cx360-state/pickle5\n"
+PROTOCOL = 5
+PLAIN = {  # what a state holds besides registered dataclasses and plain values
+    ("datetime", "datetime"), ("datetime", "timezone"), ("datetime", "timedelta"), ("decimal", "Decimal"),
+    (Fact.__module__, Fact.__qualname__), (__name__, "zone_named"),
+}
+
+
+_fingerprint: bytes | None = None
 
 
 class StaleCheckpoint(ValueError):
@@ -39,89 +52,69 @@ def state(version: int) -> Callable[[type[T]], type[T]]:
     def register(cls: type[T]) -> type[T]:
         if not dataclasses.is_dataclass(cls):
             raise TypeError(f"{cls.__name__} is not a dataclass")
-        name = f"{cls.__module__}.{cls.__qualname__}"
-        REGISTERED[name] = (cls, version)
+        REGISTERED[f"{cls.__module__}.{cls.__qualname__}"] = (cls, version)
+        global _fingerprint
+        _fingerprint = None  # taken again with this class
         return cls
 
     return register
 
 
 def encode(value: Any) -> bytes:
-    facts: dict[int, tuple[int, Fact]] = {}  # id(fact) -> (its place in the table, the fact kept alive)
-    root = plain(value, facts)
-    table = [[fact.position, fact.type, fact.occurred_at, fact.source, fact.event_id, fact.contact_id, fact.data]
-             for _, fact in facts.values()]  # orjson writes datetimes as RFC 3339
-    return orjson.dumps({TAG: "facts", "f": table, "v": root})
+    out = io.BytesIO()
+    out.write(MAGIC + fingerprint())
+    pickler = pickle.Pickler(out, protocol=PROTOCOL)
+    pickler.dispatch_table = DISPATCH
+    pickler.dump(value)
+    return out.getvalue()
+
+
+def zone_named(key: str) -> ZoneInfo:
+    """A time zone by its IANA name: how a checkpoint names one (PostgreSQL's dates come with `ZoneInfo`s)."""
+    return ZoneInfo(key)
+
+
+def reduce_zone(zone: ZoneInfo) -> tuple[Any, tuple[str]]:
+    if zone.key is None:
+        raise TypeError("cannot checkpoint a time zone read from a file: it has no name")
+    return zone_named, (zone.key,)
+
+
+DISPATCH = {**copyreg.dispatch_table, ZoneInfo: reduce_zone}  # ZoneInfo's own names getattr, which is refused
 
 
 def decode(data: bytes) -> Any:
+    head = MAGIC + fingerprint()
+    if not data.startswith(head):
+        raise StaleCheckpoint("not a checkpoint of this release: another release's states, or damaged bytes")
     try:
-        stored = orjson.loads(data)
-        if not isinstance(stored, dict) or stored.get(TAG) != "facts":
-            raise StaleCheckpoint("not a checkpoint of this release: no table of facts")
-        facts = [Fact(position, fact_type, datetime.fromisoformat(occurred_at), source, event_id, contact_id, data)
-                 for position, fact_type, occurred_at, source, event_id, contact_id, data in stored["f"]]
-        return rebuilt(stored["v"], facts)
+        return StateUnpickler(io.BytesIO(memoryview(data)[len(head):])).load()
     except StaleCheckpoint:
         raise
-    except (ValueError, TypeError, KeyError, IndexError) as error:
+    except (pickle.UnpicklingError, ValueError, TypeError, AttributeError, EOFError, IndexError) as error:
         raise StaleCheckpoint(f"not a checkpoint of this release: {error}") from error
 
 
-def plain(value: Any, facts: dict[int, tuple[int, Fact]]) -> Any:
-    """A JSON value that `rebuilt` turns back into `value`, its facts noted in `facts`."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, Fact):
-        place = facts.get(id(value))
-        if place is None:
-            place = facts[id(value)] = (len(facts), value)
-        return {TAG: "f", "v": place[0]}
-    if isinstance(value, datetime):
-        return {TAG: "dt", "v": value}
-    if isinstance(value, Decimal):
-        return {TAG: "dec", "v": str(value)}
-    if isinstance(value, tuple):
-        return {TAG: "tuple", "v": [plain(each, facts) for each in value]}
-    if isinstance(value, list):
-        return [plain(each, facts) for each in value]
-    if isinstance(value, (set, frozenset)):
-        kind = "set" if isinstance(value, set) else "frozenset"
-        return {TAG: kind, "v": sorted((plain(each, facts) for each in value), key=orjson.dumps)}
-    if isinstance(value, dict):
-        return {TAG: "dict", "v": [[plain(key, facts), plain(each, facts)] for key, each in value.items()]}
-    name = f"{type(value).__module__}.{type(value).__qualname__}"
-    if name in REGISTERED and dataclasses.is_dataclass(value):
-        fields = {field.name: plain(getattr(value, field.name), facts) for field in dataclasses.fields(value)}
-        return {TAG: "state", "n": name, "ver": REGISTERED[name][1], "v": fields}
-    raise TypeError(f"cannot checkpoint a {type(value).__name__}: register it with @state")
+class StateUnpickler(pickle.Unpickler):
+    """Builds registered states, facts and the plain values, and refuses every other name."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        known = REGISTERED.get(f"{module}.{name}")
+        if known is not None:
+            return known[0]
+        if (module, name) in PLAIN:
+            return super().find_class(module, name)
+        raise StaleCheckpoint(f"{module}.{name} is not a state this release reads")
 
 
-def rebuilt(value: Any, facts: list[Fact]) -> Any:
-    if isinstance(value, list):
-        return [rebuilt(each, facts) for each in value]
-    if not isinstance(value, dict):
-        return value
-    kind, inner = value[TAG], value["v"]
-    if kind == "f":
-        return facts[inner]
-    if kind == "dt":
-        return datetime.fromisoformat(inner)
-    if kind == "dec":
-        return Decimal(inner)
-    if kind == "tuple":
-        return tuple(rebuilt(each, facts) for each in inner)
-    if kind in ("set", "frozenset"):
-        return (set if kind == "set" else frozenset)(rebuilt(each, facts) for each in inner)
-    if kind == "dict":
-        return {rebuilt(key, facts): rebuilt(each, facts) for key, each in inner}
-    if kind == "state":
-        return registered(value["n"], value["ver"], {name: rebuilt(each, facts) for name, each in inner.items()})
-    raise StaleCheckpoint(f"unknown tag {kind!r}")
+def fingerprint() -> bytes:
+    """16 bytes naming every registered state class with its version and fields, and the fact's fields."""
+    global _fingerprint
+    if _fingerprint is None:
+        import projections.account_state  # noqa: F401  (every state class registered, whatever the caller imported)
 
-
-def registered(name: str, version: int, fields: dict[str, Any]) -> Any:
-    known = REGISTERED.get(name)
-    if known is None or known[1] != version:
-        raise StaleCheckpoint(f"{name} v{version} is not a state this release knows")
-    return known[0](**fields)
+        classes = sorted(f"{name} v{version} {[each.name for each in dataclasses.fields(cls)]}"
+                         for name, (cls, version) in REGISTERED.items())
+        layout = "\n".join([f"{Fact.__qualname__} {Fact._fields}", *classes])
+        _fingerprint = hashlib.blake2b(layout.encode(), digest_size=16).digest()
+    return _fingerprint

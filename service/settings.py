@@ -18,6 +18,12 @@ from limits import parse_many
 
 from domain.handling_policy import DEFAULT_POLICY, HandlingPolicy, HandlingPolicyError, policy_from
 from domain.validation import Limits
+from projections.attribution.settings import (
+    DEFAULT_ATTRIBUTION,
+    AttributionSettingError,
+    AttributionSettings,
+    attribution_settings_from,
+)
 from projections.thresholds import (
     DEFAULT_THRESHOLDS,
     ThresholdError,
@@ -66,6 +72,7 @@ class Settings:
     projector_batch_events: int = 1000
     projector: str = "process"  # process | thread | off
     health_weights: HealthWeights = DEFAULT_WEIGHTS
+    attribution: AttributionSettings = DEFAULT_ATTRIBUTION
     view_delay_seconds: float = 2.0
     subscriber_buffer: int = 1000  # messages a subscriber may leave unread before it is cut off
     connection_buffer_bytes: int = 16 * 1024 * 1024  # bytes all the subscriptions of a connection may hold unsent
@@ -122,6 +129,8 @@ class Settings:
             read_timeout_seconds=integer(env, "CX360_READ_TIMEOUT_MS", milliseconds(cls.read_timeout_seconds), 10, 600_000) / 1000,
             health_weights=read_weights(Path(env["CX360_HEALTH_WEIGHTS_FILE"]))
             if env.get("CX360_HEALTH_WEIGHTS_FILE") else DEFAULT_WEIGHTS,
+            attribution=read_attribution(Path(env["CX360_ATTRIBUTION_FILE"]))
+            if env.get("CX360_ATTRIBUTION_FILE") else DEFAULT_ATTRIBUTION,
             log_format=choice(env, "CX360_LOG_FORMAT", ("text", "json")),
             ready_max_lag_events=integer(env, "CX360_READY_MAX_LAG_EVENTS", cls.ready_max_lag_events, 0, 10**12),
             ready_max_lag_seconds=integer(env, "CX360_READY_MAX_LAG_SECONDS", cls.ready_max_lag_seconds, 0, 10**9),
@@ -159,6 +168,14 @@ def read_weights(path: Path) -> HealthWeights:
         return weights_from(read_toml(path, "CX360_HEALTH_WEIGHTS_FILE"))
     except HealthWeightError as error:
         raise SettingsError(f"CX360_HEALTH_WEIGHTS_FILE: {path}: {error}") from None
+
+
+def read_attribution(path: Path) -> AttributionSettings:
+    """Attribution settings from a TOML file of `key = value` lines, over the defaults."""
+    try:
+        return attribution_settings_from(read_toml(path, "CX360_ATTRIBUTION_FILE"))
+    except AttributionSettingError as error:
+        raise SettingsError(f"CX360_ATTRIBUTION_FILE: {path}: {error}") from None
 
 
 def read_thresholds(path: Path) -> Thresholds:

@@ -22,7 +22,7 @@ from projections.facts import Fact
 from projections.findings import Finding, Moment
 from projections.history import Timeline, history_of
 from projections.rules import RULES
-from projections.state_codec import StaleCheckpoint, decode, encode
+from projections.state_codec import decode
 from projections.thresholds import DEFAULT_THRESHOLDS
 from projections.weeks import boundary_at_or_after, boundary_at_or_before
 from tests.unit.test_findings_laws import CONTACTS, DATA, START, accounts, arrived
@@ -110,18 +110,3 @@ def test_a_checkpoint_reads_back_as_the_state_it_was(facts: list[Fact]) -> None:
         checkpointed.take(fact)
     account = checkpointed.current or account
     assert decode(checkpoint_bytes(account)) == replace(account, final=[])
-
-
-def test_a_fact_held_by_several_parts_of_a_state_is_written_once_and_read_back_shared() -> None:
-    touch = Fact(7, "sales.outreach.sent", START, "crm", "e-7", None, {"channel": "email", "intent": "upsell"})
-    state = {"window": [touch], "evidence": (touch,), "other": [touch._replace(event_id="e-8")]}
-    data = encode(state)
-    assert data.count(b"e-7") == 1 and data.count(b"e-8") == 1
-    back = decode(data)
-    assert back == state and back["window"][0] is back["evidence"][0]
-
-
-def test_bytes_without_a_table_of_facts_are_not_a_checkpoint_of_this_release() -> None:
-    """As a checkpoint of the release before, which wrote each fact in place."""
-    with pytest.raises(StaleCheckpoint):
-        decode(b'{"\\u00a7": "state", "n": "projections.account_state.AccountState", "ver": 3, "v": {}}')

@@ -1,0 +1,133 @@
+"""The attribution models: how one conversion's amount is shared among the touches before it.
+
+Each model gives every touch in the window a weight; `allocation.split` turns the
+weights into credits that add up exactly to the amount, in its currency.
+
+- first touch, last touch: everything to the first (last) touch in
+  `(occurredAt, source, id)` order;
+- linear: equal weights;
+- time decay: a touch's weight halves with every half-life it came before the
+  conversion (2^(-age / half-life), age to the microsecond);
+- position based: 40% to the first touch, 40% to the last, 20% shared equally by the
+  touches between. One touch takes it all; two touches take half each (with nothing
+  between them, the 20% is shared as the 40s are, equally);
+- data driven: each touch's (department, channel) weighs its removal effect over the
+  journeys of many accounts (`markov`), shared equally by that key's touches in the
+  window. If no key in the window has any effect (none of them ever preceded a
+  conversion in the journeys given), the touches share linearly.
+
+A conversion with no touch in its window is attributed to no one: its whole amount is
+`unattributed`, and it is reported, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+from projections.attribution.allocation import split
+from projections.attribution.journeys import Conversion, Key, Touch, in_window
+from projections.attribution.settings import AttributionSettings
+
+FIRST, LAST, MIDDLE = Fraction(2, 5), Fraction(2, 5), Fraction(1, 5)
+MICROSECOND = timedelta(microseconds=1)
+DECAY_DIGITS = 34  # significant digits of a time decay weight
+
+
+@dataclass(frozen=True)
+class Credit:
+    touch: Touch
+    amount: Decimal  # in the conversion's currency
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """One conversion's amount shared among its touches by one model."""
+
+    conversion: Conversion
+    model: str
+    credits: tuple[Credit, ...]
+
+    @property
+    def unattributed(self) -> Decimal:
+        """The amount no touch is credited with: all of it when no touch preceded the conversion."""
+        return self.conversion.amount - sum((credit.amount for credit in self.credits), Decimal(0))
+
+
+Weigher = Callable[[Conversion, Sequence[Touch], AttributionSettings, Mapping[Key, Fraction]], list[Fraction]]
+
+
+def first_touch(conversion: Conversion, touches: Sequence[Touch], *_: object) -> list[Fraction]:
+    return [Fraction(1)] + [Fraction(0)] * (len(touches) - 1)
+
+
+def last_touch(conversion: Conversion, touches: Sequence[Touch], *_: object) -> list[Fraction]:
+    return [Fraction(0)] * (len(touches) - 1) + [Fraction(1)]
+
+
+def linear(conversion: Conversion, touches: Sequence[Touch], *_: object) -> list[Fraction]:
+    return [Fraction(1)] * len(touches)
+
+
+def time_decay(conversion: Conversion, touches: Sequence[Touch], settings: AttributionSettings,
+               *_: object) -> list[Fraction]:
+    """2^(-age / half-life), taken relative to the latest touch (weight 1) so that no weight underflows to
+    zero for them all: only the ratios count."""
+    half_life = round(settings.half_life_days * 86_400_000_000)  # in microseconds
+    latest = touches[-1].at
+    with localcontext() as context:
+        context.prec = DECAY_DIGITS
+        return [Fraction(Decimal(2) ** (Decimal(-((latest - touch.at) // MICROSECOND)) / half_life))
+                for touch in touches]
+
+
+def position_based(conversion: Conversion, touches: Sequence[Touch], *_: object) -> list[Fraction]:
+    if len(touches) <= 2:
+        return linear(conversion, touches)
+    between = MIDDLE / (len(touches) - 2)
+    return [FIRST] + [between] * (len(touches) - 2) + [LAST]
+
+
+def data_driven(conversion: Conversion, touches: Sequence[Touch], settings: AttributionSettings,
+                effects: Mapping[Key, Fraction]) -> list[Fraction]:
+    per_key = Counter(touch.key for touch in touches)
+    weights = [effects.get(touch.key, Fraction(0)) / per_key[touch.key] for touch in touches]
+    return weights if any(weights) else linear(conversion, touches)
+
+
+MODELS: dict[str, Weigher] = {
+    "first_touch": first_touch,
+    "last_touch": last_touch,
+    "linear": linear,
+    "time_decay": time_decay,
+    "position_based": position_based,
+    "data_driven": data_driven,
+}
+
+
+def checked_model(model: str) -> str:
+    """The model's name, if it is one; else an error naming the argument."""
+    if model not in MODELS:
+        raise ValueError(f"model: unknown attribution model {model!r}; the models are {', '.join(MODELS)}")
+    return model
+
+
+def attribute(conversion: Conversion, touches: Iterable[Touch], model: str, settings: AttributionSettings,
+              effects: Mapping[Key, Fraction] | None = None) -> Attribution:
+    """The conversion's credits by the model, from the account's touches (any; those in its window count).
+
+    `effects` are the removal effects the data-driven model needs (`markov.removal_effects`).
+    """
+    checked_model(model)
+    if model == "data_driven" and effects is None:
+        raise ValueError("effects: the data-driven model needs the removal effects of many accounts' journeys")
+    counted = sorted(in_window(touches, conversion, settings.lookback_days), key=lambda touch: touch.fact.order)
+    if not counted:
+        return Attribution(conversion, model, ())
+    weights = MODELS[model](conversion, counted, settings, effects or {})
+    amounts = split(conversion.amount, weights)
+    return Attribution(conversion, model, tuple(Credit(touch, amount) for touch, amount in zip(counted, amounts)))

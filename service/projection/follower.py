@@ -31,7 +31,8 @@ from service.runtime.health import DatabaseHealth
 log = logging.getLogger(__name__)
 
 DUE_PER_STEP = 5  # accounts judged again per transaction when their time comes (each view takes about 1-4 ms)
-DUE_BUDGET = 0.02  # seconds of judging due accounts per turn, between two looks at new events
+DUE_BUDGET = 0.02  # seconds of judging due accounts per turn, between two looks at new events (one
+# account's view may run past it: no account is begun after it)
 
 # The store library re-raises the driver's errors as its own classes; a pool may time out.
 TRANSIENT = (
@@ -102,9 +103,9 @@ class Follower:
     def catch_up(self) -> bool:
         """Take in what there is; True if a full batch suggests there is more."""
         taken = self.projector.step()
-        started, due = time.monotonic(), DUE_PER_STEP
-        while due == DUE_PER_STEP and time.monotonic() - started < DUE_BUDGET:  # so new events never wait long
-            due = self.projector.step_due(DUE_PER_STEP)
+        until, due = time.monotonic() + DUE_BUDGET, DUE_PER_STEP
+        while due == DUE_PER_STEP and time.monotonic() < until:  # so new events never wait long
+            due = self.projector.step_due(DUE_PER_STEP, until)
         if self.freeze_gc:
             # In the projector's own process: the history cache holds millions of objects
             # that live long and form no cycles; a full collection scanning them all would pause

@@ -29,6 +29,7 @@ dropped and states are folded again from their checkpoints.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -133,6 +134,7 @@ class Projector:
         self.stored_thresholds: dict[str, Any] | None = None
         self.refolds = 0  # facts folded again from a checkpoint (what lateness and a cold cache cost)
         self.discarded = 0  # checkpoints that did not decode
+        self.judged_last = 0  # accounts the last `judge_and_write` judged (with `until`, maybe not all it was given)
         self.prefetched: dict[str, tuple[datetime, tuple[datetime, bytes] | None, list[Fact]]] = {}
 
     def step(self) -> int:
@@ -166,22 +168,29 @@ class Projector:
         reached = batch[-1][1].position
         return len(batch), self.judge_and_write(curs, new, reached, move_to=reached), reached
 
-    def step_due(self, limit: int = 100) -> int:
-        """Judge again the accounts whose findings or view change with time alone; return how many."""
+    def step_due(self, limit: int = 100, until: float | None = None) -> int:
+        """Judge again the accounts whose findings or view change with time alone; return how many.
+
+        With `until` (a `time.monotonic()` instant), no account is begun after it but the
+        first: the others stay due for the next step, so new events wait at most about one
+        account's view past it.
+        """
         with self.view.datastore.transaction(commit=True) as curs:
             self.view.lock(curs)
-            count, judged, position = self.step_due_in(curs, limit)
+            count, judged, position = self.step_due_in(curs, limit, until)
         self.keep(judged, position)
         return count
 
-    def step_due_in(self, curs: Cursor[DictRow], limit: int = 100) -> tuple[int, dict[str, Folded], int]:
+    def step_due_in(self, curs: Cursor[DictRow], limit: int = 100,
+                    until: float | None = None) -> tuple[int, dict[str, Folded], int]:
         self.adopt_thresholds(curs)
         position = self.view.position(curs)
         self.check_cache(position)
         due = self.view.due_accounts(curs, self.clock(), limit)
         if not due:
             return 0, {}, position
-        return len(due), self.judge_and_write(curs, {account: [] for account in due}, position, with_views=True), position
+        judged = self.judge_and_write(curs, {account: [] for account in due}, position, with_views=True, until=until)
+        return self.judged_last, judged, position
 
     def check_cache(self, position: int) -> None:
         """Drop what this projector remembers if the view moved on without it.
@@ -236,21 +245,29 @@ class Projector:
 
     def judge_and_write(
         self, curs: Cursor[DictRow], new: Mapping[str, list[Fact]], up_to: int, *,
-        move_to: int | None = None, with_views: bool = False,
+        move_to: int | None = None, with_views: bool = False, until: float | None = None,
     ) -> dict[str, Folded]:
         """Fold the accounts' new events, read findings (and views) at now, and write what changed.
 
         New events are judged for findings at once (that is the lag that matters), and
         their accounts' views are due `view_delay` later: an account taking many events
-        has its view judged once per delay, not once per batch.
+        has its view judged once per delay, not once per batch. With `until`, accounts are
+        begun until that `time.monotonic()` instant (the first one always); the others are
+        left as they were, to be judged by a later step.
         """
         now = self.clock()
         writes = Writes()
+        self.judged_last = 0
         before = self.cached_or_stored(curs, list(new))
         self.prefetched = self.prefetch(curs, {account_id: min((fact.occurred_at for fact in facts), default=FAR_FUTURE)
                                                for account_id, facts in new.items() if account_id not in before}, up_to)
         done: dict[str, Folded] = {}
-        for account_id, facts in new.items():
+        accounts = list(new.items())
+        for place, (account_id, facts) in enumerate(accounts):
+            if until is not None and place and time.monotonic() > until:  # the rest stay due, and cached as they were
+                done |= {later: before[later] for later, _ in accounts[place:] if later in before}
+                break
+            self.judged_last += 1
             prior = before[account_id].findings if account_id in before else None
             try:
                 folded, touched = self.folded(curs, account_id, before.get(account_id), facts, now, up_to, writes)

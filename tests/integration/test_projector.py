@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -118,6 +119,23 @@ def test_a_view_written_anew_is_not_mistaken_for_the_cached_one(client: httpx.Cl
     assert projector.step_due() >= 1
     assert projector.step_due() == 0  # judged again and written: not due over and over
     assert [row[2] for row in rows_of(view).values() if row[1] == account] == ["ignored-detractor"]
+
+
+def test_due_accounts_past_the_time_budget_stay_due_and_cached(client: httpx.Client, view: ProjectedViews) -> None:
+    """Views judged when due take turns with new events: none is begun after the budget but the first."""
+    accounts = [unique() for _ in range(3)]
+    record(client, [nps(account, "1", days_ago=10) for account in accounts])
+    projector = Projector(view, batch_size=100_000, view_delay=timedelta(hours=1))  # the store's other accounts wait
+    while projector.step():
+        pass
+    with view.datastore.transaction(commit=True) as curs:
+        curs.execute(f"UPDATE {view.name}_schedule SET due_at = now() - interval '1 minute' WHERE account_id = ANY(%s)",
+                     (accounts,))
+    cached = len(projector.cache)
+    assert projector.step_due(limit=10, until=time.monotonic() - 1) == 1  # the budget already spent: one account
+    assert len(projector.cache) == cached  # the two left are still remembered, not refolded when their turn comes
+    assert projector.step_due(limit=10) == 2
+    assert projector.step_due(limit=10) == 0
 
 
 def test_a_write_that_fails_leaves_nothing_remembered(client: httpx.Client, view: ProjectedViews) -> None:

@@ -23,6 +23,7 @@ from service.api.errors import BadInput, ServiceUnavailable, text_argument
 from service.api.findings import Finding
 from service.api.permissions import needs
 from service.handling.commands import Command, Target, VersionConflict
+from service.handling.shown import FindingFacts
 from service.read.findings import FindingRecord
 
 FindingId = Annotated[strawberry.ID, strawberry.argument(description="The finding's id.")]
@@ -47,7 +48,7 @@ async def act(context: Context, finding_id: strawberry.ID, command: Command, exp
     record = await finding_of(context, str(finding_id))
     if command.to is not None and command.to not in known_assignees(context):
         raise BadInput("to", f"{command.to!r:.80} is not a known key holder nor a department owner")
-    target = Target(record.id, record.account_id, max(record.evidence, default=None))
+    target = Target(record.id, record.account_id, FindingFacts.of(record).now)
     actor = context.principal.actor if context.principal is not None else "unknown"
     try:
         await anyio.to_thread.run_sync(context.handlings.act, target, actor, command, expected_version)

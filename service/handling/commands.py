@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.handling import Handling, handling_id
+from domain.handling import Evidence, Handling, handling_id
 from service.store.handling_store import HandlingRow, HandlingStore
 
 KINDS = ("acknowledge", "assign", "snooze", "comment", "close", "reopen")
@@ -41,7 +41,7 @@ class Target:
 
     finding_id: str
     account_id: str
-    evidence_seen: int | None  # its latest evidence position: a close remembers it, later evidence reopens
+    evidence: Evidence  # what the rules say of it now: the commands judge the handling as people see it
 
 
 def utc_now() -> datetime:
@@ -59,7 +59,7 @@ class Handlings:
         if expected_version is not None and expected_version != handling.version:
             raise VersionConflict(handling.version, expected_version)
         version = handling.version
-        apply(handling, command, actor, self.clock(), target.evidence_seen)
+        apply(handling, command, actor, self.clock(), target.evidence)
         try:
             self.store.save_handling(handling)
         except IntegrityError:  # another actor appended this version first
@@ -73,21 +73,21 @@ class Handlings:
         return stored if stored is not None else Handling(finding_id=target.finding_id, account_id=target.account_id)
 
 
-def apply(handling: Handling, command: Command, actor: str, at: datetime, evidence_seen: int | None) -> None:
+def apply(handling: Handling, command: Command, actor: str, at: datetime, evidence: Evidence) -> None:
     kind, note = command.kind, command.note
     if kind == "acknowledge":
-        handling.acknowledge(actor, at, note)
+        handling.acknowledge(actor, at, note, evidence)
     elif kind == "assign":
         assert command.to is not None, "an assign command names its assignee"
-        handling.assign(command.to, actor, at, note)
+        handling.assign(command.to, actor, at, note, evidence)
     elif kind == "snooze":
         assert command.until is not None, "a snooze command says until when"
-        handling.snooze(command.until, actor, at, note)
+        handling.snooze(command.until, actor, at, note, evidence)
     elif kind == "comment":
         handling.comment(note or "", actor, at)
     elif kind == "close":
-        handling.close(note or "", actor, at, evidence_seen)
+        handling.close(note or "", actor, at, evidence)
     elif kind == "reopen":
-        handling.reopen(note or "", actor, at)
+        handling.reopen(note or "", actor, at, evidence)
     else:
         raise ValueError(f"unknown handling command {kind!r}")

@@ -172,6 +172,25 @@ def test_new_evidence_reopens_a_finding_people_closed_while_the_rules_hold_it(ha
     assert finding["id"] not in filtered(handled, state="CLOSED", assignee=OWNERS["sales"])
 
 
+def test_a_finding_reopened_by_evidence_takes_the_actions_of_the_state_it_shows(handled: httpx.Client) -> None:
+    finding = new_finding(handled)
+    act(handled, ASSIGN, id=finding["id"], to="billing-lead")
+    act(handled, CLOSE, id=finding["id"], note="sales told to stop")
+    record(handled, [{"id": f"{finding['account']}-3", "source": "salesforce", "type": "sales.outreach.sent",
+                      "accountId": finding["account"], "occurredAt": ago(1),
+                      "data": {"channel": "call", "intent": "upsell"}}])
+    eventually(lambda: handling_now(handled, finding["account"])["reopenedByEvidence"])
+    message = refused(handled, REOPEN, "id", id=finding["id"], note="again")["message"]
+    assert message == "id: only a closed finding can be reopened (this one is ASSIGNED)"
+    in_two_days = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+    shown = act(handled, SNOOZE, id=finding["id"], until=in_two_days, note="after the call")
+    assert (shown["state"], shown["reopenedByEvidence"], shown["version"]) == ("SNOOZED", False, 3)
+    shown = act(handled, ASSIGN, id=finding["id"], to="support-lead")
+    assert (shown["state"], shown["assignee"]) == ("ASSIGNED", "support-lead")
+    shown = act(handled, CLOSE, id=finding["id"], note="sales stopped for good")
+    assert (shown["state"], shown["reopenedByEvidence"], shown["version"]) == ("CLOSED", False, 5)
+
+
 def test_handling_survives_a_rebuild_unchanged(handled: httpx.Client, database_url: str) -> None:
     finding = new_finding(handled)
     act(handled, ASSIGN, id=finding["id"], to="support-lead", note="on it")

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from domain.handling import Handling, Refused, handling_id
+from domain.handling import Evidence, Handling, Refused, handling_id
 from service.handling.commands import Command, Handlings, Target, VersionConflict
 from service.projection.view_store import open_view_store
 from service.settings import connection_params
@@ -27,7 +27,7 @@ def store(database_url: str) -> Iterator[HandlingStore]:
 
 
 def target() -> Target:
-    return Target(finding_id=str(uuid4()), account_id="acme", evidence_seen=7)
+    return Target(finding_id=str(uuid4()), account_id="acme", evidence=Evidence(7))
 
 
 def row_of(database_url: str, finding_id: str) -> tuple[object, ...] | None:

@@ -180,6 +180,10 @@ def test_a_finding_reopened_by_evidence_takes_the_actions_of_the_state_it_shows(
                       "accountId": finding["account"], "occurredAt": ago(1),
                       "data": {"channel": "call", "intent": "upsell"}}])
     eventually(lambda: handling_now(handled, finding["account"])["reopenedByEvidence"])
+    today = datetime.now(timezone.utc)
+    [line] = graphql(handled, AGENT, {"id": finding["account"]})["data"]["account"]["agentContext"]["onIt"]
+    assert line["text"] == (f"Billing (billing-lead) is on it since {today.day} {today:%b %Y}: "
+                            f"new evidence came after local closed it on {today.day} {today:%b %Y}")  # not the close note
     message = refused(handled, REOPEN, "id", id=finding["id"], note="again")["message"]
     assert message == "id: only a closed finding can be reopened (this one is ASSIGNED)"
     in_two_days = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()

@@ -19,12 +19,19 @@ KINDS = ("acknowledge", "assign", "snooze", "comment", "close", "reopen")
 
 
 class VersionConflict(Exception):
-    """The handling is not at the version the caller expected: someone else acted first."""
+    """Someone else acted first: the handling is not at the version the caller expected (`expected`), or, for a
+    caller who expected none, another action was recorded on the same version at the same time."""
 
-    def __init__(self, current: int, expected: int) -> None:
-        super().__init__(f"the finding's handling is at version {current}, not {expected}: someone acted on it "
-                         f"meanwhile; read it again and retry with expectedVersion {current}")
+    def __init__(self, current: int, expected: int | None) -> None:
+        if expected is None:
+            message = (f"another action was recorded at the same time; the handling is now at version {current}: "
+                       "try again")
+        else:
+            message = (f"the finding's handling is at version {current}, not {expected}: someone acted on it "
+                       f"meanwhile; read it again and retry with expectedVersion {current}")
+        super().__init__(message)
         self.current = current
+        self.expected = expected
 
 
 @dataclass(frozen=True)
@@ -58,13 +65,12 @@ class Handlings:
         handling = self.load(target)
         if expected_version is not None and expected_version != handling.version:
             raise VersionConflict(handling.version, expected_version)
-        version = handling.version
         apply(handling, command, actor, self.clock(), target.evidence)
         try:
             self.store.save_handling(handling)
         except IntegrityError:  # another actor appended this version first
             stored = self.store.handling(handling.id)
-            raise VersionConflict(stored.version if stored is not None else 0, version) from None
+            raise VersionConflict(stored.version if stored is not None else 0, expected_version) from None
         return HandlingRow.of(handling)
 
     def load(self, target: Target) -> Handling:

@@ -67,7 +67,7 @@ def act(client: httpx.Client, query: str, **variables: Any) -> dict[str, Any]:
 
 def refused(client: httpx.Client, query: str, argument: str, **variables: Any) -> dict[str, Any]:
     body = graphql(client, query, variables)
-    assert body["data"] is None, body
+    assert list(body["data"].values()) == [None], body  # the action answers null, with its error
     [error] = body["errors"]
     assert error["message"].startswith(f"{argument}: "), error
     return error  # type: ignore[no-any-return]
@@ -130,6 +130,20 @@ def test_a_stale_expected_version_names_the_current_one(handled: httpx.Client) -
     assert error["extensions"] == {"code": "VERSION_CONFLICT", "currentVersion": 1}
     assert "at version 1, not 0" in error["message"]
     assert handling_now(handled, finding["account"])["version"] == 1
+
+
+def test_each_action_of_a_request_answers_for_itself(handled: httpx.Client) -> None:
+    """A refused action is null with its error; the actions recorded before it still show."""
+    finding = new_finding(handled)
+    query = ("mutation($id: ID!) { first: commentOnFinding(id: $id, note: \"called them\") { id handling { version } }"
+             " second: closeFinding(id: $id, note: \" \") { id handling { version } }"
+             " third: acknowledgeFinding(id: $id) { id handling { version } } }")
+    body = graphql(handled, query, {"id": finding["id"]})
+    assert body["data"] == {"first": {"id": finding["id"], "handling": {"version": 1}}, "second": None,
+                            "third": {"id": finding["id"], "handling": {"version": 2}}}, body
+    assert [(error["path"], error["message"]) for error in body["errors"]] == [
+        (["second"], "note: is required and must not be blank")]
+    assert handling_now(handled, finding["account"])["version"] == 2
 
 
 def test_two_people_acting_at_once_one_wins_the_other_gets_the_version_error(handled: httpx.Client) -> None:

@@ -13,7 +13,7 @@ resolve is done whatever its handling says.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -155,6 +155,9 @@ class Handling(Aggregate):
     def snooze(self, until: datetime, by: str, at: datetime, note: str | None = None,
                evidence: Evidence = NO_EVIDENCE) -> None:
         self.refuse_when_closed("snooze", at, evidence)
+        if until.tzinfo is None:
+            raise Refused("until", f"{until.isoformat()} has no UTC offset: say which (e.g. {at.isoformat()})")
+        until = until.astimezone(timezone.utc)  # recorded and shown in UTC, like every instant of the handling
         if until <= at:
             raise Refused("until", f"{until.isoformat()} is not in the future")
         if until > at + MAX_SNOOZE:

@@ -98,6 +98,9 @@ async def finding_of(context: Context, finding_id: str) -> FindingRecord:
         key = UUID(text_argument("id", finding_id))
     except ValueError:
         raise BadInput("id", f"{finding_id!r:.80} is not a finding id") from None
+    if str(key) != finding_id:  # only the form the API gives: one finding, one spelling
+        raise BadInput("id", f"{finding_id!r:.80} is not a finding id as the API writes them: lowercase, dashed "
+                             f"({key})")
     record = await context.handling_reads.finding(key)
     if record is None:
         raise BadInput("id", f"no finding has the id {finding_id!r:.80}")

@@ -123,6 +123,25 @@ def test_bad_input_names_the_argument_and_records_nothing(handled: httpx.Client)
     assert handling_now(handled, finding["account"])["version"] == 0
 
 
+def test_an_id_in_any_other_spelling_than_the_apis_is_refused(handled: httpx.Client) -> None:
+    finding = new_finding(handled)
+    for spelling in (finding["id"].upper(), "{" + finding["id"] + "}", finding["id"].replace("-", ""),
+                     f"urn:uuid:{finding['id']}"):
+        message = refused(handled, COMMENT, "id", id=spelling, note="hello")["message"]
+        assert message == (f"id: {spelling!r} is not a finding id as the API writes them: lowercase, dashed "
+                           f"({finding['id']})")
+    assert handling_now(handled, finding["account"])["version"] == 0
+
+
+def test_a_snooze_until_sent_with_an_offset_is_shown_in_utc(handled: httpx.Client) -> None:
+    finding = new_finding(handled)
+    paris = timezone(timedelta(hours=2))
+    until = (datetime.now(paris) + timedelta(days=2)).replace(microsecond=0)
+    shown = act(handled, SNOOZE, id=finding["id"], until=until.isoformat())
+    [action] = shown["actions"]
+    assert action["until"] == shown["snoozedUntil"] == until.astimezone(timezone.utc).isoformat()
+
+
 def test_a_stale_expected_version_names_the_current_one(handled: httpx.Client) -> None:
     finding = new_finding(handled)
     act(handled, ACKNOWLEDGE, id=finding["id"])
@@ -241,6 +260,13 @@ def filtered(client: httpx.Client, **variables: Any) -> dict[str, dict[str, Any]
     body = graphql(client, FILTERED, variables)
     assert "errors" not in body, body
     return {edge["node"]["id"]: edge["node"]["handling"] for edge in body["data"]["findings"]["edges"]}
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_assignee_filter_is_refused(handled: httpx.Client, blank: str) -> None:
+    body = graphql(handled, FILTERED, {"assignee": blank})
+    assert body["data"] is None and [error["message"] for error in body["errors"]] == [
+        "assignee: must name a person (omit it to keep findings of anyone)"], body
 
 
 def test_findings_filter_by_handling_state_assignee_and_overdue_as_their_handling_shows(handled: httpx.Client) -> None:

@@ -134,6 +134,15 @@ def test_snoozing_into_the_past_or_beyond_a_year_is_refused() -> None:
     assert handling.version == 1
 
 
+def test_a_snooze_records_its_end_in_utc_and_wants_an_offset() -> None:
+    handling = new()
+    paris = timezone(timedelta(hours=2))
+    handling.snooze(datetime(2026, 12, 20, 11, 0, tzinfo=paris), "a", NOW)
+    assert handling.snoozed_until == handling.actions[-1].until == datetime(2026, 12, 20, 9, 0, tzinfo=timezone.utc)
+    assert handling.actions[-1].as_json()["until"] == "2026-12-20T09:00:00+00:00"
+    assert "no UTC offset" in refused("until", new().snooze, datetime(2026, 12, 20, 11, 0), "a", NOW)
+
+
 def test_a_snooze_ends_by_itself_back_to_the_state_it_interrupted() -> None:
     handling = new()
     handling.snooze(NOW + timedelta(days=2), "lead", NOW)

@@ -1,7 +1,12 @@
-"""The version conflict's words: they name `expectedVersion` only to a caller who sent one."""
+"""Errors of the handling's API: the version conflict's words (naming `expectedVersion` only to a caller who
+sent one), and the filters refusing a blank assignee."""
 
 from __future__ import annotations
 
+import pytest
+
+from service.api.errors import BadInput
+from service.api.findings import change_filter
 from service.api.handling import VersionConflictError
 from service.handling.commands import VersionConflict
 
@@ -17,3 +22,10 @@ def test_a_caller_who_sent_no_expected_version_is_told_to_try_again() -> None:
     error = VersionConflictError(VersionConflict(3, None))
     assert error.message == "another action was recorded at the same time; the handling is now at version 3: try again"
     assert error.extensions == {"code": "VERSION_CONFLICT", "currentVersion": 3}
+
+
+@pytest.mark.parametrize("blank", ["", " \t"])
+def test_find_changes_of_a_blank_assignee_is_refused_naming_it(blank: str) -> None:
+    with pytest.raises(BadInput, match="^assignee: must name a person"):
+        change_filter(None, None, None, blank)
+    assert change_filter(None, None, None, "rep-114").assignee == "rep-114"

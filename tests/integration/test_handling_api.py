@@ -214,8 +214,12 @@ def test_a_finding_reopened_by_evidence_takes_the_actions_of_the_state_it_shows(
                       "data": {"channel": "call", "intent": "upsell"}}])
     eventually(lambda: handling_now(handled, finding["account"])["reopenedByEvidence"])
     today = datetime.now(timezone.utc)
-    [line] = graphql(handled, AGENT, {"id": finding["account"]})["data"]["account"]["agentContext"]["onIt"]
-    assert line["text"] == (f"Billing (billing-lead) is on it since {today.day} {today:%b %Y}: "
+
+    def line() -> str | None:  # the agent context is there once the account's new event is judged
+        context = graphql(handled, AGENT, {"id": finding["account"]})["data"]["account"]["agentContext"]
+        return context["onIt"][0]["text"] if context else None  # type: ignore[no-any-return]
+
+    assert eventually(line) == (f"Billing (billing-lead) is on it since {today.day} {today:%b %Y}: "
                             f"new evidence came after local closed it on {today.day} {today:%b %Y}")  # not the close note
     message = refused(handled, REOPEN, "id", id=finding["id"], note="again")["message"]
     assert message == "id: only a closed finding can be reopened (this one is ASSIGNED)"

@@ -13,7 +13,7 @@ resolve is done whatever its handling says.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -66,6 +66,24 @@ class Action:
                    stored.get("to"), datetime.fromisoformat(until) if until else None)
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What the rules say of the finding as someone acts: its newest evidence position, and whether they
+    still hold it. A close remembers `newest`; newer evidence while they hold it reopens the handling."""
+
+    newest: int | None = None
+    held: bool = True
+
+
+NO_EVIDENCE = Evidence()
+
+
+def reopened_by_evidence(state: str, evidence_seen: int | None, evidence: Evidence) -> bool:
+    """Whether a handling people closed is open again: evidence newer than the close, the rules still holding it."""
+    return (state == CLOSED and evidence.held and evidence_seen is not None and evidence.newest is not None
+            and evidence.newest > evidence_seen)
+
+
 def required_note(note: str | None) -> str:
     """The note as stored: stripped; refused when missing, blank or too long."""
     text = (note or "").strip()
@@ -90,7 +108,12 @@ def optional_note(note: str | None) -> str | None:
 
 
 class Handling(Aggregate):
-    """A finding's handling. `state` is as recorded; `effective_state` says what it is at a given instant."""
+    """A finding's handling. `state` is as recorded; `shown_state` is what people see at an instant.
+
+    The commands judge the shown state, as the user does: a close undone by new evidence is
+    not recorded (the evidence is the rules', not an action), so each command takes the
+    finding's `Evidence` and treats such a handling as taken on again.
+    """
 
     INITIAL_VERSION = 0
     TOPIC = "cx360/handling/v1"
@@ -117,20 +140,24 @@ class Handling(Aggregate):
 
     # --- commands: check, take the clock, record ------------------------------------------------
 
-    def acknowledge(self, by: str, at: datetime, note: str | None = None) -> None:
-        self.refuse_when_closed("acknowledge")
-        if self.effective_state(at) != NEW:
-            raise Refused("id", f"this finding was already acknowledged ({self.effective_state(at)})")
+    def acknowledge(self, by: str, at: datetime, note: str | None = None, evidence: Evidence = NO_EVIDENCE) -> None:
+        state = self.refuse_when_closed("acknowledge", at, evidence)
+        if state != NEW:
+            raise Refused("id", f"this finding was already acknowledged ({state})")
         self._acknowledged(by=by, at=at, note=optional_note(note))
 
-    def assign(self, to: str, by: str, at: datetime, note: str | None = None) -> None:
-        self.refuse_when_closed("assign")
-        if self.assignee == to and self.effective_state(at) == ASSIGNED:
+    def assign(self, to: str, by: str, at: datetime, note: str | None = None, evidence: Evidence = NO_EVIDENCE) -> None:
+        state = self.refuse_when_closed("assign", at, evidence)
+        if self.assignee == to and state == ASSIGNED:
             raise Refused("to", f"the finding is already assigned to {to}")
         self._assigned(to=to, by=by, at=at, note=optional_note(note))
 
-    def snooze(self, until: datetime, by: str, at: datetime, note: str | None = None) -> None:
-        self.refuse_when_closed("snooze")
+    def snooze(self, until: datetime, by: str, at: datetime, note: str | None = None,
+               evidence: Evidence = NO_EVIDENCE) -> None:
+        self.refuse_when_closed("snooze", at, evidence)
+        if until.tzinfo is None:
+            raise Refused("until", f"{until.isoformat()} has no UTC offset: say which (e.g. {at.isoformat()})")
+        until = until.astimezone(timezone.utc)  # recorded and shown in UTC, like every instant of the handling
         if until <= at:
             raise Refused("until", f"{until.isoformat()} is not in the future")
         if until > at + MAX_SNOOZE:
@@ -140,21 +167,25 @@ class Handling(Aggregate):
     def comment(self, note: str, by: str, at: datetime) -> None:
         self._commented(by=by, at=at, note=required_note(note))
 
-    def close(self, note: str, by: str, at: datetime, evidence_seen: int | None = None) -> None:
+    def close(self, note: str, by: str, at: datetime, evidence: Evidence = NO_EVIDENCE) -> None:
         checked = required_note(note)
-        self.refuse_when_closed("close")
-        self._closed(by=by, at=at, note=checked, evidence_seen=evidence_seen)
+        self.refuse_when_closed("close", at, evidence)
+        self._closed(by=by, at=at, note=checked, evidence_seen=evidence.newest)
 
-    def reopen(self, note: str, by: str, at: datetime) -> None:
+    def reopen(self, note: str, by: str, at: datetime, evidence: Evidence = NO_EVIDENCE) -> None:
         checked = required_note(note)
-        if self.state != CLOSED:
-            raise Refused("id", f"only a closed finding can be reopened (this one is {self.state})")
+        state = self.shown_state(at, evidence)
+        if state != CLOSED:
+            raise Refused("id", f"only a closed finding can be reopened (this one is {state})")
         self._reopened(by=by, at=at, note=checked)
 
-    def refuse_when_closed(self, verb: str) -> None:
-        if self.state == CLOSED:
+    def refuse_when_closed(self, verb: str, at: datetime, evidence: Evidence) -> str:
+        """The shown state, unless it is CLOSED: then the refusal to `verb` it."""
+        state = self.shown_state(at, evidence)
+        if state == CLOSED:
             closed = self.closed_at.isoformat() if self.closed_at is not None else "before"
             raise Refused("id", f"the finding was closed at {closed}: reopen it to {verb} it")
+        return state
 
     # --- events: apply what was recorded ---------------------------------------------------------
 
@@ -166,11 +197,13 @@ class Handling(Aggregate):
     @event("Assigned", topic="cx360/handling/assigned/v1")
     def _assigned(self, to: str, by: str, at: datetime, note: str | None) -> None:
         self.state, self.assignee, self.snoozed_until = ASSIGNED, to, None
+        self.closed_at, self.evidence_seen = None, None  # only set here when new evidence had reopened it
         self.took_action(Action("ASSIGN", by, at, note, to=to))
 
     @event("Snoozed", topic="cx360/handling/snoozed/v1")
     def _snoozed(self, until: datetime, by: str, at: datetime, note: str | None) -> None:
         self.state, self.snoozed_until = SNOOZED, until
+        self.closed_at, self.evidence_seen = None, None  # only set here when new evidence had reopened it
         self.took_action(Action("SNOOZE", by, at, note, until=until))
 
     @event("Commented", topic="cx360/handling/commented/v1")
@@ -201,6 +234,13 @@ class Handling(Aggregate):
     def effective_state(self, at: datetime) -> str:
         """The state at `at`: a snooze that has run out is back to the state it interrupted."""
         return effective_state(self.state, self.assignee, self.snoozed_until, at)
+
+    def shown_state(self, at: datetime, evidence: Evidence) -> str:
+        """The state people see at `at` (as `service.handling.shown` derives it): a close undone by new evidence
+        is back to the state it interrupted."""
+        if reopened_by_evidence(self.state, self.evidence_seen, evidence):
+            return self.taken_on_state()
+        return self.effective_state(at)
 
 
 def effective_state(state: str, assignee: str | None, snoozed_until: datetime | None, at: datetime) -> str:

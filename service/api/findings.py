@@ -177,4 +177,13 @@ def change_filter(rule: str | None, severity: Severity | None, department: Depar
         raise BadInput("rule", f"unknown rule {rule!r:.80}; the rules are {', '.join(RULES)}")
     return ChangeFilter(rule, severity.value if severity is not None else None,
                         department.value if department is not None else None,
-                        text_argument("assignee", assignee) if assignee is not None else None)
+                        assignee_filter(assignee))
+
+
+def assignee_filter(assignee: str | None) -> str | None:
+    """The `assignee` filter of `findings` and `findingChanged`: omitted for anyone, else a person (never blank)."""
+    if assignee is None:
+        return None
+    if not assignee.strip():
+        raise BadInput("assignee", "must name a person (omit it to keep findings of anyone)")
+    return text_argument("assignee", assignee)

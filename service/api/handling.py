@@ -3,6 +3,11 @@
 The resolvers are thin: check the arguments that need the database (the finding exists,
 the assignee is known), then hand the command to `service.handling.commands` in a worker
 thread. A refusal names the argument and stores nothing.
+
+Each returns a nullable `Finding`, so in a request of several actions a refused one is
+null with its error while the others still show what they recorded. Acting needs
+`findings:act`; the finding's fields beyond `id` and `handling` are what queries show,
+so asking for them needs `views:read` too, checked before anything is recorded.
 """
 
 from __future__ import annotations
@@ -15,14 +20,16 @@ import anyio.to_thread
 import strawberry
 from eventsourcing.persistence import InterfaceError, OperationalError
 from graphql import GraphQLError
+from strawberry.types.nodes import SelectedField, Selection
 
 from domain.handling import Refused
-from service.access.scopes import FINDINGS_ACT
+from service.access.scopes import FINDINGS_ACT, VIEWS_READ
 from service.api.context import Context, Info
 from service.api.errors import BadInput, ServiceUnavailable, text_argument
 from service.api.findings import Finding
-from service.api.permissions import needs
+from service.api.permissions import Forbidden, needs
 from service.handling.commands import Command, Target, VersionConflict
+from service.handling.shown import FindingFacts
 from service.read.findings import FindingRecord
 
 FindingId = Annotated[strawberry.ID, strawberry.argument(description="The finding's id.")]
@@ -37,26 +44,52 @@ class VersionConflictError(GraphQLError):
     """Someone acted on the finding since the version the client expected."""
 
     def __init__(self, conflict: VersionConflict) -> None:
-        super().__init__(f"expectedVersion: {conflict}",
-                         extensions={"code": "VERSION_CONFLICT", "currentVersion": conflict.current})
+        message = f"expectedVersion: {conflict}" if conflict.expected is not None else str(conflict)
+        super().__init__(message, extensions={"code": "VERSION_CONFLICT", "currentVersion": conflict.current})
 
 
-async def act(context: Context, finding_id: strawberry.ID, command: Command, expected_version: int | None) -> Finding:
+ACTING_FIELDS = frozenset({"id", "handling", "__typename"})  # what an action returns to a key with findings:act alone
+
+
+def fields_asked(selections: list[Selection]) -> set[str]:
+    """The names of the fields selected, through fragments."""
+    names: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            names.add(selection.name)
+        else:
+            names |= fields_asked(selection.selections)
+    return names
+
+
+def refuse_unreadable_fields(info: Info) -> None:
+    if info.context.principal is not None and info.context.principal.allows(VIEWS_READ):
+        return
+    asked = sorted(fields_asked([each for field in info.selected_fields for each in field.selections]) - ACTING_FIELDS)
+    if asked:
+        raise Forbidden(VIEWS_READ, f", which a finding's fields other than id and handling need (asked: "
+                                    f"{', '.join(asked)}); nothing was recorded")
+
+
+async def act(info: Info, finding_id: strawberry.ID, command: Command, expected_version: int | None) -> Finding:
+    context = info.context
+    refuse_unreadable_fields(info)
     if expected_version is not None and expected_version < 0:
         raise BadInput("expectedVersion", f"must be 0 or more (got {expected_version})")
     record = await finding_of(context, str(finding_id))
     if command.to is not None and command.to not in known_assignees(context):
         raise BadInput("to", f"{command.to!r:.80} is not a known key holder nor a department owner")
-    target = Target(record.id, record.account_id, max(record.evidence, default=None))
+    target = Target(record.id, record.account_id, FindingFacts.of(record).now)
     actor = context.principal.actor if context.principal is not None else "unknown"
     try:
-        await anyio.to_thread.run_sync(context.handlings.act, target, actor, command, expected_version)
+        row = await anyio.to_thread.run_sync(context.handlings.act, target, actor, command, expected_version)
     except Refused as refusal:
         raise BadInput(refusal.argument, refusal.reason) from None
     except VersionConflict as conflict:
         raise VersionConflictError(conflict) from None
     except (OperationalError, InterfaceError):  # the store library's, after its own retries
         raise ServiceUnavailable("the handling store is unavailable; nothing was recorded; retry later") from None
+    context.handling_rows().prime(record.id, row, force=True)  # a later action of the request shows its own
     return Finding.from_record(record)
 
 
@@ -65,6 +98,9 @@ async def finding_of(context: Context, finding_id: str) -> FindingRecord:
         key = UUID(text_argument("id", finding_id))
     except ValueError:
         raise BadInput("id", f"{finding_id!r:.80} is not a finding id") from None
+    if str(key) != finding_id:  # only the form the API gives: one finding, one spelling
+        raise BadInput("id", f"{finding_id!r:.80} is not a finding id as the API writes them: lowercase, dashed "
+                             f"({key})")
     record = await context.handling_reads.finding(key)
     if record is None:
         raise BadInput("id", f"no finding has the id {finding_id!r:.80}")
@@ -87,8 +123,8 @@ def assignee(to: str) -> str:
 class HandlingMutation:
     @strawberry.mutation(description="Say someone is looking at the finding (from NEW).", extensions=needs(FINDINGS_ACT))
     async def acknowledge_finding(self, info: Info, id: FindingId, note: OptionalNote = None,
-                                  expected_version: ExpectedVersion = None) -> Finding:
-        return await act(info.context, id, Command("acknowledge", note), expected_version)
+                                  expected_version: ExpectedVersion = None) -> Optional[Finding]:
+        return await act(info, id, Command("acknowledge", note), expected_version)
 
     @strawberry.mutation(description="Give the finding to a key holder or a department owner.",
                          extensions=needs(FINDINGS_ACT))
@@ -96,8 +132,8 @@ class HandlingMutation:
         self, info: Info, id: FindingId,
         to: Annotated[str, strawberry.argument(description="A key holder or a department owner.")],
         note: OptionalNote = None, expected_version: ExpectedVersion = None,
-    ) -> Finding:
-        return await act(info.context, id, Command("assign", note, to=assignee(to)), expected_version)
+    ) -> Optional[Finding]:
+        return await act(info, id, Command("assign", note, to=assignee(to)), expected_version)
 
     @strawberry.mutation(description="Put the finding aside until an instant (at most a year ahead); it then comes "
                          "back by itself.", extensions=needs(FINDINGS_ACT))
@@ -105,21 +141,21 @@ class HandlingMutation:
         self, info: Info, id: FindingId,
         until: Annotated[datetime, strawberry.argument(description="When it comes back: in the future, within a year.")],
         note: OptionalNote = None, expected_version: ExpectedVersion = None,
-    ) -> Finding:
-        return await act(info.context, id, Command("snooze", note, until=until), expected_version)
+    ) -> Optional[Finding]:
+        return await act(info, id, Command("snooze", note, until=until), expected_version)
 
     @strawberry.mutation(description="Add a note, in any state.", extensions=needs(FINDINGS_ACT))
     async def comment_on_finding(self, info: Info, id: FindingId, note: RequiredNote,
-                                 expected_version: ExpectedVersion = None) -> Finding:
-        return await act(info.context, id, Command("comment", note), expected_version)
+                                 expected_version: ExpectedVersion = None) -> Optional[Finding]:
+        return await act(info, id, Command("comment", note), expected_version)
 
     @strawberry.mutation(description="Say the finding is handled, with a note. The rules' own state is unchanged: "
                          "new evidence while they hold it reopens it.", extensions=needs(FINDINGS_ACT))
     async def close_finding(self, info: Info, id: FindingId, note: RequiredNote,
-                            expected_version: ExpectedVersion = None) -> Finding:
-        return await act(info.context, id, Command("close", note), expected_version)
+                            expected_version: ExpectedVersion = None) -> Optional[Finding]:
+        return await act(info, id, Command("close", note), expected_version)
 
     @strawberry.mutation(description="Take a closed finding up again, with a note.", extensions=needs(FINDINGS_ACT))
     async def reopen_finding(self, info: Info, id: FindingId, note: RequiredNote,
-                             expected_version: ExpectedVersion = None) -> Finding:
-        return await act(info.context, id, Command("reopen", note), expected_version)
+                             expected_version: ExpectedVersion = None) -> Optional[Finding]:
+        return await act(info, id, Command("reopen", note), expected_version)

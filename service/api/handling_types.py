@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Optional
 
@@ -44,7 +44,7 @@ class HandlingAction:
     @staticmethod
     def from_action(action: Action) -> HandlingAction:
         return HandlingAction(kind=HandlingActionKind(action.kind), by=action.by, at=action.at, note=action.note,
-                              to=action.to, until=action.until)
+                              to=action.to, until=action.until.astimezone(timezone.utc) if action.until else None)
 
 
 @strawberry.type(description="Who is handling a finding and how far they got; every action is an event of its own "

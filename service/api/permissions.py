@@ -20,8 +20,8 @@ from service.access.scopes import Principal
 class Forbidden(GraphQLError):
     """A field the request's key may not use; shown to the client with the scope it lacks."""
 
-    def __init__(self, scope: str) -> None:
-        super().__init__(f"this key lacks the scope {scope}", extensions={"code": "FORBIDDEN", "scope": scope})
+    def __init__(self, scope: str, why: str = "") -> None:
+        super().__init__(f"this key lacks the scope {scope}{why}", extensions={"code": "FORBIDDEN", "scope": scope})
 
 
 def require(principal: Principal | None, scope: str) -> None:

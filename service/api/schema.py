@@ -31,6 +31,7 @@ from service.api.findings import (
     FindingConnection,
     FindingState,
     Severity,
+    assignee_filter,
     change_filter,
     detection_range,
     finding_after,
@@ -118,7 +119,7 @@ class Query(HandlingQuery):
         if rule is not None and rule not in RULES:
             raise BadInput("rule", f"unknown rule {rule!r:.80}; the rules are {', '.join(RULES)}")
         chosen = HandlingFilter(handling_state.value if handling_state is not None else None,
-                                text_argument("assignee", assignee) if assignee is not None else None, overdue)
+                                assignee_filter(assignee), overdue)
         reads = partial(info.context.handling_reads.page, chosen=chosen) if chosen.given else info.context.findings.page
         records = await reads(
             limit + 1,

@@ -12,19 +12,26 @@ from datetime import datetime, timezone
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.handling import Handling, handling_id
+from domain.handling import Evidence, Handling, handling_id
 from service.store.handling_store import HandlingRow, HandlingStore
 
 KINDS = ("acknowledge", "assign", "snooze", "comment", "close", "reopen")
 
 
 class VersionConflict(Exception):
-    """The handling is not at the version the caller expected: someone else acted first."""
+    """Someone else acted first: the handling is not at the version the caller expected (`expected`), or, for a
+    caller who expected none, another action was recorded on the same version at the same time."""
 
-    def __init__(self, current: int, expected: int) -> None:
-        super().__init__(f"the finding's handling is at version {current}, not {expected}: someone acted on it "
-                         f"meanwhile; read it again and retry with expectedVersion {current}")
+    def __init__(self, current: int, expected: int | None) -> None:
+        if expected is None:
+            message = (f"another action was recorded at the same time; the handling is now at version {current}: "
+                       "try again")
+        else:
+            message = (f"the finding's handling is at version {current}, not {expected}: someone acted on it "
+                       f"meanwhile; read it again and retry with expectedVersion {current}")
+        super().__init__(message)
         self.current = current
+        self.expected = expected
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,7 @@ class Target:
 
     finding_id: str
     account_id: str
-    evidence_seen: int | None  # its latest evidence position: a close remembers it, later evidence reopens
+    evidence: Evidence  # what the rules say of it now: the commands judge the handling as people see it
 
 
 def utc_now() -> datetime:
@@ -58,13 +65,12 @@ class Handlings:
         handling = self.load(target)
         if expected_version is not None and expected_version != handling.version:
             raise VersionConflict(handling.version, expected_version)
-        version = handling.version
-        apply(handling, command, actor, self.clock(), target.evidence_seen)
+        apply(handling, command, actor, self.clock(), target.evidence)
         try:
             self.store.save_handling(handling)
         except IntegrityError:  # another actor appended this version first
             stored = self.store.handling(handling.id)
-            raise VersionConflict(stored.version if stored is not None else 0, version) from None
+            raise VersionConflict(stored.version if stored is not None else 0, expected_version) from None
         return HandlingRow.of(handling)
 
     def load(self, target: Target) -> Handling:
@@ -73,21 +79,21 @@ class Handlings:
         return stored if stored is not None else Handling(finding_id=target.finding_id, account_id=target.account_id)
 
 
-def apply(handling: Handling, command: Command, actor: str, at: datetime, evidence_seen: int | None) -> None:
+def apply(handling: Handling, command: Command, actor: str, at: datetime, evidence: Evidence) -> None:
     kind, note = command.kind, command.note
     if kind == "acknowledge":
-        handling.acknowledge(actor, at, note)
+        handling.acknowledge(actor, at, note, evidence)
     elif kind == "assign":
         assert command.to is not None, "an assign command names its assignee"
-        handling.assign(command.to, actor, at, note)
+        handling.assign(command.to, actor, at, note, evidence)
     elif kind == "snooze":
         assert command.until is not None, "a snooze command says until when"
-        handling.snooze(command.until, actor, at, note)
+        handling.snooze(command.until, actor, at, note, evidence)
     elif kind == "comment":
         handling.comment(note or "", actor, at)
     elif kind == "close":
-        handling.close(note or "", actor, at, evidence_seen)
+        handling.close(note or "", actor, at, evidence)
     elif kind == "reopen":
-        handling.reopen(note or "", actor, at)
+        handling.reopen(note or "", actor, at, evidence)
     else:
         raise ValueError(f"unknown handling command {kind!r}")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.handling import ACKNOWLEDGED, ASSIGNED, CLOSED, NEW, Action, effective_state
+from domain.handling import ACKNOWLEDGED, ASSIGNED, CLOSED, NEW, Action, Evidence, effective_state, reopened_by_evidence
 from domain.handling_policy import HandlingPolicy
 from service.read.findings import FindingRecord
 from service.store.handling_store import HandlingRow
@@ -32,6 +32,11 @@ class FindingFacts:
     @classmethod
     def of(cls, record: FindingRecord) -> FindingFacts:
         return cls(record.severity, record.departments, record.detected_at, record.resolved_at, record.evidence)
+
+    @property
+    def now(self) -> Evidence:
+        """What the handling's commands are told of the finding (they judge the state shown here)."""
+        return Evidence(max(self.evidence, default=None), held=self.resolved_at is None)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ def shown(row: HandlingRow | None, finding: FindingFacts, policy: HandlingPolicy
         return ShownHandling(NEW, policy.owner_of(finding.departments), None, 0, (), deadline, None, None,
                              overdue=finding.resolved_at is None and now > deadline, reopened_by_evidence=False)
     state = effective_state(row.state, row.assignee, row.snoozed_until, now)
-    reopened = state == CLOSED and reopened_by(row, finding)
+    reopened = state == CLOSED and reopened_by_evidence(row.state, row.evidence_seen, finding.now)
     if reopened:
         state = ASSIGNED if row.assignee is not None else ACKNOWLEDGED
     return ShownHandling(
@@ -70,10 +75,3 @@ def shown(row: HandlingRow | None, finding: FindingFacts, policy: HandlingPolicy
         overdue=finding.resolved_at is None and row.acknowledged_at is None and now > deadline,
         reopened_by_evidence=reopened,
     )
-
-
-def reopened_by(row: HandlingRow, finding: FindingFacts) -> bool:
-    """Whether evidence newer than the close arrived while the rules still hold the finding."""
-    newest = max(finding.evidence, default=None)
-    return (finding.resolved_at is None and row.evidence_seen is not None and newest is not None
-            and newest > row.evidence_seen)

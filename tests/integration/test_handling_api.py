@@ -67,7 +67,7 @@ def act(client: httpx.Client, query: str, **variables: Any) -> dict[str, Any]:
 
 def refused(client: httpx.Client, query: str, argument: str, **variables: Any) -> dict[str, Any]:
     body = graphql(client, query, variables)
-    assert body["data"] is None, body
+    assert list(body["data"].values()) == [None], body  # the action answers null, with its error
     [error] = body["errors"]
     assert error["message"].startswith(f"{argument}: "), error
     return error  # type: ignore[no-any-return]
@@ -123,6 +123,25 @@ def test_bad_input_names_the_argument_and_records_nothing(handled: httpx.Client)
     assert handling_now(handled, finding["account"])["version"] == 0
 
 
+def test_an_id_in_any_other_spelling_than_the_apis_is_refused(handled: httpx.Client) -> None:
+    finding = new_finding(handled)
+    for spelling in (finding["id"].upper(), "{" + finding["id"] + "}", finding["id"].replace("-", ""),
+                     f"urn:uuid:{finding['id']}"):
+        message = refused(handled, COMMENT, "id", id=spelling, note="hello")["message"]
+        assert message == (f"id: {spelling!r} is not a finding id as the API writes them: lowercase, dashed "
+                           f"({finding['id']})")
+    assert handling_now(handled, finding["account"])["version"] == 0
+
+
+def test_a_snooze_until_sent_with_an_offset_is_shown_in_utc(handled: httpx.Client) -> None:
+    finding = new_finding(handled)
+    paris = timezone(timedelta(hours=2))
+    until = (datetime.now(paris) + timedelta(days=2)).replace(microsecond=0)
+    shown = act(handled, SNOOZE, id=finding["id"], until=until.isoformat())
+    [action] = shown["actions"]
+    assert action["until"] == shown["snoozedUntil"] == until.astimezone(timezone.utc).isoformat()
+
+
 def test_a_stale_expected_version_names_the_current_one(handled: httpx.Client) -> None:
     finding = new_finding(handled)
     act(handled, ACKNOWLEDGE, id=finding["id"])
@@ -130,6 +149,20 @@ def test_a_stale_expected_version_names_the_current_one(handled: httpx.Client) -
     assert error["extensions"] == {"code": "VERSION_CONFLICT", "currentVersion": 1}
     assert "at version 1, not 0" in error["message"]
     assert handling_now(handled, finding["account"])["version"] == 1
+
+
+def test_each_action_of_a_request_answers_for_itself(handled: httpx.Client) -> None:
+    """A refused action is null with its error; the actions recorded before it still show."""
+    finding = new_finding(handled)
+    query = ("mutation($id: ID!) { first: commentOnFinding(id: $id, note: \"called them\") { id handling { version } }"
+             " second: closeFinding(id: $id, note: \" \") { id handling { version } }"
+             " third: acknowledgeFinding(id: $id) { id handling { version } } }")
+    body = graphql(handled, query, {"id": finding["id"]})
+    assert body["data"] == {"first": {"id": finding["id"], "handling": {"version": 1}}, "second": None,
+                            "third": {"id": finding["id"], "handling": {"version": 2}}}, body
+    assert [(error["path"], error["message"]) for error in body["errors"]] == [
+        (["second"], "note: is required and must not be blank")]
+    assert handling_now(handled, finding["account"])["version"] == 2
 
 
 def test_two_people_acting_at_once_one_wins_the_other_gets_the_version_error(handled: httpx.Client) -> None:
@@ -172,6 +205,33 @@ def test_new_evidence_reopens_a_finding_people_closed_while_the_rules_hold_it(ha
     assert finding["id"] not in filtered(handled, state="CLOSED", assignee=OWNERS["sales"])
 
 
+def test_a_finding_reopened_by_evidence_takes_the_actions_of_the_state_it_shows(handled: httpx.Client) -> None:
+    finding = new_finding(handled)
+    act(handled, ASSIGN, id=finding["id"], to="billing-lead")
+    act(handled, CLOSE, id=finding["id"], note="sales told to stop")
+    record(handled, [{"id": f"{finding['account']}-3", "source": "salesforce", "type": "sales.outreach.sent",
+                      "accountId": finding["account"], "occurredAt": ago(1),
+                      "data": {"channel": "call", "intent": "upsell"}}])
+    eventually(lambda: handling_now(handled, finding["account"])["reopenedByEvidence"])
+    today = datetime.now(timezone.utc)
+
+    def line() -> str | None:  # the agent context is there once the account's new event is judged
+        context = graphql(handled, AGENT, {"id": finding["account"]})["data"]["account"]["agentContext"]
+        return context["onIt"][0]["text"] if context else None  # type: ignore[no-any-return]
+
+    assert eventually(line) == (f"Billing (billing-lead) is on it since {today.day} {today:%b %Y}: "
+                            f"new evidence came after local closed it on {today.day} {today:%b %Y}")  # not the close note
+    message = refused(handled, REOPEN, "id", id=finding["id"], note="again")["message"]
+    assert message == "id: only a closed finding can be reopened (this one is ASSIGNED)"
+    in_two_days = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+    shown = act(handled, SNOOZE, id=finding["id"], until=in_two_days, note="after the call")
+    assert (shown["state"], shown["reopenedByEvidence"], shown["version"]) == ("SNOOZED", False, 3)
+    shown = act(handled, ASSIGN, id=finding["id"], to="support-lead")
+    assert (shown["state"], shown["assignee"]) == ("ASSIGNED", "support-lead")
+    shown = act(handled, CLOSE, id=finding["id"], note="sales stopped for good")
+    assert (shown["state"], shown["reopenedByEvidence"], shown["version"]) == ("CLOSED", False, 5)
+
+
 def test_handling_survives_a_rebuild_unchanged(handled: httpx.Client, database_url: str) -> None:
     finding = new_finding(handled)
     act(handled, ASSIGN, id=finding["id"], to="support-lead", note="on it")
@@ -204,6 +264,13 @@ def filtered(client: httpx.Client, **variables: Any) -> dict[str, dict[str, Any]
     body = graphql(client, FILTERED, variables)
     assert "errors" not in body, body
     return {edge["node"]["id"]: edge["node"]["handling"] for edge in body["data"]["findings"]["edges"]}
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_assignee_filter_is_refused(handled: httpx.Client, blank: str) -> None:
+    body = graphql(handled, FILTERED, {"assignee": blank})
+    assert body["data"] is None and [error["message"] for error in body["errors"]] == [
+        "assignee: must name a person (omit it to keep findings of anyone)"], body
 
 
 def test_findings_filter_by_handling_state_assignee_and_overdue_as_their_handling_shows(handled: httpx.Client) -> None:

@@ -21,8 +21,9 @@ from tests.support import RECORD, create_key, unique
 @pytest.fixture(scope="module")
 def keyed(settings: Settings, keys_database_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     """A server on the keys database that judges findings, and a token per scope."""
-    tokens = {scope: create_key(keys_database_url, scope, name=f"holder of {scope}")[1]
-              for scope in ("events:write", "views:read", "streams:read", "findings:act", "admin")}
+    tokens = {scope: create_key(keys_database_url, *scope.split(","), name=f"holder of {scope}")[1]
+              for scope in ("events:write", "views:read", "streams:read", "findings:act", "admin",
+                            "findings:act,views:read")}
     chosen = replace(settings, database_url=keys_database_url, projector="thread", handling=policy_from({"owners": OWNERS}))
     with RunningServer(chosen) as url:
         yield url, tokens
@@ -53,7 +54,7 @@ def test_a_key_without_findings_act_cannot_act_and_nothing_is_recorded(keyed: tu
     url, tokens = keyed
     account, finding_id = a_finding(url, tokens)
     body = call(url, tokens[scope], COMMENT, {"id": finding_id, "note": "mine"})
-    assert body["data"] is None
+    assert body["data"] == {"commentOnFinding": None}
     assert [error["extensions"] for error in body["errors"]] == [{"code": "FORBIDDEN", "scope": "findings:act"}]
     handling = call(url, tokens["views:read"], ACCOUNT, {"id": account})["data"]["account"]["findings"][0]["handling"]
     assert handling["version"] == 0
@@ -75,3 +76,26 @@ def test_local_is_not_a_known_holder_once_keys_exist(keyed: tuple[str, dict[str,
     _, finding_id = a_finding(url, tokens)
     body = call(url, tokens["findings:act"], ASSIGN, {"id": finding_id, "to": "local"})
     assert body["errors"][0]["message"].startswith("to: ")
+
+
+READING = ("mutation($id: ID!) { commentOnFinding(id: $id, note: \"mine\") { id ...seen handling { version } } }"
+           " fragment seen on Finding { rule summary }")
+
+
+@pytest.mark.parametrize(("scope", "answered"), [("findings:act", False), ("findings:act,views:read", True), ("admin", True)])
+def test_an_action_shows_the_findings_other_fields_only_to_a_key_that_reads_views(
+        keyed: tuple[str, dict[str, str]], scope: str, answered: bool) -> None:
+    url, tokens = keyed
+    account, finding_id = a_finding(url, tokens)
+    body = call(url, tokens[scope], READING, {"id": finding_id})
+    handling = call(url, tokens["views:read"], ACCOUNT, {"id": account})["data"]["account"]["findings"][0]["handling"]
+    if answered:
+        assert "errors" not in body and body["data"]["commentOnFinding"]["summary"], body
+        assert handling["version"] == 1
+        return
+    assert body["data"] == {"commentOnFinding": None}
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "FORBIDDEN", "scope": "views:read"}
+    assert error["message"] == ("this key lacks the scope views:read, which a finding's fields other than id and "
+                                "handling need (asked: rule, summary); nothing was recorded")
+    assert handling["version"] == 0

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from domain.handling import Handling, Refused, handling_id
+from domain.handling import Evidence, Handling, Refused, handling_id
 from service.handling.commands import Command, Handlings, Target, VersionConflict
 from service.projection.view_store import open_view_store
 from service.settings import connection_params
@@ -27,7 +27,7 @@ def store(database_url: str) -> Iterator[HandlingStore]:
 
 
 def target() -> Target:
-    return Target(finding_id=str(uuid4()), account_id="acme", evidence_seen=7)
+    return Target(finding_id=str(uuid4()), account_id="acme", evidence=Evidence(7))
 
 
 def row_of(database_url: str, finding_id: str) -> tuple[object, ...] | None:
@@ -120,6 +120,8 @@ def test_two_people_acting_at_once_one_wins_the_other_gets_the_version_error(
     lost = [each for each in outcomes.values() if isinstance(each, VersionConflict)]
     assert len(won) == 1 and len(lost) == 1, outcomes
     assert lost[0].current == won[0].version
+    assert str(lost[0]) == (f"another action was recorded at the same time; the handling is now at version "
+                            f"{won[0].version}: try again")  # it sent no expectedVersion: the message names none
     stored = row_of(database_url, finding.finding_id)
     assert stored is not None and stored[1] == won[0].assignee and stored[2] == won[0].version
     replayed = store.handling(handling_id(finding.finding_id))  # the winner's events, in the handling streams

@@ -16,6 +16,7 @@ from domain.handling import (
     CLOSED,
     NEW,
     SNOOZED,
+    Evidence,
     Handling,
     Refused,
     handling_id,
@@ -67,12 +68,46 @@ def test_acknowledging_twice_is_refused() -> None:
 def test_closing_twice_is_refused_and_reopening_brings_it_back() -> None:
     handling = new()
     handling.assign("rep-114", "lead", NOW)
-    handling.close("refund sent", "rep-114", NOW, 41)
+    handling.close("refund sent", "rep-114", NOW, Evidence(41))
     assert (handling.state, handling.closed_at, handling.evidence_seen) == (CLOSED, NOW, 41)
     assert "reopen it" in refused("id", handling.close, "again", "rep-114", NOW)
     assert "reopen it" in refused("id", handling.assign, "x", "lead", NOW)
     handling.reopen("customer says no refund came", "lead", NOW + timedelta(hours=1))
     assert (handling.state, handling.assignee, handling.closed_at) == (ASSIGNED, "rep-114", None)
+
+
+NEWER = Evidence(42)  # evidence after the close at 41, the rules still holding the finding
+
+
+def closed_at_41(assignee: str | None = "rep-114") -> Handling:
+    handling = new()
+    if assignee is not None:
+        handling.assign(assignee, "lead", NOW)
+    handling.close("refund sent", "rep-114", NOW, Evidence(41))
+    return handling
+
+
+def test_a_close_undone_by_new_evidence_is_open_to_every_action_but_reopen() -> None:
+    later = NOW + timedelta(hours=1)
+    assert closed_at_41().shown_state(later, NEWER) == ASSIGNED
+    assert closed_at_41(None).shown_state(later, NEWER) == ACKNOWLEDGED
+    assert closed_at_41().shown_state(later, Evidence(42, held=False)) == CLOSED  # the rules resolved it
+    assert closed_at_41().shown_state(later, Evidence(41)) == CLOSED  # nothing newer
+    closing = closed_at_41()
+    closing.close("refund sent again", "rep-114", later, NEWER)
+    assert (closing.state, closing.closed_at, closing.evidence_seen) == (CLOSED, later, 42)
+    assigning = closed_at_41()
+    assigning.assign("support-lead", "rep-114", later, evidence=NEWER)
+    assert (assigning.state, assigning.assignee, assigning.closed_at, assigning.evidence_seen) == (
+        ASSIGNED, "support-lead", None, None)
+    snoozing = closed_at_41()
+    snoozing.snooze(later + timedelta(days=2), "rep-114", later, evidence=NEWER)
+    assert (snoozing.state, snoozing.closed_at) == (SNOOZED, None)
+    reopening = closed_at_41(None)
+    assert refused("id", reopening.reopen, "why", "lead", later, NEWER) == (
+        "only a closed finding can be reopened (this one is ACKNOWLEDGED)")
+    assert "already acknowledged (ACKNOWLEDGED)" in refused("id", reopening.acknowledge, "lead", later, None, NEWER)
+    assert reopening.version == 1
 
 
 def test_reopening_what_is_not_closed_is_refused() -> None:
@@ -99,6 +134,15 @@ def test_snoozing_into_the_past_or_beyond_a_year_is_refused() -> None:
     assert handling.version == 1
 
 
+def test_a_snooze_records_its_end_in_utc_and_wants_an_offset() -> None:
+    handling = new()
+    paris = timezone(timedelta(hours=2))
+    handling.snooze(datetime(2026, 12, 20, 11, 0, tzinfo=paris), "a", NOW)
+    assert handling.snoozed_until == handling.actions[-1].until == datetime(2026, 12, 20, 9, 0, tzinfo=timezone.utc)
+    assert handling.actions[-1].as_json()["until"] == "2026-12-20T09:00:00+00:00"
+    assert "no UTC offset" in refused("until", new().snooze, datetime(2026, 12, 20, 11, 0), "a", NOW)
+
+
 def test_a_snooze_ends_by_itself_back_to_the_state_it_interrupted() -> None:
     handling = new()
     handling.snooze(NOW + timedelta(days=2), "lead", NOW)
@@ -118,13 +162,14 @@ COMMANDS = st.lists(st.tuples(
 
 
 def attempt(handling: Handling, kind: str, who: str, days: int, note: str | None, at: datetime) -> None:
+    evidence = Evidence(days)  # the finding's newest evidence: a later, higher one undoes an earlier close
     calls = {
-        "acknowledge": lambda: handling.acknowledge(who, at, note),
-        "assign": lambda: handling.assign(who, "lead", at, note),
-        "snooze": lambda: handling.snooze(at + timedelta(days=days), who, at, note),
+        "acknowledge": lambda: handling.acknowledge(who, at, note, evidence),
+        "assign": lambda: handling.assign(who, "lead", at, note, evidence),
+        "snooze": lambda: handling.snooze(at + timedelta(days=days), who, at, note, evidence),
         "comment": lambda: handling.comment(note or "", who, at),
-        "close": lambda: handling.close(note or "", who, at, days),
-        "reopen": lambda: handling.reopen(note or "", who, at),
+        "close": lambda: handling.close(note or "", who, at, evidence),
+        "reopen": lambda: handling.reopen(note or "", who, at, evidence),
     }
     try:
         calls[kind]()

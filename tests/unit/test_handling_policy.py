@@ -131,6 +131,38 @@ def test_the_agent_line_of_a_snoozed_or_closed_finding() -> None:
         "rep-7 closed it on 5 Dec 2026, though the rules still hold it: done")
 
 
+def on(days_ago: int, kind: str, by: str, note: str | None = None, to: str | None = None,
+       until: datetime | None = None) -> dict[str, object]:
+    return Action(kind, by, NOW - timedelta(days=days_ago), note, to, until).as_json()
+
+
+OWNERS = policy_from({"owners": {"billing": "billing-lead", "support": "support-lead"}})
+
+
+def test_the_agent_line_names_who_holds_it_now_since_they_got_it() -> None:
+    holidays = datetime(2026, 12, 19, tzinfo=timezone.utc)
+    passed_on = [on(5, "ASSIGN", "billing-lead", to="rep-114"), on(4, "ASSIGN", "rep-114", to="support-lead")]
+    snoozed = row("SNOOZED", assignee="support-lead", snoozed_until=holidays,
+                  actions=[*passed_on, on(3, "SNOOZE", "rep-114", "after the holidays", until=holidays)])
+    assert on_it(shown(snoozed, facts(), OWNERS, NOW), OWNERS) == "rep-114 put it aside until 19 Dec 2026: after the holidays"
+    assigned = row("ASSIGNED", assignee="support-lead", actions=passed_on)
+    assert on_it(shown(assigned, facts(), OWNERS, NOW), OWNERS) == "Support (support-lead) is on it since 2 Dec 2026"
+    acknowledged = row("ACKNOWLEDGED", actions=[on(5, "SNOOZE", "rep-7", until=NOW - timedelta(days=4)),
+                                                on(1, "ACKNOWLEDGE", "billing-lead"), on(0, "COMMENT", "rep-7", "called")])
+    assert on_it(shown(acknowledged, facts(), OWNERS, NOW), OWNERS) == "Billing (billing-lead) is on it since 5 Dec 2026: called"
+
+
+def test_the_agent_line_of_a_close_undone_by_new_evidence_drops_the_close_note() -> None:
+    closed = [on(5, "ASSIGN", "billing-lead", "refund under way", to="rep-114"), on(3, "CLOSE", "rep-114", "refund sent")]
+    reopened = row("CLOSED", assignee="rep-114", closed_at=NOW - timedelta(days=3), evidence_seen=7, actions=closed)
+    assert on_it(shown(reopened, facts(evidence=(8,)), OWNERS, NOW), OWNERS) == (
+        "Billing (rep-114) is on it since 1 Dec 2026: new evidence came after rep-114 closed it on 3 Dec 2026")
+    commented = row("CLOSED", assignee="rep-114", closed_at=NOW - timedelta(days=3), evidence_seen=7,
+                    actions=[*closed, on(1, "COMMENT", "rep-114", "second refund under way")])
+    assert on_it(shown(commented, facts(evidence=(8,)), OWNERS, NOW), OWNERS) == (
+        "Billing (rep-114) is on it since 1 Dec 2026: second refund under way")
+
+
 def change(rule: str, severity: str, departments: list[str], assignee: str | None) -> dict[str, object]:
     return {"finding": orjson.dumps({"rule": rule, "severity": severity, "departments": departments}).decode(),
             "assignee": assignee}

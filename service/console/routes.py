@@ -1,0 +1,40 @@
+"""Where the console is served: its page at `/` and `/accounts/<id>`, its files under `/console/`.
+
+The page and its files hold no data (everything comes from /graphql, which needs a key like any
+client), so `is_console_file` lets the access middleware serve them to anyone, as it does the
+GraphiQL page. One HTML page serves every console path: the client reads the path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+STATIC = Path(__file__).parent / "static"
+FILES_PREFIX = "/console/"
+PAGE_PATHS = ("/", "/accounts/")  # the accounts list; an account's page (its id follows)
+NO_STORE = {"cache-control": "no-cache"}  # revalidate, so an upgraded service's files are used at once
+
+
+async def page(request: Request) -> Response:
+    """The single page: the client reads the path and renders the list or the account."""
+    return FileResponse(STATIC / "index.html", headers=NO_STORE)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/", page, methods=["GET", "HEAD"]),
+        Route("/accounts/{account_id:path}", page, methods=["GET", "HEAD"]),
+        Mount(FILES_PREFIX.rstrip("/"), app=StaticFiles(directory=STATIC), name="console"),
+    ]
+
+
+def is_console_file(method: str, path: str) -> bool:
+    """Whether a request asks for the console's page or one of its files (open to all: they hold no data)."""
+    if method not in ("GET", "HEAD"):
+        return False
+    return path == PAGE_PATHS[0] or path.startswith((PAGE_PATHS[1], FILES_PREFIX))

@@ -140,7 +140,7 @@ function draw(content, account) {
       healthCard(account.health)),
     h("section", { "aria-labelledby": "timeline-title" },
       h("h2", { id: "timeline-title" }, "Timeline"),
-      h("div", { class: "scroll" }, chart),
+      h("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": "Timeline chart, scrolls sideways" }, chart),
       eventTable(account.events, evidence)),
     findingsSection("Open findings", "open", account.open, chart),
     findingsSection("Resolved findings", "resolved", account.resolved, chart));

@@ -20,10 +20,10 @@ query ConsoleAccounts($first: Int, $after: String, $filter: AccountFilterInput, 
 // The sortable columns: the order a click on the heading asks for, and what a second click asks for.
 const COLUMNS = [
   { label: "Account", orders: ["NAME"] },
-  { label: "Health", orders: ["HEALTH_ASC", "HEALTH_DESC"] },
+  { label: "Health", orders: ["HEALTH_ASC", "HEALTH_DESC"], number: true },
   { label: "Trend (12 weeks)" },
   { label: "Lifecycle", orders: [LIFECYCLE] },
-  { label: "Open findings", orders: ["OPEN_FINDINGS_DESC"] },
+  { label: "Open findings", orders: ["OPEN_FINDINGS_DESC"], number: true },
   { label: "Worst severity", orders: ["SEVERITY_DESC"] },
 ];
 
@@ -114,7 +114,7 @@ function heading(column, state, navigate) {
   const active = column.orders.includes(state.order);
   const next = active ? column.orders[(column.orders.indexOf(state.order) + 1) % column.orders.length] : column.orders[0];
   const sort = !active ? null : state.order.endsWith("_DESC") ? "descending" : "ascending";
-  return h("th", { scope: "col", "aria-sort": sort },
+  return h("th", { scope: "col", "aria-sort": sort, class: column.number ? "number" : null },
     h("button", { type: "button", class: "sort", onclick: () => navigate(urlOf({ ...state, order: next, after: "" })) },
       column.label, active ? (sort === "descending" ? " ▼" : " ▲") : ""));
 }

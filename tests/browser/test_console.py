@@ -1,0 +1,163 @@
+"""Each console page renders what the API returns, in Chromium, against the service with the demo data."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import serious_violations
+from tests.support import RECORD, unique
+
+LIST = """query($filter: AccountFilterInput, $orderBy: AccountOrder!, $after: String) {
+  accounts(first: 25, filter: $filter, orderBy: $orderBy, after: $after) {
+    edges { node { id name } } pageInfo { hasNextPage endCursor } } }"""
+ACCOUNT = """query($id: ID!, $asOf: DateTime) { account(id: $id, asOf: $asOf) {
+  name health { score } lifecycle { stage } agentContext { donts { text } }
+  open: findings(state: OPEN) { summary evidence { position } } resolved: findings(state: RESOLVED) { summary }
+  timeline(first: 100) { edges { node { position } } pageInfo { hasNextPage } } } }"""
+
+
+def api(url: str, query: str, **variables: Any) -> dict[str, Any]:
+    body = httpx.post(url + "/graphql", json={"query": query, "variables": variables}, timeout=30).json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def names(url: str, **variables: Any) -> list[str]:
+    page = api(url, LIST, **variables)["accounts"]
+    return [edge["node"]["name"] or edge["node"]["id"] for edge in page["edges"]]
+
+
+def row_names(page: Page) -> list[str]:
+    return page.locator("table.accounts tbody tr td:first-child a").all_inner_texts()
+
+
+def test_the_list_shows_the_api_s_accounts_filtered_sorted_and_paged(page: Page, demo_url: str) -> None:
+    page.goto("/")
+    expect(page.locator("table.accounts tbody tr")).to_have_count(25)
+    assert row_names(page) == names(demo_url, orderBy="HEALTH_ASC")
+    assert page.locator("table.accounts tbody svg.sparkline").count() == 25
+
+    page.get_by_role("button", name="Open findings").click()
+    expect(page.get_by_role("columnheader", name="Open findings")).to_have_attribute("aria-sort", "descending")
+    assert row_names(page) == names(demo_url, orderBy="OPEN_FINDINGS_DESC")
+
+    page.get_by_label("Lifecycle").select_option("AT_RISK")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"stage=AT_RISK"))
+    expected = names(demo_url, orderBy="OPEN_FINDINGS_DESC", filter={"stage": "AT_RISK"})
+    expect(page.locator("table.accounts tbody tr")).to_have_count(len(expected))
+    assert row_names(page) == expected
+    assert set(page.locator("table.accounts tbody .stage").all_inner_texts()) == {"at risk"}
+
+
+def test_the_next_page_continues_from_the_api_s_cursor(page: Page, demo_url: str) -> None:
+    first = api(demo_url, LIST, orderBy="NAME")["accounts"]
+    page.goto("/?order=NAME")
+    page.get_by_role("link", name="Next page").click()
+    expect(page).to_have_url(re.compile(r"after="))
+    expect(page.locator("table.accounts tbody tr").first).to_contain_text(
+        names(demo_url, orderBy="NAME", after=first["pageInfo"]["endCursor"])[0])
+    assert row_names(page) == names(demo_url, orderBy="NAME", after=first["pageInfo"]["endCursor"])
+
+
+def most_findings(url: str) -> str:
+    found = api(url, "{ accounts(first: 1, orderBy: OPEN_FINDINGS_DESC) { edges { node { id } } } }")
+    account_id: str = found["accounts"]["edges"][0]["node"]["id"]
+    return account_id
+
+
+def test_an_account_page_shows_the_api_s_view(page: Page, demo_url: str) -> None:
+    account_id = most_findings(demo_url)
+    view = api(demo_url, ACCOUNT, id=account_id)["account"]
+    page.goto(f"/accounts/{account_id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(view["name"])
+    health = page.locator(".fact", has_text="Health")
+    expect(health.locator("dd")).to_contain_text(str(view["health"]["score"]))
+    expect(page.locator(".fact", has_text="Lifecycle").locator("dd")).to_contain_text(
+        view["lifecycle"]["stage"].lower().replace("_", " "))
+    assert page.locator(".donts li strong").all_inner_texts() == [d["text"] for d in view["agentContext"]["donts"]]
+    assert page.locator(".agent > *").nth(1).evaluate("e => e.className") == "donts"  # first thing under the title
+    assert page.locator(".findings.open .finding strong").all_inner_texts() == [f["summary"] for f in view["open"]]
+    assert page.locator(".findings.resolved .finding strong").all_inner_texts() == [f["summary"] for f in view["resolved"]]
+    if not view["timeline"]["pageInfo"]["hasNextPage"]:
+        assert page.locator("svg.lanes circle.event").count() == len(view["timeline"]["edges"])
+    evidence = {e["position"] for f in view["open"] for e in f["evidence"]}
+    marked = set(page.locator("svg.lanes circle.evidence").evaluate_all("cs => cs.map(c => c.dataset.position)"))
+    assert evidence and evidence <= marked
+
+    page.get_by_role("button", name="Mark its evidence on the timeline").first.click()
+    selected = page.locator("svg.lanes circle.selected").evaluate_all("cs => cs.map(c => c.dataset.position)")
+    assert set(selected) == {e["position"] for e in view["open"][0]["evidence"]}
+    assert serious_violations(page) == []
+
+
+def test_the_as_of_picker_shows_the_account_as_it_was(page: Page, demo_url: str) -> None:
+    account_id = most_findings(demo_url)
+    then = date.today() - timedelta(days=200)
+    past = api(demo_url, ACCOUNT, id=account_id, asOf=f"{then.isoformat()}T23:59:59Z")["account"]
+    now = api(demo_url, ACCOUNT, id=account_id)["account"]
+    page.goto(f"/accounts/{account_id}")
+    expect(page.locator(".findings.open h2")).to_have_text(f"Open findings ({len(now['open'])})")
+    page.get_by_label("As of", exact=True).fill(then.isoformat())
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(rf"asOf={then.isoformat()}"))
+    expect(page.locator(".fact", has_text="Viewed at")).to_contain_text(then.strftime("%-d %b %Y"))
+    expect(page.locator(".findings.open h2")).to_have_text(f"Open findings ({len(past['open'])})")
+    score = past["health"]["score"] if past["health"] else "–"
+    expect(page.locator(".fact", has_text="Health").locator("dd")).to_contain_text(str(score))
+    expect(page.get_by_role("status")).to_have_text("Live updates are off while showing a past day.")
+
+
+def ago(minutes: int) -> str:
+    return (datetime.now(timezone.utc) - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_recorded_event_makes_a_finding_appear_live(page: Page, demo_url: str) -> None:
+    account = unique("live")
+    ticket = {"id": f"{account}-1", "source": "zendesk", "type": "support.ticket.opened", "accountId": account,
+              "occurredAt": ago(10), "data": {"ticketId": "T-4411", "priority": "urgent"}}
+    renewal = {"id": f"{account}-2", "source": "salesforce", "type": "sales.outreach.sent", "accountId": account,
+               "occurredAt": ago(5), "data": {"channel": "email", "intent": "renewal"}}
+    api(demo_url, RECORD, events=[ticket])
+    page.goto(f"/accounts/{account}")
+    expect(page.get_by_role("status")).to_have_text("Live: changes appear as they happen.")
+    expect(page.locator(".findings.open h2")).to_have_text("Open findings (0)")
+    api(demo_url, RECORD, events=[renewal])
+    expect(page.locator(".findings.open .finding")).to_have_count(1)
+    expect(page.locator(".findings.open .finding")).to_contain_text("T-4411")
+    expect(page.locator("svg.lanes circle.event")).to_have_count(2)
+
+
+def test_an_unknown_account_gets_a_not_found_page(page: Page) -> None:
+    page.goto("/accounts/no-such-account")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    expect(page.get_by_role("alert")).to_contain_text("no-such-account")
+
+
+def test_an_api_error_shows_its_message(page: Page) -> None:
+    page.goto("/?minHealth=500")
+    expect(page.get_by_role("alert")).to_contain_text("minHealth")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Something went wrong")
+
+
+def test_the_list_has_no_serious_accessibility_violation(page: Page) -> None:
+    page.goto("/")
+    expect(page.locator("table.accounts tbody tr")).to_have_count(25)
+    assert serious_violations(page) == []
+
+
+def test_on_a_phone_screen_nothing_runs_off_the_side(page: Page, demo_url: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    page.goto("/")
+    expect(page.locator("table.accounts tbody tr")).to_have_count(25)
+    assert page.evaluate(overflow) <= 0
+    page.goto(f"/accounts/{most_findings(demo_url)}")
+    expect(page.locator("svg.lanes")).to_be_visible()
+    assert page.evaluate(overflow) <= 0  # the timeline scrolls inside its own box

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 STATIC = Path(__file__).parent / "static"
+GRAPHIQL_PAGE = STATIC / "graphiql" / "index.html"  # its assets are vendored beside it (docs/console.md)
 FILES_PREFIX = "/console/"
 PAGE_PATHS = ("/", "/accounts/")  # the accounts list; an account's page (its id follows)
 NO_STORE = {"cache-control": "no-cache"}  # revalidate, so an upgraded service's files are used at once

@@ -161,3 +161,12 @@ def test_on_a_phone_screen_nothing_runs_off_the_side(page: Page, demo_url: str) 
     page.goto(f"/accounts/{most_findings(demo_url)}")
     expect(page.locator("svg.lanes")).to_be_visible()
     assert page.evaluate(overflow) <= 0  # the timeline scrolls inside its own box
+
+
+def test_graphiql_works_with_no_request_leaving_the_machine(page: Page, demo_url: str) -> None:
+    elsewhere: list[str] = []
+    page.route(re.compile(r"^(?!" + re.escape(demo_url) + r")"), lambda route: (elsewhere.append(route.request.url), route.abort()))
+    page.goto("/graphql")
+    page.locator(".graphiql-execute-button").click()
+    expect(page.locator(".result-window")).to_contain_text('"accounts"')
+    assert elsewhere == []

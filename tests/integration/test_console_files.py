@@ -48,3 +48,13 @@ def test_the_page_needs_no_key_but_its_data_does(keyed: str) -> None:  # noqa: F
     assert httpx.get(keyed + "/console/graphql.js").status_code == 200
     refused = httpx.post(keyed + "/graphql", json={"query": QUERY})
     assert refused.status_code == 401 and refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_graphiql_comes_from_the_package_with_nothing_from_elsewhere(client: httpx.Client) -> None:
+    ide = client.get("/graphql", headers={"accept": "text/html"})
+    assert ide.status_code == 200 and ide.headers["content-type"].startswith("text/html")
+    assets = re.findall(r'(?:src|href)="([^"]+)"', ide.text)
+    assert len(assets) >= 6 and all(asset.startswith("/console/graphiql/") or asset.startswith("data:") for asset in assets)
+    for asset in assets:
+        if not asset.startswith("data:"):
+            assert client.get(asset).status_code == 200, asset

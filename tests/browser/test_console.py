@@ -170,3 +170,38 @@ def test_graphiql_works_with_no_request_leaving_the_machine(page: Page, demo_url
     page.locator(".graphiql-execute-button").click()
     expect(page.locator(".result-window")).to_contain_text('"accounts"')
     assert elsewhere == []
+
+
+MATRIX = """query($from: DateTime, $to: DateTime) {
+  departmentMatrix(from: $from, to: $to) { departments findings openFindings accountsAffected } }"""
+
+
+def cell_count(page: Page, row: int, column: int) -> str:
+    return page.locator("table.matrix tbody tr").nth(row).locator("td").nth(column).inner_text()
+
+
+def test_the_matrix_shows_the_api_s_counts_and_the_findings_behind_a_cell(page: Page, demo_url: str) -> None:
+    departments = ["MARKETING", "SALES", "PRODUCT", "SUPPORT", "BILLING"]
+    counts = api(demo_url, MATRIX)["departmentMatrix"]
+    page.goto("/matrix")
+    for count in counts:
+        indices = sorted(departments.index(d) for d in count["departments"])  # a single department: the diagonal
+        row, column = indices[0], indices[-1]
+        assert cell_count(page, row, column) == str(count["findings"]), count
+    busiest = counts[0]
+    label = " and ".join(d.lower() for d in busiest["departments"])
+    page.get_by_role("link", name=re.compile(rf"^{busiest['findings']} findings, {label}: ")).click()
+    expect(page.locator("#cell-title")).to_have_text(f"{label}: {busiest['findings']} findings")
+    expect(page.locator(".findings .finding")).to_have_count(busiest["findings"])
+
+    then, until = date.today() - timedelta(days=120), date.today() - timedelta(days=30)
+    page.get_by_label("From").fill(then.isoformat())
+    page.get_by_label("to", exact=True).fill(until.isoformat())
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(rf"from={then.isoformat()}&to={until.isoformat()}"))
+    period = api(demo_url, MATRIX, **{"from": f"{then.isoformat()}T00:00:00Z", "to": f"{until.isoformat()}T23:59:59Z"})
+    expected = sum(count["findings"] for count in period["departmentMatrix"])
+    expect(page.locator("table.matrix caption")).to_contain_text(then.strftime("%-d %b %Y"))
+    shown = page.locator("table.matrix td.cell a").all_inner_texts()
+    assert sum(int(text) for text in shown) == expected
+    assert serious_violations(page) == []

@@ -12,11 +12,11 @@ from tests.integration.test_keys import QUERY, keyed  # noqa: F401 (a fixture: a
 IMPORTED = re.compile(r'^import .* from "\./([\w.-]+)";$', re.MULTILINE)
 
 
-def test_the_list_and_an_account_are_the_same_page(client: httpx.Client) -> None:
-    home, account = client.get("/"), client.get("/accounts/acme%20corp")
-    assert home.status_code == account.status_code == 200
+def test_the_list_an_account_and_the_matrix_are_the_same_page(client: httpx.Client) -> None:
+    home, account, matrix = client.get("/"), client.get("/accounts/acme%20corp"), client.get("/matrix")
+    assert home.status_code == account.status_code == matrix.status_code == 200
     assert home.headers["content-type"].startswith("text/html")
-    assert home.text == account.text == (STATIC / "index.html").read_text()
+    assert home.text == account.text == matrix.text == (STATIC / "index.html").read_text()
     assert home.headers["cache-control"] == "no-cache"
     assert '<script type="module" src="/console/app.js">' in home.text
 
@@ -31,7 +31,7 @@ def test_every_module_the_page_imports_is_served(client: httpx.Client) -> None:
         assert served.status_code == 200, name
         assert served.headers["content-type"].startswith("text/javascript"), name
         waiting += [module for module in IMPORTED.findall(served.text) if module not in seen]
-    assert {"graphql.js", "accounts.js", "account.js", "timeline.js", "charts.js", "dom.js"} <= seen
+    assert {"graphql.js", "accounts.js", "account.js", "matrix.js", "timeline.js", "charts.js", "dom.js"} <= seen
     assert client.get("/console/style.css").headers["content-type"].startswith("text/css")
 
 

@@ -4,6 +4,7 @@ import { h, show } from "./dom.js";
 import { ApiError, setApiKey } from "./graphql.js";
 import { renderAccounts } from "./accounts.js";
 import { renderAccount } from "./account.js";
+import { renderMatrix } from "./matrix.js";
 
 const main = document.getElementById("main");
 let leave = () => {};  // the current view's clean-up (its live subscriptions)
@@ -42,6 +43,8 @@ async function route() {
   try {
     if (path === "/") {
       await renderAccounts(main, navigate);
+    } else if (path === "/matrix") {
+      await renderMatrix(main, navigate);
     } else if (path.startsWith("/accounts/") && path.length > "/accounts/".length) {
       leave = await renderAccount(main, decodeURIComponent(path.slice("/accounts/".length)), navigate, notFound);
     } else {

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.browser.conftest import serious_violations
-from tests.support import RECORD, unique
+from tests.support import RECORD, event, timeline, unique
 
 LIST = """query($filter: AccountFilterInput, $orderBy: AccountOrder!, $after: String) {
   accounts(first: 25, filter: $filter, orderBy: $orderBy, after: $after) {
@@ -132,6 +133,46 @@ def test_a_recorded_event_makes_a_finding_appear_live(page: Page, demo_url: str)
     expect(page.locator(".findings.open .finding")).to_have_count(1)
     expect(page.locator(".findings.open .finding")).to_contain_text("T-4411")
     expect(page.locator("svg.lanes circle.event")).to_have_count(2)
+
+
+def test_a_lost_connection_resumes_after_the_last_event_it_saw(page: Page, demo_url: str) -> None:
+    """The page's WebSockets go through the test, which cuts them: the page reconnects and subscribes again with
+    `after` the last position it saw, and what happens next still arrives."""
+    subscribed: list[dict[str, Any]] = []
+    connections: list[WebSocketRoute] = []
+
+    def through_the_test(socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame["type"] == "subscribe":
+                subscribed.append(frame["payload"])
+            server.send(message)
+
+        socket.on_message(from_page)
+        connections.append(socket)
+
+    page.route_web_socket(re.compile(r"/graphql$"), through_the_test)
+    account = unique("resume")
+    ticket = {"id": f"{account}-1", "source": "zendesk", "type": "support.ticket.opened", "accountId": account,
+              "occurredAt": ago(10), "data": {"ticketId": "T-7", "priority": "urgent"}}
+    api(demo_url, RECORD, events=[ticket])
+    page.goto(f"/accounts/{account}")
+    expect(page.get_by_role("status")).to_have_text("Live: changes appear as they happen.")
+    with httpx.Client(base_url=demo_url, timeout=30) as client:
+        api(demo_url, RECORD, events=[event("product.usage.recorded", account_id=account, occurred_at=ago(8))])
+        expect(page.locator("svg.lanes circle.event")).to_have_count(2)
+        seen = timeline(client, account)[-1]["position"]
+    for socket in list(connections):
+        socket.close(code=1011, reason="cut by the test")
+    expect(page.get_by_role("status")).to_have_text("Live: changes appear as they happen.")
+    events_after = [payload["variables"]["after"] for payload in subscribed if "events(" in payload["query"]]
+    assert events_after[0] is None and events_after[-1] == seen
+    renewal = {"id": f"{account}-3", "source": "salesforce", "type": "sales.outreach.sent", "accountId": account,
+               "occurredAt": ago(5), "data": {"channel": "email", "intent": "renewal"}}
+    api(demo_url, RECORD, events=[renewal])
+    expect(page.locator(".findings.open .finding")).to_have_count(1)
 
 
 def test_an_unknown_account_gets_a_not_found_page(page: Page) -> None:

@@ -99,8 +99,10 @@ function heatMap(counts, most, period) {
  * name exactly the cell's departments (or, for a pair, include both) and were detected in the period. */
 async function cellFindings(period) {
   const [first, second] = period.cell;
-  const fits = (f) => (second ? f.departments.includes(second) : f.departments.length === 1) &&
-    (!period.fromInstant || f.detectedAt >= period.fromInstant) && (!period.toInstant || f.detectedAt <= period.toInstant);
+  const start = period.fromInstant ? Date.parse(period.fromInstant) : -Infinity;
+  const end = period.toInstant ? Date.parse(period.toInstant) : Infinity;
+  const inPeriod = (instant) => Date.parse(instant) >= start && Date.parse(instant) <= end;
+  const fits = (f) => (second ? f.departments.includes(second) : f.departments.length === 1) && inPeriod(f.detectedAt);
   const found = [];
   let after = null;
   for (let page = 0; page < FINDINGS_PAGES; page += 1) {
@@ -108,7 +110,7 @@ async function cellFindings(period) {
     const nodes = findings.edges.map((edge) => edge.node);
     found.push(...nodes.filter(fits));
     const oldest = nodes.at(-1)?.detectedAt;
-    if (!findings.pageInfo.hasNextPage || (period.fromInstant && oldest && oldest < period.fromInstant)) break;
+    if (!findings.pageInfo.hasNextPage || (oldest && Date.parse(oldest) < start)) break;
     after = findings.pageInfo.endCursor;
   }
   return h("section", { "aria-labelledby": "cell-title", class: "findings" },

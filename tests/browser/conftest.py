@@ -80,6 +80,15 @@ def console_error(message: ConsoleMessage) -> bool:
     return message.type == "error"
 
 
+def account_ready_ms(page: Page, account_id: str) -> float:
+    """Milliseconds from the start of navigation to the account page being on screen, by the browser's own clock
+    (the page's `cx360:account-ready` performance mark)."""
+    page.goto(f"/accounts/{account_id}")
+    page.wait_for_function("performance.getEntriesByName('cx360:account-ready').length > 0")
+    ready: float = page.evaluate("performance.getEntriesByName('cx360:account-ready')[0].startTime")
+    return ready
+
+
 def serious_violations(page: Page) -> list[dict[str, Any]]:
     """axe-core's WCAG 2.x A and AA checks (2.2 included) on the page as it is; the serious and critical ones."""
     page.add_script_tag(path=str(AXE))

@@ -7,6 +7,7 @@ import { eventTable, lanes, select } from "./timeline.js";
 
 const TIMELINE_PAGE = 100, TIMELINE_PAGES = 20;  // at most 2,000 events on the lanes
 const REFRESH_MS = 250;  // changes arriving together cause one re-read
+const READY = "cx360:account-ready";  // a performance mark once the account is on screen (bench/console_speed.py)
 
 const FINDING = `id rule severity departments summary detectedAt resolvedAt evidence { position type department occurredAt }`;
 const ACCOUNT = `
@@ -30,7 +31,7 @@ const TIMELINE = `
 query ConsoleTimeline($id: ID!, $asOf: DateTime, $after: String) {
   account(id: $id, asOf: $asOf) {
     timeline(first: ${TIMELINE_PAGE}, after: $after) {
-      edges { node { position type department occurredAt actor } }
+      edges { node { position type department occurredAt recordedAt actor } }
       pageInfo { hasNextPage endCursor }
     }
   }
@@ -62,7 +63,17 @@ async function read(id, asOf) {
     if (!account.timeline.pageInfo.hasNextPage) break;
     after = account.timeline.pageInfo.endCursor;
   }
-  return { ...data.account, events };
+  return { ...data.account, events, lastStored: lastStored(events) };
+}
+
+/** The position of the account's event stored last: where its `events` subscription starts, so that
+ * nothing stored after this read is missed (positions are opaque, stored times are not). */
+function lastStored(events) {
+  let last = null;
+  for (const event of events) {
+    if (!last || Date.parse(event.recordedAt) > Date.parse(last.recordedAt)) last = event;
+  }
+  return last ? last.position : null;
 }
 
 /** Render the account; returns the function that stops its live updates. */
@@ -80,7 +91,8 @@ export async function renderAccount(main, id, navigate, notFound) {
   document.title = `${account.name || account.id} · cx360`;
   show(main, h("h1", {}, account.name || account.id), asOfForm(id, chosen, navigate), status, content);
   draw(content, account);
-  return asOf ? () => {} : follow(id, content, status);
+  performance.mark(READY);
+  return asOf ? () => {} : follow(id, content, status, account.lastStored);
 }
 
 function asOfForm(id, chosen, navigate) {
@@ -97,9 +109,13 @@ function asOfForm(id, chosen, navigate) {
   return form;
 }
 
-/** Subscribe to the account's finding changes and events; each re-reads the account (once per burst). */
-function follow(id, content, status) {
-  const after = { findings: null, events: null };  // the last positions seen: a reconnection resumes after them
+/**
+ * Subscribe to the account's finding changes and events; each re-reads the account (once per burst).
+ * `events` starts after the last event the first read saw. `findingChanged` can only start from now
+ * (no query gives a change position), so the account is read again once it is live.
+ */
+function follow(id, content, status, lastStored) {
+  const after = { findings: null, events: lastStored };  // the last positions seen: a reconnection resumes after them
   let timer = null;
   const refresh = () => {
     clearTimeout(timer);
@@ -112,7 +128,14 @@ function follow(id, content, status) {
       }
     }, REFRESH_MS);
   };
-  const heard = (text) => { status.textContent = text === "live" ? "Live: changes appear as they happen." : text; };
+  let first = true;
+  const heard = (text) => {
+    status.textContent = text === "live" ? "Live: changes appear as they happen." : text;
+    if (text === "live" && first) {
+      first = false;
+      refresh();  // what changed between the first read and now
+    }
+  };
   const stops = [
     subscribe(FINDING_CHANGED, () => ({ accountId: id, after: after.findings }), (data) => {
       after.findings = data.findingChanged.changePosition;

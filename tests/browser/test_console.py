@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.browser.conftest import account_ready_ms, serious_violations
@@ -261,3 +262,19 @@ def test_the_account_page_marks_the_moment_it_is_on_screen(page: Page, demo_url:
     ready = account_ready_ms(page, most_findings(demo_url))
     assert page.evaluate("performance.getEntriesByType('navigation')[0].responseEnd") < ready
     assert page.evaluate("window.onScreenAtMark") >= 2  # the timeline and at least one finding were there
+
+
+@pytest.mark.parametrize("address, named", [
+    ("/accounts/acme?asOf=yesterday", "asOf"),
+    ("/accounts/acme?asOf=2026-02-30", "asOf"),
+    ("/accounts/acme?asOf=2999-01-01", "asOf"),
+    ("/?minHealth=lots", "minHealth"),
+    ("/?order=BEST", "order"),
+    ("/?findings=maybe", "findings"),
+    ("/matrix?from=1%20May", "from"),
+    ("/matrix?cell=SALES,LEGAL", "cell"),
+])
+def test_an_address_the_page_cannot_use_is_refused_by_name(page: Page, address: str, named: str) -> None:
+    page.goto(address)
+    expect(page.get_by_role("heading", level=1)).to_have_text("This address cannot be shown")
+    expect(page.get_by_role("alert")).to_contain_text(f"{named}: ")

@@ -4,6 +4,7 @@ import { day, h, moment, show, words } from "./dom.js";
 import { query, subscribe } from "./graphql.js";
 import { trendChart } from "./charts.js";
 import { eventTable, lanes, select } from "./timeline.js";
+import { AddressError, dayParameter } from "./address.js";
 
 const TIMELINE_PAGE = 100, TIMELINE_PAGES = 20;  // at most 2,000 events on the lanes
 const REFRESH_MS = 250;  // changes arriving together cause one re-read
@@ -45,11 +46,10 @@ subscription ConsoleEvents($accountId: ID, $after: String) {
   events(accountId: $accountId, after: $after) { position type }
 }`;
 
-/** The `asOf` of a chosen day: its last second (UTC); none for today or later, which is now. */
-export function asOfDay(date) {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date || "")) return null;
+/** The `asOf` of a chosen day: its last second (UTC); none for today or no day, which is now. */
+function asOfDay(date) {
   const today = new Date().toISOString().slice(0, 10);
-  return date >= today ? null : `${date}T23:59:59Z`;
+  return !date || date >= today ? null : `${date}T23:59:59Z`;
 }
 
 async function read(id, asOf) {
@@ -79,7 +79,8 @@ function lastStored(events) {
 /** Render the account; returns the function that stops its live updates. */
 export async function renderAccount(main, id, navigate, notFound) {
   const params = new URLSearchParams(location.search);
-  const chosen = params.get("asOf") || "";
+  const chosen = dayParameter(params, "asOf");
+  if (chosen > new Date().toISOString().slice(0, 10)) throw new AddressError("asOf", chosen, "is in the future");
   const asOf = asOfDay(chosen);
   const account = await read(id, asOf);
   if (!account) {

@@ -3,6 +3,7 @@
 import { h, show, words } from "./dom.js";
 import { query } from "./graphql.js";
 import { sparkline } from "./charts.js";
+import { choiceParameter, integerParameter } from "./address.js";
 
 const PAGE = 25;
 const STAGES = ["PROSPECT", "ONBOARDING", "ACTIVE", "AT_RISK", "CHURNED"];
@@ -16,6 +17,8 @@ query ConsoleAccounts($first: Int, $after: String, $filter: AccountFilterInput, 
     pageInfo { hasNextPage endCursor }
   }
 }`;
+
+const ORDERS = ["ID", "NAME", "HEALTH_ASC", "HEALTH_DESC", "OPEN_FINDINGS_DESC", "SEVERITY_DESC", LIFECYCLE];
 
 // The sortable columns: the order a click on the heading asks for, and what a second click asks for.
 const COLUMNS = [
@@ -32,12 +35,12 @@ function stateOf(search) {
   const params = new URLSearchParams(search);
   return {
     search: params.get("search") || "",
-    stage: params.get("stage") || "",
-    minHealth: params.get("minHealth") || "",
-    maxHealth: params.get("maxHealth") || "",
-    findings: params.get("findings") || "",
-    minSeverity: params.get("minSeverity") || "",
-    order: params.get("order") || "HEALTH_ASC",
+    stage: choiceParameter(params, "stage", STAGES),
+    minHealth: integerParameter(params, "minHealth"),  // the API says when it is out of 0-100
+    maxHealth: integerParameter(params, "maxHealth"),
+    findings: choiceParameter(params, "findings", ["with", "without"]),
+    minSeverity: choiceParameter(params, "minSeverity", SEVERITIES),
+    order: choiceParameter(params, "order", ORDERS) || "HEALTH_ASC",
     after: params.get("after") || "",
   };
 }

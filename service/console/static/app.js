@@ -2,6 +2,7 @@
 
 import { h, show } from "./dom.js";
 import { ApiError, setApiKey } from "./graphql.js";
+import { AddressError } from "./address.js";
 import { renderAccounts } from "./accounts.js";
 import { renderAccount } from "./account.js";
 import { renderMatrix } from "./matrix.js";
@@ -9,8 +10,14 @@ import { renderMatrix } from "./matrix.js";
 const main = document.getElementById("main");
 let leave = () => {};  // the current view's clean-up (its live subscriptions)
 
-/** The API's refusal, in words; with a form for a key when the API asks for one. */
+/** The API's refusal (or the address's fault), in words; with a form for a key when the API asks for one. */
 export function showError(error) {
+  if (error instanceof AddressError) {
+    document.title = "Bad address · cx360";
+    show(main, h("h1", {}, "This address cannot be shown"), h("p", { role: "alert", class: "error" }, error.message),
+      h("p", {}, h("a", { href: location.pathname }, "The same page without its options")));
+    return;
+  }
   const message = error instanceof ApiError ? error.message : `the console failed: ${error.message}`;
   document.title = "Error · cx360";
   show(main,

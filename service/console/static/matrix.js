@@ -4,6 +4,7 @@
 import { day, h, moment, show, words } from "./dom.js";
 import { query } from "./graphql.js";
 import { DEPARTMENTS } from "./timeline.js";
+import { AddressError, dayParameter } from "./address.js";
 
 const FINDINGS_PAGE = 100, FINDINGS_PAGES = 20;
 
@@ -19,19 +20,16 @@ query ConsoleCellFindings($department: Department, $after: String) {
   }
 }`;
 
-const isDay = (text) => /^\d{4}-\d{2}-\d{2}$/.test(text || "");
-
 /** The period as the URL gives it: each end a day (UTC), both included; either may be open. */
-export function periodOf(search) {
+function periodOf(search) {
   const params = new URLSearchParams(search);
-  const from = isDay(params.get("from")) ? params.get("from") : "";
-  const to = isDay(params.get("to")) ? params.get("to") : "";
-  return {
-    from, to,
-    fromInstant: from ? `${from}T00:00:00Z` : null,
-    toInstant: to ? `${to}T23:59:59Z` : null,
-    cell: (params.get("cell") || "").split(",").filter((d) => DEPARTMENTS.includes(d)),
-  };
+  const from = dayParameter(params, "from");
+  const to = dayParameter(params, "to");  // the API says when from is after to
+  const cell = (params.get("cell") || "").split(",").filter(Boolean);
+  if (cell.length > 2 || cell.some((d) => !DEPARTMENTS.includes(d))) {
+    throw new AddressError("cell", params.get("cell"), `is not one or two of ${DEPARTMENTS.join(", ")}, separated by a comma`);
+  }
+  return { from, to, fromInstant: from ? `${from}T00:00:00Z` : null, toInstant: to ? `${to}T23:59:59Z` : null, cell };
 }
 
 function urlOf(period, cell) {

@@ -30,9 +30,10 @@ if not CHROMIUM.exists():
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright  # noqa: E402
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def demo_url(settings: Settings, database_url: str) -> Iterator[str]:
-    """The service with the demo data loaded and projected, on a database of its own."""
+    """The service with the demo data loaded and projected, on a database of its own; stopped after the module,
+    so that its connections are not held while the rest of the suite runs."""
     server = with_database(database_url, "postgres")
     name = f"cx360_console_{uuid4().hex[:12]}"
     administer(server, f'CREATE DATABASE "{name}"')
@@ -54,8 +55,10 @@ def wait_for_projection(url: str, timeout: float = 60) -> None:
     raise RuntimeError("the projector did not catch up with the demo data")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module, not per session: while Playwright's sync API runs, its event loop counts as running in this
+    thread, and the asynchronous tests of other modules could not run theirs."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
         yield launched

@@ -146,7 +146,9 @@ function follow(id, content, status, lastStored) {
     subscribe(EVENTS, () => ({ accountId: id, after: after.events }), (data) => {
       after.events = data.events.position;
       refresh();
-    }, () => {}),
+    }, (text) => {
+      if (text !== "live" && text !== "reconnecting…") status.textContent = text;  // its refusals; the other says the rest
+    }),
   ];
   return () => {
     clearTimeout(timer);

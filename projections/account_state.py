@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from projections.facts import Fact
+from projections.facts import ORDER, Fact
 from projections.findings import Finding, Moment
 from projections.fold import Fold
 from projections.rules import RULES
@@ -63,7 +63,7 @@ def start(account_id: str, thresholds: Thresholds, rule_ids: Iterable[str] | Non
 def advance(account: AccountState, fact: Fact, thresholds: Thresholds,
             chosen: Mapping[str, Fold[Any]] | None = None) -> AccountState:
     """The state with one more fact, which must come after every fact taken so far."""
-    if account.last is not None and fact.order <= account.last:
+    if account.last is not None and ORDER(fact) <= account.last:
         raise OutOfOrder(f"{fact.order} does not come after {account.last}")
     for rule_id, fold in (chosen or folds()).items():
         if rule_id in account.rules and fact.type in fold.types:
@@ -74,7 +74,7 @@ def advance(account: AccountState, fact: Fact, thresholds: Thresholds,
                                                                  thresholds[rule_id]))
     if fact.type in view_fold.TYPES:
         account.view = view_fold.step(account.view, fact)
-    account.last = fact.order
+    account.last = ORDER(fact)
     account.facts += 1
     account.unchecked += 1
     return account

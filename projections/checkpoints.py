@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from projections.account_state import AccountState, Final, advance, checkpoint_bytes, start
-from projections.facts import Fact
+from projections.facts import ORDER, Fact
 from projections.state_codec import decode
 from projections.thresholds import Thresholds
 from projections.weeks import boundary_at_or_after
@@ -80,12 +80,12 @@ class CheckpointedAccount:
             return  # the store keeps (source, id) once: a resent event is not a new fact
         assert self.current is not None
         if self.current.last is None or fact.order > self.current.last:
-            insort(self.facts, fact, key=Fact.order.fget)  # type: ignore[attr-defined]
+            insort(self.facts, fact, key=ORDER)
             self.current = self.folded(self.current, [fact])
             return
         keep = bisect_left([each.boundary for each in self.checkpoints], fact.occurred_at)
         del self.checkpoints[keep:]  # those that hold facts after this one's place
-        insort(self.facts, fact, key=Fact.order.fget)  # type: ignore[attr-defined]
+        insort(self.facts, fact, key=ORDER)
         base, after = self.latest_checkpoint()
         base.final = self.final_until(after)
         again = self.facts[self.position_after(after):]

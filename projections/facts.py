@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
@@ -55,6 +56,11 @@ class Fact(NamedTuple):
     def instant(self, name: str) -> datetime:
         """A date-time field of `data`; a plain date means the end of that day (UTC)."""
         return instant_of(str(self.data[name]))
+
+
+ORDER = itemgetter(2, 3, 4)
+"""`Fact.order` as a sort key built in C, (occurredAt, source, id): several times cheaper than the property
+where facts are sorted by the hundred (a finding's evidence at every read)."""
 
 
 def within(fact: Fact, as_of: datetime, days: int) -> bool:

@@ -9,7 +9,7 @@ from functools import lru_cache
 from uuid import UUID, uuid5
 
 from domain.catalogue import DEPARTMENTS
-from projections.facts import Fact
+from projections.facts import ORDER, Fact
 
 FINDING_NAMESPACE = UUID("6f1c2a57-3c1e-4e0f-9a52-5b0c6d7e8f90")
 
@@ -64,7 +64,7 @@ def finding(
         key=key,
         severity=severity,
         departments=tuple(sorted(set(departments), key=DEPARTMENTS.index)),
-        evidence=tuple(sorted(unique_evidence, key=lambda fact: fact.order)),
+        evidence=tuple(sorted(unique_evidence, key=ORDER)),
         detected_at=detected_at,
         resolved_at=resolved_at,
         summary=summary,

@@ -12,12 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from operator import attrgetter
 from typing import Any
 
-from projections.facts import Fact
-
-ORDER = attrgetter("order")
+from projections.facts import ORDER, Fact
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ def fold(history: History, fact: Fact) -> History:
 
 def history_of(account_id: str, facts: Iterable[Fact]) -> History:
     """The history of an account from its facts in any order (the fold, done at once)."""
-    return History(account_id, tuple(sorted(facts, key=lambda fact: fact.order)))
+    return History(account_id, tuple(sorted(facts, key=ORDER)))
 
 
 class Timeline:

@@ -30,6 +30,8 @@ from service.api.http import GraphQLEndpoint
 from service.api.response_cache import AccountResponseCache
 from service.api.schema import build_schema
 from service.console.routes import routes as console_routes
+from service.handling.commands import Handlings
+from service.handling.reads import HandlingReads
 from service.observability.collector import LiveCollector
 from service.observability.endpoints import Operability
 from service.observability.endpoints import routes as operability_routes
@@ -52,6 +54,7 @@ from service.runtime.health import DatabaseHealth, Prober
 from service.runtime.middleware import BodySizeLimit
 from service.settings import Settings, connection_params
 from service.store.event_store import EventStore, store_env
+from service.store.handling_store import HandlingStore, handling_env
 from service.store.ingest import Ingest
 from service.stream.feed import Feed
 from service.stream.logs import CHANGE_LOG, EVENT_LOG
@@ -87,6 +90,9 @@ async def open_context(
         store = await anyio.to_thread.run_sync(lambda: EventStore(
             env=store_env(params), write_timeout=settings.write_timeout_seconds, health=health))
         stack.push_async_callback(anyio.to_thread.run_sync, store.close)
+        handling_store = await anyio.to_thread.run_sync(lambda: HandlingStore(
+            env=handling_env(params), write_timeout=settings.write_timeout_seconds))
+        stack.push_async_callback(anyio.to_thread.run_sync, handling_store.close)
         projector = await anyio.to_thread.run_sync(lambda: start_projector(settings, url, store, metrics))
         stack.push_async_callback(anyio.to_thread.run_sync, projector.stop)
         pool = ReadPool(await asyncpg.create_pool(dsn=url, min_size=0, max_size=settings.db_pool_size,
@@ -112,6 +118,8 @@ async def open_context(
             change_feed=change_feed,
             keys=keys,
             rates=RateLimits(reads=settings.rate_limit_reads, writes=settings.rate_limit_writes),
+            handlings=Handlings(handling_store),
+            handling_reads=HandlingReads(pool, settings.handling),
         )
 
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from limits import parse_many
 
+from domain.handling_policy import DEFAULT_POLICY, HandlingPolicy, HandlingPolicyError, policy_from
 from domain.validation import Limits
 from projections.attribution.settings import (
     DEFAULT_ATTRIBUTION,
@@ -66,6 +67,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     query_limits: QueryLimits = field(default_factory=QueryLimits)
     thresholds: Thresholds = field(default_factory=lambda: DEFAULT_THRESHOLDS)
+    handling: HandlingPolicy = DEFAULT_POLICY  # findings' owners and deadlines to acknowledge
     projector_poll_seconds: float = 1.0
     projector_batch_events: int = 1000
     projector: str = "process"  # process | thread | off
@@ -115,6 +117,7 @@ class Settings:
                 introspection=choice(env, "CX360_INTROSPECTION", ("on", "off")) == "on",
             ),
             thresholds=read_thresholds(rules_file) if rules_file is not None else DEFAULT_THRESHOLDS,
+            handling=read_policy(Path(env["CX360_HANDLING_FILE"])) if env.get("CX360_HANDLING_FILE") else DEFAULT_POLICY,
             projector_poll_seconds=integer(env, "CX360_PROJECTOR_POLL_MS", milliseconds(cls.projector_poll_seconds), 10, 600_000) / 1000,
             projector_batch_events=integer(env, "CX360_PROJECTOR_BATCH_EVENTS", cls.projector_batch_events, 1, 100_000),
             projector=choice(env, "CX360_PROJECTOR", ("process", "thread", "off")),
@@ -182,6 +185,14 @@ def read_thresholds(path: Path) -> Thresholds:
         return thresholds_from(table)
     except ThresholdError as error:
         raise SettingsError(f"CX360_RULES_FILE: {path}: {error}") from None
+
+
+def read_policy(path: Path) -> HandlingPolicy:
+    """Findings' owners per department and deadlines to acknowledge per severity, over the defaults."""
+    try:
+        return policy_from(read_toml(path, "CX360_HANDLING_FILE"))
+    except HandlingPolicyError as error:
+        raise SettingsError(f"CX360_HANDLING_FILE: {path}: {error}") from None
 
 
 def choice(env: Mapping[str, str], name: str, options: tuple[str, ...]) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import asyncpg
 
 from service.access.keys import ActiveKey, active_keys, ensure_table_async
-from service.access.scopes import Principal
+from service.access.scopes import LOCAL_ACTOR, Principal
 from service.access.tokens import digest, matches, split
 from service.stream.notifier import LogNotifier
 
@@ -62,6 +62,10 @@ class KeyRing:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         await self.notifier.stop()
+
+    def holders(self) -> set[str]:
+        """Who may be assigned a finding by key: the holders of the active keys (`local` while there is none)."""
+        return {key.principal.holder for key in self.keys.values()} if self.required else {LOCAL_ACTOR}
 
     def verify(self, token: str) -> Principal | None:
         """The key's principal if the token is one of an active key, else None."""

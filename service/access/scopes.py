@@ -8,8 +8,10 @@ from dataclasses import dataclass
 EVENTS_WRITE = "events:write"  # recordEvents
 VIEWS_READ = "views:read"  # every query
 STREAMS_READ = "streams:read"  # every subscription
+FINDINGS_ACT = "findings:act"  # acknowledge, assign, snooze, comment on, close and reopen findings
 ADMIN = "admin"  # everything above, and what operators do (rebuild, keys)
-SCOPES = (EVENTS_WRITE, VIEWS_READ, STREAMS_READ, ADMIN)
+SCOPES = (EVENTS_WRITE, VIEWS_READ, STREAMS_READ, FINDINGS_ACT, ADMIN)
+LOCAL_ACTOR = "local"  # who acts for a client on this machine served without a key
 
 PRINCIPAL = "cx360.principal"  # the ASGI scope's key for the authenticated principal
 
@@ -34,6 +36,11 @@ class Principal:
     def rate_key(self) -> str:
         """Whose budget a request spends: the key's, or the client address's without a key."""
         return f"key:{self.key_id}" if self.key_id is not None else f"address:{self.address}"
+
+    @property
+    def actor(self) -> str:
+        """Who a finding's handling records as acting: the key's holder, or `local` without a key."""
+        return self.holder if self.key_id is not None else LOCAL_ACTOR
 
     @classmethod
     def loopback(cls, address: str) -> Principal:

@@ -15,7 +15,11 @@ import strawberry
 
 from service.api.context import Info
 from service.api.findings import Finding
+from service.api.handling_types import FindingOnIt, HandlingState
 from service.api.types import Department
+from service.handling.commands import utc_now
+from service.handling.lines import on_it
+from service.handling.shown import FindingFacts, shown
 
 Json = dict[str, Any]
 
@@ -205,6 +209,16 @@ class AgentContext:
     async def open_findings(self, info: Info) -> list[Finding]:
         records = await info.context.account_findings(self.account_id, self.as_of, True)
         return [Finding.from_record(record) for record in records]
+
+    @strawberry.field(description="Who is on each open finding and the latest note, one line each, the most recently "
+                      "detected first. The handling is as it stands now, also with `asOf`.")
+    async def on_it(self, info: Info) -> list[FindingOnIt]:
+        records = await info.context.account_findings(self.account_id, self.as_of, True)
+        rows = await info.context.handling_rows().load_many([record.id for record in records])
+        policy, now = info.context.settings.handling, utc_now()
+        handlings = [shown(row, FindingFacts.of(record), policy, now) for record, row in zip(records, rows)]
+        return [FindingOnIt(finding_id=strawberry.ID(record.id), rule=record.rule, state=HandlingState(handling.state),
+                            text=on_it(handling, policy)) for record, handling in zip(records, handlings)]
 
     @staticmethod
     def from_json(agent: Json, account_id: str, as_of: datetime | None) -> AgentContext:

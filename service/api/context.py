@@ -13,6 +13,8 @@ from strawberry.types import Info as StrawberryInfo
 from service.access.rate_limits import RateLimits
 from service.access.ring import KeyRing
 from service.access.scopes import IN_PROCESS, Principal
+from service.handling.commands import Handlings
+from service.handling.reads import HandlingReads
 from service.read.account_view import ViewKey, ViewReads
 from service.read.accounts import EventRecord, Reads
 from service.read.findings import (
@@ -24,6 +26,7 @@ from service.read.findings import (
     records_as_of,
 )
 from service.settings import Settings
+from service.store.handling_store import HandlingRow
 from service.store.ingest import Ingest
 from service.stream.feed import Feed
 
@@ -39,10 +42,13 @@ class Context:
     change_feed: Feed[Any]  # and of the finding change log
     keys: KeyRing  # the active API keys
     rates: RateLimits  # every key's budget of reads and writes
+    handlings: Handlings  # acting on findings' handling (blocking: call it in a worker thread)
+    handling_reads: HandlingReads
     evidence_loader: DataLoader[tuple[int, ...], list[EventRecord]] | None = None  # made per request
     view_loader: DataLoader[ViewKey, dict[str, Any] | None] | None = None  # made per request
     findings_loader: DataLoader[FindingsKey, list[FindingRecord]] | None = None  # made per request
     judged_loader: DataLoader[JudgedKey, Judged] | None = None  # made per request
+    handling_loader: DataLoader[str, HandlingRow | None] | None = None  # made per request
     # who acts: a request's or a WebSocket's principal (None: nobody, refused everything); a
     # context built in the process (tests, benchmarks) acts for the process itself
     principal: Principal | None = IN_PROCESS
@@ -56,6 +62,7 @@ class Context:
             view_loader=DataLoader(load_fn=partial(self.views.load, judged=judged.load)),
             findings_loader=DataLoader(load_fn=self.findings.of_accounts),
             judged_loader=judged,
+            handling_loader=DataLoader(load_fn=self.handling_reads.rows),
         )
 
     def acting_as(self, principal: Principal | None) -> Context:
@@ -75,6 +82,11 @@ class Context:
     def account_views(self) -> DataLoader[ViewKey, dict[str, Any] | None]:
         assert self.view_loader is not None, "a request's context has its loaders"
         return self.view_loader
+
+    def handling_rows(self) -> DataLoader[str, HandlingRow | None]:
+        """Findings' handling rows, keyed by finding id (None: nobody acted on it yet)."""
+        assert self.handling_loader is not None, "a request's context has its loaders"
+        return self.handling_loader
 
     def evidence(self) -> DataLoader[tuple[int, ...], list[EventRecord]]:
         """Findings' evidence events, keyed by a finding's evidence positions."""

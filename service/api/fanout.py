@@ -60,7 +60,7 @@ from service.access.scopes import STREAMS_READ
 from service.api.context import Context
 from service.api.cursors import notification_id_of
 from service.api.errors import MASKED, UNAVAILABLE, BadInput, presented, should_mask, text_argument
-from service.api.findings import finding_change
+from service.api.findings import change_filter, finding_change
 from service.api.keyed_handler import KeyedHandler
 from service.api.limits import CACHED_LENGTH, PARSED_DOCUMENTS, parsed
 from service.api.stream_errors import stream_ended
@@ -68,7 +68,7 @@ from service.api.types import Event
 from service.runtime.health import DatabaseUnavailable
 from service.settings import QueryLimits
 from service.stream.feed import Budget, NotIssued, StreamEnded
-from service.stream.logs import change_selection, event_selection
+from service.stream.logs import EVERY_CHANGE, ChangeFilter, change_selection, event_selection
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ class Plan:
     after: int | None
     account: str | None
     departments: list[str] | None
-    key: tuple[str, bytes]  # subscriptions with equal keys render every row alike
+    key: tuple[str, bytes]
+    changes: ChangeFilter = EVERY_CHANGE  # findingChanged's filters  # subscriptions with equal keys render every row alike
 
 
 class Planner:
@@ -141,6 +142,8 @@ class Planner:
             arguments = get_argument_values(subscription.fields[field.name.value], field, coerced)
             after = notification_id_of(arguments["after"], "after") if arguments.get("after") else None
             account = text_argument("accountId", str(arguments["accountId"])) if arguments.get("accountId") is not None else None
+            changes = change_filter(arguments.get("rule"), arguments.get("severity"), arguments.get("department"),
+                                    arguments.get("assignee")) if field.name.value == "findingChanged" else EVERY_CHANGE
         except (GraphQLError, BadInput):
             return None
         departments = arguments.get("departments")
@@ -156,6 +159,7 @@ class Planner:
             account=account,
             departments=[department.value for department in departments] if departments is not None else None,
             key=(rendering_of(operation, field, document), rest),
+            changes=changes,
         )
 
 
@@ -307,7 +311,8 @@ class FanOutHandler(KeyedHandler):
             messages = context.event_feed.follow(plan.after, selection, lambda record: render(Event.from_record(record)),
                                                  capacity, key=plan.key, budget=self.budget)
         else:
-            messages = context.change_feed.follow(plan.after, change_selection(plan.account),
+            selected = change_selection(plan.account, plan.changes, context.settings.handling.owners)
+            messages = context.change_feed.follow(plan.after, selected,
                                                   lambda row: render(finding_change(row)), capacity, key=plan.key,
                                                   budget=self.budget)
         async with aclosing(messages):

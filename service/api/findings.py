@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 from uuid import UUID
 
 import orjson
 import strawberry
 
+from projections.rules import RULES
 from service.api.context import Info
 from service.api.cursors import EPOCH, decode, encode, position_of
-from service.api.errors import BadInput
+from service.api.errors import BadInput, text_argument
+from service.api.handling_types import FindingHandling
 from service.api.types import Department, Event, PageInfo, page_info
+from service.handling.commands import utc_now
+from service.handling.shown import FindingFacts, shown
 from service.read.findings import DepartmentCount, FindingRecord
+from service.stream.logs import ChangeFilter
 
 
 @strawberry.enum(description="How serious a contradiction is, per rule.")
@@ -41,6 +46,7 @@ class FindingChange(Enum):
     EVIDENCE_ADDED = "EVIDENCE_ADDED"
     RESOLVED = "RESOLVED"
     WITHDRAWN = "WITHDRAWN"  # a late event, or a rebuild with other rules or thresholds, showed it never held
+    HANDLED = "HANDLED"  # someone acted on its handling (see `Finding.handling`)
 
 
 @strawberry.type(description="A contradiction between departments in how they treat one account (see docs/rules.md).")
@@ -58,8 +64,9 @@ class Finding:
     evidence_positions: strawberry.Private[tuple[int, ...]]
     change: Optional[FindingChange] = strawberry.field(
         default=None,
-        description="In a findingChanged message: opened, evidence added, resolved, or withdrawn (a late event, "
-        "or a rebuild with other rules or thresholds, showed it never held); null elsewhere.",
+        description="In a findingChanged message: opened, evidence added, resolved, withdrawn (a late event, "
+        "or a rebuild with other rules or thresholds, showed it never held), or handled (someone acted on its "
+        "handling); null elsewhere.",
     )
     change_position: Optional[str] = strawberry.field(
         default=None, description="In a findingChanged message: pass it as `after` to resume after this change."
@@ -78,6 +85,15 @@ class Finding:
             resolved_at=record.resolved_at,
             evidence_positions=record.evidence,
         )
+
+    @strawberry.field(description="Who is handling it: state, assignee, deadline and every action (docs/handling.md).")
+    async def handling(self, info: Info) -> FindingHandling:
+        row = await info.context.handling_rows().load(str(self.id))
+        return FindingHandling.from_shown(shown(row, self.facts(), info.context.settings.handling, utc_now()))
+
+    def facts(self) -> FindingFacts:
+        return FindingFacts(self.severity.value, [department.value for department in self.departments],
+                            self.detected_at, self.resolved_at, self.evidence_positions)
 
     @strawberry.field(description="The events that make the case, in occurredAt order.")
     async def evidence(self, info: Info) -> list[Event]:
@@ -113,6 +129,19 @@ class DepartmentPairCount:
         )
 
 
+DetectedFrom = Annotated[Optional[datetime], strawberry.argument(
+    name="from", description="Findings detected at or after this instant; from the start if omitted.")]
+DetectedTo = Annotated[Optional[datetime], strawberry.argument(
+    description="Findings detected at or before this instant; up to now if omitted.")]
+
+
+def detection_range(start: datetime | None, end: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """`from` and `to` of a range of detections, `from` not after `to`."""
+    if start is not None and end is not None and start > end:
+        raise BadInput("from", f"must not be after `to` ({start.isoformat()} > {end.isoformat()})")
+    return start, end
+
+
 def finding_cursor(record: FindingRecord) -> str:
     micros = (record.detected_at - EPOCH) // timedelta(microseconds=1)
     return encode("finding", str(micros), record.id)
@@ -139,3 +168,13 @@ def finding_change(row: Any) -> Finding:
     finding = Finding.from_record(FindingRecord.from_json(orjson.loads(row["finding"])))
     finding.change, finding.change_position = FindingChange(row["change"]), position_of(row["position"])
     return finding
+
+
+def change_filter(rule: str | None, severity: Severity | None, department: Department | None,
+                  assignee: str | None) -> ChangeFilter:
+    """`findingChanged`'s filters, checked."""
+    if rule is not None and rule not in RULES:
+        raise BadInput("rule", f"unknown rule {rule!r:.80}; the rules are {', '.join(RULES)}")
+    return ChangeFilter(rule, severity.value if severity is not None else None,
+                        department.value if department is not None else None,
+                        text_argument("assignee", assignee) if assignee is not None else None)

@@ -92,6 +92,10 @@ def list_sizes(max_batch_events: int) -> dict[tuple[str, str], int]:
         ("AgentContext", "donts"): UNBOUNDED,
         ("AgentContext", "thisWeek"): UNBOUNDED,
         ("AgentContext", "openFindings"): UNBOUNDED,
+        ("AgentContext", "onIt"): UNBOUNDED,  # one per open finding
+        ("FindingHandling", "actions"): UNBOUNDED,  # every action people took on a finding
+        ("Query", "handling"): departments + departments * (departments - 1) // 2,  # singles and pairs
+        ("DepartmentHandling", "assignees"): UNBOUNDED,  # one per person on a department's open findings
     }
 
 

@@ -7,7 +7,9 @@ rewrites it, deadlines and rebuilds included) and its findings (a counter the
 projector moves whenever it rewrites them). So the whole response is kept,
 keyed by the request and those two values, and served again while both are unchanged:
 one small query instead of the GraphQL execution, for a key with the scope to read it. Any other request, an error, or an
-account the projector has not judged yet passes through untouched.
+account the projector has not judged yet passes through untouched. So does a query that
+reads findings' handling (`handling`, `onIt`): it changes with people's actions and with
+time (a deadline passing, a snooze running out), which neither value follows.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     VariableNode,
+    Visitor,
     parse,
+    visit,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,6 +49,17 @@ WHERE a.account_id = $1
 
 
 MAX_QUERY_BYTES = 64 * 1024
+UNCACHED_FIELDS = frozenset({"handling", "onIt"})  # findings' handling: people's actions and deadlines move it
+
+
+class FieldFinder(Visitor):
+    def __init__(self, names: frozenset[str]) -> None:
+        super().__init__()
+        self.names = names
+        self.found = False
+
+    def enter_field(self, node: FieldNode, *_: object) -> None:
+        self.found = self.found or node.name.value in self.names
 
 
 @lru_cache(maxsize=256)
@@ -59,6 +74,10 @@ def account_argument(query: str) -> tuple[str, str] | None:
         return None
     operations = [each for each in document.definitions if isinstance(each, OperationDefinitionNode)]
     if len(operations) != 1 or operations[0].operation != OperationType.QUERY:
+        return None
+    finder = FieldFinder(UNCACHED_FIELDS)
+    visit(document, finder)  # fragments included
+    if finder.found:
         return None
     roots = operations[0].selection_set.selections
     if len(roots) != 1 or not isinstance(roots[0], FieldNode) or roots[0].name.value != "account" or roots[0].directives:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Annotated, Any, Optional
 
 import strawberry
@@ -24,13 +25,21 @@ from service.api.errors import BadInput, ClientErrors, ServiceUnavailable, shoul
 from service.api.executor import PlainDataExecutor
 from service.api.findings import (
     DepartmentPairCount,
+    DetectedFrom,
+    DetectedTo,
     Finding,
     FindingConnection,
     FindingState,
+    Severity,
+    change_filter,
+    detection_range,
     finding_after,
     finding_change,
     finding_connection,
 )
+from service.api.handling import HandlingMutation
+from service.api.handling_report import HandlingQuery
+from service.api.handling_types import HandlingState
 from service.api.limits import ParseWithinLimits, ShortQueryValidationCache, query_rules
 from service.api.operation_labels import LabelOperation
 from service.api.paging import page_size
@@ -45,6 +54,7 @@ from service.api.types import (
     RecordEventsPayload,
 )
 from service.api.variable_errors import NameArgumentsInVariableErrors
+from service.handling.reads import HandlingFilter
 from service.read.account_list import AccountFilter, account_page
 from service.settings import QueryLimits, Settings
 from service.store.event_store import StoreUnavailable
@@ -58,7 +68,7 @@ CLOCK_SKEW = timedelta(minutes=5)  # a client's clock may run a little ahead of 
 
 
 @strawberry.type(description="Accounts, their timelines and views, and findings across accounts.")
-class Query:
+class Query(HandlingQuery):
     @strawberry.field(description="The account, or null for an account no event has named.", extensions=needs(VIEWS_READ))
     async def account(
         self,
@@ -100,11 +110,17 @@ class Query:
         rule: Annotated[Optional[str], strawberry.argument(description="A rule id, e.g. contact-pressure.")] = None,
         department: Annotated[Optional[Department], strawberry.argument(description="Only findings that involve this department.")] = None,
         state: Annotated[Optional[FindingState], strawberry.argument(description="Open findings (the default) or all of them.")] = FindingState.OPEN,
+        handling_state: Annotated[Optional[HandlingState], strawberry.argument(description="Only findings whose handling is in this state now.")] = None,
+        assignee: Annotated[Optional[str], strawberry.argument(description="Only findings this person is on (assigned, or owner of the first department of a finding nobody assigned).")] = None,
+        overdue: Annotated[Optional[bool], strawberry.argument(description="Only overdue findings (true) or only the others (false).")] = None,
     ) -> FindingConnection:
         limit = page_size(first, info.context.settings.max_page_size)
         if rule is not None and rule not in RULES:
             raise BadInput("rule", f"unknown rule {rule!r:.80}; the rules are {', '.join(RULES)}")
-        records = await info.context.findings.page(
+        chosen = HandlingFilter(handling_state.value if handling_state is not None else None,
+                                text_argument("assignee", assignee) if assignee is not None else None, overdue)
+        reads = partial(info.context.handling_reads.page, chosen=chosen) if chosen.given else info.context.findings.page
+        records = await reads(
             limit + 1,
             open_only=(state or FindingState.OPEN).open_only,
             rule=rule,
@@ -122,17 +138,14 @@ class Query:
     async def department_matrix(
         self,
         info: Info,
-        from_: Annotated[Optional[datetime], strawberry.argument(
-            name="from", description="Findings detected at or after this instant; from the start if omitted.")] = None,
-        to: Annotated[Optional[datetime], strawberry.argument(description="Findings detected at or before this instant; up to now if omitted.")] = None,
+        from_: DetectedFrom = None,
+        to: DetectedTo = None,
     ) -> list[DepartmentPairCount]:
-        if from_ is not None and to is not None and from_ > to:
-            raise BadInput("from", f"must not be after `to` ({from_.isoformat()} > {to.isoformat()})")
-        return [DepartmentPairCount.from_count(count) for count in await info.context.findings.matrix(from_, to)]
+        return [DepartmentPairCount.from_count(count) for count in await info.context.findings.matrix(*detection_range(from_, to))]
 
 
-@strawberry.type(description="Events in from producers.")
-class Mutation:
+@strawberry.type(description="Events in from producers, and people acting on findings.")
+class Mutation(HandlingMutation):
     @strawberry.mutation(
         description="Store a batch of events. Each faulty event is rejected alone; the valid ones are "
         "stored together in one transaction, or, if the database fails, none is.",
@@ -204,7 +217,8 @@ class Subscription:
     @strawberry.subscription(
         description="Findings as they open, gain evidence, close, or are withdrawn (a late event showed they never "
         "held), including those a passing deadline opens or closes. Each message says which (`change`) and carries "
-        "`changePosition`; with `after` (such a position), replays the changes since then and goes live.",
+        "`changePosition`; with `after` (such a position), replays the changes since then and goes live. People acting "
+        "on a finding's handling come as HANDLED changes.",
         extensions=needs(STREAMS_READ),
     )
     async def finding_changed(
@@ -212,10 +226,16 @@ class Subscription:
         info: Info,
         account_id: Annotated[Optional[strawberry.ID], strawberry.argument(description="Only changes of this account's findings.")] = None,
         after: Annotated[Optional[str], strawberry.argument(description="A `changePosition`: replay every change after it, then go live. Without it, only new changes.")] = None,
+        rule: Annotated[Optional[str], strawberry.argument(description="Only changes of this rule's findings.")] = None,
+        severity: Annotated[Optional[Severity], strawberry.argument(description="Only changes of findings of this severity.")] = None,
+        department: Annotated[Optional[Department], strawberry.argument(description="Only changes of findings that involve this department.")] = None,
+        assignee: Annotated[Optional[str], strawberry.argument(description="Only changes of findings this person is on (assigned, or owner of the first department of a finding nobody assigned), as it stands when the change is read.")] = None,
     ) -> AsyncGenerator[Finding, None]:
         context = info.context
         start = notification_id_of(after, "after") if after else None
-        selection = change_selection(text_argument("accountId", str(account_id)) if account_id is not None else None)
+        chosen = change_filter(rule, severity, department, assignee)
+        selection = change_selection(text_argument("accountId", str(account_id)) if account_id is not None else None,
+                                     chosen, context.settings.handling.owners)
         rows = context.change_feed.follow(start, selection, itself, context.settings.subscriber_buffer)
         async with aclosing(rows):
             async for _, row in explained(rows):

@@ -39,7 +39,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 
 from projections.account_state import AccountState, Final, findings_at, folds, start, take_final
-from projections.facts import Fact
+from projections.facts import ORDER, Fact
 from projections.findings import Finding, Moment
 from projections.folding import fold_recording, score_at
 from projections.state_codec import StaleCheckpoint, decode
@@ -319,7 +319,7 @@ class Projector:
         written: it is its latest checkpoint with the events after it, which is how an
         account not in the cache is read back.
         """
-        present = sorted((fact for fact in facts if fact.occurred_at <= now), key=Fact.order.fget)  # type: ignore[attr-defined]
+        present = sorted((fact for fact in facts if fact.occurred_at <= now), key=ORDER)
         later = [fact.occurred_at for fact in facts if fact.occurred_at > now]
         if before is None:  # not in the cache: from the checkpoint before its new events (or its latest)
             return self.refold(curs, account_id, min((fact.occurred_at for fact in facts), default=None), now,
@@ -447,7 +447,7 @@ class Judged:
 def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thresholds: Thresholds,
                       weights: HealthWeights) -> Judged:
     """Fold every fact of an account (any order) with its checkpoints; findings and view at now."""
-    ordered = sorted(facts, key=Fact.order.fget)  # type: ignore[attr-defined]
+    ordered = sorted(facts, key=ORDER)
     present = [fact for fact in ordered if fact.occurred_at <= now]
     deferred = min((fact.occurred_at for fact in ordered if fact.occurred_at > now), default=None)
     checkpoints: list[tuple[str, datetime, bytes]] = []

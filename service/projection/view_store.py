@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 
 from domain.stream import account_stream_id
 from projections.account_state import Final
-from projections.facts import Fact, fact_from_stored
+from projections.facts import ORDER, Fact, fact_from_stored
 from projections.findings import SEVERITY_RANK, Finding
 from projections.view.model import AccountView
 from service.projection import finding_changes
@@ -364,7 +364,7 @@ def accounts_events_from(curs: Cursor[DictRow], since: Mapping[str, datetime | N
         account_id, fact = account_fact(row)
         found[account_id].append(fact)
     for facts in found.values():
-        facts.sort(key=Fact.order.fget)  # type: ignore[attr-defined]
+        facts.sort(key=ORDER)
     return found
 
 

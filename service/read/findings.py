@@ -22,7 +22,7 @@ import orjson
 from domain.catalogue import DEPARTMENTS
 from domain.stream import account_stream_id
 from projections.account_state import AccountState, findings_at, start
-from projections.facts import Fact, fact_from_stored
+from projections.facts import ORDER, fact_from_stored
 from projections.findings import Finding, Moment
 from projections.folding import fold_recording, score_at
 from projections.state_codec import StaleCheckpoint, decode
@@ -217,7 +217,7 @@ class FindingReads:
                 chosen, final = None, ()
                 rows = await self.pool.fetch(ACCOUNT_EVENTS_BETWEEN, stream, NEVER, as_of)
         facts = sorted((fact_from_stored(row["notification_id"], row["topic"], row["state"], row["occurred_at"])[0]
-                        for row in rows), key=Fact.order.fget)  # type: ignore[attr-defined]
+                        for row in rows), key=ORDER)
         # The trend's points are scored from the state at each (the findings then read there); the findings final
         # before the checkpoint were resolved before its oldest point, so they count at none of them.
         scores: dict[datetime, int | None] = {}

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from eventsourcing.postgres import PostgresDatastore
@@ -19,6 +19,8 @@ from psycopg_pool import ConnectionPool
 
 from service.runtime.embedded_postgres import EmbeddedPostgres
 from service.settings import Settings, connection_params
+
+Factory = TypeVar("Factory")
 
 CONNECT_TIMEOUT = 2  # seconds to open a connection (libpq's shortest)
 RECONNECT_SECONDS = 0.5  # how long a pool keeps trying to replace a connection before it gives up on it
@@ -107,6 +109,14 @@ def datastore_of(params: dict[str, str | int | None], pool_size: int = 2, wait: 
     )
     bound(datastore.pool, wait)
     return datastore
+
+
+def bounded_factory(factory: Factory, wait: float) -> Factory:
+    """A store library's infrastructure factory with its PostgreSQL pool bounded by `bound` (before it opens)."""
+    datastore = getattr(factory, "datastore", None)  # the PostgreSQL factory's (the in-memory one has none)
+    if datastore is not None:
+        bound(datastore.pool, wait)
+    return factory
 
 
 def bound(pool: ConnectionPool[Any], wait: float) -> None:

@@ -30,7 +30,7 @@ from psycopg_pool import PoolTimeout
 
 from domain.stream import account_stream_id, recorded
 from domain.validation import ValidEvent
-from service.runtime.database import bound
+from service.runtime.database import bounded_factory
 from service.runtime.health import DatabaseHealth
 from service.store.recorder import (
     IDEMPOTENCY_CONSTRAINT,
@@ -87,11 +87,7 @@ class EventStore(Application[UUID]):
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory[TrackingRecorder]:
         """The store library's factory, its pool bounded by the write timeout before it opens."""
-        factory = super().construct_factory(env)
-        datastore = getattr(factory, "datastore", None)  # the PostgreSQL factory's (the in-memory one has none)
-        if datastore is not None:
-            bound(datastore.pool, self.write_timeout)
-        return factory
+        return bounded_factory(super().construct_factory(env), self.write_timeout)
 
     def construct_transcoder(self) -> Transcoder:
         return JsonTranscoder()

@@ -3,3 +3,5 @@
 APPLICATION = "cx360"  # the store library names the events table, and the log projections track, after it
 EVENTS_TABLE = f"{APPLICATION}_events"
 ACCOUNTS_TABLE = f"{APPLICATION}_accounts"  # one row per account: its stream's version, name and counts
+HANDLING_APPLICATION = f"{APPLICATION}_handling"  # findings' handling: an application (and events table) of its own
+HANDLING_TABLE = HANDLING_APPLICATION  # one row per handled finding: its state, assignee and actions

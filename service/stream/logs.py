@@ -7,16 +7,17 @@ by a sequence taken under the views' write lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import asyncpg
+import orjson
 
 from domain.stream import account_stream_id
 from service.projection.finding_changes import CHANGES_TABLE
 from service.read.accounts import EventRecord, topics_of
-from service.store.tables import EVENTS_TABLE
+from service.store.tables import EVENTS_TABLE, HANDLING_TABLE
 
 Item = TypeVar("Item")
 
@@ -36,15 +37,23 @@ ALL_EVENTS = f"""
 SELECT topic, occurred_at, originator_version, notification_id, state FROM {EVENTS_TABLE}
 WHERE notification_id > $1 ORDER BY notification_id LIMIT $2
 """
+# Each change with its finding's assignee now (null: nobody assigned it, its first department's owner has it)
 CHANGES = f"""
-SELECT position, change, finding, account_id FROM {CHANGES_TABLE}
-WHERE position > $1 AND position <= $2 AND ($3::text IS NULL OR account_id = $3)
-ORDER BY position
-LIMIT $4
+SELECT c.position, c.change, c.finding, c.account_id, h.assignee FROM {CHANGES_TABLE} c
+LEFT JOIN {HANDLING_TABLE} h ON h.finding_id = c.finding_id
+WHERE c.position > $1 AND c.position <= $2 AND ($3::text IS NULL OR c.account_id = $3)
+  AND ($4::text IS NULL OR c.finding->>'rule' = $4)
+  AND ($5::text IS NULL OR c.finding->>'severity' = $5)
+  AND ($6::text IS NULL OR c.finding->'departments' ? $6)
+  AND ($7::text IS NULL OR coalesce(h.assignee, (SELECT owner FROM unnest($8::text[], $9::text[]) AS o (department, owner)
+                                                 WHERE department = c.finding->'departments'->>0)) = $7)
+ORDER BY c.position
+LIMIT $10
 """
 ALL_CHANGES = f"""
-SELECT position, change, finding, account_id FROM {CHANGES_TABLE}
-WHERE position > $1 ORDER BY position LIMIT $2
+SELECT c.position, c.change, c.finding, c.account_id, h.assignee FROM {CHANGES_TABLE} c
+LEFT JOIN {HANDLING_TABLE} h ON h.finding_id = c.finding_id
+WHERE c.position > $1 ORDER BY c.position LIMIT $2
 """
 
 
@@ -97,5 +106,33 @@ def event_selection(departments: Sequence[str] | None, account: str | None) -> S
     return Selection((topics, stream), lambda record: record.department in chosen, account)
 
 
-def change_selection(account: str | None) -> Selection[asyncpg.Record]:
-    return Selection((account,), lambda row: True, account)
+@dataclass(frozen=True)
+class ChangeFilter:
+    """Which findings' changes a `findingChanged` subscriber wants (None: any)."""
+
+    rule: str | None = None
+    severity: str | None = None
+    department: str | None = None
+    assignee: str | None = None  # the finding's assignee, or its first department's owner (`owners`)
+
+    def wants(self, row: asyncpg.Record, owners: Mapping[str, str]) -> bool:
+        finding = orjson.loads(row["finding"])
+        departments = finding["departments"]
+        assignee = row["assignee"] if row["assignee"] is not None else owners.get(departments[0] if departments else "")
+        return ((self.rule is None or finding["rule"] == self.rule)
+                and (self.severity is None or finding["severity"] == self.severity)
+                and (self.department is None or self.department in departments)
+                and (self.assignee is None or assignee == self.assignee))
+
+
+EVERY_CHANGE = ChangeFilter()
+
+
+def change_selection(account: str | None, chosen: ChangeFilter = EVERY_CHANGE,
+                     owners: Mapping[str, str] | None = None) -> Selection[asyncpg.Record]:
+    owned = dict(owners or {})
+    parameters = (account, chosen.rule, chosen.severity, chosen.department, chosen.assignee, list(owned),
+                  list(owned.values()))
+    if chosen == EVERY_CHANGE:
+        return Selection(parameters, lambda row: True, account)
+    return Selection(parameters, lambda row: chosen.wants(row, owned), account)

@@ -520,6 +520,7 @@ def overrides() -> list[tuple[type, str]]:
     from service.api.keyed_handler import KeyedHandler
     from service.api.limits import ParseWithinLimits, ShortQueryValidationCache
     from service.api.schema import Schema
+    from service.store.handling_store import HandlingRecorder
 
     return [
         (PlainDataExecutor, "execute_field"), (PlainDataExecutor, "complete_value"),
@@ -530,6 +531,7 @@ def overrides() -> list[tuple[type, str]]:
         (GraphQLEndpoint, "get_context"), (GraphQLEndpoint, "parse_json"), (GraphQLEndpoint, "parse_query_params"),
         (ParseWithinLimits, "on_parse"), (ShortQueryValidationCache, "on_validate"),
         (Schema, "process_errors"),
+        (HandlingRecorder, "_insert_events"),  # writes a handling's row in the transaction of its events
     ]
 
 

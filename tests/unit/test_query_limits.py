@@ -65,7 +65,9 @@ def documented_queries() -> list[str]:
                                    get_introspection_query(descriptions=True, specified_by_url=True)])
 def test_the_documented_the_bench_and_graphiql_queries_are_admitted(query: str) -> None:
     assert errors(query) == [], query
-    assert measure(query).cost <= QueryLimits.max_cost // 5
+    # a fourth of the limit at most: GraphiQL's introspection is estimated from the schema's mean fields per type,
+    # rounded up, so it grows in steps as the schema does (the handling types took the mean from 3 to 4)
+    assert measure(query).cost <= QueryLimits.max_cost // 4
 
 
 def test_the_200_alias_attack_is_refused_by_its_cost_and_its_aliases() -> None:

@@ -16,6 +16,8 @@ from service.api.response_cache import account_argument
         ("mutation { recordEvents(events: []) { accepted } }", None),
         ("query A { account(id: \"a\") { name } } query B { account(id: \"b\") { name } }", None),
         ("{ not even graphql", None),
+        ("query($id: ID!) { account(id: $id) { findings { handling { state } } } }", None),  # moves with people and time
+        ("query($id: ID!) { account(id: $id) { ...A } } fragment A on Account { agentContext { onIt { text } } }", None),
     ],
 )
 def test_only_the_single_live_account_query_is_cached(query: str, expected: object) -> None:

@@ -129,3 +129,28 @@ def test_a_count_that_falls_back_and_rises_again_starts_a_new_burst() -> None:
     assert [each.key for each in found] == [f"test/{first[0].event_id}", f"test/{first[1].event_id}"]
     assert [each.resolved_at for each in found] == [at("2026-03-09 09:00") + AFTER, at("2026-03-10 09:00") + AFTER]
     assert found[1].evidence == (*first[1:], again)
+
+
+def test_a_burst_that_never_ends_keeps_its_first_and_latest_touches_as_evidence_and_counts_them_all() -> None:
+    """Differs from the spec (every touch): a year of daily touches is one burst; its evidence stays bounded."""
+    touches = daily("2026-01-05 09:00", ["marketing", "sales"] * 100 + ["support"])  # 201 days, never 6 or fewer
+    found = only(RULE, touches, "2026-07-24 10:00")
+    assert found.resolved_at is None
+    assert found.evidence == (*touches[:20], *touches[-80:])
+    assert found.departments == ("marketing", "sales", "support")  # the support touch is evidence as one of the latest
+    assert found.summary == (
+        "Marketing, sales and support sent the account 201 outbound touches between 5 Jan 2026 and 24 Jul 2026, "
+        "more than 6 within 7 days (the evidence shows 100 of them: the first and the latest)."
+    )
+    few = only(RULE, touches, "2026-07-24 10:00", evidence_first=0, evidence_latest=0)
+    assert few.evidence == (touches[0],)  # the first touch, the finding's key, always
+    assert few.departments == ("marketing", "sales", "support") and few.summary.startswith("Marketing, sales and "
+                                                                                           "support sent the account 201")
+
+
+def test_a_department_seen_only_in_the_middle_of_a_long_burst_is_still_named() -> None:
+    touches = daily("2026-01-05 09:00", ["marketing", "sales"] * 30)
+    touches[30] = touch("billing", touches[30].occurred_at)
+    found = only(RULE, touches, "2026-03-10 10:00", evidence_first=5, evidence_latest=5)
+    assert touches[30] not in found.evidence and len(found.evidence) == 10
+    assert found.departments == ("marketing", "sales", "billing")

@@ -23,7 +23,8 @@ MOSTLY_MARKETING = ["marketing.campaign.sent"] * 4  # so that bursts wait for a 
 INSTANTS = st.integers(0, 4 * 24).map(lambda quarters: START + timedelta(hours=6 * quarters))
 OFFSETS = [*edges(timedelta(days=7)), timedelta(days=1), timedelta(hours=6)]
 THRESHOLDS = st.builds(Thresholds, max_touches=st.integers(1, 6), window_days=st.just(7),
-                       min_departments=st.integers(1, 3))
+                       min_departments=st.integers(1, 3), evidence_first=st.integers(0, 4),
+                       evidence_latest=st.integers(0, 4))  # bursts longer than their evidence
 
 
 @settings(max_examples=150, deadline=None)

@@ -29,6 +29,7 @@ from service.api.context import Context
 from service.api.http import GraphQLEndpoint
 from service.api.response_cache import AccountResponseCache
 from service.api.schema import build_schema
+from service.console.routes import routes as console_routes
 from service.handling.commands import Handlings
 from service.handling.reads import HandlingReads
 from service.observability.collector import LiveCollector
@@ -209,7 +210,8 @@ def middleware(settings: Settings, metrics: Metrics, tracing: Any) -> list[Middl
 
 def build_app(settings: Settings, *, demo: bool = False, tracer_provider: Any = None,
               database: Database | None = None) -> Starlette:
-    """The ASGI application: GraphQL (and GraphiQL in a browser) at /graphql; /healthz, /readyz, /metrics.
+    """The ASGI application: GraphQL (and GraphiQL in a browser) at /graphql; the web console at /; /healthz,
+    /readyz, /metrics.
 
     Traces follow OpenTelemetry's variables (`settings.tracing`), or go to `tracer_provider` when given.
     `database`: opened by the caller (`cx360 serve` opens it before serving, so that a
@@ -243,6 +245,7 @@ def build_app(settings: Settings, *, demo: bool = False, tracer_provider: Any = 
             Route("/graphql", AccountResponseCache(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *operability_routes(),
+            *console_routes(),  # the web console at / and /accounts/<id>
         ],
         middleware=middleware(settings, metrics, tracing),
         lifespan=lifespan,

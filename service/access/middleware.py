@@ -6,7 +6,8 @@ the ASGI scope as `scope["cx360.principal"]`. A WebSocket carries its key in
 strawberry refuses the handshake of a web page of a foreign origin (`allowed_origins`).
 `/healthz` and `/readyz` stay open for load balancers; `/metrics` is open from loopback and
 needs the `admin` scope from elsewhere; the GraphiQL page stays open
-(a GET without `query` runs nothing): what it sends needs a key like anything else.
+(a GET without `query` runs nothing), and so do the web console's page and files: what they send
+needs a key like anything else.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from service.access.gate import Refusal, authenticate
 from service.access.ring import KeyRing
 from service.access.scopes import ADMIN, PRINCIPAL, Principal
+from service.console.routes import is_console_file
 from service.observability.endpoints import LOCAL_PATHS, OPEN_PATHS, from_loopback
 
 GRAPHIQL_PATH = "/graphql"  # a GET without `query` there is the GraphiQL page, which runs nothing
@@ -31,6 +33,9 @@ class Authentication:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
+            return
+        if is_console_file(scope["method"], scope["path"]):
+            await self.app(scope, receive, send)  # the console's page and files, which hold no data
             return
         if scope["path"] in LOCAL_PATHS and from_loopback(scope):
             await self.app(scope, receive, send)  # a scraper on this machine

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketDisconnected as StarletteDisconnected
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -24,6 +24,7 @@ from service.access.scopes import PRINCIPAL
 from service.api.context import Context
 from service.api.fanout import FanOutHandler, Planner
 from service.api.schema import Schema
+from service.console.routes import GRAPHIQL_PAGE
 
 
 def reject_constant(name: str) -> None:
@@ -94,6 +95,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                     await socket.close(1001, "server shutting down; subscribe again with after to resume")
 
         await asyncio.gather(*(going_away(socket) for socket in list(self.open_sockets)))
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the package's own copy of its assets, not strawberry's page (a CDN's): it works offline."""
+        return HTMLResponse(GRAPHIQL_PAGE.read_text(encoding="utf-8"))
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context: Context = request.state.context  # opened by the application's lifespan

@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     rebuild.add_argument("--workers", type=int, help="processes judging accounts in parallel (default: CPUs, at most 4)")
     commands.add_parser("rules", help="print the rule thresholds in force (defaults or CX360_RULES_FILE) as TOML")
     add_keys_parser(commands)
+    add_report_parser(commands)
     args = parser.parse_args(argv)
     try:
         return run_command(args)
@@ -59,6 +60,8 @@ def run_command(args: argparse.Namespace) -> int:
         return rebuild_command(args.workers)
     if args.command == "keys":
         return keys_command(args)
+    if args.command == "report":
+        return report_command(args)
     return export_command(args)
 
 
@@ -73,6 +76,27 @@ def add_keys_parser(commands: Any) -> None:
     actions.add_parser("list", help="every key, revoked ones included (never their tokens)")
     revoke = actions.add_parser("revoke", help="revoke a key: every replica refuses it within a second")
     revoke.add_argument("key_id", help="the key's id, as `cx360 keys list` shows it")
+
+
+def add_report_parser(commands: Any) -> None:
+    report = commands.add_parser(
+        "report", help="the contradictions' cost and CX impact of a range, as one self-contained HTML file or CSV")
+    report.add_argument("--from", dest="start", help="the range's start: a date (midnight UTC) or a date-time with an "
+                                                     "offset (default: the first day of last month)")
+    report.add_argument("--to", dest="end", help="the range's end, excluded (default: the first day of this month)")
+    report.add_argument("--format", choices=("html", "csv"), default="html", help="html (default) or csv")
+    report.add_argument("--output", "-o", type=Path,
+                        help="the file to write (default: cx360-report-FROM-to-TO.html or .csv here)")
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from service.report.command import report_command as run
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = settings_from_env()
+    if settings is None:
+        return 2
+    return run(settings, args.start, args.end, args.format, args.output)
 
 
 def keys_command(args: argparse.Namespace) -> int:

@@ -9,6 +9,8 @@ computed by hand from that story.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import uuid4
@@ -60,13 +62,15 @@ def story(account: str, *, pushed: bool, won: str | None, cancelled: bool) -> li
     return events
 
 
-@pytest.fixture(scope="module")
-def story_client(database_url: str, settings: Settings) -> Iterator[httpx.Client]:
+@contextmanager
+def story_database(database_url: str, settings: Settings) -> Iterator[tuple[str, httpx.Client]]:
+    """A database of its own holding the story, projected: its URL and a client of the service on it."""
     server = with_database(database_url, "postgres")
     name = f"cx360_impact_{uuid4().hex[:12]}"
+    url = with_database(database_url, name)
     administer(server, f'CREATE DATABASE "{name}"')
     try:
-        with RunningServer(Settings(**{**settings.__dict__, "database_url": with_database(database_url, name)})) as base, \
+        with RunningServer(replace(settings, database_url=url)) as base, \
                 httpx.Client(base_url=base, timeout=60) as client:
             events = [each for n in range(30)
                       for each in story(f"with-{n}", pushed=True, won="500" if n < 10 else None, cancelled=n < 15)]
@@ -76,9 +80,15 @@ def story_client(database_url: str, settings: Settings) -> Iterator[httpx.Client
             found = eventually(lambda: graphql(client, "{ findings(first: 100, rule: \"%s\") { edges { node { id } } } }"
                                                % RULE)["data"]["findings"]["edges"], timeout=60)
             assert len(found) == 30
-            yield client
+            yield url, client
     finally:
         administer(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def story_client(database_url: str, settings: Settings) -> Iterator[httpx.Client]:
+    with story_database(database_url, settings) as (_, client):
+        yield client
 
 
 def comparison(rows: list[dict[str, Any]], scope: str, metric: str, currency: str | None = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from projections.attribution.settings import AttributionSettings, attribution_settings_from
+from projections.attribution.settings import DEFAULT_ATTRIBUTION, AttributionSettings, attribution_settings_from
 from projections.rules import RULES
 
 ATTRIBUTION = "attribution"  # attribution's settings travel with the thresholds: stored with the view, changed on rebuild
@@ -36,6 +36,8 @@ def thresholds_from(table: Mapping[str, Any], *, lenient: bool = False) -> Thres
     another release); an operator's file is read strictly.
     """
     chosen = dict(DEFAULT_THRESHOLDS)
+    if lenient:  # stored before attribution's settings were: they were the defaults
+        chosen[ATTRIBUTION] = DEFAULT_ATTRIBUTION
     for rule_id, overrides in table.items():
         if rule_id == ATTRIBUTION and isinstance(overrides, Mapping):
             known = AttributionSettings.__dataclass_fields__

@@ -47,6 +47,7 @@ from service.projection.process import (
 from service.projection.view_store import open_view_store
 from service.read.account_view import ViewReads
 from service.read.accounts import Reads
+from service.read.attribution import AttributionReads
 from service.read.findings import FindingReads
 from service.read.pool import ReadPool
 from service.runtime.database import Database, open_database
@@ -120,6 +121,7 @@ async def open_context(
             rates=RateLimits(reads=settings.rate_limit_reads, writes=settings.rate_limit_writes),
             handlings=Handlings(handling_store),
             handling_reads=HandlingReads(pool, settings.handling),
+            attribution=AttributionReads(pool),
         )
 
 

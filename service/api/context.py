@@ -17,6 +17,7 @@ from service.handling.commands import Handlings
 from service.handling.reads import HandlingReads
 from service.read.account_view import ViewKey, ViewReads
 from service.read.accounts import EventRecord, Reads
+from service.read.attribution import AttributionReads
 from service.read.findings import (
     FindingReads,
     FindingRecord,
@@ -44,6 +45,7 @@ class Context:
     rates: RateLimits  # every key's budget of reads and writes
     handlings: Handlings  # acting on findings' handling (blocking: call it in a worker thread)
     handling_reads: HandlingReads
+    attribution: AttributionReads
     evidence_loader: DataLoader[tuple[int, ...], list[EventRecord]] | None = None  # made per request
     view_loader: DataLoader[ViewKey, dict[str, Any] | None] | None = None  # made per request
     findings_loader: DataLoader[FindingsKey, list[FindingRecord]] | None = None  # made per request

@@ -106,7 +106,8 @@ class Writes:
     refolded: dict[str, datetime | None] = field(default_factory=dict)  # account -> checkpoints dropped from
     checkpoints: list[tuple[str, datetime, bytes]] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)  # accounts that failed: folded from scratch next time
-    attribution: dict[str, AttributionWrites] = field(default_factory=dict)  # credit rows and open journeys
+    attribution: dict[str, AttributionWrites] = field(default_factory=dict)  # credit rows and touches
+    folded: dict[str, list[Fact]] = field(default_factory=dict)  # the facts folded, by account
 
     def forget(self, account_id: str) -> None:
         """Nothing of the account's fold is written; its state goes, so its events are folded again next time."""
@@ -114,6 +115,7 @@ class Writes:
         self.reopened.pop(account_id, None)
         self.final.pop(account_id, None)
         self.attribution.pop(account_id, None)
+        self.folded.pop(account_id, None)
         self.checkpoints = [each for each in self.checkpoints if each[0] != account_id]
         self.forgotten.append(account_id)
 
@@ -288,7 +290,8 @@ class Projector:
                 folded.findings, next_change = read_findings(folded, touched, now, self.thresholds)
                 final = take_final(folded.state)
                 if touched is None or touched & ATTRIBUTION_READS:
-                    writes.attribution[account_id] = self.attribution_of(folded.state, now)
+                    writes.attribution[account_id] = self.attribution_of(folded.state, now,
+                                                                         writes.folded.pop(account_id, []))
                 both = {each.id for each in folded.findings} & {each.id for _, each in final}
                 if both:  # a rule broke the contract of `take_final`: this account alone stops, not the batch
                     raise ValueError(f"findings {sorted(both)} were given up as final and read as live")
@@ -321,14 +324,11 @@ class Projector:
         self.view.write(curs, writes.findings, writes.due, position, writes.views, keep_earlier_due=keep_earlier_due,
                         final=writes.final, reopened=writes.reopened, attribution=writes.attribution)
 
-    def attribution_of(self, state: AccountState, now: datetime) -> AttributionWrites:
-        """The account's settled conversions since last taken, its conversions not settled, and its open journey."""
+    def attribution_of(self, state: AccountState, now: datetime, facts: Sequence[Fact]) -> AttributionWrites:
+        """The account's settled conversions since last taken, its conversions not settled, and the touches folded."""
         settings = attribution_settings(self.thresholds)
-        credited = take_credited(state)
-        if state.attribution is None:
-            return attribution_writes(credited, [], [], settings)
-        live, journey = attribution_fold.read(state.attribution, now, settings)
-        return attribution_writes(credited, live, journey, settings)
+        live = attribution_fold.read(state.attribution, now, settings)[0] if state.attribution else []
+        return attribution_writes(take_credited(state), live, facts, settings)
 
     def prefetch(self, curs: Cursor[DictRow], instants: Mapping[str, datetime],
                  up_to: int) -> dict[str, tuple[datetime, tuple[datetime, bytes] | None, list[Fact]]]:
@@ -422,6 +422,7 @@ class Projector:
         A refold notes them too (at most the trend's 11 points, each read from the small
         state there), so that the view need not fold the account again from a checkpoint.
         """
+        writes.folded.setdefault(account_id, []).extend(facts)
         return fold_recording(state, facts, self.thresholds, self.weights, points=boundaries_before(now, TREND_POINTS),
                               scores=trend, taken=lambda boundary, data: writes.checkpoints.append(
                                   (account_id, boundary, data)))
@@ -501,8 +502,8 @@ def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thr
     moment = Moment(now)
     final = take_final(state)
     settings = attribution_settings(thresholds)
-    live, journey = attribution_fold.read(state.attribution, now, settings) if state.attribution else ([], [])
-    attribution = attribution_writes(take_credited(state), live, journey, settings)
+    live = attribution_fold.read(state.attribution, now, settings)[0] if state.attribution else []
+    attribution = attribution_writes(take_credited(state), live, present, settings)
     findings = findings_at(state, moment, thresholds)
     past = [HealthPoint(point, scores[point] if point in scores else score_at(state, point, thresholds, weights))
             for point in points]

@@ -28,7 +28,7 @@ from projections.facts import ORDER, Fact, fact_from_stored
 from projections.findings import SEVERITY_RANK, Finding
 from projections.view.model import AccountView
 from service.projection import finding_changes
-from service.projection.attribution_store import CREDITS, JOURNEYS, AttributionTables, AttributionWrites
+from service.projection.attribution_store import CREDITS, TOUCHES, AttributionTables, AttributionWrites
 from service.projection.attribution_store import create_statements as attribution_create_statements
 from service.runtime.database import datastore_of
 from service.store.tables import APPLICATION, EVENTS_TABLE
@@ -52,7 +52,7 @@ class ProjectedViews(PostgresTrackingRecorder):
     (the rule thresholds the rows were judged with) and `_checkpoints` (each account's
     folded state at some week boundaries, `projections.folding`; an account's state now
     is its latest checkpoint with the events after it), and attribution's `_attribution_credits`
-    and `_attribution_journeys` (`service.projection.attribution_store`).
+    and `_attribution_touches` (`service.projection.attribution_store`).
     """
 
     def __init__(self, datastore: PostgresDatastore, *, name: str = LIVE) -> None:
@@ -268,7 +268,7 @@ def create_statements(name: str) -> list[Composed]:
     ]
 
 
-TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_checkpoints", CREDITS, JOURNEYS)
+TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_checkpoints", CREDITS, TOUCHES)
 
 
 def drop_view(curs: Cursor[DictRow], name: str) -> None:

@@ -96,6 +96,9 @@ def list_sizes(max_batch_events: int) -> dict[tuple[str, str], int]:
         ("FindingHandling", "actions"): UNBOUNDED,  # every action people took on a finding
         ("Query", "handling"): departments + departments * (departments - 1) // 2,  # singles and pairs
         ("DepartmentHandling", "assignees"): UNBOUNDED,  # one per person on a department's open findings
+        ("Query", "attribution"): UNBOUNDED,  # one per group and currency
+        ("Account", "attribution"): UNBOUNDED,  # one per conversion of the account
+        ("AttributedConversion", "credits"): UNBOUNDED,  # one per touch in the conversion's window
     }
 
 

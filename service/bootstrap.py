@@ -47,6 +47,7 @@ from service.projection.process import (
 from service.projection.view_store import open_view_store
 from service.read.account_view import ViewReads
 from service.read.accounts import Reads
+from service.read.attribution import AttributionReads
 from service.read.findings import FindingReads
 from service.read.impact import ImpactReads
 from service.read.pool import ReadPool
@@ -122,6 +123,7 @@ async def open_context(
             handlings=Handlings(handling_store),
             handling_reads=HandlingReads(pool, settings.handling),
             impact_reads=ImpactReads(pool, settings.attribution),
+            attribution=AttributionReads(pool),
         )
 
 

@@ -108,7 +108,7 @@ def checked_range(start: datetime, end: datetime) -> None:
 @strawberry.type
 class AttributionQuery:
     @strawberry.field(
-        description="Revenue of the conversions between `from` and `to` (both included) credited to the touches "
+        description="Revenue of the conversions from `from` (included) to `to` (excluded: months tile) credited to the touches "
         "before them by a model, summed per group and per currency; unattributed revenue in rows of its own. "
         "Sorted by currency, then the largest amount first.",
         extensions=needs(VIEWS_READ),
@@ -118,8 +118,8 @@ class AttributionQuery:
         info: Info,
         model: Annotated[AttributionModel, strawberry.argument(description="The attribution model.")],
         from_: Annotated[datetime, strawberry.argument(name="from", description="Conversions at or after this instant.")],
-        to: Annotated[datetime, strawberry.argument(description="Conversions at or before this instant; at most ten "
-                                                                "years after `from`.")],
+        to: Annotated[datetime, strawberry.argument(description="Conversions before this instant (excluded); at most "
+                                                                "ten years after `from`.")],
         group_by: Annotated[AttributionGroup, strawberry.argument(description="What the credits are summed by.")],
     ) -> list[AttributionTotal]:
         checked_range(from_, to)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Optional
@@ -13,13 +13,10 @@ from domain.catalogue import DEPARTMENTS
 from projections.attribution.contradictions import LOST_DAYS, ContradictionsCost, Cost, Tally
 from projections.attribution.impact import MIN_GROUP, Comparison, Impact
 from service.access.scopes import VIEWS_READ
+from service.api.attribution import checked_range
 from service.api.context import Info
-from service.api.errors import BadInput
 from service.api.permissions import needs
 from service.api.types import Department
-
-LONGEST_RANGE = timedelta(days=3653)  # ten years
-
 
 RangeFrom = Annotated[datetime, strawberry.argument(name="from", description="The range's start (included).")]
 RangeTo = Annotated[datetime, strawberry.argument(description="The range's end (excluded: months tile). At most ten "
@@ -27,10 +24,8 @@ RangeTo = Annotated[datetime, strawberry.argument(description="The range's end (
 
 
 def revenue_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    if start >= end:
-        raise BadInput("from", f"must be before `to` ({start.isoformat()} >= {end.isoformat()})")
-    if end - start > LONGEST_RANGE:
-        raise BadInput("to", f"must be at most ten years after `from` ({(end - start).days} days)")
+    """`from` and `to` as `Query.attribution` checks them: `from` not after `to`, at most ten years apart."""
+    checked_range(start, end)
     return start, end
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.schema.types.base_scalars import DecimalDefinition
 
 from domain.fields import Invalid, parse_rfc3339
 
@@ -28,7 +30,18 @@ def serialize_datetime(value: datetime) -> str:
     return value.isoformat()
 
 
+def serialize_decimal(value: Decimal) -> str:
+    """Plain notation, always: `str` would give 20000 read back from a PostgreSQL numeric as "2E+4"."""
+    return format(value, "f")
+
+
 SCALAR_MAP: dict[object, Any] = {
+    Decimal: strawberry.scalar(
+        name=DecimalDefinition.name,
+        description=DecimalDefinition.description,
+        serialize=serialize_decimal,
+        parse_value=DecimalDefinition.parse_value,
+    ),
     datetime: strawberry.scalar(
         name="DateTime",
         description="An instant as an RFC 3339 date-time with an offset, e.g. 2026-03-02T09:14:00Z.",

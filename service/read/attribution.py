@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 from itertools import groupby
@@ -36,11 +36,12 @@ GROUP_COLUMNS = {group: group for group in GROUPS}  # each grouping is a column 
 
 SUMS = """SELECT currency, {group} AS grp, touch_position IS NULL AS unattributed, sum({model}) AS amount,
   count(DISTINCT conversion_position) AS conversions, count(touch_position) AS touches
-FROM {credits} WHERE occurred_at >= $1 AND occurred_at <= $2 GROUP BY 1, 2, 3"""
+FROM {credits} WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY 1, 2, 3"""
 ROWS = """SELECT account_id, conversion_position, conversion_event_id, conversion_kind, occurred_at, currency, amount,
   touch_position, touch_event_id, touch_at, department, channel, campaign, actor, {model} AS credit
 FROM {credits} WHERE {where}
 ORDER BY occurred_at, conversion_position, touch_at, touch_source, touch_event_id"""
+JUST_BEFORE = timedelta(microseconds=1)  # the last instant of a range whose end is excluded
 EARLIEST, FAR_FUTURE = datetime.min.replace(tzinfo=timezone.utc), datetime.max.replace(tzinfo=timezone.utc)
 OPEN_PATHS = f"""SELECT array_agg(t.department || '/' || t.channel ORDER BY t.occurred_at, t.source, t.event_id) AS path
 FROM {TOUCHES} t WHERE t.occurred_at > $1::timestamptz - make_interval(days => $2::int) AND t.occurred_at <= $1
@@ -76,15 +77,18 @@ class AttributionReads:
         self.pool = pool
 
     async def totals(self, model: str, start: datetime, end: datetime, group_by: str) -> list[Total]:
-        """The credits of the conversions in [start, end] by `group_by` and currency; unattributed in rows of their own."""
+        """The credits of the conversions in [start, end) by `group_by` and currency; unattributed in rows of their own.
+
+        The end is excluded, as in every revenue range (`contradictionsCost`, `cxImpact`, `cx360 report`): months tile.
+        """
         checked_model(model)
         if model != "data_driven":
             rows = await self.pool.fetch(SUMS.format(group=GROUP_COLUMNS[group_by], model=model, credits=CREDITS),
                                          start, end)
             return sorted_totals(Total(row["currency"], row["grp"], row["unattributed"], row["amount"],
                                        row["conversions"], row["touches"]) for row in rows)
-        rows = await self.rows("occurred_at >= $1 AND occurred_at <= $2", start, end)
-        conversions = await self.data_driven(rows, start, end, learn=rows)
+        rows = await self.rows("occurred_at >= $1 AND occurred_at < $2", start, end)
+        conversions = await self.data_driven(rows, start, end - JUST_BEFORE, learn=rows)
         return totals_of(conversions, group_by)
 
     async def of_account(self, model: str, account_id: str, as_of: datetime | None) -> list[ConversionCredits]:

@@ -9,13 +9,17 @@ import asyncpg
 
 from projections.attribution.contradictions import ContradictionsCost
 from projections.attribution.impact import Impact
+from projections.attribution.models import MODELS
+from projections.attribution.settings import MAX_LOOKBACK_DAYS
+from projections.attribution.totals import Total
+from service.read.attribution import AttributionReads
 from service.read.impact import ImpactReads, judge_cost, judge_impact
 from service.read.pool import ReadPool
 from service.runtime.health import DatabaseHealth
 from service.settings import Settings
 
 RESAMPLES = 2_000
-LONGEST_RANGE = timedelta(days=3653)
+LONGEST_RANGE = timedelta(days=MAX_LOOKBACK_DAYS)  # ten years, as the GraphQL ranges
 
 
 class ReportError(Exception):
@@ -27,6 +31,7 @@ class Report:
     start: datetime
     end: datetime  # excluded
     generated_at: datetime
+    attribution: dict[str, list[Total]]  # model -> its credits by department and currency
     cost: ContradictionsCost
     impact: list[Impact]
 
@@ -70,9 +75,12 @@ def report_range(start: str | None, end: str | None, today: date) -> tuple[datet
 async def gather(url: str, settings: Settings, start: datetime, end: datetime, resamples: int = RESAMPLES) -> Report:
     pool = await asyncpg.create_pool(dsn=url, min_size=1, max_size=2, timeout=settings.read_timeout_seconds)
     try:
-        reads = ImpactReads(ReadPool(pool, DatabaseHealth()), settings.attribution)
-        facts = await reads.range_facts(start, end)
+        reads = ReadPool(pool, DatabaseHealth())
+        facts = await ImpactReads(reads, settings.attribution).range_facts(start, end)
+        credits = AttributionReads(reads)
+        attribution = {model: await credits.totals(model, start, end, "department") for model in MODELS}
     finally:
         await pool.close()
-    return Report(start, end, datetime.now(timezone.utc), judge_cost(facts, start, end, settings.attribution),
+    return Report(start, end, datetime.now(timezone.utc), attribution,
+                  judge_cost(facts, start, end, settings.attribution),
                   judge_impact(facts, start, end, settings.attribution, resamples))

@@ -16,6 +16,7 @@ from html import escape
 
 from projections.attribution.contradictions import Cost, Tally
 from projections.attribution.impact import MIN_GROUP, Comparison, Impact
+from projections.attribution.totals import Total
 from service.api.impact import reading
 from service.report.charts import bars, intervals
 from service.report.data import Report
@@ -57,12 +58,55 @@ def number(metric: str, value: float | None) -> str:
 
 def html_report(report: Report) -> str:
     span = f"{report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC (the end excluded)"
-    sections = [cost_section(report), impact_section(report)]
+    sections = [attribution_section(report), cost_section(report), impact_section(report)]
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
             f'content="width=device-width, initial-scale=1"><title>cx360 report: {text(span)}</title>'
             f"<style>{STYLE}</style></head><body><main><h1>Customer experience report</h1>"
             f'<p class="meta">{text(span)}; made {report.generated_at:%Y-%m-%d %H:%M} UTC by cx360.</p>'
             f"{''.join(sections)}</main></body></html>\n")
+
+
+MODEL_NAMES = {"first_touch": "First touch", "last_touch": "Last touch", "linear": "Linear", "time_decay": "Time decay",
+               "position_based": "Position based", "data_driven": "Data driven"}
+UNATTRIBUTED = "unattributed (no touch before)"
+
+
+def attribution_section(report: Report) -> str:
+    found = sorted({total.currency for totals in report.attribution.values() for total in totals})
+    intro = ("<section><h2>What the experience earned</h2><p>The revenue converted in the range (won opportunities, "
+             "and upgrades where the settings count them), credited to the touches of every department before it, "
+             "by each model. Revenue no touch preceded is shown as unattributed, never dropped.</p>")
+    if not found:
+        return intro + "<p>No conversion in the range.</p></section>"
+    parts = [intro]
+    for currency in found:
+        by_model = {model: {label_of(total): total for total in totals if total.currency == currency}
+                    for model, totals in report.attribution.items()}
+        labels = sorted({label for totals in by_model.values() for label in totals},
+                        key=lambda label: (label == UNATTRIBUTED, label))
+        chosen = "data_driven" if by_model.get("data_driven") else next(iter(by_model))
+        parts.append(bars(f"By department, {MODEL_NAMES.get(chosen, chosen).lower()} model, {currency}",
+                          [(label, float(by_model[chosen][label].amount)) for label in labels
+                           if label in by_model[chosen]], money_of))
+        head = "".join(f"<th>{text(MODEL_NAMES.get(model, model))}</th>" for model in by_model)
+        body = "".join(
+            f"<tr><td>{text(label)}</td>" + "".join(
+                f"<td>{money(by_model[model][label].amount) if label in by_model[model] else '—'}</td>"
+                for model in by_model)
+            + f"<td>{conversions_of(by_model, label)}</td></tr>"
+            for label in labels)
+        parts.append(f"<table><thead><tr><th>Department ({text(currency)})</th>{head}<th>Conversions</th></tr>"
+                     f"</thead><tbody>{body}</tbody></table>")
+    return "".join(parts) + "</section>"
+
+
+def label_of(total: Total) -> str:
+    return UNATTRIBUTED if total.unattributed else (total.group or "none")
+
+
+def conversions_of(by_model: dict[str, dict[str, Total]], label: str) -> int:
+    """The conversions a department's credit is made of (the same under every model that credits it)."""
+    return max((totals[label].conversions for totals in by_model.values() if label in totals), default=0)
 
 
 def currencies(tallies: Sequence[Tally]) -> list[str]:
@@ -161,6 +205,10 @@ CSV_COLUMNS = ("section", "row", "measure", "currency", "value", "count")
 
 def csv_rows(report: Report) -> Iterator[tuple[object, ...]]:
     """One number per row (tidy: a spreadsheet pivots it), with the count it is made of where it has one."""
+    for model, totals in report.attribution.items():
+        for total in totals:
+            yield ("attribution_by_department", label_of(total), model, total.currency, f"{total.amount:f}",
+                   total.conversions)
     for section, rows in (("cost_by_rule", sorted(report.cost.by_rule.items())),
                           ("cost_by_department_pair", [(" + ".join(pair), cost)
                                                        for pair, cost in sorted(report.cost.by_pair.items())])):
@@ -168,7 +216,7 @@ def csv_rows(report: Report) -> Iterator[tuple[object, ...]]:
             for name, tally in (("converted_while_open", cost.converted_while_open),
                                 ("lost_after_high", cost.lost_after_high)):
                 for currency in sorted(tally.amounts):
-                    yield section, label, name, currency, tally.amounts[currency], tally.events
+                    yield section, label, name, currency, f"{tally.amounts[currency]:f}", tally.events
                 yield section, label, f"{name}_unknown_amounts", "", tally.unknown_amounts, tally.events
     for impact in report.impact:
         for each in impact.comparisons:

@@ -131,8 +131,8 @@ def test_cx_impact_compares_the_accounts_with_a_high_finding_with_the_others(sto
 
 
 @pytest.mark.parametrize(("variables", "message"), [
-    ({"from": TO, "to": FROM}, "from: must be before `to`"),
-    ({"from": "2010-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "to: must be at most ten years after `from`"),
+    ({"from": TO, "to": FROM}, "from: must not be after `to`"),
+    ({"from": "2010-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "to: the range from `from` may be at most 3650"),
 ])
 def test_a_bad_range_is_named(client: httpx.Client, variables: dict[str, str], message: str) -> None:
     for query in (COST, IMPACT):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,11 @@ def test_the_csv_holds_each_number_with_what_it_is_made_of(story_url: str, tmp_p
                    if (each["section"], each["row"], each["measure"], each["currency"]) == (section, row, measure, currency)]
         return found
 
+    for model in ("first_touch", "last_touch", "linear", "time_decay", "position_based", "data_driven"):
+        amount, count = value("attribution_by_department", "sales", model, "USD")  # the outreach's
+        assert (Decimal(amount), count) == (Decimal(5000), "10")
+        amount, count = value("attribution_by_department", "unattributed (no touch before)", model, "USD")
+        assert "E" not in amount and (Decimal(amount), count) == (Decimal(20000), "20")
     assert value("cost_by_rule", RULE, "converted_while_open", "USD") == ("5000", "10")
     assert value("cost_by_rule", RULE, "lost_after_high", "USD") == ("18000", "15")
     assert value("cost_by_department_pair", "sales + support", "lost_after_high", "USD") == ("18000", "15")
@@ -57,7 +63,8 @@ def test_the_html_is_one_file_with_its_charts_and_nothing_to_fetch(story_url: st
     assert done.returncode == 0, done.stderr
     page = target.read_text()
     assert page.startswith("<!doctype html>") and "</html>" in page
-    assert page.count("<svg") >= 4 and "What contradictions stand beside" in page and "CX impact" in page
+    assert page.count("<svg") >= 5 and "What contradictions stand beside" in page and "CX impact" in page
+    assert "What the experience earned" in page
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
     assert "<script" not in page
     assert not list(tmp_path.glob("*.partial"))

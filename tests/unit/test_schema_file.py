@@ -50,3 +50,14 @@ def test_every_type_and_field_is_documented() -> None:
     undocumented += [f"{name}.{field}" for name, kind in composite.items()
                      for field, definition in kind.fields.items() if not definition.description]
     assert undocumented == []
+
+
+def test_money_is_written_in_plain_notation() -> None:
+    """A PostgreSQL numeric of 20000 comes back from asyncpg as Decimal('2E+4'); the API writes 20000."""
+    from decimal import Decimal
+
+    from service.api.scalars import serialize_decimal
+
+    assert serialize_decimal(Decimal("2E+4")) == "20000"
+    assert serialize_decimal(Decimal("0.10")) == "0.10"
+    assert serialize_decimal(Decimal("-1.5E-3")) == "-0.0015"

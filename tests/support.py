@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -176,3 +177,14 @@ def valid_events(draw: st.DrawFn, account_id: str) -> dict[str, Any]:
 
 def decimal_equal(left: Any, right: Any) -> bool:
     return Decimal(str(left)) == Decimal(str(right))
+
+
+def wait_for_projection(url: str, timeout: float = 60) -> None:
+    """Until the service at `url` has projected every event stored (its /readyz says so)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        projection = httpx.get(url + "/readyz").json().get("projection") or {}
+        if projection.get("head") and projection.get("lagEvents") == 0:
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the projector did not catch up with the demo data")

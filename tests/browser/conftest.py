@@ -7,18 +7,17 @@ of its own, so the demo's accounts meet no other test's.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import httpx
 import pytest
 
 from service.settings import Settings
 from tests.conftest import RunningServer, administer, with_database
+from tests.support import wait_for_projection
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
@@ -43,16 +42,6 @@ def demo_url(settings: Settings, database_url: str) -> Iterator[str]:
             yield url
     finally:
         administer(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def wait_for_projection(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        projection = httpx.get(url + "/readyz").json().get("projection") or {}
-        if projection.get("head") and projection.get("lagEvents") == 0:
-            return
-        time.sleep(0.2)
-    raise RuntimeError("the projector did not catch up with the demo data")
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,8 @@ def events_of(event: Any) -> list[Outcome]:
     mapper = MAPPERS.get(kind)
     if mapper is None:
         return [Ignored(kind)]
-    data = event.get("data") if isinstance(event.get("data"), Mapping) else {}
+    given = event.get("data")
+    data: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     thing = data.get("object")
     if not isinstance(thing, Mapping):
         return [Unusable(key, None, f"{kind}: data.object is missing", event)]

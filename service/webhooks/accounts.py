@@ -59,9 +59,10 @@ async def remove_mapping(pool: asyncpg.Pool, provider: str, external_id: str) ->
     return bool(done.endswith(" 1"))
 
 
-async def mappings(pool: asyncpg.Pool, provider: str | None = None) -> list[Mapping]:
+async def mappings(pool: asyncpg.Pool, provider: str | None = None, limit: int | None = None) -> list[Mapping]:
     rows = await pool.fetch(f"SELECT provider, external_id, account_id, mapped_at FROM {PROVIDER_ACCOUNTS_TABLE}"
-                            " WHERE $1::text IS NULL OR provider = $1 ORDER BY provider, external_id", provider)
+                            " WHERE $1::text IS NULL OR provider = $1 ORDER BY provider, external_id LIMIT $2",
+                            provider, limit)
     return [Mapping(**dict(row)) for row in rows]
 
 

@@ -319,3 +319,15 @@ def test_the_cli_lists_parked_events_and_a_mapping_replays_them(hooks: httpx.Cli
     assert cli(database_url, "mappings", "remove", "stripe", customer).returncode == 0
     bad = cli(database_url, "mappings", "set", "stripe", customer, " ")
     assert bad.returncode == 2 and "accountId" in bad.stderr
+
+
+@pytest.mark.parametrize(("external_id", "account_id", "says"), [
+    ("cus_1", "  ", "accountId: must be 1 to 200 characters"), ("", "acme", "externalId: must be 1 to 200"),
+    ("cus_\x00", "acme", "externalId: must not contain the NUL character"), ("cus_1", "a" * 201, "accountId:"),
+])
+def test_a_bad_mapping_names_the_argument_and_sets_nothing(hooks: httpx.Client, external_id: str, account_id: str,
+                                                           says: str) -> None:
+    body = graphql(hooks, MAP, {"provider": "STRIPE", "externalId": external_id, "accountId": account_id})
+    assert body["errors"][0]["message"].startswith(says), body
+    listed = graphql(hooks, "{ providerMappings(provider: STRIPE, first: 100) { externalId accountId } }")
+    assert {"externalId": external_id, "accountId": account_id} not in listed["data"]["providerMappings"]

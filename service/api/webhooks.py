@@ -30,11 +30,11 @@ class WebhookProvider(Enum):
 
 @strawberry.type(description="A provider's customer, organisation or company id, and the account it is.")
 class ProviderMapping:
-    provider: WebhookProvider
+    provider: WebhookProvider = strawberry.field(description="The provider.")
     external_id: str = strawberry.field(description="The provider's id: a Stripe customer (cus_…), a Zendesk "
                                         "organisation id, a HubSpot `company:<id>` or `deal:<id>`.")
-    account_id: strawberry.ID
-    mapped_at: datetime
+    account_id: strawberry.ID = strawberry.field(description="The account its events are recorded on.")
+    mapped_at: datetime = strawberry.field(description="When the mapping was last set.")
 
     @staticmethod
     def from_row(row: accounts.Mapping) -> ProviderMapping:
@@ -44,7 +44,7 @@ class ProviderMapping:
 
 @strawberry.type(description="The mapping set, and what became of the customer's parked events, replayed now.")
 class MapProviderCustomerPayload:
-    mapping: ProviderMapping
+    mapping: ProviderMapping = strawberry.field(description="The mapping as it now stands.")
     replayed: int = strawberry.field(description="Parked events stored now.")
     duplicates: int = strawberry.field(description="Parked events found stored already (replayed before).")
     still_parked: int = strawberry.field(description="Replayed events the catalogue rejected: they stay parked, "
@@ -53,16 +53,17 @@ class MapProviderCustomerPayload:
 
 @strawberry.type(description="A provider's event not stored (yet), and why.")
 class ParkedWebhook:
-    id: strawberry.ID
-    provider: WebhookProvider
+    id: strawberry.ID = strawberry.field(description="The parked row's id.")
+    provider: WebhookProvider = strawberry.field(description="The provider that sent it.")
     event_id: str = strawberry.field(description="The catalogue event's id (derived from the provider's event id).")
     external_id: Optional[str] = strawberry.field(description="The provider's customer id, when the payload has one.")
     cause: str = strawberry.field(description="unmapped (replayed once its customer is mapped), unusable (the "
                                   "payload lacks what the mapping needs) or rejected (validation refused it).")
-    reason: str
-    parked_at: datetime
+    reason: str = strawberry.field(description="Why it is not stored, and what stores it.")
+    parked_at: datetime = strawberry.field(description="When it was first received.")
     replayed_at: Optional[datetime] = strawberry.field(description="When it was stored, once mapped.")
-    account_id: Optional[strawberry.ID]
+    account_id: Optional[strawberry.ID] = strawberry.field(description="The account it was stored on (or refused "
+                                                           "for), once mapped.")
     payload: JSON = strawberry.field(description="The provider's event as it came.")
 
     @staticmethod
@@ -80,7 +81,7 @@ def webhooks_of(info: Info) -> Webhooks:
     return info.context.webhooks
 
 
-@strawberry.type
+@strawberry.type(description="The webhooks' admin queries.")
 class WebhookQuery:
     @strawberry.field(description="Webhook events parked: not stored (yet), the most recent first.",
                       extensions=needs(ADMIN))
@@ -105,7 +106,7 @@ class WebhookQuery:
         return [ProviderMapping.from_row(row) for row in rows]
 
 
-@strawberry.type
+@strawberry.type(description="The webhooks' admin mutations.")
 class WebhookMutation:
     @strawberry.mutation(description="Map a provider's customer to an account, then store its parked events "
                          "(each once, however often this is called).", extensions=needs(ADMIN))

@@ -14,7 +14,7 @@ class WebhookMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.events = Counter(
             "cx360_webhook_events",
-            "Provider events by outcome: received (each event of a verified request), stored, duplicate (a retry), "
+            "Provider events by outcome: received (each catalogue event, or ignored kind, a verified request yields), stored, duplicate (a retry), "
             "ignored (a kind the catalogue has nothing for), parked, replayed (stored once its customer was mapped).",
             ["provider", "outcome"], registry=registry)
         self.refused = Counter(

@@ -48,6 +48,7 @@ from service.projection.view_store import open_view_store
 from service.read.account_view import ViewReads
 from service.read.accounts import Reads
 from service.read.findings import FindingReads
+from service.read.impact import ImpactReads
 from service.read.pool import ReadPool
 from service.runtime.database import Database, open_database
 from service.runtime.health import DatabaseHealth, Prober
@@ -127,6 +128,7 @@ async def open_context(
             handlings=Handlings(handling_store),
             handling_reads=HandlingReads(pool, settings.handling),
             webhooks=webhooks,
+            impact_reads=ImpactReads(pool, settings.attribution),
         )
 
 

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("rules", help="print the rule thresholds in force (defaults or CX360_RULES_FILE) as TOML")
     add_keys_parser(commands)
     add_webhook_parsers(commands)
+    add_report_parser(commands)
     args = parser.parse_args(argv)
     try:
         return run_command(args)
@@ -62,6 +63,8 @@ def run_command(args: argparse.Namespace) -> int:
         return keys_command(args)
     if args.command in ("mappings", "webhooks"):
         return webhook_commands(args)
+    if args.command == "report":
+        return report_command(args)
     return export_command(args)
 
 
@@ -109,6 +112,27 @@ def webhook_commands(args: argparse.Namespace) -> int:
         return parked_command(settings, args.provider, args.all)
     return mappings_command(settings, args.action, getattr(args, "provider", None), getattr(args, "external_id", None),
                             getattr(args, "account_id", None))
+
+
+def add_report_parser(commands: Any) -> None:
+    report = commands.add_parser(
+        "report", help="the contradictions' cost and CX impact of a range, as one self-contained HTML file or CSV")
+    report.add_argument("--from", dest="start", help="the range's start: a date (midnight UTC) or a date-time with an "
+                                                     "offset (default: the first day of last month)")
+    report.add_argument("--to", dest="end", help="the range's end, excluded (default: the first day of this month)")
+    report.add_argument("--format", choices=("html", "csv"), default="html", help="html (default) or csv")
+    report.add_argument("--output", "-o", type=Path,
+                        help="the file to write (default: cx360-report-FROM-to-TO.html or .csv here)")
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from service.report.command import report_command as run
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = settings_from_env()
+    if settings is None:
+        return 2
+    return run(settings, args.start, args.end, args.format, args.output)
 
 
 def keys_command(args: argparse.Namespace) -> int:

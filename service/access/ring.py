@@ -19,6 +19,7 @@ import asyncpg
 from service.access.keys import ActiveKey, active_keys, ensure_table_async
 from service.access.scopes import LOCAL_ACTOR, Principal
 from service.access.tokens import digest, matches, split
+from service.read.pool import DATABASE_FAILURES
 from service.stream.notifier import LogNotifier
 
 log = logging.getLogger(__name__)
@@ -90,13 +91,16 @@ class KeyRing:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_seconds):
                     await signal.wait()
-            await self.refresh_or_keep()
+            try:
+                await self.refresh_or_keep()
+            except Exception:  # a ring that stopped following would keep revoked keys working: log, go on
+                log.exception("API keys: unexpected error while reading them; trying again")
 
     async def refresh_or_keep(self) -> None:
         """Refresh; while the database cannot be read, keep the keys known (nobody can revoke one then either)."""
         try:
             await self.refresh()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except DATABASE_FAILURES as error:
             if not self.failing:
                 log.warning("API keys: cannot read them (%s); keeping the %d known until it can", error, len(self.keys))
             self.failing = True

@@ -25,6 +25,7 @@ from service.read.findings import (
     JudgedKey,
     records_as_of,
 )
+from service.read.impact import ImpactReads
 from service.settings import Settings
 from service.store.handling_store import HandlingRow
 from service.store.ingest import Ingest
@@ -45,6 +46,7 @@ class Context:
     rates: RateLimits  # every key's budget of reads and writes
     handlings: Handlings  # acting on findings' handling (blocking: call it in a worker thread)
     handling_reads: HandlingReads
+    impact_reads: ImpactReads  # the contradictions' cost and CX impact
     evidence_loader: DataLoader[tuple[int, ...], list[EventRecord]] | None = None  # made per request
     view_loader: DataLoader[ViewKey, dict[str, Any] | None] | None = None  # made per request
     findings_loader: DataLoader[FindingsKey, list[FindingRecord]] | None = None  # made per request

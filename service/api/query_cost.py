@@ -56,6 +56,8 @@ from graphql import (
     is_list_type,
 )
 
+from projections.rules import RULES
+
 UNBOUNDED = 20  # the items counted for a list that grows with an account's history (its findings, open items...)
 CEILING = 10**15  # costs are counted up to here: beyond it, a number only says "far too much"
 
@@ -96,6 +98,12 @@ def list_sizes(max_batch_events: int) -> dict[tuple[str, str], int]:
         ("FindingHandling", "actions"): UNBOUNDED,  # every action people took on a finding
         ("Query", "handling"): departments + departments * (departments - 1) // 2,  # singles and pairs
         ("DepartmentHandling", "assignees"): UNBOUNDED,  # one per person on a department's open findings
+        ("Query", "cxImpact"): len(RULES) + 1,  # any HIGH finding, then each rule
+        ("CxImpact", "comparisons"): UNBOUNDED,  # four outcomes, two of them per currency
+        ("ContradictionsCostReport", "byRule"): len(RULES),
+        ("ContradictionsCostReport", "byDepartmentPair"): departments + departments * (departments - 1) // 2,
+        ("ContradictionCost", "departments"): 2,
+        ("RevenueTally", "amounts"): UNBOUNDED,  # one per currency
     }
 
 

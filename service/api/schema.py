@@ -41,6 +41,7 @@ from service.api.findings import (
 from service.api.handling import HandlingMutation
 from service.api.handling_report import HandlingQuery
 from service.api.handling_types import HandlingState
+from service.api.impact import ImpactQuery
 from service.api.limits import ParseWithinLimits, ShortQueryValidationCache, query_rules
 from service.api.operation_labels import LabelOperation
 from service.api.paging import page_size
@@ -70,7 +71,7 @@ CLOCK_SKEW = timedelta(minutes=5)  # a client's clock may run a little ahead of 
 
 
 @strawberry.type(description="Accounts, their timelines and views, and findings across accounts.")
-class Query(HandlingQuery, WebhookQuery):
+class Query(HandlingQuery, ImpactQuery, WebhookQuery):
     @strawberry.field(description="The account, or null for an account no event has named.", extensions=needs(VIEWS_READ))
     async def account(
         self,

@@ -28,9 +28,14 @@ if TYPE_CHECKING:  # generic only in the stubs
 
     Connection = PoolConnectionProxy[asyncpg.Record]
 
-# The server cannot be reached, or ended the connection: class 08, a shutdown, a start-up in progress.
+# The server cannot be reached, or ended the connection: class 08, a shutdown, a start-up in progress. Also
+# asyncpg's "cannot switch to state N; another operation (2) is in progress": an idle connection that read the
+# server's last message (FATAL, a shutdown) but not yet the close is left in a state no query can start from
+# (seen in CI while the server stopped; asyncpg 0.32).
 LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
-        asyncpg.CannotConnectNowError)
+        asyncpg.CannotConnectNowError, asyncpg.InternalClientError)
+# Whatever a background reader (a feed, the key ring) may meet from the database and outlive by trying again.
+DATABASE_FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 # Releasing a connection that broke mid-query fails resetting it (asyncpg then terminates it and frees its slot).
 RELEASE_FAILURES = (*LOST, asyncpg.InterfaceError, asyncpg.InternalClientError)
 

@@ -20,7 +20,6 @@ and no duplicate. Each subscriber has a bounded buffer; one that leaves more tha
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Sequence
@@ -29,7 +28,7 @@ from typing import Any, Generic, TypeVar
 import asyncpg
 
 from service.observability.metrics import Metrics
-from service.read.pool import ReadPool
+from service.read.pool import DATABASE_FAILURES, ReadPool
 from service.runtime.health import DatabaseUnavailable
 from service.stream.logs import Log, Selection
 from service.stream.notifier import LogNotifier
@@ -38,7 +37,7 @@ log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Out = TypeVar("Out")
-TRANSIENT = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+TRANSIENT = DATABASE_FAILURES
 
 
 class StreamEnded(Exception):
@@ -169,8 +168,12 @@ class Feed(Generic[Item]):
     async def stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self.task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # run() outlives every failure; one that got through must not fail the shutdown
+                log.exception("subscription feed %s: ended with an error", self.log.name)
 
     @property
     def subscribed(self) -> bool:
@@ -286,6 +289,11 @@ class Feed(Generic[Item]):
                 continue
             except TRANSIENT as error:
                 log.warning("subscription feed: cannot read the log (%s); trying again", error)
+                await asyncio.sleep(self.notifier.poll_seconds)
+                continue
+            except Exception:  # a feed that died would end every live subscription without a word: log, go on
+                log.exception("subscription feed %s: unexpected error at position %d; trying again",
+                              self.log.name, self.position)
                 await asyncio.sleep(self.notifier.poll_seconds)
                 continue
             if not more:

@@ -14,6 +14,7 @@ import logging
 import asyncpg
 
 from service.observability.metrics import Metrics
+from service.read.pool import DATABASE_FAILURES
 from service.runtime.health import DatabaseHealth
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,16 @@ class LogNotifier:
                     if self.interrupted:
                         self.metrics.reconnected(self.name)
                         self.interrupted = False
+                    self.notified()  # an append announced before LISTEN took effect was not heard: read again
                     while not connection.is_closed():
                         await asyncio.sleep(self.poll_seconds)
                 finally:
                     self.listening = False
                     await connection.close()
-            except (OSError, asyncpg.PostgresError) as error:  # logged once per outage, by the health
+            except DATABASE_FAILURES as error:  # logged once per outage, by the health
                 self.health.failed(error)
+            except Exception:  # without this task readers only poll: log, go on listening
+                log.exception("notifier %s: unexpected error; listening again", self.name)
             self.interrupted = True
             self.notified()  # wake readers: they read what they may have missed
             await asyncio.sleep(self.poll_seconds)

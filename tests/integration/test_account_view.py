@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from service.access.keys import ACTIVE
 from service.api.schema import build_schema
 from service.bootstrap import open_context
 from service.read.findings import ACCOUNT_EVENTS_BETWEEN
@@ -151,7 +152,8 @@ def test_bad_list_arguments_are_named(client: httpx.Client) -> None:
     assert "orderBy" in error(orderBy="SIDEWAYS")
 
 
-FEEDS = {log.head for log in (EVENT_LOG, CHANGE_LOG)} | {log.after for log in (EVENT_LOG, CHANGE_LOG)}  # subscriptions' own
+# The background readers' own: the subscriptions' feeds and the key ring (which reads when its listener is up).
+FEEDS = {log.head for log in (EVENT_LOG, CHANGE_LOG)} | {log.after for log in (EVENT_LOG, CHANGE_LOG)} | {ACTIVE}
 
 
 async def test_a_list_with_views_and_findings_costs_the_same_queries_for_5_or_50_accounts(

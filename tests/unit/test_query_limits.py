@@ -65,9 +65,10 @@ def documented_queries() -> list[str]:
                                    get_introspection_query(descriptions=True, specified_by_url=True)])
 def test_the_documented_the_bench_and_graphiql_queries_are_admitted(query: str) -> None:
     assert errors(query) == [], query
-    # a fourth of the limit at most: GraphiQL's introspection is estimated from the schema's mean fields per type,
-    # rounded up, so it grows in steps as the schema does (the handling types took the mean from 3 to 4)
-    assert measure(query).cost <= QueryLimits.max_cost // 4
+    # a third of the limit at most: GraphiQL's introspection is estimated from the schema's mean fields per type,
+    # rounded up, and from the number of types, so it grows as the schema does (the handling types took the mean
+    # from 3 to 4; the CX impact types took it past a fourth of the limit, to 25,657)
+    assert measure(query).cost <= QueryLimits.max_cost // 3
 
 
 def test_the_200_alias_attack_is_refused_by_its_cost_and_its_aliases() -> None:

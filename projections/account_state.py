@@ -3,6 +3,9 @@
 Findings that became final (`projections.fold`) wait in `final` until the caller takes
 them (`take_final`): the projector writes them as final rows. A checkpoint never holds
 them (`checkpoint_bytes`): those final at or before its boundary are rows already.
+Attribution is one more fold (`projections.attribution.fold`), with its settings under
+`ATTRIBUTION` in the thresholds; its settled conversions wait in `credited` the same way
+(`take_credited`), to be written once as credit rows.
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from projections.attribution import fold as attribution_fold
+from projections.attribution.fold import Attributing, Converted
+from projections.attribution.journeys import READS as ATTRIBUTION_READS
+from projections.attribution.settings import DEFAULT_ATTRIBUTION, AttributionSettings
 from projections.facts import ORDER, Fact
 from projections.findings import Finding, Moment
 from projections.fold import Fold
 from projections.rules import RULES
 from projections.state_codec import encode, state
-from projections.thresholds import Thresholds
+from projections.thresholds import ATTRIBUTION, Thresholds
 from projections.view import fold as view_fold
 
 Order = tuple[datetime, str, str]
@@ -31,9 +38,17 @@ def folds() -> dict[str, Fold[Any]]:
 
 
 Final = tuple[datetime, Finding]  # (the instant of the fact at which the finding became final, the finding)
+Credited = tuple[datetime, Converted]  # (the instant of the fact at which the conversion settled, it and its touches)
 
 
-@state(version=4)
+
+def attribution_settings(thresholds: Thresholds) -> AttributionSettings:
+    settings = thresholds.get(ATTRIBUTION, DEFAULT_ATTRIBUTION)
+    assert isinstance(settings, AttributionSettings)
+    return settings
+
+
+@state(version=5)
 @dataclass(slots=True)
 class AccountState:
     account_id: str
@@ -43,6 +58,8 @@ class AccountState:
     view: view_fold.ViewState  # the account view's parts
     unchecked: int = 0  # facts taken since the last checkpoint (`projections.folding`)
     final: list[Final] = field(default_factory=list)  # findings that became final, not yet taken by the caller
+    attribution: Attributing | None = None  # None: not folded (a state started for chosen rules only)
+    credited: list[Credited] = field(default_factory=list)  # conversions settled, not yet taken by the caller
 
     @property
     def last_at(self) -> datetime | None:
@@ -57,7 +74,8 @@ def start(account_id: str, thresholds: Thresholds, rule_ids: Iterable[str] | Non
     chosen = folds() if rule_ids is None else {rule_id: folds()[rule_id] for rule_id in rule_ids}
     return AccountState(account_id, None, 0, {rule_id: fold.start(account_id, thresholds[rule_id])
                                               for rule_id, fold in chosen.items()},
-                        view_fold.start(account_id, thresholds["prospecting-a-customer"].customer_won_days))
+                        view_fold.start(account_id, thresholds["prospecting-a-customer"].customer_won_days),
+                        attribution=attribution_fold.start(account_id) if rule_ids is None else None)
 
 
 def advance(account: AccountState, fact: Fact, thresholds: Thresholds,
@@ -74,6 +92,10 @@ def advance(account: AccountState, fact: Fact, thresholds: Thresholds,
                                                                  thresholds[rule_id]))
     if fact.type in view_fold.TYPES:
         account.view = view_fold.step(account.view, fact)
+    if fact.type in ATTRIBUTION_READS and account.attribution is not None:
+        account.attribution = attribution_fold.step(account.attribution, fact, attribution_settings(thresholds))
+        if account.attribution.settled:
+            account.credited.extend((fact.occurred_at, each) for each in attribution_fold.take_settled(account.attribution))
     account.last = ORDER(fact)
     account.facts += 1
     account.unchecked += 1
@@ -101,6 +123,12 @@ def take_final(account: AccountState) -> list[Final]:
     return taken
 
 
+def take_credited(account: AccountState) -> list[Credited]:
+    """The conversions settled since last taken, taken out of the state."""
+    taken, account.credited = account.credited, []
+    return taken
+
+
 def checkpoint_bytes(account: AccountState) -> bytes:
-    """The state as a checkpoint stores it: without the final findings waiting to be taken."""
-    return encode(replace(account, final=[]) if account.final else account)
+    """The state as a checkpoint stores it: without the final findings and settled conversions waiting to be taken."""
+    return encode(replace(account, final=[], credited=[]) if account.final or account.credited else account)

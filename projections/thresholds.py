@@ -14,7 +14,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from projections.attribution.settings import DEFAULT_ATTRIBUTION, AttributionSettings, attribution_settings_from
 from projections.rules import RULES
+
+ATTRIBUTION = "attribution"  # attribution's settings travel with the thresholds: stored with the view, changed on rebuild
 
 
 class ThresholdError(ValueError):
@@ -33,7 +36,14 @@ def thresholds_from(table: Mapping[str, Any], *, lenient: bool = False) -> Thres
     another release); an operator's file is read strictly.
     """
     chosen = dict(DEFAULT_THRESHOLDS)
+    if lenient:  # stored before attribution's settings were: they were the defaults
+        chosen[ATTRIBUTION] = DEFAULT_ATTRIBUTION
     for rule_id, overrides in table.items():
+        if rule_id == ATTRIBUTION and isinstance(overrides, Mapping):
+            known = AttributionSettings.__dataclass_fields__
+            chosen[ATTRIBUTION] = attribution_settings_from(
+                {key: value for key, value in overrides.items() if key in known} if lenient else overrides)
+            continue
         if rule_id not in RULES:
             if lenient:
                 continue
@@ -44,6 +54,11 @@ def thresholds_from(table: Mapping[str, Any], *, lenient: bool = False) -> Thres
         kept = {key: value for key, value in overrides.items() if key in known} if lenient else overrides
         chosen[rule_id] = overridden(rule_id, RULES[rule_id].defaults, kept)
     return MappingProxyType(chosen)
+
+
+def with_attribution(thresholds: Thresholds, settings: AttributionSettings) -> Thresholds:
+    """The rules' thresholds with attribution's settings beside them, as the projector folds with them."""
+    return MappingProxyType({**thresholds, ATTRIBUTION: settings})
 
 
 def thresholds_table(thresholds: Thresholds) -> dict[str, dict[str, Any]]:

@@ -47,6 +47,7 @@ from service.projection.process import (
 from service.projection.view_store import open_view_store
 from service.read.account_view import ViewReads
 from service.read.accounts import Reads
+from service.read.attribution import AttributionReads
 from service.read.findings import FindingReads
 from service.read.impact import ImpactReads
 from service.read.pool import ReadPool
@@ -129,6 +130,7 @@ async def open_context(
             handling_reads=HandlingReads(pool, settings.handling),
             webhooks=webhooks,
             impact_reads=ImpactReads(pool, settings.attribution),
+            attribution=AttributionReads(pool),
         )
 
 

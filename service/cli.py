@@ -204,6 +204,7 @@ def database_failures() -> tuple[type[Exception], ...]:
 
 
 def rebuild_command(workers: int | None) -> int:
+    from projections.thresholds import with_attribution
     from service.observability.logs import configure_logging
     from service.projection.rebuild import RebuildFailed, RebuildRunning, rebuild
     from service.runtime.database import database, datastore_of
@@ -222,7 +223,7 @@ def rebuild_command(workers: int | None) -> int:
         EventStore(env=store_env(params)).close()  # the store's tables, if this database is new
         datastore = datastore_of(params)
         try:
-            report = rebuild(datastore, url, settings.thresholds, progress=progress_bar(sys.stderr),
+            report = rebuild(datastore, url, with_attribution(settings.thresholds, settings.attribution), progress=progress_bar(sys.stderr),
                              weights=settings.health_weights, workers=workers)
         except (RebuildRunning, RebuildFailed) as error:
             print(f"cx360: {error}", file=sys.stderr)

@@ -94,9 +94,14 @@ def position_based(conversion: Conversion, touches: Sequence[Touch], *_: object)
 
 def data_driven(conversion: Conversion, touches: Sequence[Touch], settings: AttributionSettings,
                 effects: Mapping[Key, Fraction]) -> list[Fraction]:
-    per_key = Counter(touch.key for touch in touches)
-    weights = [effects.get(touch.key, Fraction(0)) / per_key[touch.key] for touch in touches]
-    return weights if any(weights) else linear(conversion, touches)
+    return data_driven_weights([touch.key for touch in touches], effects)
+
+
+def data_driven_weights(keys: Sequence[Key], effects: Mapping[Key, Fraction]) -> list[Fraction]:
+    """The data-driven weights of touches known by their keys alone (as the credits table keeps them)."""
+    per_key = Counter(keys)
+    weights = [effects.get(key, Fraction(0)) / per_key[key] for key in keys]
+    return weights if any(weights) else [Fraction(1)] * len(keys)
 
 
 MODELS: dict[str, Weigher] = {

@@ -16,6 +16,7 @@ from service.api.account_view import (
     Satisfaction,
     instant,
 )
+from service.api.attribution import AttributedConversion, AttributionModel
 from service.api.context import Info
 from service.api.cursors import timeline_after, timeline_cursor
 from service.api.findings import Finding, FindingState
@@ -75,6 +76,17 @@ class Account:
     ) -> list[Finding]:
         records = await info.context.account_findings(str(self.id), self.as_of, (state or FindingState.OPEN).open_only)
         return [Finding.from_record(record) for record in records]
+
+    @strawberry.field(
+        description="The account's conversions, each with its touches' credits by the model, oldest first; with the "
+        "account's `asOf`, the conversions that had happened by then (the data-driven model then learns from every "
+        "account's conversions up to then)."
+    )
+    async def attribution(
+        self, info: Info, model: Annotated[AttributionModel, strawberry.argument(description="The attribution model.")]
+    ) -> list[AttributedConversion]:
+        found = await info.context.attribution.of_account(model.name.lower(), str(self.id), self.as_of)
+        return [AttributedConversion.from_conversion(each) for each in found]
 
     async def view(self, info: Info) -> dict[str, Any] | None:
         """The account's view (live, or as of `asOf`), loaded once per request for all fields."""

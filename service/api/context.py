@@ -17,6 +17,7 @@ from service.handling.commands import Handlings
 from service.handling.reads import HandlingReads
 from service.read.account_view import ViewKey, ViewReads
 from service.read.accounts import EventRecord, Reads
+from service.read.attribution import AttributionReads
 from service.read.findings import (
     FindingReads,
     FindingRecord,
@@ -47,6 +48,7 @@ class Context:
     handlings: Handlings  # acting on findings' handling (blocking: call it in a worker thread)
     handling_reads: HandlingReads
     impact_reads: ImpactReads  # the contradictions' cost and CX impact
+    attribution: AttributionReads
     evidence_loader: DataLoader[tuple[int, ...], list[EventRecord]] | None = None  # made per request
     view_loader: DataLoader[ViewKey, dict[str, Any] | None] | None = None  # made per request
     findings_loader: DataLoader[FindingsKey, list[FindingRecord]] | None = None  # made per request

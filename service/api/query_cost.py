@@ -104,6 +104,9 @@ def list_sizes(max_batch_events: int) -> dict[tuple[str, str], int]:
         ("ContradictionsCostReport", "byDepartmentPair"): departments + departments * (departments - 1) // 2,
         ("ContradictionCost", "departments"): 2,
         ("RevenueTally", "amounts"): UNBOUNDED,  # one per currency
+        ("Query", "attribution"): UNBOUNDED,  # one per group and currency
+        ("Account", "attribution"): UNBOUNDED,  # one per conversion of the account
+        ("AttributedConversion", "credits"): UNBOUNDED,  # one per touch in the conversion's window
     }
 
 

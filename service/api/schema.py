@@ -19,6 +19,7 @@ from projections.rules import RULES
 from service.access.scopes import EVENTS_WRITE, STREAMS_READ, VIEWS_READ
 from service.api.account import Account, AccountConnection, account_connection
 from service.api.account_list import AccountFilterInput, AccountOrder, list_after
+from service.api.attribution import AttributionQuery
 from service.api.context import Context, Info
 from service.api.cursors import notification_id_of, position_of
 from service.api.errors import BadInput, ClientErrors, ServiceUnavailable, should_mask, text_argument, unavailable
@@ -71,7 +72,7 @@ CLOCK_SKEW = timedelta(minutes=5)  # a client's clock may run a little ahead of 
 
 
 @strawberry.type(description="Accounts, their timelines and views, and findings across accounts.")
-class Query(HandlingQuery, ImpactQuery, WebhookQuery):
+class Query(HandlingQuery, ImpactQuery, AttributionQuery, WebhookQuery):
     @strawberry.field(description="The account, or null for an account no event has named.", extensions=needs(VIEWS_READ))
     async def account(
         self,

@@ -26,6 +26,7 @@ from projections.findings import Finding
 from projections.thresholds import thresholds_from
 from projections.view.health import HealthWeights
 from projections.view.model import AccountView
+from service.projection.attribution_store import AttributionWrites
 from service.projection.projector import judged_from_start
 from service.projection.view_store import ProjectedViews
 from service.runtime.database import datastore_of
@@ -112,6 +113,7 @@ def judge(part: Part, shadow: ProjectedViews, done: Any) -> tuple[int, int, int]
                         batch.final[account_id] = judged.final
                     batch.views[account_id], batch.due[account_id] = judged.view, judged.due
                     batch.checkpoints.extend(judged.checkpoints)
+                    batch.attribution[account_id] = judged.attribution
                     events, accounts, found = events + len(facts), accounts + 1, found + len(judged.findings) + len(judged.final)
                     if len(batch.findings) >= WRITE_EVERY_ACCOUNTS:
                         writer.put(batch)
@@ -208,7 +210,8 @@ class Writer:
                 try:
                     with self.shadow.datastore.transaction(commit=True) as curs:
                         self.shadow.write_checkpoints(curs, {}, batch.checkpoints)
-                        self.shadow.write(curs, batch.findings, batch.due, None, batch.views, final=batch.final)
+                        self.shadow.write(curs, batch.findings, batch.due, None, batch.views, final=batch.final,
+                                          attribution=batch.attribution)
                 except BaseException as error:  # raised again in the judging thread
                     self.error = error
 
@@ -222,3 +225,4 @@ class Batch:
     due: dict[str, datetime | None] = field(default_factory=dict)
     views: dict[str, AccountView] = field(default_factory=dict)
     checkpoints: list[tuple[str, datetime, bytes]] = field(default_factory=list)
+    attribution: dict[str, AttributionWrites] = field(default_factory=dict)

@@ -29,7 +29,7 @@ from multiprocessing import resource_tracker
 from multiprocessing.synchronize import Event
 from typing import Any
 
-from projections.thresholds import thresholds_from, thresholds_table
+from projections.thresholds import thresholds_from, thresholds_table, with_attribution
 from projections.view.health import HealthWeights
 from service.observability.logs import configure_logging
 from service.projection.follower import Follower, StopSignal
@@ -59,7 +59,8 @@ class ProjectorConfig:
 
     @classmethod
     def of(cls, settings: Settings, url: str, channel: str) -> ProjectorConfig:
-        return cls(url, channel, thresholds_table(settings.thresholds), settings.health_weights,
+        return cls(url, channel, thresholds_table(with_attribution(settings.thresholds, settings.attribution)),
+                   settings.health_weights,
                    settings.projector_batch_events, settings.projector_poll_seconds, settings.view_delay_seconds,
                    settings.log_format)
 

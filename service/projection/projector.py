@@ -39,7 +39,18 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from projections.account_state import AccountState, Final, findings_at, folds, start, take_final
+from projections.account_state import (
+    AccountState,
+    Final,
+    attribution_settings,
+    findings_at,
+    folds,
+    start,
+    take_credited,
+    take_final,
+)
+from projections.attribution import fold as attribution_fold
+from projections.attribution.journeys import READS as ATTRIBUTION_READS
 from projections.facts import ORDER, Fact
 from projections.findings import Finding, Moment
 from projections.folding import fold_recording, score_at
@@ -55,6 +66,7 @@ from projections.view.fold import view_at
 from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
 from projections.view.model import AccountView, HealthPoint
 from projections.weeks import boundaries_before
+from service.projection.attribution_store import AttributionWrites, attribution_writes
 from service.projection.view_store import ProjectedViews, account_events_from, accounts_events_from, events_after
 
 log = logging.getLogger(__name__)
@@ -94,12 +106,16 @@ class Writes:
     refolded: dict[str, datetime | None] = field(default_factory=dict)  # account -> checkpoints dropped from
     checkpoints: list[tuple[str, datetime, bytes]] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)  # accounts that failed: folded from scratch next time
+    attribution: dict[str, AttributionWrites] = field(default_factory=dict)  # credit rows and touches
+    folded: dict[str, list[Fact]] = field(default_factory=dict)  # the facts folded, by account
 
     def forget(self, account_id: str) -> None:
         """Nothing of the account's fold is written; its state goes, so its events are folded again next time."""
         self.refolded.pop(account_id, None)
         self.reopened.pop(account_id, None)
         self.final.pop(account_id, None)
+        self.attribution.pop(account_id, None)
+        self.folded.pop(account_id, None)
         self.checkpoints = [each for each in self.checkpoints if each[0] != account_id]
         self.forgotten.append(account_id)
 
@@ -273,6 +289,9 @@ class Projector:
                 folded, touched = self.folded(curs, account_id, before.get(account_id), facts, now, up_to, writes)
                 folded.findings, next_change = read_findings(folded, touched, now, self.thresholds)
                 final = take_final(folded.state)
+                if touched is None or touched & ATTRIBUTION_READS:
+                    writes.attribution[account_id] = self.attribution_of(folded.state, now,
+                                                                         writes.folded.pop(account_id, []))
                 both = {each.id for each in folded.findings} & {each.id for _, each in final}
                 if both:  # a rule broke the contract of `take_final`: this account alone stops, not the batch
                     raise ValueError(f"findings {sorted(both)} were given up as final and read as live")
@@ -303,7 +322,13 @@ class Projector:
             self.view.forget(curs, writes.forgotten)
         self.view.write_checkpoints(curs, writes.refolded, writes.checkpoints)
         self.view.write(curs, writes.findings, writes.due, position, writes.views, keep_earlier_due=keep_earlier_due,
-                        final=writes.final, reopened=writes.reopened)
+                        final=writes.final, reopened=writes.reopened, attribution=writes.attribution)
+
+    def attribution_of(self, state: AccountState, now: datetime, facts: Sequence[Fact]) -> AttributionWrites:
+        """The account's settled conversions since last taken, its conversions not settled, and the touches folded."""
+        settings = attribution_settings(self.thresholds)
+        live = attribution_fold.read(state.attribution, now, settings)[0] if state.attribution else []
+        return attribution_writes(take_credited(state), live, facts, settings)
 
     def prefetch(self, curs: Cursor[DictRow], instants: Mapping[str, datetime],
                  up_to: int) -> dict[str, tuple[datetime, tuple[datetime, bytes] | None, list[Fact]]]:
@@ -397,6 +422,7 @@ class Projector:
         A refold notes them too (at most the trend's 11 points, each read from the small
         state there), so that the view need not fold the account again from a checkpoint.
         """
+        writes.folded.setdefault(account_id, []).extend(facts)
         return fold_recording(state, facts, self.thresholds, self.weights, points=boundaries_before(now, TREND_POINTS),
                               scores=trend, taken=lambda boundary, data: writes.checkpoints.append(
                                   (account_id, boundary, data)))
@@ -459,6 +485,7 @@ class Judged:
     view: AccountView
     due: datetime | None
     checkpoints: list[tuple[str, datetime, bytes]]
+    attribution: AttributionWrites
 
 
 def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thresholds: Thresholds,
@@ -474,13 +501,16 @@ def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thr
                            taken=lambda boundary, data: checkpoints.append((account_id, boundary, data)))
     moment = Moment(now)
     final = take_final(state)
+    settings = attribution_settings(thresholds)
+    live = attribution_fold.read(state.attribution, now, settings)[0] if state.attribution else []
+    attribution = attribution_writes(take_credited(state), live, present, settings)
     findings = findings_at(state, moment, thresholds)
     past = [HealthPoint(point, scores[point] if point in scores else score_at(state, point, thresholds, weights))
             for point in points]
     view = view_at(state.view, now, findings, weights, past)
     due = min((each for each in (moment.next_change, deferred, view_changes(state, now)) if each is not None),
               default=None)
-    return Judged(findings, final, view, due, checkpoints)
+    return Judged(findings, final, view, due, checkpoints, attribution)
 
 
 def read_findings(folded: Folded, touched: set[str] | None, now: datetime,

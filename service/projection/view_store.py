@@ -28,6 +28,8 @@ from projections.facts import ORDER, Fact, fact_from_stored
 from projections.findings import SEVERITY_RANK, Finding
 from projections.view.model import AccountView
 from service.projection import finding_changes
+from service.projection.attribution_store import CREDITS, TOUCHES, AttributionTables, AttributionWrites
+from service.projection.attribution_store import create_statements as attribution_create_statements
 from service.runtime.database import datastore_of
 from service.store.tables import APPLICATION, EVENTS_TABLE
 
@@ -49,7 +51,8 @@ class ProjectedViews(PostgresTrackingRecorder):
     again with no new event), `_tracking` (the library's tracking table), `_settings`
     (the rule thresholds the rows were judged with) and `_checkpoints` (each account's
     folded state at some week boundaries, `projections.folding`; an account's state now
-    is its latest checkpoint with the events after it).
+    is its latest checkpoint with the events after it), and attribution's `_attribution_credits`
+    and `_attribution_touches` (`service.projection.attribution_store`).
     """
 
     def __init__(self, datastore: PostgresDatastore, *, name: str = LIVE) -> None:
@@ -57,7 +60,9 @@ class ProjectedViews(PostgresTrackingRecorder):
         self.name = name
         self.logs_changes = name == LIVE  # a rebuild's shadow logs its changes once, at the swap
         self.sql_create_statements.extend(create_statements(name))
+        self.sql_create_statements.extend(attribution_create_statements(name))
         self.sql_create_statements.extend(finding_changes.CREATE)
+        self.attribution = AttributionTables(name)
         table, schedule = Identifier(f"{name}_findings"), Identifier(f"{name}_schedule")
         accounts = Identifier(f"{name}_accounts")
         self.delete_accounts = SQL("DELETE FROM {0} WHERE account_id = ANY(%b::text[])").format(accounts)
@@ -132,6 +137,7 @@ class ProjectedViews(PostgresTrackingRecorder):
         keep_earlier_due: bool = False,
         final: Mapping[str, Sequence[Final]] | None = None,
         reopened: Mapping[str, datetime | None] | None = None,
+        attribution: Mapping[str, AttributionWrites] | None = None,
     ) -> None:
         """Replace the findings and views of the given accounts, set their due times, move the tracking.
 
@@ -141,9 +147,12 @@ class ProjectedViews(PostgresTrackingRecorder):
         findings that became final since. `reopened` names accounts folded again from a
         checkpoint (or from their first event: None): their rows final after it are found
         again, so they become live rows, replaced like the others. With
-        `keep_earlier_due`, an account already due sooner keeps that time.
+        `keep_earlier_due`, an account already due sooner keeps that time. `attribution`
+        holds the accounts' credit rows and journeys (`attribution_store`), whose rows
+        settled after a refold's checkpoint go first.
         """
         final = final or {}
+        self.attribution.write(curs, attribution or {}, reopened or {})
         if reopened:
             curs.execute(self.reopen_final, (list(reopened), [
                 datetime.min.replace(tzinfo=timezone.utc) if after is None else after for after in reopened.values()]))
@@ -259,7 +268,7 @@ def create_statements(name: str) -> list[Composed]:
     ]
 
 
-TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_checkpoints")
+TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_checkpoints", CREDITS, TOUCHES)
 
 
 def drop_view(curs: Cursor[DictRow], name: str) -> None:

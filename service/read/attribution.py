@@ -1,0 +1,179 @@
+"""Attribution reads: credits from the projector's rows, summed per currency and group, or per conversion.
+
+Every model but `data_driven` is a column of the credit rows (`service.projection.attribution_store`),
+so a total is one SQL aggregate. The data-driven model is credited here: its removal
+effects are learnt from the journeys in the range (the converted ones from the credit
+rows, those not converted as of the range's end from the touches table, as
+`projections.attribution.journeys` defines them; `projections.attribution.markov`),
+then each conversion's amount is split by them, exactly, in its currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from fractions import Fraction
+from itertools import groupby
+from typing import Any
+
+import asyncpg
+import orjson
+
+from projections.account_state import attribution_settings
+from projections.attribution.allocation import split
+from projections.attribution.journeys import Journey, Key
+from projections.attribution.markov import removal_effects
+from projections.attribution.models import checked_model, data_driven_weights
+from projections.attribution.rows import STORED_MODELS
+from projections.attribution.totals import GROUPS, Total
+from projections.thresholds import thresholds_from
+from service.read.pool import ReadPool
+
+CREDITS, TOUCHES = "cx360_view_attribution_credits", "cx360_view_attribution_touches"
+GROUP_COLUMNS = {group: group for group in GROUPS}  # each grouping is a column of the credit rows
+
+SUMS = """SELECT currency, {group} AS grp, touch_position IS NULL AS unattributed, sum({model}) AS amount,
+  count(DISTINCT conversion_position) AS conversions, count(touch_position) AS touches
+FROM {credits} WHERE occurred_at >= $1 AND occurred_at <= $2 GROUP BY 1, 2, 3"""
+ROWS = """SELECT account_id, conversion_position, conversion_event_id, conversion_kind, occurred_at, currency, amount,
+  touch_position, touch_event_id, touch_at, department, channel, campaign, actor, {model} AS credit
+FROM {credits} WHERE {where}
+ORDER BY occurred_at, conversion_position, touch_at, touch_source, touch_event_id"""
+EARLIEST, FAR_FUTURE = datetime.min.replace(tzinfo=timezone.utc), datetime.max.replace(tzinfo=timezone.utc)
+OPEN_PATHS = f"""SELECT array_agg(t.department || '/' || t.channel ORDER BY t.occurred_at, t.source, t.event_id) AS path
+FROM {TOUCHES} t WHERE t.occurred_at > $1::timestamptz - make_interval(days => $2::int) AND t.occurred_at <= $1
+  AND NOT EXISTS (SELECT 1 FROM {CREDITS} c WHERE c.account_id = t.account_id AND c.occurred_at >= t.occurred_at
+                  AND c.occurred_at <= $1)
+GROUP BY t.account_id"""
+STORED_SETTINGS = "SELECT thresholds FROM cx360_view_settings WHERE id = 1"
+
+
+@dataclass(frozen=True)
+class TouchCredit:
+    event_id: str
+    occurred_at: datetime
+    department: str
+    channel: str
+    campaign: str | None
+    actor: str | None
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ConversionCredits:
+    event_id: str
+    kind: str
+    occurred_at: datetime
+    amount: Decimal
+    currency: str
+    credits: tuple[TouchCredit, ...]  # empty: unattributed
+
+
+class AttributionReads:
+    def __init__(self, pool: ReadPool) -> None:
+        self.pool = pool
+
+    async def totals(self, model: str, start: datetime, end: datetime, group_by: str) -> list[Total]:
+        """The credits of the conversions in [start, end] by `group_by` and currency; unattributed in rows of their own."""
+        checked_model(model)
+        if model != "data_driven":
+            rows = await self.pool.fetch(SUMS.format(group=GROUP_COLUMNS[group_by], model=model, credits=CREDITS),
+                                         start, end)
+            return sorted_totals(Total(row["currency"], row["grp"], row["unattributed"], row["amount"],
+                                       row["conversions"], row["touches"]) for row in rows)
+        rows = await self.rows("occurred_at >= $1 AND occurred_at <= $2", start, end)
+        conversions = await self.data_driven(rows, start, end, learn=rows)
+        return totals_of(conversions, group_by)
+
+    async def of_account(self, model: str, account_id: str, as_of: datetime | None) -> list[ConversionCredits]:
+        """The account's conversions (up to `as_of`), each with its touches' credits by the model.
+
+        The data-driven model learns from every account's journeys up to `as_of` (its open
+        journeys are those of the latest judgement).
+        """
+        checked_model(model)
+        until = as_of or FAR_FUTURE
+        rows = await self.rows("account_id = $1 AND occurred_at <= $2", account_id, until, model=model)
+        if model != "data_driven":
+            return conversions_of(rows, [[row["credit"] for row in group] for group in by_conversion(rows)])
+        return await self.data_driven(rows, EARLIEST, until)
+
+    async def rows(self, where: str, *arguments: Any, model: str = "linear") -> list[asyncpg.Record]:
+        column = model if model in STORED_MODELS else "linear"
+        return await self.pool.fetch(ROWS.format(model=column, credits=CREDITS, where=where), *arguments)
+
+    async def data_driven(self, rows: Sequence[asyncpg.Record], start: datetime, end: datetime,
+                          learn: Sequence[asyncpg.Record] | None = None) -> list[ConversionCredits]:
+        """The conversions of `rows` credited by removal effects learnt from the journeys of [start, end]: the
+        conversions of `learn` (read if not given), and every account's touches since its last conversion within
+        the lookback window before `end` (the journey not converted at `end`)."""
+        if learn is None:
+            learn = await self.rows("occurred_at >= $1 AND occurred_at <= $2", start, end)
+        converted = [Journey(tuple(key_of(row) for row in group if row["touch_position"] is not None), True)
+                     for group in by_conversion(learn)]
+        open_paths = [Journey(tuple(path_step(step) for step in row["path"]), False)
+                      for row in await self.pool.fetch(OPEN_PATHS, end, await self.lookback_days())]
+        effects = removal_effects([*converted, *open_paths])
+        groups = by_conversion(rows)
+        return conversions_of(rows, [data_driven_credits(group, effects) for group in groups])
+
+
+    async def lookback_days(self) -> int:
+        """The lookback window the view's rows were folded with (a changed setting applies on rebuild)."""
+        stored = await self.pool.fetchval(STORED_SETTINGS)
+        table = orjson.loads(stored) if isinstance(stored, str | bytes) else (stored or {})
+        return attribution_settings(thresholds_from(table, lenient=True)).lookback_days
+
+
+def path_step(step: str) -> Key:
+    department, _, channel = step.partition("/")
+    return (department, channel)
+
+
+def key_of(row: asyncpg.Record) -> Key:
+    return (row["department"], row["channel"])
+
+
+def data_driven_credits(group: Sequence[asyncpg.Record], effects: dict[Key, Fraction]) -> list[Decimal]:
+    if group[0]["touch_position"] is None:
+        return [group[0]["amount"]]
+    return split(group[0]["amount"], data_driven_weights([key_of(row) for row in group], effects))
+
+
+def by_conversion(rows: Iterable[asyncpg.Record]) -> list[list[asyncpg.Record]]:
+    return [list(group) for _, group in groupby(rows, key=lambda row: row["conversion_position"])]
+
+
+def conversions_of(rows: Sequence[asyncpg.Record], credits: Sequence[Sequence[Decimal]]) -> list[ConversionCredits]:
+    found = []
+    for group, amounts in zip(by_conversion(rows), credits, strict=True):
+        first = group[0]
+        touched = tuple(TouchCredit(row["touch_event_id"], row["touch_at"], row["department"], row["channel"],
+                                    row["campaign"], row["actor"], amount)
+                        for row, amount in zip(group, amounts, strict=True) if row["touch_position"] is not None)
+        found.append(ConversionCredits(first["conversion_event_id"], first["conversion_kind"], first["occurred_at"],
+                                       first["amount"], first["currency"], touched))
+    return found
+
+
+def totals_of(conversions: Iterable[ConversionCredits], group_by: str) -> list[Total]:
+    """As `projections.attribution.totals`, from conversions read back."""
+    sums: dict[tuple[str, str | None, bool], list[Any]] = {}
+    for number, conversion in enumerate(conversions):
+        for credit in conversion.credits:
+            entry = sums.setdefault((conversion.currency, getattr(credit, group_by), False), [Decimal(0), set(), 0])
+            entry[0] += credit.amount
+            entry[1].add(number)
+            entry[2] += 1
+        if not conversion.credits:
+            entry = sums.setdefault((conversion.currency, None, True), [Decimal(0), set(), 0])
+            entry[0] += conversion.amount
+            entry[1].add(number)
+    return sorted_totals(Total(currency, group, unattributed, amount, len(numbers), touches)
+                         for (currency, group, unattributed), (amount, numbers, touches) in sums.items())
+
+
+def sorted_totals(rows: Iterable[Total]) -> list[Total]:
+    return sorted(rows, key=lambda row: (row.currency, row.unattributed, -row.amount, row.group or ""))

@@ -61,6 +61,9 @@ from service.store.ingest import Ingest
 from service.stream.feed import Feed
 from service.stream.logs import CHANGE_LOG, EVENT_LOG
 from service.stream.notifier import LogNotifier
+from service.webhooks.intake import Webhooks
+from service.webhooks.metrics import WebhookMetrics
+from service.webhooks.routes import routes as webhook_routes
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +113,13 @@ async def open_context(
         prober = Prober(health, database.probe)
         prober.start()
         stack.push_async_callback(anyio.to_thread.run_sync, prober.stop)
+        ingest = Ingest(store, settings.limits, metrics)
+        webhooks = Webhooks(pool.pool, ingest, WebhookMetrics(metrics.registry))
+        await webhooks.start()
         yield Context(
             settings=settings,
             reads=Reads(pool),
-            ingest=Ingest(store, settings.limits, metrics),
+            ingest=ingest,
             findings=FindingReads(pool, settings.thresholds, settings.health_weights),
             views=ViewReads(pool, settings.health_weights),
             event_feed=event_feed,
@@ -122,6 +128,7 @@ async def open_context(
             rates=RateLimits(reads=settings.rate_limit_reads, writes=settings.rate_limit_writes),
             handlings=Handlings(handling_store),
             handling_reads=HandlingReads(pool, settings.handling),
+            webhooks=webhooks,
             impact_reads=ImpactReads(pool, settings.attribution),
             attribution=AttributionReads(pool),
         )
@@ -250,6 +257,7 @@ def build_app(settings: Settings, *, demo: bool = False, tracer_provider: Any = 
             WebSocketRoute("/graphql", graphql),
             *operability_routes(),
             *console_routes(),  # the web console at / and /accounts/<id>
+            *webhook_routes(),  # POST /webhooks/<provider>, authenticated by the provider's signature
         ],
         middleware=middleware(settings, metrics, tracing),
         lifespan=lifespan,

@@ -1,4 +1,4 @@
-"""The `cx360` command: serve the API, rebuild the projections, manage API keys, export the schema.
+"""The `cx360` command: serve the API, rebuild the projections, manage API keys and webhook mappings, export the schema.
 
 Exit codes: 0 done (and `serve` stopped by SIGINT or SIGTERM); 1 a command failed (a
 rebuild, or a server that could not listen); 2 a bad setting or argument; 3 the
@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     rebuild.add_argument("--workers", type=int, help="processes judging accounts in parallel (default: CPUs, at most 4)")
     commands.add_parser("rules", help="print the rule thresholds in force (defaults or CX360_RULES_FILE) as TOML")
     add_keys_parser(commands)
+    add_webhook_parsers(commands)
     add_report_parser(commands)
     args = parser.parse_args(argv)
     try:
@@ -60,6 +61,8 @@ def run_command(args: argparse.Namespace) -> int:
         return rebuild_command(args.workers)
     if args.command == "keys":
         return keys_command(args)
+    if args.command in ("mappings", "webhooks"):
+        return webhook_commands(args)
     if args.command == "report":
         return report_command(args)
     return export_command(args)
@@ -76,6 +79,39 @@ def add_keys_parser(commands: Any) -> None:
     actions.add_parser("list", help="every key, revoked ones included (never their tokens)")
     revoke = actions.add_parser("revoke", help="revoke a key: every replica refuses it within a second")
     revoke.add_argument("key_id", help="the key's id, as `cx360 keys list` shows it")
+
+
+def add_webhook_parsers(commands: Any) -> None:
+    providers = ("stripe", "zendesk", "hubspot")
+    mappings = commands.add_parser("mappings", help="webhooks: map a provider's customer to an account (docs/webhooks.md)")
+    actions = mappings.add_subparsers(dest="action", required=True)
+    put = actions.add_parser("set", help="map it, then store the customer's parked events")
+    put.add_argument("provider", choices=providers)
+    put.add_argument("external_id", help="the provider's id: cus_…, a Zendesk organisation id, company:<id> or deal:<id>")
+    put.add_argument("account_id", help="the account, in the tenant's own id space")
+    listing = actions.add_parser("list", help="every mapping")
+    listing.add_argument("--provider", choices=providers)
+    remove = actions.add_parser("remove", help="remove a mapping: the customer's next events are parked")
+    remove.add_argument("provider", choices=providers)
+    remove.add_argument("external_id")
+    webhooks = commands.add_parser("webhooks", help="webhooks: the events parked (not stored yet), and why")
+    what = webhooks.add_subparsers(dest="action", required=True)
+    parked = what.add_parser("parked", help="the parked events, the most recent first")
+    parked.add_argument("--provider", choices=providers)
+    parked.add_argument("--all", action="store_true", help="also those stored since, once mapped")
+
+
+def webhook_commands(args: argparse.Namespace) -> int:
+    from service.webhooks.commands import mappings_command, parked_command
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = settings_from_env()
+    if settings is None:
+        return 2
+    if args.command == "webhooks":
+        return parked_command(settings, args.provider, args.all)
+    return mappings_command(settings, args.action, getattr(args, "provider", None), getattr(args, "external_id", None),
+                            getattr(args, "account_id", None))
 
 
 def add_report_parser(commands: Any) -> None:

@@ -86,6 +86,10 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # web origins whose pages may call the API; none: CORS is off
     rate_limit_reads: str = "200/second"  # per key (or loopback client), in the `limits` notation
     rate_limit_writes: str = "50/second"
+    # webhooks' signing secrets (docs/webhooks.md); a provider whose secret is not set is refused with 503
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    zendesk_webhook_secret: str | None = field(default=None, repr=False)
+    hubspot_client_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -138,6 +142,9 @@ class Settings:
             cors_origins=origins(env, "CX360_CORS_ORIGINS"),
             rate_limit_reads=rate(env, "CX360_RATE_LIMIT_READS", cls.rate_limit_reads),
             rate_limit_writes=rate(env, "CX360_RATE_LIMIT_WRITES", cls.rate_limit_writes),
+            stripe_webhook_secret=secret(env, "CX360_STRIPE_WEBHOOK_SECRET"),
+            zendesk_webhook_secret=secret(env, "CX360_ZENDESK_WEBHOOK_SECRET"),
+            hubspot_client_secret=secret(env, "CX360_HUBSPOT_CLIENT_SECRET"),
         )
 
 
@@ -236,6 +243,14 @@ def rate(env: Mapping[str, str], name: str, default: str) -> str:
         parsed = []
     if len(parsed) != 1 or parsed[0].amount < 1:
         raise SettingsError(f"{name} must be one rate such as 100/second, 20 per minute or 5000/hour (got {raw!r})")
+    return raw
+
+
+def secret(env: Mapping[str, str], name: str) -> str | None:
+    """A signing secret, or None when not set; one with spaces around it is a copying mistake."""
+    raw = env.get(name) or None
+    if raw is not None and raw != raw.strip():
+        raise SettingsError(f"{name} has spaces or a line break around it: copy the secret alone")
     return raw
 
 

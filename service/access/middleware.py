@@ -7,7 +7,8 @@ strawberry refuses the handshake of a web page of a foreign origin (`allowed_ori
 `/healthz` and `/readyz` stay open for load balancers; `/metrics` is open from loopback and
 needs the `admin` scope from elsewhere; the GraphiQL page stays open
 (a GET without `query` runs nothing), and so do the web console's page and files: what they send
-needs a key like anything else.
+needs a key like anything else. `/webhooks/<provider>` is authenticated by the provider's
+signature instead (service/webhooks/).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from service.access.ring import KeyRing
 from service.access.scopes import ADMIN, PRINCIPAL, Principal
 from service.console.routes import is_console_file
 from service.observability.endpoints import LOCAL_PATHS, OPEN_PATHS, from_loopback
+from service.webhooks import PATH_PREFIX
 
 GRAPHIQL_PATH = "/graphql"  # a GET without `query` there is the GraphiQL page, which runs nothing
 
@@ -33,6 +35,9 @@ class Authentication:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(PATH_PREFIX):
+            await self.app(scope, receive, send)  # a provider's webhook: its signature authenticates it
             return
         if is_console_file(scope["method"], scope["path"]):
             await self.app(scope, receive, send)  # the console's page and files, which hold no data

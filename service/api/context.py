@@ -31,6 +31,7 @@ from service.settings import Settings
 from service.store.handling_store import HandlingRow
 from service.store.ingest import Ingest
 from service.stream.feed import Feed
+from service.webhooks.intake import Webhooks
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Context:
     findings_loader: DataLoader[FindingsKey, list[FindingRecord]] | None = None  # made per request
     judged_loader: DataLoader[JudgedKey, Judged] | None = None  # made per request
     handling_loader: DataLoader[str, HandlingRow | None] | None = None  # made per request
+    webhooks: Webhooks | None = None  # provider webhooks: the account mapping and the parked events
     # who acts: a request's or a WebSocket's principal (None: nobody, refused everything); a
     # context built in the process (tests, benchmarks) acts for the process itself
     principal: Principal | None = IN_PROCESS

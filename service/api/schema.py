@@ -57,6 +57,7 @@ from service.api.types import (
     RecordEventsPayload,
 )
 from service.api.variable_errors import NameArgumentsInVariableErrors
+from service.api.webhooks import WebhookMutation, WebhookQuery
 from service.handling.reads import HandlingFilter
 from service.read.account_list import AccountFilter, account_page
 from service.settings import QueryLimits, Settings
@@ -71,7 +72,7 @@ CLOCK_SKEW = timedelta(minutes=5)  # a client's clock may run a little ahead of 
 
 
 @strawberry.type(description="Accounts, their timelines and views, and findings across accounts.")
-class Query(HandlingQuery, ImpactQuery, AttributionQuery):
+class Query(HandlingQuery, ImpactQuery, AttributionQuery, WebhookQuery):
     @strawberry.field(description="The account, or null for an account no event has named.", extensions=needs(VIEWS_READ))
     async def account(
         self,
@@ -148,7 +149,7 @@ class Query(HandlingQuery, ImpactQuery, AttributionQuery):
 
 
 @strawberry.type(description="Events in from producers, and people acting on findings.")
-class Mutation(HandlingMutation):
+class Mutation(HandlingMutation, WebhookMutation):
     @strawberry.mutation(
         description="Store a batch of events. Each faulty event is rejected alone; the valid ones are "
         "stored together in one transaction, or, if the database fails, none is.",

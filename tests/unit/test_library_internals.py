@@ -649,3 +649,16 @@ def test_strawberrys_parser_cache_hands_out_one_document_for_one_query_text() ->
     assert first.operation is second.operation, (
         f"strawberry's ParserCache no longer hands out the same document for the same query text: the plans "
         f"shared by document ({cited('def plans_of(')}) are made again for every request")
+
+
+# --- stripe ------------------------------------------------------------------------------------
+
+
+def test_stripe_checks_a_signature_and_its_age_with_construct_event() -> None:
+    import stripe
+
+    parameters = inspect.signature(stripe.Webhook.construct_event).parameters
+    assert {"payload", "sig_header", "secret", "tolerance"} <= set(parameters), (
+        f"stripe.Webhook.construct_event(payload, sig_header, secret, tolerance) changed: {cited('construct_event')}")
+    assert issubclass(stripe.SignatureVerificationError, Exception), (
+        f"stripe.SignatureVerificationError moved: {cited('SignatureVerificationError')}")

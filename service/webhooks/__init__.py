@@ -1,0 +1,11 @@
+"""Provider webhooks: payloads of Stripe, Zendesk and HubSpot in, catalogue events out.
+
+A provider's request is checked by its signature (`signatures`), its payload turned into
+catalogue events without their account (`stripe_events`, `zendesk_events`,
+`hubspot_events`), each event given the account its provider's customer is mapped to
+(`accounts`), and recorded through the same path as `recordEvents`; an event whose customer
+is not mapped yet is parked (`parked`) and replayed when it is (`intake`).
+"""
+
+PATH_PREFIX = "/webhooks/"  # authenticated by the provider's signature, not by an API key
+PROVIDERS = ("stripe", "zendesk", "hubspot")

@@ -1,0 +1,107 @@
+"""Taking a provider's events in: each given its mapped account and recorded through `Ingest` (validation,
+idempotency on `(source, id)`, the store's guarantees); the others parked. Mapping a customer replays its
+parked events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from service.store.ingest import Ingest
+from service.webhooks import accounts
+from service.webhooks.drafts import Draft, Ignored, Outcome, Unusable
+from service.webhooks.metrics import WebhookMetrics
+from service.webhooks.parked import REJECTED, UNMAPPED, UNUSABLE, ToPark, park, rejected, replayed, waiting
+from service.webhooks.tables import ensure_tables
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What became of a request's events (or of a customer's replayed ones)."""
+
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    parked: int = 0
+
+    def as_json(self) -> dict[str, int]:
+        return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates,
+                "ignored": self.ignored, "parked": self.parked}
+
+
+class Webhooks:
+    def __init__(self, pool: asyncpg.Pool, ingest: Ingest, metrics: WebhookMetrics, batch: int = 500) -> None:
+        self.pool, self.ingest, self.metrics, self.batch = pool, ingest, metrics, batch
+
+    async def start(self) -> None:
+        await ensure_tables(self.pool)
+
+    async def take(self, provider: str, outcomes: Sequence[Outcome]) -> Taken:
+        """Record the drafts whose customer is mapped; park the others with their reason; count the ignored."""
+        drafts = [each for each in outcomes if isinstance(each, Draft)]
+        mapped = await accounts.accounts_of(self.pool, provider, (each.external_id for each in drafts))
+        to_park = [ToPark(each.key, each.external_id, UNUSABLE, each.reason, None, each.payload)
+                   for each in outcomes if isinstance(each, Unusable)]
+        to_park += [ToPark(each.key, each.external_id, UNMAPPED, unmapped_reason(provider, each.external_id),
+                           each.envelope, each.payload) for each in drafts if each.external_id not in mapped]
+        ready = [(each, mapped[each.external_id]) for each in drafts if each.external_id in mapped]
+        stored, duplicates, refused = await self.record(ready)
+        to_park += [ToPark(draft.key, draft.external_id, REJECTED, reason, draft.envelope, draft.payload)
+                    for draft, reason in refused]
+        parked = await park(self.pool, provider, to_park)
+        ignored = sum(isinstance(each, Ignored) for each in outcomes)
+        taken = Taken(len(outcomes), stored, duplicates + len(to_park) - parked, ignored, parked)
+        for outcome, amount in (("received", taken.received), ("stored", stored), ("duplicate", taken.duplicates),
+                                ("ignored", ignored), ("parked", parked)):
+            self.metrics.count(provider, outcome, amount)
+        if any(each.cause == UNMAPPED for each in to_park):  # mapped meanwhile: its replay may have run before this park
+            await self.replay_mapped(provider, {each.external_id for each in to_park if each.cause == UNMAPPED})
+        return taken
+
+    async def record(self, ready: Sequence[tuple[Draft, str]]) -> tuple[int, int, list[tuple[Draft, str]]]:
+        """Stored, duplicates, and the drafts validation refused (with the reason)."""
+        stored = duplicates = 0
+        refused: list[tuple[Draft, str]] = []
+        for start in range(0, len(ready), self.batch):
+            chunk = ready[start:start + self.batch]
+            result = await self.ingest.record([draft.for_account(account) for draft, account in chunk])
+            stored, duplicates = stored + result.accepted, duplicates + result.duplicates
+            reasons: dict[int, list[str]] = {}
+            for rejection in result.rejected:
+                reasons.setdefault(rejection.index, []).append(f"{rejection.field}: {rejection.message}")
+            refused += [(chunk[index][0], "rejected by validation: " + "; ".join(found))
+                        for index, found in sorted(reasons.items())]
+        return stored, duplicates, refused
+
+    async def map(self, provider: str, external_id: str, account_id: str) -> tuple[accounts.Mapping, Taken]:
+        """Map the customer to the account, then replay its parked events (stored once, however often replayed)."""
+        mapping = await accounts.set_mapping(self.pool, provider, external_id, account_id)
+        return mapping, await self.replay(provider, external_id, account_id)
+
+    async def replay_mapped(self, provider: str, external_ids: set[str | None]) -> None:
+        found = await accounts.accounts_of(self.pool, provider, (each for each in external_ids if each is not None))
+        for external_id, account_id in found.items():
+            await self.replay(provider, external_id, account_id)
+
+    async def replay(self, provider: str, external_id: str, account_id: str) -> Taken:
+        stored = duplicates = parked = 0
+        while rows := await waiting(self.pool, provider, external_id, self.batch):
+            drafts = [(Draft(external_id, envelope, None), account_id) for _, envelope in rows]
+            new, again, refused = await self.record(drafts)
+            refused_keys = {draft.key: reason for draft, reason in refused}
+            for row_id, envelope in rows:
+                if envelope["id"] in refused_keys:
+                    await rejected(self.pool, row_id, account_id, refused_keys[envelope["id"]])
+            await replayed(self.pool, [row_id for row_id, envelope in rows if envelope["id"] not in refused_keys],
+                           account_id)
+            stored, duplicates, parked = stored + new, duplicates + again, parked + len(refused)
+        self.metrics.count(provider, "replayed", stored)
+        return Taken(stored + duplicates + parked, stored, duplicates, 0, parked)
+
+
+def unmapped_reason(provider: str, external_id: str) -> str:
+    return (f"no account is mapped to the {provider} id {external_id!r}: map it (mapProviderCustomer, or "
+            f"`cx360 mappings set {provider} {external_id} ACCOUNT_ID`) and this event is stored")

@@ -1,0 +1,92 @@
+"""Parked webhook events: kept with the reason they could not be stored, listed, and replayed once mapped.
+
+`cause` is `unmapped` (the provider's customer has no account yet: replayed when it is
+mapped), `unusable` (the payload lacks what the mapping needs) or `rejected` (the event
+failed the catalogue's validation). A provider's retry of a parked event parks nothing
+more: `(provider, event_id)` is unique.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+from service.store.tables import PARKED_TABLE
+
+UNMAPPED, UNUSABLE, REJECTED = "unmapped", "unusable", "rejected"
+
+
+@dataclass(frozen=True)
+class ToPark:
+    event_id: str
+    external_id: str | None
+    cause: str
+    reason: str
+    envelope: dict[str, Any] | None  # the catalogue event without its account; None when there is none
+    payload: Any  # the provider's event as it came
+
+
+@dataclass(frozen=True)
+class Parked:
+    id: int
+    provider: str
+    event_id: str
+    external_id: str | None
+    cause: str
+    reason: str
+    parked_at: datetime
+    replayed_at: datetime | None
+    account_id: str | None
+    payload: Any
+
+
+async def park(pool: asyncpg.Pool, provider: str, items: Sequence[ToPark]) -> int:
+    """Park the items not parked before; how many are new."""
+    if not items:
+        return 0
+    rows = await pool.fetch(
+        f"INSERT INTO {PARKED_TABLE} (provider, event_id, external_id, cause, reason, envelope, payload)"
+        " SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])"
+        " ON CONFLICT (provider, event_id) DO NOTHING RETURNING id",
+        provider, [each.event_id for each in items], [each.external_id for each in items],
+        [each.cause for each in items], [each.reason[:1000] for each in items],
+        [json(each.envelope) if each.envelope is not None else None for each in items],
+        [json(each.payload) for each in items])
+    return len(rows)
+
+
+async def waiting(pool: asyncpg.Pool, provider: str, external_id: str, limit: int) -> list[tuple[int, dict[str, Any]]]:
+    """The unmapped events of this customer not replayed yet, oldest first: (row id, envelope)."""
+    rows = await pool.fetch(
+        f"SELECT id, envelope FROM {PARKED_TABLE} WHERE provider = $1 AND external_id = $2 AND cause = $3"
+        " AND replayed_at IS NULL ORDER BY id LIMIT $4", provider, external_id, UNMAPPED, limit)
+    return [(row["id"], orjson.loads(row["envelope"])) for row in rows]
+
+
+async def replayed(pool: asyncpg.Pool, ids: Sequence[int], account_id: str) -> None:
+    await pool.execute(f"UPDATE {PARKED_TABLE} SET replayed_at = now(), account_id = $2"
+                       " WHERE id = ANY($1::bigint[]) AND replayed_at IS NULL", list(ids), account_id)
+
+
+async def rejected(pool: asyncpg.Pool, row_id: int, account_id: str, reason: str) -> None:
+    """A replayed event the catalogue refused: it stays parked, with the new cause and reason."""
+    await pool.execute(f"UPDATE {PARKED_TABLE} SET cause = $2, reason = $3, account_id = $4 WHERE id = $1",
+                       row_id, REJECTED, reason[:1000], account_id)
+
+
+async def listed(pool: asyncpg.Pool, provider: str | None, include_replayed: bool, limit: int) -> list[Parked]:
+    """Parked events, the most recent first: those still waiting, or (`include_replayed`) all."""
+    rows = await pool.fetch(
+        f"SELECT id, provider, event_id, external_id, cause, reason, parked_at, replayed_at, account_id, payload"
+        f" FROM {PARKED_TABLE} WHERE ($1::text IS NULL OR provider = $1) AND ($2 OR replayed_at IS NULL)"
+        " ORDER BY id DESC LIMIT $3", provider, include_replayed, limit)
+    return [Parked(**{**dict(row), "payload": orjson.loads(row["payload"])}) for row in rows]
+
+
+def json(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -1,0 +1,78 @@
+"""Each provider's signature, checked as the provider documents it; a request that fails is refused whole.
+
+Stripe's with its official library (`stripe.Webhook.construct_event`); Zendesk and HubSpot
+publish no Python library for it, so their HMACs are computed here, compared in constant
+time. Every timestamp is held to `TOLERANCE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from datetime import datetime
+
+import stripe
+
+TOLERANCE_SECONDS = 300
+HUBSPOT_DECODED = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$", "%27": "'", "%28": "(",
+                   "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";"}  # HubSpot signs its URI with these decoded
+
+
+class SignatureRefused(Exception):
+    """The request is not shown to come from the provider (the message says why)."""
+
+
+def check_stripe(body: bytes, header: str | None, secret: str) -> None:
+    """`Stripe-Signature` (`t=…,v1=…`): HMAC-SHA256 of `t.body`, `t` within the tolerance."""
+    try:
+        stripe.Webhook.construct_event(body, header, secret, tolerance=TOLERANCE_SECONDS)
+    except stripe.SignatureVerificationError as refused:
+        raise SignatureRefused(f"Stripe-Signature: {refused.user_message or refused}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise SignatureRefused("body: not JSON, so not a Stripe event") from None
+
+
+def check_zendesk(body: bytes, signature: str | None, timestamp: str | None, secret: str,
+                  now: float | None = None) -> None:
+    """`X-Zendesk-Webhook-Signature`: base64(HMAC-SHA256(secret, timestamp + body)), with
+    `X-Zendesk-Webhook-Signature-Timestamp` (ISO 8601) within the tolerance."""
+    if not signature or not timestamp:
+        raise SignatureRefused("X-Zendesk-Webhook-Signature and X-Zendesk-Webhook-Signature-Timestamp are required")
+    try:
+        signed_at = datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise SignatureRefused(f"X-Zendesk-Webhook-Signature-Timestamp: not an ISO 8601 date-time ({timestamp!r:.40})") from None
+    within_tolerance("X-Zendesk-Webhook-Signature-Timestamp", signed_at, now)
+    expected = base64.b64encode(hmac.digest(secret.encode(), timestamp.encode() + body, hashlib.sha256)).decode()
+    if not hmac.compare_digest(expected, signature.strip()):
+        raise SignatureRefused("X-Zendesk-Webhook-Signature: does not match the body and the secret")
+
+
+def check_hubspot(method: str, uri: str, body: bytes, signature: str | None, timestamp: str | None, secret: str,
+                  now: float | None = None) -> None:
+    """`X-HubSpot-Signature-v3`: base64(HMAC-SHA256(client secret, method + URI + body + timestamp)), with
+    `X-HubSpot-Request-Timestamp` (milliseconds) within the tolerance."""
+    if not signature or not timestamp:
+        raise SignatureRefused("X-HubSpot-Signature-v3 and X-HubSpot-Request-Timestamp are required")
+    if not timestamp.isdigit():
+        raise SignatureRefused(f"X-HubSpot-Request-Timestamp: not milliseconds since 1970 ({timestamp!r:.40})")
+    within_tolerance("X-HubSpot-Request-Timestamp", int(timestamp) / 1000, now)
+    signed = method.encode() + hubspot_uri(uri).encode() + body + timestamp.encode()
+    expected = base64.b64encode(hmac.digest(secret.encode(), signed, hashlib.sha256)).decode()
+    if not hmac.compare_digest(expected, signature.strip()):
+        raise SignatureRefused("X-HubSpot-Signature-v3: does not match the request and the client secret")
+
+
+def hubspot_uri(uri: str) -> str:
+    for encoded, character in HUBSPOT_DECODED.items():
+        uri = uri.replace(encoded, character).replace(encoded.lower(), character)
+    return uri
+
+
+def within_tolerance(header: str, signed_at: float, now: float | None) -> None:
+    age = (time.time() if now is None else now) - signed_at
+    if abs(age) > TOLERANCE_SECONDS:
+        raise SignatureRefused(f"{header}: signed {age:+.0f} s from now, beyond the tolerance of "
+                               f"{TOLERANCE_SECONDS} s (a replayed or delayed request)")

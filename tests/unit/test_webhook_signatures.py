@@ -1,0 +1,82 @@
+"""Zendesk's and HubSpot's signatures, computed here as each provider documents them; Stripe's through its library."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+import pytest
+
+from service.webhooks.signatures import SignatureRefused, check_hubspot, check_stripe, check_zendesk
+
+SECRET = "dGhpcyBpcyBhIHRlc3Qgc2VjcmV0"
+BODY = b'{"type":"zen:event-type:ticket.created","id":"e1"}'
+
+
+def zendesk_signature(body: bytes, timestamp: str, secret: str = SECRET) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()).decode()
+
+
+def hubspot_signature(uri: str, body: bytes, timestamp: str, secret: str = SECRET) -> str:
+    signed = b"POST" + uri.encode() + body + timestamp.encode()
+    return base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
+
+
+def stripe_header(body: bytes, at: int, secret: str = "whsec_test") -> str:
+    digest = hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={at},v1={digest}"
+
+
+def iso(at: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+
+
+def test_zendesk_accepts_its_signature_and_refuses_others() -> None:
+    now = time.time()
+    stamp = iso(now)
+    check_zendesk(BODY, zendesk_signature(BODY, stamp), stamp, SECRET, now)
+    with pytest.raises(SignatureRefused, match="does not match"):
+        check_zendesk(BODY + b" ", zendesk_signature(BODY, stamp), stamp, SECRET, now)
+    with pytest.raises(SignatureRefused, match="does not match"):
+        check_zendesk(BODY, zendesk_signature(BODY, stamp, "other"), stamp, SECRET, now)
+    with pytest.raises(SignatureRefused, match="required"):
+        check_zendesk(BODY, None, stamp, SECRET, now)
+
+
+@pytest.mark.parametrize("offset", [-301, 301, -86400])
+def test_zendesk_refuses_a_timestamp_beyond_five_minutes(offset: int) -> None:
+    now = time.time()
+    stamp = iso(now + offset)
+    with pytest.raises(SignatureRefused, match="tolerance"):
+        check_zendesk(BODY, zendesk_signature(BODY, stamp), stamp, SECRET, now)
+
+
+def test_hubspot_accepts_its_v3_signature_over_the_decoded_uri() -> None:
+    now = time.time()
+    stamp = str(int(now * 1000))
+    uri = "https://cx.example.com/webhooks/hubspot?portal=62515&tag=a:b"
+    sent = "https://cx.example.com/webhooks/hubspot?portal=62515&tag=a%3Ab"  # HubSpot signs `:` decoded
+    check_hubspot("POST", sent, BODY, hubspot_signature(uri, BODY, stamp), stamp, SECRET, now)
+    with pytest.raises(SignatureRefused, match="does not match"):
+        check_hubspot("POST", "https://other.example.com/webhooks/hubspot", BODY,
+                      hubspot_signature(uri, BODY, stamp), stamp, SECRET, now)
+    stale = str(int((now - 301) * 1000))
+    with pytest.raises(SignatureRefused, match="tolerance"):
+        check_hubspot("POST", uri, BODY, hubspot_signature(uri, BODY, stale), stale, SECRET, now)
+    with pytest.raises(SignatureRefused, match="milliseconds"):
+        check_hubspot("POST", uri, BODY, "x", "2026-01-01", SECRET, now)
+
+
+def test_stripe_through_its_library() -> None:
+    now = int(time.time())
+    check_stripe(BODY, stripe_header(BODY, now), "whsec_test")
+    with pytest.raises(SignatureRefused, match="Stripe-Signature"):
+        check_stripe(BODY, stripe_header(BODY, now, "whsec_other"), "whsec_test")
+    with pytest.raises(SignatureRefused, match="tolerance"):
+        check_stripe(BODY, stripe_header(BODY, now - 301), "whsec_test")
+    with pytest.raises(SignatureRefused):
+        check_stripe(BODY, None, "whsec_test")
+    with pytest.raises(SignatureRefused, match="not JSON"):
+        check_stripe(b"not json", stripe_header(b"not json", now), "whsec_test")

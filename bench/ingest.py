@@ -149,10 +149,10 @@ def stages(store: EventStore, work: list[list[dict[str, Any]]]) -> dict[str, flo
         validated = time.perf_counter()
         built = 0.0
 
-        def build(stored_keys: set[tuple[str, str]], versions: dict[str, int]) -> Any:
+        def build(stored: dict[tuple[str, str], Any], versions: dict[str, int]) -> Any:
             nonlocal built
             begin = time.perf_counter()
-            append = store.append_of([event for _, event in valid if event.key not in stored_keys], versions)
+            append = store.append_of([event for _, event in valid if event.key not in stored], versions)
             built = time.perf_counter() - begin
             return append
 

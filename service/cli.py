@@ -70,6 +70,8 @@ def add_keys_parser(commands: Any) -> None:
     create.add_argument("--scope", action="append", required=True,
                         help="events:write, views:read, streams:read or admin; repeat it, or separate with commas")
     create.add_argument("--days", type=int, help="the key expires this many days from now (1 to 3650; default: never)")
+    create.add_argument("--source", action="append", help="the key records events of this source only; repeat it for "
+                                                          "several (default: any source)")
     actions.add_parser("list", help="every key, revoked ones included (never their tokens)")
     revoke = actions.add_parser("revoke", help="revoke a key: every replica refuses it within a second")
     revoke.add_argument("key_id", help="the key's id, as `cx360 keys list` shows it")
@@ -83,7 +85,7 @@ def keys_command(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     return run(settings, args.action, getattr(args, "name", None), getattr(args, "scope", None) or [],
-               getattr(args, "key_id", None), getattr(args, "days", None))
+               getattr(args, "key_id", None), getattr(args, "days", None), getattr(args, "source", None) or [])
 
 
 def serve_command(args: argparse.Namespace) -> int:

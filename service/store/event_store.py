@@ -17,21 +17,23 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any, cast
 from uuid import UUID
 
 import orjson
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder, Transcoder
+from eventsourcing.persistence import InfrastructureFactory, StoredEvent, TrackingRecorder, Transcoder
 from eventsourcing.utils import Environment, get_topic
 from psycopg.errors import QueryCanceled
 from psycopg_pool import PoolTimeout
 
-from domain.stream import account_stream_id, recorded
+from domain.stream import RecordedEvent, account_stream_id, recorded, type_of_topic
 from domain.validation import ValidEvent
 from service.runtime.database import bounded_factory
 from service.runtime.health import DatabaseHealth
+from service.store.conflicts import Conflict, Content, differences
 from service.store.recorder import (
     IDEMPOTENCY_CONSTRAINT,
     AccountRow,
@@ -62,8 +64,9 @@ class StoreUnavailable(Exception):
 @dataclass(frozen=True)
 class RecordOutcome:
     accepted: int
-    duplicates: int
+    duplicates: int  # resent as they were (stored before, or earlier in the batch)
     positions: dict[int, int]  # batch index -> notification id, for the events newly stored
+    conflicts: tuple[Conflict, ...] = ()  # resent with different content: not stored, and said so
 
 
 class JsonTranscoder(Transcoder):
@@ -102,12 +105,16 @@ class EventStore(Application[UUID]):
         if not self.health.up:
             raise StoreUnavailable("the event store is unavailable")
         first_of_key: dict[tuple[str, str], tuple[int, ValidEvent]] = {}
+        repeats: list[tuple[int, ValidEvent]] = []
         for index, event in events:
-            first_of_key.setdefault(event.key, (index, event))
+            if first_of_key.setdefault(event.key, (index, event))[0] != index:
+                repeats.append((index, event))
         new: list[tuple[int, ValidEvent]] = []
+        conflicts: list[Conflict] = []
 
-        def build(stored_keys: set[tuple[str, str]], versions: dict[str, int]) -> Append:
-            new[:] = [pair for key, pair in first_of_key.items() if key not in stored_keys]
+        def build(stored: dict[tuple[str, str], StoredEvent], versions: dict[str, int]) -> Append:
+            new[:] = [pair for key, pair in first_of_key.items() if key not in stored]
+            conflicts[:] = self.conflicts_of(first_of_key, repeats, stored)
             return self.append_of([event for _, event in new], versions)
 
         attempts = Attempts(deadline)
@@ -126,8 +133,31 @@ class EventStore(Application[UUID]):
                 raise StoreUnavailable("the event store failed") from failure
             self.health.answered()
             positions = {index: notification_id for (index, _), notification_id in zip(new, notification_ids)}
-            return RecordOutcome(accepted=len(new), duplicates=len(events) - len(new), positions=positions)
+            return RecordOutcome(accepted=len(new), duplicates=len(events) - len(new) - len(conflicts),
+                                 positions=positions, conflicts=tuple(sorted(conflicts, key=attrgetter("index"))))
         raise self.unavailable(attempts)
+
+    def conflicts_of(self, first_of_key: Mapping[tuple[str, str], tuple[int, ValidEvent]],
+                     repeats: Sequence[tuple[int, ValidEvent]],
+                     stored: Mapping[tuple[str, str], StoredEvent]) -> list[Conflict]:
+        """The events whose key is stored, or earlier in the batch, with different content: each is
+        compared with what stands, the stored event or else the first of its key in the batch."""
+        standing: dict[tuple[str, str], Content] = {}
+        for key, stored_event in stored.items():
+            state = cast(RecordedEvent, self.mapper.to_domain_event(stored_event)).__dict__
+            standing[key] = Content.stored(type_of_topic(stored_event.topic), state)
+        found = []
+        for index, event in [*first_of_key.values(), *repeats]:
+            earlier = first_of_key[event.key][0]
+            if event.key in standing:
+                first, earlier_index = standing[event.key], None
+            elif earlier != index:
+                first, earlier_index = Content.of(first_of_key[event.key][1]), earlier
+            else:
+                continue
+            if fields := differences(first, Content.of(event)):
+                found.append(Conflict(index, event.source, event.id, fields, earlier_index))
+        return found
 
     def unavailable(self, attempts: Attempts) -> StoreUnavailable:
         """What the last failure says to the client; a database that cannot be reached is marked down."""
@@ -257,4 +287,4 @@ def account_row(account_id: str, events: list[ValidEvent], version: int, recorde
     )
 
 
-__all__ = ["EventStore", "IDEMPOTENCY_CONSTRAINT", "RecordOutcome", "StoreUnavailable", "store_env"]
+__all__ = ["Conflict", "EventStore", "IDEMPOTENCY_CONSTRAINT", "RecordOutcome", "StoreUnavailable", "store_env"]

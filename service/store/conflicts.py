@@ -54,9 +54,12 @@ class Conflict:
 
     @property
     def message(self) -> str:
+        return self.message_with(f"index {self.earlier}" if self.earlier is not None else None)
+
+    def message_with(self, earlier: str | None) -> str:
+        """The reason, with the earlier event of the batch named as the caller numbers it (an index, a line)."""
         which = ", ".join(self.fields)
-        before = (f"sent earlier in this batch (index {self.earlier})" if self.earlier is not None
-                  else "already stored")
+        before = f"sent earlier in this batch ({earlier})" if earlier is not None else "already stored"
         return (f"event {self.event_id!r:.80} of source {self.source!r:.80} was {before} with different content "
                 f"({which} differ); it is not stored again: the first stands. A changed fact is a new event "
                 f"with an id of its own")

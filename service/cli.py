@@ -1,4 +1,4 @@
-"""The `cx360` command: serve the API, rebuild the projections, manage API keys, export the schema.
+"""The `cx360` command: serve the API, rebuild the projections, manage API keys, import events, export the schema.
 
 Exit codes: 0 done (and `serve` stopped by SIGINT or SIGTERM); 1 a command failed (a
 rebuild, or a server that could not listen); 2 a bad setting or argument; 3 the
@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     rebuild.add_argument("--workers", type=int, help="processes judging accounts in parallel (default: CPUs, at most 4)")
     commands.add_parser("rules", help="print the rule thresholds in force (defaults or CX360_RULES_FILE) as TOML")
     add_keys_parser(commands)
+    add_import_parser(commands)
     args = parser.parse_args(argv)
     try:
         return run_command(args)
@@ -59,6 +60,10 @@ def run_command(args: argparse.Namespace) -> int:
         return rebuild_command(args.workers)
     if args.command == "keys":
         return keys_command(args)
+    if args.command == "import":
+        from service.producers.import_command import import_command
+
+        return import_command(args)
     return export_command(args)
 
 
@@ -75,6 +80,21 @@ def add_keys_parser(commands: Any) -> None:
     actions.add_parser("list", help="every key, revoked ones included (never their tokens)")
     revoke = actions.add_parser("revoke", help="revoke a key: every replica refuses it within a second")
     revoke.add_argument("key_id", help="the key's id, as `cx360 keys list` shows it")
+
+
+def add_import_parser(commands: Any) -> None:
+    command = commands.add_parser("import", help="import events from a JSONL or CSV file (resumable; docs/producers.md)")
+    command.add_argument("file", type=Path, help="the file: one envelope per line (.jsonl, .ndjson) or a CSV with a header")
+    command.add_argument("--format", choices=("jsonl", "csv"), help="default: by the file's suffix (.csv is CSV)")
+    command.add_argument("--mapping", type=Path, help="a TOML file mapping CSV columns: [columns] and [constants]")
+    command.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                         help="a CSV column for an envelope field or data.<key>; repeat it")
+    command.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                         help="an envelope field with the same value on every CSV row (say source=legacy); repeat it")
+    command.add_argument("--batch", type=int, help="events per transaction (default: CX360_MAX_BATCH_EVENTS)")
+    command.add_argument("--rejections", type=Path, help="where rejected lines go (default: FILE.rejections)")
+    command.add_argument("--checkpoint", type=Path, help="where progress is kept (default: FILE.checkpoint)")
+    command.add_argument("--restart", action="store_true", help="ignore a checkpoint: import from the first line")
 
 
 def keys_command(args: argparse.Namespace) -> int:

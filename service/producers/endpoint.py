@@ -8,12 +8,14 @@ NDJSON); 400 for a body that cannot be read at all; 415 for a content type not t
 
 A CloudEvents batch is stored in one transaction, like a `recordEvents` batch, and holds at
 most `CX360_MAX_BATCH_EVENTS` events. An NDJSON body may hold more: it is stored in
-transactions of that many lines, in order; if the database fails midway, the answer (503)
-says through which line events were stored.
+transactions of that many lines, in order, each validated while the one before it is
+stored; if the database fails midway, the answer (503) says through which line events
+were stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +30,7 @@ from service.api.context import Context
 from service.producers.cloudevents import BATCH, STRUCTURED, binary_item, reason, structured_item
 from service.producers.envelopes import Item, Unreadable, ndjson_items, read_json
 from service.store.event_store import StoreUnavailable
-from service.store.ingest import Ingest
+from service.store.ingest import Checked, Ingest
 
 NDJSON = "application/x-ndjson"
 ACCEPTED_TYPES = (f"{STRUCTURED} (structured), {BATCH} (batched), {NDJSON} (one envelope per line), or, in "
@@ -71,12 +73,20 @@ async def post_events(request: Request) -> Response:
     except Unreadable as unreadable:
         return refusal(400, "BAD_REQUEST", str(unreadable))
     outcome = Outcome("line" if media == NDJSON else "index")
-    chunk = context.settings.max_batch_events
-    for start in range(0, len(items), chunk):
-        try:
-            await record_items(context.ingest, items[start:start + chunk], principal, outcome)
+    size = context.settings.max_batch_events
+    chunks = [items[start:start + size] for start in range(0, len(items), size)]
+    checked = await check_items(context.ingest, chunks[0], principal) if chunks else None
+    for number, chunk in enumerate(chunks):
+        assert checked is not None
+        storing = asyncio.ensure_future(store_items(context.ingest, chunk, checked, outcome))
+        try:  # the next chunk is validated while this one is stored
+            checked = await check_items(context.ingest, chunks[number + 1], principal) if number + 1 < len(chunks) else None
+            await storing
         except StoreUnavailable as failure:
-            return refusal(503, "UNAVAILABLE", unstored(failure, outcome, items, start))
+            return refusal(503, "UNAVAILABLE", unstored(failure, outcome, items, number * size))
+        finally:
+            if not storing.done():
+                storing.cancel()
     return Response(orjson.dumps(outcome.answer()), status_code=outcome.status, media_type="application/json")
 
 
@@ -98,10 +108,15 @@ def read_items(media: str, request: Request, body: bytes, maximum: int) -> list[
     return [binary_item(request.headers, body)]
 
 
-async def record_items(ingest: Ingest, items: Sequence[Item], principal: Principal, outcome: Outcome) -> None:
-    """Record the items without faults in one batch; add what became of each item to the outcome."""
+async def check_items(ingest: Ingest, items: Sequence[Item], principal: Principal) -> Checked:
+    """The items without faults, validated as one batch."""
+    return await ingest.check([item.envelope for item in items if not item.faults], principal.sources)
+
+
+async def store_items(ingest: Ingest, items: Sequence[Item], checked: Checked, outcome: Outcome) -> None:
+    """Store the checked batch of the items in one transaction; add what became of each item to the outcome."""
     readable = [item for item in items if not item.faults]
-    result = await ingest.record([item.envelope for item in readable], principal.sources)
+    result = await ingest.store_checked(checked)
     outcome.accepted += result.accepted
     outcome.duplicates += result.duplicates
     rejected = [(item.label, item.event_id, name, message) for item in items for name, message in item.faults.items()]

@@ -4,9 +4,12 @@ found before validation; what every producer path shares: JSON read exactly, lin
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from domain.fields import json_type
 
@@ -46,6 +49,23 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal, parse_int=read_integer, parse_constant=reject_constant)
 
 
+# a number with a fraction or an exponent, or of 19 digits or more (or text that looks so)
+INEXACT = re.compile(rb"(?:^|[:,\[])\s*-?(?:\d+[.eE]|\d{19})")
+
+
+def fast_loads(text: bytes) -> Any:
+    """`loads`, by orjson where that gives the same values: a document with no number with a fraction or
+    an exponent, nor of 19 digits or more (orjson reads those as binary floats). Every such number follows
+    `:`, `,`, `[` or the start; text in a string that looks like one only costs the exact reader. A document orjson
+    refuses is read again by `loads`, which names its fault."""
+    if INEXACT.search(text):
+        return loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return loads(text)
+
+
 def read_json(body: bytes, what: str) -> Any:
     """The body as JSON, or `Unreadable` naming what is wrong."""
     if not body.strip():
@@ -69,7 +89,7 @@ def ndjson_items(body: bytes) -> list[Item]:
             continue
         item = Item(number)
         try:
-            value = loads(line)
+            value = fast_loads(line)
         except UnicodeDecodeError:
             item.faults["line"] = "is not UTF-8"
         except RecursionError:

@@ -26,6 +26,9 @@ class IngestResult:
     conflicts: tuple[Conflict, ...] = ()
 
 
+Checked = tuple[list[tuple[int, ValidEvent]], list[Rejection]]
+
+
 class Ingest:
     """The write path. Validation and the append run in worker threads: both block."""
 
@@ -37,7 +40,16 @@ class Ingest:
     async def record(self, raws: Sequence[Mapping[str, Any]], sources: Collection[str] | None = None) -> IngestResult:
         """Validate and store the batch; with `sources`, events of any other source are rejected (a key
         restricted to its own sources)."""
-        valid, rejections = await anyio.to_thread.run_sync(checked_batch, raws, self.limits, sources)
+        return await self.store_checked(await self.check(raws, sources))
+
+    async def check(self, raws: Sequence[Mapping[str, Any]], sources: Collection[str] | None = None) -> Checked:
+        """The batch validated (in a worker thread): the first half of `record`. A bulk producer checks its
+        next batch while this one is stored."""
+        return await anyio.to_thread.run_sync(checked_batch, raws, self.limits, sources)
+
+    async def store_checked(self, checked: Checked) -> IngestResult:
+        """Store the valid events of a checked batch: the second half of `record`."""
+        valid, rejections = checked
         outcome = await self.store_bounded(valid) if valid else RecordOutcome(0, 0, {})
         # not reached when the append failed
         self.metrics.ingested(outcome.accepted, outcome.duplicates, rejections, len(outcome.conflicts))

@@ -63,7 +63,8 @@ def run_command(args: argparse.Namespace) -> int:
     if args.command == "import":
         from service.producers.import_command import import_command
 
-        return import_command(args)
+        settings = settings_from_env()
+        return import_command(args, settings) if settings is not None else 2
     return export_command(args)
 
 

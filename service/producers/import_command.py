@@ -9,21 +9,18 @@ import time
 
 from service.producers.csv_mapping import MappingError, mapping_of
 from service.producers.import_file import ImportFailed, ImportPlan, meter_for, run_import
+from service.settings import Settings
 from service.store.event_store import StoreUnavailable
 
 MAX_BATCH = 100_000
 
 
-def import_command(args: argparse.Namespace) -> int:
-    from service.cli import settings_from_env
+def import_command(args: argparse.Namespace, settings: Settings) -> int:
     from service.runtime.database import database
     from service.settings import connection_params
     from service.store.event_store import EventStore, store_env
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    settings = settings_from_env()
-    if settings is None:
-        return 2
     path = args.file
     if not path.is_file():
         print(f"cx360: file: {path.name!r} is not a file that can be read", file=sys.stderr)

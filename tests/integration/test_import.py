@@ -119,14 +119,14 @@ def test_a_killed_import_resumed_stores_nothing_twice_and_misses_nothing(databas
                                env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if checkpoint.exists() and json.loads(checkpoint.read_text() or "{}").get("line", 0) >= count // 4:
+        if checkpoint.exists() and json.loads(checkpoint.read_text() or "{}").get("line", 0) >= count // 2:
             break
         time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL, "the import ended before it could be killed halfway"
     halfway = json.loads(checkpoint.read_text())
-    assert count // 4 <= halfway["line"] < count
+    assert count // 2 <= halfway["line"] < count
     stored_before = len(stored(database_url, source))
     assert stored_before >= halfway["accepted"] and stored_before < count - 20
 

@@ -101,7 +101,7 @@ CREATE_ACCOUNTS = SQL(
     " last_occurred_at timestamptz NOT NULL)"
 ).format(Identifier(ACCOUNTS_TABLE))
 
-COPY_TYPES = ("uuid", "int8", "text", "bytea", "text", "text", "timestamptz")
+STORED_COLUMNS = ("originator_id", "originator_version", "topic", "state")
 
 
 class IndexingRecorder(PostgresApplicationRecorder):
@@ -124,12 +124,12 @@ class IndexingRecorder(PostgresApplicationRecorder):
             "SELECT source, event_id, originator_id, originator_version, topic, state FROM {table}"
             " WHERE (source, event_id) IN (SELECT * FROM unnest(%b::text[], %b::text[]))"
         ).format(table=table)
-        self.copy_statement = SQL(
-            "COPY {table} (originator_id, originator_version, topic, state, source, event_id, occurred_at)"
-            " FROM STDIN (FORMAT BINARY)"
+        self.insert_statement = SQL(
+            "INSERT INTO {table} (originator_id, originator_version, topic, state, source, event_id, occurred_at)"
+            " SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::text[], %b::text[],"
+            " %b::timestamptz[])"
+            " RETURNING notification_id"
         ).format(table=table)
-        self.last_notification_id = SQL("SELECT currval(pg_get_serial_sequence({name}, 'notification_id')) AS last").format(
-            name=Literal(f"{self.datastore.schema or 'public'}.{self.events_table_name}"))
 
     def envelope_statements(self, table: Identifier) -> list[Composed]:
         return [
@@ -170,33 +170,15 @@ class IndexingRecorder(PostgresApplicationRecorder):
                     return append, []
                 curs.execute(UPSERT_ACCOUNTS, columns(append.account_rows, AccountRow.__slots__), prepare=True)
                 self._notify_channel(curs)
-                notification_ids = self.copy_events(curs, append)
+                parameters = columns(append.stored_events, STORED_COLUMNS) + columns(append.envelopes, Envelope.__slots__)
+                curs.execute(self.insert_statement, parameters, prepare=True)
+                notification_ids = [row["notification_id"] for row in curs.fetchall()]
                 committing = True
             return append, notification_ids
         except psycopg.Error as failure:
             if committing:
                 raise CommitUncertain(str(failure)) from failure
             raise
-
-    def copy_events(self, curs: Cursor[DictRow], append: Append) -> list[int]:
-        """COPY the new events into the table; their notification ids, in order.
-
-        COPY draws one id per row from the table's sequence, in row order; under the
-        exclusive table lock nobody else draws from it, and its cache is 1, so the ids of
-        this append are the `n` up to the sequence's current value in this session.
-        (COPY rather than INSERT ... SELECT FROM unnest(...): psycopg writes COPY rows in
-        C, where its array parameters are built in Python, and the server reads them faster.)
-        """
-        with curs.copy(self.copy_statement) as copy:
-            copy.set_types(COPY_TYPES)
-            for stored, envelope in zip(append.stored_events, append.envelopes):
-                copy.write_row((stored.originator_id, stored.originator_version, stored.topic, stored.state,
-                                envelope.source, envelope.event_id, envelope.occurred_at))
-        curs.execute(self.last_notification_id, prepare=True)
-        row = curs.fetchone()
-        assert row is not None
-        last = int(row["last"])
-        return list(range(last - len(append.stored_events) + 1, last + 1))
 
     @contextmanager
     def transaction(self, wait: float, budget: float) -> Iterator[Cursor[DictRow]]:

@@ -1,5 +1,5 @@
-"""The append by COPY keeps the store's guarantees: the notification ids it reports are the rows' own, in
-batch order and gap-free under concurrent appends; stream versions follow on; duplicates are not copied."""
+"""The append keeps the store's guarantees: the notification ids it reports are the rows' own, in batch
+order and gap-free under concurrent appends; stream versions follow on; duplicates are not stored again."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def rows(database_url: str, source: str) -> dict[str, tuple[int, int]]:
 
 def test_reported_positions_are_the_rows_ids_in_batch_order_under_concurrent_appends(store: EventStore,
                                                                                        database_url: str) -> None:
-    source, accounts = unique("copy"), [unique() for _ in range(5)]
+    source, accounts = unique("append"), [unique() for _ in range(5)]
     outcomes: dict[int, RecordOutcome] = {}
     batches = {thread: [valid(event(account_id=accounts[i % 5], source=source, id=f"{thread}-{i}"), i)
                         for i in range(300)] for thread in range(4)}
@@ -65,8 +65,8 @@ def test_reported_positions_are_the_rows_ids_in_batch_order_under_concurrent_app
         assert versions == list(range(1, 241))
 
 
-def test_duplicates_are_not_copied_and_new_events_follow_on(store: EventStore, database_url: str) -> None:
-    source, account = unique("copy"), unique()
+def test_duplicates_are_not_stored_again_and_new_events_follow_on(store: EventStore, database_url: str) -> None:
+    source, account = unique("append"), unique()
     first = [valid(event(account_id=account, source=source, id=f"e-{i}"), i) for i in range(3)]
     store.record(first)
     again = store.record([*first, valid(event(account_id=account, source=source, id="e-3"), 3)])

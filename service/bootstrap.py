@@ -38,6 +38,7 @@ from service.observability.endpoints import routes as operability_routes
 from service.observability.metrics import Metrics
 from service.observability.requests import RequestObservation
 from service.observability.traces import start_tracing
+from service.producers.endpoint import post_events
 from service.projection import finding_changes
 from service.projection.process import (
     ProjectorConfig,
@@ -255,6 +256,7 @@ def build_app(settings: Settings, *, demo: bool = False, tracer_provider: Any = 
         routes=[
             Route("/graphql", AccountResponseCache(graphql), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/events", post_events, methods=["POST"]),  # CloudEvents and NDJSON producers
             *operability_routes(),
             *console_routes(),  # the web console at / and /accounts/<id>
             *webhook_routes(),  # POST /webhooks/<provider>, authenticated by the provider's signature

@@ -1,4 +1,5 @@
-"""The `cx360` command: serve the API, rebuild the projections, manage API keys and webhook mappings, export the schema.
+"""The `cx360` command: serve the API, rebuild the projections, manage API keys and webhook mappings, import
+events, write reports, export the schema.
 
 Exit codes: 0 done (and `serve` stopped by SIGINT or SIGTERM); 1 a command failed (a
 rebuild, or a server that could not listen); 2 a bad setting or argument; 3 the
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     add_keys_parser(commands)
     add_webhook_parsers(commands)
     add_report_parser(commands)
+    add_import_parser(commands)
     args = parser.parse_args(argv)
     try:
         return run_command(args)
@@ -65,6 +67,11 @@ def run_command(args: argparse.Namespace) -> int:
         return webhook_commands(args)
     if args.command == "report":
         return report_command(args)
+    if args.command == "import":
+        from service.producers.import_command import import_command
+
+        settings = settings_from_env()
+        return import_command(args, settings) if settings is not None else 2
     return export_command(args)
 
 
@@ -76,6 +83,8 @@ def add_keys_parser(commands: Any) -> None:
     create.add_argument("--scope", action="append", required=True,
                         help="events:write, views:read, streams:read or admin; repeat it, or separate with commas")
     create.add_argument("--days", type=int, help="the key expires this many days from now (1 to 3650; default: never)")
+    create.add_argument("--source", action="append", help="the key records events of this source only; repeat it for "
+                                                          "several (default: any source)")
     actions.add_parser("list", help="every key, revoked ones included (never their tokens)")
     revoke = actions.add_parser("revoke", help="revoke a key: every replica refuses it within a second")
     revoke.add_argument("key_id", help="the key's id, as `cx360 keys list` shows it")
@@ -135,6 +144,21 @@ def report_command(args: argparse.Namespace) -> int:
     return run(settings, args.start, args.end, args.format, args.output)
 
 
+def add_import_parser(commands: Any) -> None:
+    command = commands.add_parser("import", help="import events from a JSONL or CSV file (resumable; docs/producers.md)")
+    command.add_argument("file", type=Path, help="the file: one envelope per line (.jsonl, .ndjson) or a CSV with a header")
+    command.add_argument("--format", choices=("jsonl", "csv"), help="default: by the file's suffix (.csv is CSV)")
+    command.add_argument("--mapping", type=Path, help="a TOML file mapping CSV columns: [columns] and [constants]")
+    command.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                         help="a CSV column for an envelope field or data.<key>; repeat it")
+    command.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                         help="an envelope field with the same value on every CSV row (say source=legacy); repeat it")
+    command.add_argument("--batch", type=int, help="events per transaction (default: CX360_MAX_BATCH_EVENTS)")
+    command.add_argument("--rejections", type=Path, help="where rejected lines go (default: FILE.rejections)")
+    command.add_argument("--checkpoint", type=Path, help="where progress is kept (default: FILE.checkpoint)")
+    command.add_argument("--restart", action="store_true", help="ignore a checkpoint: import from the first line")
+
+
 def keys_command(args: argparse.Namespace) -> int:
     from service.access.commands import keys_command as run
 
@@ -143,7 +167,7 @@ def keys_command(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     return run(settings, args.action, getattr(args, "name", None), getattr(args, "scope", None) or [],
-               getattr(args, "key_id", None), getattr(args, "days", None))
+               getattr(args, "key_id", None), getattr(args, "days", None), getattr(args, "source", None) or [])
 
 
 def serve_command(args: argparse.Namespace) -> int:

@@ -15,21 +15,21 @@ from service.settings import Settings
 
 
 def keys_command(settings: Settings, action: str, name: str | None, scopes: Sequence[str], key_id: str | None,
-                 days: int | None = None) -> int:
+                 days: int | None = None, sources: Sequence[str] = ()) -> int:
     try:
-        return run(settings, action, name, scopes, key_id, days)
+        return run(settings, action, name, scopes, key_id, days, sources)
     except psycopg.OperationalError as error:
         print(f"cx360: cannot use the database: {str(error).strip().splitlines()[0]}", file=sys.stderr)
         return 1
 
 
 def run(settings: Settings, action: str, name: str | None, scopes: Sequence[str], key_id: str | None,
-        days: int | None) -> int:
+        days: int | None, sources: Sequence[str] = ()) -> int:
     with database(settings) as url, psycopg.connect(url, autocommit=True) as connection:
         ensure_table(connection)
         try:
             if action == "create":
-                return create(connection, name or "", scopes, days)
+                return create(connection, name or "", scopes, days, sources)
             if action == "revoke":
                 return revoke(connection, key_id or "")
             return show(list_keys(connection))
@@ -38,10 +38,12 @@ def run(settings: Settings, action: str, name: str | None, scopes: Sequence[str]
             return 2 if action == "create" else 1
 
 
-def create(connection: psycopg.Connection[object], name: str, scopes: Sequence[str], days: int | None) -> int:
-    record, token = create_key(connection, name, scopes, days)
+def create(connection: psycopg.Connection[object], name: str, scopes: Sequence[str], days: int | None,
+           sources: Sequence[str] = ()) -> int:
+    record, token = create_key(connection, name, scopes, days, sources)
     until = f", until {moment(record.expires_at)}" if record.expires_at is not None else ""
-    print(f"created key {record.id} for {record.holder} with the scopes {', '.join(record.scopes)}{until}.")
+    only = f", recording events of the sources {', '.join(record.sources)} only" if record.sources else ""
+    print(f"created key {record.id} for {record.holder} with the scopes {', '.join(record.scopes)}{until}{only}.")
     print("Its token follows, on the last line; it is shown this once (only a hash of it is kept):")
     print(token)
     return 0
@@ -57,10 +59,10 @@ def revoke(connection: psycopg.Connection[object], key_id: str) -> int:
 
 
 def show(records: list[KeyRecord]) -> int:
-    rows = [("ID", "HOLDER", "SCOPES", "CREATED", "EXPIRES", "REVOKED")] + [
-        (each.id, each.holder, ",".join(each.scopes), moment(each.created_at), moment(each.expires_at),
-         moment(each.revoked_at)) for each in records]
-    widths = [max(len(row[column]) for row in rows) for column in range(6)]
+    rows = [("ID", "HOLDER", "SCOPES", "SOURCES", "CREATED", "EXPIRES", "REVOKED")] + [
+        (each.id, each.holder, ",".join(each.scopes), ",".join(each.sources) if each.sources else "any",
+         moment(each.created_at), moment(each.expires_at), moment(each.revoked_at)) for each in records]
+    widths = [max(len(row[column]) for row in rows) for column in range(7)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     return 0

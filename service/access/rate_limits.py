@@ -1,7 +1,7 @@
 """Rate limits per key on writes and reads, with the `limits` library (the one behind slowapi).
 
 Each key (or, without keys, each loopback client address) has a budget of writes
-(`recordEvents`) and one of reads (queries, subscriptions, anything else), counted with
+(`recordEvents`, `POST /events`) and one of reads (queries, subscriptions, anything else), counted with
 the library's sliding window counter in this process's memory: with several replicas, a
 key's budget is per replica. Over it, HTTP answers 429 with `Retry-After`, and a
 WebSocket operation gets an `error`.
@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.access.scopes import PRINCIPAL, Principal
 
 WRITE, READ = "write", "read"
+WRITE_PATHS = frozenset({"/events"})  # every request there records events
 MAX_TOKENS = 50_000  # as the GraphQL endpoint's own limit
 CACHED_QUERY_BYTES = 64 * 1024  # longer query texts are classified without being kept
 
@@ -93,7 +94,8 @@ class RateLimit:
             return
         body = await read_body(receive) if scope["method"] == "POST" else None
         rates: RateLimits = scope["state"]["context"].rates
-        over = await rates.spend(principal, kind_of_body(body) if body is not None else READ)
+        kind = WRITE if scope["path"] in WRITE_PATHS else kind_of_body(body) if body is not None else READ
+        over = await rates.spend(principal, kind)
         if over is not None:
             await too_many(send, over)
             return

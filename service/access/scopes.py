@@ -28,6 +28,7 @@ class Principal:
     holder: str
     scopes: frozenset[str]
     address: str | None = None  # the client's address, for a loopback client without a key
+    sources: frozenset[str] | None = None  # the only sources its events may name (None: any)
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes or ADMIN in self.scopes

@@ -86,6 +86,8 @@ def list_sizes(max_batch_events: int) -> dict[tuple[str, str], int]:
         ("EventConnection", "edges"): 1,
         ("FindingConnection", "edges"): 1,
         ("RecordEventsPayload", "rejected"): max_batch_events,  # at least one per faulty event
+        ("RecordEventsPayload", "conflicted"): max_batch_events,  # at most one per event
+        ("EventConflict", "fields"): UNBOUNDED,
         ("Account", "findings"): UNBOUNDED,
         ("Finding", "evidence"): UNBOUNDED,
         ("DepartmentView", "openItems"): UNBOUNDED,

@@ -52,6 +52,7 @@ from service.api.stream_errors import stream_ended
 from service.api.types import (
     Department,
     Event,
+    EventConflict,
     EventInput,
     EventRejection,
     RecordEventsPayload,
@@ -167,7 +168,7 @@ async def record_batch(context: Context, events: Sequence[Mapping[str, Any]]) ->
     if len(events) > maximum:
         raise BadInput("events", f"a batch holds at most {maximum} events (got {len(events)}); nothing was stored")
     try:
-        result = await context.ingest.record(events)
+        result = await context.ingest.record(events, context.principal.sources if context.principal else None)
     except StoreUnavailable as failure:
         raise ServiceUnavailable(str(failure)) from None
     return RecordEventsPayload(
@@ -177,6 +178,9 @@ async def record_batch(context: Context, events: Sequence[Mapping[str, Any]]) ->
             EventRejection(index=r.index, event_id=strawberry.ID(r.event_id) if r.event_id else None, field=r.field, message=r.message)
             for r in result.rejected
         ],
+        conflicts=len(result.conflicts),
+        conflicted=[EventConflict(index=c.index, event_id=strawberry.ID(c.event_id), source=c.source,
+                                  fields=list(c.fields), message=c.message) for c in result.conflicts],
     )
 
 

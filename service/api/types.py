@@ -42,11 +42,22 @@ class EventRejection:
     message: str = strawberry.field(description="The reason, in words a producer can act on.")
 
 
-@strawberry.type(description="What became of a batch: new events, duplicates and rejections.")
+@strawberry.type(description="An event sent again under a stored (source, id) with different content: not stored.")
+class EventConflict:
+    index: int = strawberry.field(description="Position of the event in the batch, from 0.")
+    event_id: strawberry.ID = strawberry.field(description="The event's id.")
+    source: str = strawberry.field(description="The event's source.")
+    fields: list[str] = strawberry.field(description='What differs from the stored event (or from the same key earlier in the batch), e.g. "occurredAt", "data.amount".')
+    message: str = strawberry.field(description="The reason, naming the event.")
+
+
+@strawberry.type(description="What became of a batch: new events, duplicates, conflicts and rejections.")
 class RecordEventsPayload:
     accepted: int = strawberry.field(description="Newly stored.")
-    duplicates: int = strawberry.field(description="Already stored before (same source and id), or twice in the batch.")
+    duplicates: int = strawberry.field(description="Already stored before (same source and id, same content), or twice in the batch.")
     rejected: list[EventRejection] = strawberry.field(description="One entry per fault; an event may have several.")
+    conflicts: int = strawberry.field(default=0, description="Sent again under a stored (source, id), or one earlier in the batch, with different content: not stored (the first stands). Not counted in `duplicates`.")
+    conflicted: list[EventConflict] = strawberry.field(default_factory=list, description="One entry per conflict, naming the event and what differs.")
 
 
 @strawberry.type(description="An event as stored, with its place in the global log.")

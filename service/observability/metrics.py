@@ -81,6 +81,9 @@ class Metrics:
         self.events_duplicate = Counter(
             "cx360_events_duplicate", "Events sent again (same source and id): already stored, not stored twice.",
             registry=self.registry)
+        self.events_conflict = Counter(
+            "cx360_events_conflict", "Events sent again (same source and id) with different content: not stored.",
+            registry=self.registry)
         self.events_rejected = Counter(
             "cx360_events_rejected", "Events rejected, by the kind of their first fault.", ["reason"],
             registry=self.registry)
@@ -107,10 +110,11 @@ class Metrics:
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
 
-    def ingested(self, accepted: int, duplicates: int, rejections: Iterable[Rejection]) -> None:
+    def ingested(self, accepted: int, duplicates: int, rejections: Iterable[Rejection], conflicts: int = 0) -> None:
         """Count a batch's outcome; a rejected event counts once, under the kind of its first fault."""
         self.events_accepted.inc(accepted)
         self.events_duplicate.inc(duplicates)
+        self.events_conflict.inc(conflicts)
         counted: set[int] = set()
         for rejection in rejections:
             if rejection.index not in counted:

@@ -17,21 +17,23 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any, cast
 from uuid import UUID
 
 import orjson
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder, Transcoder
+from eventsourcing.persistence import InfrastructureFactory, StoredEvent, TrackingRecorder, Transcoder
 from eventsourcing.utils import Environment, get_topic
 from psycopg.errors import QueryCanceled
 from psycopg_pool import PoolTimeout
 
-from domain.stream import account_stream_id, recorded
+from domain.stream import RECORDED_EVENT_CLASSES, RecordedEvent, account_stream_id, recorded, type_of_topic
 from domain.validation import ValidEvent
 from service.runtime.database import bounded_factory
 from service.runtime.health import DatabaseHealth
+from service.store.conflicts import Conflict, Content, differences
 from service.store.recorder import (
     IDEMPOTENCY_CONSTRAINT,
     AccountRow,
@@ -62,8 +64,9 @@ class StoreUnavailable(Exception):
 @dataclass(frozen=True)
 class RecordOutcome:
     accepted: int
-    duplicates: int
+    duplicates: int  # resent as they were (stored before, or earlier in the batch)
     positions: dict[int, int]  # batch index -> notification id, for the events newly stored
+    conflicts: tuple[Conflict, ...] = ()  # resent with different content: not stored, and said so
 
 
 class JsonTranscoder(Transcoder):
@@ -102,12 +105,16 @@ class EventStore(Application[UUID]):
         if not self.health.up:
             raise StoreUnavailable("the event store is unavailable")
         first_of_key: dict[tuple[str, str], tuple[int, ValidEvent]] = {}
+        repeats: list[tuple[int, ValidEvent]] = []
         for index, event in events:
-            first_of_key.setdefault(event.key, (index, event))
+            if first_of_key.setdefault(event.key, (index, event))[0] != index:
+                repeats.append((index, event))
         new: list[tuple[int, ValidEvent]] = []
+        conflicts: list[Conflict] = []
 
-        def build(stored_keys: set[tuple[str, str]], versions: dict[str, int]) -> Append:
-            new[:] = [pair for key, pair in first_of_key.items() if key not in stored_keys]
+        def build(stored: dict[tuple[str, str], StoredEvent], versions: dict[str, int]) -> Append:
+            new[:] = [pair for key, pair in first_of_key.items() if key not in stored]
+            conflicts[:] = self.conflicts_of(first_of_key, repeats, stored)
             return self.append_of([event for _, event in new], versions)
 
         attempts = Attempts(deadline)
@@ -126,8 +133,31 @@ class EventStore(Application[UUID]):
                 raise StoreUnavailable("the event store failed") from failure
             self.health.answered()
             positions = {index: notification_id for (index, _), notification_id in zip(new, notification_ids)}
-            return RecordOutcome(accepted=len(new), duplicates=len(events) - len(new), positions=positions)
+            return RecordOutcome(accepted=len(new), duplicates=len(events) - len(new) - len(conflicts),
+                                 positions=positions, conflicts=tuple(sorted(conflicts, key=attrgetter("index"))))
         raise self.unavailable(attempts)
+
+    def conflicts_of(self, first_of_key: Mapping[tuple[str, str], tuple[int, ValidEvent]],
+                     repeats: Sequence[tuple[int, ValidEvent]],
+                     stored: Mapping[tuple[str, str], StoredEvent]) -> list[Conflict]:
+        """The events whose key is stored, or earlier in the batch, with different content: each is
+        compared with what stands, the stored event or else the first of its key in the batch."""
+        standing: dict[tuple[str, str], Content] = {}
+        for key, stored_event in stored.items():
+            state = cast(RecordedEvent, self.mapper.to_domain_event(stored_event)).__dict__
+            standing[key] = Content.stored(type_of_topic(stored_event.topic), state)
+        found = []
+        for index, event in [*first_of_key.values(), *repeats]:
+            earlier = first_of_key[event.key][0]
+            if event.key in standing:
+                first, earlier_index = standing[event.key], None
+            elif earlier != index:
+                first, earlier_index = Content.of(first_of_key[event.key][1]), earlier
+            else:
+                continue
+            if fields := differences(first, Content.of(event)):
+                found.append(Conflict(index, event.source, event.id, fields, earlier_index))
+        return found
 
     def unavailable(self, attempts: Attempts) -> StoreUnavailable:
         """What the last failure says to the client; a database that cannot be reached is marked down."""
@@ -155,12 +185,14 @@ class EventStore(Application[UUID]):
         """The stored events, index rows and account rows of new events, numbered after `versions`."""
         recorded_at = datetime.now(timezone.utc)
         recorded_at_text = recorded_at.isoformat()
-        domain_events = []
+        plain = self.mapper.compressor is None and self.mapper.cipher is None
+        stored_events = []
         for event in events:
-            versions[event.account_id] = versions.get(event.account_id, 0) + 1
-            domain_events.append(recorded(versions[event.account_id], recorded_at_text, event))
+            versions[event.account_id] = version = versions.get(event.account_id, 0) + 1
+            stored_events.append(stored_event_of(version, recorded_at_text, event) if plain
+                                 else self.mapper.to_stored_event(recorded(version, recorded_at_text, event)))
         return Append(
-            stored_events=[self.mapper.to_stored_event(domain_event) for domain_event in domain_events],
+            stored_events=stored_events,
             envelopes=[Envelope(event.source, event.id, event.occurred_at) for event in events],
             account_rows=account_rows(events, versions, recorded_at),
         )
@@ -231,30 +263,53 @@ def store_env(params: Mapping[str, str | int | None]) -> dict[str, str]:
     return env
 
 
-def account_rows(events: Sequence[ValidEvent], versions: Mapping[str, int], recorded_at: datetime) -> list[AccountRow]:
-    """One row per account of the batch: its count, latest occurrence and latest name."""
-    by_account: dict[str, list[ValidEvent]] = {}
-    for event in events:
-        by_account.setdefault(event.account_id, []).append(event)
-    return [account_row(account_id, group, versions[account_id], recorded_at) for account_id, group in by_account.items()]
-
-
-def account_row(account_id: str, events: list[ValidEvent], version: int, recorded_at: datetime) -> AccountRow:
-    named = None
-    for event in events:  # the latest name by occurredAt; on a tie, the later arrival
-        if event.type == "sales.account.updated" and event.data.get("name") is not None:
-            if named is None or event.occurred_at >= named.occurred_at:
-                named = event
-    return AccountRow(
-        account_id=account_id,
-        originator_id=account_stream_id(account_id),
-        name=named.data["name"] if named else None,
-        name_occurred_at=named.occurred_at if named else None,
-        version=version,
-        event_count=len(events),
-        recorded_at=recorded_at,
-        last_occurred_at=max(event.occurred_at for event in events),
+def stored_event_of(version: int, recorded_at_text: str, event: ValidEvent) -> StoredEvent:
+    """What the store library's mapper makes of `recorded(version, recorded_at_text, event)` with our JSON
+    transcoder and neither compressor nor cipher, without building the domain event: its state is the
+    event's attributes but the originator's id and version, in their order (tests/unit/test_fast_append.py
+    checks it against the mapper, which the pinned library version keeps)."""
+    return StoredEvent(
+        originator_id=account_stream_id(event.account_id),
+        originator_version=version,
+        topic=TOPICS[event.type],
+        state=orjson.dumps({"timestamp": recorded_at_text, "id": event.id, "source": event.source,
+                            "account_id": event.account_id, "contact_id": event.contact_id,
+                            "occurred_at": event.occurred_at_text, "actor": event.actor, "data": event.data}),
     )
 
 
-__all__ = ["EventStore", "IDEMPOTENCY_CONSTRAINT", "RecordOutcome", "StoreUnavailable", "store_env"]
+TOPICS = {name: get_topic(cls) for name, cls in RECORDED_EVENT_CLASSES.items()}
+
+
+def account_rows(events: Sequence[ValidEvent], versions: Mapping[str, int], recorded_at: datetime) -> list[AccountRow]:
+    """One row per account of the batch: its count, latest occurrence and latest name (by occurredAt; on a tie,
+    the later arrival), in one pass."""
+    counts: dict[str, int] = {}
+    latest: dict[str, datetime] = {}
+    named: dict[str, ValidEvent] = {}
+    for event in events:
+        account = event.account_id
+        counts[account] = counts.get(account, 0) + 1
+        if account not in latest or event.occurred_at > latest[account]:
+            latest[account] = event.occurred_at
+        if event.type == "sales.account.updated" and event.data.get("name") is not None:
+            before = named.get(account)
+            if before is None or event.occurred_at >= before.occurred_at:
+                named[account] = event
+    rows = []
+    for account, count in counts.items():
+        name = named.get(account)
+        rows.append(AccountRow(
+            account_id=account,
+            originator_id=account_stream_id(account),
+            name=name.data["name"] if name else None,
+            name_occurred_at=name.occurred_at if name else None,
+            version=versions[account],
+            event_count=count,
+            recorded_at=recorded_at,
+            last_occurred_at=latest[account],
+        ))
+    return rows
+
+
+__all__ = ["Conflict", "EventStore", "IDEMPOTENCY_CONSTRAINT", "RecordOutcome", "StoreUnavailable", "store_env"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,7 @@ import anyio.to_thread
 
 from domain.validation import Limits, Rejection, ValidEvent, validate_batch
 from service.observability.metrics import Metrics
+from service.store.conflicts import Conflict
 from service.store.event_store import EventStore, RecordOutcome, StoreUnavailable
 
 GRACE_SECONDS = 1.0  # beyond the write timeout, before a store that has not answered is given up on
@@ -22,6 +23,10 @@ class IngestResult:
     duplicates: int
     rejected: list[Rejection]
     positions: dict[int, int]
+    conflicts: tuple[Conflict, ...] = ()
+
+
+Checked = tuple[list[tuple[int, ValidEvent]], list[Rejection]]
 
 
 class Ingest:
@@ -32,11 +37,23 @@ class Ingest:
         self.limits = limits
         self.metrics = metrics if metrics is not None else Metrics()
 
-    async def record(self, raws: Sequence[Mapping[str, Any]]) -> IngestResult:
-        valid, rejections = await anyio.to_thread.run_sync(validate_batch, raws, self.limits)
+    async def record(self, raws: Sequence[Mapping[str, Any]], sources: Collection[str] | None = None) -> IngestResult:
+        """Validate and store the batch; with `sources`, events of any other source are rejected (a key
+        restricted to its own sources)."""
+        return await self.store_checked(await self.check(raws, sources))
+
+    async def check(self, raws: Sequence[Mapping[str, Any]], sources: Collection[str] | None = None) -> Checked:
+        """The batch validated (in a worker thread): the first half of `record`. A bulk producer checks its
+        next batch while this one is stored."""
+        return await anyio.to_thread.run_sync(checked_batch, raws, self.limits, sources)
+
+    async def store_checked(self, checked: Checked) -> IngestResult:
+        """Store the valid events of a checked batch: the second half of `record`."""
+        valid, rejections = checked
         outcome = await self.store_bounded(valid) if valid else RecordOutcome(0, 0, {})
-        self.metrics.ingested(outcome.accepted, outcome.duplicates, rejections)  # not reached when the append failed
-        return IngestResult(outcome.accepted, outcome.duplicates, rejections, outcome.positions)
+        # not reached when the append failed
+        self.metrics.ingested(outcome.accepted, outcome.duplicates, rejections, len(outcome.conflicts))
+        return IngestResult(outcome.accepted, outcome.duplicates, rejections, outcome.positions, outcome.conflicts)
 
     async def store_bounded(self, valid: Sequence[tuple[int, ValidEvent]]) -> RecordOutcome:
         """The store's outcome; if it has not answered a little after its own deadline (a server gone
@@ -44,3 +61,24 @@ class Ingest:
         with anyio.move_on_after(self.store.write_timeout + GRACE_SECONDS):
             return await anyio.to_thread.run_sync(self.store.record, valid, abandon_on_cancel=True)
         raise StoreUnavailable(f"the event store did not answer within {self.store.write_timeout:g}s", stored=None)
+
+
+def checked_batch(raws: Sequence[Mapping[str, Any]], limits: Limits, sources: Collection[str] | None
+                  ) -> tuple[list[tuple[int, ValidEvent]], list[Rejection]]:
+    """The batch validated, then, for a key restricted to `sources`, each event of another source
+    rejected by its index (with its other faults, if it has any)."""
+    valid, rejections = validate_batch(raws, limits)
+    if sources is None:
+        return valid, rejections
+    foreign = [(index, raw) for index, raw in enumerate(raws)
+               if isinstance(raw.get("source"), str) and raw["source"] not in sources]
+    if not foreign:
+        return valid, rejections
+    allowed = ", ".join(repr(source) for source in sorted(sources))
+    for index, raw in foreign:
+        event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        rejections.append(Rejection(index, event_id, "source", f"this API key may record events of the sources "
+                                                              f"{allowed} only (got {raw['source']!r:.100})"))
+    refused = {index for index, _ in foreign}
+    rejections.sort(key=lambda rejection: rejection.index)  # stable: an event's own faults stay in their order
+    return [pair for pair in valid if pair[0] not in refused], rejections

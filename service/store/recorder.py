@@ -69,7 +69,7 @@ class CommitUncertain(Exception):
 
 
 class BuildAppend(Protocol):
-    def __call__(self, stored_keys: set[tuple[str, str]], versions: dict[str, int]) -> Append: ...
+    def __call__(self, stored: dict[tuple[str, str], StoredEvent], versions: dict[str, int]) -> Append: ...
 
 
 SELECT_VERSIONS = SQL("SELECT account_id, version FROM {0} WHERE account_id = ANY(%b::text[])").format(Identifier(ACCOUNTS_TABLE))
@@ -108,7 +108,7 @@ class IndexingRecorder(PostgresApplicationRecorder):
     """Appends stored events with their envelope columns, and account rows, in one transaction.
 
     `append` takes the store's exclusive table lock first, then reads which keys are
-    already stored and each account stream's version, and only then numbers the new
+    already stored (with what they hold) and each account stream's version, and only then numbers the new
     events: concurrent appends to the same accounts queue behind the lock instead of
     failing on version conflicts. The unique key on `(source, event_id)` still guards
     the store. Parameters go as binary arrays, one per column: the library's default (an
@@ -120,8 +120,8 @@ class IndexingRecorder(PostgresApplicationRecorder):
         table = Identifier(self.datastore.schema or "public", self.events_table_name)
         self.sql_create_statements.extend(self.envelope_statements(table))
         self.sql_create_statements.append(CREATE_ACCOUNTS)
-        self.select_stored_keys = SQL(
-            "SELECT source, event_id FROM {table}"
+        self.select_stored = SQL(  # with their content: a resend that differs is a conflict, not a duplicate
+            "SELECT source, event_id, originator_id, originator_version, topic, state FROM {table}"
             " WHERE (source, event_id) IN (SELECT * FROM unnest(%b::text[], %b::text[]))"
         ).format(table=table)
         self.insert_statement = SQL(
@@ -160,10 +160,12 @@ class IndexingRecorder(PostgresApplicationRecorder):
         try:
             with self.transaction(wait, budget) as curs:
                 self._lock_table(curs)
-                curs.execute(self.select_stored_keys, columns(keys, (0, 1), itemgetter), prepare=True)
-                stored_keys = {(row["source"], row["event_id"]) for row in curs.fetchall()}
+                curs.execute(self.select_stored, columns(keys, (0, 1), itemgetter), prepare=True)
+                stored = {(row["source"], row["event_id"]): StoredEvent(
+                    originator_id=row["originator_id"], originator_version=row["originator_version"],
+                    topic=row["topic"], state=bytes(row["state"])) for row in curs.fetchall()}
                 curs.execute(SELECT_VERSIONS, (list(account_ids),), prepare=True)
-                append = build(stored_keys, {row["account_id"]: row["version"] for row in curs.fetchall()})
+                append = build(stored, {row["account_id"]: row["version"] for row in curs.fetchall()})
                 if not append.stored_events:
                     return append, []
                 curs.execute(UPSERT_ACCOUNTS, columns(append.account_rows, AccountRow.__slots__), prepare=True)

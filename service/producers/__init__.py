@@ -1,0 +1,1 @@
+"""Producers beyond `recordEvents`: CloudEvents and NDJSON over `POST /events`, and `cx360 import`."""

@@ -13,6 +13,7 @@ from domain.validation import Limits, Rejection, ValidEvent, validate_batch
 from service.observability.metrics import Metrics
 from service.store.conflicts import Conflict
 from service.store.event_store import EventStore, RecordOutcome, StoreUnavailable
+from service.webhooks import SOURCE_PREFIX
 
 GRACE_SECONDS = 1.0  # beyond the write timeout, before a store that has not answered is given up on
 
@@ -37,15 +38,18 @@ class Ingest:
         self.limits = limits
         self.metrics = metrics if metrics is not None else Metrics()
 
-    async def record(self, raws: Sequence[Mapping[str, Any]], sources: Collection[str] | None = None) -> IngestResult:
+    async def record(self, raws: Sequence[Mapping[str, Any]], sources: Collection[str] | None = None, *,
+                     webhook: bool = False) -> IngestResult:
         """Validate and store the batch; with `sources`, events of any other source are rejected (a key
-        restricted to its own sources)."""
-        return await self.store_checked(await self.check(raws, sources))
+        restricted to its own sources); events of the webhooks' reserved sources are rejected but from a
+        `webhook`."""
+        return await self.store_checked(await self.check(raws, sources, webhook=webhook))
 
-    async def check(self, raws: Sequence[Mapping[str, Any]], sources: Collection[str] | None = None) -> Checked:
+    async def check(self, raws: Sequence[Mapping[str, Any]], sources: Collection[str] | None = None, *,
+                    webhook: bool = False) -> Checked:
         """The batch validated (in a worker thread): the first half of `record`. A bulk producer checks its
         next batch while this one is stored."""
-        return await anyio.to_thread.run_sync(checked_batch, raws, self.limits, sources)
+        return await anyio.to_thread.run_sync(checked_batch, raws, self.limits, sources, webhook)
 
     async def store_checked(self, checked: Checked) -> IngestResult:
         """Store the valid events of a checked batch: the second half of `record`."""
@@ -63,22 +67,29 @@ class Ingest:
         raise StoreUnavailable(f"the event store did not answer within {self.store.write_timeout:g}s", stored=None)
 
 
-def checked_batch(raws: Sequence[Mapping[str, Any]], limits: Limits, sources: Collection[str] | None
-                  ) -> tuple[list[tuple[int, ValidEvent]], list[Rejection]]:
-    """The batch validated, then, for a key restricted to `sources`, each event of another source
-    rejected by its index (with its other faults, if it has any)."""
+def checked_batch(raws: Sequence[Mapping[str, Any]], limits: Limits, sources: Collection[str] | None,
+                  webhook: bool = False) -> tuple[list[tuple[int, ValidEvent]], list[Rejection]]:
+    """The batch validated, then each event of a webhook's reserved source (but from a `webhook`) or, for a key
+    restricted to `sources`, of another source, rejected by its index (with its other faults, if it has any)."""
     valid, rejections = validate_batch(raws, limits)
-    if sources is None:
-        return valid, rejections
-    foreign = [(index, raw) for index, raw in enumerate(raws)
-               if isinstance(raw.get("source"), str) and raw["source"] not in sources]
-    if not foreign:
-        return valid, rejections
-    allowed = ", ".join(repr(source) for source in sorted(sources))
-    for index, raw in foreign:
+    refused: set[int] = set()
+    for index, raw in enumerate(raws):
+        source = raw.get("source")
+        if not isinstance(source, str):
+            continue
         event_id = raw.get("id") if isinstance(raw.get("id"), str) else None
-        rejections.append(Rejection(index, event_id, "source", f"this API key may record events of the sources "
-                                                              f"{allowed} only (got {raw['source']!r:.100})"))
-    refused = {index for index, _ in foreign}
+        if source.startswith(SOURCE_PREFIX) and not webhook:
+            rejections.append(Rejection(index, event_id, "source", f"{source!r:.100}: sources starting with "
+                                                                  f"{SOURCE_PREFIX!r} are the webhooks' own "
+                                                                  "(docs/webhooks.md); record under another source"))
+        elif sources is not None and source not in sources:
+            allowed = ", ".join(repr(each) for each in sorted(sources))
+            rejections.append(Rejection(index, event_id, "source", f"this API key may record events of the sources "
+                                                                  f"{allowed} only (got {source!r:.100})"))
+        else:
+            continue
+        refused.add(index)
+    if not refused:
+        return valid, rejections
     rejections.sort(key=lambda rejection: rejection.index)  # stable: an event's own faults stay in their order
     return [pair for pair in valid if pair[0] not in refused], rejections

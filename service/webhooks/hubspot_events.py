@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from service.webhooks import SOURCES
 from service.webhooks.drafts import Draft, Ignored, Outcome, PayloadError, Unusable, from_epoch, text_of
 
-SOURCE = "hubspot"
+SOURCE = SOURCES["hubspot"]
 COMPANY_FIELDS = {"name": "name", "industry": "industry", "country": "country", "hubspot_owner_id": "owner",
                   "type": "tier"}  # HubSpot property -> sales.account.updated field
 WON, LOST = "closedwon", "closedlost"  # the default pipeline's closing stages
@@ -32,7 +33,7 @@ def one(index: int, event: Any) -> list[Outcome]:
     subscription, event_id, object_id = (text_of(event.get(name)) for name in ("subscriptionId", "eventId", "objectId"))
     if not isinstance(kind, str) or subscription is None or event_id is None or not isinstance(at, int):
         raise PayloadError(f"body[{index}]: a HubSpot event has a subscriptionType, subscriptionId, eventId and occurredAt")
-    key = f"{SOURCE}-{subscription}-{event_id}"
+    key = f"hubspot-{subscription}-{event_id}"
     if kind not in ("deal.propertyChange", "company.propertyChange"):
         return [Ignored(kind)]
     if object_id is None:

@@ -67,7 +67,7 @@ class Webhooks:
         refused: list[tuple[Draft, str]] = []
         for start in range(0, len(ready), self.batch):
             chunk = ready[start:start + self.batch]
-            result = await self.ingest.record([draft.for_account(account) for draft, account in chunk])
+            result = await self.ingest.record([draft.for_account(account) for draft, account in chunk], webhook=True)
             stored, duplicates = stored + result.accepted, duplicates + result.duplicates
             reasons: dict[int, list[str]] = {}
             for rejection in result.rejected:

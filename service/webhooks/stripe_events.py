@@ -12,10 +12,11 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from service.webhooks import SOURCES
 from service.webhooks.drafts import Draft, Ignored, Outcome, PayloadError, Unusable, from_epoch, text_of
 from service.webhooks.money import amount_text
 
-SOURCE = "stripe"
+SOURCE = SOURCES["stripe"]
 MONTHS_PER = {"day": Decimal(12) / Decimal(365), "week": Decimal(12) / Decimal(52), "month": Decimal(1),
               "year": Decimal(12)}  # an interval's length in months
 

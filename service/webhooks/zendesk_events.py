@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from service.webhooks import SOURCES
 from service.webhooks.drafts import Draft, Ignored, Outcome, PayloadError, Unusable, text_of
 
-SOURCE = "zendesk"
+SOURCE = SOURCES["zendesk"]
 CREATED, STATUS, PRIORITY = ("zen:event-type:ticket.created", "zen:event-type:ticket.status_changed",
                              "zen:event-type:ticket.priority_changed")
 CSAT = "cx360.csat"

@@ -20,7 +20,7 @@ import pytest
 
 from service.settings import Settings
 from tests.conftest import RunningServer
-from tests.support import graphql, timeline, unique
+from tests.support import RECORD, graphql, timeline, unique
 
 STRIPE_SECRET, ZENDESK_SECRET, HUBSPOT_SECRET = "whsec_test_5b1c", "zd-signing-secret", "hs-client-secret"
 
@@ -146,7 +146,7 @@ def test_an_unmapped_customer_is_parked_then_replayed_once_mapped(hooks: httpx.C
     mapped = map_customer(hooks, "stripe", customer, account)
     assert (mapped["replayed"], mapped["duplicates"], mapped["stillParked"]) == (1, 0, 0)
     [stored] = timeline(hooks, account)
-    assert (stored["id"], stored["source"], stored["type"]) == (event["id"], "stripe", "billing.invoice.issued")
+    assert (stored["id"], stored["source"], stored["type"]) == (event["id"], "webhook:stripe", "billing.invoice.issued")
     assert stored["data"] == {"invoiceId": event["data"]["object"]["id"], "amount": "1999.99", "currency": "EUR",
                               "dueAt": "2026-02-01T00:00:00Z", "invoiceNumber": "A1B2C3-0042"}
     assert parked_of(hooks, "stripe", customer) == []
@@ -167,6 +167,27 @@ def test_a_provider_retry_is_stored_once(hooks: httpx.Client) -> None:
     assert stripe_post(hooks, paid).json() == {"received": 1, "stored": 0, "duplicates": 1, "ignored": 0, "parked": 0}
     [stored] = timeline(hooks, account)
     assert stored["type"] == "billing.payment.received" and stored["data"]["amount"] == "48000"
+
+
+def test_no_producer_can_take_a_delivery_s_key_first(hooks: httpx.Client) -> None:
+    """The webhooks' sources are reserved: an event recorded first under a delivery's (source, id) would have
+    had the real delivery dropped as a duplicate."""
+    customer, account = unique("cus"), unique("acct")
+    map_customer(hooks, "stripe", customer, account)
+    paid = stripe_invoice_event("invoice.paid", customer, currency="usd", amount_paid=990000, status="paid")
+    squat = {"id": paid["id"], "source": "webhook:stripe", "type": "billing.payment.received", "accountId": account,
+             "occurredAt": "2026-03-02T09:14:00Z", "data": {"invoiceId": "in_x", "amount": "0.01", "currency": "USD"}}
+    body = graphql(hooks, RECORD, {"events": [squat]})
+    [rejected] = body["data"]["recordEvents"]["rejected"]
+    assert rejected["field"] == "source" and "webhooks' own" in rejected["message"], rejected
+    cloud = {"specversion": "1.0", "id": paid["id"], "source": "webhook:stripe", "type": "billing.payment.received",
+             "subject": account, "time": "2026-03-02T09:14:00Z",
+             "data": {"invoiceId": "in_x", "amount": "0.01", "currency": "USD"}}
+    answer = hooks.post("/events", content=json.dumps(cloud), headers={"content-type": "application/cloudevents+json"})
+    assert answer.status_code == 207 and "webhooks' own" in answer.text, answer.text
+    assert stripe_post(hooks, paid).json()["stored"] == 1  # the real delivery
+    [stored] = timeline(hooks, account)
+    assert stored["data"]["amount"] == "9900.00"
 
 
 def test_subscription_changes_carry_their_monthly_revenue(hooks: httpx.Client) -> None:

@@ -71,7 +71,7 @@ def test_the_exponent_lists_do_not_overlap() -> None:
 def test_a_finalized_invoice_is_issued_with_its_due_date() -> None:
     draft = only(stripe_events.events_of(stripe_event("invoice.finalized", invoice())))
     assert isinstance(draft, Draft) and draft.external_id == "cus_Nffr"
-    assert draft.envelope == {"id": "evt_1QabcDEF", "source": "stripe", "type": "billing.invoice.issued",
+    assert draft.envelope == {"id": "evt_1QabcDEF", "source": "webhook:stripe", "type": "billing.invoice.issued",
                               "occurredAt": "2026-01-01T00:00:00Z",
                               "data": {"invoiceId": "in_1QxYz", "amount": "1999.99", "currency": "EUR",
                                        "dueAt": "2026-02-01T00:00:00Z", "invoiceNumber": "A1-0042"}}

@@ -79,8 +79,9 @@ class Account:
 
     @strawberry.field(
         description="The account's conversions, each with its touches' credits by the model, oldest first; with the "
-        "account's `asOf`, the conversions that had happened by then (the data-driven model then learns from every "
-        "account's conversions up to then)."
+        "account's `asOf`, the conversions that had happened by then. DATA_DRIVEN learns its weights from every "
+        "account's journeys up to `asOf` (or now), so an old conversion's data-driven credits move as journeys are "
+        "added, and differ from `Query.attribution`'s, which learns from the journeys of its range."
     )
     async def attribution(
         self, info: Info, model: Annotated[AttributionModel, strawberry.argument(description="The attribution model.")]

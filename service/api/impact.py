@@ -135,13 +135,17 @@ class ImpactComparison:
             reading=reading(compared))
 
 
+def accounts(count: int) -> str:
+    return f"{count} account" if count == 1 else f"{count} accounts"
+
+
 def reading(compared: Comparison) -> str:
     name, shape = WORDS[compared.metric]
     if compared.currency:
         name = f"{name} ({compared.currency})"
     if compared.difference is None:
         return f"{name}: no account to compare on one side."
-    sizes = f"{compared.with_accounts} accounts with, {compared.without_accounts} without"
+    sizes = f"{accounts(compared.with_accounts)} with, {compared.without_accounts} without"
     values = f"{shape.format(compared.with_value)} with against {shape.format(compared.without_value)} without"
     if compared.too_small or compared.low is None or compared.high is None:
         return f"{name}: {values} ({sizes}): too small to read, {MIN_GROUP} accounts a side are needed."

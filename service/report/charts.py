@@ -48,10 +48,10 @@ def intervals(title: str, rows: Sequence[tuple[str, float, float | None, float |
     least, most = min(ends), max(ends)
     if least == most:
         least, most = least - 1, most + 1
-    span = WIDTH - LABEL - PAD * 2
+    span = WIDTH - LABEL - PAD * 3
 
     def x(value: float) -> float:
-        return LABEL + (value - least) / (most - least) * span
+        return LABEL + PAD + (value - least) / (most - least) * span
 
     zero = x(0.0)
     parts = [f'<line class="zero" x1="{zero:.1f}" x2="{zero:.1f}" y1="{PAD}" y2="{height - 18}"/>']
@@ -63,9 +63,14 @@ def intervals(title: str, rows: Sequence[tuple[str, float, float | None, float |
     for index, (label, difference, low, high) in enumerate(rows):
         y = PAD + index * ROW + ROW / 2
         parts.append(f'<text x="{LABEL - 8}" y="{y + 5}" text-anchor="end" class="label">{escape(label)}</text>')
+        readable = low is not None and high is not None
         if low is not None and high is not None:
             parts.append(f'<line class="whisker" x1="{x(low):.1f}" x2="{x(high):.1f}" y1="{y}" y2="{y}"/>')
-        parts.append(f'<circle class="point" cx="{x(difference):.1f}" cy="{y}" r="5"/>')
+        parts.append(f'<circle class="point{"" if readable else " small"}" cx="{x(difference):.1f}" cy="{y}" r="5"/>')
+        words = shown(difference) + ("" if readable else " (too small to read)")
+        right = x(high if high is not None else difference)
+        anchor, at = ("end", x(low if low is not None else difference) - 8) if right > WIDTH - 150 else ("start", right + 8)
+        parts.append(f'<text x="{at:.1f}" y="{y + 4}" text-anchor="{anchor}" class="value">{escape(words)}</text>')
     description = "; ".join(
         f"{label}: {shown(difference)}" + (f" (95% interval {shown(low)} to {shown(high)})"
                                            if low is not None and high is not None else " (too small to read)")

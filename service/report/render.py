@@ -34,6 +34,7 @@ svg.chart { display: block; max-width: 100%; height: auto; margin: .3rem 0 1rem;
 svg .label, svg .value { font: 12px system-ui, sans-serif; fill: #1b1f24; }
 svg .bar { fill: #2b6cb0; } svg .zero { stroke: #4a5058; stroke-dasharray: 3 3; }
 svg .whisker { stroke: #2b6cb0; stroke-width: 2; } svg .point { fill: #c05621; }
+svg .point.small { fill: #fff; stroke: #c05621; stroke-width: 2; }
 """
 
 METRICS = {"won_revenue": "Won per account", "churn_rate": "Churn", "net_revenue_retention": "Net revenue retention",
@@ -175,7 +176,8 @@ def impact_section(report: Report) -> str:
                     if each.metric == metric and (each.currency or "") == currency and each.difference is not None]
             if rows:
                 label = METRICS[metric] + (f" ({currency})" if currency else "")
-                charts.append(intervals(f"{label}: with minus without, and its 95% interval", rows,
+                charts.append(intervals(f"{label}: with minus without (a hollow point: a group too small to read; "
+                                        "a line: the 95% interval)", rows,
                                         partial(number, metric)))
     tables = "".join(impact_table(impact) for impact in report.impact)
     return ("<section><h2>CX impact</h2><p>Accounts with a HIGH finding open in the range against those with none "
@@ -204,7 +206,8 @@ CSV_COLUMNS = ("section", "row", "measure", "currency", "value", "count")
 
 
 def csv_rows(report: Report) -> Iterator[tuple[object, ...]]:
-    """One number per row (tidy: a spreadsheet pivots it), with the count it is made of where it has one."""
+    """One number per row (tidy: a spreadsheet pivots it), with the count it is made of where it has one: the
+    conversions of a credit, the events (of every currency) of a cost, the accounts of an impact's value."""
     for model, totals in report.attribution.items():
         for total in totals:
             yield ("attribution_by_department", label_of(total), model, total.currency, f"{total.amount:f}",
@@ -217,7 +220,8 @@ def csv_rows(report: Report) -> Iterator[tuple[object, ...]]:
                                 ("lost_after_high", cost.lost_after_high)):
                 for currency in sorted(tally.amounts):
                     yield section, label, name, currency, f"{tally.amounts[currency]:f}", tally.events
-                yield section, label, f"{name}_unknown_amounts", "", tally.unknown_amounts, tally.events
+                if tally.unknown_amounts:
+                    yield section, label, f"{name}_of_unknown_amount", "", tally.unknown_amounts, ""
     for impact in report.impact:
         for each in impact.comparisons:
             yield from comparison_rows(impact.scope, each)

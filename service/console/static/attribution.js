@@ -87,7 +87,7 @@ function currencySection(currency, rows, state) {
     h("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": `${currency} table, scrolls sideways on a small screen` },
       h("table", { class: "groups" },
         h("caption", {}, `${currency} credited by ${words(state.groupBy)}`),
-        h("thead", {}, h("tr", {}, [words(state.groupBy), `Amount (${currency})`, "Share", "Conversions", "Touches"]
+        h("thead", {}, h("tr", {}, [capital(words(state.groupBy)), `Amount (${currency})`, "Share", "Conversions", "Touches"]
           .map((heading, i) => h("th", { scope: "col", class: i ? "number" : null }, heading)))),
         h("tbody", {}, shown.map((row) => h("tr", { class: row.unattributed ? UNATTRIBUTED : null },
           h("th", { scope: "row" }, label(row, state.groupBy)),
@@ -127,3 +127,5 @@ function sharesOf(rows, currency) {
 function share(amount, total) {
   return Number(total) ? Number(amount) / Number(total) : 0;
 }
+
+const capital = (text) => text.charAt(0).toUpperCase() + text.slice(1);

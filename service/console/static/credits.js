@@ -64,7 +64,7 @@ function conversions(list, asOf) {
       Number(c.unattributed) ? h("span", { class: "unattributed" },
         ` · unattributed: ${grouped(c.unattributed)} ${c.currency} (no touch in its window)`) : ""),
     c.credits.length ? h("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": `Credits for ${c.eventId}` },
-      h("table", { class: "credits" },
+      h("table", { class: "touches" },
         h("caption", {}, `Each touch's credit (${c.currency})`),
         h("thead", {}, h("tr", {}, ["Touch", "Department", "Channel", "Campaign", "Actor", "Credit"]
           .map((text, i) => h("th", { scope: "col", class: i === 5 ? "number" : null }, text)))),

@@ -73,7 +73,7 @@ function scopeSection(scope, range) {
       h("table", { class: "impact" },
         h("caption", {}, `${scopeTitle(scope)}: with against without`),
         h("thead", {}, h("tr", {}, ["Outcome", "With", "Without", "Difference", "95% interval", "Accounts (with / without)", "Reading"]
-          .map((heading) => h("th", { scope: "col" }, heading)))),
+          .map((heading, i) => h("th", { scope: "col", class: i && i < 6 ? "number" : null }, heading)))),
         h("tbody", {}, scope.comparisons.map(comparisonRow)))));
 }
 

@@ -1,4 +1,5 @@
-"""Where the console is served: its page at `/`, `/accounts/<id>` and `/matrix`, its files under `/console/`.
+"""Where the console is served: its page at `/`, `/accounts/<id>`, `/matrix`, `/attribution` and `/impact`,
+its files under `/console/`.
 
 The page and its files hold no data (everything comes from /graphql, which needs a key like any
 client), so `is_console_file` lets the access middleware serve them to anyone, as it does the
@@ -17,13 +18,13 @@ from starlette.staticfiles import StaticFiles
 STATIC = Path(__file__).parent / "static"
 GRAPHIQL_PAGE = STATIC / "graphiql" / "index.html"  # its assets are vendored beside it (docs/console.md)
 FILES_PREFIX = "/console/"
-PAGES = ("/", "/matrix")  # the accounts list; the department matrix
+PAGES = ("/", "/matrix", "/attribution", "/impact")  # the accounts list, the department matrix, revenue attribution, CX impact
 ACCOUNT_PAGES = "/accounts/"  # an account's page: its id follows
 REVALIDATE = {"cache-control": "no-cache"}  # revalidate, so an upgraded service's files are used at once
 
 
 async def page(request: Request) -> Response:
-    """The single page: the client reads the path and renders the list, the matrix or an account."""
+    """The single page: the client reads the path and renders the view it names."""
     return FileResponse(STATIC / "index.html", headers=REVALIDATE)
 
 

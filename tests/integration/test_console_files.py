@@ -12,11 +12,12 @@ from tests.integration.test_keys import QUERY, keyed  # noqa: F401 (a fixture: a
 IMPORTED = re.compile(r'^import .* from "\./([\w.-]+)";$', re.MULTILINE)
 
 
-def test_the_list_an_account_and_the_matrix_are_the_same_page(client: httpx.Client) -> None:
+def test_the_list_an_account_the_matrix_and_the_revenue_pages_are_the_same_page(client: httpx.Client) -> None:
     home, account, matrix = client.get("/"), client.get("/accounts/acme%20corp"), client.get("/matrix")
-    assert home.status_code == account.status_code == matrix.status_code == 200
+    attribution, impact = client.get("/attribution?from=2026-01-01&to=2026-02-01"), client.get("/impact")
+    assert {page.status_code for page in (home, account, matrix, attribution, impact)} == {200}
     assert home.headers["content-type"].startswith("text/html")
-    assert home.text == account.text == matrix.text == (STATIC / "index.html").read_text()
+    assert home.text == account.text == matrix.text == attribution.text == impact.text == (STATIC / "index.html").read_text()
     assert home.headers["cache-control"] == "no-cache"
     assert '<script type="module" src="/console/app.js">' in home.text
 
@@ -31,7 +32,8 @@ def test_every_module_the_page_imports_is_served(client: httpx.Client) -> None:
         assert served.status_code == 200, name
         assert served.headers["content-type"].startswith("text/javascript"), name
         waiting += [module for module in IMPORTED.findall(served.text) if module not in seen]
-    assert {"graphql.js", "accounts.js", "account.js", "matrix.js", "timeline.js", "charts.js", "dom.js"} <= seen
+    assert {"graphql.js", "accounts.js", "account.js", "matrix.js", "timeline.js", "charts.js", "dom.js",
+            "attribution.js", "impact.js", "credits.js", "money.js", "range.js"} <= seen
     assert client.get("/console/style.css").headers["content-type"].startswith("text/css")
 
 
@@ -45,6 +47,7 @@ def test_what_the_console_does_not_have_is_not_found(client: httpx.Client) -> No
 def test_the_page_needs_no_key_but_its_data_does(keyed: str) -> None:  # noqa: F811
     assert httpx.get(keyed + "/").status_code == 200
     assert httpx.get(keyed + "/accounts/acme").status_code == 200
+    assert httpx.get(keyed + "/attribution").status_code == httpx.get(keyed + "/impact").status_code == 200
     assert httpx.get(keyed + "/console/graphql.js").status_code == 200
     refused = httpx.post(keyed + "/graphql", json={"query": QUERY})
     assert refused.status_code == 401 and refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -5,6 +5,7 @@ import { query, subscribe } from "./graphql.js";
 import { trendChart } from "./charts.js";
 import { eventTable, lanes, select } from "./timeline.js";
 import { AddressError, dayParameter } from "./address.js";
+import { creditsCard, modelOf } from "./credits.js";
 
 const TIMELINE_PAGE = 100, TIMELINE_PAGES = 20;  // at most 2,000 events on the lanes
 const REFRESH_MS = 250;  // changes arriving together cause one re-read
@@ -82,6 +83,7 @@ export async function renderAccount(main, id, navigate, notFound) {
   const chosen = dayParameter(params, "asOf");
   if (chosen > new Date().toISOString().slice(0, 10)) throw new AddressError("asOf", chosen, "is in the future");
   const asOf = asOfDay(chosen);
+  const credits = creditsCard(id, asOf, modelOf(params));
   const account = await read(id, asOf);
   if (!account) {
     notFound(`No account has the id “${id}”: no event has named it${asOf ? ` by ${day(asOf)}` : ""}.`);
@@ -90,10 +92,11 @@ export async function renderAccount(main, id, navigate, notFound) {
   const status = h("p", { class: "live", role: "status" }, asOf ? "Live updates are off while showing a past day." : "Connecting…");
   const content = h("div", { class: "account" });
   document.title = `${account.name || account.id} · cx360`;
-  show(main, h("h1", {}, account.name || account.id), asOfForm(id, chosen, navigate), status, content);
+  show(main, h("h1", {}, account.name || account.id), asOfForm(id, chosen, navigate), status, content, credits.card);
   draw(content, account);
   performance.mark(READY);
-  return asOf ? () => {} : follow(id, content, status, account.lastStored);
+  credits.load();  // after the mark: the card's read (the data-driven model learns first) does not hold up the page
+  return asOf ? () => {} : follow(id, content, status, account.lastStored, credits.load);
 }
 
 function asOfForm(id, chosen, navigate) {
@@ -104,18 +107,22 @@ function asOfForm(id, chosen, navigate) {
     chosen ? h("a", { href: `/accounts/${encodeURIComponent(id)}` }, "Back to now") : null);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const base = `/accounts/${encodeURIComponent(id)}`;
-    navigate(asOfDay(input.value) ? `${base}?asOf=${input.value}` : base);
+    const params = new URLSearchParams();
+    if (asOfDay(input.value)) params.set("asOf", input.value);
+    const model = new URLSearchParams(location.search).get("model");  // the attribution card's, kept
+    if (model) params.set("model", model);
+    navigate(`/accounts/${encodeURIComponent(id)}${params.size ? `?${params}` : ""}`);
   });
   return form;
 }
 
 /**
- * Subscribe to the account's finding changes and events; each re-reads the account (once per burst).
+ * Subscribe to the account's finding changes and events; each re-reads the account and its attribution card
+ * (once per burst).
  * `events` starts after the last event the first read saw. `findingChanged` can only start from now
  * (no query gives a change position), so the account is read again once it is live.
  */
-function follow(id, content, status, lastStored) {
+function follow(id, content, status, lastStored, reloadCredits) {
   const after = { findings: null, events: lastStored };  // the last positions seen: a reconnection resumes after them
   let timer = null;
   const refresh = () => {
@@ -124,6 +131,7 @@ function follow(id, content, status, lastStored) {
       try {
         const account = await read(id, null);
         if (account) draw(content, account);
+        reloadCredits();
       } catch (error) {
         status.textContent = `Could not refresh: ${error.message}`;
       }

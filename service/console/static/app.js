@@ -6,6 +6,8 @@ import { AddressError } from "./address.js";
 import { renderAccounts } from "./accounts.js";
 import { renderAccount } from "./account.js";
 import { renderMatrix } from "./matrix.js";
+import { renderAttribution } from "./attribution.js";
+import { renderImpact } from "./impact.js";
 
 const main = document.getElementById("main");
 let leave = () => {};  // the current view's clean-up (its live subscriptions)
@@ -52,6 +54,10 @@ async function route() {
       await renderAccounts(main, navigate);
     } else if (path === "/matrix") {
       await renderMatrix(main, navigate);
+    } else if (path === "/attribution") {
+      await renderAttribution(main, navigate);
+    } else if (path === "/impact") {
+      await renderImpact(main, navigate);
     } else if (path.startsWith("/accounts/") && path.length > "/accounts/".length) {
       leave = await renderAccount(main, decodeURIComponent(path.slice("/accounts/".length)), navigate, notFound);
     } else {

@@ -1,4 +1,4 @@
-// Inline SVG charts of the health score (0 to 100): a row's sparkline and the account's trend.
+// Inline SVG charts: the health score (0 to 100) as a row's sparkline and the account's trend; amounts as bars.
 
 import { day, s } from "./dom.js";
 
@@ -56,4 +56,25 @@ export function trendChart(trend) {
       s("circle", { cx: p.x, cy: p.y, r: 3 }, s("title", {}, `${day(p.at)}: ${p.score}`))),
     [points[0], points.at(-1)].filter(Boolean).map((p, i) =>
       s("text", { x: p.x, y: height - 6, class: "axis", "text-anchor": i ? "end" : "start" }, day(p.at))));
+}
+
+const clipped = (text, most) => (text.length > most ? `${text.slice(0, most - 1)}…` : text);
+
+/**
+ * Horizontal bars, one a row, longest for the largest value: `bars` are {label, value, text, muted}; `text` is
+ * written after the bar. The chart scales to its box; `description` says it all for screen readers.
+ */
+export function barChart(bars, description) {
+  const width = 640, row = 26, labels = 200, room = width - labels - 130;
+  const most = Math.max(0, ...bars.map((bar) => bar.value)) || 1;
+  const height = bars.length * row + 8;
+  return s("svg", { class: "bars", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": description },
+    bars.map((bar, i) => {
+      const y = 4 + i * row, length = Math.max(1, (room * bar.value) / most);
+      return s("g", { class: bar.muted ? "bar muted" : "bar" },
+        s("title", {}, `${bar.label}: ${bar.text}`),
+        s("text", { x: labels - 8, y: y + 17, "text-anchor": "end", class: "axis" }, clipped(bar.label, 26)),
+        s("rect", { x: labels, y: y + 4, width: length, height: row - 8 }),
+        s("text", { x: labels + length + 6, y: y + 17, class: "axis" }, bar.text));
+    }));
 }

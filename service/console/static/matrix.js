@@ -7,14 +7,15 @@ import { DEPARTMENTS } from "./timeline.js";
 import { AddressError, dayParameter } from "./address.js";
 
 const FINDINGS_PAGE = 100, FINDINGS_PAGES = 20;
+const RULE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 const MATRIX = `
 query ConsoleMatrix($from: DateTime, $to: DateTime) {
   departmentMatrix(from: $from, to: $to) { departments findings openFindings accountsAffected }
 }`;
 const FINDINGS = `
-query ConsoleCellFindings($department: Department, $after: String) {
-  findings(department: $department, state: ALL, first: ${FINDINGS_PAGE}, after: $after) {
+query ConsoleCellFindings($department: Department, $rule: String, $after: String) {
+  findings(department: $department, rule: $rule, state: ALL, first: ${FINDINGS_PAGE}, after: $after) {
     edges { node { id accountId rule severity departments summary detectedAt resolvedAt } }
     pageInfo { hasNextPage endCursor }
   }
@@ -29,7 +30,10 @@ function periodOf(search) {
   if (cell.length > 2 || cell.some((d) => !DEPARTMENTS.includes(d))) {
     throw new AddressError("cell", params.get("cell"), `is not one or two of ${DEPARTMENTS.join(", ")}, separated by a comma`);
   }
-  return { from, to, fromInstant: from ? `${from}T00:00:00Z` : null, toInstant: to ? `${to}T23:59:59Z` : null, cell };
+  const rule = params.get("rule") || "";
+  if (rule && !RULE.test(rule)) throw new AddressError("rule", rule, "is not a rule id (lower-case words joined by hyphens)");
+  if (rule && cell.length) throw new AddressError("rule", rule, "cannot be shown with a cell: choose one");
+  return { from, to, fromInstant: from ? `${from}T00:00:00Z` : null, toInstant: to ? `${to}T23:59:59Z` : null, cell, rule };
 }
 
 function urlOf(period, cell) {
@@ -56,7 +60,8 @@ export async function renderMatrix(main, navigate) {
     h("p", {}, "Findings detected in the period for each pair of departments (a department with itself: rules that name one). ",
       "Choose a cell to see its findings."),
     heatMap(counts, most, period),
-    period.cell.length ? await cellFindings(period) : null);
+    period.cell.length ? await cellFindings(period) : null,
+    period.rule ? await ruleFindings(period) : null);
 }
 
 function periodForm(period, navigate) {
@@ -97,22 +102,39 @@ function heatMap(counts, most, period) {
  * name exactly the cell's departments (or, for a pair, include both) and were detected in the period. */
 async function cellFindings(period) {
   const [first, second] = period.cell;
+  const fits = (f) => (second ? f.departments.includes(second) : f.departments.length === 1);
+  const found = await detectedIn(period, { department: first }, fits);
+  return findingList(`${period.cell.map(words).join(" and ")}: ${found.length} findings`, found);
+}
+
+/** The findings of one rule detected in the period (the links of the CX impact page lead here). */
+async function ruleFindings(period) {
+  const found = await detectedIn(period, { rule: period.rule }, () => true);
+  return findingList(`Rule ${period.rule}: ${found.length} findings`, found);
+}
+
+/** The API's findings (all states, the most recently detected first) that `fit` and were detected in the period;
+ * reading stops once they are older than the period. */
+async function detectedIn(period, filter, fits) {
   const start = period.fromInstant ? Date.parse(period.fromInstant) : -Infinity;
   const end = period.toInstant ? Date.parse(period.toInstant) : Infinity;
   const inPeriod = (instant) => Date.parse(instant) >= start && Date.parse(instant) <= end;
-  const fits = (f) => (second ? f.departments.includes(second) : f.departments.length === 1) && inPeriod(f.detectedAt);
   const found = [];
   let after = null;
   for (let page = 0; page < FINDINGS_PAGES; page += 1) {
-    const { findings } = await query(FINDINGS, { department: first, after });
+    const { findings } = await query(FINDINGS, { ...filter, after });
     const nodes = findings.edges.map((edge) => edge.node);
-    found.push(...nodes.filter(fits));
+    found.push(...nodes.filter((f) => fits(f) && inPeriod(f.detectedAt)));
     const oldest = nodes.at(-1)?.detectedAt;
     if (!findings.pageInfo.hasNextPage || (oldest && Date.parse(oldest) < start)) break;
     after = findings.pageInfo.endCursor;
   }
+  return found;
+}
+
+function findingList(title, found) {
   return h("section", { "aria-labelledby": "cell-title", class: "findings" },
-    h("h2", { id: "cell-title" }, `${period.cell.map(words).join(" and ")}: ${found.length} findings`),
+    h("h2", { id: "cell-title" }, title),
     found.length ? h("ul", {}, found.map((f) => h("li", { class: "finding" },
       h("p", {}, h("span", { class: `severity ${f.severity}` }, words(f.severity)), " ", h("strong", {}, f.summary)),
       h("p", { class: "meta" }, h("a", { href: `/accounts/${encodeURIComponent(f.accountId)}` }, f.accountId),

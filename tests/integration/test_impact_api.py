@@ -21,7 +21,7 @@ import pytest
 from service.settings import Settings
 from tests.conftest import RunningServer, administer, with_database
 from tests.integration.test_findings import eventually
-from tests.support import graphql, record
+from tests.support import graphql, record, wait_for_projection
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 FROM, TO = (NOW - timedelta(days=60)).isoformat(), (NOW + timedelta(days=1)).isoformat()
@@ -77,9 +77,17 @@ def story_database(database_url: str, settings: Settings) -> Iterator[tuple[str,
             events += [each for n in range(30)
                        for each in story(f"without-{n}", pushed=False, won="1000" if n < 20 else None, cancelled=n < 3)]
             record(client, events)
+            wait_for_projection(base)  # every event judged: a finding of another rule may come after the first 30
             found = eventually(lambda: graphql(client, "{ findings(first: 100, rule: \"%s\") { edges { node { id } } } }"
                                                % RULE)["data"]["findings"]["edges"], timeout=60)
             assert len(found) == 30
+
+            def scored() -> bool:  # views follow findings by a moment: health is compared too
+                edges = graphql(client, "{ accounts(first: 100) { edges { node { health { score } } } } }")[
+                    "data"]["accounts"]["edges"]
+                return sum(edge["node"]["health"] is not None for edge in edges) == 60
+
+            assert eventually(scored, timeout=60)
             yield url, client
     finally:
         administer(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -74,5 +74,6 @@ def hubspot_uri(uri: str) -> str:
 def within_tolerance(header: str, signed_at: float, now: float | None) -> None:
     age = (time.time() if now is None else now) - signed_at
     if abs(age) > TOLERANCE_SECONDS:
-        raise SignatureRefused(f"{header}: signed {age:+.0f} s from now, beyond the tolerance of "
-                               f"{TOLERANCE_SECONDS} s (a replayed or delayed request)")
+        when = f"{age:.0f} s ago" if age > 0 else f"{-age:.0f} s in the future"
+        raise SignatureRefused(f"{header}: signed {when}, beyond the tolerance of {TOLERANCE_SECONDS} s "
+                               "(a replayed or delayed request, or a clock that is off)")

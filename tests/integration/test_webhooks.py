@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -268,6 +269,19 @@ def test_zendesk_bad_and_stale_signatures_and_a_ticket_without_organisation(hook
     assert zendesk_post(hooks, orphan).json()["parked"] == 1
     [parked] = [each for each in parked_of(hooks, "zendesk", None) if each["eventId"] == orphan["id"]]
     assert parked["cause"] == "unusable" and "organization_id" in parked["reason"]
+
+
+@pytest.mark.parametrize(("offset", "says"), [(-600, "ago"), (600, "in the future")])
+def test_a_stale_or_early_signature_says_how_old_it_is(hooks: httpx.Client, offset: int, says: str) -> None:
+    """The replay check tells the age the right way round: 600 s ago is "ago", not "+600 s from now"."""
+    event = zendesk_ticket_event("zen:event-type:ticket.created", unique("org"), unique("t"))
+    zendesk = zendesk_post(hooks, event, at=time.time() + offset)
+    hubspot = hubspot_post(hooks, [hubspot_event("deal.propertyChange", 1, "dealstage", "closedlost", 1)],
+                           at=time.time() + offset)
+    for answer, header in ((zendesk, "X-Zendesk-Webhook-Signature-Timestamp"), (hubspot, "X-HubSpot-Request-Timestamp")):
+        assert answer.status_code == 400
+        told = re.match(f"{header}: signed ([0-9]+) s {says}, beyond the tolerance of 300 s", answer.json()["error"])
+        assert told and 595 <= int(told[1]) <= 605, answer.json()
 
 
 # --- HubSpot -------------------------------------------------------------------------------------

@@ -247,6 +247,16 @@ def test_a_provider_whose_secret_is_not_set_is_told_to_retry(client: httpx.Clien
     assert answer.headers["retry-after"] == "60"
 
 
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_a_body_over_the_limit_is_a_413_in_the_webhooks_own_shape(hooks: httpx.Client, settings: Settings,
+                                                                   declared: bool) -> None:
+    body = b"{" + b" " * settings.max_body_bytes + b"}"
+    answer = hooks.post("/webhooks/stripe", content=body if declared else iter([body[:1024 * 1024], body[1024 * 1024:]]),
+                        headers={"content-type": "application/json"})
+    assert answer.status_code == 413
+    assert answer.json() == {"error": f"request body: must be at most {settings.max_body_bytes} bytes (CX360_MAX_BODY_BYTES)"}
+
+
 # --- Zendesk -------------------------------------------------------------------------------------
 
 

@@ -25,8 +25,8 @@ from tests.support import graphql, timeline, unique
 
 STRIPE_SECRET, ZENDESK_SECRET, HUBSPOT_SECRET = "whsec_test_5b1c", "zd-signing-secret", "hs-client-secret"
 
-MAP = """mutation Map($provider: WebhookProvider!, $externalId: String!, $accountId: ID!) {
-  mapProviderCustomer(provider: $provider, externalId: $externalId, accountId: $accountId) {
+MAP = """mutation Map($provider: WebhookProvider!, $externalId: String!, $accountId: ID!, $new: Boolean! = false) {
+  mapProviderCustomer(provider: $provider, externalId: $externalId, accountId: $accountId, newAccount: $new) {
     mapping { provider externalId accountId } replayed duplicates stillParked } }"""
 PARKED = """query Parked($provider: WebhookProvider, $all: Boolean!) {
   parkedWebhooks(provider: $provider, includeReplayed: $all, first: 100) {
@@ -105,8 +105,11 @@ def hubspot_event(kind: str, object_id: int, name: str, value: str, event_id: in
             "changeSource": "CRM_UI", "propertyName": name, "propertyValue": value}
 
 
-def map_customer(client: httpx.Client, provider: str, external_id: str, account_id: str) -> dict[str, Any]:
-    body = graphql(client, MAP, {"provider": provider.upper(), "externalId": external_id, "accountId": account_id})
+def map_customer(client: httpx.Client, provider: str, external_id: str, account_id: str,
+                 new_account: bool = True) -> dict[str, Any]:
+    """Map it; the tests' accounts are new unless said otherwise."""
+    body = graphql(client, MAP, {"provider": provider.upper(), "externalId": external_id, "accountId": account_id,
+                                 "new": new_account})
     assert "errors" not in body, body
     answer: dict[str, Any] = body["data"]["mapProviderCustomer"]
     return answer
@@ -154,7 +157,7 @@ def test_an_unmapped_customer_is_parked_then_replayed_once_mapped(hooks: httpx.C
     [replayed] = parked_of(hooks, "stripe", customer, everything=True)
     assert replayed["replayedAt"] is not None and replayed["accountId"] == account
 
-    again = map_customer(hooks, "stripe", customer, account)  # replaying twice stores nothing twice
+    again = map_customer(hooks, "stripe", customer, account, new_account=False)  # replaying twice stores nothing twice
     assert (again["replayed"], again["duplicates"]) == (0, 0)
     assert stripe_post(hooks, event).json()["duplicates"] == 1  # and a retry after the mapping is a duplicate
     assert len(timeline(hooks, account)) == 1
@@ -344,7 +347,7 @@ def test_the_cli_lists_parked_events_and_a_mapping_replays_them(hooks: httpx.Cli
     assert stripe_post(hooks, event).json()["parked"] == 1
     listed = cli(database_url, "webhooks", "parked", "--provider", "stripe")
     assert listed.returncode == 0 and event["id"] in listed.stdout and "unmapped" in listed.stdout
-    mapped = cli(database_url, "mappings", "set", "stripe", customer, account)
+    mapped = cli(database_url, "mappings", "set", "stripe", customer, account, "--new-account")
     assert mapped.returncode == 0, mapped.stderr
     assert "stored now: 1" in mapped.stdout
     [stored] = timeline(hooks, account)
@@ -356,12 +359,39 @@ def test_the_cli_lists_parked_events_and_a_mapping_replays_them(hooks: httpx.Cli
 
 
 @pytest.mark.parametrize(("external_id", "account_id", "says"), [
-    ("cus_1", "  ", "accountId: must be 1 to 200 characters"), ("", "acme", "externalId: must be 1 to 200"),
+    ("cus_1", "  ", "accountId: must not be empty"), ("cus_1", "acme\ud800", "accountId: must not contain a lone"), ("", "acme", "externalId: must be 1 to 200"),
     ("cus_\x00", "acme", "externalId: must not contain the NUL character"), ("cus_1", "a" * 201, "accountId:"),
 ])
 def test_a_bad_mapping_names_the_argument_and_sets_nothing(hooks: httpx.Client, external_id: str, account_id: str,
                                                            says: str) -> None:
-    body = graphql(hooks, MAP, {"provider": "STRIPE", "externalId": external_id, "accountId": account_id})
+    variables = {"provider": "STRIPE", "externalId": external_id, "accountId": account_id, "new": True}
+    body = hooks.post("/graphql", content=json.dumps({"query": MAP, "variables": variables}),  # \ud800 escaped
+                      headers={"content-type": "application/json"}).json()
     assert body["errors"][0]["message"].startswith(says), body
     listed = graphql(hooks, "{ providerMappings(provider: STRIPE, first: 100) { externalId accountId } }")
     assert {"externalId": external_id, "accountId": account_id} not in listed["data"]["providerMappings"]
+
+
+def test_a_mapping_to_an_account_no_event_names_is_refused_unless_it_is_new(hooks: httpx.Client,
+                                                                             database_url: str) -> None:
+    """A typo must not file a customer's events on a phantom account, for good: refused, nothing set or stored."""
+    customer, typo = unique("cus"), unique("no such account!")
+    assert stripe_post(hooks, stripe_invoice_event("invoice.paid", customer)).json()["parked"] == 1
+    body = graphql(hooks, MAP, {"provider": "STRIPE", "externalId": customer, "accountId": typo})
+    assert body["errors"][0]["message"].startswith(f"accountId: no event names the account {typo!r} yet"), body
+    assert "newAccount: true" in body["errors"][0]["message"]
+    refused = cli(database_url, "mappings", "set", "stripe", customer, typo)
+    assert refused.returncode == 2 and "accountId: no event names the account" in refused.stderr
+    assert "--new-account" in refused.stderr and "stored now" not in refused.stdout
+    assert customer not in cli(database_url, "mappings", "list", "--provider", "stripe").stdout
+    assert not account_exists(hooks, typo) and len(parked_of(hooks, "stripe", customer)) == 1
+
+    known = unique("acct")  # an account some event names already needs no flag
+    recorded = graphql(hooks, "mutation R($e: [EventInput!]!) { recordEvents(events: $e) { accepted } }", {"e": [{
+        "id": unique("e"), "source": "crm", "type": "sales.account.updated", "accountId": known,
+        "occurredAt": "2026-01-05T09:00:00Z", "data": {"name": "Known GmbH"}}]})
+    assert recorded["data"]["recordEvents"]["accepted"] == 1, recorded
+    assert map_customer(hooks, "stripe", customer, known, new_account=False)["replayed"] == 1
+    other = unique("cus")
+    mapped = cli(database_url, "mappings", "set", "stripe", other, known)
+    assert mapped.returncode == 0, mapped.stderr

@@ -62,6 +62,7 @@ from service.store.ingest import Ingest
 from service.stream.feed import Feed
 from service.stream.logs import CHANGE_LOG, EVENT_LOG
 from service.stream.notifier import LogNotifier
+from service.webhooks import PATH_PREFIX as WEBHOOK_PATHS
 from service.webhooks.intake import Webhooks
 from service.webhooks.metrics import WebhookMetrics
 from service.webhooks.routes import routes as webhook_routes
@@ -215,7 +216,7 @@ def middleware(settings: Settings, metrics: Metrics, tracing: Any) -> list[Middl
         Middleware(RequestObservation, metrics=metrics, hook=tracing),
         *(cors if settings.cors_origins else []),
         Middleware(Authentication),
-        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, plain_prefixes=(WEBHOOK_PATHS,)),
         Middleware(RateLimit),
     ]
 

@@ -98,6 +98,8 @@ def add_webhook_parsers(commands: Any) -> None:
     put.add_argument("provider", choices=providers)
     put.add_argument("external_id", help="the provider's id: cus_…, a Zendesk organisation id, company:<id> or deal:<id>")
     put.add_argument("account_id", help="the account, in the tenant's own id space")
+    put.add_argument("--new-account", action="store_true", help="the account is new: no event names it yet (without "
+                                                               "this, an account no event names is refused)")
     listing = actions.add_parser("list", help="every mapping")
     listing.add_argument("--provider", choices=providers)
     remove = actions.add_parser("remove", help="remove a mapping: the customer's next events are parked")
@@ -120,7 +122,7 @@ def webhook_commands(args: argparse.Namespace) -> int:
     if args.command == "webhooks":
         return parked_command(settings, args.provider, args.all)
     return mappings_command(settings, args.action, getattr(args, "provider", None), getattr(args, "external_id", None),
-                            getattr(args, "account_id", None))
+                            getattr(args, "account_id", None), getattr(args, "new_account", False))
 
 
 def add_report_parser(commands: Any) -> None:

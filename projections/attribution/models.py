@@ -134,5 +134,5 @@ def attribute(conversion: Conversion, touches: Iterable[Touch], model: str, sett
     if not counted:
         return Attribution(conversion, model, ())
     weights = MODELS[model](conversion, counted, settings, effects or {})
-    amounts = split(conversion.amount, weights)
+    amounts = split(conversion.amount, conversion.currency, weights)
     return Attribution(conversion, model, tuple(Credit(touch, amount) for touch, amount in zip(counted, amounts)))

@@ -19,6 +19,7 @@ from projections.rules import RULES
 from service.access.scopes import EVENTS_WRITE, STREAMS_READ, VIEWS_READ
 from service.api.account import Account, AccountConnection, account_connection
 from service.api.account_list import AccountFilterInput, AccountOrder, list_after
+from service.api.argument_errors import NameArgumentsInErrors
 from service.api.attribution import AttributionQuery
 from service.api.context import Context, Info
 from service.api.cursors import notification_id_of, position_of
@@ -57,7 +58,6 @@ from service.api.types import (
     EventRejection,
     RecordEventsPayload,
 )
-from service.api.variable_errors import NameArgumentsInVariableErrors
 from service.api.webhooks import WebhookMutation, WebhookQuery
 from service.handling.reads import HandlingFilter
 from service.read.account_list import AccountFilter, account_page
@@ -297,7 +297,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         execution_context_class=PlainDataExecutor,
         extensions=[  # factories: strawberry builds a fresh extension per request (its caches are shared)
             LabelOperation,
-            NameArgumentsInVariableErrors,
+            NameArgumentsInErrors,
             ClientErrors,
             lambda: AddValidationRules(list(schema.query_rules)),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),

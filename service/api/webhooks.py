@@ -114,9 +114,12 @@ class WebhookMutation:
         self, info: Info, provider: WebhookProvider,
         external_id: Annotated[str, strawberry.argument(description="The provider's id, as `parkedWebhooks` shows it.")],
         account_id: Annotated[strawberry.ID, strawberry.argument(description="The account, in the tenant's own id space.")],
+        new_account: Annotated[bool, strawberry.argument(description="The account is new: no event names it yet. "
+                                                         "Without it, an account no event names is refused (a typo "
+                                                         "would file the customer's events on a phantom account).")] = False,
     ) -> MapProviderCustomerPayload:
         try:
-            mapping, taken = await webhooks_of(info).map(provider.value, external_id, str(account_id))
+            mapping, taken = await webhooks_of(info).map(provider.value, external_id, str(account_id), new_account)
         except MappingError as bad:
             argument, _, reason = str(bad).partition(": ")
             raise BadInput(argument, reason) from None

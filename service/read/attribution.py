@@ -143,7 +143,7 @@ def key_of(row: asyncpg.Record) -> Key:
 def data_driven_credits(group: Sequence[asyncpg.Record], effects: dict[Key, Fraction]) -> list[Decimal]:
     if group[0]["touch_position"] is None:
         return [group[0]["amount"]]
-    return split(group[0]["amount"], data_driven_weights([key_of(row) for row in group], effects))
+    return split(group[0]["amount"], group[0]["currency"], data_driven_weights([key_of(row) for row in group], effects))
 
 
 def by_conversion(rows: Iterable[asyncpg.Record]) -> list[list[asyncpg.Record]]:

@@ -1,4 +1,7 @@
-"""A pure ASGI middleware that refuses request bodies over a size limit, before they are read whole."""
+"""A pure ASGI middleware that refuses request bodies over a size limit, before they are read whole.
+
+The refusal is a 413 in the shape of the path's own errors: GraphQL's `{"errors": [...]}`, or
+`{"error": ...}` under the prefixes given as `plain_prefixes` (the webhooks answer so)."""
 
 from __future__ import annotations
 
@@ -12,9 +15,10 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, plain_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.plain_prefixes = plain_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -22,7 +26,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self.refuse(send)
+            await self.refuse(scope, send)
             return
         received = 0
         started = False
@@ -44,12 +48,12 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self.refuse(send)
+                await self.refuse(scope, send)
 
-    async def refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"errors": [{"message": f"request body: must be at most {self.max_bytes} bytes (CX360_MAX_BODY_BYTES)"}]}
-        ).encode()
+    async def refuse(self, scope: Scope, send: Send) -> None:
+        message = f"request body: must be at most {self.max_bytes} bytes (CX360_MAX_BODY_BYTES)"
+        plain = str(scope.get("path", "")).startswith(self.plain_prefixes) if self.plain_prefixes else False
+        body = json.dumps({"error": message} if plain else {"errors": [{"message": message}]}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

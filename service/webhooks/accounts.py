@@ -8,8 +8,9 @@ from datetime import datetime
 
 import asyncpg
 
-from domain.fields import NUL_REFUSED
-from service.store.tables import PROVIDER_ACCOUNTS_TABLE
+from domain.fields import NUL_REFUSED, Invalid
+from domain.validation import ENVELOPE
+from service.store.tables import ACCOUNTS_TABLE, PROVIDER_ACCOUNTS_TABLE
 from service.webhooks import PROVIDERS
 
 MAX_ID_LENGTH = 200
@@ -31,14 +32,33 @@ def checked(provider: str, external_id: str, account_id: str | None = None) -> t
     """The arguments, or MappingError naming the first bad one."""
     if provider not in PROVIDERS:
         raise MappingError(f"provider: must be one of {', '.join(PROVIDERS)} (got {provider[:40]!r})")
-    for name, value in (("externalId", external_id), ("accountId", account_id)):
-        if value is None:
-            continue
-        if not value.strip() or len(value) > MAX_ID_LENGTH:
-            raise MappingError(f"{name}: must be 1 to {MAX_ID_LENGTH} characters, not only spaces (got {value[:40]!r})")
-        if "\x00" in value:
-            raise MappingError(f"{name}: {NUL_REFUSED}")
+    if not external_id.strip() or len(external_id) > MAX_ID_LENGTH:
+        raise MappingError(f"externalId: must be 1 to {MAX_ID_LENGTH} characters, not only spaces "
+                           f"(got {external_id[:40]!r})")
+    if "\x00" in external_id:
+        raise MappingError(f"externalId: {NUL_REFUSED}")
+    if account_id is not None:
+        try:
+            ENVELOPE["accountId"].check(account_id)  # the catalogue's own rule: the events will carry this id
+        except Invalid as invalid:
+            raise MappingError(f"accountId: {invalid}") from None
     return provider, external_id, account_id
+
+
+async def known_account(pool: asyncpg.Pool, account_id: str) -> bool:
+    """Whether some stored event names the account (its row is written with the events, in their transaction)."""
+    try:
+        return bool(await pool.fetchval(f"SELECT EXISTS (SELECT 1 FROM {ACCOUNTS_TABLE} WHERE account_id = $1)",
+                                        account_id))
+    except asyncpg.UndefinedTableError:  # a store that has never stored an event
+        return False
+
+
+def unknown_account(account_id: str) -> MappingError:
+    return MappingError(
+        f"accountId: no event names the account {account_id[:80]!r} yet, and events stored on it stay there even "
+        "if the mapping is removed; check the id, or say that you mean a new account (newAccount: true, or "
+        "`cx360 mappings set --new-account`)")
 
 
 async def set_mapping(pool: asyncpg.Pool, provider: str, external_id: str, account_id: str) -> Mapping:

@@ -30,10 +30,10 @@ PARKED_SHOWN = 1000
 
 
 def mappings_command(settings: Settings, action: str, provider: str | None, external_id: str | None,
-                     account_id: str | None) -> int:
+                     account_id: str | None, new_account: bool = False) -> int:
     with database(settings) as url:
         try:
-            return anyio.run(mapping_action, settings, url, action, provider, external_id, account_id)
+            return anyio.run(mapping_action, settings, url, action, provider, external_id, account_id, new_account)
         except MappingError as bad:
             print(f"cx360: {bad}", file=sys.stderr)
             return 2
@@ -43,7 +43,7 @@ def mappings_command(settings: Settings, action: str, provider: str | None, exte
 
 
 async def mapping_action(settings: Settings, url: str, action: str, provider: str | None, external_id: str | None,
-                         account_id: str | None) -> int:
+                         account_id: str | None, new_account: bool) -> int:
     async with opened_pool(url) as pool:
         if action == "list":
             return show([(each.provider, each.external_id, each.account_id, moment(each.mapped_at))
@@ -55,11 +55,13 @@ async def mapping_action(settings: Settings, url: str, action: str, provider: st
             return 0
         assert account_id is not None
         accounts.checked(provider, external_id, account_id)
+        if not new_account and not await accounts.known_account(pool, account_id):
+            raise accounts.unknown_account(account_id)
         store = await anyio.to_thread.run_sync(lambda: EventStore(env=store_env(connection_params(url)),
                                                                   write_timeout=settings.write_timeout_seconds))
         try:
             webhooks = Webhooks(pool, Ingest(store, settings.limits, Metrics()), WebhookMetrics())
-            _, taken = await webhooks.map(provider, external_id, account_id)
+            _, taken = await webhooks.map(provider, external_id, account_id, new_account)
         finally:
             await anyio.to_thread.run_sync(store.close)
         print(f"mapped {provider} {external_id} to the account {account_id}; parked events stored now: {taken.stored}, "

@@ -76,8 +76,15 @@ class Webhooks:
                         for index, found in sorted(reasons.items())]
         return stored, duplicates, refused
 
-    async def map(self, provider: str, external_id: str, account_id: str) -> tuple[accounts.Mapping, Taken]:
-        """Map the customer to the account, then replay its parked events (stored once, however often replayed)."""
+    async def map(self, provider: str, external_id: str, account_id: str,
+                  new_account: bool = False) -> tuple[accounts.Mapping, Taken]:
+        """Map the customer to the account, then replay its parked events (stored once, however often replayed).
+
+        An account no event names yet is refused unless `new_account`: a typo would otherwise file
+        the customer's events on a phantom account, for good."""
+        accounts.checked(provider, external_id, account_id)
+        if not new_account and not await accounts.known_account(self.pool, account_id):
+            raise accounts.unknown_account(account_id)
         mapping = await accounts.set_mapping(self.pool, provider, external_id, account_id)
         return mapping, await self.replay(provider, external_id, account_id)
 

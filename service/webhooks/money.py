@@ -1,23 +1,31 @@
 """Stripe's amounts, in the currency's minor unit, as exact decimal strings of the major unit.
 
-Stripe's API sends every amount as an integer count of the currency's smallest unit, with
-Stripe's own exponents: zero for the currencies below, three for the Gulf dinars and the
-Tunisian dinar, two for every other (ISK, HUF and TWD included: Stripe's API keeps them
-two-decimal).
+Stripe's API sends every amount as an integer count of the currency's smallest unit: the
+ISO 4217 minor unit (domain/currencies.py), but for the currencies where Stripe keeps its
+own (`STRIPE_UNITS`): ISK two-decimal, MGA zero-decimal, the Iraqi and Libyan dinars two.
+So zero for the currencies of `ZERO_DECIMAL`, three for those of `THREE_DECIMAL`, two for
+every other (HUF and TWD included, as ISO has them).
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
-                          "VUV", "XAF", "XOF", "XPF"})
-THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+from domain.currencies import MINOR_UNITS, minor_unit
+
+STRIPE_UNITS = {"ISK": 2, "MGA": 0, "IQD": 2, "LYD": 2, "CLF": 2, "UYI": 2, "UYW": 2}  # where Stripe differs from ISO
 
 
 def exponent(currency: str) -> int:
     code = currency.upper()
-    return 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
+    if code in STRIPE_UNITS:
+        return STRIPE_UNITS[code]
+    unit = minor_unit(code)
+    return 2 if unit is None else unit
+
+
+ZERO_DECIMAL = frozenset(code for code in MINOR_UNITS.keys() | STRIPE_UNITS.keys() if exponent(code) == 0)
+THREE_DECIMAL = frozenset(code for code in MINOR_UNITS.keys() | STRIPE_UNITS.keys() if exponent(code) == 3)
 
 
 def major(minor: int | Decimal, currency: str) -> Decimal:

@@ -24,14 +24,33 @@ class SignatureRefused(Exception):
     """The request is not shown to come from the provider (the message says why)."""
 
 
-def check_stripe(body: bytes, header: str | None, secret: str) -> None:
-    """`Stripe-Signature` (`t=…,v1=…`): HMAC-SHA256 of `t.body`, `t` within the tolerance."""
+def check_stripe(body: bytes, header: str | None, secret: str, now: float | None = None) -> None:
+    """`Stripe-Signature` (`t=…,v1=…`): HMAC-SHA256 of `t.body`, `t` within the tolerance.
+
+    The library checks; the refusal is told in our words (what was wrong with the header),
+    never the library's message, which advises its own unverified methods."""
+    if not header:
+        raise SignatureRefused("Stripe-Signature: missing; Stripe signs every webhook it sends with it")
+    signed_at = stripe_timestamp(header)
     try:
         stripe.Webhook.construct_event(body, header, secret, tolerance=TOLERANCE_SECONDS)
-    except stripe.SignatureVerificationError as refused:
-        raise SignatureRefused(f"Stripe-Signature: {refused.user_message or refused}") from None
+    except stripe.SignatureVerificationError:
+        if (time.time() if now is None else now) - signed_at > TOLERANCE_SECONDS:
+            within_tolerance("Stripe-Signature", signed_at, now)
+        raise SignatureRefused("Stripe-Signature: does not match the body and the secret (is "
+                               "CX360_STRIPE_WEBHOOK_SECRET this endpoint's whsec_ signing secret?)") from None
     except (ValueError, UnicodeDecodeError):
         raise SignatureRefused("body: not JSON, so not a Stripe event") from None
+
+
+def stripe_timestamp(header: str) -> int:
+    """The `t=` of a well-formed `Stripe-Signature` (one `t=` of digits, at least one `v1=`)."""
+    pairs = [item.strip().partition("=") for item in header.split(",")]
+    stamps = [value for key, _, value in pairs if key == "t"]
+    if len(stamps) != 1 or not stamps[0].isdigit() or not any(key == "v1" and value for key, _, value in pairs):
+        raise SignatureRefused(f"Stripe-Signature: malformed; expected t=<seconds since 1970>,v1=<signature> "
+                               f"(got {header!r:.60})")
+    return int(stamps[0])
 
 
 def check_zendesk(body: bytes, signature: str | None, timestamp: str | None, secret: str,
@@ -74,5 +93,6 @@ def hubspot_uri(uri: str) -> str:
 def within_tolerance(header: str, signed_at: float, now: float | None) -> None:
     age = (time.time() if now is None else now) - signed_at
     if abs(age) > TOLERANCE_SECONDS:
-        raise SignatureRefused(f"{header}: signed {age:+.0f} s from now, beyond the tolerance of "
-                               f"{TOLERANCE_SECONDS} s (a replayed or delayed request)")
+        when = f"{age:.0f} s ago" if age > 0 else f"{-age:.0f} s in the future"
+        raise SignatureRefused(f"{header}: signed {when}, beyond the tolerance of {TOLERANCE_SECONDS} s "
+                               "(a replayed or delayed request, or a clock that is off)")

@@ -142,7 +142,30 @@ def test_a_bad_range_is_refused_naming_the_argument(client: httpx.Client, variab
 def test_an_unknown_model_or_grouping_is_refused_by_name(client: httpx.Client) -> None:
     body = graphql(client, TOTALS, {"model": "LAST_CLICK", "groupBy": "DEPARTMENT", "from": "2020-01-01T00:00:00Z",
                                     "to": "2020-02-01T00:00:00Z"})
-    assert body["errors"][0]["message"].startswith("model: Value 'LAST_CLICK' does not exist"), body
+    assert body["errors"][0]["message"] == ("model: 'LAST_CLICK' is not one of FIRST_TOUCH, LAST_TOUCH, LINEAR, "
+                                              "TIME_DECAY, POSITION_BASED, DATA_DRIVEN"), body
     body = graphql(client, TOTALS, {"model": "LINEAR", "groupBy": "REGION", "from": "2020-01-01T00:00:00Z",
                                     "to": "2020-02-01T00:00:00Z"})
-    assert body["errors"][0]["message"].startswith("groupBy: Value 'REGION' does not exist"), body
+    assert body["errors"][0]["message"] == "groupBy: 'REGION' is not one of DEPARTMENT, CHANNEL, CAMPAIGN, ACTOR", body
+
+
+def test_a_zero_decimal_currency_is_credited_in_whole_units(client: httpx.Client) -> None:
+    """100 JPY after three touches: 34, 33, 33 yen (the yen has no minor unit), not 33.34, 33.33, 33.33."""
+    account, won_at = unique("attr-jpy"), datetime(2002, 6, 1, 12, tzinfo=timezone.utc)
+
+    def one(suffix: str, kind: str, days: int, **data: Any) -> dict[str, Any]:
+        return {"id": f"{account}-{suffix}", "source": "crm", "type": kind, "accountId": account,
+                "occurredAt": (won_at - timedelta(days=days)).isoformat(), "data": data}
+
+    record(client, [one("call-1", "sales.outreach.sent", 9, channel="call", intent="follow_up"),
+                    one("call-2", "sales.outreach.sent", 6, channel="call", intent="follow_up"),
+                    one("call-3", "sales.outreach.sent", 3, channel="call", intent="follow_up"),
+                    one("won", "sales.opportunity.won", 0, opportunityId="O-JPY", amount="100", currency="JPY")])
+
+    def credits() -> list[str]:
+        body = graphql(client, ACCOUNT, {"id": account, "model": "LINEAR"})
+        assert "errors" not in body, body
+        found = body["data"]["account"] and body["data"]["account"]["attribution"]
+        return [credit["amount"] for credit in found[0]["credits"]] if found else []
+
+    assert eventually(lambda: credits() or None) == ["34", "33", "33"]

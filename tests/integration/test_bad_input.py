@@ -238,3 +238,49 @@ async def test_a_subscription_over_the_limits_is_refused_and_the_connection_serv
         await socket.send(json.dumps({"id": "2", "type": "subscribe", "payload": bad_account}))
         named = json.loads(await socket.recv())
         assert named["payload"]["errors"][0]["message"].startswith("accountId: must not contain a lone surrogate")
+
+
+MODELS = "FIRST_TOUCH, LAST_TOUCH, LINEAR, TIME_DECAY, POSITION_BASED, DATA_DRIVEN"
+DEPARTMENTS = "MARKETING, SALES, PRODUCT, SUPPORT, BILLING"
+RFC3339 = "DateTime must be an RFC 3339 date-time such as 2026-03-02T09:14:00Z"
+ATTRIBUTION = "query($m: AttributionModel!, $g: AttributionGroup!, $f: DateTime!, $t: DateTime!) { attribution(" \
+              "model: $m, from: $f, to: $t, groupBy: $g) { group } }"
+GOOD = {"m": "LINEAR", "g": "DEPARTMENT", "f": "2026-01-01T00:00:00Z", "t": "2026-02-01T00:00:00Z"}
+
+
+def attribution(model: str = "LINEAR", start: str = '"2026-01-01T00:00:00Z"', end: str = '"2026-02-01T00:00:00Z"',
+                group: str = "DEPARTMENT") -> str:
+    return f"{{ attribution(model: {model}, from: {start}, to: {end}, groupBy: {group}) {{ group }} }}"
+
+
+@pytest.mark.parametrize(("query", "variables", "says"), [
+    (attribution(model="MARKOV"), None, f"model: 'MARKOV' is not one of {MODELS}"),
+    (ATTRIBUTION, {**GOOD, "m": "MARKOV"}, f"model: 'MARKOV' is not one of {MODELS}"),
+    (attribution(group="REGION"), None, "groupBy: 'REGION' is not one of DEPARTMENT, CHANNEL, CAMPAIGN, ACTOR"),
+    (ATTRIBUTION, {**GOOD, "g": "REGION"}, "groupBy: 'REGION' is not one of DEPARTMENT, CHANNEL, CAMPAIGN, ACTOR"),
+    ("{ findings(state: CLOSED) { edges { cursor } } }", None, "state: 'CLOSED' is not one of OPEN, RESOLVED, ALL"),
+    ('{ findings(department: "SALES") { edges { cursor } } }', None,
+     f'department: "SALES" (a string; an enum value is written without quotes) is not one of {DEPARTMENTS}'),
+    ('{ account(id: "acme") { timeline(departments: [SALES, LEGAL]) { edges { cursor } } } }', None,
+     f"departments[1]: 'LEGAL' is not one of {DEPARTMENTS}"),
+    ('query($d: [Department!]) { account(id: "acme") { timeline(departments: $d) { edges { cursor } } } }',
+     {"d": ["SALES", 7]}, f"departments[1]: 7 is not one of {DEPARTMENTS}"),
+    (attribution(start='"2021-04-01"'), None, f"from: {RFC3339} (got '2021-04-01')"),
+    (attribution(end='"garbage"'), None, f"to: {RFC3339} (got 'garbage')"),
+    (ATTRIBUTION, {**GOOD, "t": "garbage"}, f"to: {RFC3339} (got 'garbage')"),
+    ('{ findings(first: "ten") { edges { cursor } } }', None, 'first: Int cannot represent non-integer value: "ten"'),
+])
+def test_a_bad_enum_or_scalar_names_the_argument_and_what_it_takes(client: httpx.Client, query: str,
+                                                                   variables: dict[str, object] | None,
+                                                                   says: str) -> None:
+    """Literal or variable, every argument's bad enum value or scalar is told by the argument's path."""
+    body = graphql(client, query, variables)
+    assert body.get("data") is None and [error["message"] for error in body["errors"]] == [says], body
+    assert body["errors"][0]["extensions"]["field"] == says.split(":")[0]
+
+
+def test_an_inline_event_with_a_bad_date_names_its_path(client: httpx.Client) -> None:
+    inline = RECORD.replace("($events: [EventInput!]!)", "").replace("$events", "[{id: \"1\", source: \"s\", type: "
+                                                                       "\"t\", accountId: \"a\", occurredAt: \"soon\", data: {}}]")
+    body = graphql(client, inline)
+    assert body["errors"][0]["message"] == f"events[0].occurredAt: {RFC3339} (got 'soon')", body

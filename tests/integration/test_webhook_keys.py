@@ -35,7 +35,7 @@ def test_the_mapping_needs_the_admin_scope(keyed: httpx.Client, keys_database_ur
     stripe_post(keyed, stripe_invoice_event("invoice.finalized", customer))
     _, reader = create_key(keys_database_url, "views:read", "events:write")
     _, admin = create_key(keys_database_url, "admin")
-    variables = {"provider": "STRIPE", "externalId": customer, "accountId": unique("acct")}
+    variables = {"provider": "STRIPE", "externalId": customer, "accountId": unique("acct"), "new": True}
     refused = keyed.post("/graphql", json={"query": MAP, "variables": variables},
                          headers={"authorization": f"Bearer {reader}"}).json()
     assert refused["errors"][0]["extensions"] == {"code": "FORBIDDEN", "scope": "admin"}

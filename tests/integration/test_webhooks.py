@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -24,8 +25,8 @@ from tests.support import RECORD, graphql, timeline, unique
 
 STRIPE_SECRET, ZENDESK_SECRET, HUBSPOT_SECRET = "whsec_test_5b1c", "zd-signing-secret", "hs-client-secret"
 
-MAP = """mutation Map($provider: WebhookProvider!, $externalId: String!, $accountId: ID!) {
-  mapProviderCustomer(provider: $provider, externalId: $externalId, accountId: $accountId) {
+MAP = """mutation Map($provider: WebhookProvider!, $externalId: String!, $accountId: ID!, $new: Boolean! = false) {
+  mapProviderCustomer(provider: $provider, externalId: $externalId, accountId: $accountId, newAccount: $new) {
     mapping { provider externalId accountId } replayed duplicates stillParked } }"""
 PARKED = """query Parked($provider: WebhookProvider, $all: Boolean!) {
   parkedWebhooks(provider: $provider, includeReplayed: $all, first: 100) {
@@ -104,8 +105,11 @@ def hubspot_event(kind: str, object_id: int, name: str, value: str, event_id: in
             "changeSource": "CRM_UI", "propertyName": name, "propertyValue": value}
 
 
-def map_customer(client: httpx.Client, provider: str, external_id: str, account_id: str) -> dict[str, Any]:
-    body = graphql(client, MAP, {"provider": provider.upper(), "externalId": external_id, "accountId": account_id})
+def map_customer(client: httpx.Client, provider: str, external_id: str, account_id: str,
+                 new_account: bool = True) -> dict[str, Any]:
+    """Map it; the tests' accounts are new unless said otherwise."""
+    body = graphql(client, MAP, {"provider": provider.upper(), "externalId": external_id, "accountId": account_id,
+                                 "new": new_account})
     assert "errors" not in body, body
     answer: dict[str, Any] = body["data"]["mapProviderCustomer"]
     return answer
@@ -153,7 +157,7 @@ def test_an_unmapped_customer_is_parked_then_replayed_once_mapped(hooks: httpx.C
     [replayed] = parked_of(hooks, "stripe", customer, everything=True)
     assert replayed["replayedAt"] is not None and replayed["accountId"] == account
 
-    again = map_customer(hooks, "stripe", customer, account)  # replaying twice stores nothing twice
+    again = map_customer(hooks, "stripe", customer, account, new_account=False)  # replaying twice stores nothing twice
     assert (again["replayed"], again["duplicates"]) == (0, 0)
     assert stripe_post(hooks, event).json()["duplicates"] == 1  # and a retry after the mapping is a duplicate
     assert len(timeline(hooks, account)) == 1
@@ -205,8 +209,15 @@ def test_subscription_changes_carry_their_monthly_revenue(hooks: httpx.Client) -
                               "subscriptionId": sub["id"]}
 
 
-@pytest.mark.parametrize("how", ["wrong secret", "stale", "tampered", "missing"])
-def test_a_bad_stripe_signature_is_refused_and_stores_nothing(hooks: httpx.Client, how: str) -> None:
+@pytest.mark.parametrize(("how", "says"), [
+    ("wrong secret", "Stripe-Signature: does not match the body and the secret"),
+    ("stale", "Stripe-Signature: signed 30[1-5] s ago, beyond the tolerance"),
+    ("tampered", "Stripe-Signature: does not match the body and the secret"),
+    ("missing", "Stripe-Signature: missing; Stripe signs every webhook"),
+    ("malformed", "Stripe-Signature: malformed; expected t=<seconds since 1970>,v1=<signature>"),
+])
+def test_a_bad_stripe_signature_is_refused_and_stores_nothing(hooks: httpx.Client, how: str, says: str) -> None:
+    """Refused in our words: what was wrong with the header, never the library's advice."""
     customer, account = unique("cus"), unique("acct")
     map_customer(hooks, "stripe", customer, account)
     event = stripe_invoice_event("invoice.paid", customer)
@@ -217,13 +228,16 @@ def test_a_bad_stripe_signature_is_refused_and_stores_nothing(hooks: httpx.Clien
         answer = stripe_post(hooks, event, at=int(time.time()) - 301)
     elif how == "missing":
         answer = hooks.post("/webhooks/stripe", json=event)
+    elif how == "malformed":
+        answer = hooks.post("/webhooks/stripe", json=event, headers={"stripe-signature": "v1=abc,t=yesterday"})
     else:
         body = json.dumps(event).encode()
         at = int(time.time())
         signature = hmac.new(STRIPE_SECRET.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
         tampered = body.replace(b'"amount_paid": 0', b'"amount_paid": 1')
         answer = hooks.post("/webhooks/stripe", content=tampered, headers={"stripe-signature": f"t={at},v1={signature}"})
-    assert answer.status_code == 400 and "Stripe-Signature" in answer.json()["error"]
+    assert answer.status_code == 400 and re.match(says, answer.json()["error"]), answer.json()
+    assert "without_verification" not in answer.text and "Stripe-Signature header value" not in answer.text
     assert not account_exists(hooks, account) and parked_of(hooks, "stripe", customer) == []
     assert counter(hooks, "cx360_webhook_refused_total", provider="stripe", reason="signature") == before + 1
 
@@ -255,6 +269,16 @@ def test_a_provider_whose_secret_is_not_set_is_told_to_retry(client: httpx.Clien
     answer = client.post("/webhooks/stripe", json={"object": "event"})
     assert answer.status_code == 503 and "CX360_STRIPE_WEBHOOK_SECRET" in answer.json()["error"]
     assert answer.headers["retry-after"] == "60"
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_a_body_over_the_limit_is_a_413_in_the_webhooks_own_shape(hooks: httpx.Client, settings: Settings,
+                                                                   declared: bool) -> None:
+    body = b"{" + b" " * settings.max_body_bytes + b"}"
+    answer = hooks.post("/webhooks/stripe", content=body if declared else iter([body[:1024 * 1024], body[1024 * 1024:]]),
+                        headers={"content-type": "application/json"})
+    assert answer.status_code == 413
+    assert answer.json() == {"error": f"request body: must be at most {settings.max_body_bytes} bytes (CX360_MAX_BODY_BYTES)"}
 
 
 # --- Zendesk -------------------------------------------------------------------------------------
@@ -289,6 +313,19 @@ def test_zendesk_bad_and_stale_signatures_and_a_ticket_without_organisation(hook
     assert zendesk_post(hooks, orphan).json()["parked"] == 1
     [parked] = [each for each in parked_of(hooks, "zendesk", None) if each["eventId"] == orphan["id"]]
     assert parked["cause"] == "unusable" and "organization_id" in parked["reason"]
+
+
+@pytest.mark.parametrize(("offset", "says"), [(-600, "ago"), (600, "in the future")])
+def test_a_stale_or_early_signature_says_how_old_it_is(hooks: httpx.Client, offset: int, says: str) -> None:
+    """The replay check tells the age the right way round: 600 s ago is "ago", not "+600 s from now"."""
+    event = zendesk_ticket_event("zen:event-type:ticket.created", unique("org"), unique("t"))
+    zendesk = zendesk_post(hooks, event, at=time.time() + offset)
+    hubspot = hubspot_post(hooks, [hubspot_event("deal.propertyChange", 1, "dealstage", "closedlost", 1)],
+                           at=time.time() + offset)
+    for answer, header in ((zendesk, "X-Zendesk-Webhook-Signature-Timestamp"), (hubspot, "X-HubSpot-Request-Timestamp")):
+        assert answer.status_code == 400
+        told = re.match(f"{header}: signed ([0-9]+) s {says}, beyond the tolerance of 300 s", answer.json()["error"])
+        assert told and 595 <= int(told[1]) <= 605, answer.json()
 
 
 # --- HubSpot -------------------------------------------------------------------------------------
@@ -331,7 +368,7 @@ def test_the_cli_lists_parked_events_and_a_mapping_replays_them(hooks: httpx.Cli
     assert stripe_post(hooks, event).json()["parked"] == 1
     listed = cli(database_url, "webhooks", "parked", "--provider", "stripe")
     assert listed.returncode == 0 and event["id"] in listed.stdout and "unmapped" in listed.stdout
-    mapped = cli(database_url, "mappings", "set", "stripe", customer, account)
+    mapped = cli(database_url, "mappings", "set", "stripe", customer, account, "--new-account")
     assert mapped.returncode == 0, mapped.stderr
     assert "stored now: 1" in mapped.stdout
     [stored] = timeline(hooks, account)
@@ -343,12 +380,39 @@ def test_the_cli_lists_parked_events_and_a_mapping_replays_them(hooks: httpx.Cli
 
 
 @pytest.mark.parametrize(("external_id", "account_id", "says"), [
-    ("cus_1", "  ", "accountId: must be 1 to 200 characters"), ("", "acme", "externalId: must be 1 to 200"),
+    ("cus_1", "  ", "accountId: must not be empty"), ("cus_1", "acme\ud800", "accountId: must not contain a lone"), ("", "acme", "externalId: must be 1 to 200"),
     ("cus_\x00", "acme", "externalId: must not contain the NUL character"), ("cus_1", "a" * 201, "accountId:"),
 ])
 def test_a_bad_mapping_names_the_argument_and_sets_nothing(hooks: httpx.Client, external_id: str, account_id: str,
                                                            says: str) -> None:
-    body = graphql(hooks, MAP, {"provider": "STRIPE", "externalId": external_id, "accountId": account_id})
+    variables = {"provider": "STRIPE", "externalId": external_id, "accountId": account_id, "new": True}
+    body = hooks.post("/graphql", content=json.dumps({"query": MAP, "variables": variables}),  # \ud800 escaped
+                      headers={"content-type": "application/json"}).json()
     assert body["errors"][0]["message"].startswith(says), body
     listed = graphql(hooks, "{ providerMappings(provider: STRIPE, first: 100) { externalId accountId } }")
     assert {"externalId": external_id, "accountId": account_id} not in listed["data"]["providerMappings"]
+
+
+def test_a_mapping_to_an_account_no_event_names_is_refused_unless_it_is_new(hooks: httpx.Client,
+                                                                             database_url: str) -> None:
+    """A typo must not file a customer's events on a phantom account, for good: refused, nothing set or stored."""
+    customer, typo = unique("cus"), unique("no such account!")
+    assert stripe_post(hooks, stripe_invoice_event("invoice.paid", customer)).json()["parked"] == 1
+    body = graphql(hooks, MAP, {"provider": "STRIPE", "externalId": customer, "accountId": typo})
+    assert body["errors"][0]["message"].startswith(f"accountId: no event names the account {typo!r} yet"), body
+    assert "newAccount: true" in body["errors"][0]["message"]
+    refused = cli(database_url, "mappings", "set", "stripe", customer, typo)
+    assert refused.returncode == 2 and "accountId: no event names the account" in refused.stderr
+    assert "--new-account" in refused.stderr and "stored now" not in refused.stdout
+    assert customer not in cli(database_url, "mappings", "list", "--provider", "stripe").stdout
+    assert not account_exists(hooks, typo) and len(parked_of(hooks, "stripe", customer)) == 1
+
+    known = unique("acct")  # an account some event names already needs no flag
+    recorded = graphql(hooks, "mutation R($e: [EventInput!]!) { recordEvents(events: $e) { accepted } }", {"e": [{
+        "id": unique("e"), "source": "crm", "type": "sales.account.updated", "accountId": known,
+        "occurredAt": "2026-01-05T09:00:00Z", "data": {"name": "Known GmbH"}}]})
+    assert recorded["data"]["recordEvents"]["accepted"] == 1, recorded
+    assert map_customer(hooks, "stripe", customer, known, new_account=False)["replayed"] == 1
+    other = unique("cus")
+    mapped = cli(database_url, "mappings", "set", "stripe", other, known)
+    assert mapped.returncode == 0, mapped.stderr

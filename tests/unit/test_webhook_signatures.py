@@ -80,3 +80,15 @@ def test_stripe_through_its_library() -> None:
         check_stripe(BODY, None, "whsec_test")
     with pytest.raises(SignatureRefused, match="not JSON"):
         check_stripe(b"not json", stripe_header(b"not json", now), "whsec_test")
+
+
+@pytest.mark.parametrize(("offset", "says"), [(-600, "signed 600 s ago"), (600, "signed 600 s in the future"),
+                                              (-301, "signed 301 s ago")])
+def test_the_refusal_says_how_long_ago_or_ahead_it_was_signed(offset: int, says: str) -> None:
+    now = float(int(time.time()))
+    stamp = iso(now + offset)
+    with pytest.raises(SignatureRefused, match=f"^X-Zendesk-Webhook-Signature-Timestamp: {says}, beyond"):
+        check_zendesk(BODY, zendesk_signature(BODY, stamp), stamp, SECRET, now)
+    millis = str(int(now + offset) * 1000)
+    with pytest.raises(SignatureRefused, match=f"^X-HubSpot-Request-Timestamp: {says}, beyond"):
+        check_hubspot("POST", "https://cx.example.com/", BODY, "x", millis, SECRET, now)

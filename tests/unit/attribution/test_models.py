@@ -123,12 +123,25 @@ def test_the_data_driven_model_without_effects_is_refused() -> None:
 
 def test_credits_are_counted_in_the_amount_s_own_unit_when_finer_than_a_cent() -> None:
     # 10.005 / 2 = 5.0025: thousandths, 5.002 each and the thousandth left to the first
-    assert split(Decimal("10.005"), [Fraction(1), Fraction(1)]) == [Decimal("5.003"), Decimal("5.002")]
-    # a whole amount is still split in cents: 10 / 3 = 3.34, 3.33, 3.33
-    assert split(Decimal("10"), [Fraction(1)] * 3) == [Decimal("3.34"), Decimal("3.33"), Decimal("3.33")]
+    assert split(Decimal("10.005"), "USD", [Fraction(1), Fraction(1)]) == [Decimal("5.003"), Decimal("5.002")]
+    # a whole amount of a currency with cents is still split in cents: 10 / 3 = 3.34, 3.33, 3.33
+    assert split(Decimal("10"), "USD", [Fraction(1)] * 3) == [Decimal("3.34"), Decimal("3.33"), Decimal("3.33")]
+
+
+@pytest.mark.parametrize(("amount", "currency", "credits"), [
+    ("100", "JPY", ["34", "33", "33"]),  # no yen is split: 100 / 3 = 33.3..., the yen left to the earliest
+    ("100", "KRW", ["34", "33", "33"]),
+    ("100.5", "JPY", ["33.5", "33.5", "33.5"]),  # the amount's own tenth is finer than the yen
+    ("10", "KWD", ["3.334", "3.333", "3.333"]),  # three decimals: fils
+    ("100", "CLF", ["33.3334", "33.3333", "33.3333"]),  # four
+    ("100", "XAU", ["34", "33", "33"]),  # no minor unit: whole units, or the amount's own
+    ("100", "usd", ["33.34", "33.33", "33.33"]),
+])
+def test_credits_are_counted_in_the_currency_s_minor_unit(amount: str, currency: str, credits: list[str]) -> None:
+    assert split(Decimal(amount), currency, [Fraction(1)] * 3) == [Decimal(each) for each in credits]
 
 
 def test_split_refuses_weights_that_share_nothing() -> None:
     for weights in ([], [Fraction(0)], [Fraction(1), Fraction(-1)]):
         with pytest.raises(ValueError, match="cannot split"):
-            split(Decimal("1"), weights)
+            split(Decimal("1"), "USD", weights)

@@ -11,11 +11,13 @@ import random
 from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.attribution.allocation import unit_exponent
+from domain.currencies import MINOR_UNITS, NO_MINOR_UNIT, minor_unit
+from projections.attribution.allocation import split, unit_exponent
 from projections.attribution.journeys import Conversion, Touch, journeys_of, touches_of
 from projections.attribution.markov import removal_effects
 from projections.attribution.models import MODELS, Attribution, attribute
@@ -102,7 +104,7 @@ def test_linear_is_symmetric_under_permutation_of_same_time_touches(
     before = attribute(conversion, touches_of(facts), "linear", chosen)
     after = attribute(conversion, touches_of(permuted), "linear", chosen)
     assert [each.amount for each in before.credits] == [each.amount for each in after.credits]
-    unit = Decimal(1).scaleb(unit_exponent(conversion.amount))
+    unit = Decimal(1).scaleb(unit_exponent(conversion.amount, conversion.currency))
     amounts = [each.amount for each in before.credits]
     assert not amounts or max(amounts) - min(amounts) <= unit  # equal shares, but for one unit of the remainder
 
@@ -126,3 +128,20 @@ def test_totals_never_add_currencies_together(accounts: list[tuple[list[Fact], C
         if not attribution.credits:
             rows[(attribution.conversion.currency, None, True)] += attribution.unattributed
     assert {(row.currency, row.group, row.unattributed): row.amount for row in totals(attributions, group_by)} == rows
+
+
+CURRENCIES = st.sampled_from(sorted({*MINOR_UNITS, *NO_MINOR_UNIT, "USD", "EUR", "GBP"}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(CURRENCIES, st.integers(0, 10**12), st.integers(0, 8),
+       st.lists(st.fractions(min_value=0, max_value=10), min_size=1, max_size=8).filter(lambda ws: sum(ws) > 0))
+def test_credits_never_have_more_decimals_than_the_unit(currency: str, units: int, decimals: int,
+                                                        weights: list[Fraction]) -> None:
+    """Counted in the currency's minor unit (or the amount's own finer one), and adding up to the amount exactly."""
+    amount = Decimal(units).scaleb(-decimals)
+    credits = split(amount, currency, weights)
+    exponent = unit_exponent(amount, currency)
+    assert exponent == min(-(minor_unit(currency) or 0), -decimals)
+    assert all(credit == credit.quantize(Decimal(1).scaleb(exponent)) for credit in credits)
+    assert sum(credits) == amount

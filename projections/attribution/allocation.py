@@ -31,14 +31,18 @@ def unit_exponent(amount: Decimal, currency: str) -> int:
 def split(amount: Decimal, currency: str, weights: Sequence[Fraction]) -> list[Decimal]:
     """`amount` of `currency` split in proportion to `weights` (in touch order, not all zero), adding up to it
     exactly."""
-    total = sum(weights, Fraction(0))
-    if not weights or total <= 0 or any(weight < 0 for weight in weights):
+    if not weights or any(weight < 0 for weight in weights) or not any(weights):
         raise ValueError(f"cannot split by weights {list(weights)}")
+    # In whole numbers: the weights over their common denominator. A touch's exact share is units x W / T: its
+    # floor is units x W // T, and what rounding down lost is (units x W mod T) / T, compared as the numerator.
+    common = math.lcm(*(weight.denominator for weight in weights))
+    whole = [weight.numerator * (common // weight.denominator) for weight in weights]
+    total = sum(whole)
     exponent = unit_exponent(amount, currency)
     units = int(amount.scaleb(-exponent))
-    exact = [units * weight / total for weight in weights]
-    shares = [math.floor(each) for each in exact]
+    divided = [divmod(units * weight, total) for weight in whole]
+    shares, lost = [share for share, _ in divided], [rest for _, rest in divided]
     left = units - sum(shares)
-    for place in sorted(range(len(exact)), key=lambda place: (shares[place] - exact[place], place))[:left]:
+    for place in sorted(range(len(whole)), key=lambda place: (-lost[place], place))[:left]:
         shares[place] += 1
     return [Decimal(share).scaleb(exponent) for share in shares]

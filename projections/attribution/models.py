@@ -22,11 +22,12 @@ A conversion with no touch in its window is attributed to no one: its whole amou
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from fractions import Fraction
 
 from projections.attribution.allocation import split
@@ -35,7 +36,6 @@ from projections.attribution.settings import AttributionSettings
 
 FIRST, LAST, MIDDLE = Fraction(2, 5), Fraction(2, 5), Fraction(1, 5)
 MICROSECOND = timedelta(microseconds=1)
-DECAY_DIGITS = 34  # significant digits of a time decay weight
 
 
 @dataclass(frozen=True)
@@ -75,14 +75,17 @@ def linear(conversion: Conversion, touches: Sequence[Touch], *_: object) -> list
 
 def time_decay(conversion: Conversion, touches: Sequence[Touch], settings: AttributionSettings,
                *_: object) -> list[Fraction]:
-    """2^(-age / half-life), taken relative to the latest touch (weight 1) so that no weight underflows to
-    zero for them all: only the ratios count."""
+    """2^(-age / half-life), taken relative to the latest touch (weight 1, so the weights never all vanish:
+    only their ratios count), age to the microsecond.
+
+    Each weight is computed in binary floating point (`math.exp2`, 53 bits: about 16 significant digits, far
+    finer than a cent of any amount) and then taken exactly, so the same touches always give the same credits.
+    A 34-digit `Decimal` power did the same at 60 us a touch: half of a rebuild's time. A touch more than
+    about a thousand half-lives older than the latest has weight 0.
+    """
     half_life = round(settings.half_life_days * 86_400_000_000)  # in microseconds
     latest = touches[-1].at
-    with localcontext() as context:
-        context.prec = DECAY_DIGITS
-        return [Fraction(Decimal(2) ** (Decimal(-((latest - touch.at) // MICROSECOND)) / half_life))
-                for touch in touches]
+    return [Fraction(math.exp2(-((latest - touch.at) // MICROSECOND) / half_life)) for touch in touches]
 
 
 def position_based(conversion: Conversion, touches: Sequence[Touch], *_: object) -> list[Fraction]:

@@ -29,7 +29,8 @@ from findings import preload  # noqa: E402
 from ingest import fresh_database, running_service  # noqa: E402
 from workload import events  # noqa: E402
 
-from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
+from projections.attribution.settings import DEFAULT_ATTRIBUTION  # noqa: E402
+from projections.thresholds import DEFAULT_THRESHOLDS, with_attribution  # noqa: E402
 from service.projection.projector import Projector  # noqa: E402
 from service.projection.rebuild import rebuild  # noqa: E402
 from service.projection.view_store import open_view_store  # noqa: E402
@@ -61,7 +62,7 @@ def main() -> None:
         catch_up = len(work) / (time.perf_counter() - started)
         view.datastore.close()
         datastore = datastore_of(connection_params(url))
-        report = rebuild(datastore, url, DEFAULT_THRESHOLDS)
+        report = rebuild(datastore, url, with_attribution(DEFAULT_THRESHOLDS, DEFAULT_ATTRIBUTION))
         datastore.close()
         rebuilt = report.events / report.seconds
         print(f"catch up: {catch_up:,.0f} events/s; rebuild: {rebuilt:,.0f} events/s; "

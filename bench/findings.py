@@ -39,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ingest import RECORD, fresh_database, running_service  # noqa: E402
 from workload import events  # noqa: E402
 
+from projections.attribution.settings import DEFAULT_ATTRIBUTION  # noqa: E402
 from projections.facts import fact_from_stored  # noqa: E402
-from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
+from projections.thresholds import DEFAULT_THRESHOLDS, with_attribution  # noqa: E402
 from projections.view.health import DEFAULT_WEIGHTS  # noqa: E402
 from service.projection.projector import judged_from_start  # noqa: E402
 from service.projection.rebuild import rebuild  # noqa: E402
@@ -203,7 +204,7 @@ async def main() -> None:
             profiler.enable()
         rebuild_rates, fold_rates = [], []
         for _ in range(args.repeat):  # interleaved, so both see the same machine
-            report = rebuild(datastore, url, DEFAULT_THRESHOLDS)
+            report = rebuild(datastore, url, with_attribution(DEFAULT_THRESHOLDS, DEFAULT_ATTRIBUTION))
             rebuild_rates.append(report.events / report.seconds)
             folded, fold_seconds = pure_fold(url)
             fold_rates.append(folded / fold_seconds)

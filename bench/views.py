@@ -44,7 +44,8 @@ from ingest import fresh_database, running, running_service  # noqa: E402
 from workload import events  # noqa: E402
 
 from domain.validation import validate_batch  # noqa: E402
-from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
+from projections.attribution.settings import DEFAULT_ATTRIBUTION  # noqa: E402
+from projections.thresholds import DEFAULT_THRESHOLDS, with_attribution  # noqa: E402
 from service.projection.rebuild import rebuild  # noqa: E402
 from service.runtime.database import datastore_of  # noqa: E402
 from service.settings import connection_params  # noqa: E402
@@ -151,7 +152,7 @@ def main() -> None:
     with fresh_database() as url:
         stored = load(url, args.events, args.accounts, run)
         datastore = datastore_of(connection_params(url))
-        report = rebuild(datastore, url, DEFAULT_THRESHOLDS)
+        report = rebuild(datastore, url, with_attribution(DEFAULT_THRESHOLDS, DEFAULT_ATTRIBUTION))
         datastore.close()
         print(f"stored {args.events:,} events over {args.accounts:,} accounts in {stored:.0f}s; rebuilt the views "
               f"({report.findings:,} findings) in {report.seconds:.0f}s = {report.events / report.seconds:,.0f} events/s")

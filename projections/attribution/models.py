@@ -133,7 +133,17 @@ def attribute(conversion: Conversion, touches: Iterable[Touch], model: str, sett
     checked_model(model)
     if model == "data_driven" and effects is None:
         raise ValueError("effects: the data-driven model needs the removal effects of many accounts' journeys")
-    counted = sorted(in_window(touches, conversion, settings.lookback_days), key=lambda touch: touch.fact.order)
+    return credited(conversion, counted_touches(conversion, touches, settings), model, settings, effects)
+
+
+def counted_touches(conversion: Conversion, touches: Iterable[Touch], settings: AttributionSettings) -> list[Touch]:
+    """The touches that count for the conversion (in its window), in `(occurredAt, source, id)` order."""
+    return sorted(in_window(touches, conversion, settings.lookback_days), key=lambda touch: touch.fact.order)
+
+
+def credited(conversion: Conversion, counted: Sequence[Touch], model: str, settings: AttributionSettings,
+             effects: Mapping[Key, Fraction] | None = None) -> Attribution:
+    """`attribute` for touches already counted (`counted_touches`): several models, one windowing."""
     if not counted:
         return Attribution(conversion, model, ())
     weights = MODELS[model](conversion, counted, settings, effects or {})

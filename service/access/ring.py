@@ -50,6 +50,11 @@ class KeyRing:
     async def start(self) -> None:
         await ensure_table_async(self.pool)
         await self.notifier.start()
+        # Listening before the keys are read: a key created once the service is up is heard at once (NOTIFY),
+        # not at the next poll. Bounded: without a listener the ring polls, as it does while one is down.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.notifier.connect_timeout):
+                await self.notifier.up.wait()
         self.keys = await active_keys(self.pool)
         if self.required:
             log.info("API keys required: %d active", len(self.keys))

@@ -37,6 +37,7 @@ class LogNotifier:
         self.connect_timeout = connect_timeout
         self.appended = asyncio.Event()
         self.listening = False
+        self.up = asyncio.Event()  # set once the first LISTEN is in place
         self.interrupted = False  # a listening connection was lost, or could not be opened, since the last one
         self.task: asyncio.Task[None] | None = None
 
@@ -57,6 +58,7 @@ class LogNotifier:
                 try:
                     await connection.add_listener(self.channel, self.notified)
                     self.listening = True
+                    self.up.set()
                     self.health.answered()
                     if self.interrupted:
                         self.metrics.reconnected(self.name)

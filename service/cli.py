@@ -115,8 +115,7 @@ def add_webhook_parsers(commands: Any) -> None:
 def webhook_commands(args: argparse.Namespace) -> int:
     from service.webhooks.commands import mappings_command, parked_command
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    settings = settings_from_env()
+    settings = command_settings()
     if settings is None:
         return 2
     if args.command == "webhooks":
@@ -139,8 +138,7 @@ def add_report_parser(commands: Any) -> None:
 def report_command(args: argparse.Namespace) -> int:
     from service.report.command import report_command as run
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    settings = settings_from_env()
+    settings = command_settings()
     if settings is None:
         return 2
     return run(settings, args.start, args.end, args.format, args.output)
@@ -164,8 +162,7 @@ def add_import_parser(commands: Any) -> None:
 def keys_command(args: argparse.Namespace) -> int:
     from service.access.commands import keys_command as run
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    settings = settings_from_env()
+    settings = command_settings()
     if settings is None:
         return 2
     return run(settings, args.action, getattr(args, "name", None), getattr(args, "scope", None) or [],
@@ -284,6 +281,12 @@ def rules_command() -> int:
         return 2
     sys.stdout.write(thresholds_toml(settings.thresholds))
     return 0
+
+
+def command_settings() -> Settings | None:
+    """For a command beside the service (keys, mappings, report): warnings logged plainly, and the settings."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return settings_from_env()
 
 
 def settings_from_env() -> Settings | None:

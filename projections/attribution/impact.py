@@ -206,3 +206,38 @@ def compared(metric: str, currency: str | None, with_value: float | None, withou
                              rng=np.random.default_rng(SEED)).confidence_interval
         low, high = float(interval.low), float(interval.high)
     return Comparison(metric, currency, with_value, without_value, difference, low, high, sizes[0], sizes[1])
+
+
+# How each outcome is named and written, in the readings (GraphQL's `reading`) and the report.
+WORDS = {
+    "won_revenue": ("won per account", "{:,.2f}"),
+    "churn_rate": ("churn", "{:.1%}"),
+    "net_revenue_retention": ("net revenue retention", "{:.1%}"),
+    "average_health": ("average health", "{:.1f}"),
+}
+
+
+def shown(metric: str, value: float | None) -> str:
+    """A value of the metric as the readings write it ("—" for none)."""
+    return "—" if value is None else WORDS[metric][1].format(value)
+
+
+def accounts(count: int) -> str:
+    return f"{count} account" if count == 1 else f"{count} accounts"
+
+
+def reading(compared: Comparison) -> str:
+    name, metric = WORDS[compared.metric][0], compared.metric
+    if compared.currency:
+        name = f"{name} ({compared.currency})"
+    if compared.difference is None:
+        return f"{name}: no account to compare on one side."
+    sizes = f"{accounts(compared.with_accounts)} with, {compared.without_accounts} without"
+    values = f"{shown(metric, compared.with_value)} with against {shown(metric, compared.without_value)} without"
+    if compared.too_small or compared.low is None or compared.high is None:
+        return f"{name}: {values} ({sizes}): too small to read, {MIN_GROUP} accounts a side are needed."
+    interval = f"95% interval of the difference {shown(metric, compared.low)} to {shown(metric, compared.high)}"
+    if compared.low <= 0 <= compared.high:
+        return f"{name}: {values} ({sizes}; {interval}): the data cannot tell this difference from none."
+    return (f"{name}: {values} ({sizes}; {interval}): an association between the contradiction and the outcome, "
+            "not proof that one caused the other.")

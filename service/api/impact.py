@@ -11,7 +11,7 @@ import strawberry
 
 from domain.catalogue import DEPARTMENTS
 from projections.attribution.contradictions import LOST_DAYS, ContradictionsCost, Cost, Tally
-from projections.attribution.impact import MIN_GROUP, Comparison, Impact
+from projections.attribution.impact import MIN_GROUP, Comparison, Impact, reading
 from service.access.scopes import VIEWS_READ
 from service.api.attribution import checked_range
 from service.api.context import Info
@@ -21,12 +21,6 @@ from service.api.types import Department
 RangeFrom = Annotated[datetime, strawberry.argument(name="from", description="The range's start (included).")]
 RangeTo = Annotated[datetime, strawberry.argument(description="The range's end (excluded: months tile). At most ten "
                                                                "years after `from`.")]
-
-
-def revenue_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """`from` and `to` as `Query.attribution` checks them: `from` not after `to`, at most ten years apart."""
-    checked_range(start, end)
-    return start, end
 
 
 @strawberry.type(description="An amount in one currency; amounts in different currencies are never added.")
@@ -94,14 +88,6 @@ class ImpactMetric(Enum):
     AVERAGE_HEALTH = "average_health"
 
 
-WORDS = {
-    "won_revenue": ("won per account", "{:,.2f}"),
-    "churn_rate": ("churn", "{:.1%}"),
-    "net_revenue_retention": ("net revenue retention", "{:.1%}"),
-    "average_health": ("average health", "{:.1f}"),
-}
-
-
 @strawberry.type(description="One outcome compared between the accounts with the contradiction and those without.")
 class ImpactComparison:
     metric: ImpactMetric = strawberry.field(description="The outcome compared.")
@@ -135,27 +121,6 @@ class ImpactComparison:
             reading=reading(compared))
 
 
-def accounts(count: int) -> str:
-    return f"{count} account" if count == 1 else f"{count} accounts"
-
-
-def reading(compared: Comparison) -> str:
-    name, shape = WORDS[compared.metric]
-    if compared.currency:
-        name = f"{name} ({compared.currency})"
-    if compared.difference is None:
-        return f"{name}: no account to compare on one side."
-    sizes = f"{accounts(compared.with_accounts)} with, {compared.without_accounts} without"
-    values = f"{shape.format(compared.with_value)} with against {shape.format(compared.without_value)} without"
-    if compared.too_small or compared.low is None or compared.high is None:
-        return f"{name}: {values} ({sizes}): too small to read, {MIN_GROUP} accounts a side are needed."
-    interval = f"95% interval of the difference {shape.format(compared.low)} to {shape.format(compared.high)}"
-    if compared.low <= 0 <= compared.high:
-        return f"{name}: {values} ({sizes}; {interval}): the data cannot tell this difference from none."
-    return (f"{name}: {values} ({sizes}; {interval}): an association between the contradiction and the outcome, "
-            "not proof that one caused the other.")
-
-
 @strawberry.type(description="Accounts with a contradiction compared with accounts without, over a range.")
 class CxImpact:
     scope: str = strawberry.field(description="`HIGH`: accounts with any HIGH finding open in the range against "
@@ -186,8 +151,8 @@ class ImpactQuery:
         extensions=needs(VIEWS_READ),
     )
     async def contradictions_cost(self, info: Info, from_: RangeFrom, to: RangeTo) -> ContradictionsCostReport:
-        start, end = revenue_range(from_, to)
-        return ContradictionsCostReport.of(await info.context.impact_reads.cost(start, end))
+        checked_range(from_, to)
+        return ContradictionsCostReport.of(await info.context.impact_reads.cost(from_, to))
 
     @strawberry.field(
         description="Accounts with an open HIGH finding in [from, to) against accounts without (then per rule): won "
@@ -196,5 +161,5 @@ class ImpactQuery:
         extensions=needs(VIEWS_READ),
     )
     async def cx_impact(self, info: Info, from_: RangeFrom, to: RangeTo) -> list[CxImpact]:
-        start, end = revenue_range(from_, to)
-        return [CxImpact.of(each) for each in await info.context.impact_reads.impact(start, end, RESAMPLES)]
+        checked_range(from_, to)
+        return [CxImpact.of(each) for each in await info.context.impact_reads.impact(from_, to, RESAMPLES)]

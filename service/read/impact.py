@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -79,11 +80,12 @@ class ImpactReads:
 
     async def cost(self, start: datetime, end: datetime) -> ContradictionsCost:
         read = await self.range_facts(start, end)
-        return await asyncio.to_thread(judge_cost, read, start, end, self.settings)
+        return await asyncio.to_thread(lambda: judge_cost(read, *revenue(read, start, end, self.settings)))
 
     async def impact(self, start: datetime, end: datetime, resamples: int) -> list[Impact]:
         read = await self.range_facts(start, end)
-        return await asyncio.to_thread(judge_impact, read, start, end, self.settings, resamples)
+        return await asyncio.to_thread(
+            lambda: judge_impact(read, revenue(read, start, end, self.settings)[0], start, end, resamples))
 
 
 def revenue(read: RangeFacts, start: datetime, end: datetime,
@@ -97,13 +99,13 @@ def revenue(read: RangeFacts, start: datetime, end: datetime,
     return gains, losses
 
 
-def judge_cost(read: RangeFacts, start: datetime, end: datetime, settings: AttributionSettings) -> ContradictionsCost:
-    return contradictions_cost(*revenue(read, start, end, settings), read.spans)
+def judge_cost(read: RangeFacts, gains: Sequence[Revenue], losses: Sequence[Revenue]) -> ContradictionsCost:
+    return contradictions_cost(gains, losses, read.spans)
 
 
-def judge_impact(read: RangeFacts, start: datetime, end: datetime, settings: AttributionSettings,
+def judge_impact(read: RangeFacts, gains: Sequence[Revenue], start: datetime, end: datetime,
                  resamples: int) -> list[Impact]:
-    gains, _ = revenue(read, start, end, settings)
+    """The range's accounts (with their won revenue among `gains`, their MRR and health) compared."""
     won: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for gain in gains:
         if gain.kind == "won" and gain.currency is not None and gain.amount is not None:

@@ -37,7 +37,7 @@ LOST = (OSError, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError, as
 # Whatever a background reader (a feed, the key ring) may meet from the database and outlive by trying again.
 DATABASE_FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 # Releasing a connection that broke mid-query fails resetting it (asyncpg then terminates it and frees its slot).
-RELEASE_FAILURES = (*LOST, asyncpg.InterfaceError, asyncpg.InternalClientError)
+RELEASE_FAILURES = (*LOST, asyncpg.InterfaceError)
 
 
 BUSY_WAIT = 10.0  # seconds a read waits for a free connection when all are busy

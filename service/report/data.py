@@ -13,7 +13,7 @@ from projections.attribution.models import MODELS
 from projections.attribution.settings import MAX_LOOKBACK_DAYS
 from projections.attribution.totals import Total
 from service.read.attribution import AttributionReads
-from service.read.impact import ImpactReads, judge_cost, judge_impact
+from service.read.impact import ImpactReads, judge_cost, judge_impact, revenue
 from service.read.pool import ReadPool
 from service.runtime.health import DatabaseHealth
 from service.settings import Settings
@@ -81,6 +81,6 @@ async def gather(url: str, settings: Settings, start: datetime, end: datetime, r
         attribution = {model: await credits.totals(model, start, end, "department") for model in MODELS}
     finally:
         await pool.close()
+    gains, losses = revenue(facts, start, end, settings.attribution)  # once, for both
     return Report(start, end, datetime.now(timezone.utc), attribution,
-                  judge_cost(facts, start, end, settings.attribution),
-                  judge_impact(facts, start, end, settings.attribution, resamples))
+                  judge_cost(facts, gains, losses), judge_impact(facts, gains, start, end, resamples))

@@ -15,9 +15,8 @@ from functools import partial
 from html import escape
 
 from projections.attribution.contradictions import Cost, Tally
-from projections.attribution.impact import MIN_GROUP, Comparison, Impact
+from projections.attribution.impact import MIN_GROUP, Comparison, Impact, reading, shown
 from projections.attribution.totals import Total
-from service.api.impact import reading
 from service.report.charts import bars, intervals
 from service.report.data import Report
 
@@ -47,14 +46,6 @@ def text(value: object) -> str:
 
 def money(amount: Decimal) -> str:
     return f"{amount:,.2f}"
-
-
-def number(metric: str, value: float | None) -> str:
-    if value is None:
-        return "—"
-    if metric in ("churn_rate", "net_revenue_retention"):
-        return f"{value:.1%}"
-    return f"{value:,.2f}" if metric == "won_revenue" else f"{value:.1f}"
 
 
 def html_report(report: Report) -> str:
@@ -178,7 +169,7 @@ def impact_section(report: Report) -> str:
                 label = METRICS[metric] + (f" ({currency})" if currency else "")
                 charts.append(intervals(f"{label}: with minus without (a hollow point: a group too small to read; "
                                         "a line: the 95% interval)", rows,
-                                        partial(number, metric)))
+                                        partial(shown, metric)))
     tables = "".join(impact_table(impact) for impact in report.impact)
     return ("<section><h2>CX impact</h2><p>Accounts with a HIGH finding open in the range against those with none "
             "(HIGH), then per rule: accounts with the rule's finding open against those with neither a HIGH finding "
@@ -188,10 +179,9 @@ def impact_section(report: Report) -> str:
 def impact_table(impact: Impact) -> str:
     rows = "".join(
         f"<tr><td>{text(METRICS[each.metric])}{text(f' ({each.currency})' if each.currency else '')}</td>"
-        f"<td>{number(each.metric, each.with_value)}</td><td>{number(each.metric, each.without_value)}</td>"
-        f"<td>{number(each.metric, each.difference)}</td>"
-        f"<td>{'—' if each.low is None else number(each.metric, each.low)} to "
-        f"{'—' if each.high is None else number(each.metric, each.high)}</td>"
+        f"<td>{shown(each.metric, each.with_value)}</td><td>{shown(each.metric, each.without_value)}</td>"
+        f"<td>{shown(each.metric, each.difference)}</td>"
+        f"<td>{shown(each.metric, each.low)} to {shown(each.metric, each.high)}</td>"
         f"<td>{each.with_accounts} / {each.without_accounts}</td></tr>"
         for each in impact.comparisons)
     readings = "".join(f"<li>{text(reading(each))}</li>" for each in impact.comparisons)

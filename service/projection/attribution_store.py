@@ -10,6 +10,16 @@ again. `_attribution_touches` holds every touch folded, each written once (and, 
 refold, those after B again): the journeys not converted as of any instant, which the
 data-driven model learns from beside the converted ones, are read from it.
 
+`_attribution_daily` sums the credit rows per UTC day, currency and group of each
+grouping (department, channel, campaign, actor), with the conversions and touches they
+are made of, so a total over a long range reads a few rows per day instead of every
+credit row. Triggers on the credit table keep it: every statement that adds or removes
+credit rows adds or subtracts its rows' sums, in the same transaction. A conversion's
+rows are always added by one statement and removed by one (the live rows of an account
+go together, settled ones by their conversion's `settled_at`), so counting a statement's
+distinct conversions per day and group adds up across statements. A database whose
+credit rows predate the table gets it filled from them when the table is created.
+
 Every write happens in the projector's transaction, with its checkpoints and tracking
 position, so a crash neither loses nor doubles a row.
 """
@@ -33,7 +43,9 @@ from projections.attribution.settings import AttributionSettings
 from projections.facts import Fact
 
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
-CREDITS, TOUCHES = "_attribution_credits", "_attribution_touches"
+CREDITS, TOUCHES, DAILY = "_attribution_credits", "_attribution_touches", "_attribution_daily"
+GROUPINGS = ("department", "channel", "campaign", "actor")
+MODEL_COLUMNS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 CREDIT_COLUMNS = ("account_id", "conversion_position", "conversion_event_id", "conversion_kind", "occurred_at",
                   "currency", "amount", "touch_position", "touch_event_id", "touch_source", "touch_at", "department",
                   "channel", "campaign", "actor", "first_touch", "last_touch", "linear", "time_decay",
@@ -60,8 +72,41 @@ def attribution_writes(credited: Sequence[Credited], live: Sequence[Converted], 
                              [touch for fact in facts if (touch := touch_of(fact)) is not None])
 
 
+def daily_sums(source: str) -> str:
+    """The rows of `source` (credit rows) summed per day, currency, grouping, group and unattributed."""
+    models = ", ".join(f"sum({column}) AS {column}" for column in MODEL_COLUMNS)
+    groups = ", ".join(f"('{grouping}', c.{grouping})" for grouping in GROUPINGS)
+    return (f"SELECT (c.occurred_at AT TIME ZONE 'UTC')::date AS day, c.currency, g.grouping, g.grp,"
+            f" c.touch_position IS NULL AS unattributed, {models},"
+            f" count(DISTINCT c.conversion_position) AS conversions, count(c.touch_position) AS touches"
+            f" FROM {source} c CROSS JOIN LATERAL (VALUES {groups}) AS g (grouping, grp) GROUP BY 1, 2, 3, 4, 5")
+
+
+DAILY_COLUMNS = f"day, currency, grouping, grp, unattributed, {', '.join(MODEL_COLUMNS)}, conversions, touches"
+ADD_SIGNED = ", ".join(f"{column} = d.{column} + excluded.{column}" for column in (*MODEL_COLUMNS, "conversions",
+                                                                                    "touches"))
+# One function for every view's credit table: the daily table is named after the table that fired, so a
+# rebuild's shadow, renamed live at the swap, keeps writing its own.
+ROLLUP_FUNCTION = f"""CREATE OR REPLACE FUNCTION cx360_attribution_daily_rollup() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+  daily text := left(TG_TABLE_NAME, length(TG_TABLE_NAME) - length('{CREDITS}')) || '{DAILY}';
+  changed text := CASE TG_OP WHEN 'INSERT' THEN 'added_rows' ELSE 'removed_rows' END;
+  sign text := CASE TG_OP WHEN 'INSERT' THEN '' ELSE '-' END;
+BEGIN
+  EXECUTE format('INSERT INTO %I AS d ({DAILY_COLUMNS}) SELECT day, currency, grouping, grp, unattributed, '
+                 || '{", ".join(f"%2$s{column}" for column in (*MODEL_COLUMNS, "conversions", "touches"))} FROM ('
+                 || '{daily_sums("%3$I").replace("'", "''")}'
+                 || ') AS s (day, currency, grouping, grp, unattributed, {", ".join(MODEL_COLUMNS)}, conversions, touches)'
+                 || ' ON CONFLICT (day, currency, grouping, grp, unattributed) DO UPDATE SET {ADD_SIGNED}',
+                 daily, sign, changed);
+  RETURN NULL;
+END $fn$"""
+
+
 def create_statements(name: str) -> list[Composed]:
     credits, touches = Identifier(f"{name}{CREDITS}"), Identifier(f"{name}{TOUCHES}")
+    daily = Identifier(f"{name}{DAILY}")
+    models = ", ".join(f"{column} numeric NOT NULL" for column in MODEL_COLUMNS)
     return [
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, conversion_position bigint NOT NULL,"
             " conversion_event_id text NOT NULL, conversion_kind text NOT NULL, occurred_at timestamptz NOT NULL,"
@@ -78,6 +123,18 @@ def create_statements(name: str) -> list[Composed]:
         SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (occurred_at)").format(Identifier(f"{name}{TOUCHES}_at"), touches),
         SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (account_id, occurred_at)").format(
             Identifier(f"{name}{TOUCHES}_account"), touches),
+        SQL("CREATE TABLE IF NOT EXISTS {0} (day date NOT NULL, currency text NOT NULL, grouping text NOT NULL,"
+            " grp text, unattributed boolean NOT NULL, " + models + ", conversions int8 NOT NULL,"
+            " touches int8 NOT NULL)").format(daily),
+        SQL("CREATE UNIQUE INDEX IF NOT EXISTS {0} ON {1} (day, currency, grouping, grp, unattributed)"
+            " NULLS NOT DISTINCT").format(Identifier(f"{name}{DAILY}_key"), daily),
+        SQL("INSERT INTO {0} (" + DAILY_COLUMNS + ") " + daily_sums("{1}").replace(
+            " GROUP BY", " WHERE NOT EXISTS (SELECT FROM {0}) GROUP BY")).format(daily, credits),
+        SQL(ROLLUP_FUNCTION),
+        SQL("CREATE OR REPLACE TRIGGER credits_added AFTER INSERT ON {0} REFERENCING NEW TABLE AS added_rows"
+            " FOR EACH STATEMENT EXECUTE FUNCTION cx360_attribution_daily_rollup()").format(credits),
+        SQL("CREATE OR REPLACE TRIGGER credits_removed AFTER DELETE ON {0} REFERENCING OLD TABLE AS removed_rows"
+            " FOR EACH STATEMENT EXECUTE FUNCTION cx360_attribution_daily_rollup()").format(credits),
     ]
 
 

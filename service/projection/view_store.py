@@ -28,7 +28,7 @@ from projections.facts import ORDER, Fact, fact_from_stored
 from projections.findings import SEVERITY_RANK, Finding
 from projections.view.model import AccountView
 from service.projection import finding_changes
-from service.projection.attribution_store import CREDITS, TOUCHES, AttributionTables, AttributionWrites
+from service.projection.attribution_store import CREDITS, DAILY, TOUCHES, AttributionTables, AttributionWrites
 from service.projection.attribution_store import create_statements as attribution_create_statements
 from service.runtime.database import datastore_of
 from service.store.tables import APPLICATION, EVENTS_TABLE
@@ -40,6 +40,7 @@ SETTINGS_TABLE = f"{LIVE}_settings"
 CHECKPOINTS_TABLE = f"{LIVE}_checkpoints"
 TRACKING_TABLE = f"{LIVE}_tracking"
 WRITE_LOCK = 3_600_360  # pg_advisory_xact_lock key of the projected views
+CREATE_LOCK = 0x6378333630_766977  # serialises processes creating the views' tables, triggers and functions
 
 
 class ProjectedViews(PostgresTrackingRecorder):
@@ -59,6 +60,7 @@ class ProjectedViews(PostgresTrackingRecorder):
         super().__init__(datastore, tracking_table_name=f"{name}_tracking")
         self.name = name
         self.logs_changes = name == LIVE  # a rebuild's shadow logs its changes once, at the swap
+        self.sql_create_statements.insert(0, SQL("SELECT pg_advisory_xact_lock({0})").format(CREATE_LOCK))
         self.sql_create_statements.extend(create_statements(name))
         self.sql_create_statements.extend(attribution_create_statements(name))
         self.sql_create_statements.extend(finding_changes.CREATE)
@@ -268,7 +270,8 @@ def create_statements(name: str) -> list[Composed]:
     ]
 
 
-TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_checkpoints", CREDITS, TOUCHES)
+TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_checkpoints", CREDITS, TOUCHES,
+                  DAILY)
 
 
 def drop_view(curs: Cursor[DictRow], name: str) -> None:

@@ -1,7 +1,8 @@
 """Attribution reads: credits from the projector's rows, summed per currency and group, or per conversion.
 
 Every model but `data_driven` is a column of the credit rows (`service.projection.attribution_store`),
-so a total is one SQL aggregate. The data-driven model is credited here: its removal
+so a total is one SQL aggregate: of the daily sums for the whole UTC days in the range, and
+of the credit rows themselves for the parts of a day at either end. The data-driven model is credited here: its removal
 effects are learnt from the journeys in the range (the converted ones from the credit
 rows, those not converted as of the range's end from the touches table, as
 `projections.attribution.journeys` defines them; `projections.attribution.markov`),
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 from itertools import groupby
@@ -32,11 +33,21 @@ from projections.thresholds import thresholds_from
 from service.read.pool import ReadPool
 
 CREDITS, TOUCHES = "cx360_view_attribution_credits", "cx360_view_attribution_touches"
+DAILY = "cx360_view_attribution_daily"
 GROUP_COLUMNS = {group: group for group in GROUPS}  # each grouping is a column of the credit rows
 
-SUMS = """SELECT currency, {group} AS grp, touch_position IS NULL AS unattributed, sum({model}) AS amount,
-  count(DISTINCT conversion_position) AS conversions, count(touch_position) AS touches
-FROM {credits} WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY 1, 2, 3"""
+# $1-$2 and $3-$4: the parts of a day at the range's ends (from the credit rows); $5-$6: its whole days.
+SUMS = """SELECT currency, grp, unattributed, sum(amount) AS amount, sum(conversions) AS conversions,
+  sum(touches) AS touches
+FROM (SELECT currency, {group} AS grp, touch_position IS NULL AS unattributed, sum({model}) AS amount,
+        count(DISTINCT conversion_position) AS conversions, count(touch_position) AS touches
+      FROM {credits} WHERE occurred_at >= $1 AND occurred_at < $2 OR occurred_at >= $3 AND occurred_at < $4
+      GROUP BY 1, 2, 3
+      UNION ALL
+      SELECT currency, grp, unattributed, {model}, conversions, touches
+      FROM {daily} WHERE grouping = '{group}' AND day >= $5 AND day < $6) AS parts
+GROUP BY 1, 2, 3 HAVING sum(conversions) > 0"""
+DAY = timedelta(days=1)
 ROWS = """SELECT account_id, conversion_position, conversion_event_id, conversion_kind, occurred_at, currency, amount,
   touch_position, touch_event_id, touch_at, department, channel, campaign, actor, {model} AS credit
 FROM {credits} WHERE {where}
@@ -83,8 +94,8 @@ class AttributionReads:
         """
         checked_model(model)
         if model != "data_driven":
-            rows = await self.pool.fetch(SUMS.format(group=GROUP_COLUMNS[group_by], model=model, credits=CREDITS),
-                                         start, end)
+            rows = await self.pool.fetch(SUMS.format(group=GROUP_COLUMNS[group_by], model=model, credits=CREDITS,
+                                                     daily=DAILY), *split_by_days(start, end))
             return sorted_totals(Total(row["currency"], row["grp"], row["unattributed"], row["amount"],
                                        row["conversions"], row["touches"]) for row in rows)
         rows = await self.rows("occurred_at >= $1 AND occurred_at < $2", start, end)
@@ -129,6 +140,22 @@ class AttributionReads:
         stored = await self.pool.fetchval(STORED_SETTINGS)
         table = orjson.loads(stored) if isinstance(stored, str | bytes) else (stored or {})
         return attribution_settings(thresholds_from(table, lenient=True)).lookback_days
+
+
+def split_by_days(start: datetime, end: datetime) -> tuple[datetime, datetime, datetime, datetime, date, date]:
+    """[start, end) as its whole UTC days [first, last) and the parts of a day before and after them.
+
+    With no whole day in it, the range is all one part (and the days are an empty range)."""
+    first = midnight(start + DAY - JUST_BEFORE)
+    last = midnight(end)
+    if first >= last:
+        return start, end, end, end, first.date(), first.date()
+    return start, first, last, end, first.date(), last.date()
+
+
+def midnight(moment: datetime) -> datetime:
+    utc = moment.astimezone(timezone.utc)
+    return datetime(utc.year, utc.month, utc.day, tzinfo=timezone.utc)
 
 
 def path_step(step: str) -> Key:

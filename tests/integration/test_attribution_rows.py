@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -16,13 +16,15 @@ from projections.attribution.accounts import attributions
 from projections.attribution.rows import STORED_MODELS
 from projections.attribution.settings import DEFAULT_ATTRIBUTION
 from projections.thresholds import DEFAULT_THRESHOLDS
+from service.projection.attribution_store import daily_sums
 from service.projection.projector import Projector
 from service.projection.rebuild import rebuild
 from service.projection.view_store import LIVE, ProjectedViews, histories
 from service.runtime.database import datastore_of
 from service.settings import connection_params
-from tests.integration.test_findings import ago
-from tests.support import record, unique
+from tests.integration.test_attribution_api import TOTALS
+from tests.integration.test_findings import ago, eventually
+from tests.support import graphql, record, unique
 
 Credits = dict[str, dict[tuple[int, int | None], Decimal]]  # model -> (conversion, touch or None) -> credit
 
@@ -94,6 +96,16 @@ def expected_credits(view: ProjectedViews, accounts: list[str], now: datetime) -
     return found
 
 
+def assert_daily_sums_match(view: ProjectedViews) -> None:
+    """The daily table holds what summing the credit rows gives, day by day (its rows of nothing aside)."""
+    with view.datastore.transaction(commit=False) as curs:
+        curs.execute(f"SELECT * FROM {view.name}_attribution_daily WHERE conversions <> 0 OR touches <> 0")
+        kept = {tuple(row.values()) for row in curs.fetchall()}
+        curs.execute(daily_sums(f"{view.name}_attribution_credits"))
+        summed = {tuple(row.values()) for row in curs.fetchall()}
+    assert kept == summed and summed
+
+
 def run(projector: Projector) -> None:
     while projector.step():
         pass
@@ -117,12 +129,14 @@ def test_credits_are_written_once_through_a_crash_and_a_late_touch(client: httpx
     # per account: the old win (unattributed) and the win's 4 touches; the EUR win, the latest conversion, is live
     assert settled == 2 * (1 + 4)
     assert credits["linear"][next(key for key in credits["linear"] if key[1] is None)] == Decimal("50.00")
+    assert_daily_sums_match(view)
 
     record(client, [late_touch(account) for account in accounts])  # joins the win's window: a refold
     run(Projector(view, batch_size=5, clock=lambda: now))
     again, settled = stored_credits(view, accounts)
     assert again == expected_credits(view, accounts, now) != credits
     assert settled == 2 * (1 + 5)
+    assert_daily_sums_match(view)  # the refold took rows out and wrote them again
 
 
 def test_a_rebuild_writes_the_same_rows_as_the_projector(
@@ -139,3 +153,54 @@ def test_a_rebuild_writes_the_same_rows_as_the_projector(
     live = ProjectedViews(datastore, name=LIVE)
     rebuilt, _ = stored_credits(live, accounts)
     assert rebuilt == followed == expected_credits(view, accounts, now)
+    assert_daily_sums_match(live)  # the shadow's daily table, renamed live with its credit rows
+
+
+SUMS_OF_ROWS = """SELECT currency, {group} AS grp, touch_position IS NULL AS unattributed, sum({model}) AS amount,
+  count(DISTINCT conversion_position) AS conversions, count(touch_position) AS touches
+FROM cx360_view_attribution_credits WHERE occurred_at >= %s AND occurred_at < %s GROUP BY 1, 2, 3"""
+
+
+@pytest.mark.parametrize("group", ["DEPARTMENT", "CAMPAIGN"])
+def test_totals_from_daily_sums_and_part_days_equal_the_credit_rows_summed(
+    client: httpx.Client, view: ProjectedViews, group: str
+) -> None:
+    accounts = [unique(), unique()]
+    record(client, [each for account in accounts for each in journey(account)])
+    now = datetime.now(timezone.utc)
+
+    def credited() -> int:
+        with view.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT count(*) AS rows FROM cx360_view_attribution_credits WHERE account_id = ANY(%s)",
+                         (accounts,))
+            row = curs.fetchone()
+        return int(row["rows"]) if row else 0
+
+    # per account: the old win alone, the win's 4 touches, the EUR win's 5
+    assert eventually(lambda: credited() == 2 * (1 + 4 + 5)), "the projector did not credit the journeys"
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    ranges = [(now - timedelta(days=41), now - timedelta(days=9, hours=12)),  # part days at both ends
+              (now - timedelta(days=10, hours=1), now - timedelta(days=9, hours=23)),  # within a day or two
+              (now - timedelta(days=10) + timedelta(minutes=1), now + timedelta(days=1)),  # just after a win
+              (now - timedelta(days=11), now - timedelta(days=5, minutes=1)),  # just before one
+              (midnight - timedelta(days=40), midnight - timedelta(days=4)),  # whole days only
+              (midnight - timedelta(days=40), now - timedelta(days=4, hours=3)),
+              (now - timedelta(days=400), now + timedelta(days=1))]
+
+    def summed(start: datetime, end: datetime, model: str) -> list[tuple[Any, ...]]:
+        with view.datastore.transaction(commit=False) as curs:
+            curs.execute(SUMS_OF_ROWS.format(group=group.lower(), model=model), (start, end))
+            rows = [(row["currency"], row["grp"], row["unattributed"], str(row["amount"]), row["conversions"],
+                     row["touches"]) for row in curs.fetchall()]
+        return sorted(rows, key=str)
+
+    def served(start: datetime, end: datetime, model: str) -> list[tuple[Any, ...]]:
+        body = graphql(client, TOTALS, {"model": model.upper(), "groupBy": group, "from": start.isoformat(),
+                                        "to": end.isoformat()})
+        assert "errors" not in body, body
+        return sorted(((row["currency"], row["group"], row["unattributed"], row["amount"], row["conversions"],
+                        row["touches"]) for row in body["data"]["attribution"]), key=str)
+
+    for start, end in ranges:
+        for model in ("linear", "time_decay"):
+            assert eventually(lambda: served(start, end, model) == summed(start, end, model)), (start, end, model)

@@ -130,7 +130,7 @@ def create_statements(name: str) -> list[Composed]:
             " NULLS NOT DISTINCT").format(Identifier(f"{name}{DAILY}_key"), daily),
         SQL("INSERT INTO {0} (" + DAILY_COLUMNS + ") " + daily_sums("{1}").replace(
             " GROUP BY", " WHERE NOT EXISTS (SELECT FROM {0}) GROUP BY")).format(daily, credits),
-        SQL(ROLLUP_FUNCTION),
+        SQL("{0}").format(SQL(ROLLUP_FUNCTION)),
         SQL("CREATE OR REPLACE TRIGGER credits_added AFTER INSERT ON {0} REFERENCING NEW TABLE AS added_rows"
             " FOR EACH STATEMENT EXECUTE FUNCTION cx360_attribution_daily_rollup()").format(credits),
         SQL("CREATE OR REPLACE TRIGGER credits_removed AFTER DELETE ON {0} REFERENCING OLD TABLE AS removed_rows"

@@ -27,7 +27,11 @@ Steps = Mapping[State, Counter[State]]  # state -> the states the journeys went 
 
 def removal_effects(journeys: Iterable[Journey]) -> dict[Key, Fraction]:
     """Each touch key's removal effect over the journeys (all zero if none converted)."""
-    steps = steps_of(journeys)
+    return removal_effects_of(steps_of(journeys))
+
+
+def removal_effects_of(steps: Steps) -> dict[Key, Fraction]:
+    """Each touch key's removal effect in the chain of the steps the journeys took (counted where they are kept)."""
     keys = sorted(state for state in steps if state != START)
     rate = conversion_rate(steps, None)
     if rate == 0:

@@ -101,10 +101,26 @@ def data_driven(conversion: Conversion, touches: Sequence[Touch], settings: Attr
 
 
 def data_driven_weights(keys: Sequence[Key], effects: Mapping[Key, Fraction]) -> list[Fraction]:
-    """The data-driven weights of touches known by their keys alone (as the credits table keeps them)."""
+    """The data-driven weights of touches known by their keys alone (as the credits table keeps them): each
+    key's effect, to `EFFECT_DECIMALS` places, shared by the conversion's touches of that key."""
     per_key = Counter(keys)
-    weights = [effects.get(key, Fraction(0)) / per_key[key] for key in keys]
+    weights = [Fraction(effect_units(effects.get(key, Fraction(0))), EFFECT_SCALE) / per_key[key] for key in keys]
     return weights if any(weights) else [Fraction(1)] * len(keys)
+
+
+EFFECT_DECIMALS = 12
+EFFECT_SCALE = 10**EFFECT_DECIMALS
+
+
+def effect_units(effect: Fraction) -> int:
+    """A removal effect in trillionths, rounded half to even.
+
+    Exact effects are fractions of numbers of thirty digits and more; rounded, the weights
+    stay exact and small enough to credit a year of conversions in SQL in whole numbers
+    (`service.read.data_driven`). A credit changes only where two touches' exact shares are
+    within a trillionth of each other's rounding.
+    """
+    return int(round(effect * EFFECT_SCALE))
 
 
 MODELS: dict[str, Weigher] = {

@@ -103,6 +103,11 @@ BEGIN
 END $fn$"""
 
 
+# The least common multiple of whole numbers (PostgreSQL has `lcm` of two): the data-driven credits' weights
+# (`service.read.data_driven`).
+LCM_AGGREGATE = "CREATE OR REPLACE AGGREGATE cx360_lcm (int8) (SFUNC = lcm, STYPE = int8, INITCOND = '1')"
+
+
 def create_statements(name: str) -> list[Composed]:
     credits, touches = Identifier(f"{name}{CREDITS}"), Identifier(f"{name}{TOUCHES}")
     daily = Identifier(f"{name}{DAILY}")
@@ -131,6 +136,7 @@ def create_statements(name: str) -> list[Composed]:
         SQL("INSERT INTO {0} (" + DAILY_COLUMNS + ") " + daily_sums("{1}").replace(
             " GROUP BY", " WHERE NOT EXISTS (SELECT FROM {0}) GROUP BY")).format(daily, credits),
         SQL("{0}").format(SQL(ROLLUP_FUNCTION)),
+        SQL("{0}").format(SQL(LCM_AGGREGATE)),
         SQL("CREATE OR REPLACE TRIGGER credits_added AFTER INSERT ON {0} REFERENCING NEW TABLE AS added_rows"
             " FOR EACH STATEMENT EXECUTE FUNCTION cx360_attribution_daily_rollup()").format(credits),
         SQL("CREATE OR REPLACE TRIGGER credits_removed AFTER DELETE ON {0} REFERENCING OLD TABLE AS removed_rows"

@@ -39,6 +39,7 @@ from service.projection.projector import Projector, utc_now
 from service.projection.view_store import (
     LIVE,
     ProjectedViews,
+    analyze_view,
     drop_view,
     rename_view,
 )
@@ -104,6 +105,8 @@ def rebuilt(datastore: PostgresDatastore, conninfo: str, thresholds: Thresholds,
     follower = Projector(shadow, thresholds, batch_size=5000, weights=weights)
     while follower.step() >= follower.batch_size:
         pass
+    with datastore.transaction(commit=True) as curs:
+        analyze_view(curs, SHADOW)
     swap(datastore, follower)
     return RebuildReport(events, accounts, findings, time.perf_counter() - started)
 

@@ -279,6 +279,12 @@ def drop_view(curs: Cursor[DictRow], name: str) -> None:
         curs.execute(SQL("DROP TABLE IF EXISTS {0}").format(Identifier(f"{name}{suffix}")))
 
 
+def analyze_view(curs: Cursor[DictRow], name: str) -> None:
+    """Gather the planner's statistics of a view's tables: a rebuilt view is read at once, autovacuum or not."""
+    for suffix in TABLE_SUFFIXES:
+        curs.execute(SQL("ANALYZE {0}").format(Identifier(f"{name}{suffix}")))
+
+
 def rename_view(curs: Cursor[DictRow], name: str, new_name: str) -> None:
     """Rename a view's tables and their indexes (transactional, like all DDL in PostgreSQL)."""
     for suffix in TABLE_SUFFIXES:

@@ -24,12 +24,13 @@ import orjson
 
 from projections.account_state import attribution_settings
 from projections.attribution.allocation import split
-from projections.attribution.journeys import Journey, Key
-from projections.attribution.markov import removal_effects
+from projections.attribution.journeys import Key
+from projections.attribution.markov import removal_effects_of
 from projections.attribution.models import checked_model, data_driven_weights
 from projections.attribution.rows import STORED_MODELS
 from projections.attribution.totals import GROUPS, Total
 from projections.thresholds import thresholds_from
+from service.read import data_driven
 from service.read.pool import ReadPool
 
 CREDITS, TOUCHES = "cx360_view_attribution_credits", "cx360_view_attribution_touches"
@@ -51,14 +52,11 @@ DAY = timedelta(days=1)
 ROWS = """SELECT account_id, conversion_position, conversion_event_id, conversion_kind, occurred_at, currency, amount,
   touch_position, touch_event_id, touch_at, department, channel, campaign, actor, {model} AS credit
 FROM {credits} WHERE {where}
-ORDER BY occurred_at, conversion_position, touch_at, touch_source, touch_event_id"""
+ORDER BY occurred_at, conversion_position, touch_at, touch_source COLLATE "C",
+  touch_event_id COLLATE "C"
+"""
 JUST_BEFORE = timedelta(microseconds=1)  # the last instant of a range whose end is excluded
 EARLIEST, FAR_FUTURE = datetime.min.replace(tzinfo=timezone.utc), datetime.max.replace(tzinfo=timezone.utc)
-OPEN_PATHS = f"""SELECT array_agg(t.department || '/' || t.channel ORDER BY t.occurred_at, t.source, t.event_id) AS path
-FROM {TOUCHES} t WHERE t.occurred_at > $1::timestamptz - make_interval(days => $2::int) AND t.occurred_at <= $1
-  AND NOT EXISTS (SELECT 1 FROM {CREDITS} c WHERE c.account_id = t.account_id AND c.occurred_at >= t.occurred_at
-                  AND c.occurred_at <= $1)
-GROUP BY t.account_id"""
 STORED_SETTINGS = "SELECT thresholds FROM cx360_view_settings WHERE id = 1"
 
 
@@ -98,9 +96,11 @@ class AttributionReads:
                                                      daily=DAILY), *split_by_days(start, end))
             return sorted_totals(Total(row["currency"], row["grp"], row["unattributed"], row["amount"],
                                        row["conversions"], row["touches"]) for row in rows)
-        rows = await self.rows("occurred_at >= $1 AND occurred_at < $2", start, end)
-        conversions = await self.data_driven(rows, start, end - JUST_BEFORE, learn=rows)
-        return totals_of(conversions, group_by)
+        effects = await self.effects(start, end - JUST_BEFORE)
+        rows = await self.pool.fetch(data_driven.TOTALS.format(group=GROUP_COLUMNS[group_by], credits=CREDITS),
+                                     start, end, *data_driven.totals_arguments(effects))
+        return sorted_totals(Total(row["currency"], row["grp"], row["unattributed"], row["amount"],
+                                   row["conversions"], row["touches"]) for row in rows)
 
     async def of_account(self, model: str, account_id: str, as_of: datetime | None) -> list[ConversionCredits]:
         """The account's conversions (up to `as_of`), each with its touches' credits by the model.
@@ -119,21 +119,19 @@ class AttributionReads:
         column = model if model in STORED_MODELS else "linear"
         return await self.pool.fetch(ROWS.format(model=column, credits=CREDITS, where=where), *arguments)
 
-    async def data_driven(self, rows: Sequence[asyncpg.Record], start: datetime, end: datetime,
-                          learn: Sequence[asyncpg.Record] | None = None) -> list[ConversionCredits]:
-        """The conversions of `rows` credited by removal effects learnt from the journeys of [start, end]: the
-        conversions of `learn` (read if not given), and every account's touches since its last conversion within
-        the lookback window before `end` (the journey not converted at `end`)."""
-        if learn is None:
-            learn = await self.rows("occurred_at >= $1 AND occurred_at <= $2", start, end)
-        converted = [Journey(tuple(key_of(row) for row in group if row["touch_position"] is not None), True)
-                     for group in by_conversion(learn)]
-        open_paths = [Journey(tuple(path_step(step) for step in row["path"]), False)
-                      for row in await self.pool.fetch(OPEN_PATHS, end, await self.lookback_days())]
-        effects = removal_effects([*converted, *open_paths])
-        groups = by_conversion(rows)
-        return conversions_of(rows, [data_driven_credits(group, effects) for group in groups])
+    async def data_driven(self, rows: Sequence[asyncpg.Record], start: datetime,
+                          end: datetime) -> list[ConversionCredits]:
+        """The conversions of `rows` credited by removal effects learnt from the journeys of [start, end]."""
+        effects = await self.effects(start, end)
+        return conversions_of(rows, [data_driven_credits(group, effects) for group in by_conversion(rows)])
 
+    async def effects(self, start: datetime, end: datetime) -> dict[Key, Fraction]:
+        """The removal effects learnt from the journeys of [start, end]: the conversions in it, and every account's
+        touches since its last conversion within the lookback window before `end` (its journey not converted at
+        `end`), their steps counted in SQL (`service.read.data_driven`)."""
+        steps = await self.pool.fetch(data_driven.STEPS.format(credits=CREDITS, touches=TOUCHES), start, end,
+                                      await self.lookback_days())
+        return removal_effects_of(data_driven.steps_of_rows(steps))
 
     async def lookback_days(self) -> int:
         """The lookback window the view's rows were folded with (a changed setting applies on rebuild)."""
@@ -156,11 +154,6 @@ def split_by_days(start: datetime, end: datetime) -> tuple[datetime, datetime, d
 def midnight(moment: datetime) -> datetime:
     utc = moment.astimezone(timezone.utc)
     return datetime(utc.year, utc.month, utc.day, tzinfo=timezone.utc)
-
-
-def path_step(step: str) -> Key:
-    department, _, channel = step.partition("/")
-    return (department, channel)
 
 
 def key_of(row: asyncpg.Record) -> Key:

@@ -57,7 +57,8 @@ class ParkedWebhook:
     provider: WebhookProvider = strawberry.field(description="The provider that sent it.")
     event_id: str = strawberry.field(description="The catalogue event's id (derived from the provider's event id).")
     external_id: Optional[str] = strawberry.field(description="The provider's customer id, when the payload has one.")
-    cause: str = strawberry.field(description="unmapped (replayed once its customer is mapped), unusable (the "
+    cause: str = strawberry.field(description="unmapped (replayed once its customer is mapped), incomplete (a later "
+                                  "delivery brings what it lacks, such as a HubSpot deal's amount), unusable (the "
                                   "payload lacks what the mapping needs) or rejected (validation refused it).")
     reason: str = strawberry.field(description="Why it is not stored, and what stores it.")
     parked_at: datetime = strawberry.field(description="When it was first received.")

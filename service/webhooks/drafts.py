@@ -44,7 +44,14 @@ class Ignored:
     kind: str
 
 
-Outcome = Draft | Unusable | Ignored
+class Fact:
+    """A provider event that is no catalogue event itself but what later ones need (a HubSpot deal's amount, its
+    company): kept by the provider's own module (`hubspot_deals`), counted as `noted`."""
+
+    key: str
+
+
+Outcome = Draft | Unusable | Ignored | Fact
 
 
 def from_epoch(seconds: int | float) -> str:

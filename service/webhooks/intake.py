@@ -1,19 +1,30 @@
 """Taking a provider's events in: each given its mapped account and recorded through `Ingest` (validation,
 idempotency on `(source, id)`, the store's guarantees); the others parked. Mapping a customer replays its
-parked events."""
+parked events. HubSpot's deal facts (amount, currency, company) are kept first (`hubspot_deals`), and a HubSpot
+deal without a mapping of its own takes its company's account."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
 from service.store.ingest import Ingest
-from service.webhooks import accounts
+from service.webhooks import accounts, hubspot_deals
 from service.webhooks.drafts import Draft, Ignored, Outcome, Unusable
 from service.webhooks.metrics import WebhookMetrics
-from service.webhooks.parked import REJECTED, UNMAPPED, UNUSABLE, ToPark, park, rejected, replayed, waiting
+from service.webhooks.parked import (
+    REJECTED,
+    UNMAPPED,
+    UNUSABLE,
+    ToPark,
+    park,
+    rejected,
+    replayed,
+    unmapped_reason,
+    waiting,
+)
 from service.webhooks.tables import ensure_tables
 
 
@@ -26,10 +37,17 @@ class Taken:
     duplicates: int = 0
     ignored: int = 0
     parked: int = 0
+    noted: int = 0  # kept for the events that need them (a HubSpot deal's amount, currency or company)
 
     def as_json(self) -> dict[str, int]:
         return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates,
-                "ignored": self.ignored, "parked": self.parked}
+                "ignored": self.ignored, "parked": self.parked, "noted": self.noted}
+
+    def __add__(self, other: Taken) -> Taken:
+        return Taken(*(mine + theirs for mine, theirs in zip(self.counts(), other.counts())))
+
+    def counts(self) -> tuple[int, ...]:
+        return self.received, self.stored, self.duplicates, self.ignored, self.parked, self.noted
 
 
 class Webhooks:
@@ -41,25 +59,49 @@ class Webhooks:
 
     async def take(self, provider: str, outcomes: Sequence[Outcome]) -> Taken:
         """Record the drafts whose customer is mapped; park the others with their reason; count the ignored."""
+        received = len(outcomes)
+        settled = await hubspot_deals.settle(self.pool, outcomes) if provider == "hubspot" else None
+        outcomes = settled.outcomes if settled is not None else outcomes
         drafts = [each for each in outcomes if isinstance(each, Draft)]
-        mapped = await accounts.accounts_of(self.pool, provider, (each.external_id for each in drafts))
+        mapped = await self.accounts_of(provider, (each.external_id for each in drafts))
         to_park = [ToPark(each.key, each.external_id, UNUSABLE, each.reason, None, each.payload)
                    for each in outcomes if isinstance(each, Unusable)]
-        to_park += [ToPark(each.key, each.external_id, UNMAPPED, unmapped_reason(provider, each.external_id),
-                           each.envelope, each.payload) for each in drafts if each.external_id not in mapped]
+        unmapped = [each for each in drafts if each.external_id not in mapped]
+        reasons = await self.unmapped_reasons(provider, {each.external_id for each in unmapped})
+        to_park += [ToPark(each.key, each.external_id, UNMAPPED, reasons[each.external_id], each.envelope, each.payload)
+                    for each in unmapped]
         ready = [(each, mapped[each.external_id]) for each in drafts if each.external_id in mapped]
         stored, duplicates, refused = await self.record(ready)
         to_park += [ToPark(draft.key, draft.external_id, REJECTED, reason, draft.envelope, draft.payload)
                     for draft, reason in refused]
         parked = await park(self.pool, provider, to_park)
         ignored = sum(isinstance(each, Ignored) for each in outcomes)
-        taken = Taken(len(outcomes), stored, duplicates + len(to_park) - parked, ignored, parked)
+        taken = Taken(received, stored, duplicates + len(to_park) - parked, ignored, parked)
+        if settled is not None:
+            taken += Taken(0, 0, settled.duplicates, 0, settled.parked, settled.noted)
         for outcome, amount in (("received", taken.received), ("stored", stored), ("duplicate", taken.duplicates),
-                                ("ignored", ignored), ("parked", parked)):
+                                ("ignored", ignored), ("parked", taken.parked), ("noted", taken.noted)):
             self.metrics.count(provider, outcome, amount)
-        if any(each.cause == UNMAPPED for each in to_park):  # mapped meanwhile: its replay may have run before this park
-            await self.replay_mapped(provider, {each.external_id for each in to_park if each.cause == UNMAPPED})
+        waiting_ids = {each.external_id for each in to_park if each.cause == UNMAPPED} | (settled.deals if settled else set())
+        if waiting_ids:  # mapped meanwhile (its replay may have run before this park), or a deal's amount or company came
+            await self.replay_mapped(provider, waiting_ids)
         return taken
+
+    async def unmapped_reasons(self, provider: str, external_ids: set[str]) -> dict[str, str]:
+        """Why each id has no account, and what maps it; for a HubSpot deal, its company too."""
+        companies = await hubspot_deals.companies_of(self.pool, external_ids) if provider == "hubspot" else {}
+        return {each: hubspot_deals.deal_unmapped_reason(each, companies.get(each)) if each.startswith("deal:")
+                and provider == "hubspot" else unmapped_reason(provider, each) for each in external_ids}
+
+    async def accounts_of(self, provider: str, external_ids: Iterable[str]) -> dict[str, str]:
+        """The accounts the ids are mapped to; a HubSpot deal without a mapping of its own takes its company's."""
+        wanted = set(external_ids)
+        found = await accounts.accounts_of(self.pool, provider, wanted)
+        if provider != "hubspot":
+            return found
+        companies = await hubspot_deals.companies_of(self.pool, wanted - found.keys())
+        through = await accounts.accounts_of(self.pool, provider, companies.values())
+        return found | {deal: through[company] for deal, company in companies.items() if company in through}
 
     async def record(self, ready: Sequence[tuple[Draft, str]]) -> tuple[int, int, list[tuple[Draft, str]]]:
         """Stored, duplicates, and the drafts validation refused (with the reason)."""
@@ -86,12 +128,17 @@ class Webhooks:
         if not new_account and not await accounts.known_account(self.pool, account_id):
             raise accounts.unknown_account(account_id)
         mapping = await accounts.set_mapping(self.pool, provider, external_id, account_id)
-        return mapping, await self.replay(provider, external_id, account_id)
+        taken = await self.replay(provider, external_id, account_id)
+        if provider == "hubspot" and external_id.startswith("company:"):  # and its deals without a mapping of their own
+            taken += await self.replay_mapped(provider, await hubspot_deals.deals_of(self.pool, external_id))
+        return mapping, taken
 
-    async def replay_mapped(self, provider: str, external_ids: set[str | None]) -> None:
-        found = await accounts.accounts_of(self.pool, provider, (each for each in external_ids if each is not None))
+    async def replay_mapped(self, provider: str, external_ids: Iterable[str | None]) -> Taken:
+        found = await self.accounts_of(provider, (each for each in external_ids if each is not None))
+        taken = Taken()
         for external_id, account_id in found.items():
-            await self.replay(provider, external_id, account_id)
+            taken += await self.replay(provider, external_id, account_id)
+        return taken
 
     async def replay(self, provider: str, external_id: str, account_id: str) -> Taken:
         stored = duplicates = parked = 0
@@ -107,8 +154,3 @@ class Webhooks:
             stored, duplicates, parked = stored + new, duplicates + again, parked + len(refused)
         self.metrics.count(provider, "replayed", stored)
         return Taken(stored + duplicates + parked, stored, duplicates, 0, parked)
-
-
-def unmapped_reason(provider: str, external_id: str) -> str:
-    return (f"no account is mapped to the {provider} id {external_id!r}: map it (mapProviderCustomer, or "
-            f"`cx360 mappings set {provider} {external_id} ACCOUNT_ID`) and this event is stored")

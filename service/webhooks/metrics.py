@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from service.webhooks import PROVIDERS
 
-OUTCOMES = ("received", "stored", "duplicate", "ignored", "parked", "replayed")
+OUTCOMES = ("received", "stored", "duplicate", "ignored", "parked", "noted", "replayed")
 REFUSALS = ("signature", "not_configured", "bad_payload")
 
 
@@ -15,7 +15,8 @@ class WebhookMetrics:
         self.events = Counter(
             "cx360_webhook_events",
             "Provider events by outcome: received (each catalogue event, or ignored kind, a verified request yields), stored, duplicate (a retry), "
-            "ignored (a kind the catalogue has nothing for), parked, replayed (stored once its customer was mapped).",
+            "ignored (a kind the catalogue has nothing for), parked, noted (kept for later events: a HubSpot deal's amount, "
+            "currency or company), replayed (stored once its customer was mapped, or its won deal's amount came).",
             ["provider", "outcome"], registry=registry)
         self.refused = Counter(
             "cx360_webhook_refused",

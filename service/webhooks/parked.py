@@ -1,8 +1,9 @@
 """Parked webhook events: kept with the reason they could not be stored, listed, and replayed once mapped.
 
 `cause` is `unmapped` (the provider's customer has no account yet: replayed when it is
-mapped), `unusable` (the payload lacks what the mapping needs) or `rejected` (the event
-failed the catalogue's validation). A provider's retry of a parked event parks nothing
+mapped), `incomplete` (a later delivery brings what it lacks, such as a HubSpot deal's
+amount: then completed, and unmapped until stored), `unusable` (the payload lacks what the
+mapping needs) or `rejected` (the event failed the catalogue's validation). A provider's retry of a parked event parks nothing
 more: `(provider, event_id)` is unique.
 """
 
@@ -11,14 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import orjson
 
 from service.store.tables import PARKED_TABLE
 
-UNMAPPED, UNUSABLE, REJECTED = "unmapped", "unusable", "rejected"
+UNMAPPED, INCOMPLETE, UNUSABLE, REJECTED = "unmapped", "incomplete", "unusable", "rejected"
+if TYPE_CHECKING:  # generic only in the stubs
+    from asyncpg.pool import PoolConnectionProxy
+
+    Connection = PoolConnectionProxy[asyncpg.Record]  # a pool's connection, inside its transaction
+    Executor = asyncpg.Pool | Connection
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ class Parked:
     payload: Any
 
 
-async def park(pool: asyncpg.Pool, provider: str, items: Sequence[ToPark]) -> int:
+async def park(pool: Executor, provider: str, items: Sequence[ToPark]) -> int:
     """Park the items not parked before; how many are new."""
     if not items:
         return 0
@@ -68,6 +74,25 @@ async def waiting(pool: asyncpg.Pool, provider: str, external_id: str, limit: in
     return [(row["id"], orjson.loads(row["envelope"])) for row in rows]
 
 
+async def incomplete(connection: Connection, provider: str,
+                     external_ids: Sequence[str]) -> list[tuple[int, str, dict[str, Any]]]:
+    """The incomplete events of these customers, locked until the transaction ends: (row id, external id, envelope)."""
+    rows = await connection.fetch(
+        f"SELECT id, external_id, envelope FROM {PARKED_TABLE} WHERE provider = $1 AND external_id = ANY($2::text[])"
+        " AND cause = $3 AND replayed_at IS NULL ORDER BY id FOR UPDATE", provider, list(external_ids), INCOMPLETE)
+    return [(row["id"], row["external_id"], orjson.loads(row["envelope"])) for row in rows]
+
+
+async def completed(connection: Connection, row_id: int, envelope: dict[str, Any], reason: str) -> None:
+    """An incomplete event made whole: unmapped now, until its customer's account stores it."""
+    await connection.execute(f"UPDATE {PARKED_TABLE} SET cause = $2, reason = $3, envelope = $4::jsonb WHERE id = $1",
+                             row_id, UNMAPPED, reason[:1000], json(envelope))
+
+
+async def still_incomplete(connection: Connection, row_id: int, reason: str) -> None:
+    await connection.execute(f"UPDATE {PARKED_TABLE} SET reason = $2 WHERE id = $1", row_id, reason[:1000])
+
+
 async def replayed(pool: asyncpg.Pool, ids: Sequence[int], account_id: str) -> None:
     await pool.execute(f"UPDATE {PARKED_TABLE} SET replayed_at = now(), account_id = $2"
                        " WHERE id = ANY($1::bigint[]) AND replayed_at IS NULL", list(ids), account_id)
@@ -86,6 +111,11 @@ async def listed(pool: asyncpg.Pool, provider: str | None, include_replayed: boo
         f" FROM {PARKED_TABLE} WHERE ($1::text IS NULL OR provider = $1) AND ($2 OR replayed_at IS NULL)"
         " ORDER BY id DESC LIMIT $3", provider, include_replayed, limit)
     return [Parked(**{**dict(row), "payload": orjson.loads(row["payload"])}) for row in rows]
+
+
+def unmapped_reason(provider: str, external_id: str) -> str:
+    return (f"no account is mapped to the {provider} id {external_id!r}: map it (mapProviderCustomer, or "
+            f"`cx360 mappings set {provider} {external_id} ACCOUNT_ID`) and this event is stored")
 
 
 def json(value: Any) -> str:

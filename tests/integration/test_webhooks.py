@@ -64,7 +64,7 @@ def zendesk_post(client: httpx.Client, event: dict[str, Any], *, at: float | Non
         "x-zendesk-webhook-signature-timestamp": stamp, "x-zendesk-webhook-id": "01GK8E6BKWMJZD2T8Y5AXJQMG5"})
 
 
-def hubspot_post(client: httpx.Client, events: list[dict[str, Any]], *, at: float | None = None,
+def hubspot_post(client: httpx.Client, events: list[dict[str, Any]] | dict[str, Any], *, at: float | None = None,
                  uri: str | None = None) -> httpx.Response:
     body = json.dumps(events).encode()
     stamp = str(int((time.time() if at is None else at) * 1000))
@@ -141,7 +141,7 @@ def test_an_unmapped_customer_is_parked_then_replayed_once_mapped(hooks: httpx.C
     event = stripe_invoice_event("invoice.finalized", customer)
     answer = stripe_post(hooks, event)
     assert answer.status_code == 200 and answer.json() == {"received": 1, "stored": 0, "duplicates": 0, "ignored": 0,
-                                                           "parked": 1}
+                                                           "parked": 1, "noted": 0}
     assert stripe_post(hooks, event).json()["duplicates"] == 1  # the provider's retry parks nothing more
     [parked] = parked_of(hooks, "stripe", customer)
     assert parked["cause"] == "unmapped" and customer in parked["reason"] and parked["payload"] == event
@@ -167,8 +167,8 @@ def test_a_provider_retry_is_stored_once(hooks: httpx.Client) -> None:
     customer, account = unique("cus"), unique("acct")
     map_customer(hooks, "stripe", customer, account)
     paid = stripe_invoice_event("invoice.paid", customer, currency="jpy", amount_paid=48000, status="paid")
-    assert stripe_post(hooks, paid).json() == {"received": 1, "stored": 1, "duplicates": 0, "ignored": 0, "parked": 0}
-    assert stripe_post(hooks, paid).json() == {"received": 1, "stored": 0, "duplicates": 1, "ignored": 0, "parked": 0}
+    assert stripe_post(hooks, paid).json() == {"received": 1, "stored": 1, "duplicates": 0, "ignored": 0, "parked": 0, "noted": 0}
+    assert stripe_post(hooks, paid).json() == {"received": 1, "stored": 0, "duplicates": 1, "ignored": 0, "parked": 0, "noted": 0}
     [stored] = timeline(hooks, account)
     assert stored["type"] == "billing.payment.received" and stored["data"]["amount"] == "48000"
 
@@ -246,7 +246,7 @@ def test_unknown_kinds_are_acknowledged_counted_and_ignored(hooks: httpx.Client)
     before = counter(hooks, "cx360_webhook_events_total", provider="stripe", outcome="ignored")
     event = {"id": unique("evt"), "object": "event", "created": 1767225600, "type": "charge.refunded",
              "data": {"object": {"id": "ch_1", "object": "charge", "customer": "cus_x", "amount_refunded": 500}}}
-    assert stripe_post(hooks, event).json() == {"received": 1, "stored": 0, "duplicates": 0, "ignored": 1, "parked": 0}
+    assert stripe_post(hooks, event).json() == {"received": 1, "stored": 0, "duplicates": 0, "ignored": 1, "parked": 0, "noted": 0}
     assert counter(hooks, "cx360_webhook_events_total", provider="stripe", outcome="ignored") == before + 1
 
 
@@ -341,7 +341,7 @@ def test_hubspot_deal_and_company_events_in_one_batch(hooks: httpx.Client) -> No
              {**hubspot_event("contact.creation", 5001, "", "", first + 2)}]
     answer = hubspot_post(hooks, batch)
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"received": 4, "stored": 3, "duplicates": 0, "ignored": 1, "parked": 0}
+    assert answer.json() == {"received": 4, "stored": 3, "duplicates": 0, "ignored": 1, "parked": 0, "noted": 0}
     assert hubspot_post(hooks, batch).json()["duplicates"] == 3
     assert sorted(each["type"] for each in timeline(hooks, account)) == [
         "sales.account.updated", "sales.opportunity.lost", "sales.opportunity.stage_changed"]

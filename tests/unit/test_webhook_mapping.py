@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from domain.validation import Limits, validate_batch
 from service.webhooks import hubspot_events, stripe_events, zendesk_events
 from service.webhooks.drafts import Draft, Ignored, PayloadError, Unusable
+from service.webhooks.hubspot_events import WonDeal
 from service.webhooks.money import THREE_DECIMAL, ZERO_DECIMAL, amount_text, exponent, major
 
 
@@ -227,7 +228,7 @@ def test_hubspot_deal_stages_and_company_updates() -> None:
     assert (company.external_id, company.envelope["data"]) == ("company:7001", {"name": "Acme GmbH"})
     assert ignored == Ignored("contact.creation")
     assert won_stage.envelope["type"] == "sales.opportunity.stage_changed"
-    assert isinstance(won, Unusable) and "amount" in won.reason and won.external_id == "deal:9002"
+    assert isinstance(won, WonDeal) and (won.key, won.deal) == ("hubspot-2286-4-won", "9002")
     for draft in (stage, lost, company, won_stage):
         valid(draft)
 

@@ -7,12 +7,12 @@ temporary folder), it runs `cx360 serve` (the API and its projector process), pr
 `--accounts` accounts, and then, for `--minutes`:
 
 - producers send `--rate` events/s in batches of `--batch`, to the preloaded accounts
-  and new ones, dated by a simulated clock running `--days-per-second` days a second
-  and ending at now (a few years of history pass during the soak, so each account's
-  windows fill and then drop as much as they take in: a steady state, as a service
-  that has run for a while is in); with `--days-per-second 0`, each event is dated at
-  random in the year before now, so every account's windows keep growing all soak long
-  (its memory grows with the data, which is no steady state);
+  and as many others (which take their first events in the soak's first seconds),
+  dated by a simulated clock running `--days-per-second` days a second and ending at
+  now (a few years of history pass during the soak, so each account's windows fill and
+  then drop as much as they take in); with `--days-per-second 0`, each event is dated
+  at random in the year before now, so every account's windows keep growing all soak
+  long (its memory grows with the data, which is no steady state);
 - readers ask `--reads` times a second for an account with its view, findings and the
   start of its timeline (a random preloaded account);
 - `--subscribers` subscriptions stay open (half to every event, half to one account's
@@ -23,6 +23,16 @@ It samples the resident memory (RSS) of the API's process and of its projector p
 every 10 s, and prints throughput and latency (p50, p99) of writes and reads, messages
 received, errors, and the RSS at start, after `--warmup` minutes and at the end, with
 the growth after warm-up (the goal: under 10%).
+
+Windows full is not data steady: at the defaults an account takes about 60 events in
+the soak (18 a simulated year), so all soak long it meets tickets, invoices, deals and
+campaigns it never had (each keeps a small record: docs/operations.md), opens tickets
+that the workload's random closings seldom close, and its open findings take more
+evidence.
+So, after the run, it folds the events stored by the end of the warm-up, and all of
+them, in its own process (`held.py`), and prints the size of those states and their
+live findings: what the projector rightly holds more. The projector's RSS growing as
+much is the data; growing more would be something else (a leak).
 """
 
 from __future__ import annotations
@@ -35,8 +45,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -51,6 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crash import Service, free_port, fresh_database  # noqa: E402
+from held import Held, facts_of, held  # noqa: E402
 from workload import events  # noqa: E402
 
 RECORD = "mutation R($events: [EventInput!]!) { recordEvents(events: $events) { accepted duplicates rejected { index } } }"
@@ -91,6 +104,8 @@ class Soak:
     messages: int = 0
     subscription_errors: int = 0
     clock: SimulatedClock | None = None  # None: writes dated at random in the last year
+    started: float = field(default_factory=time.monotonic)
+    sent: list[tuple[float, Callable[[], list[dict[str, Any]]]]] = field(default_factory=list)  # (when, its events)
 
     def account(self, rng: random.Random) -> str:
         return f"{self.run}-account-{rng.randrange(self.accounts)}"
@@ -122,10 +137,11 @@ async def produce(soak: Soak, client: httpx.AsyncClient, rate: float, batch: int
     async def step() -> None:
         nonlocal made
         made += 1
-        new_accounts = soak.accounts * 2  # new accounts keep appearing, as in life
+        new_accounts = soak.accounts * 2  # and as many new ones, which all take their first events within seconds
         end, days = (None, 365) if soak.clock is None else (soak.clock.now(), 1)  # one day of late arrivals
-        work = events(batch, new_accounts, seed=seed * 1_000_000 + made, run=f"{soak.run}-w{seed}-{made}",
-                      account_prefix=soak.run, end=end, days=days)
+        again = partial(events, batch, new_accounts, seed=seed * 1_000_000 + made, run=f"{soak.run}-w{seed}-{made}",
+                        account_prefix=soak.run, end=end, days=days)
+        work = again()
         started = time.monotonic()
         try:
             response = await client.post("/graphql", content=orjson.dumps({"query": RECORD, "variables": {"events": work}}),
@@ -139,6 +155,7 @@ async def produce(soak: Soak, client: httpx.AsyncClient, rate: float, batch: int
             return
         payload = body["data"]["recordEvents"]
         soak.writes.count += payload["accepted"] + payload["duplicates"]
+        soak.sent.append((started - soak.started, again))
         soak.writes.latencies.append(time.monotonic() - started)
 
     await steadily(soak, rate / batch, step)
@@ -258,8 +275,7 @@ class SimulatedClock:
         return self.start + timedelta(days=(time.monotonic() - self.started) * self.days_per_second)
 
 
-async def preload(base: str, run: str, accounts: int, per_account: int, end: datetime | None) -> None:
-    work = events(accounts * per_account, accounts, seed=1, run=f"{run}-pre", account_prefix=run, end=end)
+async def preload(base: str, work: list[dict[str, Any]]) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=120) as client:
         for start in range(0, len(work), 500):
             body = (await client.post("/graphql", json={"query": RECORD, "variables": {"events": work[start:start + 500]}})).json()
@@ -270,13 +286,17 @@ async def soak_for(service: Service, args: argparse.Namespace) -> tuple[Soak, Me
     run = f"soak{uuid4().hex[:6]}"
     span = timedelta(days=args.days_per_second * args.minutes * 60)
     start = datetime.now(timezone.utc) - span
-    await preload(service.base, run, args.accounts, args.per_account, end=start if args.days_per_second else None)
+    preloaded = partial(events, args.accounts * args.per_account, args.accounts, seed=1, run=f"{run}-pre",
+                        account_prefix=run, end=start if args.days_per_second else None)
+    await preload(service.base, preloaded())
     assert service.process is not None
     soak = Soak(service.base, run, args.accounts)
+    soak.sent.append((0.0, preloaded))
     if args.days_per_second:
         print(f"simulated clock: {args.days_per_second:g} days a second, from {start:%Y-%m-%d} to now")
         soak.clock = SimulatedClock(start, args.days_per_second)
     memory = Memory(service.process.pid)
+    soak.started = memory.started
     limits = httpx.Limits(max_connections=64)
     async with httpx.AsyncClient(base_url=service.base, timeout=60, limits=limits) as client:
         producers = max(1, args.rate // 500)
@@ -310,6 +330,21 @@ def report(soak: Soak, memory: Memory, seconds: float, warmup: float) -> None:
         growth = (last[index] - warm[index]) / warm[index] * 100 if warm[index] else float("nan")
         print(f"RSS {name}: start {megabytes(first[index])}, after warm-up ({warm[0] / 60:.0f} min) "
               f"{megabytes(warm[index])}, end {megabytes(last[index])}: {growth:+.1f}% after warm-up")
+    before, after = data_held(soak, warm[0])
+    print(f"data held (the events stored by then, folded in this process: states and live findings): after warm-up "
+          f"{before.line()}, end {after.line()}: {(after.size - before.size) / before.size * 100:+.1f}% after warm-up")
+
+
+def data_held(soak: Soak, warm: float) -> tuple[Held, Held]:
+    """What the projector rightly holds after warm-up and at the end: the events written by then, folded here.
+
+    The projector's RSS growing as much as this is the data growing; more is something else.
+    """
+    sent = [(when, facts_of(again())) for when, again in soak.sent]
+    by_warmup = [fact for when, facts in sent if when <= warm for fact in facts]
+    every = [fact for _, facts in sent for fact in facts]
+    return (held(by_warmup, max(fact.occurred_at for _, fact in by_warmup)),
+            held(every, max(fact.occurred_at for _, fact in every)))
 
 
 def main() -> int:

@@ -133,15 +133,32 @@ def create_statements(name: str) -> list[Composed]:
             " touches int8 NOT NULL)").format(daily),
         SQL("CREATE UNIQUE INDEX IF NOT EXISTS {0} ON {1} (day, currency, grouping, grp, unattributed)"
             " NULLS NOT DISTINCT").format(Identifier(f"{name}{DAILY}_key"), daily),
+        SQL("{0}").format(SQL(LCM_AGGREGATE)),
+        *rollup_statements(name),
+    ]
+
+
+def rollup_statements(name: str) -> list[Composed]:
+    """Fill the daily table from the credit rows if it is empty, and keep it from then on (the triggers)."""
+    credits, daily = Identifier(f"{name}{CREDITS}"), Identifier(f"{name}{DAILY}")
+    return [
         SQL("INSERT INTO {0} (" + DAILY_COLUMNS + ") " + daily_sums("{1}").replace(
             " GROUP BY", " WHERE NOT EXISTS (SELECT FROM {0}) GROUP BY")).format(daily, credits),
         SQL("{0}").format(SQL(ROLLUP_FUNCTION)),
-        SQL("{0}").format(SQL(LCM_AGGREGATE)),
         SQL("CREATE OR REPLACE TRIGGER credits_added AFTER INSERT ON {0} REFERENCING NEW TABLE AS added_rows"
             " FOR EACH STATEMENT EXECUTE FUNCTION cx360_attribution_daily_rollup()").format(credits),
         SQL("CREATE OR REPLACE TRIGGER credits_removed AFTER DELETE ON {0} REFERENCING OLD TABLE AS removed_rows"
             " FOR EACH STATEMENT EXECUTE FUNCTION cx360_attribution_daily_rollup()").format(credits),
     ]
+
+
+def drop_rollup_statements(name: str) -> list[Composed]:
+    """The triggers off, and the daily table emptied: a rebuild's bulk load sums the credit rows once, at its end
+    (`rollup_statements`), instead of a statement at a time (a third of its time at 200,000 events)."""
+    credits, daily = Identifier(f"{name}{CREDITS}"), Identifier(f"{name}{DAILY}")
+    return [SQL("DROP TRIGGER IF EXISTS credits_added ON {0}").format(credits),
+            SQL("DROP TRIGGER IF EXISTS credits_removed ON {0}").format(credits),
+            SQL("TRUNCATE {0}").format(daily)]
 
 
 class AttributionTables:

@@ -32,6 +32,7 @@ from psycopg.errors import DeadlockDetected, LockNotAvailable
 
 from projections.thresholds import Thresholds, thresholds_table
 from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
+from service.projection.attribution_store import drop_rollup_statements, rollup_statements
 from service.projection.bulk_judge import Part, judge_part, parts_of
 from service.projection.finding_changes import record_changes
 from service.projection.process import SPAWN
@@ -100,8 +101,14 @@ def rebuilt(datastore: PostgresDatastore, conninfo: str, thresholds: Thresholds,
     with datastore.transaction(commit=True) as curs:
         drop_view(curs, SHADOW)
     shadow.create_table()
+    with datastore.transaction(commit=True) as curs:
+        for statement in drop_rollup_statements(SHADOW):
+            curs.execute(statement)
     now = utc_now()
     events, accounts, findings = bulk_load(shadow, conninfo, thresholds, weights, now, progress, workers)
+    with datastore.transaction(commit=True) as curs:  # the daily sums of the bulk load, then kept by the triggers
+        for statement in rollup_statements(SHADOW):
+            curs.execute(statement)
     follower = Projector(shadow, thresholds, batch_size=5000, weights=weights)
     while follower.step() >= follower.batch_size:
         pass

@@ -220,10 +220,10 @@ def stopped_by_signals() -> Iterator[None]:
 
 def database_failures() -> tuple[type[Exception], ...]:
     """What stops a command at start because of its database (exit code 3)."""
-    from service.runtime.database import DatabaseUnreachable
+    from service.runtime.database import DatabaseUnreachable, DatabaseUnsupported
     from service.runtime.embedded_postgres import EmbeddedPostgresError
 
-    return DatabaseUnreachable, EmbeddedPostgresError
+    return DatabaseUnreachable, DatabaseUnsupported, EmbeddedPostgresError
 
 
 def rebuild_command(workers: int | None) -> int:

@@ -35,6 +35,17 @@ class DatabaseUnreachable(Exception):
         super().__init__(f"cannot reach the database at {where}: {cause}")
 
 
+class DatabaseUnsupported(Exception):
+    """The server at `DATABASE_URL` is older than the PostgreSQL cx360 needs."""
+
+    def __init__(self, where: str, version: int) -> None:
+        super().__init__(f"the database at {where} runs PostgreSQL {version // 10000}.{version % 10000}; cx360 needs "
+                         f"PostgreSQL {OLDEST_SERVER // 10000} or later (its attribution tables use NULLS NOT DISTINCT)")
+
+
+OLDEST_SERVER = 150000  # server_version_num of PostgreSQL 15
+
+
 @dataclass(frozen=True)
 class Database:
     """The database a process runs on, and the embedded server behind it, if any."""
@@ -75,14 +86,18 @@ def database(settings: Settings) -> Iterator[str]:
 
 
 def check_reachable(url: str, timeout: float = START_TIMEOUT) -> None:
-    """Connect once (waiting while the server says it is starting up); raise `DatabaseUnreachable` if it fails."""
+    """Connect once (waiting while the server says it is starting up); raise `DatabaseUnreachable` if it fails,
+    `DatabaseUnsupported` if the server is older than PostgreSQL 15."""
     params = connection_params(url)
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
         try:
-            with psycopg.connect(url, connect_timeout=max(CONNECT_TIMEOUT, min(4, int(remaining)))):
-                return
+            with psycopg.connect(url, connect_timeout=max(CONNECT_TIMEOUT, min(4, int(remaining)))) as connection:
+                version = connection.info.server_version
+            if version < OLDEST_SERVER:
+                raise DatabaseUnsupported(f"{params['host']}:{params['port']}", version)
+            return
         except psycopg.OperationalError as error:
             if error.sqlstate != STARTING_UP or remaining < 1:
                 raise DatabaseUnreachable(f"{params['host']}:{params['port']}", cause_of(error)) from None

@@ -113,3 +113,17 @@ def test_an_embedded_server_that_cannot_start_stops_the_command_naming_why(tmp_p
     assert done.returncode == 3
     assert done.stderr.startswith(f"cx360: could not start the embedded PostgreSQL server in {tmp_path / 'pgdata'}: ")
     assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_a_server_older_than_cx360_needs_is_refused_naming_its_version(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.cli import database_failures
+    from service.runtime import database
+
+    database.check_reachable(database_url)  # this server is new enough
+    monkeypatch.setattr(database, "OLDEST_SERVER", 990000)  # as if PostgreSQL 99 were needed
+    with pytest.raises(database.DatabaseUnsupported) as raised:
+        database.check_reachable(database_url)
+    assert "runs PostgreSQL 1" in str(raised.value) and "cx360 needs PostgreSQL 99 or later" in str(raised.value)
+    assert isinstance(raised.value, database_failures())  # a start stopped with exit code 3, its message alone

@@ -33,7 +33,7 @@ from typing import Any
 
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from projections.account_state import Credited
 from projections.attribution.fold import Converted
@@ -41,6 +41,7 @@ from projections.attribution.journeys import Touch, touch_of
 from projections.attribution.rows import CreditRow, credit_rows
 from projections.attribution.settings import AttributionSettings
 from projections.facts import Fact
+from service.store.ddl import index_on
 
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 CREDITS, TOUCHES, DAILY = "_attribution_credits", "_attribution_touches", "_attribution_daily"
@@ -119,20 +120,18 @@ def create_statements(name: str) -> list[Composed]:
             " touch_source text, touch_at timestamptz, department text, channel text, campaign text, actor text,"
             " first_touch numeric NOT NULL, last_touch numeric NOT NULL, linear numeric NOT NULL,"
             " time_decay numeric NOT NULL, position_based numeric NOT NULL, settled_at timestamptz)").format(credits),
-        SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (occurred_at)").format(Identifier(f"{name}{CREDITS}_at"), credits),
-        SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (account_id, occurred_at)").format(
-            Identifier(f"{name}{CREDITS}_account"), credits),
+        index_on(f"{name}{CREDITS}_at", credits, "occurred_at"),
+        index_on(f"{name}{CREDITS}_account", credits, "account_id, occurred_at"),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, position bigint NOT NULL,"
             " occurred_at timestamptz NOT NULL, source text NOT NULL, event_id text NOT NULL, department text NOT NULL,"
             " channel text NOT NULL)").format(touches),
-        SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (occurred_at)").format(Identifier(f"{name}{TOUCHES}_at"), touches),
-        SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (account_id, occurred_at)").format(
-            Identifier(f"{name}{TOUCHES}_account"), touches),
+        index_on(f"{name}{TOUCHES}_at", touches, "occurred_at"),
+        index_on(f"{name}{TOUCHES}_account", touches, "account_id, occurred_at"),
         SQL("CREATE TABLE IF NOT EXISTS {0} (day date NOT NULL, currency text NOT NULL, grouping text NOT NULL,"
             " grp text, unattributed boolean NOT NULL, " + models + ", conversions int8 NOT NULL,"
             " touches int8 NOT NULL)").format(daily),
-        SQL("CREATE UNIQUE INDEX IF NOT EXISTS {0} ON {1} (day, currency, grouping, grp, unattributed)"
-            " NULLS NOT DISTINCT").format(Identifier(f"{name}{DAILY}_key"), daily),
+        index_on(f"{name}{DAILY}_key", daily, "day, currency, grouping, grp, unattributed", unique=True,
+                 options=" NULLS NOT DISTINCT"),
         SQL("{0}").format(SQL(LCM_AGGREGATE)),
         *rollup_statements(name),
     ]
@@ -145,10 +144,16 @@ def rollup_statements(name: str) -> list[Composed]:
         SQL("INSERT INTO {0} (" + DAILY_COLUMNS + ") " + daily_sums("{1}").replace(
             " GROUP BY", " WHERE NOT EXISTS (SELECT FROM {0}) GROUP BY")).format(daily, credits),
         SQL("{0}").format(SQL(ROLLUP_FUNCTION)),
-        SQL("CREATE OR REPLACE TRIGGER credits_added AFTER INSERT ON {0} REFERENCING NEW TABLE AS added_rows"
-            " FOR EACH STATEMENT EXECUTE FUNCTION cx360_attribution_daily_rollup()").format(credits),
-        SQL("CREATE OR REPLACE TRIGGER credits_removed AFTER DELETE ON {0} REFERENCING OLD TABLE AS removed_rows"
-            " FOR EACH STATEMENT EXECUTE FUNCTION cx360_attribution_daily_rollup()").format(credits),
+        # Created only where missing: CREATE TRIGGER locks the credit table against the projector's writes, and
+        # every replica runs these statements at its start.
+        SQL("DO $do$ BEGIN"
+            " IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = {1}::regclass AND tgname = 'credits_added') THEN"
+            " CREATE TRIGGER credits_added AFTER INSERT ON {0} REFERENCING NEW TABLE AS added_rows"
+            " FOR EACH STATEMENT EXECUTE FUNCTION cx360_attribution_daily_rollup(); END IF;"
+            " IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = {1}::regclass AND tgname = 'credits_removed') THEN"
+            " CREATE TRIGGER credits_removed AFTER DELETE ON {0} REFERENCING OLD TABLE AS removed_rows"
+            " FOR EACH STATEMENT EXECUTE FUNCTION cx360_attribution_daily_rollup(); END IF;"
+            " END $do$").format(credits, Literal(f"{name}{CREDITS}")),
     ]
 
 

@@ -16,6 +16,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from service.store.ddl import index_on
+
 CHANGES_TABLE = "cx360_finding_changes"
 CHANNEL = CHANGES_TABLE  # the NOTIFY channel that announces new changes
 OLD_ROWS = "cx360_old_findings"  # a temporary table: an account's rows before they are replaced
@@ -26,9 +28,7 @@ CREATE = [
         " account_id text NOT NULL, change text NOT NULL, finding jsonb NOT NULL,"
         " changed_at timestamptz NOT NULL DEFAULT now())"
     ).format(Identifier(CHANGES_TABLE)),
-    SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (account_id, position)").format(
-        Identifier(f"{CHANGES_TABLE}_account"), Identifier(CHANGES_TABLE)
-    ),
+    index_on(f"{CHANGES_TABLE}_account", Identifier(CHANGES_TABLE), "account_id, position"),
 ]
 
 DIFF = """

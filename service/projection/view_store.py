@@ -31,6 +31,7 @@ from service.projection import finding_changes
 from service.projection.attribution_store import CREDITS, DAILY, TOUCHES, AttributionTables, AttributionWrites
 from service.projection.attribution_store import create_statements as attribution_create_statements
 from service.runtime.database import datastore_of
+from service.store.ddl import index_on
 from service.store.tables import APPLICATION, EVENTS_TABLE
 
 LIVE = "cx360_view"  # the live view's tables are named after it; a rebuild builds another beside it
@@ -249,7 +250,7 @@ def create_statements(name: str) -> list[Composed]:
             " open_findings int NOT NULL, top_severity int NOT NULL, view bytea NOT NULL,"
             " findings_version bigint NOT NULL DEFAULT 0)"
         ).format(accounts),
-        SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (health, account_id)").format(Identifier(f"{name}_accounts_health"), accounts),
+        index_on(f"{name}_accounts_health", accounts, "health, account_id"),
         SQL(
             "CREATE TABLE IF NOT EXISTS {0} ("
             " id uuid PRIMARY KEY, account_id text NOT NULL, rule text NOT NULL, key text NOT NULL,"
@@ -258,10 +259,10 @@ def create_statements(name: str) -> list[Composed]:
         ).format(table),
         # Views written before final findings left the folded state: every row is live until refolded.
         SQL("ALTER TABLE {0} ADD COLUMN IF NOT EXISTS final_at timestamptz").format(table),
-        SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (account_id)").format(Identifier(f"{name}_findings_account"), table),
-        SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (detected_at DESC, id DESC)").format(Identifier(f"{name}_findings_detected"), table),
+        index_on(f"{name}_findings_account", table, "account_id"),
+        index_on(f"{name}_findings_detected", table, "detected_at DESC, id DESC"),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text PRIMARY KEY, due_at timestamptz)").format(schedule),
-        SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (due_at)").format(Identifier(f"{name}_schedule_due"), schedule),
+        index_on(f"{name}_schedule_due", schedule, "due_at"),
         SQL("CREATE TABLE IF NOT EXISTS {0} (id int PRIMARY KEY, thresholds jsonb NOT NULL, generation text NOT NULL)")
         .format(Identifier(f"{name}_settings")),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, boundary timestamptz NOT NULL,"

@@ -29,6 +29,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
+from service.store.ddl import columns_if_missing, index_if_missing
 from service.store.tables import ACCOUNTS_TABLE, EVENTS_TABLE
 
 IDEMPOTENCY_CONSTRAINT = f"{EVENTS_TABLE}_idempotency"
@@ -132,18 +133,20 @@ class IndexingRecorder(PostgresApplicationRecorder):
         ).format(table=table)
 
     def envelope_statements(self, table: Identifier) -> list[Composed]:
+        """The envelope's columns and indexes, each only where missing: a start locks nothing (`ddl`)."""
+        schema = self.datastore.schema or "public"
         return [
-            SQL(
+            columns_if_missing(f"{schema}.{self.events_table_name}", ("source", "event_id", "occurred_at"), SQL(
                 "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS source text NOT NULL,"
                 " ADD COLUMN IF NOT EXISTS event_id text NOT NULL,"
                 " ADD COLUMN IF NOT EXISTS occurred_at timestamptz NOT NULL"
-            ).format(table=table),
-            SQL("CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table} (source, event_id)").format(
-                name=Identifier(IDEMPOTENCY_CONSTRAINT), table=table
-            ),
-            SQL(
+            ).format(table=table)),
+            index_if_missing(f"{schema}.{IDEMPOTENCY_CONSTRAINT}", SQL(
+                "CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table} (source, event_id)").format(
+                name=Identifier(IDEMPOTENCY_CONSTRAINT), table=table)),
+            index_if_missing(f"{schema}.{self.events_table_name}_timeline", SQL(
                 "CREATE INDEX IF NOT EXISTS {name} ON {table} (originator_id, occurred_at, originator_version)"
-            ).format(name=Identifier(f"{self.events_table_name}_timeline"), table=table),
+            ).format(name=Identifier(f"{self.events_table_name}_timeline"), table=table)),
         ]
 
     def append(

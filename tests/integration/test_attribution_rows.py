@@ -9,6 +9,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+import psycopg
 import pytest
 from eventsourcing.postgres import PostgresDatastore
 
@@ -208,3 +209,14 @@ def test_totals_from_daily_sums_and_part_days_equal_the_credit_rows_summed(
     for start, end in ranges:
         for model in ("linear", "time_decay"):
             assert eventually(lambda: served(start, end, model) == summed(start, end, model)), (start, end, model)
+
+
+def test_creating_the_tables_again_waits_for_no_write_in_progress(view: ProjectedViews, database_url: str) -> None:
+    """Every replica runs the create statements at its start; none may queue behind the projector's writes."""
+    with psycopg.connect(database_url) as writer, psycopg.connect(database_url, autocommit=False) as starting:
+        writer.execute(f"DELETE FROM {view.name}_attribution_credits WHERE account_id = 'nobody'")  # lock held
+        starting.execute("SET lock_timeout = '2s'")
+        for statement in ProjectedViews(view.datastore, name=view.name).sql_create_statements:
+            starting.execute(statement)
+        starting.rollback()
+        writer.rollback()

@@ -15,6 +15,14 @@ instant: a grant at that same instant answers the withdrawal at once, and a gran
 the instant of the first message closes the finding as it would begin. Either way the
 finding never held, and there is none.
 
+Evidence (this project's choice over the spec's "the consent change and the messages
+after it", `docs/rules.md`): the consent change, its first `evidence_first` messages and
+its latest `evidence_latest` (20 and 80), which is every message of a finding of up to
+100; the summary counts them all and `departments` names the sender of every one. A
+contact who opted out and is never granted consent again, but stays on a list, would
+otherwise give a finding that takes every later message for the account's life, and
+with it the fold's state.
+
 As a fold (`Consents`), the latest change per contact (or the account) and channel
 judges each message, and each withdrawal is followed until consent is granted again.
 Once a fact after its regrant's instant is taken, no message can join it (the regrant,
@@ -22,7 +30,9 @@ or a later change, is the latest covering change for every message it covered), 
 its closing has come: a withdrawal that held gives up its finding as final
 (`take_final`), one that never held is forgotten, as is one superseded for its contact
 and channel before any message came. What stays is one latest change per contact (or
-the account) and channel, and the withdrawals with messages not granted again yet.
+the account) and channel, and the withdrawals with messages not granted again yet, each with its
+first and latest messages, how many there were and their departments: the state grows
+with the contacts, channels and withdrawals still open, not with the messages sent.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding, held
 from projections.fold import Fold
 from projections.history import Timeline
+from projections.rules.capped_evidence import Kept, first_and_latest, shown_words
 from projections.rules.rule import Rule
 from projections.state_codec import state
 
@@ -50,7 +61,8 @@ CHANNEL_WORDS = {"email": "email", "phone": "phone calls", "sms": "SMS", "all": 
 
 @dataclass(frozen=True)
 class Thresholds:
-    pass
+    evidence_first: int = 20  # the finding's first messages kept as evidence (its first one always)
+    evidence_latest: int = 80  # and its latest
 
 
 def covers(change: Fact, message: Fact) -> bool:
@@ -87,17 +99,35 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
         revoke = changes[index]
         regrant = next((change.occurred_at for change in changes if regrants(change, revoke)), None)
         if held(messages[0].occurred_at, regrant):
-            yield finding_of(timeline.account_id, revoke, messages, moment.resolved_at(regrant))
+            shown = first_and_latest(messages, thresholds.evidence_first, thresholds.evidence_latest)
+            yield finding_of(timeline.account_id, revoke, shown, len(messages),
+                             {message.department for message in messages}, moment.resolved_at(regrant))
 
 
-@state(version=1)
+@state(version=2)
 @dataclass(slots=True)
 class Withdrawal:
-    """A change that withdrew consent, the messages it is the latest covering change for, and its regrant."""
+    """A change that withdrew consent, the messages it is the latest covering change for (the first and the
+    latest, how many, from which departments), and its regrant."""
 
     revoke: Fact
-    messages: list[Fact] = field(default_factory=list)
+    messages: Kept | None = None  # None before the first message
+    departments: set[str] = field(default_factory=set)  # of every message, shown or not
     closes: datetime | None = None  # the first regrant's instant
+
+    def take(self, message: Fact, thresholds: Thresholds) -> None:
+        if self.messages is None:
+            self.messages = Kept()
+        self.messages.take(message, thresholds.evidence_first, thresholds.evidence_latest)
+        self.departments.add(message.department)
+
+    def finding(self, account_id: str, resolved_at: datetime | None) -> Finding:
+        assert self.messages is not None  # a withdrawal without messages gives no finding (`ever_held`)
+        return finding_of(account_id, self.revoke, self.messages.shown, self.messages.count, self.departments,
+                          resolved_at)
+
+    def ever_held(self) -> bool:
+        return self.messages is not None and held(self.messages.first[0].occurred_at, self.closes)
 
 
 @state(version=1)
@@ -111,7 +141,8 @@ class Consents:
     that are still the latest of their (contact, channel), or whose finding is not closed
     yet; one superseded with no message, or closed with its messages final, leaves it (to
     `final` if it held, which `take_final` empties at once). So the state grows with the
-    contacts and the findings still open, never with the account's messages or age.
+    contacts and the findings still open, and each open finding's evidence stops at its
+    first and latest messages: never with the account's messages or age.
     """
 
     account_id: str
@@ -138,7 +169,7 @@ def step(consents: Consents, fact: Fact, thresholds: Thresholds) -> Consents:
     if fact.type == "marketing.consent.changed":
         change(consents, fact)
     else:
-        judge(consents, fact)
+        judge(consents, fact, thresholds)
     return consents
 
 
@@ -153,7 +184,7 @@ def change(consents: Consents, fact: Fact) -> None:
     consents.pending.append(fact)
 
 
-def judge(consents: Consents, message: Fact) -> None:
+def judge(consents: Consents, message: Fact, thresholds: Thresholds) -> None:
     covering = [change for contact in {None, message.contact_id} for change in consents.latest.get(contact, {}).values()
                 if covers(change, message)]
     if not covering:
@@ -161,7 +192,7 @@ def judge(consents: Consents, message: Fact) -> None:
     latest = max(covering, key=lambda change: change.order)
     withdrawal = consents.open.get(key_of(latest)) if latest.data["granted"] is False else None
     if withdrawal is not None:
-        withdrawal.messages.append(message)
+        withdrawal.take(message, thresholds)
 
 
 def settle(consents: Consents) -> None:
@@ -175,27 +206,26 @@ def settle(consents: Consents) -> None:
         superseded = channels.get(fact.data["channel"])
         channels[fact.data["channel"]] = fact
         gone = None if superseded is None else key_of(superseded)
-        if gone in consents.open and not consents.open[gone].messages:
+        if gone in consents.open and consents.open[gone].messages is None:
             del consents.open[gone]
     consents.pending = []
     for key, withdrawal in list(consents.open.items()):
         if withdrawal.closes is not None:
             del consents.open[key]
-            if withdrawal.messages and held(withdrawal.messages[0].occurred_at, withdrawal.closes):
+            if withdrawal.ever_held():
                 consents.final.append(withdrawal)
 
 
 def read(consents: Consents, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
     for withdrawal in [*consents.final, *consents.open.values()]:
-        if withdrawal.messages and held(withdrawal.messages[0].occurred_at, withdrawal.closes):
-            yield finding_of(consents.account_id, withdrawal.revoke, withdrawal.messages,
-                             moment.resolved_at(withdrawal.closes))
+        if withdrawal.ever_held():
+            yield withdrawal.finding(consents.account_id, moment.resolved_at(withdrawal.closes))
 
 
 def take_final(consents: Consents, now: datetime, thresholds: Thresholds) -> list[Finding]:
     """The findings of the withdrawals granted again before now: no message can join them, and they have closed."""
     moment = Moment(now)
-    final = [finding_of(consents.account_id, withdrawal.revoke, withdrawal.messages, moment.resolved_at(withdrawal.closes))
+    final = [withdrawal.finding(consents.account_id, moment.resolved_at(withdrawal.closes))
              for withdrawal in consents.final]
     consents.final.clear()
     return final
@@ -210,22 +240,25 @@ def message_words(message: Fact) -> str:
     return f"{what} to {recipient} on {day(message.occurred_at)}"
 
 
-def finding_of(account_id: str, revoke: Fact, messages: list[Fact], resolved_at: datetime | None) -> Finding:
+def finding_of(account_id: str, revoke: Fact, messages: list[Fact], count: int, departments: set[str],
+               resolved_at: datetime | None) -> Finding:
+    """`messages`: the first and latest messages; `count`, `departments`: of all of them."""
     first = messages[0]
     who = f"contact {revoke.contact_id}" if revoke.contact_id else "the account"
     summary = (
         f"{message_words(first)} although {who} had opted out of "
         f"{CHANNEL_WORDS[revoke.data['channel']]} on {day(revoke.occurred_at)}"
     )
-    if len(messages) > 1:
-        more = len(messages) - 1
+    if count > 1:
+        more = count - 1
         summary += f"; {more} more message{'s' if more > 1 else ''} followed without consent"
+        summary += shown_words(count, len(messages), "messages")
     return finding(
         account_id,
         ID,
         f"{revoke.source}/{revoke.event_id}",
         severity="HIGH",
-        departments=("marketing", *(message.department for message in messages)),
+        departments=("marketing", *departments),
         evidence=[revoke, *messages],
         detected_at=first.occurred_at,
         resolved_at=resolved_at,

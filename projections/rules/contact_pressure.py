@@ -38,6 +38,7 @@ from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding
 from projections.fold import Fold
 from projections.history import Timeline
+from projections.rules.capped_evidence import first_and_latest
 from projections.rules.rule import Rule
 from projections.state_codec import state
 
@@ -90,9 +91,7 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
         if burst.detected_at is not None:
             inside = touches[burst.first:bisect_right(times, burst.end)]
             resolved_at = moment.resolved_at(burst.end + AFTER)
-            first = inside[:max(1, thresholds.evidence_first)]
-            rest = inside[len(first):]
-            evidence = first + rest[max(0, len(rest) - thresholds.evidence_latest):]
+            evidence = first_and_latest(inside, thresholds.evidence_first, thresholds.evidence_latest)
             yield finding_of(timeline.account_id, evidence, len(inside), {touch.department for touch in inside},
                              inside[-1].occurred_at, burst.detected_at, resolved_at, thresholds)
 

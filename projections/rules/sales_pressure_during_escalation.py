@@ -7,7 +7,13 @@ lets each of them: a ticket opened and resolved at one instant was open for no t
 (a push then or later does not fire), and one resolved and reopened at one instant is
 open again. Key: the ticket; a push in a later reopening joins the same finding, which
 is open again until the ticket is resolved again. Evidence: the ticket's opening, each
-of its escalations and reopenings, and every push while it was open and serious.
+of its escalations and reopenings, and the pushes while it was open and serious.
+
+Pushes as evidence (this project's choice over the spec's "every push", `docs/rules.md`):
+a finding's first `evidence_first` pushes and its latest `evidence_latest` (20 and 80),
+which is every push of a finding of up to 100; the summary counts them all. A serious
+ticket left open for months while sales keeps its cadence would otherwise give a finding
+that takes every push for as long as the ticket stays open, and with it the fold's state.
 
 Reopening horizon (this project's choice over the spec's, `docs/rules.md`): a resolved
 finding can be changed by a later event of its ticket (an opening, escalation or
@@ -19,14 +25,14 @@ the horizon, with the opening of the stretch it was open in at the horizon, if a
 its "since" is the start of that stretch (or of the first one after). The ticket stays
 serious, as it was. A ticket that never had a finding has no horizon.
 
-As a fold (`Escalations`), each ticket keeps its lifecycle events and the spans of the
-account's pushes that joined it; a push that joined a ticket is kept once, however many
-tickets it joined, and one that joined none is not kept. The events of the current
-instant wait until a later one comes, as they take effect together. A resolved finding
-is final at the first of the rule's facts after its horizon: `take_final` gives it up,
-its ticket keeps only what a later episode needs (priority, seriousness, the opening of
-the stretch it is in if open, and that a finding already took its plain key), and the
-pushes that served only final findings are dropped.
+As a fold (`Escalations`), each ticket keeps its lifecycle events and the first and
+latest pushes that joined its finding, with how many did; a push that joined several
+tickets is one object, which a checkpoint writes once, and one that joined none is not
+kept. The events of the current instant wait until a later one comes, as they take
+effect together. A resolved finding is final at the first of the rule's facts after its
+horizon: `take_final` gives it up, and its ticket keeps only what a later episode needs
+(priority, seriousness, the opening of the stretch it is in if open, and that a finding
+already took its plain key).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from projections.facts import Fact
 from projections.findings import Finding, Moment, article, day, finding
 from projections.fold import Fold
 from projections.history import Timeline
+from projections.rules.capped_evidence import Kept, first_and_latest, shown_words
 from projections.rules.rule import Rule
 from projections.state_codec import state
 
@@ -53,6 +60,8 @@ class Thresholds:
     push_intents: tuple[str, ...] = ("prospecting", "upsell", "renewal")
     push_opportunity_kinds: tuple[str, ...] = ("expansion", "renewal")
     reopen_days: int = 30
+    evidence_first: int = 20  # a finding's first pushes kept as evidence (its first one always)
+    evidence_latest: int = 80  # and its latest
 
 
 @dataclass
@@ -177,22 +186,25 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
             # the stretch it was open in at the horizon before (its opening is evidence), or the first after
             stretch = 0 if since is None else next(index for index, (_, resolved) in enumerate(ticket.stretches)
                                                    if resolved is None or resolved > since)
+            joined = [push for _, push in episode]
+            shown = first_and_latest(joined, thresholds.evidence_first, thresholds.evidence_latest)
             yield finding_of(timeline.account_id, ticket.id, key, ticket.priority_at(until), ticket.stretches[stretch][0],
-                             [*events, ticket.openers[stretch]], [push for _, push in episode],
-                             moment.resolved_at(resolved_at))
+                             [*events, ticket.openers[stretch]], shown, len(joined), moment.resolved_at(resolved_at))
             since = until
 
 
 def finding_of(account_id: str, ticket_id: str, key: str, priority: str | None, first_opened: datetime,
-               events: list[Fact], pushes: list[Fact], resolved_at: datetime | None) -> Finding:
+               events: list[Fact], pushes: list[Fact], count: int, resolved_at: datetime | None) -> Finding:
+    """`pushes`: the first and latest pushes; `count`: how many there were."""
     first = pushes[0]
     seriousness = f"{priority} ticket" if priority in ("high", "urgent") else "escalated ticket"
     summary = (
         f"Sales sent {push_words(first)} on {day(first.occurred_at)} while {seriousness} {ticket_id} "
         f"was open (since {day(first_opened)})"
     )
-    if len(pushes) > 1:
-        summary += f"; {len(pushes) - 1} more sales push{'es' if len(pushes) > 2 else ''} followed while it was open"
+    if count > 1:
+        summary += f"; {count - 1} more sales push{'es' if count > 2 else ''} followed while it was open"
+        summary += shown_words(count, len(pushes), "pushes")
     return finding(
         account_id,
         ID,
@@ -206,7 +218,7 @@ def finding_of(account_id: str, ticket_id: str, key: str, priority: str | None, 
     )
 
 
-@state(version=3)
+@state(version=4)
 @dataclass(slots=True)
 class Watched:
     """One ticket as the fold keeps it: what a later push, reopening or read needs of it."""
@@ -217,31 +229,31 @@ class Watched:
     first_opened: datetime | None = None  # the start of its first open stretch (since its last finding was final)
     is_open: bool = False
     events: list[Fact] = field(default_factory=list)  # openings, escalations and reopenings (evidence)
-    joined: list[tuple[int, int]] = field(default_factory=list)  # [first, stop) spans of the account's `pushes`
+    pushes: Kept | None = None  # the first and latest pushes that joined its finding, and how many; None before one
     pushed_now: bool = False  # a push joined in the current open stretch
     resolved_at: datetime | None = None  # the end of the last stretch a push joined
     opened_by: Fact | None = None  # the event that opened its current stretch, while open
     renewed: bool = False  # a finding of the ticket was final: the next one is keyed by its first push
 
     def copy(self) -> Watched:
-        return replace(self, events=list(self.events), joined=list(self.joined))
+        return replace(self, events=list(self.events), pushes=None if self.pushes is None else self.pushes.copy())
 
-    def join(self, stop: int) -> None:
-        """The push just kept (at `stop` - 1 in the account's pushes) joins: it extends the ticket's latest span."""
-        if self.joined and self.joined[-1][1] == stop - 1:
-            self.joined[-1] = (self.joined[-1][0], stop)
-        else:
-            self.joined.append((stop - 1, stop))
+    def join(self, push: Fact, thresholds: Thresholds) -> None:
+        """A push while it is open and serious: evidence if among the first or latest, and its finding open again."""
+        if self.pushes is None:
+            self.pushes = Kept()
+        self.pushes.take(push, thresholds.evidence_first, thresholds.evidence_latest)
+        self.pushed_now, self.resolved_at = True, None
 
     def renew(self) -> None:
         """Its finding is final: it keeps what a later one needs, as if it were opened again now if open."""
         self.events = [self.opened_by] if self.is_open and self.opened_by is not None else []
         self.first_opened = self.opened_by.occurred_at if self.is_open and self.opened_by is not None else None
         self.opened_by = self.opened_by if self.is_open else None
-        self.joined, self.pushed_now, self.resolved_at, self.renewed = [], False, None, True
+        self.pushes, self.pushed_now, self.resolved_at, self.renewed = None, False, None, True
 
 
-@state(version=3)
+@state(version=4)
 @dataclass(slots=True)
 class Escalations:
     """The account's tickets, open ones apart, and the facts of the current instant.
@@ -252,9 +264,8 @@ class Escalations:
     whether it is serious, its evidence so far). A resolved finding stays until the first
     fact after its horizon (`due` is the earliest such horizon, or earlier), when
     `take_final` gives it up; a closed ticket with nothing since is then only its priority
-    in `done`, and one that was only ever resolved is not kept. `pushes` holds each push that joined a ticket once, in order: a ticket open and
-    serious takes every push until it is resolved, so its pushes are a span of them per
-    stretch; pushes that joined no ticket, or only findings now final, are not kept.
+    in `done`, and one that was only ever resolved is not kept. A ticket open and serious
+    takes every push until it is resolved, keeping its first and latest as evidence.
     `pending` holds the ticket events and pushes of the latest instant: they take effect
     together (`in_effect_order`) once a later instant comes, or when read.
     """
@@ -262,7 +273,6 @@ class Escalations:
     account_id: str
     open: dict[str, Watched] = field(default_factory=dict)
     resolved: dict[str, Watched] = field(default_factory=dict)  # and those never opened, only escalated
-    pushes: list[Fact] = field(default_factory=list)  # the pushes that joined a ticket's finding not final, each once
     pending: list[Fact] = field(default_factory=list)  # lifecycle events and pushes at the last instant
     due: datetime | None = None  # no resolved finding's horizon is earlier
     done: dict[str, str | None] = field(default_factory=dict)  # closed tickets with nothing since a final finding
@@ -277,7 +287,7 @@ class Escalations:
         """The ticket back in its place: open, closed with a finding or evidence, only its priority, or nothing."""
         if ticket.is_open:
             self.open[ticket.id] = ticket
-        elif ticket.events or ticket.joined:
+        elif ticket.events or ticket.pushes:
             self.resolved[ticket.id] = ticket
         elif ticket.renewed:
             self.done[ticket.id] = ticket.priority
@@ -319,14 +329,12 @@ def settle(escalations: Escalations, thresholds: Thresholds, copying: bool) -> N
     copied = set(by_ticket)
     serious = [ticket_id for ticket_id, ticket in escalations.open.items() if ticket.serious]
     for push in (fact for fact in escalations.pending if fact.type not in LIFECYCLE and serious):
-        escalations.pushes.append(push)
         for ticket_id in serious:
             ticket = escalations.open[ticket_id]
             if copying and ticket_id not in copied:
                 ticket = escalations.open[ticket_id] = ticket.copy()
                 copied.add(ticket_id)
-            ticket.join(len(escalations.pushes))
-            ticket.pushed_now, ticket.resolved_at = True, None
+            ticket.join(push, thresholds)
     escalations.pending = []
 
 
@@ -351,20 +359,19 @@ def advance(ticket: Watched, fact: Fact, thresholds: Thresholds) -> None:
 def read(escalations: Escalations, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
     if escalations.pending:
         escalations = Escalations(escalations.account_id, dict(escalations.open), dict(escalations.resolved),
-                                  list(escalations.pushes), list(escalations.pending), escalations.due,
-                                  dict(escalations.done))
+                                  list(escalations.pending), escalations.due, dict(escalations.done))
         settle(escalations, thresholds, copying=True)
     for ticket in [*escalations.open.values(), *escalations.resolved.values()]:
-        if ticket.joined:
+        if ticket.pushes:
             yield finding_as_read(escalations, ticket, moment)
 
 
 def finding_as_read(escalations: Escalations, ticket: Watched, moment: Moment) -> Finding:
-    assert ticket.first_opened is not None  # a push joins only an open ticket
-    pushes = [push for first, stop in ticket.joined for push in escalations.pushes[first:stop]]
+    assert ticket.first_opened is not None and ticket.pushes is not None  # a push joins only an open ticket
+    pushes = ticket.pushes.shown
     key = f"{ticket.id}@{pushes[0].source}/{pushes[0].event_id}" if ticket.renewed else ticket.id
     return finding_of(escalations.account_id, ticket.id, key, ticket.priority, ticket.first_opened, ticket.events,
-                      pushes, moment.resolved_at(ticket.resolved_at))
+                      pushes, ticket.pushes.count, moment.resolved_at(ticket.resolved_at))
 
 
 def take_final(escalations: Escalations, now: datetime, thresholds: Thresholds) -> list[Finding]:
@@ -374,7 +381,7 @@ def take_final(escalations: Escalations, now: datetime, thresholds: Thresholds) 
     horizon, moment, final = timedelta(days=thresholds.reopen_days), Moment(now), []
     escalations.due = None
     for ticket in [*escalations.open.values(), *escalations.resolved.values()]:
-        if not ticket.joined or ticket.resolved_at is None:
+        if ticket.pushes is None or ticket.resolved_at is None:
             continue
         if ticket.resolved_at + horizon < now:
             final.append(finding_as_read(escalations, ticket, moment))
@@ -384,26 +391,7 @@ def take_final(escalations: Escalations, now: datetime, thresholds: Thresholds) 
         else:
             ends = ticket.resolved_at + horizon
             escalations.due = ends if escalations.due is None else min(escalations.due, ends)
-    if final:
-        keep_joined_pushes(escalations)
     return final
-
-
-def keep_joined_pushes(escalations: Escalations) -> None:
-    """Drop the pushes no ticket holds any more, renumbering the spans (adjacent ones merge)."""
-    tickets = [*escalations.open.values(), *escalations.resolved.values()]
-    kept = sorted({index for ticket in tickets for first, stop in ticket.joined for index in range(first, stop)})
-    place = {index: new for new, index in enumerate(kept)}
-    escalations.pushes = [escalations.pushes[index] for index in kept]
-    for ticket in tickets:
-        spans: list[tuple[int, int]] = []
-        for first, stop in ticket.joined:
-            first, stop = place[first], place[stop - 1] + 1
-            if spans and spans[-1][1] == first:
-                spans[-1] = (spans[-1][0], stop)
-            else:
-                spans.append((first, stop))
-        ticket.joined = spans
 
 
 FOLD = Fold(frozenset({*LIFECYCLE, "sales.outreach.sent", "sales.opportunity.opened"}), start, step, read, take_final)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from projections.facts import Fact
-from tests.unit.rules.builders import at, fact, findings, only, tied
+from projections.thresholds import ThresholdError, thresholds_from
+from tests.unit.rules.builders import at, days, fact, findings, only, tied
 
 RULE = "contact-after-opt-out"
 
@@ -14,11 +17,11 @@ def consent(when: str, channel: str = "email", granted: bool = False, contact: s
     return fact("marketing.consent.changed", when, contact, channel=channel, granted=granted)
 
 
-def campaign(when: str, channel: str = "email", contact: str | None = "c-17") -> Fact:
+def campaign(when: datetime | str, channel: str = "email", contact: str | None = "c-17") -> Fact:
     return fact("marketing.campaign.sent", when, contact, campaignId="SPRING-26", channel=channel, intent="nurture")
 
 
-def outreach(when: str, channel: str = "call", contact: str | None = "c-17") -> Fact:
+def outreach(when: datetime | str, channel: str = "call", contact: str | None = "c-17") -> Fact:
     return fact("sales.outreach.sent", when, contact, channel=channel, intent="prospecting")
 
 
@@ -179,3 +182,37 @@ def test_a_contacts_grant_does_not_close_an_account_level_opt_out() -> None:
     found = only(RULE, facts, "2026-03-20")
     assert found.resolved_at is None
     assert [each.contact_id for each in found.evidence] == [None, "c-17", "c-18"]
+
+
+def test_a_withdrawal_never_granted_again_keeps_its_first_and_latest_messages_and_counts_them_all() -> None:
+    """Differs from the spec (every message): 150 days of mail after one opt-out; one sales call among them."""
+    revoke = consent("2026-01-05 09:00", "all")
+    messages = [campaign(at("2026-01-06 10:00") + days(n)) for n in range(150)]
+    messages[60] = outreach(messages[60].occurred_at)
+    found = only(RULE, [revoke, *messages], "2026-07-01")
+    assert found.resolved_at is None and found.detected_at == at("2026-01-06 10:00")
+    assert found.evidence == (revoke, *messages[:20], *messages[-80:])
+    assert messages[60] not in found.evidence and found.departments == ("marketing", "sales")
+    assert found.summary == (
+        "Marketing sent email campaign SPRING-26 to contact c-17 on 6 Jan 2026 although contact c-17 had opted out "
+        "of all contact on 5 Jan 2026; 149 more messages followed without consent (the evidence shows 100 of the 150 "
+        "messages: the first and the latest)."
+    )
+    few = only(RULE, [revoke, *messages], "2026-07-01", evidence_first=0, evidence_latest=2)
+    assert few.evidence == (revoke, messages[0], *messages[-2:])  # the first message, which it names, always
+    assert few.summary.endswith("(the evidence shows 3 of the 150 messages: the first and the latest).")
+
+
+def test_a_withdrawal_with_as_many_messages_as_its_evidence_shows_says_nothing_of_a_cut() -> None:
+    revoke = consent("2026-01-05 09:00")
+    messages = [campaign(at("2026-01-06 10:00") + days(n)) for n in range(100)]
+    found = only(RULE, [revoke, *messages], "2026-07-01")
+    assert found.evidence == (revoke, *messages)
+    assert found.summary.endswith("; 99 more messages followed without consent.")
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [("evidence_first", -1, "must not be negative"),
+                                                       ("evidence_latest", 2.5, "must be a whole number")])
+def test_a_bad_evidence_limit_is_refused_naming_it(key: str, value: object, message: str) -> None:
+    with pytest.raises(ThresholdError, match=f"^{RULE}.{key}: {message}"):
+        thresholds_from({RULE: {key: value}})

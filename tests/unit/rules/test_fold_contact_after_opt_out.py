@@ -19,7 +19,7 @@ from projections.findings import Finding, Moment
 from projections.history import Timeline
 from projections.rules.contact_after_opt_out import Consents, detect
 from projections.state_codec import encode
-from projections.thresholds import DEFAULT_THRESHOLDS
+from projections.thresholds import DEFAULT_THRESHOLDS, thresholds_from
 from tests.unit.rules.fold_clusters import START, assert_fold_matches_detector, daily, edge_histories
 from tests.unit.rules.fold_edges import state_and_final
 
@@ -34,6 +34,7 @@ DATA: dict[str, st.SearchStrategy[dict[str, Any]]] = {
                                                   "channel": st.sampled_from(["email", "call", "sms"])}),
 }
 KINDS = [*sorted(DATA), "marketing.consent.changed"]
+MESSAGES = ["marketing.campaign.sent", "sales.outreach.sent"] * 2  # more messages than evidence shows
 GAPS = [timedelta(0), timedelta(0), timedelta(hours=12)]
 
 
@@ -42,6 +43,16 @@ GAPS = [timedelta(0), timedelta(0), timedelta(hours=12)]
 def test_the_fold_reads_as_the_detector_at_every_edge(data: st.DataObject) -> None:
     facts: list[Fact] = data.draw(edge_histories(DATA, GAPS, [None, "c-1", "c-1", "c-2"], kinds=KINDS, size=16))
     assert_fold_matches_detector(RULE, facts, [], DEFAULT_THRESHOLDS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data(), st.integers(0, 3), st.integers(0, 3))
+def test_the_fold_keeps_the_detector_s_first_and_latest_messages(data: st.DataObject, first: int, latest: int) -> None:
+    """Evidence caps smaller than the findings, so that the fold's cut meets the detector's at every edge."""
+    facts: list[Fact] = data.draw(edge_histories(DATA, GAPS, [None, "c-1", "c-1", "c-2"], kinds=[*KINDS, *MESSAGES],
+                                                 size=16))
+    capped = thresholds_from({RULE: {"evidence_first": first, "evidence_latest": latest}})
+    assert_fold_matches_detector(RULE, facts, [], capped)
 
 
 MAIL = {"campaignId": "C-1", "intent": "nurture", "channel": "email"}
@@ -92,3 +103,19 @@ def test_a_withdrawal_given_up_as_final_is_the_detectors_finding_years_later() -
                              DEFAULT_THRESHOLDS[RULE]), key=lambda each: (each.detected_at, each.id))
     assert len(final) == 40 and all(len(each.evidence) == 2 for each in final)
     assert final == [each for each in detected if each.resolved_at is not None] and detected[-1].resolved_at is None
+
+
+def mailed_after_opting_out(days: int) -> list[Fact]:
+    """c-1 opts out of email on the first day and is never granted it again; marketing mails it every day."""
+    opt_out = Fact(0, "marketing.consent.changed", START, "test", "opt-out", "c-1", {"channel": "email", "granted": False})
+    return numbered([opt_out, *daily(days, (HOUR, "marketing.campaign.sent", "c-1", MAIL))])
+
+
+def test_the_state_stops_growing_once_an_open_withdrawal_holds_its_first_and_latest_messages() -> None:
+    """Differs from the spec (every message after it): 200 or 1,000 days of mail after one opt-out."""
+    small, large = folded(mailed_after_opting_out(200))[0], folded(mailed_after_opting_out(1000))[0]
+    [withdrawal] = large.open.values()
+    assert withdrawal.messages is not None
+    assert withdrawal.messages.count == 1000 and len(withdrawal.messages.shown) == 100
+    sizes = len(encode(small)), len(encode(large))
+    assert sizes[1] <= sizes[0] + 100, sizes  # at most a digit more in each shown message's id or position

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from projections.facts import Fact
 from projections.thresholds import ThresholdError, thresholds_from
-from tests.unit.rules.builders import at, fact, findings, only, tied
+from tests.unit.rules.builders import at, days, fact, findings, only, tied
 
 RULE = "sales-pressure-during-escalation"
 
@@ -15,7 +17,7 @@ def opened(when: str, priority: str = "urgent", ticket: str = "T-4411") -> Fact:
     return fact("support.ticket.opened", when, ticketId=ticket, priority=priority)
 
 
-def outreach(when: str, intent: str = "renewal") -> Fact:
+def outreach(when: datetime | str, intent: str = "renewal") -> Fact:
     return fact("sales.outreach.sent", when, channel="email", intent=intent)
 
 
@@ -210,3 +212,41 @@ def test_reopen_days_is_a_threshold() -> None:
     assert len(findings(RULE, EPISODE + again, "2026-04-01", reopen_days=15)) == 1  # the push before 21 Mar 09:00
     with pytest.raises(ThresholdError, match="reopen_days: must not be negative"):
         thresholds_from({RULE: {"reopen_days": -1}})
+
+
+def test_a_ticket_left_open_keeps_its_first_and_latest_pushes_and_counts_them_all() -> None:
+    """Differs from the spec (every push): 150 daily pushes while an urgent ticket stays open; the escalation of
+    day 60 stays evidence, as the ticket's events are not cut."""
+    ticket = opened("2026-01-05 09:00")
+    pushes = [outreach(at("2026-01-06 10:00") + days(n)) for n in range(150)]
+    escalation = fact("support.ticket.escalated", at("2026-01-06 11:00") + days(60), ticketId="T-4411")
+    found = only(RULE, [ticket, *pushes, escalation], "2026-07-01")
+    assert found.resolved_at is None and found.detected_at == at("2026-01-06 10:00")
+    assert found.evidence == (ticket, *pushes[:20], escalation, *pushes[-80:])  # in time order
+    assert found.summary == (
+        "Sales sent a renewal outreach on 6 Jan 2026 while urgent ticket T-4411 was open (since 5 Jan 2026); "
+        "149 more sales pushes followed while it was open (the evidence shows 100 of the 150 pushes: the first and "
+        "the latest)."
+    )
+    few = only(RULE, [ticket, *pushes], "2026-07-01", evidence_first=0, evidence_latest=1)
+    assert few.evidence == (ticket, pushes[0], pushes[-1])  # the first push, which it names, always
+    assert few.summary.endswith("(the evidence shows 2 of the 150 pushes: the first and the latest).")
+
+
+def test_the_pushes_of_a_reopening_join_the_same_capped_evidence() -> None:
+    """60 pushes, resolved, reopened within the horizon, 60 more: one finding of 120 pushes, its first 20 and latest 80."""
+    first = [outreach(at("2026-01-06 10:00") + days(n)) for n in range(60)]
+    again = reopened("2026-03-10 09:00")
+    later = [outreach(at("2026-03-10 10:00") + days(n)) for n in range(60)]
+    facts = [opened("2026-01-05 09:00"), *first, resolved("2026-03-07 09:00"), again, *later]
+    found = only(RULE, facts, "2026-07-01")
+    pushes = first + later
+    assert found.evidence == (facts[0], *pushes[:20], *pushes[20:60][-20:], again, *later)
+    assert "119 more sales pushes" in found.summary and "shows 100 of the 120 pushes" in found.summary
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [("evidence_first", -1, "must not be negative"),
+                                                       ("evidence_latest", "80", "must be a whole number")])
+def test_a_bad_evidence_limit_is_refused_naming_it(key: str, value: object, message: str) -> None:
+    with pytest.raises(ThresholdError, match=f"^{RULE}.{key}: {message}"):
+        thresholds_from({RULE: {key: value}})

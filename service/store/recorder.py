@@ -119,6 +119,7 @@ class IndexingRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         table = Identifier(self.datastore.schema or "public", self.events_table_name)
+        self.sql_create_statements[:] = [self.lock_free(statement) for statement in self.sql_create_statements]
         self.sql_create_statements.extend(self.envelope_statements(table))
         self.sql_create_statements.append(CREATE_ACCOUNTS)
         self.select_stored = SQL(  # with their content: a resend that differs is a conflict, not a duplicate
@@ -131,6 +132,16 @@ class IndexingRecorder(PostgresApplicationRecorder):
             " %b::timestamptz[])"
             " RETURNING notification_id"
         ).format(table=table)
+
+    def lock_free(self, statement: Composed) -> Composed:
+        """The library's index on notification ids, created only where missing: its IF NOT EXISTS takes the
+        table's share lock even when the index exists, and every replica's start would queue behind the appends
+        (`ddl`). Recognised by the library's `notification_id_index_name`; the other statements as they are."""
+        text = statement.as_string().strip()
+        if text.startswith("CREATE UNIQUE INDEX IF NOT EXISTS") and self.notification_id_index_name in text:
+            return index_if_missing(f"{self.datastore.schema or 'public'}.{self.notification_id_index_name}",
+                                    SQL(text.removesuffix(";")).format())
+        return statement
 
     def envelope_statements(self, table: Identifier) -> list[Composed]:
         """The envelope's columns and indexes, each only where missing: a start locks nothing (`ddl`)."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import serious_violations
 from tests.browser.test_console import api, most_findings
@@ -331,3 +331,30 @@ def test_the_revenue_pages_are_reached_from_the_navigation_by_keyboard(page: Pag
     page.get_by_role("button", name="Show").focus()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(rf"/impact\?from={LAST_MONTH[0]}&to={LAST_MONTH[1]}"))
+
+
+def test_a_page_still_loading_never_covers_the_page_asked_for_after_it(page: Page) -> None:
+    held: list[Route] = []
+
+    def hold_attribution(route: Route) -> None:
+        if "ConsoleAttribution" in (route.request.post_data or ""):
+            held.append(route)  # answered only once the next page is shown
+        else:
+            route.continue_()
+
+    page.goto("/")
+    expect(page.locator("table.accounts tbody tr").first).to_be_visible()
+    page.route("**/graphql", hold_attribution)
+    page.get_by_role("link", name="Attribution").click()
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the attribution page asked for nothing"
+    page.get_by_role("link", name="CX impact").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("CX impact")
+    with page.expect_response(lambda response: response.request == held[0].request):
+        held[0].continue_()
+    page.wait_for_load_state("networkidle")  # the late answer has been read by the page that asked for it
+    expect(page.get_by_role("heading", level=1)).to_have_text("CX impact")
+    expect(page).to_have_url(re.compile(r"/impact"))

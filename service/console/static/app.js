@@ -45,26 +45,34 @@ export function notFound(text) {
   show(main, h("h1", {}, "Not found"), h("p", { role: "alert" }, text), h("p", {}, h("a", { href: "/" }, "All accounts")));
 }
 
+/** Render the view the address names, into a container of its own: a view still loading when another one
+ * is asked for writes into its container, no longer on the page, and never over the newer view. */
 async function route() {
   leave();
   leave = () => {};
+  const view = h("div", { class: "view" });
+  main.replaceChildren(view);
+  const current = () => view.isConnected;
   const path = location.pathname;
   try {
     if (path === "/") {
-      await renderAccounts(main, navigate);
+      await renderAccounts(view, navigate);
     } else if (path === "/matrix") {
-      await renderMatrix(main, navigate);
+      await renderMatrix(view, navigate);
     } else if (path === "/attribution") {
-      await renderAttribution(main, navigate);
+      await renderAttribution(view, navigate);
     } else if (path === "/impact") {
-      await renderImpact(main, navigate);
+      await renderImpact(view, navigate);
     } else if (path.startsWith("/accounts/") && path.length > "/accounts/".length) {
-      leave = await renderAccount(main, decodeURIComponent(path.slice("/accounts/".length)), navigate, notFound);
+      const left = await renderAccount(view, decodeURIComponent(path.slice("/accounts/".length)), navigate,
+        (text) => current() && notFound(text));
+      if (current()) leave = left;
+      else left();  // left while it loaded: its live updates stop at once
     } else {
       notFound(`The console has no page at ${path}.`);
     }
   } catch (error) {
-    showError(error);
+    if (current()) showError(error);
   }
 }
 

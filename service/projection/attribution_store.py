@@ -33,7 +33,7 @@ from typing import Any
 
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier, Literal
+from psycopg.sql import SQL, Composed, Identifier
 
 from projections.account_state import Credited
 from projections.attribution.fold import Converted
@@ -41,7 +41,7 @@ from projections.attribution.journeys import Touch, touch_of
 from projections.attribution.rows import CreditRow, credit_rows
 from projections.attribution.settings import AttributionSettings
 from projections.facts import Fact
-from service.store.ddl import index_on
+from service.store.ddl import index_on, trigger_if_missing
 
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 CREDITS, TOUCHES, DAILY = "_attribution_credits", "_attribution_touches", "_attribution_daily"
@@ -144,16 +144,11 @@ def rollup_statements(name: str) -> list[Composed]:
         SQL("INSERT INTO {0} (" + DAILY_COLUMNS + ") " + daily_sums("{1}").replace(
             " GROUP BY", " WHERE NOT EXISTS (SELECT FROM {0}) GROUP BY")).format(daily, credits),
         SQL("{0}").format(SQL(ROLLUP_FUNCTION)),
-        # Created only where missing: CREATE TRIGGER locks the credit table against the projector's writes, and
-        # every replica runs these statements at its start.
-        SQL("DO $do$ BEGIN"
-            " IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = {1}::regclass AND tgname = 'credits_added') THEN"
-            " CREATE TRIGGER credits_added AFTER INSERT ON {0} REFERENCING NEW TABLE AS added_rows"
-            " FOR EACH STATEMENT EXECUTE FUNCTION cx360_attribution_daily_rollup(); END IF;"
-            " IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = {1}::regclass AND tgname = 'credits_removed') THEN"
-            " CREATE TRIGGER credits_removed AFTER DELETE ON {0} REFERENCING OLD TABLE AS removed_rows"
-            " FOR EACH STATEMENT EXECUTE FUNCTION cx360_attribution_daily_rollup(); END IF;"
-            " END $do$").format(credits, Literal(f"{name}{CREDITS}")),
+        *(trigger_if_missing(trigger, f"{name}{CREDITS}", SQL(
+            "CREATE TRIGGER {0} AFTER " + operation + " ON {1} REFERENCING " + rows + " TABLE AS " + changed +
+            " FOR EACH STATEMENT EXECUTE FUNCTION cx360_attribution_daily_rollup()").format(Identifier(trigger), credits))
+          for trigger, operation, rows, changed in (("credits_added", "INSERT", "NEW", "added_rows"),
+                                                    ("credits_removed", "DELETE", "OLD", "removed_rows"))),
     ]
 
 

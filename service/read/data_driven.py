@@ -66,12 +66,13 @@ SELECT converted, from_department, from_channel, to_department, to_channel, coun
 GROUP BY 1, 2, 3, 4, 5"""
 
 # $1, $2: the range [from, to); $3-$5: the effects (department, channel, numerator over a common denominator);
-# $6, $7: the currencies whose minor unit is not the default, and their decimals.
+# $6, $7: the currencies whose minor unit is not the default, and their decimals; $8: the default's decimals.
+# cx360_lcm is created with the views' tables (service.projection.attribution_store).
 TOTALS = """WITH effect (department, channel, numerator) AS (SELECT * FROM unnest($3::text[], $4::text[], $5::numeric[])),
 minor (currency, digits) AS (SELECT * FROM unnest($6::text[], $7::int[])),
 touched AS (
   SELECT c.conversion_position, c.currency, c.{group} AS grp,
-         greatest(coalesce(m.digits, %d), scale(c.amount)) AS digits,
+         greatest(coalesce(m.digits, $8::int), scale(c.amount)) AS digits,
          row_number() OVER (PARTITION BY c.conversion_position
                             ORDER BY c.touch_at, c.touch_source COLLATE "C", c.touch_event_id COLLATE "C")
            AS place,
@@ -102,8 +103,7 @@ SELECT currency, grp, false AS unattributed, sum(round(units / power(10::numeric
 FROM credited GROUP BY 1, 2
 UNION ALL
 SELECT currency, NULL, true, sum(amount), count(DISTINCT conversion_position), 0
-FROM {credits} WHERE occurred_at >= $1 AND occurred_at < $2 AND touch_position IS NULL GROUP BY 1""".replace(
-    "%d", str(DEFAULT_MINOR_UNIT))  # cx360_lcm: created with the views' tables (service.projection.attribution_store)
+FROM {credits} WHERE occurred_at >= $1 AND occurred_at < $2 AND touch_position IS NULL GROUP BY 1"""
 
 OTHER_MINOR_UNITS = {**MINOR_UNITS, **dict.fromkeys(NO_MINOR_UNIT, 0)}  # no minor unit: the amount's own decimals
 
@@ -119,11 +119,11 @@ def steps_of_rows(rows: Iterable[Any]) -> dict[State, Counter[State]]:
     return steps
 
 
-def totals_arguments(effects: Mapping[Key, Fraction]) -> tuple[list[str], list[str], list[Decimal], list[str], list[int]]:
+def totals_arguments(effects: Mapping[Key, Fraction]) -> tuple[Any, ...]:
     """`TOTALS`' arguments after the range: the effects in trillionths (as `data_driven_weights` counts them),
     and the minor units."""
     keys = sorted(effects)
     numerators = [Decimal(effect_units(effects[key])) for key in keys]
     currencies = sorted(OTHER_MINOR_UNITS)
     return ([department for department, _ in keys], [channel for _, channel in keys], numerators, currencies,
-            [OTHER_MINOR_UNITS[currency] for currency in currencies])
+            [OTHER_MINOR_UNITS[currency] for currency in currencies], DEFAULT_MINOR_UNIT)

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncGenerator, Mapping
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -25,19 +24,7 @@ from service.api.context import Context
 from service.api.fanout import FanOutHandler, Planner
 from service.api.schema import Schema
 from service.console.routes import GRAPHIQL_PAGE
-
-
-def reject_constant(name: str) -> None:
-    raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
-
-
-def read_integer(text: str) -> int | Decimal:
-    """A JSON integer; one longer than Python reads from text (4,300 digits) as a `Decimal`, so that
-    the field receiving it refuses it by name (in an event's data, that event alone)."""
-    try:
-        return int(text)
-    except ValueError:
-        return Decimal(text)
+from service.exact_json import fast_loads
 
 
 class SubscriberSocket(ASGIWebSocketAdapter):
@@ -107,7 +94,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         try:
-            return json.loads(data, parse_float=Decimal, parse_int=read_integer, parse_constant=reject_constant)
+            return fast_loads(data)
         except RecursionError:
             raise HTTPException(400, "Request body is nested too deeply") from None
         except UnicodeDecodeError:

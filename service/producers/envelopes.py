@@ -3,15 +3,11 @@ found before validation; what every producer path shares: JSON read exactly, lin
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-import orjson
-
 from domain.fields import json_type
+from service.exact_json import fast_loads, loads
 
 
 class Unreadable(ValueError):
@@ -28,42 +24,6 @@ class Item:
     faults: dict[str, str] = field(default_factory=dict)
     event_id: str | None = None
     names: dict[str, str] = field(default_factory=dict)  # envelope field -> the producer's name for it
-
-
-def reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def read_integer(text: str) -> int | Decimal:
-    """An integer too long for Python to read from text comes as a Decimal, which its field refuses by name."""
-    try:
-        return int(text)
-    except ValueError:
-        return Decimal(text)
-
-
-def loads(text: str | bytes) -> Any:
-    """JSON as the GraphQL endpoint reads it: fractions as exact decimals, NaN and Infinity refused; UTF-8 only."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8")
-    return json.loads(text, parse_float=Decimal, parse_int=read_integer, parse_constant=reject_constant)
-
-
-# a number with a fraction or an exponent, or of 19 digits or more (or text that looks so)
-INEXACT = re.compile(rb"(?:^|[:,\[])\s*-?(?:\d+[.eE]|\d{19})")
-
-
-def fast_loads(text: bytes) -> Any:
-    """`loads`, by orjson where that gives the same values: a document with no number with a fraction or
-    an exponent, nor of 19 digits or more (orjson reads those as binary floats). Every such number follows
-    `:`, `,`, `[` or the start; text in a string that looks like one only costs the exact reader. A document orjson
-    refuses is read again by `loads`, which names its fault."""
-    if INEXACT.search(text):
-        return loads(text)
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return loads(text)
 
 
 def read_json(body: bytes, what: str) -> Any:

@@ -17,6 +17,7 @@ from strawberry.types import ExecutionContext
 
 from projections.rules import RULES
 from service.access.scopes import EVENTS_WRITE, STREAMS_READ, VIEWS_READ
+from service.api import event_variables
 from service.api.account import Account, AccountConnection, account_connection
 from service.api.account_list import AccountFilterInput, AccountOrder, list_after
 from service.api.argument_errors import NameArgumentsInErrors
@@ -289,6 +290,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
     """The schema, with the request limits of the settings (the defaults without)."""
     settings = settings or Settings()
     limits = settings.query_limits
+    event_variables.install()  # recordEvents' batch coerced on a short path (service/api/event_variables.py)
     schema = Schema(
         query=Query,
         mutation=Mutation,

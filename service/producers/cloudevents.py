@@ -26,7 +26,8 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 from domain.fields import Invalid, json_type, parse_rfc3339
-from service.producers.envelopes import Item, loads
+from service.exact_json import loads
+from service.producers.envelopes import Item
 
 SPECVERSION = "1.0"
 STRUCTURED = "application/cloudevents+json"

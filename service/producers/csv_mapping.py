@@ -27,7 +27,7 @@ from typing import Any
 
 from domain.catalogue import CATALOGUE
 from domain.fields import Amount, Flag, Integer, Percent
-from service.producers.envelopes import loads
+from service.exact_json import loads
 
 ENVELOPE = ("id", "source", "type", "accountId", "contactId", "occurredAt", "actor")
 REQUIRED = ("id", "source", "type", "accountId", "occurredAt")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.fields import json_type
-from service.exact_json import fast_loads, loads
+from service.exact_json import fast_loads
 
 
 class Unreadable(ValueError):
@@ -31,7 +31,7 @@ def read_json(body: bytes, what: str) -> Any:
     if not body.strip():
         raise Unreadable(f"body: is empty; send {what}")
     try:
-        return loads(body)
+        return fast_loads(body)
     except UnicodeDecodeError:
         raise Unreadable("body: is not UTF-8") from None
     except RecursionError:

@@ -8,7 +8,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.producers.envelopes import fast_loads, loads, ndjson_items
+from service.exact_json import fast_loads, loads
+from service.producers.envelopes import ndjson_items
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=8)

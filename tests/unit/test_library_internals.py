@@ -431,6 +431,19 @@ def stored_event_fields() -> None:
         StoredEvent(originator_id="a", originator_version=1, topic="t", state=b""), name)], [], "StoredEvent's fields, missing")
 
 
+def executor_calls_get_variable_values_by_name() -> None:
+    import graphql.execution.executor as graphql_executor
+    from graphql import Executor
+
+    expect("get_variable_values(" in inspect.getsource(Executor.build), True,
+           "Executor.build calls get_variable_values by its name in graphql.execution.executor")
+    expect(hasattr(graphql_executor, "get_variable_values"), True, "graphql.execution.executor.get_variable_values")
+    from graphql.execution.values import VariableValues, VariableValueSource
+
+    expect(list(VariableValueSource._fields), ["signature", "value"], "VariableValueSource's fields")
+    expect(list(VariableValues._fields), ["sources", "coerced"], "VariableValues' fields")
+
+
 def pgserver() -> Any:
     with warnings.catch_warnings():  # as the embedded server's wrapper imports it (on import, without XDG_RUNTIME_DIR)
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
@@ -460,6 +473,8 @@ INTERNALS = [
     Internal("graphql-core", "GraphQLLeafType.coerce_output_value (3.3)", "coerce_output_value", output_coercion),
     Internal("graphql-core", "graphql.execution.values.get_variable_values/get_argument_values (3.3 VariableValues)",
              "get_variable_values(", variable_and_argument_values),
+    Internal("graphql-core", "Executor.build calls graphql.execution.executor.get_variable_values by that name",
+             "graphql_executor.get_variable_values = ", executor_calls_get_variable_values_by_name),
     Internal("graphql-core", "validate() stops at a ValidationAbortedError a rule raises and returns it",
              "(ValidationAbortedError)", validation_abort),
     Internal("strawberry-graphql", "ExecutionContext.query/parse_options/graphql_document/validation_rules",

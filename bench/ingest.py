@@ -1,7 +1,7 @@
 """Benchmark: recordEvents and the bulk path (POST /events, NDJSON) over HTTP against a raw asyncpg COPY of
 the same rows, in one run.
 
-    .venv/bin/python bench/ingest.py [--events 20000] [--batch 500] [--bulk-lines 5000] [--accounts 2000] [--producers 1]
+    .venv/bin/python bench/ingest.py [--events 20000] [--rounds 3] [--batch 500] [--bulk-lines 5000] [--accounts 2000] [--producers 1]
 
 It starts PostgreSQL (embedded, or the server of DATABASE_URL) with a fresh database,
 runs `cx360 serve` as a separate process, and prints:
@@ -181,54 +181,70 @@ def reading(work: list[list[dict[str, Any]]]) -> tuple[float, list[list[dict[str
 
 
 def stages(store: EventStore, work: list[list[dict[str, Any]]]) -> dict[str, float]:
-    """Seconds spent in each stage of the write path, on the same batches, in this process."""
+    """Seconds spent in each stage of the write path, on the same batches, in this process: domain and
+    transcoding is the encoding before the append (`EventStore.encode`) and the numbering within it."""
     spent = dict.fromkeys(("validation", "domain and transcoding", "database (locked reads, inserts)"), 0.0)
     for batch in work:
         started = time.perf_counter()
         valid, _ = validate_batch(batch)
         validated = time.perf_counter()
+        encoded = store.encode(valid)
+        encoded_at = time.perf_counter()
         built = 0.0
 
         def build(stored: dict[tuple[str, str], Any], versions: dict[str, int]) -> Any:
             nonlocal built
             begin = time.perf_counter()
-            append = store.append_of([event for _, event in valid if event.key not in stored], versions)
+            append = store.append_of(encoded, versions, stored)
             built = time.perf_counter() - begin
             return append
 
-        store.indexing_recorder.append([event.key for _, event in valid], list({event.account_id for _, event in valid}),
-                                       build, wait=30, budget=60)
+        store.indexing_recorder.append(list(encoded.first_of_key), list(encoded.totals), build, wait=30, budget=60)
         appended = time.perf_counter()
         spent["validation"] += validated - started
-        spent["domain and transcoding"] += built
-        spent["database (locked reads, inserts)"] += appended - validated - built
+        spent["domain and transcoding"] += encoded_at - validated + built
+        spent["database (locked reads, inserts)"] += appended - encoded_at - built
     return spent
 
 
-async def copy_baseline(url: str, store: EventStore, work: list[list[dict[str, Any]]]) -> float:
-    """Seconds to COPY the same stored rows, batch by batch, into a table identical to the store's."""
-    rows = []
-    versions: dict[str, int] = {}
-    for batch in work:
-        valid, _ = validate_batch(batch)
-        for _, event in valid:
-            versions[event.account_id] = version = versions.get(event.account_id, 0) + 1
-            stored = store.mapper.to_stored_event(recorded(version, START, event))
-            rows.append((stored.originator_id, version, stored.topic, stored.state, len(rows) + 1,
-                         event.source, event.id, event.occurred_at))
-    connection = await asyncpg.connect(url)
-    try:
-        table = f"copy_events_{uuid4().hex[:6]}"
-        await connection.execute(f"CREATE TABLE {table} (LIKE cx360_events INCLUDING ALL)")
-        columns = ["originator_id", "originator_version", "topic", "state", "notification_id", "source", "event_id", "occurred_at"]
-        size = len(work[0])
-        started = time.perf_counter()
-        for start in range(0, len(rows), size):
-            async with connection.transaction():
-                await connection.copy_records_to_table(table, records=rows[start : start + size], columns=columns)
-        return time.perf_counter() - started
-    finally:
-        await connection.close()
+class CopyBaseline:
+    """asyncpg COPY of the same kind of stored rows into a table identical to the store's, batch by batch, each
+    batch in a transaction; the table grows over the rounds as the store's does."""
+
+    def __init__(self, url: str, store: EventStore) -> None:
+        self.url, self.store = url, store
+        self.table = f"copy_events_{uuid4().hex[:6]}"
+        self.versions: dict[str, int] = {}
+        self.rows = 0
+        self.created = False
+
+    async def seconds(self, work: list[list[dict[str, Any]]]) -> float:
+        """Seconds to COPY the batches' stored rows (made beforehand: the client's encoding is not the cost)."""
+        rows = []
+        for batch in work:
+            valid, _ = validate_batch(batch)
+            for _, event in valid:
+                self.versions[event.account_id] = version = self.versions.get(event.account_id, 0) + 1
+                stored = self.store.mapper.to_stored_event(recorded(version, START, event))
+                self.rows += 1
+                rows.append((stored.originator_id, version, stored.topic, stored.state, self.rows,
+                             event.source, event.id, event.occurred_at))
+        connection = await asyncpg.connect(self.url)
+        try:
+            if not self.created:
+                await connection.execute(f"CREATE TABLE {self.table} (LIKE cx360_events INCLUDING ALL)")
+                self.created = True
+            columns = ["originator_id", "originator_version", "topic", "state", "notification_id", "source",
+                       "event_id", "occurred_at"]
+            size = len(work[0])
+            started = time.perf_counter()
+            for start in range(0, len(rows), size):
+                async with connection.transaction():
+                    await connection.copy_records_to_table(self.table, records=rows[start : start + size],
+                                                           columns=columns)
+            return time.perf_counter() - started
+        finally:
+            await connection.close()
 
 
 def main() -> None:
@@ -244,22 +260,35 @@ def main() -> None:
     parser.add_argument("--projector", choices=("process", "thread", "off"), default="off",
                         help="CX360_PROJECTOR of the service (default off: the write path alone; with `process` "
                              "the projector judges the accounts on the same cores meanwhile)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of recordEvents, bulk and COPY, taken in turn (the machine's noise falls on all "
+                             "three alike); the rates are over all rounds")
     args = parser.parse_args()
+    timings: list[tuple[float, float, float]] = []
     with fresh_database() as url:
         store = EventStore(env=store_env(connection_params(url)))
+        copying = CopyBaseline(url, store)
         with running_service(url, args.port, args.projector, args.bulk_lines, args.bulk_chunk) as base:
-            work = batches(make_events(args.events, args.accounts, seed=1), args.batch)
-            http_seconds = asyncio.run(over_http(base, work, args.producers))
-            bulk = batches(make_events(args.events, args.accounts, seed=4), args.bulk_lines)
-            bulk_seconds = asyncio.run(over_ndjson(base, bulk, args.producers))
+            for round_ in range(args.rounds):
+                work = batches(make_events(args.events, args.accounts, seed=10 + round_), args.batch)
+                http_seconds = asyncio.run(over_http(base, work, args.producers))
+                bulk = batches(make_events(args.events, args.accounts, seed=20 + round_), args.bulk_lines)
+                bulk_seconds = asyncio.run(over_ndjson(base, bulk, args.producers))
+                copy_seconds = asyncio.run(copying.seconds(
+                    batches(make_events(args.events, args.accounts, seed=30 + round_), args.batch)))
+                timings.append((http_seconds, bulk_seconds, copy_seconds))
+                n = args.events
+                print(f"round {round_ + 1}: recordEvents {n / http_seconds:9,.0f}  bulk {n / bulk_seconds:9,.0f}  "
+                      f"COPY {n / copy_seconds:9,.0f} events/s;  ratios {copy_seconds / http_seconds:.3f}, "
+                      f"{copy_seconds / bulk_seconds:.3f}")
         spent = stages(store, batches(make_events(args.events, args.accounts, seed=2), args.batch))
         read_seconds, read = reading(batches(make_events(args.events, args.accounts, seed=5), args.bulk_chunk))
         bulk_spent = {"reading NDJSON lines": read_seconds, **stages(store, read)}
-        copy_seconds = asyncio.run(copy_baseline(url, store, batches(make_events(args.events, args.accounts, seed=3), args.batch)))
         store.close()
+    http_seconds, bulk_seconds, copy_seconds = (sum(each) / len(timings) for each in zip(*timings))
     n = args.events
     http_rate, bulk_rate, copy_rate = n / http_seconds, n / bulk_seconds, n / copy_seconds
-    print(f"events: {n} in batches of {args.batch} (bulk: {args.bulk_lines} lines a request, transactions of "
+    print(f"events: {n} a round, {args.rounds} rounds, in batches of {args.batch} (bulk: {args.bulk_lines} lines a request, transactions of "
           f"{args.bulk_chunk}; COPY: transactions of {args.batch}), over {args.accounts} "
           f"accounts, {args.producers} producer(s), projector {args.projector}")
     print(f"recordEvents over HTTP:           {http_rate:10,.0f} events/s")

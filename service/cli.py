@@ -9,6 +9,7 @@ database could not be reached, or the embedded server could not start.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -190,6 +191,7 @@ def serve_command(args: argparse.Namespace) -> int:
         from service.runtime.server import Server
 
         app = build_app(settings, demo=args.demo, database=database)
+        collect_garbage_for_serving()
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
                                 timeout_graceful_shutdown=10,
                                 log_config=None)  # uvicorn's lines go through our handler, in our format
@@ -198,6 +200,16 @@ def serve_command(args: argparse.Namespace) -> int:
     finally:
         database.close()
     return 0
+
+
+def collect_garbage_for_serving() -> None:
+    """The interpreter's cyclic garbage collector tuned for a server: what the start made is set aside for good
+    (it lives as long as the process), and young objects are collected every 10,000 allocations, not 700. With
+    the defaults, a bulk request of 5,000 events set off full collections of every object in the process: a
+    100 ms pause in the middle of a batch, for garbage that is nearly all freed by reference counting anyway."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 50)
 
 
 @contextmanager

@@ -16,10 +16,12 @@ were stored.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+import anyio.to_thread
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,7 +30,7 @@ from domain.fields import json_type
 from service.access.scopes import EVENTS_WRITE, PRINCIPAL, Principal
 from service.api.context import Context
 from service.producers.cloudevents import BATCH, STRUCTURED, binary_item, reason, structured_item
-from service.producers.envelopes import Item, Unreadable, ndjson_items, read_json
+from service.producers.envelopes import Item, Line, Unreadable, line_items, numbered_lines, read_json
 from service.store.event_store import StoreUnavailable
 from service.store.ingest import Checked, Ingest
 
@@ -68,22 +70,25 @@ async def post_events(request: Request) -> Response:
         return refusal(415, "UNSUPPORTED_MEDIA_TYPE",
                        f"Content-Type must be {ACCEPTED_TYPES} (got {media or 'none'!r:.80})")
     body = await request.body()
-    try:
-        items = read_items(media, request, body, context.settings.max_batch_events)
+    try:  # NDJSON lines are read in the batches they are stored in (`check_chunk`), other bodies at once
+        units: Sequence[Any] = (numbered_lines(body) if media == NDJSON
+                                else read_items(media, request, body, context.settings.max_batch_events))
     except Unreadable as unreadable:
         return refusal(400, "BAD_REQUEST", str(unreadable))
     outcome = Outcome("line" if media == NDJSON else "index")
     size = context.settings.max_batch_events
-    chunks = [items[start:start + size] for start in range(0, len(items), size)]
-    checked = await check_items(context.ingest, chunks[0], principal) if chunks else None
-    for number, chunk in enumerate(chunks):
+    chunks = [units[start:start + size] for start in range(0, len(units), size)]
+    read: Callable[[Sequence[Any]], list[Item]] = line_items if media == NDJSON else items_as_they_are
+    checked = await check_chunk(context.ingest, partial(read, chunks[0]), principal) if chunks else None
+    for number in range(len(chunks)):
         assert checked is not None
-        storing = asyncio.ensure_future(store_items(context.ingest, chunk, checked, outcome))
-        try:  # the next chunk is validated while this one is stored
-            checked = await check_items(context.ingest, chunks[number + 1], principal) if number + 1 < len(chunks) else None
+        storing = asyncio.ensure_future(store_items(context.ingest, *checked, outcome))
+        try:  # the next chunk is read and validated while this one is stored
+            checked = (await check_chunk(context.ingest, partial(read, chunks[number + 1]), principal)
+                       if number + 1 < len(chunks) else None)
             await storing
         except StoreUnavailable as failure:
-            return refusal(503, "UNAVAILABLE", unstored(failure, outcome, items, number * size))
+            return refusal(503, "UNAVAILABLE", unstored(failure, outcome, units, number * size))
         finally:
             if not storing.done():
                 storing.cancel()
@@ -91,8 +96,7 @@ async def post_events(request: Request) -> Response:
 
 
 def read_items(media: str, request: Request, body: bytes, maximum: int) -> list[Item]:
-    if media == NDJSON:
-        return ndjson_items(body)
+    """The items of a CloudEvents body (NDJSON is read by `line_items`)."""
     if media == BATCH:
         value = read_json(body, "a JSON array of CloudEvents")
         if not isinstance(value, list):
@@ -108,9 +112,15 @@ def read_items(media: str, request: Request, body: bytes, maximum: int) -> list[
     return [binary_item(request.headers, body)]
 
 
-async def check_items(ingest: Ingest, items: Sequence[Item], principal: Principal) -> Checked:
-    """The items without faults, validated as one batch."""
-    return await ingest.check([item.envelope for item in items if not item.faults], principal.sources)
+async def check_chunk(ingest: Ingest, read: Callable[[], list[Item]], principal: Principal) -> tuple[list[Item], Checked]:
+    """The chunk's items (`read`: NDJSON lines are read here), those without faults validated as one batch, in
+    a worker thread."""
+
+    def check() -> tuple[list[Item], Checked]:
+        items = read()
+        return items, ingest.checked([item.envelope for item in items if not item.faults], principal.sources, False)
+
+    return await anyio.to_thread.run_sync(check)
 
 
 async def store_items(ingest: Ingest, items: Sequence[Item], checked: Checked, outcome: Outcome) -> None:
@@ -135,16 +145,21 @@ async def store_items(ingest: Ingest, items: Sequence[Item], checked: Checked, o
                                    "message": conflict.message_with(earlier)})
 
 
+def items_as_they_are(items: Sequence[Item]) -> list[Item]:
+    return list(items)
+
+
 def shown_field(item: Item, name: str) -> str:
     """A field as the producer named it: `subject` for accountId in a CloudEvent, say."""
     head, dot, rest = name.partition(".")
     return item.names.get(head, head) + dot + rest
 
 
-def unstored(failure: StoreUnavailable, outcome: Outcome, items: Sequence[Item], start: int) -> str:
+def unstored(failure: StoreUnavailable, outcome: Outcome, units: Sequence[Item | Line], start: int) -> str:
     if start == 0:
         return str(failure)
-    through = items[start - 1].label
+    last = units[start - 1]
+    through = last.label if isinstance(last, Item) else last[0]
     return (f"{failure}; the events through {outcome.unit} {through} were stored or answered "
             f"({outcome.accepted} new, {outcome.duplicates} duplicates): resend from the next one, or all of it "
             "(what was stored comes back as duplicates)")

@@ -3,6 +3,7 @@ found before validation; what every producer path shares: JSON read exactly, lin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,10 +44,22 @@ def read_json(body: bytes, what: str) -> Any:
 def ndjson_items(body: bytes) -> list[Item]:
     """One envelope per line, as events.md has it, numbered from 1; blank lines are skipped. A line that
     is not JSON, or not an object, is an item with that fault alone: the lines around it stand."""
+    return line_items(numbered_lines(body))
+
+
+Line = tuple[int, bytes]  # a line of a body, numbered from 1
+
+
+def numbered_lines(body: bytes) -> list[Line]:
+    """The body's lines that are not blank, with their numbers: `ndjson_items` in two steps, so that a bulk
+    producer's lines are read in the batches they are stored in."""
+    return [(number, line) for number, line in enumerate(body.split(b"\n"), start=1) if line and not line.isspace()]
+
+
+def line_items(lines: Sequence[Line]) -> list[Item]:
+    """The items of numbered lines, each read on its own."""
     items = []
-    for number, line in enumerate(body.split(b"\n"), start=1):
-        if not line.strip():
-            continue
+    for number, line in lines:
         item = Item(number)
         try:
             value = fast_loads(line)

@@ -39,7 +39,6 @@ from service.store.recorder import (
     AccountRow,
     Append,
     CommitUncertain,
-    Envelope,
     IndexingRecorder,
 )
 from service.store.tables import APPLICATION
@@ -101,27 +100,46 @@ class EventStore(Application[UUID]):
         Raises `StoreUnavailable` within the write timeout when the database fails, at once
         while it is known to be down.
         """
-        deadline = time.monotonic() + self.write_timeout
-        if not self.health.up:
-            raise StoreUnavailable("the event store is unavailable")
+        return self.record_encoded(self.encode(events))
+
+    def encode(self, events: Sequence[tuple[int, ValidEvent]]) -> Encoded:
+        """The batch made ready for `record_encoded`, outside the store's lock: the first event of each key,
+        with its columns but the stream version (which only the append can number)."""
         first_of_key: dict[tuple[str, str], tuple[int, ValidEvent]] = {}
         repeats: list[tuple[int, ValidEvent]] = []
         for index, event in events:
             if first_of_key.setdefault(event.key, (index, event))[0] != index:
                 repeats.append((index, event))
+        recorded_at = datetime.now(timezone.utc)
+        firsts = [event for _, event in first_of_key.values()]
+        return Encoded(first_of_key, repeats, len(events), recorded_at,
+                       event_columns(firsts, recorded_at.isoformat(), self.plain), account_totals(firsts))
+
+    @property
+    def plain(self) -> bool:
+        """Whether stored state is our JSON as it is (no compressor, no cipher): `stored_event_of` stands in for
+        the library's mapper."""
+        return self.mapper.compressor is None and self.mapper.cipher is None
+
+    def record_encoded(self, encoded: Encoded) -> RecordOutcome:
+        """`record` of a batch encoded beforehand."""
+        deadline = time.monotonic() + self.write_timeout
+        if not self.health.up:
+            raise StoreUnavailable("the event store is unavailable")
+        first_of_key = encoded.first_of_key
         new: list[tuple[int, ValidEvent]] = []
         conflicts: list[Conflict] = []
 
         def build(stored: dict[tuple[str, str], StoredEvent], versions: dict[str, int]) -> Append:
             new[:] = [pair for key, pair in first_of_key.items() if key not in stored]
-            conflicts[:] = self.conflicts_of(first_of_key, repeats, stored)
-            return self.append_of([event for _, event in new], versions)
+            conflicts[:] = self.conflicts_of(first_of_key, encoded.repeats, stored)
+            return self.append_of(encoded, versions, stored)
 
         attempts = Attempts(deadline)
         while (wait := attempts.next_wait()) is not None:
             try:
                 _, notification_ids = self.indexing_recorder.append(
-                    list(first_of_key), list({event.account_id for _, event in events}), build,
+                    list(first_of_key), list(encoded.totals), build,
                     wait=wait, budget=attempts.remaining(),
                 )
             except (CommitUncertain, psycopg.OperationalError, psycopg.InterfaceError) as failure:
@@ -133,7 +151,7 @@ class EventStore(Application[UUID]):
                 raise StoreUnavailable("the event store failed") from failure
             self.health.answered()
             positions = {index: notification_id for (index, _), notification_id in zip(new, notification_ids)}
-            return RecordOutcome(accepted=len(new), duplicates=len(events) - len(new) - len(conflicts),
+            return RecordOutcome(accepted=len(new), duplicates=encoded.size - len(new) - len(conflicts),
                                  positions=positions, conflicts=tuple(sorted(conflicts, key=attrgetter("index"))))
         raise self.unavailable(attempts)
 
@@ -181,20 +199,29 @@ class EventStore(Application[UUID]):
         except Exception:  # the next attempt reports the database's state
             log.debug("could not drain the event store's connections", exc_info=True)
 
-    def append_of(self, events: Sequence[ValidEvent], versions: dict[str, int]) -> Append:
-        """The stored events, index rows and account rows of new events, numbered after `versions`."""
-        recorded_at = datetime.now(timezone.utc)
-        recorded_at_text = recorded_at.isoformat()
-        plain = self.mapper.compressor is None and self.mapper.cipher is None
-        stored_events = []
-        for event in events:
-            versions[event.account_id] = version = versions.get(event.account_id, 0) + 1
-            stored_events.append(stored_event_of(version, recorded_at_text, event) if plain
-                                 else self.mapper.to_stored_event(recorded(version, recorded_at_text, event)))
+    def append_of(self, encoded: Encoded, versions: dict[str, int],
+                  stored: Mapping[tuple[str, str], StoredEvent] | None = None) -> Append:
+        """The rows of the encoded events not `stored` yet, numbered after `versions` (which it advances)."""
+        columns, totals = encoded.columns, encoded.totals
+        firsts = [event for _, event in encoded.first_of_key.values()]
+        if stored:
+            kept = [position for position, event in enumerate(firsts) if event.key not in stored]
+            firsts = [firsts[position] for position in kept]
+            columns = [[column[position] for position in kept] for column in columns]
+            totals = account_totals(firsts)
+        numbered = []
+        for event in firsts:
+            account = event.account_id
+            versions[account] = version = versions.get(account, 0) + 1
+            numbered.append(version)
+        originator_ids, topics, states, sources, event_ids, occurred_ats = columns
+        if not self.plain:
+            text = encoded.recorded_at.isoformat()
+            states = [self.mapper.to_stored_event(recorded(version, text, event)).state
+                      for version, event in zip(numbered, firsts)]
         return Append(
-            stored_events=stored_events,
-            envelopes=[Envelope(event.source, event.id, event.occurred_at) for event in events],
-            account_rows=account_rows(events, versions, recorded_at),
+            event_columns=[originator_ids, numbered, topics, states, sources, event_ids, occurred_ats],
+            account_rows=account_rows_of(totals, versions, encoded.recorded_at),
         )
 
     @property
@@ -272,44 +299,89 @@ def stored_event_of(version: int, recorded_at_text: str, event: ValidEvent) -> S
         originator_id=account_stream_id(event.account_id),
         originator_version=version,
         topic=TOPICS[event.type],
-        state=orjson.dumps({"timestamp": recorded_at_text, "id": event.id, "source": event.source,
-                            "account_id": event.account_id, "contact_id": event.contact_id,
-                            "occurred_at": event.occurred_at_text, "actor": event.actor, "data": event.data}),
+        state=state_of(recorded_at_text, event),
     )
+
+
+def state_of(recorded_at_text: str, event: ValidEvent) -> bytes:
+    return orjson.dumps({"timestamp": recorded_at_text, "id": event.id, "source": event.source,
+                         "account_id": event.account_id, "contact_id": event.contact_id,
+                         "occurred_at": event.occurred_at_text, "actor": event.actor, "data": event.data})
 
 
 TOPICS = {name: get_topic(cls) for name, cls in RECORDED_EVENT_CLASSES.items()}
 
 
-def account_rows(events: Sequence[ValidEvent], versions: Mapping[str, int], recorded_at: datetime) -> list[AccountRow]:
-    """One row per account of the batch: its count, latest occurrence and latest name (by occurredAt; on a tie,
-    the later arrival), in one pass."""
-    counts: dict[str, int] = {}
-    latest: dict[str, datetime] = {}
-    named: dict[str, ValidEvent] = {}
+@dataclass(slots=True)
+class AccountTotal:
+    """What a batch adds to one account's row: its events, its latest occurrence, and its latest name."""
+
+    count: int
+    latest: datetime
+    named: ValidEvent | None
+
+
+def account_totals(events: Sequence[ValidEvent]) -> dict[str, AccountTotal]:
+    """Each account's total over the batch, in one pass: the latest name by occurredAt (on a tie, the later
+    arrival)."""
+    totals: dict[str, AccountTotal] = {}
     for event in events:
-        account = event.account_id
-        counts[account] = counts.get(account, 0) + 1
-        if account not in latest or event.occurred_at > latest[account]:
-            latest[account] = event.occurred_at
-        if event.type == "sales.account.updated" and event.data.get("name") is not None:
-            before = named.get(account)
-            if before is None or event.occurred_at >= before.occurred_at:
-                named[account] = event
-    rows = []
-    for account, count in counts.items():
-        name = named.get(account)
-        rows.append(AccountRow(
-            account_id=account,
-            originator_id=account_stream_id(account),
-            name=name.data["name"] if name else None,
-            name_occurred_at=name.occurred_at if name else None,
-            version=versions[account],
-            event_count=count,
-            recorded_at=recorded_at,
-            last_occurred_at=latest[account],
-        ))
-    return rows
+        total = totals.get(event.account_id)
+        if total is None:
+            totals[event.account_id] = total = AccountTotal(1, event.occurred_at, None)
+        else:
+            total.count += 1
+            if event.occurred_at > total.latest:
+                total.latest = event.occurred_at
+        if event.type == "sales.account.updated" and event.data.get("name") is not None and (
+                total.named is None or event.occurred_at >= total.named.occurred_at):
+            total.named = event
+    return totals
 
 
-__all__ = ["Conflict", "EventStore", "IDEMPOTENCY_CONSTRAINT", "RecordOutcome", "StoreUnavailable", "store_env"]
+def account_rows_of(totals: Mapping[str, AccountTotal], versions: Mapping[str, int],
+                    recorded_at: datetime) -> list[AccountRow]:
+    return [AccountRow(
+        account_id=account,
+        originator_id=account_stream_id(account),
+        name=total.named.data["name"] if total.named else None,
+        name_occurred_at=total.named.occurred_at if total.named else None,
+        version=versions[account],
+        event_count=total.count,
+        recorded_at=recorded_at,
+        last_occurred_at=total.latest,
+    ) for account, total in totals.items()]
+
+
+def account_rows(events: Sequence[ValidEvent], versions: Mapping[str, int], recorded_at: datetime) -> list[AccountRow]:
+    """One row per account of the batch: its count, latest occurrence and latest name, numbered by `versions`."""
+    return account_rows_of(account_totals(events), versions, recorded_at)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A batch made ready for the append before the append takes the store's lock (the bulk path encodes its
+    next batch while one is stored): the first event of each key, with its columns and its account's total.
+    Only the stream versions wait for the append, which alone can read them."""
+
+    first_of_key: dict[tuple[str, str], tuple[int, ValidEvent]]
+    repeats: list[tuple[int, ValidEvent]]  # later events of a key already in the batch
+    size: int  # the events of the batch
+    recorded_at: datetime
+    columns: list[list[Any]]  # of the first events: originator ids, topics, states (None: made in the append), sources, ids, occurrences
+    totals: dict[str, AccountTotal]
+
+
+def event_columns(events: Sequence[ValidEvent], recorded_at_text: str, plain: bool) -> list[list[Any]]:
+    """The events' columns but the version, with `stored_event_of`'s state when `plain`."""
+    return [
+        [account_stream_id(event.account_id) for event in events],
+        [TOPICS[event.type] for event in events],
+        [state_of(recorded_at_text, event) for event in events] if plain else [None] * len(events),
+        [event.source for event in events],
+        [event.id for event in events],
+        [event.occurred_at for event in events],
+    ]
+
+
+__all__ = ["Conflict", "Encoded", "EventStore", "IDEMPOTENCY_CONSTRAINT", "RecordOutcome", "StoreUnavailable", "store_env"]

@@ -12,7 +12,7 @@ import anyio.to_thread
 from domain.validation import Limits, Rejection, ValidEvent, validate_batch
 from service.observability.metrics import Metrics
 from service.store.conflicts import Conflict
-from service.store.event_store import EventStore, RecordOutcome, StoreUnavailable
+from service.store.event_store import Encoded, EventStore, RecordOutcome, StoreUnavailable
 from service.webhooks import SOURCE_PREFIX
 
 GRACE_SECONDS = 1.0  # beyond the write timeout, before a store that has not answered is given up on
@@ -27,7 +27,13 @@ class IngestResult:
     conflicts: tuple[Conflict, ...] = ()
 
 
-Checked = tuple[list[tuple[int, ValidEvent]], list[Rejection]]
+@dataclass(frozen=True)
+class Checked:
+    """A batch validated, its valid events encoded for the append (`EventStore.encode`)."""
+
+    valid: list[tuple[int, ValidEvent]]
+    rejections: list[Rejection]
+    encoded: Encoded
 
 
 class Ingest:
@@ -47,23 +53,27 @@ class Ingest:
 
     async def check(self, raws: Sequence[Mapping[str, Any]], sources: Collection[str] | None = None, *,
                     webhook: bool = False) -> Checked:
-        """The batch validated (in a worker thread): the first half of `record`. A bulk producer checks its
-        next batch while this one is stored."""
-        return await anyio.to_thread.run_sync(checked_batch, raws, self.limits, sources, webhook)
+        """The batch validated and encoded (in a worker thread): the first half of `record`. A bulk producer
+        checks its next batch while this one is stored."""
+        return await anyio.to_thread.run_sync(self.checked, raws, sources, webhook)
+
+    def checked(self, raws: Sequence[Mapping[str, Any]], sources: Collection[str] | None, webhook: bool) -> Checked:
+        valid, rejections = checked_batch(raws, self.limits, sources, webhook)
+        return Checked(valid, rejections, self.store.encode(valid))
 
     async def store_checked(self, checked: Checked) -> IngestResult:
         """Store the valid events of a checked batch: the second half of `record`."""
-        valid, rejections = checked
-        outcome = await self.store_bounded(valid) if valid else RecordOutcome(0, 0, {})
+        outcome = await self.store_bounded(checked.encoded) if checked.valid else RecordOutcome(0, 0, {})
+        rejections = checked.rejections
         # not reached when the append failed
         self.metrics.ingested(outcome.accepted, outcome.duplicates, rejections, len(outcome.conflicts))
         return IngestResult(outcome.accepted, outcome.duplicates, rejections, outcome.positions, outcome.conflicts)
 
-    async def store_bounded(self, valid: Sequence[tuple[int, ValidEvent]]) -> RecordOutcome:
+    async def store_bounded(self, encoded: Encoded) -> RecordOutcome:
         """The store's outcome; if it has not answered a little after its own deadline (a server gone
         silent mid-commit), the client is told the truth: the batch may or may not be stored."""
         with anyio.move_on_after(self.store.write_timeout + GRACE_SECONDS):
-            return await anyio.to_thread.run_sync(self.store.record, valid, abandon_on_cancel=True)
+            return await anyio.to_thread.run_sync(self.store.record_encoded, encoded, abandon_on_cancel=True)
         raise StoreUnavailable(f"the event store did not answer within {self.store.write_timeout:g}s", stored=None)
 
 

@@ -25,8 +25,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg import Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from service.store.ddl import columns_if_missing, index_if_missing
@@ -35,16 +34,7 @@ from service.store.tables import ACCOUNTS_TABLE, EVENTS_TABLE
 IDEMPOTENCY_CONSTRAINT = f"{EVENTS_TABLE}_idempotency"
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """The columns an event adds to the library's stored event."""
-
-    source: str
-    event_id: str
-    occurred_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AccountRow:
     account_id: str
     originator_id: UUID
@@ -58,11 +48,14 @@ class AccountRow:
 
 @dataclass(frozen=True)
 class Append:
-    """What one append writes: stored events with their envelopes, and account rows."""
+    """What one append writes: the events' columns in `EVENT_COLUMNS` order, and account rows."""
 
-    stored_events: list[StoredEvent]
-    envelopes: list[Envelope]
+    event_columns: list[list[Any]]
     account_rows: list[AccountRow]
+
+    @property
+    def count(self) -> int:
+        return len(self.event_columns[0])
 
 
 class CommitUncertain(Exception):
@@ -102,7 +95,8 @@ CREATE_ACCOUNTS = SQL(
     " last_occurred_at timestamptz NOT NULL)"
 ).format(Identifier(ACCOUNTS_TABLE))
 
-STORED_COLUMNS = ("originator_id", "originator_version", "topic", "state")
+# the library's columns, then the envelope's
+EVENT_COLUMNS = ("originator_id", "originator_version", "topic", "state", "source", "event_id", "occurred_at")
 
 
 class IndexingRecorder(PostgresApplicationRecorder):
@@ -127,11 +121,11 @@ class IndexingRecorder(PostgresApplicationRecorder):
             " WHERE (source, event_id) IN (SELECT * FROM unnest(%b::text[], %b::text[]))"
         ).format(table=table)
         self.insert_statement = SQL(
-            "INSERT INTO {table} (originator_id, originator_version, topic, state, source, event_id, occurred_at)"
+            "INSERT INTO {table} ({columns})"
             " SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::text[], %b::text[],"
             " %b::timestamptz[])"
             " RETURNING notification_id"
-        ).format(table=table)
+        ).format(table=table, columns=SQL(", ").join(map(Identifier, EVENT_COLUMNS)))
 
     def lock_free(self, statement: Composed) -> Composed:
         """The library's index on notification ids, created only where missing: its IF NOT EXISTS takes the
@@ -172,21 +166,24 @@ class IndexingRecorder(PostgresApplicationRecorder):
         """
         committing = False
         try:
-            with self.transaction(wait, budget) as curs:
-                self._lock_table(curs)
-                curs.execute(self.select_stored, columns(keys, (0, 1), itemgetter), prepare=True)
-                stored = {(row["source"], row["event_id"]): StoredEvent(
-                    originator_id=row["originator_id"], originator_version=row["originator_version"],
-                    topic=row["topic"], state=bytes(row["state"])) for row in curs.fetchall()}
-                curs.execute(SELECT_VERSIONS, (list(account_ids),), prepare=True)
-                append = build(stored, {row["account_id"]: row["version"] for row in curs.fetchall()})
-                if not append.stored_events:
+            with self.transaction(wait, budget) as connection:
+                lock = connection.cursor(row_factory=tuple_row)
+                self._lock_table(lock)  # type: ignore[arg-type]  # (the library's statements read no rows)
+                stored_rows = connection.cursor(row_factory=tuple_row).execute(
+                    self.select_stored, columns(keys, (0, 1), itemgetter), prepare=True)
+                version_rows = connection.cursor(row_factory=tuple_row).execute(
+                    SELECT_VERSIONS, (list(account_ids),), prepare=True)
+                stored = {(source, event_id): StoredEvent(originator_id=originator_id, originator_version=version,
+                                                          topic=topic, state=bytes(state))
+                          for source, event_id, originator_id, version, topic, state in stored_rows.fetchall()}
+                append = build(stored, dict(version_rows.fetchall()))
+                if not append.count:
                     return append, []
-                curs.execute(UPSERT_ACCOUNTS, columns(append.account_rows, AccountRow.__slots__), prepare=True)
-                self._notify_channel(curs)
-                parameters = columns(append.stored_events, STORED_COLUMNS) + columns(append.envelopes, Envelope.__slots__)
-                curs.execute(self.insert_statement, parameters, prepare=True)
-                notification_ids = [row["notification_id"] for row in curs.fetchall()]
+                lock.execute(UPSERT_ACCOUNTS, columns(append.account_rows, AccountRow.__slots__), prepare=True)
+                self._notify_channel(lock)  # type: ignore[arg-type]
+                inserted = connection.cursor(row_factory=tuple_row).execute(
+                    self.insert_statement, append.event_columns, prepare=True)
+                notification_ids = [notification_id for notification_id, in inserted.fetchall()]
                 committing = True
             return append, notification_ids
         except psycopg.Error as failure:
@@ -195,13 +192,16 @@ class IndexingRecorder(PostgresApplicationRecorder):
             raise
 
     @contextmanager
-    def transaction(self, wait: float, budget: float) -> Iterator[Cursor[DictRow]]:
-        """A transaction on a pooled connection, waiting `wait` seconds at most for it; each statement
-        may run `budget` seconds (the store library's own `transaction` waits as long as its pool says)."""
-        with self.datastore.pool.connection(timeout=wait) as connection, connection.transaction():
-            curs = connection.cursor()
-            curs.execute(SQL("SET LOCAL statement_timeout = {0}").format(Literal(max(1, round(budget * 1000)))))
-            yield curs
+    def transaction(self, wait: float, budget: float) -> Iterator[psycopg.Connection[Any]]:
+        """A transaction in pipeline mode on a pooled connection, waiting `wait` seconds at most for it; each
+        statement may run `budget` seconds (the store library's own `transaction` waits as long as its pool
+        says). In pipeline mode the statements go out as they are executed and their answers are awaited
+        when read: an append makes three round trips to the server (its reads, its writes, its commit), not
+        nine, each one a wait for this thread and, under load, for the interpreter's lock after it."""
+        with (self.datastore.pool.connection(timeout=wait) as connection, connection.pipeline(),
+              connection.transaction()):
+            connection.execute(SQL("SET LOCAL statement_timeout = {0}").format(Literal(max(1, round(budget * 1000)))))
+            yield connection
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         raise NotImplementedError("events are stored with their envelope columns: use IndexingRecorder.append")

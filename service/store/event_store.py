@@ -85,6 +85,7 @@ class EventStore(Application[UUID]):
         self.health = health if health is not None else DatabaseHealth()
         super().__init__(env)
         if self.mapper.compressor is not None or self.mapper.cipher is not None:  # (from the environment)
+            self.close()
             raise ValueError("the event store keeps events' state as plain JSON, which its readers query in SQL: "
                              "unset COMPRESSOR_TOPIC and CIPHER_TOPIC")
 

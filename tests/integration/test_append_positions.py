@@ -123,3 +123,9 @@ def test_account_rows_are_the_count_latest_occurrence_and_latest_name_of_what_wa
         assert (version, count) == (len(mine), len(mine))
         assert last == max(datetime.fromisoformat(at) for at, _ in mine)
         assert (name, name_at) == ((latest[1], datetime.fromisoformat(latest[0])) if latest else (None, None))
+
+
+def test_a_compressor_from_the_environment_is_refused_by_name(database_url: str) -> None:
+    env = {**store_env(connection_params(database_url)), "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
+    with pytest.raises(ValueError, match="COMPRESSOR_TOPIC and CIPHER_TOPIC"):
+        EventStore(env=env)

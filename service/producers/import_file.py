@@ -23,14 +23,15 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
-from domain.validation import Limits
+from domain.validation import Limits, Rejection, ValidEvent
 from service.producers.csv_mapping import ColumnMapping, MappingError
 from service.producers.envelopes import Item, ndjson_items
-from service.store.event_store import EventStore
+from service.store.event_store import Encoded, EventStore
 from service.store.ingest import checked_batch
 
 FINGERPRINT_BYTES = 64 * 1024
@@ -162,13 +163,29 @@ def csv_batches(plan: ImportPlan, progress: Progress, mapping: ColumnMapping) ->
             yield items, 0
 
 
-def record_batch(store: EventStore, plan: ImportPlan, items: list[Item], progress: Progress,
-                 rejections: IO[bytes]) -> None:
-    """Validate and store one batch; write its rejections and conflicts; count them in `progress`."""
+@dataclass
+class Prepared:
+    """A batch read, validated and encoded, ready to store: made while the batch before it is stored."""
+
+    items: list[Item]
+    offset: int  # the byte after its last line (JSONL)
+    readable: list[Item]  # its items that are JSON objects, in the order validation numbered them
+    valid: list[tuple[int, ValidEvent]]
+    rejected: list[Rejection]
+    encoded: Encoded | None
+
+
+def prepared(store: EventStore, plan: ImportPlan, items: list[Item], offset: int) -> Prepared:
     readable = [item for item in items if not item.faults]
     valid, rejected = checked_batch([item.envelope for item in readable], plan.limits, None,
                                      webhook=True)  # with the database's rights: a provider's history may be backfilled
-    outcome = store.record(valid) if valid else None
+    return Prepared(items, offset, readable, valid, rejected, store.encode(valid) if valid else None)
+
+
+def record_batch(store: EventStore, batch: Prepared, progress: Progress, rejections: IO[bytes]) -> None:
+    """Store one prepared batch; write its rejections and conflicts; count them in `progress`."""
+    items, readable, rejected = batch.items, batch.readable, batch.rejected
+    outcome = store.record_encoded(batch.encoded) if batch.encoded is not None else None
     lines = [(item.label, f"line {item.label}: {name}: {message}") for item in items
              for name, message in item.faults.items()]
     lines += [(readable[each.index].label, f"line {readable[each.index].label}: {each.field}: {each.message}")
@@ -194,7 +211,9 @@ def record_batch(store: EventStore, plan: ImportPlan, items: list[Item], progres
 def run_import(store: EventStore, plan: ImportPlan, meter_of: Callable[[Progress], Meter]) -> tuple[Progress, int]:
     """Import the file from its checkpoint on; the final progress (of the whole import, every run) and the line
     this run resumed after (0: from the start). The checkpoint goes once it is done.
-    A CSV's mapping is checked against its header before anything is stored."""
+    A CSV's mapping is checked against its header before anything is stored. Each batch is read, validated and
+    encoded in a worker thread while the one before it is stored: storing waits on the database, so the two
+    overlap. Batches are stored, and checkpointed, in order."""
     mapping = ColumnMapping()
     if plan.format == "csv":
         try:
@@ -205,13 +224,20 @@ def run_import(store: EventStore, plan: ImportPlan, meter_of: Callable[[Progress
     resumed = progress.line
     meter = meter_of(progress)
     batches = csv_batches(plan, progress, mapping) if plan.format == "csv" else jsonl_batches(plan, progress)
-    with plan.rejections.open("ab") as rejections:
-        for items, offset in batches:
-            if items:
-                record_batch(store, plan, items, progress, rejections)
-                progress.line = items[-1].label
+
+    def next_batch() -> Prepared | None:
+        found = next(batches, None)
+        return None if found is None else prepared(store, plan, *found)
+
+    with plan.rejections.open("ab") as rejections, ThreadPoolExecutor(1, "cx360-import") as worker:
+        ahead = worker.submit(next_batch)
+        while (batch := ahead.result()) is not None:
+            ahead = worker.submit(next_batch)  # the batch after it, read while this one is stored
+            if batch.items:
+                record_batch(store, batch, progress, rejections)
+                progress.line = batch.items[-1].label
             if plan.format == "jsonl":
-                progress.offset = offset
+                progress.offset = batch.offset
             save(plan, progress)
             meter.advance(progress)
     meter.close()

@@ -5,6 +5,7 @@ that gives the same values, which is nearly always (events carry amounts as stri
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -35,35 +36,46 @@ def read_integer(text: str) -> int | Decimal:
 
 
 def loads(text: str | bytes) -> Any:
-    """The exact reader: fractions as decimals, NaN and Infinity refused; UTF-8 only."""
+    """The exact reader: fractions as decimals, NaN and Infinity refused; UTF-8 only (what producers send)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")
+    return loads_any_encoding(text)
+
+
+def loads_any_encoding(text: str | bytes) -> Any:
+    """`loads`, with bytes decoded as the standard library's reader decodes them: UTF-8 (a byte order mark
+    skipped), or UTF-16 or UTF-32 where the first bytes say so (what the GraphQL endpoint has always taken)."""
     return json.loads(text, parse_float=Decimal, parse_int=read_integer, parse_constant=reject_constant)
 
 
-def fast_loads(text: bytes | str) -> Any:
-    """`loads`, by orjson where that gives the same values. orjson reads every number with a fraction or an
-    exponent, and every integer beyond 64 bits, as a binary float, and the rest exactly: a document is read
-    again by `loads` only if its value holds a float. One orjson refuses is read again by `loads` too, which
-    names its fault (or takes what orjson does not: an escaped lone surrogate, which validation refuses by
-    name)."""
+def fast_loads(text: bytes | str, exact: Callable[[bytes | str], Any] = loads) -> Any:
+    """`exact` (`loads` unless given), by orjson where that gives the same values. orjson reads every number
+    with a fraction or an exponent, and every integer beyond 64 bits, as a binary float, and the rest exactly:
+    a document is read again by `exact` only if its value holds a float (or is nested deep, `holds_float`). One
+    orjson refuses is read again by `exact` too, which names its fault (or takes what orjson does not: an
+    escaped lone surrogate, which validation refuses by name; for the GraphQL endpoint, UTF-16 and a byte
+    order mark)."""
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
-        return loads(text)
-    return loads(text) if holds_float(value) else value
+        return exact(text)
+    return exact(text) if holds_float(value) else value
+
+
+NESTING = 100  # levels: a value nested deeper is read again by `loads`, which answers as it always has
 
 
 def holds_float(value: Any) -> bool:
-    """Whether a value read by orjson holds a float anywhere within it."""
-    pending = [value]
+    """Whether a value read by orjson holds a float anywhere within it, or is nested deeper than `NESTING` levels
+    (orjson reads 1,024 levels whatever the stack; `loads` stops where Python's recursion limit stops it)."""
+    pending = [(value, 0)]
     while pending:
-        item = pending.pop()
+        item, depth = pending.pop()
         kind = type(item)
-        if kind is float:
+        if kind is float or depth > NESTING:
             return True
         if kind is dict:
-            pending.extend(item.values())
+            pending.extend((each, depth + 1) for each in item.values())
         elif kind is list:
-            pending.extend(item)
+            pending.extend((each, depth + 1) for each in item)
     return False

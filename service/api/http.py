@@ -24,7 +24,7 @@ from service.api.context import Context
 from service.api.fanout import FanOutHandler, Planner
 from service.api.schema import Schema
 from service.console.routes import GRAPHIQL_PAGE
-from service.exact_json import fast_loads
+from service.exact_json import fast_loads, loads_any_encoding
 
 
 class SubscriberSocket(ASGIWebSocketAdapter):
@@ -94,7 +94,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         try:
-            return fast_loads(data)
+            return fast_loads(data, exact=loads_any_encoding)
         except RecursionError:
             raise HTTPException(400, "Request body is nested too deeply") from None
         except UnicodeDecodeError:

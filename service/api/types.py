@@ -69,7 +69,7 @@ class Event:
     account_id: strawberry.ID = strawberry.field(description="The customer account, in the tenant's own id space.")
     contact_id: Optional[strawberry.ID] = strawberry.field(description="The person at the account, where the event concerns one.")
     occurred_at: datetime = strawberry.field(description="When it happened in the source system.")
-    recorded_at: datetime = strawberry.field(description="When cx360 stored it.")
+    recorded_at: datetime = strawberry.field(description="When cx360 took its batch in: validated it, just before storing it.")
     position: str = strawberry.field(description="Opaque, totally ordered cursor in the global log.")
     actor: Optional[str] = strawberry.field(description="Who on our side acted (an employee or an automation).")
     data: JSON = strawberry.field(description="The type's payload, as sent (amounts as decimal strings).")

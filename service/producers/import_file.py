@@ -116,10 +116,11 @@ def save(plan: ImportPlan, progress: Progress) -> None:
 
 def jsonl_batches(plan: ImportPlan, progress: Progress) -> Iterator[tuple[list[Item], int]]:
     """Items of the JSONL file after the checkpoint, `plan.batch` events at a time, with the offset after them."""
+    start_line, start_offset = progress.line, progress.offset  # as the import starts: it moves them on meanwhile
     with plan.path.open("rb") as source:
-        source.seek(progress.offset)
-        line = progress.line
-        offset = progress.offset
+        source.seek(start_offset)
+        line = start_line
+        offset = start_offset
         items: list[Item] = []
         for raw in source:
             line += 1
@@ -130,7 +131,7 @@ def jsonl_batches(plan: ImportPlan, progress: Progress) -> Iterator[tuple[list[I
             if len(items) >= plan.batch:
                 yield items, offset
                 items = []
-        if items or offset != progress.offset:
+        if items or offset != start_offset:
             yield items, offset
 
 
@@ -143,11 +144,12 @@ def csv_header(plan: ImportPlan) -> tuple[list[str], ColumnMapping]:
 
 def csv_batches(plan: ImportPlan, progress: Progress, mapping: ColumnMapping) -> Iterator[tuple[list[Item], int]]:
     """Items of the CSV rows after the checkpoint's line, `plan.batch` at a time (line numbers count the header)."""
+    start_line = progress.line  # as the import starts: it moves them on meanwhile
     with plan.path.open(encoding="utf-8-sig", newline="") as source:
         reader = csv.DictReader(source)
         items: list[Item] = []
         for row in reader:
-            if reader.line_num <= progress.line:
+            if reader.line_num <= start_line:
                 continue
             item = Item(reader.line_num)
             if None in row:

@@ -122,24 +122,27 @@ class EventStore(Application[UUID]):
         if not self.health.up:
             raise StoreUnavailable("the event store is unavailable")
         attempts = Attempts(deadline)
-        while (wait := attempts.next_wait()) is not None:
-            try:
-                appended = self.indexing_recorder.append(encoded.columns, encoded.recorded_at, wait=wait,
-                                                         budget=attempts.remaining())
-            except (CommitUncertain, psycopg.OperationalError, psycopg.InterfaceError) as failure:
-                if attempts.failed(failure):
-                    self.replace_connections()
-                continue
-            except psycopg.Error as failure:  # not the connection: a bug, or a schema the store does not expect
-                log.exception("event store failure")
-                raise StoreUnavailable("the event store failed") from failure
-            self.health.answered()
-            ids = appended.notification_ids
-            positions = {index: ids[key] for key, (index, _) in encoded.first_of_key.items() if key in ids}
-            conflicts = self.conflicts_of(encoded.first_of_key, encoded.repeats, appended.stored)
-            return RecordOutcome(accepted=len(positions), duplicates=encoded.size - len(positions) - len(conflicts),
-                                 positions=positions, conflicts=tuple(sorted(conflicts, key=attrgetter("index"))))
-        raise self.unavailable(attempts)
+        try:
+            while (wait := attempts.next_wait()) is not None:
+                try:
+                    appended = self.indexing_recorder.append(encoded.columns, encoded.recorded_at, wait=wait,
+                                                             budget=attempts.remaining())
+                except (CommitUncertain, psycopg.OperationalError, psycopg.InterfaceError) as failure:
+                    if attempts.failed(failure):
+                        self.replace_connections()
+                    continue
+                except psycopg.Error as failure:  # not the connection: a bug, or a schema the store does not expect
+                    log.exception("event store failure")
+                    raise StoreUnavailable("the event store failed") from failure
+                self.health.answered()
+                ids = appended.notification_ids
+                positions = {index: ids[key] for key, (index, _) in encoded.first_of_key.items() if key in ids}
+                conflicts = self.conflicts_of(encoded.first_of_key, encoded.repeats, appended.stored)
+                return RecordOutcome(accepted=len(positions), duplicates=encoded.size - len(positions) - len(conflicts),
+                                     positions=positions, conflicts=tuple(sorted(conflicts, key=attrgetter("index"))))
+            raise self.unavailable(attempts)
+        finally:  # a failure's traceback holds this frame, which holds the failure in `attempts`: a cycle that
+            attempts.release()  # would keep the batch's columns until the cyclic collector ran
 
     def conflicts_of(self, first_of_key: Mapping[tuple[str, str], tuple[int, ValidEvent]],
                      repeats: Sequence[tuple[int, ValidEvent]],
@@ -217,6 +220,9 @@ class Attempts:
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
+
+    def release(self) -> None:
+        self.last = self.lost = None
 
     def next_wait(self) -> float | None:
         """How long the next try may wait for a connection, or None when no try is left."""

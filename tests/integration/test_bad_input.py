@@ -38,6 +38,16 @@ def test_a_body_nested_beyond_the_parser_is_a_400(client: httpx.Client) -> None:
     assert response.status_code == 400 and "nested too deeply" in response.text
 
 
+@pytest.mark.parametrize("encoded", [
+    b"\xef\xbb\xbf" + b'{"query": "{ __typename }"}',  # UTF-8 with a byte order mark, as Windows tools send it
+    '{"query": "{ __typename }"}'.encode("utf-16"),
+    '{"query": "{ __typename }"}'.encode("utf-32"),
+], ids=["utf-8 with a BOM", "utf-16", "utf-32"])
+def test_a_body_in_any_encoding_json_allows_is_read(client: httpx.Client, encoded: bytes) -> None:
+    response = client.post("/graphql", content=encoded, headers={"content-type": "application/json"})
+    assert response.status_code == 200 and response.json() == {"data": {"__typename": "Query"}}
+
+
 def test_a_body_over_the_limit_is_a_413(client: httpx.Client) -> None:
     response = client.post("/graphql", content=b"{" + b" " * (5 * 1024 * 1024) + b"}", headers={"content-type": "application/json"})
     assert response.status_code == 413 and "CX360_MAX_BODY_BYTES" in response.text

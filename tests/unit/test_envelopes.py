@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.exact_json import fast_loads, loads
+from service.exact_json import NESTING, fast_loads, loads
 from service.producers.envelopes import ndjson_items
 
 JSON = st.recursive(
@@ -44,3 +44,16 @@ def test_lines_with_faults_stand_alone() -> None:
     assert items[2].faults["line"].startswith("is not JSON")
     assert items[3].envelope == {"c": 123456789012345678901234567890}
     assert items[4].faults == {"line": "is not UTF-8"}
+
+
+def test_a_value_nested_deeper_than_orjson_should_answer_for_is_read_by_the_exact_reader() -> None:
+    read_by: list[str] = []
+
+    def exact(text: bytes | str) -> object:
+        read_by.append("exact")
+        return loads(text)
+
+    assert fast_loads(b"[" * NESTING + b"]" * NESTING, exact) == loads(b"[" * NESTING + b"]" * NESTING)
+    assert read_by == []
+    fast_loads(b"[" * (NESTING + 2) + b"]" * (NESTING + 2), exact)
+    assert read_by == ["exact"]  # where Python's recursion limit, not orjson's, sets how deep a body may be

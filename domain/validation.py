@@ -8,10 +8,11 @@ path and the reason. Faults in one event never affect another.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from domain.catalogue import CATALOGUE
 from domain.event_type import EventType

@@ -68,14 +68,18 @@ NESTING = 100  # levels: a value nested deeper is read again by `loads`, which a
 def holds_float(value: Any) -> bool:
     """Whether a value read by orjson holds a float anywhere within it, or is nested deeper than `NESTING` levels
     (orjson reads 1,024 levels whatever the stack; `loads` stops where Python's recursion limit stops it)."""
-    pending = [(value, 0)]
-    while pending:
-        item, depth = pending.pop()
-        kind = type(item)
-        if kind is float or depth > NESTING:
+    level, depth = [value], 0
+    while level:
+        if depth > NESTING:
             return True
-        if kind is dict:
-            pending.extend((each, depth + 1) for each in item.values())
-        elif kind is list:
-            pending.extend((each, depth + 1) for each in item)
+        below: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is float:
+                return True
+            if kind is dict:
+                below.extend(item.values())
+            elif kind is list:
+                below.extend(item)
+        level, depth = below, depth + 1
     return False

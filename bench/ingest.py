@@ -12,8 +12,8 @@ runs `cx360 serve` as a separate process, and prints:
   identical to the store's (same columns and indexes): the baseline, and the ratio;
 - the time per event of each stage, measured in this process on the same batches (serially: the bulk
   path validates a transaction while the one before it is stored, so its stages overlap over HTTP):
-  reading NDJSON lines (the bulk path), validation, domain (building stored events),
-  transcoding, database; the remainder of the HTTP time per event is HTTP and GraphQL
+  reading NDJSON lines (the bulk path), validation, encoding (stored events as the append's
+  columns), the database (the append statement); the remainder of the HTTP time per event is HTTP and GraphQL
   (parsing, coercion, serialization), or HTTP alone for the bulk path.
 """
 
@@ -220,9 +220,9 @@ def reading(work: list[list[dict[str, Any]]]) -> tuple[float, list[list[dict[str
 
 
 def stages(store: EventStore, work: list[list[dict[str, Any]]]) -> dict[str, float]:
-    """Seconds spent in each stage of the write path, on the same batches, in this process: domain and
-    transcoding is the encoding before the append (`EventStore.encode`), the database the append itself."""
-    spent = dict.fromkeys(("validation", "domain and transcoding", "database (locked reads, inserts)"), 0.0)
+    """Seconds spent in each stage of the write path, on the same batches, in this process: encoding is
+    `EventStore.encode`, before the append; the database is the append itself."""
+    spent = dict.fromkeys(("validation", "encoding", "database (the append statement)"), 0.0)
     for batch in work:
         started = time.perf_counter()
         valid, _ = validate_batch(batch)
@@ -232,8 +232,8 @@ def stages(store: EventStore, work: list[list[dict[str, Any]]]) -> dict[str, flo
         store.indexing_recorder.append(encoded.columns, encoded.recorded_at, wait=30, budget=60)
         appended = time.perf_counter()
         spent["validation"] += validated - started
-        spent["domain and transcoding"] += encoded_at - validated
-        spent["database (locked reads, inserts)"] += appended - encoded_at
+        spent["encoding"] += encoded_at - validated
+        spent["database (the append statement)"] += appended - encoded_at
     return spent
 
 

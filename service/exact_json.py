@@ -1,6 +1,6 @@
 """JSON read exactly, as every entry point reads it: numbers with a fraction or an exponent as `Decimal`
-(an amount stays exact from the body to the store), NaN and Infinity refused, UTF-8 only; by orjson where
-that gives the same values, which is nearly always (events carry amounts as strings)."""
+(an amount stays exact from the body to the store), NaN and Infinity refused; by orjson where that gives the
+same values, which is nearly always (events carry amounts as strings)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def fast_loads(text: bytes | str, exact: Callable[[bytes | str], Any] = loads) -
     return exact(text) if holds_float(value) else value
 
 
-NESTING = 100  # levels: a value nested deeper is read again by `loads`, which answers as it always has
+NESTING = 100  # levels: a value nested deeper is read again by the exact reader, which answers as it always has
 
 
 def holds_float(value: Any) -> bool:

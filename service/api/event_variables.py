@@ -162,4 +162,3 @@ def plan_of(schema: GraphQLSchema) -> InputPlan | None:
             plan = InputPlan(input_type, tuple(fields), frozenset(input_type.fields))
     plans[id(schema)] = (schema, plan)
     return plan
-

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
-from domain.validation import Limits, Rejection, ValidEvent
+from domain.validation import Limits, Rejection
 from service.producers.csv_mapping import ColumnMapping, MappingError
 from service.producers.envelopes import Item, ndjson_items
 from service.store.event_store import Encoded, EventStore
@@ -172,7 +172,6 @@ class Prepared:
     items: list[Item]
     offset: int  # the byte after its last line (JSONL)
     readable: list[Item]  # its items that are JSON objects, in the order validation numbered them
-    valid: list[tuple[int, ValidEvent]]
     rejected: list[Rejection]
     encoded: Encoded | None
 
@@ -181,7 +180,7 @@ def prepared(store: EventStore, plan: ImportPlan, items: list[Item], offset: int
     readable = [item for item in items if not item.faults]
     valid, rejected = checked_batch([item.envelope for item in readable], plan.limits, None,
                                      webhook=True)  # with the database's rights: a provider's history may be backfilled
-    return Prepared(items, offset, readable, valid, rejected, store.encode(valid) if valid else None)
+    return Prepared(items, offset, readable, rejected, store.encode(valid) if valid else None)
 
 
 def record_batch(store: EventStore, batch: Prepared, progress: Progress, rejections: IO[bytes]) -> None:

@@ -257,20 +257,11 @@ def store_env(params: Mapping[str, str | int | None]) -> dict[str, str]:
     return env
 
 
-def stored_event_of(version: int, recorded_at_text: str, event: ValidEvent) -> StoredEvent:
-    """What the store library's mapper makes of `recorded(version, recorded_at_text, event)` with our JSON
-    transcoder and neither compressor nor cipher, without building the domain event: its state is the
-    event's attributes but the originator's id and version, in their order (tests/unit/test_fast_append.py
-    checks it against the mapper, which the pinned library version keeps)."""
-    return StoredEvent(
-        originator_id=account_stream_id(event.account_id),
-        originator_version=version,
-        topic=TOPICS[event.type],
-        state=state_of(recorded_at_text, event),
-    )
-
-
 def state_of(recorded_at_text: str, event: ValidEvent) -> bytes:
+    """What the store library's mapper stores of `recorded(version, recorded_at_text, event)` with our JSON
+    transcoder, without building the domain event: the event's attributes but the originator's id and version,
+    in their order (tests/unit/test_fast_append.py checks it against the mapper, which the pinned library
+    version keeps)."""
     return orjson.dumps({"timestamp": recorded_at_text, "id": event.id, "source": event.source,
                          "account_id": event.account_id, "contact_id": event.contact_id,
                          "occurred_at": event.occurred_at_text, "actor": event.actor, "data": event.data})
@@ -292,7 +283,7 @@ class Encoded:
 
 
 def event_columns(events: Sequence[ValidEvent], recorded_at_text: str) -> list[list[Any]]:
-    """The columns of `recorder.APPEND`: originator ids, topics, states (`stored_event_of`'s), sources, ids,
+    """The columns of `recorder.APPEND`: originator ids, topics, states (`state_of`), sources, ids,
     occurrences, accounts, and the account name each event sets, if it sets one."""
     return [
         [account_stream_id(event.account_id) for event in events],

@@ -31,7 +31,6 @@ class IngestResult:
 class Checked:
     """A batch validated, its valid events encoded for the append (`EventStore.encode`)."""
 
-    valid: list[tuple[int, ValidEvent]]
     rejections: list[Rejection]
     encoded: Encoded
 
@@ -59,11 +58,11 @@ class Ingest:
 
     def checked(self, raws: Sequence[Mapping[str, Any]], sources: Collection[str] | None, webhook: bool) -> Checked:
         valid, rejections = checked_batch(raws, self.limits, sources, webhook)
-        return Checked(valid, rejections, self.store.encode(valid))
+        return Checked(rejections, self.store.encode(valid))
 
     async def store_checked(self, checked: Checked) -> IngestResult:
         """Store the valid events of a checked batch: the second half of `record`."""
-        outcome = await self.store_bounded(checked.encoded) if checked.valid else RecordOutcome(0, 0, {})
+        outcome = await self.store_bounded(checked.encoded) if checked.encoded.size else RecordOutcome(0, 0, {})
         rejections = checked.rejections
         # not reached when the append failed
         self.metrics.ingested(outcome.accepted, outcome.duplicates, rejections, len(outcome.conflicts))

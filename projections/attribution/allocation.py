@@ -28,21 +28,33 @@ def unit_exponent(amount: Decimal, currency: str) -> int:
     return min(-(minor_unit(currency) or 0), exponent)
 
 
-def split(amount: Decimal, currency: str, weights: Sequence[Fraction]) -> list[Decimal]:
+def split(amount: Decimal, currency: str, weights: Sequence[Fraction | int]) -> list[Decimal]:
     """`amount` of `currency` split in proportion to `weights` (in touch order, not all zero), adding up to it
-    exactly."""
+    exactly. Whole numbers are the cheapest weights (the models give them: `models.Weigher`); only their ratios
+    count."""
     if not weights or any(weight < 0 for weight in weights) or not any(weights):
         raise ValueError(f"cannot split by weights {list(weights)}")
     # In whole numbers: the weights over their common denominator. A touch's exact share is units x W / T: its
     # floor is units x W // T, and what rounding down lost is (units x W mod T) / T, compared as the numerator.
-    common = math.lcm(*(weight.denominator for weight in weights))
-    whole = [weight.numerator * (common // weight.denominator) for weight in weights]
-    total = sum(whole)
+    common = math.lcm(*{weight.denominator for weight in weights})
+    whole = [weight.numerator * (common // weight.denominator) for weight in weights] if common != 1 \
+        else [int(weight) for weight in weights]
     exponent = unit_exponent(amount, currency)
-    units = int(amount.scaleb(-exponent))
+    made: dict[int, Decimal] = {}  # shares repeat (equal weights, zeros): each Decimal is made once
+    return [made.get(share) or made.setdefault(share, Decimal(share).scaleb(exponent))
+            for share in split_units(int(amount.scaleb(-exponent)), whole)]
+
+
+def split_units(units: int, whole: Sequence[int]) -> list[int]:
+    """`units` split in proportion to whole, non-negative `whole` weights (not all zero) by the largest remainder."""
+    total = sum(whole)
+    if len(set(whole)) == 1:  # equal weights (linear, or one touch): the first `units mod n` take one more
+        share, left = divmod(units, len(whole))
+        return [share + 1] * left + [share] * (len(whole) - left)
     divided = [divmod(units * weight, total) for weight in whole]
-    shares, lost = [share for share, _ in divided], [rest for _, rest in divided]
+    shares = [share for share, _ in divided]
     left = units - sum(shares)
-    for place in sorted(range(len(whole)), key=lambda place: (-lost[place], place))[:left]:
-        shares[place] += 1
-    return [Decimal(share).scaleb(exponent) for share in shares]
+    if left:
+        for place in sorted(range(len(whole)), key=lambda place: (-divided[place][1], place))[:left]:
+            shares[place] += 1
+    return shares

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from projections.attribution.fold import Converted
 from projections.attribution.journeys import Conversion, Touch
-from projections.attribution.models import counted_touches, credited
+from projections.attribution.models import counted_touches, credit_amounts
 from projections.attribution.settings import AttributionSettings
 
 STORED_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")  # credited when settled
@@ -37,10 +37,8 @@ class CreditRow(NamedTuple):
 def credit_rows(converted: Converted, settings: AttributionSettings) -> list[CreditRow]:
     """The conversion's rows: each touch in its window with its credit by each stored model."""
     conversion, touches = converted
-    counted_in_window = counted_touches(conversion, touches, settings)
-    by_model = [credited(conversion, counted_in_window, model, settings) for model in STORED_MODELS]
-    counted = [credit.touch for credit in by_model[0].credits]
+    counted = counted_touches(conversion, touches, settings)
     if not counted:
         return [CreditRow(conversion, None, tuple(conversion.amount for _ in STORED_MODELS))]
-    return [CreditRow(conversion, touch, tuple(attribution.credits[place].amount for attribution in by_model))
-            for place, touch in enumerate(counted)]
+    by_model = [credit_amounts(conversion, counted, model, settings) for model in STORED_MODELS]
+    return [CreditRow(conversion, touch, credits) for touch, credits in zip(counted, zip(*by_model), strict=True)]

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from projections.attribution.allocation import split
 from projections.attribution.journeys import Conversion, Key, Touch
-from projections.attribution.models import MODELS, Attribution, attribute
+from projections.attribution.models import (
+    EFFECT_SCALE,
+    MODELS,
+    Attribution,
+    attribute,
+    data_driven_weights,
+    effect_units,
+)
 from projections.attribution.settings import DEFAULT_ATTRIBUTION, attribution_settings_from
 from tests.unit.attribution.builders import adopted, campaign, contact, conversion, outreach, touches
 from tests.unit.rules.builders import tied
@@ -105,8 +116,8 @@ def test_the_lookback_setting_narrows_the_window() -> None:
 
 def test_same_instant_touches_are_ordered_by_source_and_id_for_first_and_last() -> None:
     early, late = tied(outreach(3), contact(3))
-    for given in ([early, late], [late, early]):
-        attribution = attribute(WIN, touches(*given), "first_touch", DEFAULT_ATTRIBUTION)
+    for arrival in ([early, late], [late, early]):
+        attribution = attribute(WIN, touches(*arrival), "first_touch", DEFAULT_ATTRIBUTION)
         assert [(each.touch.fact, each.amount) for each in attribution.credits] == [
             (early, Decimal("1000.00")), (late, 0)]
 
@@ -145,3 +156,39 @@ def test_split_refuses_weights_that_share_nothing() -> None:
     for weights in ([], [Fraction(0)], [Fraction(1), Fraction(-1)]):
         with pytest.raises(ValueError, match="cannot split"):
             split(Decimal("1"), "USD", weights)
+
+
+def as_fractions(weights: list[int]) -> list[Fraction]:
+    total = sum(weights)
+    return [Fraction(weight, total) for weight in weights]
+
+
+@given(st.lists(st.floats(min_value=0, max_value=400, allow_nan=False), min_size=1, max_size=30),
+       st.floats(min_value=0.5, max_value=60))
+def test_time_decay_s_whole_weights_are_its_exact_float_powers_in_proportion(days_before: list[float],
+                                                                           half_life: float) -> None:
+    journey = touches(*(campaign(days) for days in sorted(days_before, reverse=True)))
+    settings = attribution_settings_from({"half_life_days": half_life})
+    half_life_us = round(settings.half_life_days * 86_400_000_000)
+    exact = [Fraction(math.exp2(-((journey[-1].at - touch.at) // timedelta(microseconds=1)) / half_life_us))
+             for touch in journey]
+    assert as_fractions(MODELS["time_decay"](WIN, journey, settings, {})) == [each / sum(exact) for each in exact]
+
+
+@given(st.integers(min_value=3, max_value=50))
+def test_position_based_s_whole_weights_are_40_20_40(count: int) -> None:
+    weights = as_fractions(MODELS["position_based"](WIN, touches(*(campaign(day) for day in range(count, 0, -1))),
+                                                     DEFAULT_ATTRIBUTION, {}))
+    assert weights[0] == weights[-1] == Fraction(2, 5)
+    assert set(weights[1:-1]) == {Fraction(1, 5) / (count - 2)}
+
+
+@given(st.lists(st.sampled_from([("marketing", "email"), ("sales", "call"), ("support", "meeting")]),
+                min_size=1, max_size=20),
+       st.dictionaries(st.sampled_from([("marketing", "email"), ("sales", "call")]),
+                       st.fractions(min_value=0, max_value=1)))
+def test_data_driven_s_whole_weights_are_each_key_s_rounded_effect_shared_by_its_touches(
+        keys: list[Key], effects: dict[Key, Fraction]) -> None:
+    exact = [Fraction(effect_units(effects.get(key, Fraction(0))), EFFECT_SCALE) / keys.count(key) for key in keys]
+    expected = [each / sum(exact) for each in exact] if any(exact) else [Fraction(1, len(keys))] * len(keys)
+    assert as_fractions(data_driven_weights(keys, effects)) == expected

@@ -20,9 +20,8 @@ costs (the issue's "years of history"). For each size it prints medians over `--
 - view, folded / reference: the account view at now from the state, against
   `account_view` over the history;
 - asOf, folded: `account(asOf: T)` (T = 30 days ago) once its rows are read: the
-  checkpoint at or before its trend's oldest point decoded, the events after it up to T
-  folded with the trend's points scored on the way (each read from the state there),
-  findings and view read at T;
+  trend's points as the projector stored them, the latest checkpoint at or before T
+  decoded, the events after it up to T folded, findings and view read at T;
   against the reference, which judges every event up to T (trend included).
 
 The ratios to watch: live folded at the largest size over live folded at the smallest
@@ -133,20 +132,26 @@ def view_reference(history: History, now: datetime) -> float:
 
 
 def as_of_folded(history: History, moment: datetime) -> float:
-    """As the read side answers `asOf`: from the checkpoint at or before the trend's oldest point (checkpoints taken
-    by the projector's policy), the events after it folded up to T with the trend's points scored on the way (the
-    findings final before the checkpoint, rows in the database, are not counted here)."""
+    """As the read side answers `asOf`: the trend's points read from the scores the projector stored as its fold passed
+    them (every boundary of the history here, as a live projector passes each), the latest checkpoint at or before T
+    decoded (checkpoints taken by the projector's policy), the events after it up to T folded, a point after the last
+    of them scored from the state, findings and view read at T (the findings final before the checkpoint, rows in
+    the database, are not counted here)."""
     checkpoints: list[tuple[datetime, bytes]] = []
+    stored: dict[datetime, int | None] = {}
+    every = boundaries_before(history.facts[-1].occurred_at + timedelta(weeks=1),
+                              (history.facts[-1].occurred_at - history.facts[0].occurred_at) // timedelta(weeks=1) + 2)
     fold_recording(start(history.account_id, DEFAULT_THRESHOLDS), history.facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS,
-                   taken=lambda boundary, data: checkpoints.append((boundary, data)))
+                   points=every, scores=stored, taken=lambda boundary, data: checkpoints.append((boundary, data)))
     points = boundaries_before(moment, 11)
-    before = [each for each in checkpoints if each[0] <= points[0]]
+    before = [each for each in checkpoints if each[0] <= moment]
     after = before[-1][0] if before else None
     facts = [fact for fact in history.facts if (after is None or fact.occurred_at > after) and fact.occurred_at <= moment]
     started = time.perf_counter()
     base = decode(before[-1][1]) if before else start(history.account_id, DEFAULT_THRESHOLDS)
-    scores: dict[datetime, int | None] = {}
-    state = fold_recording(base, facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, points=points, scores=scores)
+    scores = {point: stored[point] for point in points if point in stored}
+    missing = [point for point in points if point not in scores]
+    state = fold_recording(base, facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS, points=missing, scores=scores)
     findings = findings_at(state, Moment(moment), DEFAULT_THRESHOLDS)
     past = [HealthPoint(point, scores[point] if point in scores else score_at(state, point, DEFAULT_THRESHOLDS,
                                                                                DEFAULT_WEIGHTS, findings))

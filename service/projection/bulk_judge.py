@@ -28,7 +28,7 @@ from projections.view.health import HealthWeights
 from projections.view.model import AccountView
 from service.projection.attribution_store import AttributionWrites
 from service.projection.projector import judged_from_start
-from service.projection.view_store import ProjectedViews
+from service.projection.view_store import ProjectedViews, TrendPoint
 from service.runtime.database import datastore_of
 from service.settings import connection_params
 from service.store.tables import EVENTS_TABLE
@@ -113,6 +113,7 @@ def judge(part: Part, shadow: ProjectedViews, done: Any) -> tuple[int, int, int]
                         batch.final[account_id] = judged.final
                     batch.views[account_id], batch.due[account_id] = judged.view, judged.due
                     batch.checkpoints.extend(judged.checkpoints)
+                    batch.trend.extend(judged.trend)
                     batch.attribution[account_id] = judged.attribution
                     events, accounts, found = events + len(facts), accounts + 1, found + len(judged.findings) + len(judged.final)
                     if len(batch.findings) >= WRITE_EVERY_ACCOUNTS:
@@ -209,7 +210,7 @@ class Writer:
             if self.error is None:
                 try:
                     with self.shadow.datastore.transaction(commit=True) as curs:
-                        self.shadow.write_checkpoints(curs, {}, batch.checkpoints)
+                        self.shadow.write_checkpoints(curs, {}, batch.checkpoints, batch.trend)
                         self.shadow.write(curs, batch.findings, batch.due, None, batch.views, final=batch.final,
                                           attribution=batch.attribution)
                 except BaseException as error:  # raised again in the judging thread
@@ -225,4 +226,5 @@ class Batch:
     due: dict[str, datetime | None] = field(default_factory=dict)
     views: dict[str, AccountView] = field(default_factory=dict)
     checkpoints: list[tuple[str, datetime, bytes]] = field(default_factory=list)
+    trend: list[TrendPoint] = field(default_factory=list)
     attribution: dict[str, AttributionWrites] = field(default_factory=dict)

@@ -67,7 +67,13 @@ from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
 from projections.view.model import AccountView, HealthPoint
 from projections.weeks import boundaries_before
 from service.projection.attribution_store import AttributionWrites, attribution_writes
-from service.projection.view_store import ProjectedViews, account_events_from, accounts_events_from, events_after
+from service.projection.view_store import (
+    ProjectedViews,
+    TrendPoint,
+    account_events_from,
+    accounts_events_from,
+    events_after,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +83,10 @@ EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
 RETRY = timedelta(hours=1)  # an account that cannot be judged is tried again this much later
 TREND_POINTS = 11  # past points of the health trend, at week boundaries
+# Weeks back from now whose boundaries a fold scores as it passes them and stores (`_trend`): the trend points of an
+# `asOf` in that span are read, not folded again. Boundaries passed live are always in it; a rebuild or a refold
+# scores those of the last half year, about a sixth more work than the trend's own 11 (bench/as_of_cost.py).
+TREND_KEPT = 26
 # While batches come full (a backlog after a stop, a bulk load), each is twice the last, up to this many times the
 # batch size: an account with events all through the backlog is judged and written once per batch, so fewer, larger
 # batches catch up faster; live traffic (batches not full) keeps the batch size and its latency.
@@ -105,6 +115,7 @@ class Writes:
     views: dict[str, AccountView] = field(default_factory=dict)
     refolded: dict[str, datetime | None] = field(default_factory=dict)  # account -> checkpoints dropped from
     checkpoints: list[tuple[str, datetime, bytes]] = field(default_factory=list)
+    trend: list[TrendPoint] = field(default_factory=list)  # health at week boundaries the folds passed
     forgotten: list[str] = field(default_factory=list)  # accounts that failed: folded from scratch next time
     attribution: dict[str, AttributionWrites] = field(default_factory=dict)  # credit rows and touches
     folded: dict[str, list[Fact]] = field(default_factory=dict)  # the facts folded, by account
@@ -117,6 +128,7 @@ class Writes:
         self.attribution.pop(account_id, None)
         self.folded.pop(account_id, None)
         self.checkpoints = [each for each in self.checkpoints if each[0] != account_id]
+        self.trend = [each for each in self.trend if each[0] != account_id]
         self.forgotten.append(account_id)
 
 
@@ -295,7 +307,7 @@ class Projector:
                 both = {each.id for each in folded.findings} & {each.id for _, each in final}
                 if both:  # a rule broke the contract of `take_final`: this account alone stops, not the batch
                     raise ValueError(f"findings {sorted(both)} were given up as final and read as live")
-                view = self.view_of(curs, folded, now, up_to) if with_views else None
+                view = self.view_of(curs, folded, now, up_to, writes) if with_views else None
             except Exception:  # one account's odd data must not stop every other account's findings
                 log.exception("projector: cannot judge account %r; its findings and view stay as they were "
                               "until its next event, or %s from now", account_id, RETRY)
@@ -320,7 +332,7 @@ class Projector:
     def write(self, curs: Cursor[DictRow], writes: Writes, position: int | None, keep_earlier_due: bool) -> None:
         if writes.forgotten:
             self.view.forget(curs, writes.forgotten)
-        self.view.write_checkpoints(curs, writes.refolded, writes.checkpoints)
+        self.view.write_checkpoints(curs, writes.refolded, writes.checkpoints, writes.trend)
         self.view.write(curs, writes.findings, writes.due, position, writes.views, keep_earlier_due=keep_earlier_due,
                         final=writes.final, reopened=writes.reopened, attribution=writes.attribution)
 
@@ -416,19 +428,32 @@ class Projector:
         return Folded(folded, None, deferred, kept)
 
     def fold(self, account_id: str, state: AccountState, facts: Sequence[Fact], now: datetime, writes: Writes,
-             trend: dict[datetime, int | None] | None) -> AccountState:
-        """Fold facts in order: checkpoints noted in `writes`, the trend's points passed noted in `trend`.
+             trend: dict[datetime, int | None]) -> AccountState:
+        """Fold facts in order: checkpoints and the trend's points passed noted in `writes`, the points in `trend`.
 
-        A refold notes them too (at most the trend's 11 points, each read from the small
-        state there), so that the view need not fold the account again from a checkpoint.
+        A refold notes them too (each read from the small state there), so that the view
+        need not fold the account again from a checkpoint. A point `trend` holds at or
+        after the first fact was read before it (from the state with no fact after the
+        point yet): it goes, and is scored again when passed or read.
         """
         writes.folded.setdefault(account_id, []).extend(facts)
-        return fold_recording(state, facts, self.thresholds, self.weights, points=boundaries_before(now, TREND_POINTS),
-                              scores=trend, taken=lambda boundary, data: writes.checkpoints.append(
-                                  (account_id, boundary, data)))
+        if facts:
+            for point in [point for point in trend if point >= facts[0].occurred_at]:
+                del trend[point]
+        passed: dict[datetime, int | None] = {}
+        folded = fold_recording(state, facts, self.thresholds, self.weights, points=boundaries_before(now, TREND_KEPT),
+                                scores=passed, taken=lambda boundary, data: writes.checkpoints.append(
+                                    (account_id, boundary, data)))
+        trend.update(passed)
+        writes.trend.extend((account_id, point, score) for point, score in passed.items())
+        return folded
 
-    def view_of(self, curs: Cursor[DictRow], folded: Folded, now: datetime, up_to: int) -> AccountView:
-        """The account's view at now, with its trend's past points (each the health score at a week boundary)."""
+    def view_of(self, curs: Cursor[DictRow], folded: Folded, now: datetime, up_to: int, writes: Writes) -> AccountView:
+        """The account's view at now, with its trend's past points (each the health score at a week boundary).
+
+        A point is what the folds noted, or read from the state (after the last fact), or
+        stored, or, if none of those, scored by folding the account again (and stored).
+        """
         points = boundaries_before(now, TREND_POINTS)
         known = {point: folded.trend[point] for point in points if point in folded.trend}
         state = folded.state
@@ -437,7 +462,12 @@ class Projector:
                 known[point] = score_at(state, point, self.thresholds, self.weights, folded.findings or [])
         missing = [point for point in points if point not in known]
         if missing:  # before the last fact and not passed since this projector has held the account
-            known |= self.scores_by_folding(curs, state.account_id, missing, up_to)
+            known |= self.view.trend_at(curs, state.account_id, missing)
+            missing = [point for point in points if point not in known]
+        if missing:
+            scored = self.scores_by_folding(curs, state.account_id, missing, up_to)
+            writes.trend.extend((state.account_id, point, score) for point, score in scored.items())
+            known |= scored
         folded.trend = known
         past = [HealthPoint(point, known[point]) for point in points]
         return view_at(state.view, now, folded.findings or [], self.weights, past)
@@ -486,6 +516,7 @@ class Judged:
     due: datetime | None
     checkpoints: list[tuple[str, datetime, bytes]]
     attribution: AttributionWrites
+    trend: list[TrendPoint]
 
 
 def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thresholds: Thresholds,
@@ -495,9 +526,9 @@ def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thr
     present = [fact for fact in ordered if fact.occurred_at <= now]
     deferred = min((fact.occurred_at for fact in ordered if fact.occurred_at > now), default=None)
     checkpoints: list[tuple[str, datetime, bytes]] = []
-    points = boundaries_before(now, TREND_POINTS)
-    scores: dict[datetime, int | None] = {}
-    state = fold_recording(start(account_id, thresholds), present, thresholds, weights, points=points, scores=scores,
+    scores: dict[datetime, int | None] = {}  # the points passed, stored
+    state = fold_recording(start(account_id, thresholds), present, thresholds, weights,
+                           points=boundaries_before(now, TREND_KEPT), scores=scores,
                            taken=lambda boundary, data: checkpoints.append((account_id, boundary, data)))
     moment = Moment(now)
     final = take_final(state)
@@ -506,11 +537,12 @@ def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thr
     attribution = attribution_writes(take_credited(state), live, present, settings)
     findings = findings_at(state, moment, thresholds)
     past = [HealthPoint(point, scores[point] if point in scores else score_at(state, point, thresholds, weights))
-            for point in points]
+            for point in boundaries_before(now, TREND_POINTS)]
     view = view_at(state.view, now, findings, weights, past)
     due = min((each for each in (moment.next_change, deferred, view_changes(state, now)) if each is not None),
               default=None)
-    return Judged(findings, final, view, due, checkpoints, attribution)
+    return Judged(findings, final, view, due, checkpoints, attribution,
+                  [(account_id, point, score) for point, score in scores.items()])
 
 
 def read_findings(folded: Folded, touched: set[str] | None, now: datetime,

@@ -39,6 +39,7 @@ FINDINGS_TABLE = f"{LIVE}_findings"
 ACCOUNT_VIEWS_TABLE = f"{LIVE}_accounts"
 SETTINGS_TABLE = f"{LIVE}_settings"
 CHECKPOINTS_TABLE = f"{LIVE}_checkpoints"
+TREND_TABLE = f"{LIVE}_trend"
 TRACKING_TABLE = f"{LIVE}_tracking"
 WRITE_LOCK = 3_600_360  # pg_advisory_xact_lock key of the projected views
 CREATE_LOCK = 0x6378333630_766977  # serialises processes creating the views' tables, triggers and functions
@@ -53,7 +54,9 @@ class ProjectedViews(PostgresTrackingRecorder):
     again with no new event), `_tracking` (the library's tracking table), `_settings`
     (the rule thresholds the rows were judged with) and `_checkpoints` (each account's
     folded state at some week boundaries, `projections.folding`; an account's state now
-    is its latest checkpoint with the events after it), and attribution's `_attribution_credits`
+    is its latest checkpoint with the events after it), `_trend` (the health score at
+    week boundaries the account's fold has passed: what the trend and `asOf` read instead
+    of folding the weeks again), and attribution's `_attribution_credits`
     and `_attribution_touches` (`service.projection.attribution_store`).
     """
 
@@ -115,6 +118,19 @@ class ProjectedViews(PostgresTrackingRecorder):
             " SELECT * FROM unnest(%b::text[], %b::timestamptz[], %b::bytea[])"
             " ON CONFLICT (account_id, boundary) DO UPDATE SET state = excluded.state"
         ).format(checkpoints)
+        trend = Identifier(f"{name}_trend")
+        self.delete_trend_from = SQL(
+            "DELETE FROM {0} t USING unnest(%b::text[], %b::timestamptz[]) AS d (account_id, boundary)"
+            " WHERE t.account_id = d.account_id AND t.boundary >= d.boundary"
+        ).format(trend)
+        self.upsert_trend = SQL(
+            "INSERT INTO {0} (account_id, boundary, score)"
+            " SELECT * FROM unnest(%b::text[], %b::timestamptz[], %b::int4[])"
+            " ON CONFLICT (account_id, boundary) DO UPDATE SET score = excluded.score"
+        ).format(trend)
+        self.select_trend = SQL(
+            "SELECT boundary, score FROM {0} WHERE account_id = %s AND boundary = ANY(%s::timestamptz[])"
+        ).format(trend)
         settings = Identifier(f"{name}_settings")
         self.select_settings = SQL("SELECT thresholds, generation FROM {0} WHERE id = 1").format(settings)
         self.upsert_settings = SQL(
@@ -188,18 +204,35 @@ class ProjectedViews(PostgresTrackingRecorder):
             self._insert_tracking(curs, Tracking(APPLICATION, position))
 
     def write_checkpoints(self, curs: Cursor[DictRow], refolded: Mapping[str, datetime | None],
-                          checkpoints: Sequence[tuple[str, datetime, bytes]]) -> None:
-        """Drop each refolded account's checkpoints from its instant (None: all of them); add the new ones."""
+                          checkpoints: Sequence[tuple[str, datetime, bytes]],
+                          trend: Sequence[TrendPoint] = ()) -> None:
+        """Drop each refolded account's checkpoints and trend points from its instant (None: all of them); add the
+        new ones.
+
+        A trend point is written only once the account's fold has passed its boundary (a
+        fact after it, or its first fact, was folded), so only a late event, which refolds,
+        can change it.
+        """
         if refolded:
-            curs.execute(self.delete_checkpoints_from, (list(refolded), [
-                datetime.min.replace(tzinfo=timezone.utc) if instant is None else instant
-                for instant in refolded.values()]))
+            dropped = (list(refolded), [datetime.min.replace(tzinfo=timezone.utc) if instant is None else instant
+                                        for instant in refolded.values()])
+            curs.execute(self.delete_checkpoints_from, dropped)
+            curs.execute(self.delete_trend_from, dropped)
         if checkpoints:
             columns = list(zip(*checkpoints, strict=True))
             curs.execute(self.upsert_checkpoints, [list(column) for column in columns])
+        if trend:
+            latest = {(account_id, boundary): score for account_id, boundary, score in trend}  # a refold's, last
+            curs.execute(self.upsert_trend, ([account_id for account_id, _ in latest],
+                                             [boundary for _, boundary in latest], list(latest.values())))
+
+    def trend_at(self, curs: Cursor[DictRow], account_id: str, points: Sequence[datetime]) -> dict[datetime, int | None]:
+        """The account's stored health scores at those of `points` its fold has passed."""
+        curs.execute(self.select_trend, (account_id, list(points)), prepare=True)
+        return {row["boundary"]: row["score"] for row in curs.fetchall()}
 
     def forget(self, curs: Cursor[DictRow], account_ids: Sequence[str]) -> None:
-        """Drop accounts' checkpoints: they are folded from their first event when next judged."""
+        """Drop accounts' checkpoints and trend points: they are folded from their first event when next judged."""
         self.write_checkpoints(curs, {account_id: None for account_id in account_ids}, [])
 
     def checkpoint_before(self, curs: Cursor[DictRow], account_id: str, instant: datetime) -> tuple[datetime, bytes] | None:
@@ -268,11 +301,15 @@ def create_statements(name: str) -> list[Composed]:
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, boundary timestamptz NOT NULL,"
             " state bytea NOT NULL, PRIMARY KEY (account_id, boundary))")
         .format(Identifier(f"{name}_checkpoints")),
+        SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, boundary timestamptz NOT NULL, score int,"
+            " PRIMARY KEY (account_id, boundary))")
+        .format(Identifier(f"{name}_trend")),
     ]
 
 
-TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_checkpoints", CREDITS, TOUCHES,
-                  DAILY)
+TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_checkpoints", "_trend", CREDITS,
+                  TOUCHES, DAILY)
+TrendPoint = tuple[str, datetime, int | None]  # (account id, week boundary, the health score there)
 
 
 def drop_view(curs: Cursor[DictRow], name: str) -> None:

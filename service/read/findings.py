@@ -2,11 +2,13 @@
 
 The live findings are the projector's rows. Findings as of a time T are, by the
 time-travel law of `rules.md`, the rules applied to the account's events with
-`occurredAt <= T` and judged at T. They are folded from the projector's checkpoint at or
-before the oldest point of T's health trend, with the account's events after it up to T
-(by the timeline index), by the same pure folds the projector runs. An event the
-projector has not taken in yet that is dated before that checkpoint sends the read to
-the checkpoint before it, so a late event counts at once.
+`occurredAt <= T` and judged at T. They are folded from the projector's latest
+checkpoint at or before T, with the account's events after it up to T (by the timeline
+index), by the same pure folds the projector runs. T's health trend reads the scores the
+projector stored at the week boundaries its folds passed; a point it has none for sends
+the read to the checkpoint at or before that point, and is scored on the way. An event
+the projector has not taken in yet sends the read to the checkpoint before it, and its
+week's stored scores and those after are not used, so a late event counts at once.
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ from projections.view.health import HealthWeights
 from projections.view.model import HealthPoint
 from projections.weeks import boundaries_before
 from service.projection.projector import TREND_POINTS
-from service.projection.view_store import CHECKPOINTS_TABLE, FINDINGS_TABLE, SETTINGS_TABLE, TRACKING_TABLE
+from service.projection.view_store import (
+    CHECKPOINTS_TABLE,
+    FINDINGS_TABLE,
+    SETTINGS_TABLE,
+    TRACKING_TABLE,
+    TREND_TABLE,
+)
 from service.read.accounts import EventRecord
 from service.read.pool import ReadPool
 from service.store.tables import EVENTS_TABLE
@@ -91,6 +99,10 @@ WHERE notification_id > coalesce((SELECT max(notification_id) FROM {TRACKING_TAB
 
 FINAL_BY = f"""
 SELECT {COLUMNS} FROM {FINDINGS_TABLE} WHERE account_id = $1 AND final_at <= $2
+"""
+
+TREND_AT = f"""
+SELECT boundary, score FROM {TREND_TABLE} WHERE account_id = $1 AND boundary = ANY($2::timestamptz[])
 """
 
 CHECKPOINT_BEFORE = f"""
@@ -187,28 +199,31 @@ class FindingReads:
         ]
 
     async def judged_as_of(self, account_id: str, as_of: datetime) -> Judged:
-        """The account's state, findings and trend as of `as_of`: folded from the checkpoint at or before its trend.
+        """The account's state, findings and trend as of `as_of`: folded from the checkpoint at or before it.
 
-        The checkpoint, the findings final by its boundary (rows it does not hold) and
-        the events after it are read in one snapshot, so a projector refolding the
-        account meanwhile cannot make a finding count twice or not at all.
+        The stored trend points, the checkpoint, the findings final by its boundary (rows
+        it does not hold) and the events after it are read in one snapshot, so a projector
+        refolding the account meanwhile cannot make a finding count twice or not at all.
         """
         thresholds = await self.thresholds_in_force()
         points = boundaries_before(as_of, TREND_POINTS)
         stream = account_stream_id(account_id)
 
-        async def read(connection: "Connection") -> tuple[asyncpg.Record | None, list[asyncpg.Record], list[asyncpg.Record]]:
+        async def read(connection: "Connection") -> tuple[dict[datetime, int | None], asyncpg.Record | None,
+                                                          list[asyncpg.Record], list[asyncpg.Record]]:
             async with connection.transaction(isolation="repeatable_read", readonly=True):
-                chosen = await connection.fetchrow(CHECKPOINT_BEFORE, account_id, min(points) + JUST_AFTER)
-                if chosen is not None:
-                    not_taken_in = await connection.fetchval(NOT_TAKEN_IN_BEFORE, stream)
-                    if not_taken_in is not None and not_taken_in <= chosen["boundary"]:
-                        chosen = await connection.fetchrow(CHECKPOINT_BEFORE, account_id, not_taken_in)
+                not_taken_in = await connection.fetchval(NOT_TAKEN_IN_BEFORE, stream)
+                stored = {row["boundary"]: row["score"] for row in await connection.fetch(TREND_AT, account_id, points)
+                          if not_taken_in is None or row["boundary"] < not_taken_in}
+                missing = [point for point in points if point not in stored]
+                before = min(missing) + JUST_AFTER if missing else as_of + JUST_AFTER
+                chosen = await connection.fetchrow(
+                    CHECKPOINT_BEFORE, account_id, before if not_taken_in is None else min(before, not_taken_in))
                 since = NEVER if chosen is None else chosen["boundary"]
                 final = [] if chosen is None else await connection.fetch(FINAL_BY, account_id, since)
-                return chosen, final, await connection.fetch(ACCOUNT_EVENTS_BETWEEN, stream, since, as_of)
+                return stored, chosen, final, await connection.fetch(ACCOUNT_EVENTS_BETWEEN, stream, since, as_of)
 
-        chosen, final_rows, rows = await self.pool.run(read)
+        stored, chosen, final_rows, rows = await self.pool.run(read)
         base, final = start(account_id, thresholds), tuple(FindingRecord.from_row(row) for row in final_rows)
         if chosen is not None:
             try:
@@ -218,10 +233,11 @@ class FindingReads:
                 rows = await self.pool.fetch(ACCOUNT_EVENTS_BETWEEN, stream, NEVER, as_of)
         facts = sorted((fact_from_stored(row["notification_id"], row["topic"], row["state"], row["occurred_at"])[0]
                         for row in rows), key=ORDER)
-        # The trend's points are scored from the state at each (the findings then read there); the findings final
-        # before the checkpoint were resolved before its oldest point, so they count at none of them.
-        scores: dict[datetime, int | None] = {}
-        state = fold_recording(base, facts, thresholds, self.weights, points=points, scores=scores)
+        # The points not stored are scored from the state at each (the findings then read there); they all come
+        # at or after the checkpoint, so the findings final before it, resolved by then, count at none of them.
+        scores: dict[datetime, int | None] = dict(stored)
+        missing = [point for point in points if point not in stored]
+        state = fold_recording(base, facts, thresholds, self.weights, points=missing, scores=scores)
         findings = findings_at(state, Moment(as_of), thresholds)
         past = tuple(HealthPoint(point, scores[point] if point in scores else score_at(state, point, thresholds,
                                                                                           self.weights, findings))

@@ -24,10 +24,19 @@ from projections.folding import CHECKPOINT_EVERY
 from projections.history import history_of
 from projections.thresholds import DEFAULT_THRESHOLDS
 from projections.view.account import account_view
+from projections.weeks import boundaries_before
 from service.projection import projector as projector_module
 from service.projection.finding_changes import CHANGES_TABLE
-from service.projection.projector import Projector
-from service.projection.view_store import CHECKPOINTS_TABLE, FINDINGS_TABLE, ProjectedViews, histories, open_view_store
+from service.projection.projector import TREND_POINTS, Projector
+from service.projection.view_store import (
+    CHECKPOINTS_TABLE,
+    FINDINGS_TABLE,
+    TREND_TABLE,
+    WRITE_LOCK,
+    ProjectedViews,
+    histories,
+    open_view_store,
+)
 from service.settings import connection_params
 from tests.integration.test_findings import eventually
 from tests.support import graphql, record, unique
@@ -261,6 +270,112 @@ def test_as_of_from_checkpoints_answers_as_the_reference_and_never_serves_a_bad_
         with view.datastore.transaction(commit=True) as curs:
             curs.execute(f"UPDATE {CHECKPOINTS_TABLE} SET state = 'garbage' WHERE account_id = %s", (account,))
         assert [parsed(each) for each in as_of_answers(client, account, instants)] == [parsed(each) for each in answers]
+    finally:
+        view.datastore.close()
+
+
+def test_a_trend_point_read_before_an_event_dated_before_it_is_scored_again(
+    client: httpx.Client, views: tuple[ProjectedViews, ProjectedViews]
+) -> None:
+    """A view read at a week boundary after the account's last event holds that score; an event that arrives next,
+    dated before the boundary though after the last event (in order), changes it."""
+    account = unique()
+    point = boundaries_before(NOW - timedelta(days=1), 1)[0]
+
+    def before_point(days: float) -> str:
+        return (point - timedelta(days=days)).isoformat()
+
+    record(client, [
+        {"id": f"{account}-n", "source": "survey", "type": "marketing.nps.responded", "accountId": account,
+         "contactId": "c-1", "occurredAt": before_point(20), "data": {"score": 9, "surveyId": "S-1"}},
+        {"id": f"{account}-t1", "source": "desk", "type": "support.ticket.opened", "accountId": account,
+         "occurredAt": before_point(3), "data": {"ticketId": "T-1", "priority": "low"}}])
+    projector = projected(views[0])
+    trend_before = rows_of(views[0], account)[1]["health"]["trend"]  # type: ignore[index]
+    record(client, [{"id": f"{account}-t2", "source": "desk", "type": "support.ticket.opened", "accountId": account,
+                     "occurredAt": before_point(1), "data": {"ticketId": "T-2", "priority": "urgent"}}])
+    caught_up(projector)
+    trend_after = rows_of(views[0], account)[1]["health"]["trend"]  # type: ignore[index]
+    at_point = [each["score"] for each in (*trend_before, *trend_after) if each["at"] == point.isoformat()]
+    assert len(at_point) == 2 and at_point[0] != at_point[1]
+    projected(views[1])
+    assert rows_of(views[0], account) == rows_of(views[1], account)
+
+
+def changing_weeks(account: str, weeks: int) -> list[dict[str, Any]]:
+    """Each week an NPS answer and a ticket, the scores and priorities changing and half the tickets resolved: a
+    health trend that moves from week to week."""
+    made: list[dict[str, Any]] = []
+    for week in range(weeks):
+        base = 7 * week + 1
+        made += [
+            {"id": f"{account}-n{week}", "source": "survey", "type": "marketing.nps.responded", "accountId": account,
+             "contactId": f"c-{week % 3}", "occurredAt": at(base + 3),
+             "data": {"score": (10, 9, 3, 8, 0)[week % 5], "surveyId": f"S-{week}"}},
+            {"id": f"{account}-t{week}", "source": "desk", "type": "support.ticket.opened", "accountId": account,
+             "occurredAt": at(base + 2), "data": {"ticketId": f"T-{week}", "priority": ("low", "urgent")[week % 2]}},
+        ]
+        if week % 2 == 0:
+            made.append({"id": f"{account}-r{week}", "source": "desk", "type": "support.ticket.resolved",
+                         "accountId": account, "occurredAt": at(base + 0.5), "data": {"ticketId": f"T-{week}"}})
+    return made
+
+
+def stored_trend(view: ProjectedViews, account: str) -> dict[datetime, int | None]:
+    with view.datastore.transaction(commit=False) as curs:
+        curs.execute(f"SELECT boundary, score FROM {TREND_TABLE} WHERE account_id = %s", (account,))
+        return {row["boundary"]: row["score"] for row in curs.fetchall()}
+
+
+def test_as_of_reads_stored_trend_points_and_counts_a_late_event_the_projector_has_not_taken_in(
+    client: httpx.Client, database_url: str
+) -> None:
+    """The trend of an asOf is the projector's stored scores where it has them, scored by folding where not; an event
+    stored but not yet taken in by the projector counts at once, in the stored points after it too."""
+    account = unique()
+    record(client, changing_weeks(account, 30))
+    view = open_view_store(connection_params(database_url))
+    instants = [NOW - timedelta(days=3.5), NOW - timedelta(days=30)]
+    points = {point for instant in instants for point in boundaries_before(instant, TREND_POINTS)}
+    try:
+        assert eventually(lambda: points <= set(stored_trend(view, account)), timeout=30), stored_trend(view, account)
+        with view.datastore.transaction(commit=False) as curs:
+            facts = histories(curs, [account], view.position(curs))[account]
+        answers = [parsed(each) for each in as_of_answers(client, account, instants)]
+        assert answers == [reference_answer(facts, account, instant) for instant in instants]
+        assert len({score for answer in answers for _, score in answer["health"]["trend"]}) > 3  # a trend that moves
+        # Points no longer stored are scored by folding from the checkpoint at or before them: the same answers.
+        with view.datastore.transaction(commit=True) as curs:
+            curs.execute(f"DELETE FROM {TREND_TABLE} WHERE account_id = %s AND boundary < %s",
+                         (account, NOW - timedelta(days=60)))
+        assert [parsed(each) for each in as_of_answers(client, account, instants)] == answers
+        # A promoter's answer 45 days ago, recorded while the projector is held: asOf counts it at once.
+        late = {"id": f"{account}-late", "source": "survey", "type": "marketing.nps.responded", "accountId": account,
+                "contactId": "c-2", "occurredAt": at(45), "data": {"score": 10, "surveyId": "S-late"}}
+        with view.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))  # the projector waits for it
+            record(client, [late])
+            held = [parsed(each) for each in as_of_answers(client, account, instants)]
+            curs.execute(f"SELECT count(*) AS n FROM {TREND_TABLE} WHERE account_id = %s AND boundary > %s",
+                         (account, NOW - timedelta(days=45)))
+            row = curs.fetchone()
+            assert row is not None and row["n"] >= 5  # the stored points after it, from before it was taken in
+        with view.datastore.transaction(commit=False) as curs:
+            facts = histories(curs, [account], view.position(curs) + 1)[account]
+        assert len(facts) == 76
+        expected = [reference_answer(facts, account, instant) for instant in instants]
+        assert expected != answers and held == expected
+        # Once taken in, the points from its instant are scored again and stored: the same answers.
+        assert eventually(lambda: points <= set(stored_trend(view, account))
+                          and stored_trend(view, account) != {}, timeout=30)
+        assert eventually(lambda: [parsed(each) for each in as_of_answers(client, account, instants)] == expected,
+                          timeout=30)
+        # A point stored when it was recent, older than a refold scores again, goes with a late event before it.
+        old = boundaries_before(NOW - timedelta(weeks=27), 1)[0]
+        with view.datastore.transaction(commit=True) as curs:
+            curs.execute(f"INSERT INTO {TREND_TABLE} (account_id, boundary, score) VALUES (%s, %s, 1)", (account, old))
+        record(client, [{**late, "id": f"{account}-older", "occurredAt": at(7 * 28 + 3)}])
+        assert eventually(lambda: old not in stored_trend(view, account), timeout=30)
     finally:
         view.datastore.close()
 

@@ -37,6 +37,12 @@ def folds() -> dict[str, Fold[Any]]:
     return {rule_id: rule.fold for rule_id, rule in RULES.items()}
 
 
+@cache
+def folds_taking(fact_type: str) -> tuple[tuple[str, Fold[Any]], ...]:
+    """The rules' folds that take facts of a type, by id in `folds()` order: what a fact steps (most take few types)."""
+    return tuple((rule_id, fold) for rule_id, fold in folds().items() if fact_type in fold.types)
+
+
 Final = tuple[datetime, Finding]  # (the instant of the fact at which the finding became final, the finding)
 Credited = tuple[datetime, Converted]  # (the instant of the fact at which the conversion settled, it and its touches)
 
@@ -83,8 +89,10 @@ def advance(account: AccountState, fact: Fact, thresholds: Thresholds,
     """The state with one more fact, which must come after every fact taken so far."""
     if account.last is not None and ORDER(fact) <= account.last:
         raise OutOfOrder(f"{fact.order} does not come after {account.last}")
-    for rule_id, fold in (chosen or folds()).items():
-        if rule_id in account.rules and fact.type in fold.types:
+    taking = folds_taking(fact.type) if not chosen else [
+        (rule_id, fold) for rule_id, fold in chosen.items() if fact.type in fold.types]
+    for rule_id, fold in taking:
+        if rule_id in account.rules:
             account.rules[rule_id] = fold.step(account.rules[rule_id], fact, thresholds[rule_id])
             if fold.take_final is not None:
                 account.final.extend((fact.occurred_at, each)

@@ -183,6 +183,7 @@ class FindingReads:
         self.pool = pool
         self.thresholds = thresholds
         self.weights = weights
+        self.parsed: tuple[str, Thresholds] | None = None  # the stored thresholds' text, and what it gave
 
     async def of_accounts(self, keys: Sequence[FindingsKey]) -> list[list[FindingRecord]]:
         """Live findings of many accounts in one query, for a DataLoader keyed by (account, open_only).
@@ -260,9 +261,16 @@ class FindingReads:
         return judged
 
     async def thresholds_in_force(self) -> Thresholds:
-        """The thresholds the live view was judged with, so that as of now equals the live view."""
+        """The thresholds the live view was judged with, so that as of now equals the live view.
+
+        Read at every `asOf`; parsed again only when the stored text changes (a rebuild).
+        """
         stored = await self.pool.fetchval(STORED_THRESHOLDS)
-        return thresholds_from(orjson.loads(stored), lenient=True) if stored is not None else self.thresholds
+        if stored is None:
+            return self.thresholds
+        if self.parsed is None or self.parsed[0] != stored:
+            self.parsed = stored, thresholds_from(orjson.loads(stored), lenient=True)
+        return self.parsed[1]
 
     async def page(
         self, limit: int, *, open_only: bool | None, rule: str | None, department: str | None,

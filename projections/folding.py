@@ -39,6 +39,8 @@ def score_at(state: AccountState, point: datetime, thresholds: Thresholds, weigh
     the point are the ones that count (`rules.md`, time travel), so they need not be read
     from the state again.
     """
+    if state.last is not None and point < state.last[0]:
+        raise ValueError(f"a state folded up to {state.last[0]} cannot be scored at {point}")
     if findings is None:
         findings = findings_at(state, Moment(point), thresholds)
     return health_at(state.view, point, findings, weights)

@@ -50,8 +50,14 @@ class ViewReads:
         return views
 
     def as_of(self, judged: Judged, as_of: datetime) -> dict[str, Any]:
-        """The view as it was at `as_of`: read from the state then, by the same fold as the projector's."""
-        return view_at(judged.state.view, as_of, judged.findings, self.weights, judged.past).to_json()
+        """The view as it was at `as_of`: read from the state then, by the same fold as the projector's.
+
+        In the shape of a stored view (`orjson`, as the projector writes it), which is also
+        several times faster than `dataclasses.asdict`'s deep copy.
+        """
+        view: dict[str, Any] = orjson.loads(orjson.dumps(view_at(judged.state.view, as_of, judged.findings,
+                                                                 self.weights, judged.past)))
+        return view
 
 
 def trend_through(view: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -92,22 +92,30 @@ SELECT notification_id, topic, state, occurred_at FROM {EVENTS_TABLE}
 WHERE originator_id = $1 AND occurred_at > $2 AND occurred_at <= $3
 """
 
-NOT_TAKEN_IN_BEFORE = f"""
-SELECT min(occurred_at) FROM {EVENTS_TABLE}
-WHERE notification_id > coalesce((SELECT max(notification_id) FROM {TRACKING_TABLE}), 0) AND originator_id = $1
-"""
-
 FINAL_BY = f"""
 SELECT {COLUMNS} FROM {FINDINGS_TABLE} WHERE account_id = $1 AND final_at <= $2
 """
 
-TREND_AT = f"""
-SELECT boundary, score FROM {TREND_TABLE} WHERE account_id = $1 AND boundary = ANY($2::timestamptz[])
-"""
-
-CHECKPOINT_BEFORE = f"""
-SELECT boundary, state FROM {CHECKPOINTS_TABLE} WHERE account_id = $1 AND boundary < $2
-ORDER BY boundary DESC LIMIT 1
+# In one round trip: the earliest instant of the account's events the projector has not taken in yet, the trend
+# points stored before it ($3, ordered), and the checkpoint to fold from: the latest before that instant, and at or
+# before the first point not stored (or T, $4).
+AS_OF_START = f"""
+WITH pending AS (
+  SELECT min(occurred_at) AS at FROM {EVENTS_TABLE}
+  WHERE notification_id > coalesce((SELECT max(notification_id) FROM {TRACKING_TABLE}), 0) AND originator_id = $2
+), stored AS (
+  SELECT boundary, score FROM {TREND_TABLE}
+  WHERE account_id = $1 AND boundary = ANY($3::timestamptz[]) AND boundary < coalesce((SELECT at FROM pending), 'infinity')
+), bound AS (
+  SELECT least(coalesce((SELECT min(p) FROM unnest($3::timestamptz[]) AS p WHERE p NOT IN (SELECT boundary FROM stored)),
+                        $4::timestamptz) + interval '1 microsecond', (SELECT at FROM pending)) AS before
+)
+SELECT (SELECT array_agg(boundary ORDER BY boundary) FROM stored) AS boundaries,
+       (SELECT array_agg(score ORDER BY boundary) FROM stored) AS scores, c.boundary, c.state
+FROM bound LEFT JOIN LATERAL (
+  SELECT boundary, state FROM {CHECKPOINTS_TABLE} WHERE account_id = $1 AND boundary < bound.before
+  ORDER BY boundary DESC LIMIT 1
+) AS c ON true
 """
 
 NEVER = datetime(1, 1, 2, tzinfo=timezone.utc)
@@ -121,14 +129,19 @@ JudgedKey = tuple[str, datetime]  # (account id, asOf)
 class Judged(NamedTuple):
     """An account as of a moment: its folded state, its findings then, and its health trend's past points.
 
-    `findings` are those of the state; `final` those that had become final by the
-    checkpoint it was folded from (the projector's final rows), all resolved then.
+    `findings` are those of the state; `final_rows` those that had become final by the
+    checkpoint it was folded from (the projector's final rows), all resolved then: read as
+    records (`final`) only by an answer that lists resolved findings.
     """
 
     state: AccountState
     findings: list[Finding]
     past: tuple[HealthPoint, ...]
-    final: tuple[FindingRecord, ...] = ()
+    final_rows: tuple[asyncpg.Record, ...] = ()
+
+    @property
+    def final(self) -> list[FindingRecord]:
+        return [FindingRecord.from_row(row) for row in self.final_rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,19 +226,16 @@ class FindingReads:
         async def read(connection: "Connection") -> tuple[dict[datetime, int | None], asyncpg.Record | None,
                                                           list[asyncpg.Record], list[asyncpg.Record]]:
             async with connection.transaction(isolation="repeatable_read", readonly=True):
-                not_taken_in = await connection.fetchval(NOT_TAKEN_IN_BEFORE, stream)
-                stored = {row["boundary"]: row["score"] for row in await connection.fetch(TREND_AT, account_id, points)
-                          if not_taken_in is None or row["boundary"] < not_taken_in}
-                missing = [point for point in points if point not in stored]
-                before = min(missing) + JUST_AFTER if missing else as_of + JUST_AFTER
-                chosen = await connection.fetchrow(
-                    CHECKPOINT_BEFORE, account_id, before if not_taken_in is None else min(before, not_taken_in))
+                begun = await connection.fetchrow(AS_OF_START, account_id, stream, points, as_of)
+                assert begun is not None
+                stored = dict(zip(begun["boundaries"] or (), begun["scores"] or (), strict=True))
+                chosen = None if begun["boundary"] is None else begun
                 since = NEVER if chosen is None else chosen["boundary"]
                 final = [] if chosen is None else await connection.fetch(FINAL_BY, account_id, since)
                 return stored, chosen, final, await connection.fetch(ACCOUNT_EVENTS_BETWEEN, stream, since, as_of)
 
         stored, chosen, final_rows, rows = await self.pool.run(read)
-        base, final = start(account_id, thresholds), tuple(FindingRecord.from_row(row) for row in final_rows)
+        base, final = start(account_id, thresholds), tuple(final_rows)
         if chosen is not None:
             try:
                 base = decode(chosen["state"])
@@ -304,6 +314,6 @@ class FindingReads:
 
 def records_as_of(judged: Judged, open_only: bool | None) -> list[FindingRecord]:
     """The findings of a judging as records, the most recently detected first."""
-    found = [*map(FindingRecord.from_finding, judged.findings), *judged.final]
+    found = [*map(FindingRecord.from_finding, judged.findings), *(judged.final if open_only is not True else ())]
     chosen = [each for each in found if open_only is None or each.is_open == open_only]
     return sorted(chosen, key=lambda each: (each.detected_at, each.id), reverse=True)

@@ -344,25 +344,21 @@ def test_as_of_reads_stored_trend_points_and_counts_a_late_event_the_projector_h
         answers = [parsed(each) for each in as_of_answers(client, account, instants)]
         assert answers == [reference_answer(facts, account, instant) for instant in instants]
         assert len({score for answer in answers for _, score in answer["health"]["trend"]}) > 3  # a trend that moves
-        # Points no longer stored are scored by folding from the checkpoint at or before them: the same answers.
-        with view.datastore.transaction(commit=True) as curs:
-            curs.execute(f"DELETE FROM {TREND_TABLE} WHERE account_id = %s AND boundary < %s",
-                         (account, NOW - timedelta(days=60)))
-        assert [parsed(each) for each in as_of_answers(client, account, instants)] == answers
-        # A promoter's answer 45 days ago, recorded while the projector is held: asOf counts it at once.
+        # Promoters' answers 45 and 100 days ago, recorded while the projector is held: asOf counts them at once, the
+        # first in the stored points after it, the second though the latest checkpoint before T is after it.
         late = {"id": f"{account}-late", "source": "survey", "type": "marketing.nps.responded", "accountId": account,
-                "contactId": "c-2", "occurredAt": at(45), "data": {"score": 10, "surveyId": "S-late"}}
+                "contactId": "c-9", "occurredAt": at(45), "data": {"score": 10, "surveyId": "S-late"}}
         with view.datastore.transaction(commit=False) as curs:
             curs.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))  # the projector waits for it
-            record(client, [late])
+            record(client, [late, {**late, "id": f"{account}-later", "contactId": "c-8", "occurredAt": at(100)}])
             held = [parsed(each) for each in as_of_answers(client, account, instants)]
             curs.execute(f"SELECT count(*) AS n FROM {TREND_TABLE} WHERE account_id = %s AND boundary > %s",
                          (account, NOW - timedelta(days=45)))
             row = curs.fetchone()
             assert row is not None and row["n"] >= 5  # the stored points after it, from before it was taken in
         with view.datastore.transaction(commit=False) as curs:
-            facts = histories(curs, [account], view.position(curs) + 1)[account]
-        assert len(facts) == 76
+            facts = histories(curs, [account], view.position(curs) + 2)[account]
+        assert len(facts) == 77
         expected = [reference_answer(facts, account, instant) for instant in instants]
         assert expected != answers and held == expected
         # Once taken in, the points from its instant are scored again and stored: the same answers.
@@ -370,6 +366,29 @@ def test_as_of_reads_stored_trend_points_and_counts_a_late_event_the_projector_h
                           and stored_trend(view, account) != {}, timeout=30)
         assert eventually(lambda: [parsed(each) for each in as_of_answers(client, account, instants)] == expected,
                           timeout=30)
+        # One the day before a checkpoint's boundary, asked as of that boundary while held: the checkpoint there
+        # lacks it, so the read folds from the one before.
+        with view.datastore.transaction(commit=False) as curs:
+            curs.execute(f"SELECT max(boundary) AS at FROM {CHECKPOINTS_TABLE} WHERE account_id = %s", (account,))
+            row = curs.fetchone()
+        assert row is not None and row["at"] is not None
+        boundary: datetime = row["at"]
+        with view.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            record(client, [{**late, "id": f"{account}-eve", "contactId": "c-7",
+                             "occurredAt": (boundary - timedelta(days=1)).isoformat()}])
+            got = parsed(as_of_answers(client, account, [boundary])[0])
+        with view.datastore.transaction(commit=False) as curs:
+            facts = histories(curs, [account], view.position(curs) + 1)[account]
+        assert len(facts) == 78 and got == reference_answer(facts, account, boundary)
+        expected = [reference_answer(facts, account, instant) for instant in instants]
+        assert eventually(lambda: [parsed(each) for each in as_of_answers(client, account, instants)] == expected,
+                          timeout=30)
+        # Points no longer stored are scored by folding from the checkpoint at or before them: the same answers.
+        with view.datastore.transaction(commit=True) as curs:
+            curs.execute(f"DELETE FROM {TREND_TABLE} WHERE account_id = %s AND boundary < %s",
+                         (account, NOW - timedelta(days=60)))
+        assert [parsed(each) for each in as_of_answers(client, account, instants)] == expected
         # A point stored when it was recent, older than a refold scores again, goes with a late event before it.
         old = boundaries_before(NOW - timedelta(weeks=27), 1)[0]
         with view.datastore.transaction(commit=True) as curs:

@@ -39,18 +39,22 @@ def checkpoint_due(last_at: datetime | None, next_at: datetime) -> datetime | No
 
 
 def fold_through(account: AccountState, facts: Iterable[Fact], thresholds: Thresholds,
-                 crossed: Callable[[datetime, AccountState, datetime], None]) -> AccountState:
+                 crossed: Callable[[datetime, AccountState, datetime], None],
+                 folded: Callable[[Fact], None] | None = None) -> AccountState:
     """Fold facts in order, telling `crossed` of each stretch of week boundaries between two facts.
 
     `crossed(first, state, next_at)`: every boundary from `first` up to (not including)
     `next_at`, the next fact's instant, holds `state` (the state after every fact up to
     it). `crossed` must copy what it keeps (encode it): the state goes on changing in place.
+    `folded`, if given, is told of each fact once it is folded.
     """
     for fact in facts:
         boundary = checkpoint_due(account.last_at, fact.occurred_at)
         if boundary is not None:
             crossed(boundary, account, fact.occurred_at)
         account = advance(account, fact, thresholds)
+        if folded is not None:
+            folded(fact)
     return account
 
 

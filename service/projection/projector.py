@@ -85,8 +85,9 @@ RETRY = timedelta(hours=1)  # an account that cannot be judged is tried again th
 TREND_POINTS = 11  # past points of the health trend, at week boundaries
 # Weeks back from now whose boundaries a fold scores as it passes them and stores (`_trend`): the trend points of an
 # `asOf` in that span are read, not folded again. Boundaries passed live are always in it; a rebuild or a refold
-# scores those of the last half year, about a sixth more work than the trend's own 11 (bench/as_of_cost.py).
-TREND_KEPT = 26
+# scores the trend's 11 and a month more, so that an asOf up to a month back reads all its points. Each week more
+# costs a rebuild about 1.5% (26 weeks cost about 20% more than 11 for accounts of 1,000 events a year).
+TREND_KEPT = 16
 # While batches come full (a backlog after a stop, a bulk load), each is twice the last, up to this many times the
 # batch size: an account with events all through the backlog is judged and written once per batch, so fewer, larger
 # batches catch up faster; live traffic (batches not full) keeps the batch size and its latency.

@@ -105,17 +105,40 @@ def rebuilt(datastore: PostgresDatastore, conninfo: str, thresholds: Thresholds,
         for statement in drop_rollup_statements(SHADOW):
             curs.execute(statement)
     now = utc_now()
+    phases = Phases()
     events, accounts, findings = bulk_load(shadow, conninfo, thresholds, weights, now, progress, workers)
+    phases.done("judging and writing")
     with datastore.transaction(commit=True) as curs:  # the daily sums of the bulk load, then kept by the triggers
         for statement in rollup_statements(SHADOW):
             curs.execute(statement)
+    phases.done("attribution's daily sums")
     follower = Projector(shadow, thresholds, batch_size=5000, weights=weights)
     while follower.step() >= follower.batch_size:
         pass
+    phases.done("catching up with the log")
     with datastore.transaction(commit=True) as curs:
         analyze_view(curs, SHADOW)
+    phases.done("planner statistics")
     swap(datastore, follower)
+    phases.done("swap")
+    log.info("rebuild: %d events of %d accounts; %s", events, accounts, phases)
     return RebuildReport(events, accounts, findings, time.perf_counter() - started)
+
+
+class Phases:
+    """How long each phase of a rebuild took, for its closing log line (where a slow rebuild spends its time)."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.taken: list[tuple[str, float]] = []
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.taken.append((name, now - self.last))
+        self.last = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.taken)
 
 
 def bulk_load(shadow: ProjectedViews, conninfo: str, thresholds: Thresholds, weights: HealthWeights,

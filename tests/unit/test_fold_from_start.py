@@ -37,6 +37,11 @@ def test_folded_from_start_equals_the_reference(facts: list[Fact], weights: obje
     assert all(each.resolved_at is not None for each in final)
     assert judged.view == account_view(history, now, findings, weights,  # type: ignore[arg-type]
                                        findings_then=findings_then(history))
+    for _, point, score in judged.trend:  # the points stored: the reference's health at each, judged there
+        then = history.until(point)
+        expected_view = account_view(then, point, evaluate(then, point, DEFAULT_THRESHOLDS).findings,
+                                     weights, findings_then=findings_then(then))  # type: ignore[arg-type]
+        assert expected_view.health is not None and score == expected_view.health.score, point
     ordered = sorted(stored, key=lambda each: each.order)
     for account_id, boundary, data in judged.checkpoints:
         expected = start(account_id, DEFAULT_THRESHOLDS)

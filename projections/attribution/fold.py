@@ -105,7 +105,14 @@ def read(account: Attributing, as_of: datetime, settings: AttributionSettings) -
     open_touches = touches_of(fact for fact in account.touches
                               if (since is None or fact.occurred_at > since)
                               and within(fact, as_of, settings.lookback_days))
-    return [converted(each) for each in (*account.settled, *settle(account, settings))], open_touches
+    return not_taken(account, settings), open_touches
+
+
+def not_taken(account: Attributing, settings: AttributionSettings) -> list[Converted]:
+    """`read`'s conversions alone (those not taken yet, with their touches), at any moment from the latest fact on:
+    what the projector keeps as live credit rows. Without the open journey's touches, which cost a touch per fact of
+    the window."""
+    return [converted(each) for each in (*account.settled, *settle(account, settings))]
 
 
 def settle(account: Attributing, settings: AttributionSettings) -> list[Settled]:

@@ -165,6 +165,7 @@ class Projector:
         self.discarded = 0  # checkpoints that did not decode
         self.judged_last = 0  # accounts the last `judge_and_write` judged (with `until`, maybe not all it was given)
         self.prefetched: dict[str, tuple[datetime, tuple[datetime, bytes] | None, list[Fact]]] = {}
+        self.kept_points: tuple[datetime | None, list[datetime]] = None, []  # (now, the boundaries a fold scores)
 
     def step(self) -> int:
         """Take in the next batch of events, in a transaction of its own; return how many there were.
@@ -340,7 +341,7 @@ class Projector:
     def attribution_of(self, state: AccountState, now: datetime, facts: Sequence[Fact]) -> AttributionWrites:
         """The account's settled conversions since last taken, its conversions not settled, and the touches folded."""
         settings = attribution_settings(self.thresholds)
-        live = attribution_fold.read(state.attribution, now, settings)[0] if state.attribution else []
+        live = attribution_fold.not_taken(state.attribution, settings) if state.attribution else []
         return attribution_writes(take_credited(state), live, facts, settings)
 
     def prefetch(self, curs: Cursor[DictRow], instants: Mapping[str, datetime],
@@ -438,11 +439,13 @@ class Projector:
         point yet): it goes, and is scored again when passed or read.
         """
         writes.folded.setdefault(account_id, []).extend(facts)
+        if self.kept_points[0] != now:
+            self.kept_points = now, boundaries_before(now, TREND_KEPT)
         if facts:
             for point in [point for point in trend if point >= facts[0].occurred_at]:
                 del trend[point]
         passed: dict[datetime, int | None] = {}
-        folded = fold_recording(state, facts, self.thresholds, self.weights, points=boundaries_before(now, TREND_KEPT),
+        folded = fold_recording(state, facts, self.thresholds, self.weights, points=self.kept_points[1],
                                 scores=passed, taken=lambda boundary, data: writes.checkpoints.append(
                                     (account_id, boundary, data)))
         trend.update(passed)
@@ -534,7 +537,7 @@ def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thr
     moment = Moment(now)
     final = take_final(state)
     settings = attribution_settings(thresholds)
-    live = attribution_fold.read(state.attribution, now, settings)[0] if state.attribution else []
+    live = attribution_fold.not_taken(state.attribution, settings) if state.attribution else []
     attribution = attribution_writes(take_credited(state), live, present, settings)
     findings = findings_at(state, moment, thresholds)
     past = [HealthPoint(point, scores[point] if point in scores else score_at(state, point, thresholds, weights))

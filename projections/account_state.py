@@ -64,7 +64,7 @@ class AccountState:
     view: view_fold.ViewState  # the account view's parts
     unchecked: int = 0  # facts taken since the last checkpoint (`projections.folding`)
     final: list[Final] = field(default_factory=list)  # findings that became final, not yet taken by the caller
-    attribution: Attributing | None = None  # None: not folded (a state started for chosen rules only)
+    attribution: Attributing | None = None  # None: not folded (a state started for chosen rules only, an asOf read)
     credited: list[Credited] = field(default_factory=list)  # conversions settled, not yet taken by the caller
 
     @property

@@ -23,10 +23,10 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from projections.attribution.journeys import (
+    TOUCHES,
     Conversion,
     Touch,
     conversion_of,
-    touch_of,
     touches_of,
 )
 from projections.attribution.settings import AttributionSettings
@@ -81,8 +81,9 @@ def step(account: Attributing, fact: Fact, settings: AttributionSettings) -> Att
         account.settled += settle(account, settings)
         account.waiting = []
     horizon = fact.occurred_at - timedelta(days=settings.lookback_days)
-    del account.touches[:bisect_right(account.touches, horizon, key=lambda each: each.occurred_at)]
-    if touch_of(fact) is not None:
+    if account.touches and account.touches[0].occurred_at <= horizon:
+        del account.touches[:bisect_right(account.touches, horizon, key=lambda each: each.occurred_at)]
+    if fact.type in TOUCHES:  # a touch (`touch_of`), kept as its fact
         account.touches.append(fact)
     elif (conversion := conversion_of(fact, account.change, settings)) is not None:
         account.waiting.append(Waiting(*conversion))

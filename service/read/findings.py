@@ -244,6 +244,9 @@ class FindingReads:
                 rows = await self.pool.fetch(ACCOUNT_EVENTS_BETWEEN, stream, NEVER, as_of)
         facts = sorted((fact_from_stored(row["notification_id"], row["topic"], row["state"], row["occurred_at"])[0]
                         for row in rows), key=ORDER)
+        # Attribution as of T is read from the credit rows (`service.read.attribution`), not from this state: its fold
+        # is not advanced here (a quarter of an event's folding).
+        base.attribution = None
         # The points not stored are scored from the state at each (the findings then read there); they all come
         # at or after the checkpoint, so the findings final before it, resolved by then, count at none of them.
         scores: dict[datetime, int | None] = dict(stored)

@@ -10,7 +10,7 @@ Attribution is one more fold (`projections.attribution.fold`), with its settings
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
@@ -110,12 +110,42 @@ def advance(account: AccountState, fact: Fact, thresholds: Thresholds,
     return account
 
 
+def check_readable(account: AccountState, instant: datetime) -> None:
+    """A state is read at its last fact's instant or later: earlier, it holds facts that had not happened."""
+    if account.last is not None and instant < account.last[0]:
+        raise ValueError(f"a state folded up to {account.last[0]} cannot be read at {instant}")
+
+
+RuleReads = dict[str, tuple[list[Finding], datetime | None]]  # rule -> its findings at a moment, their next change
+
+
+def read_rules(account: AccountState, instant: datetime, thresholds: Thresholds, prior: Mapping[str, Any],
+               touched: Set[str] | None) -> RuleReads:
+    """Each rule's findings at `instant` (no earlier than the last fact) and when they next change with no new fact.
+
+    A rule's findings change only with a fact of a type it folds, or when their next
+    change comes: a rule read before (`prior`, at an earlier instant) keeps that read if
+    none of its types is in `touched` (the types folded since; None: not known) and its
+    next change has not come. The others are read again.
+    """
+    check_readable(account, instant)
+    reads: RuleReads = {}
+    for rule_id, fold in folds().items():
+        if rule_id not in account.rules:
+            continue
+        read = prior.get(rule_id)
+        if read is None or touched is None or fold.types & touched or (read[1] is not None and read[1] <= instant):
+            moment = Moment(instant)
+            read = list(fold.read(account.rules[rule_id], moment, thresholds[rule_id])), moment.next_change
+        reads[rule_id] = read
+    return reads
+
+
 def findings_at(account: AccountState, moment: Moment, thresholds: Thresholds,
                 rule_ids: Iterable[str] | None = None) -> list[Finding]:
     """The findings at the moment (no earlier than the last fact taken): the rules' (or the chosen rules')
     read of their states, and those final but not yet taken out."""
-    if account.last is not None and moment.instant < account.last[0]:
-        raise ValueError(f"a state folded up to {account.last[0]} cannot be read at {moment.instant}")
+    check_readable(account, moment.instant)
     chosen = folds()
     wanted = set(account.rules) if rule_ids is None else set(rule_ids)
     found = [each for rule_id, rule_state in account.rules.items() if rule_id in wanted

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 
-from projections.account_state import AccountState, checkpoint_bytes, findings_at, folds
+from projections.account_state import AccountState, RuleReads, check_readable, checkpoint_bytes, findings_at, read_rules
 from projections.checkpoints import fold_through
 from projections.facts import Fact
 from projections.findings import Finding, Moment
@@ -39,8 +39,7 @@ def score_at(state: AccountState, point: datetime, thresholds: Thresholds, weigh
     the point are the ones that count (`rules.md`, time travel), so they need not be read
     from the state again.
     """
-    if state.last is not None and point < state.last[0]:
-        raise ValueError(f"a state folded up to {state.last[0]} cannot be scored at {point}")
+    check_readable(state, point)
     if findings is None:
         findings = findings_at(state, Moment(point), thresholds)
     return health_at(state.view, point, findings, weights)
@@ -50,35 +49,24 @@ class Scorer:
     """Health scores at the week boundaries one fold passes, in order: `score_at`'s, for less.
 
     A rule's findings are read again at a point only if a fact of its types was folded
-    since it was last read, or its next change (`Moment.next_change`) has come: until
-    then they are those read before, as the projector's `read_findings` relies on. Most
-    boundaries of a long history are passed with few rules changed, and each score
-    reads the view's components alone.
+    since it was last read, or its next change has come (`read_rules`, as the projector
+    reads them). Most boundaries of a long history are passed with few rules changed,
+    and each score reads the view's components alone.
     """
 
     def __init__(self, thresholds: Thresholds, weights: HealthWeights) -> None:
         self.thresholds = thresholds
         self.weights = weights
-        self.reads: dict[str, tuple[list[Finding], datetime | None]] = {}  # rule -> its findings, their next change
+        self.reads: RuleReads = {}
         self.touched: set[str] = set()  # the types of the facts folded since the last score
 
     def folded(self, fact: Fact) -> None:
         self.touched.add(fact.type)
 
     def score(self, state: AccountState, point: datetime) -> int | None:
-        if state.last is not None and point < state.last[0]:
-            raise ValueError(f"a state folded up to {state.last[0]} cannot be scored at {point}")
-        found: list[Finding] = []
-        for rule_id, fold in folds().items():
-            if rule_id not in state.rules:
-                continue
-            read = self.reads.get(rule_id)
-            if read is None or fold.types & self.touched or (read[1] is not None and read[1] <= point):
-                moment = Moment(point)
-                read = list(fold.read(state.rules[rule_id], moment, self.thresholds[rule_id])), moment.next_change
-                self.reads[rule_id] = read
-            found.extend(read[0])
+        self.reads = read_rules(state, point, self.thresholds, self.reads, self.touched)
         self.touched.clear()
+        found = [each for findings, _ in self.reads.values() for each in findings]
         found.extend(each for _, each in state.final if each.rule in state.rules)
         return health_at(state.view, point, found, self.weights)
 
@@ -94,11 +82,14 @@ def fold_recording(account: AccountState, facts: Iterable[Fact], thresholds: Thr
 
     scorer = Scorer(thresholds, weights) if scores is not None and findings is None else None
 
+    def score(state: AccountState, point: datetime) -> int | None:
+        return scorer.score(state, point) if scorer is not None else score_at(state, point, thresholds, weights,
+                                                                                 findings)
+
     def crossed(first: datetime, state: AccountState, next_at: datetime) -> None:
         if scores is not None:
             for point in sorted(point for point in points if first <= point < next_at):
-                scores[point] = scorer.score(state, point) if scorer is not None \
-                    else score_at(state, point, thresholds, weights, findings)
+                scores[point] = score(state, point)
         if taken is not None and state.unchecked >= CHECKPOINT_EVERY:
             last = first + WEEK * ((next_at - first) // WEEK) if next_at > first else first
             boundary = last if last < next_at else last - WEEK  # the latest boundary of the stretch
@@ -108,6 +99,5 @@ def fold_recording(account: AccountState, facts: Iterable[Fact], thresholds: Thr
     facts = list(facts)
     if account.last is None and facts and scores is not None:  # before its first fact the account is empty
         for point in sorted(point for point in points if point < facts[0].occurred_at):
-            scores[point] = scorer.score(account, point) if scorer is not None \
-                else score_at(account, point, thresholds, weights, findings)
+            scores[point] = score(account, point)
     return fold_through(account, facts, thresholds, crossed, None if scorer is None else scorer.folded)

@@ -44,7 +44,7 @@ from projections.account_state import (
     Final,
     attribution_settings,
     findings_at,
-    folds,
+    read_rules,
     start,
     take_credited,
     take_final,
@@ -556,16 +556,6 @@ def read_findings(folded: Folded, touched: set[str] | None, now: datetime,
     A rule's findings change only with a fact of a type it folds, or when its next
     change comes; the others keep what they read before (`touched` None: read them all).
     """
-    results: dict[str, tuple[list[Finding], datetime | None]] = {}
-    for rule_id, fold in folds().items():
-        prior = folded.by_rule.get(rule_id)
-        if (prior is not None and touched is not None and not fold.types & touched
-                and (prior[1] is None or prior[1] > now)):
-            results[rule_id] = prior
-            continue
-        moment = Moment(now)
-        results[rule_id] = (list(fold.read(folded.state.rules[rule_id], moment, thresholds[rule_id])),
-                            moment.next_change)
-    folded.by_rule = results
+    results = folded.by_rule = read_rules(folded.state, now, thresholds, folded.by_rule, touched)
     found = sorted((each for found, _ in results.values() for each in found), key=lambda each: (each.detected_at, each.id))
     return found, min((change for _, change in results.values() if change is not None), default=None)

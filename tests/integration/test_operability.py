@@ -143,6 +143,8 @@ def test_metrics_count_what_was_taken_in_and_time_each_operation(client: httpx.C
     assert {each["index"] for each in again["rejected"]} == {2, 3}  # the second event has several faults
     for _ in range(2):
         assert "errors" not in graphql(client, "query OpsPanel($id: ID!) { account(id: $id) { id } }", {"id": account})
+    # the projector has taken these events in (whatever ran before this test): its position is a real one
+    eventually(lambda: value(scrape(client), "cx360_projection_checkpoint_position", view="cx360_view") > 0)
     after = scrape(client)
 
     def grew(name: str, **labels: str) -> float:

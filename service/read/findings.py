@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import asyncpg
 import orjson
@@ -44,9 +44,6 @@ from service.read.accounts import EventRecord
 from service.read.pool import ReadPool
 from service.store.tables import EVENTS_TABLE
 
-if TYPE_CHECKING:
-    from service.read.pool import Connection
-
 COLUMNS = "id, account_id, rule, severity, departments, evidence, detected_at, resolved_at, summary"
 
 ACCOUNTS_FINDINGS = f"""
@@ -54,8 +51,6 @@ SELECT {COLUMNS} FROM {FINDINGS_TABLE}
 WHERE account_id = ANY($1::text[])
 ORDER BY detected_at DESC, id DESC
 """
-
-STORED_THRESHOLDS = f"SELECT thresholds FROM {SETTINGS_TABLE} WHERE id = 1"
 
 FINDINGS = f"""
 SELECT {COLUMNS} FROM {FINDINGS_TABLE}
@@ -92,14 +87,12 @@ SELECT notification_id, topic, state, occurred_at FROM {EVENTS_TABLE}
 WHERE originator_id = $1 AND occurred_at > $2 AND occurred_at <= $3
 """
 
-FINAL_BY = f"""
-SELECT {COLUMNS} FROM {FINDINGS_TABLE} WHERE account_id = $1 AND final_at <= $2
-"""
-
-# In one round trip: the earliest instant of the account's events the projector has not taken in yet, the trend
-# points stored before it ($3, ordered), and the checkpoint to fold from: the latest before that instant, and at or
-# before the first point not stored (or T, $4).
-AS_OF_START = f"""
+# Everything an asOf reads, in one statement (one snapshot, one round trip): the thresholds in force; the earliest
+# instant of the account's events the projector has not taken in yet, and the trend points stored before it ($3,
+# ordered); the checkpoint to fold from (the latest before that instant, and at or before the first point not stored,
+# or T, $4); the findings final by its boundary (rows it does not hold); and the events after it up to T. Rows of
+# the last two come as arrays of anonymous records (tuples, in their columns' order).
+AS_OF = f"""
 WITH pending AS (
   SELECT min(occurred_at) AS at FROM {EVENTS_TABLE}
   WHERE notification_id > coalesce((SELECT max(notification_id) FROM {TRACKING_TABLE}), 0) AND originator_id = $2
@@ -109,13 +102,19 @@ WITH pending AS (
 ), bound AS (
   SELECT least(coalesce((SELECT min(p) FROM unnest($3::timestamptz[]) AS p WHERE p NOT IN (SELECT boundary FROM stored)),
                         $4::timestamptz) + interval '1 microsecond', (SELECT at FROM pending)) AS before
-)
-SELECT (SELECT array_agg(boundary ORDER BY boundary) FROM stored) AS boundaries,
-       (SELECT array_agg(score ORDER BY boundary) FROM stored) AS scores, c.boundary, c.state
-FROM bound LEFT JOIN LATERAL (
-  SELECT boundary, state FROM {CHECKPOINTS_TABLE} WHERE account_id = $1 AND boundary < bound.before
+), chosen AS (
+  SELECT boundary, state FROM {CHECKPOINTS_TABLE} WHERE account_id = $1 AND boundary < (SELECT before FROM bound)
   ORDER BY boundary DESC LIMIT 1
-) AS c ON true
+)
+SELECT (SELECT thresholds FROM {SETTINGS_TABLE} WHERE id = 1) AS thresholds,
+       (SELECT array_agg(boundary ORDER BY boundary) FROM stored) AS boundaries,
+       (SELECT array_agg(score ORDER BY boundary) FROM stored) AS scores, c.boundary, c.state,
+       (SELECT array_agg(f) FROM (SELECT {COLUMNS} FROM {FINDINGS_TABLE}
+                                  WHERE account_id = $1 AND final_at <= c.boundary) AS f) AS final,
+       (SELECT array_agg(e) FROM (SELECT notification_id, topic, state, occurred_at FROM {EVENTS_TABLE}
+                                  WHERE originator_id = $2 AND occurred_at > coalesce(c.boundary, $5)
+                                    AND occurred_at <= $4) AS e) AS events
+FROM (SELECT 1) AS one LEFT JOIN chosen AS c ON true
 """
 
 NEVER = datetime(1, 1, 2, tzinfo=timezone.utc)
@@ -130,18 +129,22 @@ class Judged(NamedTuple):
     """An account as of a moment: its folded state, its findings then, and its health trend's past points.
 
     `findings` are those of the state; `final_rows` those that had become final by the
-    checkpoint it was folded from (the projector's final rows), all resolved then: read as
-    records (`final`) only by an answer that lists resolved findings.
+    checkpoint it was folded from (the projector's final rows, as tuples in `COLUMNS`'
+    order), all resolved then: read as records (`final`) only by an answer that lists
+    resolved findings.
     """
 
     state: AccountState
     findings: list[Finding]
     past: tuple[HealthPoint, ...]
-    final_rows: tuple[asyncpg.Record, ...] = ()
+    final_rows: tuple[tuple[Any, ...], ...] = ()
 
     @property
     def final(self) -> list[FindingRecord]:
-        return [FindingRecord.from_row(row) for row in self.final_rows]
+        return [FindingRecord(str(id_), account_id, rule, severity, tuple(departments), tuple(evidence), detected_at,
+                              resolved_at, summary)
+                for id_, account_id, rule, severity, departments, evidence, detected_at, resolved_at, summary
+                in self.final_rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,35 +218,27 @@ class FindingReads:
     async def judged_as_of(self, account_id: str, as_of: datetime) -> Judged:
         """The account's state, findings and trend as of `as_of`: folded from the checkpoint at or before it.
 
-        The stored trend points, the checkpoint, the findings final by its boundary (rows
-        it does not hold) and the events after it are read in one snapshot, so a projector
-        refolding the account meanwhile cannot make a finding count twice or not at all.
+        The thresholds, the stored trend points, the checkpoint, the findings final by its
+        boundary (rows it does not hold) and the events after it are read by one statement,
+        in one snapshot, so a projector refolding the account meanwhile cannot make a
+        finding count twice or not at all.
         """
-        thresholds = await self.thresholds_in_force()
         points = boundaries_before(as_of, TREND_POINTS)
         stream = account_stream_id(account_id)
-
-        async def read(connection: "Connection") -> tuple[dict[datetime, int | None], asyncpg.Record | None,
-                                                          list[asyncpg.Record], list[asyncpg.Record]]:
-            async with connection.transaction(isolation="repeatable_read", readonly=True):
-                begun = await connection.fetchrow(AS_OF_START, account_id, stream, points, as_of)
-                assert begun is not None
-                stored = dict(zip(begun["boundaries"] or (), begun["scores"] or (), strict=True))
-                chosen = None if begun["boundary"] is None else begun
-                since = NEVER if chosen is None else chosen["boundary"]
-                final = [] if chosen is None else await connection.fetch(FINAL_BY, account_id, since)
-                return stored, chosen, final, await connection.fetch(ACCOUNT_EVENTS_BETWEEN, stream, since, as_of)
-
-        stored, chosen, final_rows, rows = await self.pool.run(read)
-        base, final = start(account_id, thresholds), tuple(final_rows)
-        if chosen is not None:
+        begun = await self.pool.fetchrow(AS_OF, account_id, stream, points, as_of, NEVER)
+        assert begun is not None
+        thresholds = self.thresholds_of(begun["thresholds"])
+        stored = dict(zip(begun["boundaries"] or (), begun["scores"] or (), strict=True))
+        rows: list[tuple[Any, ...]] = begun["events"] or []
+        base, final = start(account_id, thresholds), tuple(begun["final"] or ())
+        if begun["state"] is not None:
             try:
-                base = decode(chosen["state"])
+                base = decode(begun["state"])
             except StaleCheckpoint:  # another release's: folded from the first event instead
-                chosen, final = None, ()
-                rows = await self.pool.fetch(ACCOUNT_EVENTS_BETWEEN, stream, NEVER, as_of)
-        facts = sorted((fact_from_stored(row["notification_id"], row["topic"], row["state"], row["occurred_at"])[0]
-                        for row in rows), key=ORDER)
+                final = ()
+                rows = [tuple(row) for row in await self.pool.fetch(ACCOUNT_EVENTS_BETWEEN, stream, NEVER, as_of)]
+        facts = sorted((fact_from_stored(position, topic, state, occurred_at)[0]
+                        for position, topic, state, occurred_at in rows), key=ORDER)
         # Attribution as of T is read from the credit rows (`service.read.attribution`), not from this state: its fold
         # is not advanced here (a quarter of an event's folding).
         base.attribution = None
@@ -273,12 +268,11 @@ class FindingReads:
                 judged.append(error)
         return judged
 
-    async def thresholds_in_force(self) -> Thresholds:
-        """The thresholds the live view was judged with, so that as of now equals the live view.
+    def thresholds_of(self, stored: str | None) -> Thresholds:
+        """The thresholds the live view was judged with (its stored text), so that as of now equals the live view.
 
         Read at every `asOf`; parsed again only when the stored text changes (a rebuild).
         """
-        stored = await self.pool.fetchval(STORED_THRESHOLDS)
         if stored is None:
             return self.thresholds
         if self.parsed is None or self.parsed[0] != stored:

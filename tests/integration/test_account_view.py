@@ -11,7 +11,7 @@ import httpx
 from service.access.keys import ACTIVE
 from service.api.schema import build_schema
 from service.bootstrap import open_context
-from service.read.findings import ACCOUNT_EVENTS_BETWEEN
+from service.read.findings import AS_OF
 from service.settings import Settings
 from service.stream.logs import CHANGE_LOG, EVENT_LOG
 from tests.integration.test_findings import ago, eventually
@@ -196,7 +196,7 @@ async def test_an_as_of_query_reads_and_judges_the_account_once(client: httpx.Cl
         result = await build_schema().execute(query, {"id": account, "asOf": ago(days=1)}, context_value=context.for_request())
     assert result.errors is None, result.errors
     assert result.data["account"]["findings"] and result.data["account"]["health"]  # type: ignore[index]
-    assert queries.count(ACCOUNT_EVENTS_BETWEEN) == 1, queries  # not once for the view and once per findings field
+    assert queries.count(AS_OF) == 1, queries  # not once for the view and once per findings field
 
 
 def test_a_repeated_account_query_is_fresh_after_an_event_or_a_new_judgement(client: httpx.Client) -> None:

@@ -146,7 +146,11 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def add_import_parser(commands: Any) -> None:
-    command = commands.add_parser("import", help="import events from a JSONL or CSV file (resumable; docs/producers.md)")
+    command = commands.add_parser(
+        "import", help="import events from a JSONL or CSV file (resumable; docs/producers.md)",
+        epilog="exit status: 0 every line stored (or stored before), 4 done with lines rejected or in conflict "
+               "(see the rejections file), 1 the database failed midway (run it again to resume), 2 bad arguments, "
+               "3 no database")
     command.add_argument("file", type=Path, help="the file: one envelope per line (.jsonl, .ndjson) or a CSV with a header")
     command.add_argument("--format", choices=("jsonl", "csv"), help="default: by the file's suffix (.csv is CSV)")
     command.add_argument("--mapping", type=Path, help="a TOML file mapping CSV columns: [columns] and [constants]")

@@ -13,6 +13,7 @@ from service.settings import Settings
 from service.store.event_store import StoreUnavailable
 
 MAX_BATCH = 100_000
+SOME_NOT_STORED = 4  # the exit code of an import done with lines rejected or in conflict (the rejections file says which)
 
 
 def import_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -60,4 +61,4 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
           f"{progress.duplicates:,} duplicates, {progress.conflicts:,} conflicts, {progress.rejected:,} rejected"
           f"{f' (see {plan.rejections.name})' if progress.rejected or progress.conflicts else ''}; "
           f"{seconds:.1f} s this run{f', resumed after line {resumed:,}' if resumed else ''}")
-    return 0
+    return SOME_NOT_STORED if progress.rejected or progress.conflicts else 0

@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from service.producers.import_command import SOME_NOT_STORED
 from service.store.tables import EVENTS_TABLE
 from tests.support import event, unique
 
@@ -44,7 +45,7 @@ def test_a_jsonl_file_is_imported_with_its_rejections_by_line_and_a_second_run_f
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n")
     done = import_cli(database_url, path, "--batch", "2")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == SOME_NOT_STORED, done.stderr  # done, with lines not stored: a script can tell
     assert "4 new, 0 duplicates, 1 conflicts, 2 rejected (see events.jsonl.rejections)" in done.stdout
     assert "through line 8" in done.stdout
     rejections = (tmp_path / "events.jsonl.rejections").read_text().splitlines()
@@ -55,7 +56,7 @@ def test_a_jsonl_file_is_imported_with_its_rejections_by_line_and_a_second_run_f
     assert stored(database_url, source) == ["e-0", "e-1", "e-3", "e-4"]
     assert not (tmp_path / "events.jsonl.checkpoint").exists()
     again = import_cli(database_url, path)
-    assert again.returncode == 0 and "0 new, 4 duplicates, 1 conflicts, 2 rejected" in again.stdout
+    assert again.returncode == SOME_NOT_STORED and "0 new, 4 duplicates, 1 conflicts, 2 rejected" in again.stdout
     assert (tmp_path / "events.jsonl.rejections").read_text().splitlines() == rejections  # written anew, once
 
 
@@ -71,7 +72,7 @@ def test_a_csv_is_mapped_by_a_toml_file_and_flags_with_typed_cells(database_url:
     mapping.write_text('[columns]\nid = "ref"\naccountId = "customer"\noccurredAt = "when"\n'
                        '"data.invoiceId" = "invoice"\n"data.level" = "lvl"\n\n[constants]\ntype = "billing.dunning.sent"\n')
     done = import_cli(database_url, path, "--mapping", mapping, "--set", f"source={source}", "--map", "data.channel=note")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == SOME_NOT_STORED, done.stderr
     assert "2 new, 0 duplicates, 0 conflicts, 2 rejected" in done.stdout
     rejections = (tmp_path / "dunning.csv.rejections").read_text().splitlines()
     assert rejections == ["line 3: data.level: must be at least 1 and at most 3 (got 7)",
@@ -131,7 +132,7 @@ def test_a_killed_import_resumed_stores_nothing_twice_and_misses_nothing(databas
     assert stored_before >= halfway["accepted"] and stored_before < count - 20
 
     resumed = import_cli(database_url, path, "--batch", "200")
-    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.returncode == SOME_NOT_STORED, resumed.stderr  # 20 lines rejected
     ids = stored(database_url, source)
     valid = [f"k-{i:05d}" for i in range(count) if i % 1000 != 7]
     assert ids == valid  # nothing missing, nothing twice

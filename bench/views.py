@@ -157,7 +157,10 @@ def main() -> None:
         print(f"stored {args.events:,} events over {args.accounts:,} accounts in {stored:.0f}s; rebuilt the views "
               f"({report.findings:,} findings) in {report.seconds:.0f}s = {report.events / report.seconds:,.0f} events/s")
         rng = random.Random(7)
-        ids = [f"{run}-account-{rng.randrange(args.accounts)}" for _ in range(args.requests)]
+        # distinct accounts where there are enough: a repeat would be answered by the response cache, not asked first
+        picked = rng.sample(range(args.accounts), args.requests) if args.requests <= args.accounts else \
+            [rng.randrange(args.accounts) for _ in range(args.requests)]
+        ids = [f"{run}-account-{n}" for n in picked]
         with running_service(url, args.port, "off") as base:
             http = asyncio.run(over_http(base, ids))
             again = asyncio.run(over_http(base, ids))  # the same accounts, unchanged: the response cache

@@ -163,9 +163,12 @@ class Items:
             self.resolved_now[incident] = fact.occurred_at
 
     def forget_before(self, now: datetime) -> None:
+        horizon = now - RECENT
         for instants in self.recent.values():
-            del instants[:bisect_right(instants, now - RECENT)]
-        self.resolved_now = {incident: at for incident, at in self.resolved_now.items() if at == now}
+            if instants and instants[0] <= horizon:  # most facts drop nothing
+                del instants[:bisect_right(instants, horizon)]
+        if self.resolved_now:
+            self.resolved_now = {incident: at for incident, at in self.resolved_now.items() if at == now}
 
     # reading, as of a moment no earlier than the latest fact taken
 

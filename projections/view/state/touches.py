@@ -63,8 +63,10 @@ class Touches:
         if department is None:
             department = self.departments[fact.department] = Department(fact.occurred_at, fact.type)
         department.take(fact)
+        horizon = fact.occurred_at - KEPT
         for each in self.departments.values():
-            each.forget_before(fact.occurred_at - KEPT)
+            if each.events and each.events[0] <= horizon:  # most facts drop nothing (outbound instants are events')
+                each.forget_before(horizon)
 
     def seen(self, department: str) -> bool:
         return department in self.departments

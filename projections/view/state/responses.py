@@ -39,7 +39,8 @@ class Responses:
             self.follow_up = fact
         horizon = fact.occurred_at - KEPT
         for kept in (self.nps, self.csat):
-            del kept[:bisect_right(kept, horizon, key=lambda each: each.occurred_at)]
+            if kept and kept[0].occurred_at <= horizon:  # most facts drop nothing
+                del kept[:bisect_right(kept, horizon, key=lambda each: each.occurred_at)]
 
     def timeline(self, account_id: str) -> Timeline:
         """The facts the satisfaction parts read, as a timeline: they read no other."""

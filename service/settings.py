@@ -79,6 +79,7 @@ class Settings:
     subscriber_ping_seconds: float = 15.0  # graphql-transport-ws keep-alive pings
     write_timeout_seconds: float = 5.0  # a batch is stored, or said not to be, within this
     read_timeout_seconds: float = 1.0  # the longest a read waits to open a database connection
+    query_timeout_seconds: float = 30.0  # the longest one statement of the API's own pool runs (statement_timeout)
     log_format: str = "text"  # text | json
     ready_max_lag_events: int = 10_000  # /readyz fails when the projection is further behind (0: no limit)
     ready_max_lag_seconds: int = 300  # nor when its oldest event not taken in waits longer (0: no limit)
@@ -131,6 +132,7 @@ class Settings:
             subscriber_ping_seconds=integer(env, "CX360_SUBSCRIBER_PING_MS", milliseconds(cls.subscriber_ping_seconds), 100, 3_600_000) / 1000,
             write_timeout_seconds=integer(env, "CX360_WRITE_TIMEOUT_MS", milliseconds(cls.write_timeout_seconds), 100, 600_000) / 1000,
             read_timeout_seconds=integer(env, "CX360_READ_TIMEOUT_MS", milliseconds(cls.read_timeout_seconds), 10, 600_000) / 1000,
+            query_timeout_seconds=integer(env, "CX360_QUERY_TIMEOUT_MS", milliseconds(cls.query_timeout_seconds), 100, 3_600_000) / 1000,
             health_weights=read_weights(Path(env["CX360_HEALTH_WEIGHTS_FILE"]))
             if env.get("CX360_HEALTH_WEIGHTS_FILE") else DEFAULT_WEIGHTS,
             attribution=read_attribution(Path(env["CX360_ATTRIBUTION_FILE"]))

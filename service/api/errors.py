@@ -9,6 +9,7 @@ from strawberry.extensions import MaskErrors
 
 from domain.fields import NUL_REFUSED, SURROGATE_REFUSED, has_lone_surrogate
 from service.api.scalars import ScalarError
+from service.read.pool import QueryTimedOut
 from service.runtime.health import DatabaseUnavailable
 
 MASKED = "Internal error; it has been logged."
@@ -38,7 +39,7 @@ def text_argument(argument: str, value: str) -> str:
     return value
 
 
-SHOWN = (BadInput, ServiceUnavailable, DatabaseUnavailable, ScalarError, GraphQLError)
+SHOWN = (BadInput, ServiceUnavailable, DatabaseUnavailable, QueryTimedOut, ScalarError, GraphQLError)
 
 
 def should_mask(error: GraphQLError) -> bool:

@@ -7,7 +7,10 @@ server ended (a restart, a failover) is replaced and the read tried once more: r
 change nothing, so that is safe. A database that cannot be reached raises
 `DatabaseUnavailable`, which the API answers as a retryable error, and is reported to
 the process's `DatabaseHealth` (one log line per outage); while it is known to be down,
-reads answer at once instead of each trying to connect.
+reads answer at once instead of each trying to connect. A statement that runs longer than
+the pool's `statement_timeout` (`CX360_QUERY_TIMEOUT_MS`, set by the service on its
+connections) is stopped by the server and raises `QueryTimedOut`, which the API shows as
+is: one heavy question does not hold a connection for as long as it likes.
 """
 
 from __future__ import annotations
@@ -43,6 +46,17 @@ RELEASE_FAILURES = (*LOST, asyncpg.InterfaceError)
 BUSY_WAIT = 10.0  # seconds a read waits for a free connection when all are busy
 
 
+class QueryTimedOut(Exception):
+    """A statement ran past the pool's `statement_timeout` and the server stopped it; shown to the client as is."""
+
+    extensions: dict[str, Any] = {"code": "QUERY_TIMEOUT"}  # graphql-core gives an error the extensions of its cause
+
+    def __init__(self, seconds: float | None) -> None:
+        limit = f" ({seconds:g} s, CX360_QUERY_TIMEOUT_MS)" if seconds is not None else ""
+        super().__init__(f"the database took longer than the query timeout{limit} and stopped the read; "
+                         "ask for less (a shorter range, fewer accounts or items)")
+
+
 def lost(error: BaseException) -> bool:
     """The connection is gone (not a query that ran out of its own time: TimeoutError is an OSError)."""
     return isinstance(error, LOST) and not isinstance(error, TimeoutError)
@@ -51,10 +65,12 @@ def lost(error: BaseException) -> bool:
 class ReadPool:
     """`fetch`, `fetchrow`, `fetchval` and `acquire` of an asyncpg pool, with the bounds above."""
 
-    def __init__(self, pool: asyncpg.Pool, health: DatabaseHealth, busy_wait: float = BUSY_WAIT) -> None:
+    def __init__(self, pool: asyncpg.Pool, health: DatabaseHealth, busy_wait: float = BUSY_WAIT,
+                 query_timeout: float | None = None) -> None:
         self.pool = pool
         self.health = health
         self.busy_wait = busy_wait
+        self.query_timeout = query_timeout  # the connections' statement_timeout, for the error's words
 
     async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[asyncpg.Record]:
         return await self.run(lambda connection: connection.fetch(query, *args, timeout=timeout))
@@ -72,6 +88,8 @@ class ReadPool:
             async with self.acquire() as connection:
                 try:
                     result = await call(connection)
+                except asyncpg.QueryCanceledError:
+                    raise QueryTimedOut(self.query_timeout) from None
                 except Exception as error:
                     if not lost(error):
                         raise
@@ -98,6 +116,8 @@ class ReadPool:
             raise self.unavailable(error) from None
         try:
             yield connection
+        except asyncpg.QueryCanceledError:
+            raise QueryTimedOut(self.query_timeout) from None
         except Exception as error:
             if not lost(error):
                 raise

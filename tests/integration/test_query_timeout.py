@@ -1,0 +1,55 @@
+"""A statement of the API's pool that runs past `CX360_QUERY_TIMEOUT_MS` is stopped by the server, and the client
+is told so, by name; the connection serves the next read."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import asyncpg
+import httpx
+import psycopg
+import pytest
+
+from service.read.pool import QueryTimedOut, ReadPool
+from service.runtime.health import DatabaseHealth
+from service.settings import Settings
+from tests.conftest import RunningServer
+from tests.support import graphql
+
+
+async def test_a_statement_past_the_timeout_is_stopped_and_the_pool_reads_on(database_url: str) -> None:
+    async with asyncpg.create_pool(database_url, min_size=1, max_size=1,
+                                   server_settings={"statement_timeout": "200"}) as pool:
+        reads = ReadPool(pool, DatabaseHealth(), query_timeout=0.2)
+        started = time.monotonic()
+        with pytest.raises(QueryTimedOut, match=r"query timeout \(0.2 s, CX360_QUERY_TIMEOUT_MS\)"):
+            await reads.fetchval("SELECT pg_sleep(5)")
+        assert time.monotonic() - started < 3
+        with pytest.raises(QueryTimedOut):  # through a connection held for several statements, too
+            async with reads.acquire() as connection:
+                await connection.fetchval("SELECT pg_sleep(5)")
+        assert await reads.fetchval("SELECT 1") == 1  # the same (only) connection, usable again
+
+
+@pytest.fixture
+def quick_to_give_up(settings: Settings) -> Iterator[str]:
+    with RunningServer(replace(settings, projector="off", query_timeout_seconds=0.3)) as url:
+        yield url
+
+
+def test_a_read_held_up_past_the_timeout_answers_an_error_naming_it(quick_to_give_up: str, database_url: str) -> None:
+    """A read waiting on a lock counts against the timeout as a slow one does."""
+    with psycopg.connect(database_url) as locker, httpx.Client(base_url=quick_to_give_up, timeout=30) as client:
+        locker.execute("LOCK TABLE cx360_view_findings IN ACCESS EXCLUSIVE MODE")
+        try:
+            started = time.monotonic()
+            body = graphql(client, "{ findings(first: 5) { edges { node { id } } } }")
+            assert time.monotonic() - started < 5
+        finally:
+            locker.rollback()
+        [error] = body["errors"]
+        assert "query timeout (0.3 s, CX360_QUERY_TIMEOUT_MS)" in error["message"], error
+        assert error["extensions"]["code"] == "QUERY_TIMEOUT"
+        assert "errors" not in graphql(client, "{ findings(first: 5) { edges { node { id } } } }")

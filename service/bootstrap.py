@@ -102,11 +102,9 @@ async def open_context(
         stack.push_async_callback(anyio.to_thread.run_sync, handling_store.close)
         projector = await anyio.to_thread.run_sync(lambda: start_projector(settings, url, store, metrics))
         stack.push_async_callback(anyio.to_thread.run_sync, projector.stop)
-        pool = ReadPool(await asyncpg.create_pool(
-            dsn=url, min_size=0, max_size=settings.db_pool_size, init=query_logger(on_query),
-            timeout=settings.read_timeout_seconds,
-            server_settings={"statement_timeout": str(round(settings.query_timeout_seconds * 1000))}),
-            health, query_timeout=settings.query_timeout_seconds)
+        pool = ReadPool(await asyncpg.create_pool(dsn=url, min_size=0, max_size=settings.db_pool_size,
+                                                  init=query_logger(on_query), timeout=settings.read_timeout_seconds),
+                        health, query_timeout=settings.query_timeout_seconds)
         stack.push_async_callback(pool.close)
         event_feed, change_feed = await open_feeds(stack, settings, url, store.indexing_recorder.channel_name,
                                                    pool, health, metrics)
@@ -148,7 +146,7 @@ async def open_feeds(
     for log_channel, source in ((channel, EVENT_LOG), (finding_changes.CHANNEL, CHANGE_LOG)):
         notifier = LogNotifier(url, log_channel, settings.projector_poll_seconds, name=source.name, metrics=metrics,
                                health=health)
-        feed: Feed[Any] = Feed(pool, notifier, source, burst=burst, metrics=metrics)
+        feed: Feed[Any] = Feed(pool.without_query_timeout(), notifier, source, burst=burst, metrics=metrics)
         await notifier.start()
         stack.push_async_callback(notifier.stop)
         await feed.start()

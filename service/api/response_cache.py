@@ -38,6 +38,7 @@ from projections.weeks import boundary_at_or_before
 from service.access.scopes import PRINCIPAL, VIEWS_READ, Principal
 from service.observability.context import current_request, label_operation
 from service.projection.view_store import ACCOUNT_VIEWS_TABLE
+from service.read.pool import QueryTimedOut
 from service.runtime.health import DatabaseUnavailable
 from service.store.tables import ACCOUNTS_TABLE
 
@@ -146,7 +147,7 @@ class AccountResponseCache:
             return None  # the endpoint refuses it, naming the scope
         try:
             row = await context.reads.pool.fetchrow(VERSION, account_id)
-        except (DatabaseUnavailable, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        except (DatabaseUnavailable, QueryTimedOut, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             return None  # the endpoint answers, or says the database is unavailable
         if row is None:
             return None

@@ -90,8 +90,10 @@ WHERE originator_id = $1 AND occurred_at > $2 AND occurred_at <= $3
 # Everything an asOf reads, in one statement (one snapshot, one round trip): the thresholds in force; the earliest
 # instant of the account's events the projector has not taken in yet, and the trend points stored before it ($3,
 # ordered); the checkpoint to fold from (the latest before that instant, and at or before the first point not stored,
-# or T, $4); the findings final by its boundary (rows it does not hold); and the events after it up to T. Rows of
-# the last two come as arrays of anonymous records (tuples, in their columns' order).
+# or T, $4); the findings final by its boundary (rows it does not hold), as JSON; and the events after it up to T,
+# as an array of anonymous records (tuples in their columns' order). A record holding an array (a finding's
+# evidence) would not do: asyncpg decodes an array inside an anonymous record only on a connection that has met
+# that array type before.
 AS_OF = f"""
 WITH pending AS (
   SELECT min(occurred_at) AS at FROM {EVENTS_TABLE}
@@ -109,8 +111,8 @@ WITH pending AS (
 SELECT (SELECT thresholds FROM {SETTINGS_TABLE} WHERE id = 1) AS thresholds,
        (SELECT array_agg(boundary ORDER BY boundary) FROM stored) AS boundaries,
        (SELECT array_agg(score ORDER BY boundary) FROM stored) AS scores, c.boundary, c.state,
-       (SELECT array_agg(f) FROM (SELECT {COLUMNS} FROM {FINDINGS_TABLE}
-                                  WHERE account_id = $1 AND final_at <= c.boundary) AS f) AS final,
+       (SELECT jsonb_agg(to_jsonb(f)) FROM (SELECT {COLUMNS} FROM {FINDINGS_TABLE}
+                                            WHERE account_id = $1 AND final_at <= c.boundary) AS f) AS final,
        (SELECT array_agg(e) FROM (SELECT notification_id, topic, state, occurred_at FROM {EVENTS_TABLE}
                                   WHERE originator_id = $2 AND occurred_at > coalesce(c.boundary, $5)
                                     AND occurred_at <= $4) AS e) AS events
@@ -129,22 +131,18 @@ class Judged(NamedTuple):
     """An account as of a moment: its folded state, its findings then, and its health trend's past points.
 
     `findings` are those of the state; `final_rows` those that had become final by the
-    checkpoint it was folded from (the projector's final rows, as tuples in `COLUMNS`'
-    order), all resolved then: read as records (`final`) only by an answer that lists
-    resolved findings.
+    checkpoint it was folded from (the projector's final rows, as JSON), all resolved
+    then: read as records (`final`) only by an answer that lists resolved findings.
     """
 
     state: AccountState
     findings: list[Finding]
     past: tuple[HealthPoint, ...]
-    final_rows: tuple[tuple[Any, ...], ...] = ()
+    final_rows: str | None = None
 
     @property
     def final(self) -> list[FindingRecord]:
-        return [FindingRecord(str(id_), account_id, rule, severity, tuple(departments), tuple(evidence), detected_at,
-                              resolved_at, summary)
-                for id_, account_id, rule, severity, departments, evidence, detected_at, resolved_at, summary
-                in self.final_rows]
+        return [FindingRecord.from_json(row) for row in orjson.loads(self.final_rows)] if self.final_rows else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,12 +228,12 @@ class FindingReads:
         thresholds = self.thresholds_of(begun["thresholds"])
         stored = dict(zip(begun["boundaries"] or (), begun["scores"] or (), strict=True))
         rows: list[tuple[Any, ...]] = begun["events"] or []
-        base, final = start(account_id, thresholds), tuple(begun["final"] or ())
+        base, final = start(account_id, thresholds), begun["final"]
         if begun["state"] is not None:
             try:
                 base = decode(begun["state"])
             except StaleCheckpoint:  # another release's: folded from the first event instead
-                final = ()
+                final = None
                 rows = [tuple(row) for row in await self.pool.fetch(ACCOUNT_EVENTS_BETWEEN, stream, NEVER, as_of)]
         facts = sorted((fact_from_stored(position, topic, state, occurred_at)[0]
                         for position, topic, state, occurred_at in rows), key=ORDER)

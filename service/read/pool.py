@@ -7,10 +7,12 @@ server ended (a restart, a failover) is replaced and the read tried once more: r
 change nothing, so that is safe. A database that cannot be reached raises
 `DatabaseUnavailable`, which the API answers as a retryable error, and is reported to
 the process's `DatabaseHealth` (one log line per outage); while it is known to be down,
-reads answer at once instead of each trying to connect. A statement that runs longer than
-the pool's `statement_timeout` (`CX360_QUERY_TIMEOUT_MS`, set by the service on its
-connections) is stopped by the server and raises `QueryTimedOut`, which the API shows as
-is: one heavy question does not hold a connection for as long as it likes.
+reads answer at once instead of each trying to connect. A `fetch`, `fetchrow` or `fetchval`
+that runs longer than the pool's query timeout (`CX360_QUERY_TIMEOUT_MS`) is cancelled
+(asyncpg's own timeout, which asks the server to cancel the statement) and raises
+`QueryTimedOut`, which the API shows as is: one heavy question does not hold a connection
+for as long as it likes. The process's background readers (the subscriptions' feeds) use a
+pool without one: their reads are resumed, never given up.
 """
 
 from __future__ import annotations
@@ -47,14 +49,13 @@ BUSY_WAIT = 10.0  # seconds a read waits for a free connection when all are busy
 
 
 class QueryTimedOut(Exception):
-    """A statement ran past the pool's `statement_timeout` and the server stopped it; shown to the client as is."""
+    """A read ran past the pool's query timeout and was cancelled; shown to the client as is."""
 
     extensions: dict[str, Any] = {"code": "QUERY_TIMEOUT"}  # graphql-core gives an error the extensions of its cause
 
-    def __init__(self, seconds: float | None) -> None:
-        limit = f" ({seconds:g} s, CX360_QUERY_TIMEOUT_MS)" if seconds is not None else ""
-        super().__init__(f"the database took longer than the query timeout{limit} and stopped the read; "
-                         "ask for less (a shorter range, fewer accounts or items)")
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the database took longer than the query timeout ({seconds:g} s, CX360_QUERY_TIMEOUT_MS) "
+                         "and the read was cancelled; ask for less (a shorter range, fewer accounts or items)")
 
 
 def lost(error: BaseException) -> bool:
@@ -70,16 +71,20 @@ class ReadPool:
         self.pool = pool
         self.health = health
         self.busy_wait = busy_wait
-        self.query_timeout = query_timeout  # the connections' statement_timeout, for the error's words
+        self.query_timeout = query_timeout  # seconds a fetch may take (None: as long as it takes)
 
-    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[asyncpg.Record]:
-        return await self.run(lambda connection: connection.fetch(query, *args, timeout=timeout))
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.run(lambda connection: connection.fetch(query, *args, timeout=self.query_timeout))
 
-    async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> asyncpg.Record | None:
-        return await self.run(lambda connection: connection.fetchrow(query, *args, timeout=timeout))
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        return await self.run(lambda connection: connection.fetchrow(query, *args, timeout=self.query_timeout))
 
-    async def fetchval(self, query: str, *args: Any, timeout: float | None = None) -> Any:
-        return await self.run(lambda connection: connection.fetchval(query, *args, timeout=timeout))
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        return await self.run(lambda connection: connection.fetchval(query, *args, timeout=self.query_timeout))
+
+    def without_query_timeout(self) -> ReadPool:
+        """The same pool and health for readers whose reads must finish however long they take."""
+        return ReadPool(self.pool, self.health, self.busy_wait)
 
     async def run(self, call: Callable[["Connection"], Awaitable[T]]) -> T:
         """`call` on a connection; once more on a fresh one if the server had ended the first."""
@@ -88,7 +93,9 @@ class ReadPool:
             async with self.acquire() as connection:
                 try:
                     result = await call(connection)
-                except asyncpg.QueryCanceledError:
+                except TimeoutError:  # asyncpg's timeout of the statement (the connection's own was in `acquire`)
+                    if self.query_timeout is None:
+                        raise
                     raise QueryTimedOut(self.query_timeout) from None
                 except Exception as error:
                     if not lost(error):
@@ -116,8 +123,6 @@ class ReadPool:
             raise self.unavailable(error) from None
         try:
             yield connection
-        except asyncpg.QueryCanceledError:
-            raise QueryTimedOut(self.query_timeout) from None
         except Exception as error:
             if not lost(error):
                 raise

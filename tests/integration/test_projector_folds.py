@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import uuid4
 
+import asyncpg
 import httpx
 import orjson
 import pytest
@@ -24,6 +25,7 @@ from projections.folding import CHECKPOINT_EVERY
 from projections.history import history_of
 from projections.thresholds import DEFAULT_THRESHOLDS
 from projections.view.account import account_view
+from projections.view.health import DEFAULT_WEIGHTS
 from projections.weeks import boundaries_before
 from service.projection import projector as projector_module
 from service.projection.finding_changes import CHANGES_TABLE
@@ -37,6 +39,9 @@ from service.projection.view_store import (
     histories,
     open_view_store,
 )
+from service.read.findings import FindingReads
+from service.read.pool import ReadPool
+from service.runtime.health import DatabaseHealth
 from service.settings import connection_params
 from tests.integration.test_findings import eventually
 from tests.support import graphql, record, unique
@@ -482,3 +487,31 @@ def test_a_rule_that_gives_up_a_live_finding_as_final_stops_its_account_alone(
     projected(views[0])
     assert f"cannot judge account {broken!r}" in caplog.text and "given up as final and read as live" in caplog.text
     assert rows_of(views[0], broken)[0] == [] and rows_of(views[0], sound)[0]  # the other account's rows are written
+
+
+async def test_as_of_reads_the_final_findings_on_a_connection_that_never_read_anything(
+    client: httpx.Client, database_url: str
+) -> None:
+    """asyncpg decodes an array inside an anonymous record only once its connection has met that array type: the
+    final findings (their evidence is an array) must come in another form, or a fresh connection fails the read."""
+    account = unique()
+    record(client, bursts_of(account, 30))
+    view = open_view_store(connection_params(database_url))
+    try:
+        def final_ids() -> set[str]:
+            with view.datastore.transaction(commit=False) as curs:
+                curs.execute(f"SELECT id::text AS id FROM {FINDINGS_TABLE} WHERE account_id = %s AND final_at IS NOT NULL",
+                             (account,))
+                return {row["id"] for row in curs.fetchall()}
+
+        assert eventually(lambda: len(final_ids()) == 29, timeout=30)
+        stored = final_ids()
+    finally:
+        view.datastore.close()
+    async with asyncpg.create_pool(database_url, min_size=1, max_size=1) as pool:  # a connection new to every type
+        judged = await FindingReads(ReadPool(pool, DatabaseHealth()), DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS).judged_as_of(
+            account, NOW - timedelta(days=3))
+    final = judged.final
+    assert len(final) > 10 and {each.id for each in final} <= stored
+    assert all(each.evidence and all(isinstance(position, int) for position in each.evidence) for each in final)
+    assert all(each.resolved_at is not None and each.resolved_at.tzinfo is not None for each in final)

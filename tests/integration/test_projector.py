@@ -245,3 +245,32 @@ def test_batches_grow_while_a_backlog_lasts_and_come_back_to_their_size(client: 
     assert sum(sizes) == row["stored"]
     assert max(sizes) == 160 and sizes[:5] == [10, 20, 40, 80, 160]  # at most 16 times the batch size
     assert projector.next_batch == 10  # the last batch was not full: live traffic takes batches of its size again
+
+
+def test_a_due_time_that_stays_as_it_is_is_not_written_again(view: ProjectedViews) -> None:
+    """A live step sets the due time of every account it took events for; most are due sooner already, and their
+    rows are left alone (no new row version) rather than rewritten with the same time."""
+    now = datetime.now(timezone.utc)
+    soon, later = unique(), unique()
+
+    def write(due: dict[str, datetime | None], keep_earlier_due: bool) -> None:
+        with view.datastore.transaction(commit=True) as curs:
+            view.write(curs, {}, due, None, keep_earlier_due=keep_earlier_due)
+
+    def rows() -> dict[str, tuple[Any, ...]]:
+        with view.datastore.transaction(commit=False) as curs:
+            curs.execute(f"SELECT account_id, due_at, xmin::text AS version FROM {view.name}_schedule"
+                         " WHERE account_id = ANY(%s)", ([soon, later],))
+            return {row["account_id"]: (row["due_at"], row["version"]) for row in curs.fetchall()}
+
+    write({soon: now, later: None}, keep_earlier_due=False)
+    first = rows()
+    write({soon: now + timedelta(seconds=2), later: None}, keep_earlier_due=True)  # due sooner already; not due
+    assert rows() == first
+    write({soon: now - timedelta(seconds=1), later: now}, keep_earlier_due=True)  # sooner: both change
+    second = rows()
+    assert second[soon][0] == now - timedelta(seconds=1) and second[later][0] == now
+    assert all(second[account][1] != first[account][1] for account in (soon, later))
+    write({soon: second[soon][0], later: None}, keep_earlier_due=False)  # judged: one the same, one not due
+    third = rows()
+    assert third[soon] == second[soon] and third[later][0] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -66,6 +67,19 @@ where facts are sorted by the hundred (a finding's evidence at every read)."""
 def within(fact: Fact, as_of: datetime, days: int) -> bool:
     """Whether the fact happened within the last `days` days: in (as_of - days, as_of]."""
     return as_of - timedelta(days=days) < fact.occurred_at <= as_of
+
+
+def drop_through(instants: list[datetime], horizon: datetime) -> None:
+    """Drop the instants (in order) at or before `horizon`: those out of a window from now on. Most folded facts
+    drop nothing, which costs one comparison."""
+    if instants and instants[0] <= horizon:
+        del instants[:bisect_right(instants, horizon)]
+
+
+def drop_facts_through(facts: list[Fact], horizon: datetime) -> None:
+    """`drop_through` for facts in order, by their `occurredAt`."""
+    if facts and facts[0].occurred_at <= horizon:
+        del facts[:bisect_right(facts, horizon, key=lambda each: each.occurred_at)]
 
 
 def instant_of(value: str) -> datetime:

@@ -16,7 +16,6 @@ tests check on generated histories.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -31,7 +30,7 @@ from projections.attribution.journeys import (
 )
 from projections.attribution.settings import AttributionSettings
 from projections.customers import CHANGES
-from projections.facts import Fact, within
+from projections.facts import Fact, drop_facts_through, within
 from projections.state_codec import state
 
 
@@ -81,8 +80,7 @@ def step(account: Attributing, fact: Fact, settings: AttributionSettings) -> Att
         account.settled += settle(account, settings)
         account.waiting = []
     horizon = fact.occurred_at - timedelta(days=settings.lookback_days)
-    if account.touches and account.touches[0].occurred_at <= horizon:
-        del account.touches[:bisect_right(account.touches, horizon, key=lambda each: each.occurred_at)]
+    drop_facts_through(account.touches, horizon)
     if fact.type in TOUCHES:  # a touch (`touch_of`), kept as its fact
         account.touches.append(fact)
     elif (conversion := conversion_of(fact, account.change, settings)) is not None:

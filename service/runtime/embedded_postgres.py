@@ -175,7 +175,7 @@ def prune_stale_pids(path: Path) -> None:
 
 def ensure_server_user(name: str = SERVER_USER) -> None:
     """As root: the wheel's server user exists (created here, under a file lock, if not); otherwise nothing."""
-    import fcntl
+    import fcntl  # POSIX only, as is running as root here
     import os
     import pwd
 

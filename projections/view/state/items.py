@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from projections.facts import Fact
+from projections.facts import Fact, drop_through
 from projections.findings import day
 from projections.state_codec import state
 from projections.view.model import OpenItem
@@ -165,8 +165,7 @@ class Items:
     def forget_before(self, now: datetime) -> None:
         horizon = now - RECENT
         for instants in self.recent.values():
-            if instants and instants[0] <= horizon:  # most facts drop nothing
-                del instants[:bisect_right(instants, horizon)]
+            drop_through(instants, horizon)
         if self.resolved_now:
             self.resolved_now = {incident: at for incident, at in self.resolved_now.items() if at == now}
 

@@ -10,11 +10,10 @@ follow-up at or after it, so the latest follow-up is all that counts.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from projections.facts import Fact
+from projections.facts import Fact, drop_facts_through
 from projections.history import Timeline
 from projections.state_codec import state
 from projections.view.satisfaction import FOLLOW_UP_INTENTS, WINDOW_DAYS
@@ -38,9 +37,8 @@ class Responses:
                 fact.type == "sales.outreach.sent" and fact.data.get("intent") in FOLLOW_UP_INTENTS):
             self.follow_up = fact
         horizon = fact.occurred_at - KEPT
-        for kept in (self.nps, self.csat):
-            if kept and kept[0].occurred_at <= horizon:  # most facts drop nothing
-                del kept[:bisect_right(kept, horizon, key=lambda each: each.occurred_at)]
+        drop_facts_through(self.nps, horizon)
+        drop_facts_through(self.csat, horizon)
 
     def timeline(self, account_id: str) -> Timeline:
         """The facts the satisfaction parts read, as a timeline: they read no other."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.catalogue import DEPARTMENTS, OUTBOUND_TOUCHES
-from projections.facts import Fact
+from projections.facts import Fact, drop_through
 from projections.state_codec import state
 from projections.view.model import DepartmentSummary, OpenItem, RecentTouch, WindowCounts
 
@@ -36,8 +36,8 @@ class Department:
 
     def forget_before(self, horizon: datetime) -> None:
         """Drop the instants at or before `horizon`: out of every window from now on."""
-        del self.events[:bisect_right(self.events, horizon)]
-        del self.outbound[:bisect_right(self.outbound, horizon)]
+        drop_through(self.events, horizon)
+        drop_through(self.outbound, horizon)
 
     def summary(self, department: str, as_of: datetime, items: list[OpenItem]) -> DepartmentSummary:
         return DepartmentSummary(department, self.last_at, self.last_type, counts(self.events, as_of),

@@ -316,7 +316,9 @@ class Projector:
                 writes.forget(account_id)
                 writes.due[account_id] = now + RETRY
                 continue
-            if prior is None or prior != folded.findings or final:
+            # A refold makes its account's final rows after the checkpoint live again (`reopened`): they
+            # are replaced even when the live findings read the same, or one a late event undid would stay.
+            if prior is None or prior != folded.findings or final or account_id in writes.reopened:
                 writes.findings[account_id] = folded.findings
             if final:
                 writes.final[account_id] = final

@@ -274,3 +274,27 @@ def test_a_due_time_that_stays_as_it_is_is_not_written_again(view: ProjectedView
     write({soon: second[soon][0], later: None}, keep_earlier_due=False)  # judged: one the same, one not due
     third = rows()
     assert third[soon] == second[soon] and third[later][0] is None
+
+
+def test_a_late_event_that_undoes_a_final_finding_removes_its_row(client: httpx.Client, view: ProjectedViews) -> None:
+    """A follow-up arriving late, dated within the deadline, means the detractor was never ignored.
+
+    The finding was final (closed by a follow-up after its deadline) and the account's live
+    findings are the same before and after the late event (none): its row must go all the
+    same, as a rebuild would never have written it.
+    """
+    account = unique()
+
+    def follow_up(suffix: str, days_ago: float) -> dict[str, object]:
+        return {"id": f"{account}-{suffix}", "source": "zendesk", "type": "support.contact.made", "accountId": account,
+                "occurredAt": ago(days=days_ago), "data": {"channel": "email", "reason": "check_in"}}
+
+    record(client, [nps(account, "1", days_ago=10), follow_up("late", days_ago=1)])
+    projector = Projector(view, batch_size=100_000, view_delay=timedelta(hours=1))  # the store's other accounts wait
+    while projector.step():
+        pass
+    assert [row[2] for row in rows_of(view).values() if row[1] == account] == ["ignored-detractor"]
+    record(client, [follow_up("in-time", days_ago=8)])
+    while projector.step():
+        pass
+    assert [row[2] for row in rows_of(view).values() if row[1] == account] == []

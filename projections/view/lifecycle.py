@@ -52,6 +52,7 @@ from projections.view.open_items import (
     is_serious,
     latest_by,
     open_tickets,
+    tickets,
     unpaid_invoices,
 )
 
@@ -157,13 +158,12 @@ def risk_signals(timeline: Timeline, as_of: datetime) -> list[Signal]:
 
 
 def serious_tickets(timeline: Timeline) -> list[Signal]:
-    escalations = timeline.of("support.ticket.escalated")
+    held = tickets(timeline)
     signals = []
     for item in filter(is_serious, open_tickets(timeline)):
         since = item.since
-        if item.priority not in SERIOUS_PRIORITIES:
-            first = next((fact.occurred_at for fact in escalations if str(fact.data["ticketId"]) == item.id), since)
-            since = max(since, first)
+        if item.priority not in SERIOUS_PRIORITIES:  # serious from its first escalation (since the id was new)
+            since = max(since, held[item.id]["first_escalated_at"] or since)
         signals.append(Signal(since, item.summary))
     return signals
 

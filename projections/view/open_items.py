@@ -3,12 +3,22 @@ unpaid invoices, incidents, and consent opt-outs in force.
 
 Every function reads a `Timeline` (facts up to the moment, in `occurredAt` order) and
 returns `OpenItem`s, oldest first.
+
+The item horizon (this project's choice; the spec keeps every id forever): a ticket,
+opportunity, invoice or incident that is closed (a ticket resolved or never opened, an
+opportunity won, lost or never opened, an invoice with nothing unpaid, an incident
+resolved or never started) and has had no event for more than `ITEM_HORIZON` (365 days)
+is forgotten. A later event of the same id begins a new item, as if the id had never
+been seen: a ticket reopened then has no priority, subject or escalation from before,
+an opportunity no stage, an invoice no payments, and each its place among items of the
+same instant as a new id. Without it, what the view keeps of an account would grow with
+every id it ever had; with it, with the ids of the last year.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
@@ -20,6 +30,12 @@ from projections.rules.collections_during_payment_plan import until_words
 from projections.view.model import OpenItem
 
 SERIOUS_PRIORITIES = ("high", "urgent")
+ITEM_HORIZON = timedelta(days=365)
+
+
+def forgotten(last_at: datetime, at: datetime) -> bool:
+    """A closed item whose last event was at `last_at` is forgotten by `at` (the item horizon)."""
+    return at - last_at > ITEM_HORIZON
 
 Result = TypeVar("Result")
 
@@ -39,12 +55,17 @@ def memoized(function: Callable[..., Result]) -> Callable[..., Result]:
 
 
 @memoized
-def open_tickets(timeline: Timeline) -> list[OpenItem]:
-    """Tickets opened (or reopened) and not resolved since; escalation is kept in the summary."""
-    state: dict[str, dict[str, object]] = {}
+def tickets(timeline: Timeline) -> dict[str, dict[str, Any]]:
+    """Every ticket not forgotten: open or not, since, priority, subject, escalated, first escalation, last event."""
+    state: dict[str, dict[str, Any]] = {}
     for fact in timeline.of("support.ticket.opened", "support.ticket.reopened", "support.ticket.escalated",
                             "support.ticket.resolved"):
-        ticket = state.setdefault(str(fact.data["ticketId"]), {"open": False, "escalated": False, "priority": None})
+        ticket_id = str(fact.data["ticketId"])
+        held = state.get(ticket_id)
+        if held is not None and not held["open"] and forgotten(held["last_at"], fact.occurred_at):
+            del state[ticket_id]  # a new ticket under the old id, placed as a new id
+        ticket = state.setdefault(ticket_id, {"open": False, "escalated": False, "priority": None,
+                                              "first_escalated_at": None})
         kind = fact.type.rsplit(".", 1)[1]
         if kind == "opened":
             ticket.update(open=True, since=fact.occurred_at, priority=fact.text("priority"), subject=fact.text("subject"))
@@ -52,10 +73,18 @@ def open_tickets(timeline: Timeline) -> list[OpenItem]:
             ticket.update(open=True, since=fact.occurred_at)
         elif kind == "escalated":
             ticket["escalated"] = True
+            ticket["first_escalated_at"] = ticket["first_escalated_at"] or fact.occurred_at
         elif kind == "resolved":
             ticket["open"] = False
+        ticket["last_at"] = fact.occurred_at
+    return state
+
+
+@memoized
+def open_tickets(timeline: Timeline) -> list[OpenItem]:
+    """Tickets opened (or reopened) and not resolved since; escalation is kept in the summary."""
     return sorted(
-        (ticket_item(ticket_id, ticket) for ticket_id, ticket in state.items() if ticket["open"]),
+        (ticket_item(ticket_id, ticket) for ticket_id, ticket in tickets(timeline).items() if ticket["open"]),
         key=lambda item: item.since,
     )
 
@@ -81,9 +110,13 @@ def open_opportunities(timeline: Timeline) -> list[OpenItem]:
     """Opportunities opened and neither won nor lost since, with their latest stage."""
     opened: dict[str, Fact] = {}
     stages: dict[str, str] = {}
+    last_at: dict[str, datetime] = {}
     for fact in timeline.of("sales.opportunity.opened", "sales.opportunity.stage_changed",
                             "sales.opportunity.won", "sales.opportunity.lost"):
         opportunity = str(fact.data["opportunityId"])
+        if opportunity in last_at and opportunity not in opened and forgotten(last_at[opportunity], fact.occurred_at):
+            stages.pop(opportunity, None)
+        last_at[opportunity] = fact.occurred_at
         if fact.type == "sales.opportunity.opened":
             opened[opportunity] = fact
         elif fact.type == "sales.opportunity.stage_changed":
@@ -102,39 +135,71 @@ def open_opportunities(timeline: Timeline) -> list[OpenItem]:
 
 @memoized
 def unpaid_invoices(timeline: Timeline, as_of: datetime) -> list[OpenItem]:
-    """Invoices whose payments received so far add up to less than their amount."""
-    paid: dict[str, Decimal] = {}
-    for payment in timeline.of("billing.payment.received"):
-        invoice_id = str(payment.data["invoiceId"])
-        paid[invoice_id] = paid.get(invoice_id, Decimal(0)) + payment.amount()
+    """Invoices (the latest issue of each id) whose payments received so far add up to less than their amount.
+
+    Items of one instant come in the order of their id's first issue."""
+    invoices: dict[str, dict[str, Any]] = {}  # id -> its payments, latest issue, rank of first issue, last event
+    ranks = 0
+    for fact in timeline.of("billing.invoice.issued", "billing.payment.received"):
+        invoice_id = str(fact.data["invoiceId"])
+        held = invoices.get(invoice_id)
+        if held is not None and owed(held) <= 0 and forgotten(held["last_at"], fact.occurred_at):
+            del invoices[invoice_id]
+        invoice = invoices.setdefault(invoice_id, {"paid": Decimal(0), "issued": None, "rank": None})
+        if fact.type == "billing.invoice.issued":
+            if invoice["rank"] is None:
+                ranks += 1
+                invoice["rank"] = ranks
+            invoice["issued"] = fact
+        else:
+            invoice["paid"] += fact.amount()
+        invoice["last_at"] = fact.occurred_at
     items = []
-    for invoice in latest_by(timeline.of("billing.invoice.issued"), "invoiceId").values():
-        invoice_id = str(invoice.data["invoiceId"])
-        owed = invoice.amount() - paid.get(invoice_id, Decimal(0))
-        if owed <= 0:
+    for invoice_id, held in sorted(invoices.items(), key=lambda each: each[1]["rank"] or 0):
+        if owed(held) <= 0:
             continue
-        due = invoice.instant("dueAt")
+        issue: Fact = held["issued"]
+        due = issue.instant("dueAt")
         overdue = max(0, (as_of - due).days) if as_of > due else 0
         late = f", {overdue} days overdue" if overdue else f", due {day(due)}"
-        summary = f"invoice {invoice_id} of {invoice.data['amount']} {invoice.data['currency']}, {owed} unpaid{late}"
-        items.append(OpenItem("invoice", invoice_id, invoice.occurred_at, summary, amount=str(owed),
-                              currency=str(invoice.data["currency"]), days_overdue=overdue))
+        summary = f"invoice {invoice_id} of {issue.data['amount']} {issue.data['currency']}, {owed(held)} unpaid{late}"
+        items.append(OpenItem("invoice", invoice_id, issue.occurred_at, summary, amount=str(owed(held)),
+                              currency=str(issue.data["currency"]), days_overdue=overdue))
     return sorted(items, key=lambda item: item.since)
+
+
+def owed(invoice: dict[str, Any]) -> Decimal:
+    issued: Fact | None = invoice["issued"]
+    return Decimal(0) if issued is None else issued.amount() - invoice["paid"]
 
 
 @memoized
 def open_incidents(timeline: Timeline) -> list[OpenItem]:
-    """Incidents started and not resolved since."""
-    started = latest_by(timeline.of("product.incident.started"), "incidentId")
-    resolved = latest_by(timeline.of("product.incident.resolved"), "incidentId")
+    """Incidents started and not resolved since (a resolution at the instant of the latest start resolves it).
+
+    Items of one instant come in the order of their id's first start."""
+    started: dict[str, Fact] = {}  # in the order of each id's first start
+    resolved: dict[str, Fact] = {}
+    last_at: dict[str, datetime] = {}
+    for fact in timeline.of("product.incident.started", "product.incident.resolved"):
+        incident = str(fact.data["incidentId"])
+        if incident in last_at and not is_open(started.get(incident), resolved.get(incident)) \
+                and forgotten(last_at[incident], fact.occurred_at):
+            started.pop(incident, None)
+            resolved.pop(incident, None)
+        last_at[incident] = fact.occurred_at
+        (started if fact.type == "product.incident.started" else resolved)[incident] = fact
     items = [
         OpenItem("incident", incident, fact.occurred_at,
                  f"{fact.data['severity']} incident {incident}, open since {day(fact.occurred_at)}",
                  priority=str(fact.data["severity"]))
-        for incident, fact in started.items()
-        if incident not in resolved or resolved[incident].occurred_at < fact.occurred_at
+        for incident, fact in started.items() if is_open(fact, resolved.get(incident))
     ]
     return sorted(items, key=lambda item: item.since)
+
+
+def is_open(start: Fact | None, resolution: Fact | None) -> bool:
+    return start is not None and (resolution is None or resolution.occurred_at < start.occurred_at)
 
 
 @memoized

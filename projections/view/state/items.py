@@ -18,8 +18,13 @@ first seen, a dict's order there, hence the `rank`s kept here).
   the instants of failed payments of the last 90 days; support: the instants of
   escalations, openings and reopenings of the last 90 days.
 
-The records by id grow with the number of distinct ids (tickets, opportunities,
-invoices, incidents), a few values each, never with the facts about them.
+The records by id are a few values each, never growing with the facts about them, and
+hold the ids of about the last year: a closed item with no event for more than the item
+horizon (`open_items.ITEM_HORIZON`) is forgotten, as the reference forgets it. Each
+record keeps its last event's instant for that; a later event of a forgotten id finds
+no record and begins a new one. Forgetting is checked when an id's event comes (the
+reference's rule), and the records are swept every `SWEEP_EVERY` of the account's time,
+so an account's ids of long ago leave its state even if never seen again.
 """
 
 from __future__ import annotations
@@ -33,17 +38,19 @@ from projections.facts import Fact, drop_through
 from projections.findings import day
 from projections.state_codec import state
 from projections.view.model import OpenItem
-from projections.view.open_items import ticket_item
+from projections.view.open_items import forgotten, ticket_item
 
 RECENT = timedelta(days=90)
+SWEEP_EVERY = timedelta(days=30)
 RECENT_KINDS = ("support.ticket.escalated", "support.ticket.opened", "support.ticket.reopened",
                 "billing.payment.failed")
 
 
-@state(version=1)
+@state(version=2)
 @dataclass(slots=True)
 class Ticket:
     rank: int
+    last_at: datetime
     open: bool = False
     since: datetime | None = None
     priority: str | None = None
@@ -62,15 +69,17 @@ class Ticket:
             self.first_escalated_at = self.first_escalated_at or fact.occurred_at
         elif kind == "resolved":
             self.open = False
+        self.last_at = fact.occurred_at
 
     def item(self, ticket_id: str) -> OpenItem:
         return ticket_item(ticket_id, {"since": self.since, "priority": self.priority, "subject": self.subject,
                                        "escalated": self.escalated})
 
 
-@state(version=1)
+@state(version=2)
 @dataclass(slots=True)
 class Invoice:
+    last_at: datetime
     rank: int | None = None  # the order of its first issue
     paid: Decimal = Decimal(0)
     issued: Fact | None = None  # its latest issue, while something of it is unpaid
@@ -79,26 +88,29 @@ class Invoice:
         return Decimal(0) if self.issued is None else self.issued.amount() - self.paid
 
 
-@state(version=1)
+@state(version=2)
 @dataclass(slots=True)
 class Items:
     ranks: int = 0  # ranks given so far: the next one
     tickets: dict[str, Ticket] = field(default_factory=dict)
     opportunities: dict[str, tuple[int, Fact]] = field(default_factory=dict)  # open: rank, opening
     stages: dict[str, str] = field(default_factory=dict)
+    opportunity_seen: dict[str, datetime] = field(default_factory=dict)  # each id's last event
     invoices: dict[str, Invoice] = field(default_factory=dict)
     incidents: dict[str, Fact] = field(default_factory=dict)  # open: the latest start
     incident_ranks: dict[str, int] = field(default_factory=dict)
+    incident_seen: dict[str, datetime] = field(default_factory=dict)  # each id's last event
     resolved_now: dict[str, datetime] = field(default_factory=dict)  # resolutions at the latest instant
     consents: dict[tuple[str | None, str], tuple[int, Fact | None]] = field(default_factory=dict)  # withdrawal
     suspended_since: datetime | None = None
     plan: Fact | None = None  # the plan granted whose `until` is the latest (the first of equals)
     recent: dict[str, list[datetime]] = field(default_factory=dict)  # RECENT_KINDS: instants, last 90 days
+    swept_at: datetime | None = None  # when the records were last swept of forgotten ids
 
     def take(self, fact: Fact) -> None:
         kind = fact.type
         if kind.startswith("support.ticket."):
-            self.ticket(str(fact.data["ticketId"])).take(kind.rsplit(".", 1)[1], fact)
+            self.ticket(str(fact.data["ticketId"]), fact.occurred_at).take(kind.rsplit(".", 1)[1], fact)
         elif kind.startswith("sales.opportunity."):
             self.take_opportunity(fact)
         elif kind in ("billing.invoice.issued", "billing.payment.received"):
@@ -124,13 +136,18 @@ class Items:
         self.ranks += 1
         return self.ranks
 
-    def ticket(self, ticket_id: str) -> Ticket:
-        if ticket_id not in self.tickets:
-            self.tickets[ticket_id] = Ticket(self.next_rank())
-        return self.tickets[ticket_id]
+    def ticket(self, ticket_id: str, at: datetime) -> Ticket:
+        held = self.tickets.get(ticket_id)
+        if held is None or (not held.open and forgotten(held.last_at, at)):
+            held = self.tickets[ticket_id] = Ticket(self.next_rank(), at)
+        return held
 
     def take_opportunity(self, fact: Fact) -> None:
         opportunity = str(fact.data["opportunityId"])
+        seen = self.opportunity_seen.get(opportunity)
+        if seen is not None and opportunity not in self.opportunities and forgotten(seen, fact.occurred_at):
+            self.stages.pop(opportunity, None)
+        self.opportunity_seen[opportunity] = fact.occurred_at
         if fact.type == "sales.opportunity.opened":
             held = self.opportunities.get(opportunity)
             self.opportunities[opportunity] = (self.next_rank() if held is None else held[0], fact)
@@ -140,7 +157,11 @@ class Items:
             self.opportunities.pop(opportunity, None)
 
     def take_invoice(self, fact: Fact) -> None:
-        invoice = self.invoices.setdefault(str(fact.data["invoiceId"]), Invoice())
+        invoice_id = str(fact.data["invoiceId"])
+        invoice = self.invoices.get(invoice_id)
+        if invoice is None or (invoice.owed() <= 0 and forgotten(invoice.last_at, fact.occurred_at)):
+            invoice = self.invoices[invoice_id] = Invoice(fact.occurred_at)
+        invoice.last_at = fact.occurred_at
         if fact.type == "billing.invoice.issued":
             invoice.rank = self.next_rank() if invoice.rank is None else invoice.rank
             invoice.issued = fact
@@ -151,6 +172,10 @@ class Items:
 
     def take_incident(self, fact: Fact) -> None:
         incident = str(fact.data["incidentId"])
+        seen = self.incident_seen.get(incident)
+        if seen is not None and incident not in self.incidents and forgotten(seen, fact.occurred_at):
+            self.incident_ranks.pop(incident, None)
+        self.incident_seen[incident] = fact.occurred_at
         if fact.type == "product.incident.started":
             if incident not in self.incident_ranks:
                 self.incident_ranks[incident] = self.next_rank()
@@ -168,6 +193,22 @@ class Items:
             drop_through(instants, horizon)
         if self.resolved_now:
             self.resolved_now = {incident: at for incident, at in self.resolved_now.items() if at == now}
+        if self.swept_at is None or now - self.swept_at >= SWEEP_EVERY:
+            self.sweep(now)
+
+    def sweep(self, now: datetime) -> None:
+        """Drop the records of closed ids forgotten by `now` (a later event of one finds none, as if checked)."""
+        self.swept_at = now
+        self.tickets = {ticket_id: ticket for ticket_id, ticket in self.tickets.items()
+                        if ticket.open or not forgotten(ticket.last_at, now)}
+        self.invoices = {invoice_id: invoice for invoice_id, invoice in self.invoices.items()
+                         if invoice.owed() > 0 or not forgotten(invoice.last_at, now)}
+        for seen, open_ids, records in ((self.opportunity_seen, self.opportunities, (self.stages,)),
+                                        (self.incident_seen, self.incidents, (self.incident_ranks,))):
+            for key in [key for key, at in seen.items() if key not in open_ids and forgotten(at, now)]:
+                del seen[key]
+                for held in records:
+                    held.pop(key, None)
 
     # reading, as of a moment no earlier than the latest fact taken
 

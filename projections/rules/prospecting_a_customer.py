@@ -7,9 +7,12 @@ message's time T if its latest `billing.subscription.changed` before T is not a
 (T - 365 days <= won < T). Messages to an account that is not a customer are ignored.
 
 Key: the sending department (`marketing` or `sales`): one finding per department.
-Evidence: all of that department's prospecting messages to the customer, and the latest
-event that made the account a customer before the first of them (the later of the two
-when both hold). Detected at the first message; closes 30 days (`close_days`) after the
+Evidence: the latest event that made the account a customer before the department's
+first prospecting message to it (the later of the two when both hold), and the messages:
+the first `evidence_first` and the latest `evidence_latest` (20 and 80, every message of
+a finding of up to 100; the summary counts them all). A monthly acquisition newsletter
+that keeps reaching a customer is one finding for as long as it keeps coming; with every
+message as evidence it, and the fold's state, would grow for as long (`docs/rules.md`). Detected at the first message; closes 30 days (`close_days`) after the
 last one. A message more than 30 days after the department's previous one (the finding
 had closed) reopens the same finding: `resolvedAt` is null again, `detectedAt` and the
 evidence so far stay, and the new message joins the evidence, as a ticket's later
@@ -27,8 +30,8 @@ As a fold (`Customer`), the state keeps the latest subscription change and won d
 department's latest finding. A finding is final once a fact of the rule comes after its
 horizon (no message can join it any more): `take_final` gives it up and the state
 forgets it, keeping only that the department has had a finding (so its next one takes
-an `@` key). So the state is four facts and at most two findings, whose evidence is the
-messages of one episode of prospecting.
+an `@` key). So the state is four facts and at most two findings, each with at most
+`evidence_first + evidence_latest` messages.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding, money
 from projections.fold import Fold
 from projections.history import Timeline
+from projections.rules.capped_evidence import Kept, first_and_latest, shown_words
 from projections.rules.rule import Rule
 from projections.state_codec import state
 
@@ -54,32 +58,42 @@ class Thresholds:
     customer_won_days: int = 365
     close_days: int = 30
     reopen_days: int = 30  # a message reopens the finding at most this long after it resolved
+    evidence_first: int = 20  # a finding's first messages kept as evidence (its first one always)
+    evidence_latest: int = 80  # and its latest
 
 
-@state(version=2)
 @dataclass
-class Prospected:
-    """One finding of a department: what made the account a customer at its first message, and its messages."""
+class Episode:
+    """One finding of a department as the reference finds it: every message of it."""
 
     key: str  # the department, or `<department>@<source>/<id>` for a finding opened after the horizon
     reason: Fact  # the latest event that made the account a customer before the first message
     messages: list[Fact]
 
 
-def closes_at(prospected: Prospected, thresholds: Thresholds) -> datetime:
+@state(version=3)
+@dataclass(slots=True)
+class Prospected:
+    """One finding of a department as the fold keeps it: the customer-making event, and the messages kept."""
+
+    key: str
+    reason: Fact
+    messages: Kept  # the first and latest, and how many there were
+
+
+def closes_at(last_message: Fact, thresholds: Thresholds) -> datetime:
     """When the finding resolves if no message joins it: `close_days` after its last message."""
-    return prospected.messages[-1].occurred_at + timedelta(days=thresholds.close_days)
+    return last_message.occurred_at + timedelta(days=thresholds.close_days)
 
 
-def horizon(prospected: Prospected, thresholds: Thresholds) -> datetime:
+def horizon(last_message: Fact, thresholds: Thresholds) -> datetime:
     """The last instant at which a message still joins (or reopens) the finding: `reopen_days` after it resolves."""
-    return closes_at(prospected, thresholds) + timedelta(days=thresholds.reopen_days)
+    return closes_at(last_message, thresholds) + timedelta(days=thresholds.reopen_days)
 
 
-def opened(message: Fact, reason: Fact, first: bool) -> Prospected:
-    """The finding a message opens: keyed by its department, or after the department's first, by the message too."""
-    key = message.department if first else f"{message.department}@{message.source}/{message.event_id}"
-    return Prospected(key, reason, [message])
+def key_of(message: Fact, first: bool) -> str:
+    """A finding's key: its department, or after the department's first finding, with the message that opened it."""
+    return message.department if first else f"{message.department}@{message.source}/{message.event_id}"
 
 
 def is_prospecting(fact: Fact) -> bool:
@@ -100,10 +114,10 @@ def customer_reason(timeline: Timeline, instant: datetime, thresholds: Threshold
     return max(reasons, key=lambda fact: fact.order, default=None)
 
 
-def prospected_of(timeline: Timeline, thresholds: Thresholds) -> list[Prospected]:
+def prospected_of(timeline: Timeline, thresholds: Thresholds) -> list[Episode]:
     """Every finding: each department's prospecting messages to a customer, a new finding after each horizon."""
-    found: list[Prospected] = []
-    latest: dict[str, Prospected] = {}  # by department
+    found: list[Episode] = []
+    latest: dict[str, Episode] = {}  # by department
     for message in timeline.of("marketing.campaign.sent", "sales.outreach.sent"):
         if not is_prospecting(message):
             continue
@@ -111,17 +125,19 @@ def prospected_of(timeline: Timeline, thresholds: Thresholds) -> list[Prospected
         if reason is None:
             continue
         current = latest.get(message.department)
-        if current is not None and message.occurred_at <= horizon(current, thresholds):
+        if current is not None and message.occurred_at <= horizon(current.messages[-1], thresholds):
             current.messages.append(message)
         else:
-            latest[message.department] = opened(message, reason, first=current is None)
+            latest[message.department] = Episode(key_of(message, first=current is None), reason, [message])
             found.append(latest[message.department])
     return found
 
 
 def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
-    for prospected in prospected_of(timeline, thresholds):
-        yield finding_of(timeline.account_id, prospected, moment.resolved_at(closes_at(prospected, thresholds)))
+    for episode in prospected_of(timeline, thresholds):
+        shown = first_and_latest(episode.messages, thresholds.evidence_first, thresholds.evidence_latest)
+        yield finding_of(timeline.account_id, episode.key, episode.reason, shown, len(episode.messages),
+                         moment.resolved_at(closes_at(episode.messages[-1], thresholds)))
 
 
 @state(version=2)
@@ -131,8 +147,8 @@ class Customer:
 
     Bounded: two facts of each customer-making type (the latest, and the latest of an
     earlier instant, for a message at the latest one's own instant), per department its
-    latest finding (its messages are all its evidence), and the findings past their
-    horizon until `take_final` gives them up.
+    latest finding (its first and latest messages), and the findings past their horizon
+    until `take_final` gives them up.
     """
 
     account_id: str
@@ -185,30 +201,34 @@ def prospect(customer: Customer, message: Fact, reason: Fact, thresholds: Thresh
     """The message joins its department's finding, or after that finding's horizon opens a new one."""
     department = message.department
     current = customer.prospected.get(department)
-    if current is not None and message.occurred_at <= horizon(current, thresholds):
-        current.messages.append(message)
-        return
-    if current is not None:
-        customer.over.append(current)
-    first = current is None and department not in customer.final_departments
-    customer.prospected[department] = opened(message, reason, first)
+    if current is None or message.occurred_at > horizon(current.messages.shown[-1], thresholds):
+        if current is not None:
+            customer.over.append(current)
+        first = current is None and department not in customer.final_departments
+        current = customer.prospected[department] = Prospected(key_of(message, first), reason, Kept())
+    current.messages.take(message, thresholds.evidence_first, thresholds.evidence_latest)
+
+
+def folded_finding(customer: Customer, prospected: Prospected, moment: Moment, thresholds: Thresholds) -> Finding:
+    kept = prospected.messages
+    return finding_of(customer.account_id, prospected.key, prospected.reason, kept.shown, kept.count,
+                      moment.resolved_at(closes_at(kept.shown[-1], thresholds)))
 
 
 def read(customer: Customer, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
     for prospected in [*customer.over, *customer.prospected.values()]:
-        yield finding_of(customer.account_id, prospected, moment.resolved_at(closes_at(prospected, thresholds)))
+        yield folded_finding(customer, prospected, moment, thresholds)
 
 
 def take_final(customer: Customer, now: datetime, thresholds: Thresholds) -> list[Finding]:
     """The findings past their horizon at `now`: no later message can join them, so they are resolved for good."""
     ended = [department for department, prospected in customer.prospected.items()
-             if now > horizon(prospected, thresholds)]
+             if now > horizon(prospected.messages.shown[-1], thresholds)]
     final = [*customer.over, *(customer.prospected.pop(department) for department in ended)]
     customer.over.clear()
     customer.final_departments.extend(department for department in ended if department not in customer.final_departments)
     moment = Moment(now)
-    return [finding_of(customer.account_id, prospected, moment.resolved_at(closes_at(prospected, thresholds)))
-            for prospected in final]
+    return [folded_finding(customer, prospected, moment, thresholds) for prospected in final]
 
 
 def message_words(fact: Fact) -> str:
@@ -225,22 +245,25 @@ def reason_words(fact: Fact) -> str:
     return f"its {fact.data.get('plan')} subscription was {CHANGED.get(change, change)} on {day(fact.occurred_at)}"
 
 
-def finding_of(account_id: str, prospected: Prospected, resolved_at: datetime | None) -> Finding:
-    first, last, more = prospected.messages[0], prospected.messages[-1], len(prospected.messages) - 1
+def finding_of(account_id: str, key: str, reason: Fact, messages: list[Fact], count: int,
+               resolved_at: datetime | None) -> Finding:
+    """`messages`: the first and latest messages (the latest last); `count`: how many there were."""
+    first, last, more = messages[0], messages[-1], count - 1
     summary = (
         f"{first.department.capitalize()} sent {message_words(first)} on {day(first.occurred_at)} "
-        f"to an account that is already a customer ({reason_words(prospected.reason)})"
+        f"to an account that is already a customer ({reason_words(reason)})"
     )
     if more:
         latest = f", the latest on {day(last.occurred_at)}" if more > 1 else f" on {day(last.occurred_at)}"
         summary += f"; {more} more prospecting message{'s' if more > 1 else ''} followed{latest}"
+        summary += shown_words(count, len(messages), "messages")
     return finding(
         account_id,
         ID,
-        prospected.key,
+        key,
         severity="LOW",
         departments=(first.department, "billing"),
-        evidence=[prospected.reason, *prospected.messages],
+        evidence=[reason, *messages],
         detected_at=first.occurred_at,
         resolved_at=resolved_at,
         summary=summary + ".",

@@ -70,13 +70,23 @@ def years_of(count: int, prospected: bool) -> list[Fact]:
     )]
 
 
-def test_what_is_kept_beside_the_findings_evidence_does_not_grow() -> None:
+def test_the_state_does_not_grow_with_a_customer_prospected_for_ever() -> None:
+    """Past the evidence's cap (the first 20 messages and the latest 80), the state stays the size it was."""
     quiet = [len(encode(state_after(ID, years_of(count, prospected=False)))) for count in (50, 500)]
     assert quiet[1] <= quiet[0] + 16  # the same, but for the digits of the later facts' positions
-    few, many = state_after(ID, years_of(50, prospected=True)), state_after(ID, years_of(500, prospected=True))
-    assert len(many.prospected["marketing"].messages) == 500  # its evidence: the spec keeps every message
-    evidence = [len(encode(state.prospected["marketing"].messages)) for state in (few, many)]
-    assert len(encode(many)) - evidence[1] <= len(encode(few)) - evidence[0] + 16
+    few, many = (state_after(ID, years_of(count, prospected=True)) for count in (200, 2000))
+    assert many.prospected["marketing"].messages.count == 2000
+    assert len(encode(many)) <= len(encode(few)) + 2 * 100 + 16  # a digit more in each kept message's position, id
+
+
+def test_a_finding_of_many_messages_shows_the_first_and_the_latest_and_counts_them_all() -> None:
+    facts = years_of(150, prospected=True)
+    [found] = detected(ID, facts, facts[-1].occurred_at)[0]
+    messages = [each for each in facts if each.type == "marketing.campaign.sent"]
+    assert list(found.evidence[1:]) == [*messages[:20], *messages[-80:]]
+    assert "; 149 more prospecting messages followed" in found.summary
+    assert "(the evidence shows 100 of the 150 messages: the first and the latest)" in found.summary
+    assert read(ID, state_after(ID, facts), facts[-1].occurred_at)[0] == [found]
 
 
 def folded(facts: list[Fact]) -> tuple[Any, list[Finding]]:
@@ -94,7 +104,7 @@ def test_the_state_after_500_episodes_is_as_small_as_after_50() -> None:
     few, many = (len(encode(state_after(ID, episodes(count)))) for count in (50, 500))
     assert many <= few + 16  # the same, but for the digits of the later facts' positions and ids
     state, final = folded(episodes(500))
-    assert len(final) == 499 and [len(each.messages) for each in state.prospected.values()] == [2]
+    assert len(final) == 499 and [each.messages.count for each in state.prospected.values()] == [2]
 
 
 def test_the_final_findings_are_the_detectors_long_after() -> None:

@@ -99,12 +99,18 @@ export async function renderAccount(main, id, navigate, notFound) {
   return asOf ? () => {} : follow(id, content, status, account.lastStored, credits.load);
 }
 
+/** The account now, with the attribution card's model kept as it is in the address. */
+function nowAddress(id) {
+  const model = new URLSearchParams(location.search).get("model");
+  return `/accounts/${encodeURIComponent(id)}${model ? `?${new URLSearchParams({ model })}` : ""}`;
+}
+
 function asOfForm(id, chosen, navigate) {
   const today = new Date().toISOString().slice(0, 10);
   const input = h("input", { id: "as-of", name: "asOf", type: "date", max: today, value: chosen || today });
   const form = h("form", { class: "as-of", "aria-label": "Show the account as of a day" },
     h("label", { for: "as-of" }, "As of"), input, h("button", { type: "submit" }, "Show"),
-    chosen ? h("a", { href: `/accounts/${encodeURIComponent(id)}` }, "Back to now") : null);
+    chosen ? h("a", { href: nowAddress(id) }, "Back to now") : null);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const params = new URLSearchParams();

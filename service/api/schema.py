@@ -65,7 +65,7 @@ from service.read.account_list import AccountFilter, account_page
 from service.settings import QueryLimits, Settings
 from service.store.event_store import StoreUnavailable
 from service.stream.feed import NotIssued, StreamEnded
-from service.stream.logs import change_selection, event_selection
+from service.stream.logs import CHANGE_LOG, change_selection, event_selection
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,13 @@ class Query(HandlingQuery, ImpactQuery, AttributionQuery, WebhookQuery):
             as_of = as_of.astimezone(timezone.utc)
         record = await info.context.reads.account(text_argument("id", str(id)), as_of)
         return Account.from_record(record, as_of) if record is not None else None
+
+    @strawberry.field(description="The `changePosition` of the latest finding change (all zeros before the first). Read "
+                      "it before reading findings, then subscribe to `findingChanged(after:)` with it: no change made "
+                      "in between is missed (one made while the findings were read may come again, with its `id`).",
+                      extensions=needs(STREAMS_READ))
+    async def finding_change_position(self, info: Info) -> str:
+        return position_of(int(await info.context.reads.pool.fetchval(CHANGE_LOG.head)))
 
     @strawberry.field(description="Accounts, filtered and ordered for a dashboard (by id unless `orderBy` says otherwise).",
                       extensions=needs(VIEWS_READ))

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.integration.test_findings import ago
-from tests.support import record, timeline, unique
+from tests.integration.test_findings import account_findings, ago, eventually
+from tests.support import graphql, record, timeline, unique
 
 STREAM = """
 subscription($after: String, $departments: [Department!], $accountId: ID) {
@@ -187,3 +187,26 @@ async def test_a_subscriber_with_a_long_backlog_does_not_hold_up_another(client:
     assert [event["id"] for event in await received(fast, 1)] == [f"{account}-1"]
     await fast.close()
     slow.transport.abort()  # a close handshake would wait behind the megabytes it never read
+
+
+async def test_a_change_position_read_before_the_findings_misses_no_change_made_after_it(
+    client: httpx.Client, base_url: str
+) -> None:
+    """Read the position, then (some time later) subscribe after it: what changed in between is replayed."""
+    account = unique()
+    body = graphql(client, "{ findingChangePosition }")
+    assert "errors" not in body, body
+    position = body["data"]["findingChangePosition"]
+    assert position.isdigit()
+    ticket = {"id": f"{account}-t", "source": "zendesk", "type": "support.ticket.opened", "accountId": account,
+              "occurredAt": ago(days=3), "data": {"ticketId": "T-1", "priority": "urgent"}}
+    push = {"id": f"{account}-p", "source": "crm", "type": "sales.outreach.sent", "accountId": account,
+            "occurredAt": ago(days=2), "data": {"channel": "email", "intent": "renewal"}}
+    await asyncio.to_thread(record, client, [ticket, push])  # the finding opens before anyone subscribes
+    assert eventually(lambda: account_findings(client, account), timeout=15)
+    socket = await changes_of(base_url, {"accountId": account, "after": position})
+    [opened] = await next_changes(socket, 1)
+    await socket.close()
+    assert opened["change"] == "OPENED" and opened["changePosition"] > position
+    later = graphql(client, "{ findingChangePosition }")["data"]["findingChangePosition"]
+    assert later >= opened["changePosition"]

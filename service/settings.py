@@ -249,10 +249,19 @@ def rate(env: Mapping[str, str], name: str, default: str) -> str:
 
 
 def secret(env: Mapping[str, str], name: str) -> str | None:
-    """A signing secret, or None when not set; one with spaces around it is a copying mistake."""
+    """A signing secret, or several separated by commas while one is rotated; None when not set.
+
+    A secret with spaces around it is a copying mistake, and an empty one a stray comma."""
     raw = env.get(name) or None
-    if raw is not None and raw != raw.strip():
-        raise SettingsError(f"{name} has spaces or a line break around it: copy the secret alone")
+    if raw is None:
+        return None
+    for place, each in enumerate(raw.split(","), start=1):
+        where = name if "," not in raw else f"{name}, secret {place} of {raw.count(',') + 1}"
+        if each != each.strip():
+            raise SettingsError(f"{where} has spaces or a line break around it: copy the secret alone")
+        if not each:
+            raise SettingsError(f"{where} is empty: several secrets (while one is rotated) are separated by "
+                                "single commas")
     return raw
 
 

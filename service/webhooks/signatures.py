@@ -3,6 +3,10 @@
 Stripe's with its official library (`stripe.Webhook.construct_event`); Zendesk and HubSpot
 publish no Python library for it, so their HMACs are computed here, compared in constant
 time. Every timestamp is held to `TOLERANCE_SECONDS`.
+
+A secret setting may hold several secrets separated by commas (none of the three
+providers' secrets has one): while a secret is rotated, a request signed with any of them
+is accepted, so the provider's side and ours need not change at the same instant.
 """
 
 from __future__ import annotations
@@ -24,6 +28,11 @@ class SignatureRefused(Exception):
     """The request is not shown to come from the provider (the message says why)."""
 
 
+def alternatives(secret: str) -> list[str]:
+    """The secrets a setting holds: one, or during a rotation several, separated by commas."""
+    return secret.split(",")
+
+
 def check_stripe(body: bytes, header: str | None, secret: str, now: float | None = None) -> None:
     """`Stripe-Signature` (`t=…,v1=…`): HMAC-SHA256 of `t.body`, `t` within the tolerance.
 
@@ -32,15 +41,18 @@ def check_stripe(body: bytes, header: str | None, secret: str, now: float | None
     if not header:
         raise SignatureRefused("Stripe-Signature: missing; Stripe signs every webhook it sends with it")
     signed_at = stripe_timestamp(header)
-    try:
-        stripe.Webhook.construct_event(body, header, secret, tolerance=TOLERANCE_SECONDS)
-    except stripe.SignatureVerificationError:
-        if (time.time() if now is None else now) - signed_at > TOLERANCE_SECONDS:
-            within_tolerance("Stripe-Signature", signed_at, now)
-        raise SignatureRefused("Stripe-Signature: does not match the body and the secret (is "
-                               "CX360_STRIPE_WEBHOOK_SECRET this endpoint's whsec_ signing secret?)") from None
-    except (ValueError, UnicodeDecodeError):
-        raise SignatureRefused("body: not JSON, so not a Stripe event") from None
+    for each in alternatives(secret):
+        try:
+            stripe.Webhook.construct_event(body, header, each, tolerance=TOLERANCE_SECONDS)
+            return
+        except stripe.SignatureVerificationError:
+            continue
+        except (ValueError, UnicodeDecodeError):
+            raise SignatureRefused("body: not JSON, so not a Stripe event") from None
+    if (time.time() if now is None else now) - signed_at > TOLERANCE_SECONDS:
+        within_tolerance("Stripe-Signature", signed_at, now)
+    raise SignatureRefused("Stripe-Signature: does not match the body and the secret (is "
+                           "CX360_STRIPE_WEBHOOK_SECRET this endpoint's whsec_ signing secret?)")
 
 
 def stripe_timestamp(header: str) -> int:
@@ -64,8 +76,7 @@ def check_zendesk(body: bytes, signature: str | None, timestamp: str | None, sec
     except ValueError:
         raise SignatureRefused(f"X-Zendesk-Webhook-Signature-Timestamp: not an ISO 8601 date-time ({timestamp!r:.40})") from None
     within_tolerance("X-Zendesk-Webhook-Signature-Timestamp", signed_at, now)
-    expected = base64.b64encode(hmac.digest(secret.encode(), timestamp.encode() + body, hashlib.sha256)).decode()
-    if not hmac.compare_digest(expected, signature.strip()):
+    if not signed_by_one(alternatives(secret), timestamp.encode() + body, signature):
         raise SignatureRefused("X-Zendesk-Webhook-Signature: does not match the body and the secret")
 
 
@@ -79,9 +90,17 @@ def check_hubspot(method: str, uri: str, body: bytes, signature: str | None, tim
         raise SignatureRefused(f"X-HubSpot-Request-Timestamp: not milliseconds since 1970 ({timestamp!r:.40})")
     within_tolerance("X-HubSpot-Request-Timestamp", int(timestamp) / 1000, now)
     signed = method.encode() + hubspot_uri(uri).encode() + body + timestamp.encode()
-    expected = base64.b64encode(hmac.digest(secret.encode(), signed, hashlib.sha256)).decode()
-    if not hmac.compare_digest(expected, signature.strip()):
+    if not signed_by_one(alternatives(secret), signed, signature):
         raise SignatureRefused("X-HubSpot-Signature-v3: does not match the request and the client secret")
+
+
+def signed_by_one(secrets: list[str], signed: bytes, signature: str) -> bool:
+    """Whether the signature is base64(HMAC-SHA256(secret, signed)) for one of the secrets (each compared in full,
+    in constant time)."""
+    given = signature.strip().encode(errors="replace")  # a header's odd characters never match, nor raise
+    matches = [hmac.compare_digest(base64.b64encode(hmac.digest(each.encode(), signed, hashlib.sha256)), given)
+               for each in secrets]
+    return any(matches)
 
 
 def hubspot_uri(uri: str) -> str:

@@ -65,3 +65,14 @@ def test_a_unix_socket_url_is_understood() -> None:
 
 def test_an_empty_environment_gives_the_documented_defaults() -> None:
     assert Settings.from_env({}) == Settings()
+
+
+def test_a_webhook_secret_may_be_two_while_it_is_rotated() -> None:
+    assert Settings.from_env({"CX360_STRIPE_WEBHOOK_SECRET": "whsec_new,whsec_old"}).stripe_webhook_secret == \
+        "whsec_new,whsec_old"
+    with pytest.raises(SettingsError, match="CX360_ZENDESK_WEBHOOK_SECRET, secret 2 of 3 is empty"):
+        Settings.from_env({"CX360_ZENDESK_WEBHOOK_SECRET": "a,,b"})
+    with pytest.raises(SettingsError, match="CX360_HUBSPOT_CLIENT_SECRET, secret 2 of 2 has spaces"):
+        Settings.from_env({"CX360_HUBSPOT_CLIENT_SECRET": "a, b"})
+    with pytest.raises(SettingsError, match="^CX360_HUBSPOT_CLIENT_SECRET has spaces"):
+        Settings.from_env({"CX360_HUBSPOT_CLIENT_SECRET": "a\n"})

@@ -92,3 +92,32 @@ def test_the_refusal_says_how_long_ago_or_ahead_it_was_signed(offset: int, says:
     millis = str(int(now + offset) * 1000)
     with pytest.raises(SignatureRefused, match=f"^X-HubSpot-Request-Timestamp: {says}, beyond"):
         check_hubspot("POST", "https://cx.example.com/", BODY, "x", millis, SECRET, now)
+
+
+def test_while_a_secret_is_rotated_either_signs() -> None:
+    """A setting of two secrets, the new one first: a request signed with either is accepted, with neither refused."""
+    now = time.time()
+    stamp, millis, at = iso(now), str(int(now * 1000)), int(now)
+    uri = "https://cx.example.com/webhooks/hubspot"
+    for signer in ("new-secret", SECRET):
+        check_zendesk(BODY, zendesk_signature(BODY, stamp, signer), stamp, f"new-secret,{SECRET}", now)
+        check_hubspot("POST", uri, BODY, hubspot_signature(uri, BODY, millis, signer), millis, f"new-secret,{SECRET}",
+                      now)
+    for signer in ("whsec_new", "whsec_test"):
+        check_stripe(BODY, stripe_header(BODY, at, signer), "whsec_new,whsec_test")
+    with pytest.raises(SignatureRefused, match="does not match"):
+        check_zendesk(BODY, zendesk_signature(BODY, stamp, "third"), stamp, f"new-secret,{SECRET}", now)
+    with pytest.raises(SignatureRefused, match="does not match"):
+        check_hubspot("POST", uri, BODY, hubspot_signature(uri, BODY, millis, "third"), millis, f"new-secret,{SECRET}",
+                      now)
+    with pytest.raises(SignatureRefused, match="does not match"):
+        check_stripe(BODY, stripe_header(BODY, at, "whsec_third"), "whsec_new,whsec_test")
+    with pytest.raises(SignatureRefused, match="not JSON"):  # signed by the second: the body is read, and refused
+        check_stripe(b"not json", stripe_header(b"not json", at, "whsec_test"), "whsec_new,whsec_test")
+
+
+def test_a_signature_of_odd_characters_is_refused_not_an_error() -> None:
+    now = time.time()
+    stamp = iso(now)
+    with pytest.raises(SignatureRefused, match="does not match"):
+        check_zendesk(BODY, "é" * 44, stamp, SECRET, now)

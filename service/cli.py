@@ -91,6 +91,13 @@ def add_keys_parser(commands: Any) -> None:
     revoke.add_argument("key_id", help="the key's id, as `cx360 keys list` shows it")
 
 
+def whole_days(text: str) -> int:
+    """`--older-than`: a whole number of days, 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number of days, 0 or more (got {text!r})")
+    return int(text)
+
+
 def add_webhook_parsers(commands: Any) -> None:
     providers = ("stripe", "zendesk", "hubspot")
     mappings = commands.add_parser("mappings", help="webhooks: map a provider's customer to an account (docs/webhooks.md)")
@@ -111,14 +118,25 @@ def add_webhook_parsers(commands: Any) -> None:
     parked = what.add_parser("parked", help="the parked events, the most recent first")
     parked.add_argument("--provider", choices=providers)
     parked.add_argument("--all", action="store_true", help="also those stored since, once mapped")
+    purge = what.add_parser("purge", help="delete parked events kept long enough: by default those stored since "
+                                          "(their events are in the store)")
+    purge.add_argument("--older-than", type=whole_days, required=True, metavar="DAYS",
+                       help="only those parked (or, for `stored`, stored) more than DAYS days ago")
+    purge.add_argument("--provider", choices=providers)
+    purge.add_argument("--cause", nargs="+", default=["stored"], metavar="KIND",
+                       choices=["stored", "unusable", "rejected", "unmapped", "incomplete"],
+                       help="which: stored (the default), unusable, rejected, or unmapped and incomplete (still "
+                            "waiting: their events are dropped for good)")
 
 
 def webhook_commands(args: argparse.Namespace) -> int:
-    from service.webhooks.commands import mappings_command, parked_command
+    from service.webhooks.commands import mappings_command, parked_command, purge_command
 
     settings = command_settings()
     if settings is None:
         return 2
+    if args.command == "webhooks" and args.action == "purge":
+        return purge_command(settings, args.older_than, args.provider, sorted(set(args.cause)))
     if args.command == "webhooks":
         return parked_command(settings, args.provider, args.all)
     return mappings_command(settings, args.action, getattr(args, "provider", None), getattr(args, "external_id", None),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import anyio
 import anyio.to_thread
@@ -80,6 +80,28 @@ async def list_parked(url: str, provider: str | None, include_replayed: bool) ->
     return show([(str(each.id), each.provider, each.event_id, each.external_id or "-", each.cause,
                   moment(each.parked_at), moment(each.replayed_at), each.reason) for each in rows],
                 ("ID", "PROVIDER", "EVENT", "EXTERNAL ID", "CAUSE", "PARKED", "STORED", "REASON"))
+
+
+def purge_command(settings: Settings, older_than_days: int, provider: str | None, kinds: Sequence[str]) -> int:
+    with database(settings) as url:
+        return anyio.run(purge_parked, url, older_than_days, provider, kinds)
+
+
+async def purge_parked(url: str, older_than_days: int, provider: str | None, kinds: Sequence[str]) -> int:
+    before = datetime.now(timezone.utc) - timedelta(days=older_than_days)
+    async with opened_pool(url) as pool:
+        counts = await parked.purged(pool, before, provider, kinds)
+    which = ", ".join(kinds) + (f" of {provider}" if provider else "")
+    if not counts:
+        print(f"nothing to purge: no parked webhook event ({which}) older than {older_than_days} days")
+        return 0
+    each = ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items()))
+    print(f"purged {sum(counts.values())} parked webhook events older than {older_than_days} days: {each}")
+    waiting = sum(counts[kind] for kind in (parked.UNMAPPED, parked.INCOMPLETE))
+    if waiting:
+        print(f"{waiting} of them were waiting for a mapping or a later delivery: those events are dropped for good "
+              "(a provider's retry of one would be taken in again)", file=sys.stderr)
+    return 0
 
 
 @asynccontextmanager

@@ -9,6 +9,7 @@ more: `(provider, event_id)` is unique.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,8 @@ import orjson
 from service.store.tables import PARKED_TABLE
 
 UNMAPPED, INCOMPLETE, UNUSABLE, REJECTED = "unmapped", "incomplete", "unusable", "rejected"
+STORED = "stored"  # not a cause: a parked event stored since, once its customer was mapped
+PURGEABLE = (STORED, UNUSABLE, REJECTED, UNMAPPED, INCOMPLETE)
 if TYPE_CHECKING:  # generic only in the stubs
     from asyncpg.pool import PoolConnectionProxy
 
@@ -111,6 +114,17 @@ async def listed(pool: asyncpg.Pool, provider: str | None, include_replayed: boo
         f" FROM {PARKED_TABLE} WHERE ($1::text IS NULL OR provider = $1) AND ($2 OR replayed_at IS NULL)"
         " ORDER BY id DESC LIMIT $3", provider, include_replayed, limit)
     return [Parked(**{**dict(row), "payload": orjson.loads(row["payload"])}) for row in rows]
+
+
+async def purged(pool: asyncpg.Pool, before: datetime, provider: str | None, kinds: Sequence[str]) -> Counter[str]:
+    """Delete the parked events of the given kinds (`PURGEABLE`) parked, or for `stored` stored, before `before`;
+    how many of each kind."""
+    rows = await pool.fetch(
+        f"DELETE FROM {PARKED_TABLE} WHERE ($2::text IS NULL OR provider = $2) AND CASE WHEN replayed_at IS NOT NULL"
+        f" THEN $4 = ANY($3::text[]) AND replayed_at < $1 ELSE cause = ANY($3::text[]) AND parked_at < $1 END"
+        f" RETURNING CASE WHEN replayed_at IS NOT NULL THEN $4 ELSE cause END AS kind",
+        before, provider, list(kinds), STORED)
+    return Counter(str(row["kind"]) for row in rows)
 
 
 def unmapped_reason(provider: str, external_id: str) -> str:

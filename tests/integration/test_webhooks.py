@@ -17,9 +17,11 @@ from dataclasses import replace
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from service.settings import Settings
+from service.store.tables import PARKED_TABLE
 from tests.conftest import RunningServer
 from tests.support import RECORD, graphql, timeline, unique
 
@@ -377,6 +379,36 @@ def test_the_cli_lists_parked_events_and_a_mapping_replays_them(hooks: httpx.Cli
     assert cli(database_url, "mappings", "remove", "stripe", customer).returncode == 0
     bad = cli(database_url, "mappings", "set", "stripe", customer, " ")
     assert bad.returncode == 2 and "accountId" in bad.stderr
+
+
+def test_the_cli_purges_parked_events_kept_long_enough(hooks: httpx.Client, database_url: str) -> None:
+    """By default only those stored since; those still waiting only when named, with a warning."""
+    stored, waiting, fresh = (unique("cus") for _ in range(3))
+    events = {customer: stripe_invoice_event("invoice.payment_failed", customer, attempt_count=1)
+              for customer in (stored, waiting, fresh)}
+    for event in events.values():
+        assert stripe_post(hooks, event).json()["parked"] == 1
+    assert cli(database_url, "mappings", "set", "stripe", stored, unique("acct"), "--new-account").returncode == 0
+    with psycopg.connect(database_url, autocommit=True) as connection:  # two of them parked (and one stored) long ago
+        connection.execute(f"UPDATE {PARKED_TABLE} SET parked_at = now() - interval '40 days', replayed_at ="
+                           f" replayed_at - interval '40 days' WHERE external_id = ANY(%s)", ([stored, waiting],))
+
+    def left() -> set[str]:
+        with psycopg.connect(database_url) as connection:
+            rows = connection.execute(f"SELECT external_id FROM {PARKED_TABLE} WHERE external_id = ANY(%s)",
+                                      ([stored, waiting, fresh],)).fetchall()
+        return {row[0] for row in rows}
+
+    purged = cli(database_url, "webhooks", "purge", "--older-than", "30", "--provider", "stripe")
+    assert purged.returncode == 0 and "stored 1" in purged.stdout and purged.stderr == "", purged
+    assert left() == {waiting, fresh}
+    dropped = cli(database_url, "webhooks", "purge", "--older-than", "30", "--cause", "unmapped")
+    assert dropped.returncode == 0 and "unmapped 1" in dropped.stdout and "dropped for good" in dropped.stderr
+    assert left() == {fresh}
+    assert "nothing to purge" in cli(database_url, "webhooks", "purge", "--older-than", "30", "--provider",
+                                     "stripe").stdout
+    bad = cli(database_url, "webhooks", "purge", "--older-than", "-1")
+    assert bad.returncode == 2 and "--older-than: must be a whole number of days" in bad.stderr and left() == {fresh}
 
 
 @pytest.mark.parametrize(("external_id", "account_id", "says"), [

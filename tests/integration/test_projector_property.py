@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from projections.account_state import folds
 from projections.evaluation import evaluate, findings_then
-from projections.facts import Fact
+from projections.facts import ORDER, Fact
 from projections.history import history_of
 from projections.view.account import account_view
 from projections.view.health import DEFAULT_WEIGHTS
@@ -63,7 +63,12 @@ def deliveries(draw: st.DrawFn) -> tuple[list[Fact], list[list[Fact]], list[date
     rule_id = draw(st.sampled_from(sorted(folds())))  # its types weighted, so its cases meet often in 40 events
     types = sorted(folds()[rule_id].types) * 8 + sorted(DATA)
     facts = draw(generated(types))
-    order = draw(st.permutations(facts))
+    if draw(st.booleans()):
+        order = draw(st.permutations(facts))
+    else:  # in time order, but for a few held back by their producer: they come last, late
+        held = draw(st.sets(st.integers(0, len(facts) - 1), max_size=3))
+        timely = sorted(facts, key=ORDER)
+        order = [fact for place, fact in enumerate(timely) if place not in held] + [timely[place] for place in held]
     cuts = sorted(draw(st.lists(st.integers(1, max(1, len(order) - 1)), min_size=1, max_size=6, unique=True)))
     batches = [order[low:high] for low, high in zip([0, *cuts], [*cuts, len(order)], strict=True) if order[low:high]]
     clocks = sorted(draw(st.lists(st.integers(-10 * 24, 60 * 24), min_size=len(batches), max_size=len(batches))))

@@ -93,7 +93,7 @@ def add_keys_parser(commands: Any) -> None:
 
 def whole_days(text: str) -> int:
     """`--older-than`: a whole number of days, 0 or more."""
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise argparse.ArgumentTypeError(f"must be a whole number of days, 0 or more (got {text!r})")
     return int(text)
 

@@ -79,6 +79,7 @@ class Prospected:
     key: str
     reason: Fact
     messages: Kept  # the first and latest, and how many there were
+    last: Fact  # the latest message, which times the finding (kept apart: `evidence_latest` may be 0)
 
 
 def closes_at(last_message: Fact, thresholds: Thresholds) -> datetime:
@@ -137,7 +138,7 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
     for episode in prospected_of(timeline, thresholds):
         shown = first_and_latest(episode.messages, thresholds.evidence_first, thresholds.evidence_latest)
         yield finding_of(timeline.account_id, episode.key, episode.reason, shown, len(episode.messages),
-                         moment.resolved_at(closes_at(episode.messages[-1], thresholds)))
+                         episode.messages[-1], moment.resolved_at(closes_at(episode.messages[-1], thresholds)))
 
 
 @state(version=2)
@@ -201,18 +202,19 @@ def prospect(customer: Customer, message: Fact, reason: Fact, thresholds: Thresh
     """The message joins its department's finding, or after that finding's horizon opens a new one."""
     department = message.department
     current = customer.prospected.get(department)
-    if current is None or message.occurred_at > horizon(current.messages.shown[-1], thresholds):
+    if current is None or message.occurred_at > horizon(current.last, thresholds):
         if current is not None:
             customer.over.append(current)
         first = current is None and department not in customer.final_departments
-        current = customer.prospected[department] = Prospected(key_of(message, first), reason, Kept())
+        current = customer.prospected[department] = Prospected(key_of(message, first), reason, Kept(), message)
     current.messages.take(message, thresholds.evidence_first, thresholds.evidence_latest)
+    current.last = message
 
 
 def folded_finding(customer: Customer, prospected: Prospected, moment: Moment, thresholds: Thresholds) -> Finding:
     kept = prospected.messages
-    return finding_of(customer.account_id, prospected.key, prospected.reason, kept.shown, kept.count,
-                      moment.resolved_at(closes_at(kept.shown[-1], thresholds)))
+    return finding_of(customer.account_id, prospected.key, prospected.reason, kept.shown, kept.count, prospected.last,
+                      moment.resolved_at(closes_at(prospected.last, thresholds)))
 
 
 def read(customer: Customer, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
@@ -223,7 +225,7 @@ def read(customer: Customer, moment: Moment, thresholds: Thresholds) -> Iterator
 def take_final(customer: Customer, now: datetime, thresholds: Thresholds) -> list[Finding]:
     """The findings past their horizon at `now`: no later message can join them, so they are resolved for good."""
     ended = [department for department, prospected in customer.prospected.items()
-             if now > horizon(prospected.messages.shown[-1], thresholds)]
+             if now > horizon(prospected.last, thresholds)]
     final = [*customer.over, *(customer.prospected.pop(department) for department in ended)]
     customer.over.clear()
     customer.final_departments.extend(department for department in ended if department not in customer.final_departments)
@@ -245,10 +247,10 @@ def reason_words(fact: Fact) -> str:
     return f"its {fact.data.get('plan')} subscription was {CHANGED.get(change, change)} on {day(fact.occurred_at)}"
 
 
-def finding_of(account_id: str, key: str, reason: Fact, messages: list[Fact], count: int,
+def finding_of(account_id: str, key: str, reason: Fact, messages: list[Fact], count: int, last: Fact,
                resolved_at: datetime | None) -> Finding:
-    """`messages`: the first and latest messages (the latest last); `count`: how many there were."""
-    first, last, more = messages[0], messages[-1], count - 1
+    """`messages`: the first and latest messages shown; `count`: how many there were; `last`: the latest."""
+    first, more = messages[0], count - 1
     summary = (
         f"{first.department.capitalize()} sent {message_words(first)} on {day(first.occurred_at)} "
         f"to an account that is already a customer ({reason_words(reason)})"

@@ -57,6 +57,9 @@ def check_stripe(body: bytes, header: str | None, secret: str, now: float | None
 
 def stripe_timestamp(header: str) -> int:
     """The `t=` of a well-formed `Stripe-Signature` (one `t=` of digits, at least one `v1=`)."""
+    if not header.isascii():  # Stripe's are hex and digits; its library cannot even compare others (TypeError)
+        raise SignatureRefused(f"Stripe-Signature: malformed; expected t=<seconds since 1970>,v1=<signature> "
+                               f"(got {header!r:.60})")
     pairs = [item.strip().partition("=") for item in header.split(",")]
     stamps = [value for key, _, value in pairs if key == "t"]
     if len(stamps) != 1 or not stamps[0].isdigit() or not any(key == "v1" and value for key, _, value in pairs):

@@ -293,9 +293,11 @@ def test_the_account_card_shows_its_conversions_credits_by_the_model_and_follows
     assert card_conversions(page) == past
     assert len(past) < len(expected)  # as of then, fewer conversions had happened
 
-    page.get_by_role("link", name="Back to now").click()  # the model chosen stays
-    expect(page).to_have_url(re.compile(rf"/accounts/{account}\?model=LINEAR$"))
-    expect(page.locator("section.credits")).to_have_attribute("data-model", "LINEAR")
+    page.get_by_label("Model", exact=True).select_option("FIRST_TOUCH")  # chosen on the page of the past day
+    expect(page.locator("section.credits")).to_have_attribute("data-model", "FIRST_TOUCH")
+    page.get_by_role("link", name="Back to now").click()  # the model chosen last stays
+    expect(page).to_have_url(re.compile(rf"/accounts/{account}\?model=FIRST_TOUCH$"))
+    expect(page.locator("section.credits")).to_have_attribute("data-model", "FIRST_TOUCH")
     expect(page.locator(".credits ol.conversions > li")).to_have_count(len(expected))
 
 

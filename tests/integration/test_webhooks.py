@@ -381,6 +381,20 @@ def test_the_cli_lists_parked_events_and_a_mapping_replays_them(hooks: httpx.Cli
     assert bad.returncode == 2 and "accountId" in bad.stderr
 
 
+def test_signature_headers_of_odd_bytes_are_refused_with_400(hooks: httpx.Client) -> None:
+    """Bytes that are not ASCII in a signature header: a refusal, not the libraries' TypeError (HTTP 500)."""
+    body = json.dumps(stripe_invoice_event("invoice.payment_failed", unique("cus"))).encode()
+    odd = "é".encode() * 32
+    stripe = hooks.post("/webhooks/stripe", content=body, headers={
+        "content-type": "application/json", "stripe-signature": f"t={int(time.time())},v1=".encode() + odd})
+    assert stripe.status_code == 400 and "Stripe-Signature: malformed" in stripe.json()["error"]
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    zendesk = hooks.post("/webhooks/zendesk", content=body, headers={
+        "content-type": "application/json", "x-zendesk-webhook-signature": odd,
+        "x-zendesk-webhook-signature-timestamp": stamp})
+    assert zendesk.status_code == 400 and "does not match" in zendesk.json()["error"]
+
+
 def test_the_cli_purges_parked_events_kept_long_enough(hooks: httpx.Client, database_url: str) -> None:
     """By default only those stored since; those still waiting only when named, with a warning."""
     stored, waiting, fresh = (unique("cus") for _ in range(3))
@@ -407,8 +421,10 @@ def test_the_cli_purges_parked_events_kept_long_enough(hooks: httpx.Client, data
     assert left() == {fresh}
     assert "nothing to purge" in cli(database_url, "webhooks", "purge", "--older-than", "30", "--provider",
                                      "stripe").stdout
-    bad = cli(database_url, "webhooks", "purge", "--older-than", "-1")
-    assert bad.returncode == 2 and "--older-than: must be a whole number of days" in bad.stderr and left() == {fresh}
+    for wrong in ("-1", "²"):
+        bad = cli(database_url, "webhooks", "purge", "--older-than", wrong)
+        assert bad.returncode == 2 and "--older-than: must be a whole number of days" in bad.stderr, bad.stderr
+    assert left() == {fresh}
 
 
 @pytest.mark.parametrize(("external_id", "account_id", "says"), [

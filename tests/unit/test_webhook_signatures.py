@@ -121,3 +121,5 @@ def test_a_signature_of_odd_characters_is_refused_not_an_error() -> None:
     stamp = iso(now)
     with pytest.raises(SignatureRefused, match="does not match"):
         check_zendesk(BODY, "é" * 44, stamp, SECRET, now)
+    with pytest.raises(SignatureRefused, match="Stripe-Signature: malformed"):
+        check_stripe(BODY, f"t={int(now)},v1={'é' * 64}", "whsec_test")

@@ -105,12 +105,20 @@ function nowAddress(id) {
   return `/accounts/${encodeURIComponent(id)}${model ? `?${new URLSearchParams({ model })}` : ""}`;
 }
 
+/** The link back to now: its address is taken again as it is used, since the card's model may change meanwhile. */
+function backToNow(id) {
+  const link = h("a", { href: nowAddress(id) }, "Back to now");
+  const refresh = () => { link.href = nowAddress(id); };
+  for (const kind of ["pointerdown", "focus", "click"]) link.addEventListener(kind, refresh);  // before the router
+  return link;
+}
+
 function asOfForm(id, chosen, navigate) {
   const today = new Date().toISOString().slice(0, 10);
   const input = h("input", { id: "as-of", name: "asOf", type: "date", max: today, value: chosen || today });
   const form = h("form", { class: "as-of", "aria-label": "Show the account as of a day" },
     h("label", { for: "as-of" }, "As of"), input, h("button", { type: "submit" }, "Show"),
-    chosen ? h("a", { href: nowAddress(id) }, "Back to now") : null);
+    chosen ? backToNow(id) : null);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const params = new URLSearchParams();

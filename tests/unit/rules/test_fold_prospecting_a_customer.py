@@ -42,7 +42,8 @@ MONTH, YEAR = timedelta(days=30), timedelta(days=365)
 # Two months either side: a message at the horizon (30 days to close, 30 more to reopen).
 OFFSETS = [*edges(MONTH, 2 * MONTH, YEAR), *[timedelta(0)] * 4, YEAR, timedelta(days=3), timedelta(days=6)]
 THRESHOLDS = st.builds(Thresholds, customer_won_days=st.sampled_from([0, 30, 365]),
-                       close_days=st.sampled_from([0, 3, 30]), reopen_days=st.sampled_from([0, 3, 30]))
+                       close_days=st.sampled_from([0, 3, 30]), reopen_days=st.sampled_from([0, 3, 30]),
+                       evidence_first=st.integers(0, 3), evidence_latest=st.integers(0, 3))  # findings past their cap
 
 
 @settings(max_examples=200, deadline=None)
@@ -145,3 +146,14 @@ def test_a_message_after_its_departments_finding_was_given_up_opens_an_at_keyed_
     assert [each.key for each in final] == ["marketing"]  # given up at the renewal, past its horizon
     assert [each.key for each in state.prospected.values()] == [f"marketing@test/{facts[3].event_id}"]
     assert read(ID, state, START + 3 * YEAR, final=final) == detected(ID, facts, START + 3 * YEAR)
+
+
+def test_a_finding_showing_none_of_its_latest_messages_is_still_timed_by_its_last() -> None:
+    """With `evidence_latest = 0` the evidence stops at the first messages; the finding still closes 30 days after
+    the last one, and says when that was."""
+    thresholds = Thresholds(evidence_first=1, evidence_latest=0)
+    facts = [subscription(START, "start"), *(prospecting(START + timedelta(days=day)) for day in (1, 40, 80))]
+    later = START + timedelta(days=100)
+    assert_fold_matches_detector(ID, facts, OFFSETS, thresholds=thresholds)
+    [found] = detected(ID, facts, later, thresholds)[0]
+    assert found.resolved_at is None and "the latest on 22 Mar 2026" in found.summary and len(found.evidence) == 2

@@ -10,6 +10,7 @@ carries the finding as it became (as it was, for a withdrawn one).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from psycopg import Cursor
@@ -49,23 +50,32 @@ INSERT INTO {changes} (finding_id, account_id, change, finding) SELECT * FROM ch
 """
 
 
-REPLACED = "account_id = ANY(%(accounts)s::text[]) AND (final_at IS NULL OR id = ANY(%(final)s::uuid[]))"
+# The rows a write replaces: the live ones of accounts written whole, and the given ones (new final rows, and the
+# findings that changed in accounts written by difference).
+REPLACED = ("(account_id = ANY(%(accounts)s::text[]) AND final_at IS NULL) OR id = ANY(%(final)s::uuid[])"
+            " OR id = ANY(%(changed)s::uuid[])")
 
 
 def keep_old_rows(curs: Cursor[DictRow], findings_table: str, accounts: Sequence[str],
-                  final_ids: Sequence[UUID] = ()) -> None:
-    """Copy aside the accounts' rows about to be replaced: their live ones, and any with the ids of new final ones.
+                  final_ids: Sequence[UUID] = (), changed_ids: Sequence[UUID] = ()) -> None:
+    """Copy aside the rows about to be replaced: the accounts' live ones, and any with the ids of new final ones or
+    of findings changed (`REPLACED`).
 
     Final rows are written once and stay: they are not compared again.
     """
     curs.execute(SQL("CREATE TEMP TABLE IF NOT EXISTS {0} (LIKE {1}) ON COMMIT DELETE ROWS").format(
         Identifier(OLD_ROWS), Identifier(findings_table)))
     curs.execute(SQL("INSERT INTO {0} SELECT * FROM {1} WHERE " + REPLACED).format(
-        Identifier(OLD_ROWS), Identifier(findings_table)), {"accounts": list(accounts), "final": list(final_ids)})
+        Identifier(OLD_ROWS), Identifier(findings_table)), scope_of(accounts, final_ids, changed_ids))
+
+
+def scope_of(accounts: Sequence[str], final_ids: Sequence[UUID], changed_ids: Sequence[UUID]) -> dict[str, list[Any]]:
+    """`REPLACED`'s parameters."""
+    return {"accounts": list(accounts), "final": list(final_ids), "changed": list(changed_ids)}
 
 
 def record_changes(curs: Cursor[DictRow], old_table: str, new_table: str, accounts: Sequence[str] | None,
-                   final_ids: Sequence[UUID] = ()) -> None:
+                   final_ids: Sequence[UUID] = (), changed_ids: Sequence[UUID] = ()) -> None:
     """Log how the accounts' findings changed from `old_table` to `new_table` (all accounts: None).
 
     For some accounts, the new side is the rows that replaced those `keep_old_rows` kept.
@@ -78,7 +88,7 @@ def record_changes(curs: Cursor[DictRow], old_table: str, new_table: str, accoun
         old=Identifier(old_table), new=Identifier(new_table), changes=Identifier(CHANGES_TABLE),
         scope_old=SQL(scope), scope_new=SQL(scope),
     )
-    curs.execute(statement, {"accounts": list(accounts), "final": list(final_ids)} if accounts is not None else None)
+    curs.execute(statement, scope_of(accounts, final_ids, changed_ids) if accounts is not None else None)
     if curs.rowcount:
         curs.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
     if old_table == OLD_ROWS:

@@ -68,10 +68,12 @@ from projections.view.model import AccountView, HealthPoint
 from projections.weeks import boundaries_before
 from service.projection.attribution_store import AttributionWrites, attribution_writes
 from service.projection.view_store import (
+    FindingsChanged,
     ProjectedViews,
     TrendPoint,
     account_events_from,
     accounts_events_from,
+    changes_between,
     events_after,
 )
 
@@ -110,6 +112,7 @@ class Writes:
     """What one step writes, in its transaction."""
 
     findings: dict[str, list[Finding]] = field(default_factory=dict)  # an account's live findings, all of them
+    changed: dict[str, FindingsChanged] = field(default_factory=dict)  # or their difference from the rows written
     final: dict[str, list[Final]] = field(default_factory=dict)  # findings that became final, written once
     reopened: dict[str, datetime | None] = field(default_factory=dict)  # refolded from: final rows after it go live
     due: dict[str, datetime | None] = field(default_factory=dict)
@@ -318,8 +321,10 @@ class Projector:
                 continue
             # A refold makes its account's final rows after the checkpoint live again (`reopened`): they
             # are replaced even when the live findings read the same, or one a late event undid would stay.
-            if prior is None or prior != folded.findings or final or account_id in writes.reopened:
+            if prior is None or final or account_id in writes.reopened:
                 writes.findings[account_id] = folded.findings
+            elif prior != folded.findings:  # the rows are `prior`: only what differs is written
+                writes.changed[account_id] = changes_between(prior, folded.findings)
             if final:
                 writes.final[account_id] = final
             changes = [next_change, folded.deferred_from]
@@ -338,7 +343,8 @@ class Projector:
             self.view.forget(curs, writes.forgotten)
         self.view.write_checkpoints(curs, writes.refolded, writes.checkpoints, writes.trend)
         self.view.write(curs, writes.findings, writes.due, position, writes.views, keep_earlier_due=keep_earlier_due,
-                        final=writes.final, reopened=writes.reopened, attribution=writes.attribution)
+                        final=writes.final, reopened=writes.reopened, attribution=writes.attribution,
+                        changed=writes.changed)
 
     def attribution_of(self, state: AccountState, now: datetime, facts: Sequence[Fact]) -> AttributionWrites:
         """The account's settled conversions since last taken, its conversions not settled, and the touches folded."""

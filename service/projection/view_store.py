@@ -10,6 +10,7 @@ swap) never interleave.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID, uuid4
@@ -43,6 +44,26 @@ TREND_TABLE = f"{LIVE}_trend"
 TRACKING_TABLE = f"{LIVE}_tracking"
 WRITE_LOCK = 3_600_360  # pg_advisory_xact_lock key of the projected views
 CREATE_LOCK = 0x6378333630_766977  # serialises processes creating the views' tables, triggers and functions
+
+
+@dataclass(frozen=True)
+class FindingsChanged:
+    """An account's live findings as a difference from the rows written last: those new or changed, those gone."""
+
+    written: list[Finding]
+    gone: list[str]  # ids
+
+    def ids(self) -> list[str]:
+        return [*(each.id for each in self.written), *self.gone]
+
+
+def changes_between(before: Sequence[Finding], after: Sequence[Finding]) -> FindingsChanged:
+    """What turns the live rows of `before` into those of `after`: an account with many open findings of which
+    one gained evidence rewrites that one, not all."""
+    old = {each.id: each for each in before}
+    kept = {each.id for each in after}
+    return FindingsChanged([each for each in after if old.get(each.id) != each],
+                           [each.id for each in before if each.id not in kept])
 
 
 class ProjectedViews(PostgresTrackingRecorder):
@@ -79,9 +100,7 @@ class ProjectedViews(PostgresTrackingRecorder):
             "COPY {0} (account_id, name, judged_at, health, stage, open_findings, top_severity, view)"
             " FROM STDIN (FORMAT BINARY)"
         ).format(accounts)
-        self.delete_findings = SQL(
-            "DELETE FROM {0} WHERE account_id = ANY(%b::text[]) AND (final_at IS NULL OR id = ANY(%b::uuid[]))"
-        ).format(table)
+        self.delete_findings = SQL("DELETE FROM {0} WHERE " + finding_changes.REPLACED).format(table)
         self.reopen_final = SQL(
             "UPDATE {0} f SET final_at = NULL FROM unnest(%b::text[], %b::timestamptz[]) AS d (account_id, after)"
             " WHERE f.account_id = d.account_id AND f.final_at > d.after"
@@ -161,40 +180,46 @@ class ProjectedViews(PostgresTrackingRecorder):
         final: Mapping[str, Sequence[Final]] | None = None,
         reopened: Mapping[str, datetime | None] | None = None,
         attribution: Mapping[str, AttributionWrites] | None = None,
+        changed: Mapping[str, FindingsChanged] | None = None,
     ) -> None:
         """Replace the findings and views of the given accounts, set their due times, move the tracking.
 
-        An account's rows are its live findings (`final_at` null), replaced whole, and its
-        final ones (`projections.fold`), each written once with the instant it became
+        An account's rows are its live findings (`final_at` null), replaced whole (or by
+        difference: `changed`), and its final ones (`projections.fold`), each written once with the instant it became
         final. `findings` holds every live finding of each account written; `final` the
         findings that became final since. `reopened` names accounts folded again from a
         checkpoint (or from their first event: None): their rows final after it are found
         again, so they become live rows, replaced like the others. With
         `keep_earlier_due`, an account already due sooner keeps that time. `attribution`
         holds the accounts' credit rows and journeys (`attribution_store`), whose rows
-        settled after a refold's checkpoint go first.
+        settled after a refold's checkpoint go first. `changed` holds accounts written by
+        difference: the live findings that are new or changed, and the ids of those that went
+        (the projector knows the rows it wrote last); their other rows stay as they are.
         """
         final = final or {}
         self.attribution.write(curs, attribution or {}, reopened or {})
         if reopened:
             curs.execute(self.reopen_final, (list(reopened), [
                 datetime.min.replace(tzinfo=timezone.utc) if after is None else after for after in reopened.values()]))
+        changed = changed or {}
         accounts = list({**findings, **final})
         final_ids = [UUID(each.id) for group in final.values() for _, each in group]
+        changed_ids = [UUID(each) for difference in changed.values() for each in difference.ids()]
         if views:
             curs.execute(self.delete_accounts, (list(views),))
             with curs.copy(self.copy_accounts) as copy:
                 copy.set_types(ACCOUNT_TYPES)
                 for view in views.values():
                     copy.write_row(account_row(view))
-        if accounts:  # readers that cache an account's answers see that its findings changed
-            curs.execute(self.bump_findings_version, (accounts,))
+        if accounts or changed:  # readers that cache an account's answers see that its findings changed
+            curs.execute(self.bump_findings_version, ([*accounts, *changed],))
+            scope = finding_changes.scope_of(accounts, final_ids, changed_ids)
             if self.logs_changes:
-                finding_changes.keep_old_rows(curs, f"{self.name}_findings", accounts, final_ids)
-            curs.execute(self.delete_findings, (accounts, final_ids))
+                finding_changes.keep_old_rows(curs, f"{self.name}_findings", accounts, final_ids, changed_ids)
+            curs.execute(self.delete_findings, scope)
             with curs.copy(self.copy_findings) as copy:
                 copy.set_types(COPY_TYPES)
-                for group in findings.values():
+                for group in [*findings.values(), *(difference.written for difference in changed.values())]:
                     for each in group:
                         copy.write_row(row_of(each))
                 for final_group in final.values():
@@ -202,7 +227,7 @@ class ProjectedViews(PostgresTrackingRecorder):
                         copy.write_row(row_of(each, final_at))
             if self.logs_changes:
                 finding_changes.record_changes(curs, finding_changes.OLD_ROWS, f"{self.name}_findings", accounts,
-                                               final_ids)
+                                               final_ids, changed_ids)
         curs.execute(self.upsert_earlier_due if keep_earlier_due else self.upsert_due, (list(due), list(due.values())))
         if position is not None:
             self._insert_tracking(curs, Tracking(APPLICATION, position))

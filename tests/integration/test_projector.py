@@ -298,3 +298,38 @@ def test_a_late_event_that_undoes_a_final_finding_removes_its_row(client: httpx.
     while projector.step():
         pass
     assert [row[2] for row in rows_of(view).values() if row[1] == account] == []
+
+
+def test_a_finding_that_did_not_change_is_not_written_again(client: httpx.Client, view: ProjectedViews) -> None:
+    """An account's findings are written by difference: a push that adds evidence to one rewrites that one alone."""
+    account = unique()
+    ticket = {"id": f"{account}-t", "source": "zendesk", "type": "support.ticket.opened", "accountId": account,
+              "occurredAt": ago(days=3), "data": {"ticketId": "T-1", "priority": "urgent"}}
+
+    def push(n: int) -> dict[str, object]:
+        return {"id": f"{account}-p{n}", "source": "crm", "type": "sales.outreach.sent", "accountId": account,
+                "occurredAt": ago(days=2, seconds=-n), "data": {"channel": "email", "intent": "renewal"}}
+
+    def versions() -> dict[str, tuple[str, str]]:
+        with view.datastore.transaction(commit=False) as curs:
+            curs.execute(f"SELECT rule, xmin::text AS version, cardinality(evidence)::text AS pieces"
+                         f" FROM {view.name}_findings WHERE account_id = %s", (account,))
+            return {row["rule"]: (row["version"], row["pieces"]) for row in curs.fetchall()}
+
+    record(client, [ticket, push(1), nps(account, "1", days_ago=10)])
+    projector = Projector(view, batch_size=100_000, view_delay=timedelta(hours=1))  # the store's other accounts wait
+    while projector.step():
+        pass
+    before = versions()
+    assert set(before) == {"sales-pressure-during-escalation", "ignored-detractor"}
+    record(client, [push(2)])
+    while projector.step():
+        pass
+    after = versions()
+    assert after["ignored-detractor"] == before["ignored-detractor"]  # the same row version: not written again
+    assert after["sales-pressure-during-escalation"][1] == "3" != before["sales-pressure-during-escalation"][1]
+    with view.datastore.transaction(commit=False) as curs:
+        stored = histories(curs, [account], view.position(curs))[account]
+    expected = evaluate(history_of(account, stored), datetime.now(timezone.utc)).findings
+    assert sorted((row[2], list(row[3])) for row in rows_of(view).values() if row[1] == account) == sorted(
+        (each.rule, [fact.position for fact in each.evidence]) for each in expected)

@@ -160,6 +160,7 @@ def projector_cpu() -> float:
 
 
 FIRST_SECONDS = 5  # the lag is also printed without the probes of these first seconds of live traffic
+WINDOW = 5  # and its median over each stretch of this many seconds
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -197,6 +198,9 @@ async def main() -> None:
         if later:  # live, the first seconds carry every account's first event of the week if a boundary fell since
             print(f"  after the first {FIRST_SECONDS} s ({len(later)} probes): p50 {percentile(later, 0.5) * 1000:.0f} ms, "
                   f"p99 {percentile(later, 0.99) * 1000:.0f} ms, max {max(later) * 1000:.0f} ms")
+        windows = [lags[start:start + WINDOW * 20] for start in range(0, len(lags), WINDOW * 20)]
+        print(f"  p50 of each {WINDOW} s, in ms (growing: the projector falls behind): "
+              + " ".join(f"{percentile(window, 0.5) * 1000:.0f}" for window in windows))
         await caught_up(pool)
         await pool.close()
         del work

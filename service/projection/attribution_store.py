@@ -189,19 +189,22 @@ class AttributionTables:
             return
         accounts = list(writes)
         curs.execute(self.delete_live, (accounts,))
-        with curs.copy(self.copy_credits) as copy:
-            copy.set_types(CREDIT_TYPES)
-            for account_id, each in writes.items():
-                for settled_at, row in each.settled:
-                    copy.write_row(credit_row(account_id, row, settled_at))
-                for row in each.live:
-                    copy.write_row(credit_row(account_id, row, None))
-        with curs.copy(self.copy_touches) as copy:
-            copy.set_types(["text", "int8", "timestamptz", "text", "text", "text", "text"])
-            for account_id, each in writes.items():
-                for touch in each.touches:
-                    copy.write_row((account_id, touch.fact.position, touch.at, touch.fact.source, touch.fact.event_id,
-                                    touch.department, touch.channel))
+        # A statement with no rows is skipped: the credit table's triggers would still run for it.
+        if any(each.settled or each.live for each in writes.values()):
+            with curs.copy(self.copy_credits) as copy:
+                copy.set_types(CREDIT_TYPES)
+                for account_id, each in writes.items():
+                    for settled_at, row in each.settled:
+                        copy.write_row(credit_row(account_id, row, settled_at))
+                    for row in each.live:
+                        copy.write_row(credit_row(account_id, row, None))
+        if any(each.touches for each in writes.values()):
+            with curs.copy(self.copy_touches) as copy:
+                copy.set_types(["text", "int8", "timestamptz", "text", "text", "text", "text"])
+                for account_id, each in writes.items():
+                    for touch in each.touches:
+                        copy.write_row((account_id, touch.fact.position, touch.at, touch.fact.source,
+                                        touch.fact.event_id, touch.department, touch.channel))
 
 
 def credit_row(account_id: str, row: CreditRow, settled_at: datetime | None) -> tuple[Any, ...]:

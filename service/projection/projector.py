@@ -161,8 +161,9 @@ class Projector:
         self.cache_accounts = cache_accounts
         self.clock = clock
         self.cache: OrderedDict[str, Folded] = OrderedDict()
-        self.cached_at: tuple[str, int] | None = None  # the (view generation, position) the cache is valid for
+        self.cached_at: tuple[str, int, int] | None = None  # the view's (generation, position, writes) it is valid for
         self.generation = ""  # of the view, as last read: a rebuild gives the view a new one
+        self.writes = 0  # the view's count of writes, as last read or reached by this projector's own
         self.stored_thresholds: dict[str, Any] | None = None
         self.refolds = 0  # facts folded again from a checkpoint (what lateness and a cold cache cost)
         self.discarded = 0  # checkpoints that did not decode
@@ -229,9 +230,11 @@ class Projector:
         """Drop what this projector remembers if the view moved on without it.
 
         Another writer (a replica, a rebuild's swap) may have taken in events or written
-        the view since this projector's last commit; its states would then lack facts.
+        the view since this projector's last commit; its states would then lack facts, and
+        the findings it remembers as written (which it writes by difference) would not be
+        the rows.
         """
-        if self.cached_at != (self.generation, position):
+        if self.cached_at != (self.generation, position, self.writes):
             self.cache.clear()
             self.cached_at = None
 
@@ -246,7 +249,7 @@ class Projector:
             self.cache.move_to_end(account_id)
         while len(self.cache) > self.cache_accounts:
             self.cache.popitem(last=False)
-        self.cached_at = (self.generation, position)
+        self.cached_at = (self.generation, position, self.writes)
 
     def adopt_thresholds(self, curs: Cursor[DictRow]) -> None:
         """Judge with the thresholds the view's rows were judged with: a change applies on rebuild.
@@ -259,8 +262,9 @@ class Projector:
         if settings is None:
             self.generation = self.view.set_thresholds(curs, thresholds_table(self.thresholds))
             self.stored_thresholds = thresholds_table(self.thresholds)
+            self.writes = 0
             return
-        stored, self.generation = settings
+        stored, self.generation, self.writes = settings
         if stored == self.stored_thresholds:
             return
         self.stored_thresholds = stored
@@ -345,6 +349,7 @@ class Projector:
         self.view.write(curs, writes.findings, writes.due, position, writes.views, keep_earlier_due=keep_earlier_due,
                         final=writes.final, reopened=writes.reopened, attribution=writes.attribution,
                         changed=writes.changed)
+        self.writes = self.view.count_write(curs)  # in this transaction: a replica's next step sees the rows moved
 
     def attribution_of(self, state: AccountState, now: datetime, facts: Sequence[Fact]) -> AttributionWrites:
         """The account's settled conversions since last taken, its conversions not settled, and the touches folded."""

@@ -32,7 +32,7 @@ from service.projection import finding_changes
 from service.projection.attribution_store import CREDITS, DAILY, TOUCHES, AttributionTables, AttributionWrites
 from service.projection.attribution_store import create_statements as attribution_create_statements
 from service.runtime.database import datastore_of
-from service.store.ddl import index_on
+from service.store.ddl import columns_if_missing, index_on
 from service.store.tables import APPLICATION, EVENTS_TABLE
 
 LIVE = "cx360_view"  # the live view's tables are named after it; a rebuild builds another beside it
@@ -155,7 +155,8 @@ class ProjectedViews(PostgresTrackingRecorder):
             "SELECT boundary, score FROM {0} WHERE account_id = %s AND boundary = ANY(%s::timestamptz[])"
         ).format(trend)
         settings = Identifier(f"{name}_settings")
-        self.select_settings = SQL("SELECT thresholds, generation FROM {0} WHERE id = 1").format(settings)
+        self.select_settings = SQL("SELECT thresholds, generation, writes FROM {0} WHERE id = 1").format(settings)
+        self.count_writes = SQL("UPDATE {0} SET writes = writes + 1 WHERE id = 1 RETURNING writes").format(settings)
         self.upsert_settings = SQL(
             "INSERT INTO {0} (id, thresholds, generation) VALUES (1, %s, %s)"
             " ON CONFLICT (id) DO UPDATE SET thresholds = excluded.thresholds, generation = excluded.generation"
@@ -276,15 +277,23 @@ class ProjectedViews(PostgresTrackingRecorder):
         curs.execute(self.select_checkpoints_before, (list(instants), list(instants.values())), prepare=True)
         return {row["account_id"]: (row["boundary"], row["state"]) for row in curs.fetchall()}
 
-    def settings(self, curs: Cursor[DictRow]) -> tuple[dict[str, Any], str] | None:
-        """The rule thresholds the rows were judged with, and the view's generation (None: never written).
+    def settings(self, curs: Cursor[DictRow]) -> tuple[dict[str, Any], str, int] | None:
+        """The rule thresholds the rows were judged with, the view's generation, and its writes (None: never written).
 
-        The generation changes when the view is written from scratch (a rebuild), which
-        tells a projector that rows it remembers are no longer those in the tables.
+        The generation changes when the view is written from scratch (a rebuild), and the
+        count of writes with every projector's write (`count_write`): either tells a
+        projector that rows it remembers may no longer be those in the tables. The position
+        alone does not: judging accounts that came due writes rows and moves no position.
         """
         curs.execute(self.select_settings, prepare=True)
         row = curs.fetchone()
-        return None if row is None else (dict(row["thresholds"]), str(row["generation"]))
+        return None if row is None else (dict(row["thresholds"]), str(row["generation"]), int(row["writes"]))
+
+    def count_write(self, curs: Cursor[DictRow]) -> int:
+        """Count a write of the view's rows (in its transaction); return the count it reached."""
+        curs.execute(self.count_writes)
+        row = curs.fetchone()
+        return 0 if row is None else int(row["writes"])
 
     def set_thresholds(self, curs: Cursor[DictRow], table: Mapping[str, Any]) -> str:
         """Record the thresholds of a view written from scratch; return its new generation."""
@@ -320,13 +329,17 @@ def create_statements(name: str) -> list[Composed]:
             " detected_at timestamptz NOT NULL, resolved_at timestamptz, summary text NOT NULL, final_at timestamptz)"
         ).format(table),
         # Views written before final findings left the folded state: every row is live until refolded.
-        SQL("ALTER TABLE {0} ADD COLUMN IF NOT EXISTS final_at timestamptz").format(table),
+        columns_if_missing(f"{name}_findings", ["final_at"], SQL(
+            "ALTER TABLE {0} ADD COLUMN IF NOT EXISTS final_at timestamptz").format(table)),
         index_on(f"{name}_findings_account", table, "account_id"),
         index_on(f"{name}_findings_detected", table, "detected_at DESC, id DESC"),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text PRIMARY KEY, due_at timestamptz)").format(schedule),
         index_on(f"{name}_schedule_due", schedule, "due_at"),
         SQL("CREATE TABLE IF NOT EXISTS {0} (id int PRIMARY KEY, thresholds jsonb NOT NULL, generation text NOT NULL)")
         .format(Identifier(f"{name}_settings")),
+        columns_if_missing(f"{name}_settings", ["writes"], SQL(
+            "ALTER TABLE {0} ADD COLUMN IF NOT EXISTS writes bigint NOT NULL DEFAULT 0").format(
+            Identifier(f"{name}_settings"))),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, boundary timestamptz NOT NULL,"
             " state bytea NOT NULL, PRIMARY KEY (account_id, boundary))")
         .format(Identifier(f"{name}_checkpoints")),

@@ -333,3 +333,41 @@ def test_a_finding_that_did_not_change_is_not_written_again(client: httpx.Client
     expected = evaluate(history_of(account, stored), datetime.now(timezone.utc)).findings
     assert sorted((row[2], list(row[3])) for row in rows_of(view).values() if row[1] == account) == sorted(
         (each.rule, [fact.position for fact in each.evidence]) for each in expected)
+
+
+def test_a_replica_judging_due_accounts_in_between_is_noticed(client: httpx.Client, view: ProjectedViews) -> None:
+    """Judging due accounts writes rows and moves no position: another projector must not trust its cache after it.
+
+    B takes the events; A, with a later clock, opens an ignored-detractor finding when its
+    deadline passes; then a follow-up dated before that deadline arrives, with a push: the
+    finding never held. B, writing the account by difference from what it remembers, left
+    A's row behind (found by review); it must see the view was written and replace it whole.
+    """
+    now = datetime.now(timezone.utc)
+    account = unique()
+
+    def event(suffix: str, event_type: str, before: timedelta, **data: object) -> dict[str, object]:
+        return {"id": f"{account}-{suffix}", "source": "test", "type": event_type, "accountId": account,
+                "occurredAt": (now - before).isoformat(), "data": data}
+
+    record(client, [event("nps", "marketing.nps.responded", timedelta(days=8), score=2),
+                    event("t", "support.ticket.opened", timedelta(days=3), ticketId="T-1", priority="urgent"),
+                    event("p1", "sales.outreach.sent", timedelta(days=2, hours=12), channel="email", intent="renewal")])
+    clock_b = [now - timedelta(days=2)]
+    b = Projector(view, batch_size=100_000, clock=lambda: clock_b[0], view_delay=timedelta(hours=1))
+    a = Projector(view, batch_size=100_000, clock=lambda: now, view_delay=timedelta(hours=1))
+    while b.step():
+        pass
+    while a.step_due(limit=100_000):
+        pass
+    assert "ignored-detractor" in {row[2] for row in rows_of(view).values() if row[1] == account}
+    record(client, [event("c", "support.contact.made", timedelta(days=1, hours=12), channel="email"),
+                    event("p2", "sales.outreach.sent", timedelta(days=1, hours=11), channel="email", intent="renewal")])
+    clock_b[0] = now
+    while b.step():
+        pass
+    with view.datastore.transaction(commit=False) as curs:
+        stored = histories(curs, [account], view.position(curs))[account]
+    expected = evaluate(history_of(account, stored), now).findings
+    assert sorted((row[2], list(row[3])) for row in rows_of(view).values() if row[1] == account) == sorted(
+        (each.rule, [fact.position for fact in each.evidence]) for each in expected)

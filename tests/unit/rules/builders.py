@@ -34,7 +34,7 @@ def fact(event_type: str, when: datetime | str, contact: str | None = None, **da
         type=event_type,
         occurred_at=at(when) if isinstance(when, str) else when,
         source="test",
-        event_id=f"e-{position}",
+        event_id=f"e-{position:07d}",  # ids order as made: "e-100" would sort before "e-99" (ties break by id)
         contact_id=contact,
         data=data,
     )

@@ -10,7 +10,7 @@ from projections.facts import Fact
 from projections.history import Timeline, history_of
 from projections.view.agent import agent_context
 from projections.view.model import AgentContext, RecentTouch, Warning
-from tests.unit.rules.builders import ACCOUNT, at, days, fact
+from tests.unit.rules.builders import ACCOUNT, at, days, fact, tied
 
 AS_OF = "2026-03-10"
 
@@ -71,7 +71,7 @@ def test_nothing_unpaid_is_good_standing() -> None:
 
 def test_a_suspension_and_overdue_invoices_in_one_line() -> None:
     facts = [fact("billing.service.suspended", "2026-03-03", reason="non_payment"),
-             invoice("I-88", "1200.00", "2026-02-25T00:00:00Z"), invoice("I-90", "80.00", "2026-03-08T00:00:00Z")]
+             *tied(invoice("I-88", "1200.00", "2026-02-25T00:00:00Z"), invoice("I-90", "80.00", "2026-03-08T00:00:00Z"))]
     assert context(facts).billing_standing == (
         "Service suspended since 3 Mar 2026; 2 invoices overdue (I-88: 1200.00 EUR unpaid, 13 days overdue; "
         "I-90: 80.00 EUR unpaid, 2 days overdue).")
@@ -114,7 +114,7 @@ def test_consent_granted_again_ends_the_opt_out() -> None:
 
 
 def test_a_payment_plan_in_force_protects_each_unpaid_invoice() -> None:
-    facts = [invoice("I-88", "1200.00", "2026-02-25"), invoice("I-90", "80.00", "2026-03-31"), plan("2026-03-01")]
+    facts = [*tied(invoice("I-88", "1200.00", "2026-02-25"), invoice("I-90", "80.00", "2026-03-31")), plan("2026-03-01")]
     assert donts(facts, "payment_plan") == [
         "Don't chase invoice I-88: payment plan in force until 30 Jun 2026",
         "Don't chase invoice I-90: payment plan in force until 30 Jun 2026",

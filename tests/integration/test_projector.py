@@ -6,33 +6,26 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
-from eventsourcing.postgres import PostgresDatastore
 
 from projections.evaluation import evaluate
 from projections.history import history_of
 from projections.thresholds import thresholds_table
 from service.projection.projector import Projector, read_findings
 from service.projection.view_store import ProjectedViews, histories
-from service.settings import connection_params
 from tests.integration.test_findings import account_findings, ago, eventually
+from tests.integration.test_projector_folds import fresh_view
 from tests.support import record, unique
 
 
 @pytest.fixture
 def view(database_url: str) -> Iterator[ProjectedViews]:
     """A findings view of its own (fresh tables), beside the running service's."""
-    params = connection_params(database_url)
-    datastore = PostgresDatastore(
-        str(params["dbname"]), str(params["host"]), str(params["port"]), str(params["user"] or ""), "", pool_size=2
-    )
-    views = ProjectedViews(datastore, name=f"test_view_{uuid4().hex[:8]}")
-    views.create_table()
+    views = fresh_view(database_url)
     yield views
-    datastore.close()
+    views.datastore.close()
 
 
 def rows_of(view: ProjectedViews) -> dict[str, tuple[object, ...]]:

@@ -14,12 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import orjson
 import pytest
-from eventsourcing.postgres import PostgresDatastore
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +29,7 @@ from projections.view.account import account_view
 from projections.view.health import DEFAULT_WEIGHTS
 from service.projection.projector import Projector
 from service.projection.view_store import ProjectedViews, account_row, histories
-from service.settings import connection_params
+from tests.integration.test_projector_folds import fresh_view
 from tests.support import record, unique
 from tests.unit.test_findings_laws import DATA, START
 from tests.unit.test_folds_match_reference import histories as generated
@@ -42,14 +40,9 @@ LAST = START + timedelta(days=60)  # the clock at the end: events dated later wa
 @pytest.fixture(scope="module")
 def view(database_url: str) -> Iterator[ProjectedViews]:
     """A view of its own: its projector's clock is in the generated events' time, not today's."""
-    params = connection_params(database_url)
-    datastore = PostgresDatastore(
-        str(params["dbname"]), str(params["host"]), str(params["port"]), str(params["user"] or ""), "", pool_size=2
-    )
-    views = ProjectedViews(datastore, name=f"test_prop_{uuid4().hex[:8]}")
-    views.create_table()
+    views = fresh_view(database_url)
     yield views
-    datastore.close()
+    views.datastore.close()
 
 
 def envelope(account: str, fact: Fact) -> dict[str, Any]:

@@ -79,7 +79,7 @@ class Settings:
     subscriber_ping_seconds: float = 15.0  # graphql-transport-ws keep-alive pings
     write_timeout_seconds: float = 5.0  # a batch is stored, or said not to be, within this
     read_timeout_seconds: float = 1.0  # the longest a read waits to open a database connection
-    query_timeout_seconds: float = 30.0  # the longest one statement of the API's own pool runs (statement_timeout)
+    query_timeout_seconds: float = 30.0  # the longest one read of the API's pool runs before it is cancelled
     log_format: str = "text"  # text | json
     ready_max_lag_events: int = 10_000  # /readyz fails when the projection is further behind (0: no limit)
     ready_max_lag_seconds: int = 300  # nor when its oldest event not taken in waits longer (0: no limit)

@@ -12,8 +12,8 @@ first prospecting message to it (the later of the two when both hold), and the m
 the first `evidence_first` and the latest `evidence_latest` (20 and 80, every message of
 a finding of up to 100; the summary counts them all). A monthly acquisition newsletter
 that keeps reaching a customer is one finding for as long as it keeps coming; with every
-message as evidence it, and the fold's state, would grow for as long (`docs/rules.md`). Detected at the first message; closes 30 days (`close_days`) after the
-last one. A message more than 30 days after the department's previous one (the finding
+message as evidence it, and the fold's state, would grow for as long (`docs/rules.md`).
+Detected at the first message; closes 30 days (`close_days`) after the last one. A message more than 30 days after the department's previous one (the finding
 had closed) reopens the same finding: `resolvedAt` is null again, `detectedAt` and the
 evidence so far stay, and the new message joins the evidence, as a ticket's later
 reopening does for `sales-pressure-during-escalation`.

@@ -156,14 +156,15 @@ def unpaid_invoices(timeline: Timeline, as_of: datetime) -> list[OpenItem]:
         invoice["last_at"] = fact.occurred_at
     items = []
     for invoice_id, held in sorted(invoices.items(), key=lambda each: each[1]["rank"] or 0):
-        if owed(held) <= 0:
+        unpaid = owed(held)
+        if unpaid <= 0:
             continue
         issue: Fact = held["issued"]
         due = issue.instant("dueAt")
         overdue = max(0, (as_of - due).days) if as_of > due else 0
         late = f", {overdue} days overdue" if overdue else f", due {day(due)}"
-        summary = f"invoice {invoice_id} of {issue.data['amount']} {issue.data['currency']}, {owed(held)} unpaid{late}"
-        items.append(OpenItem("invoice", invoice_id, issue.occurred_at, summary, amount=str(owed(held)),
+        summary = f"invoice {invoice_id} of {issue.data['amount']} {issue.data['currency']}, {unpaid} unpaid{late}"
+        items.append(OpenItem("invoice", invoice_id, issue.occurred_at, summary, amount=str(unpaid),
                               currency=str(issue.data["currency"]), days_overdue=overdue))
     return sorted(items, key=lambda item: item.since)
 

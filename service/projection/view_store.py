@@ -186,8 +186,8 @@ class ProjectedViews(PostgresTrackingRecorder):
         """Replace the findings and views of the given accounts, set their due times, move the tracking.
 
         An account's rows are its live findings (`final_at` null), replaced whole (or by
-        difference: `changed`), and its final ones (`projections.fold`), each written once with the instant it became
-        final. `findings` holds every live finding of each account written; `final` the
+        difference: `changed`), and its final ones (`projections.fold`), each written once
+        with the instant it became final. `findings` holds every live finding of each account written; `final` the
         findings that became final since. `reopened` names accounts folded again from a
         checkpoint (or from their first event: None): their rows final after it are found
         again, so they become live rows, replaced like the others. With

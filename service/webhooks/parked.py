@@ -22,7 +22,6 @@ from service.store.tables import PARKED_TABLE
 
 UNMAPPED, INCOMPLETE, UNUSABLE, REJECTED = "unmapped", "incomplete", "unusable", "rejected"
 STORED = "stored"  # not a cause: a parked event stored since, once its customer was mapped
-PURGEABLE = (STORED, UNUSABLE, REJECTED, UNMAPPED, INCOMPLETE)
 if TYPE_CHECKING:  # generic only in the stubs
     from asyncpg.pool import PoolConnectionProxy
 
@@ -117,8 +116,8 @@ async def listed(pool: asyncpg.Pool, provider: str | None, include_replayed: boo
 
 
 async def purged(pool: asyncpg.Pool, before: datetime, provider: str | None, kinds: Sequence[str]) -> Counter[str]:
-    """Delete the parked events of the given kinds (`PURGEABLE`) parked, or for `stored` stored, before `before`;
-    how many of each kind."""
+    """Delete the parked events of the given kinds (`STORED`, or causes) parked, or for `stored` stored, before
+    `before`; how many of each kind."""
     rows = await pool.fetch(
         f"DELETE FROM {PARKED_TABLE} WHERE ($2::text IS NULL OR provider = $2) AND CASE WHEN replayed_at IS NOT NULL"
         f" THEN $4 = ANY($3::text[]) AND replayed_at < $1 ELSE cause = ANY($3::text[]) AND parked_at < $1 END"

@@ -30,7 +30,7 @@ from service.runtime.health import DatabaseHealth
 
 log = logging.getLogger(__name__)
 
-DUE_PER_STEP = 5  # accounts judged again per transaction when their time comes (each view takes about 1-4 ms)
+DUE_PER_STEP = 100  # at most this many accounts judged again per transaction when their time comes
 DUE_BUDGET = 0.02  # seconds of judging due accounts per turn, between two looks at new events (one
 # account's view may run past it: no account is begun after it)
 
@@ -103,9 +103,7 @@ class Follower:
     def catch_up(self) -> bool:
         """Take in what there is; True if a full batch suggests there is more."""
         taken = self.projector.step()
-        until, due = time.monotonic() + DUE_BUDGET, DUE_PER_STEP
-        while due == DUE_PER_STEP and time.monotonic() < until:  # so new events never wait long
-            due = self.projector.step_due(DUE_PER_STEP, until)
+        _, more = self.judge_due()
         if self.freeze_gc:
             # In the projector's own process: the history cache holds millions of objects
             # that live long and form no cycles; a full collection scanning them all would pause
@@ -113,7 +111,19 @@ class Follower:
             # Frozen objects are still freed when no longer referenced; the collector only
             # stops scanning them for cycles.
             gc.freeze()
-        return taken >= self.projector.batch_size or due == DUE_PER_STEP
+        return taken >= self.projector.batch_size or more
+
+    def judge_due(self) -> tuple[int, bool]:
+        """Judge the accounts that have come due, for at most about `DUE_BUDGET`: how many, and whether more may be.
+
+        One transaction takes as many as the budget allows (up to `DUE_PER_STEP`): a
+        step's reads and writes cost much the same for one account as for many.
+        """
+        until, due, judged = time.monotonic() + DUE_BUDGET, DUE_PER_STEP, 0
+        while due == DUE_PER_STEP and time.monotonic() < until:  # so new events never wait long
+            due = self.projector.step_due(DUE_PER_STEP, until)
+            judged += due
+        return judged, due == DUE_PER_STEP
 
     def timeout(self) -> float:
         due = self.projector.next_due()

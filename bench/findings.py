@@ -125,6 +125,19 @@ async def lag(base: str, pool: asyncpg.Pool, rate: int, seconds: float, accounts
     return [seen[account] - returned[account] for account in returned], sent / elapsed
 
 
+DUE_SAMPLES: list[tuple[int, float]] = []
+
+
+async def due_views(pool: asyncpg.Pool) -> None:
+    """Every WINDOW seconds: how many accounts are due (their view, or findings that change with time) and not
+    judged yet, and how long the longest has waited: the views a busy projector leaves behind."""
+    while True:
+        await asyncio.sleep(WINDOW)
+        row = await pool.fetchrow("SELECT count(*) AS due, coalesce(extract(epoch FROM now() - min(due_at)), 0) AS waited"
+                                  " FROM cx360_view_schedule WHERE due_at <= now()")
+        DUE_SAMPLES.append((row["due"], float(row["waited"])))
+
+
 def pure_fold(url: str) -> tuple[int, float]:
     """Every account's findings and view judged in memory; the histories are read first (not timed)."""
     import psycopg
@@ -188,7 +201,10 @@ async def main() -> None:
         print(f"preload: {len(work):,} events over {args.accounts:,} accounts in {seconds:.1f}s; "
               f"projector caught up {await caught_up(pool):.1f}s later")
         cpu, wall = projector_cpu(), time.perf_counter()
+        sampling = asyncio.create_task(due_views(pool))
         lags, achieved = await lag(base, pool, args.rate, args.seconds, args.accounts, run, args.live)
+        sampling.cancel()
+        await asyncio.gather(sampling, return_exceptions=True)
         cores = (projector_cpu() - cpu) / (time.perf_counter() - wall)
         print(f"lag at {achieved:,.0f} events/s for {args.seconds:.0f}s ({len(lags)} probes): "
               f"p50 {percentile(lags, 0.5) * 1000:.0f} ms, p99 {percentile(lags, 0.99) * 1000:.0f} ms, "
@@ -201,6 +217,8 @@ async def main() -> None:
         windows = [lags[start:start + WINDOW * 20] for start in range(0, len(lags), WINDOW * 20)]
         print(f"  p50 of each {WINDOW} s, in ms (growing: the projector falls behind): "
               + " ".join(f"{percentile(window, 0.5) * 1000:.0f}" for window in windows))
+        print(f"  accounts due and not judged yet, every {WINDOW} s (the longest waiting, s): " + " ".join(
+            f"{count}({waited:.1f})" for count, waited in DUE_SAMPLES))
         await caught_up(pool)
         await pool.close()
         del work

@@ -47,7 +47,7 @@ from workload import events  # noqa: E402
 
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from service.projection.follower import Follower  # noqa: E402
-from service.projection.projector import Projector  # noqa: E402
+from service.projection.projector import REFOLD_BUDGET, Projector  # noqa: E402
 from service.projection.view_store import open_view_store  # noqa: E402
 from service.settings import connection_params  # noqa: E402
 
@@ -70,6 +70,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--port", type=int, default=8745)
     parser.add_argument("--profile", type=int, default=0, help="print this many functions of a cProfile")
+    parser.add_argument("--statements", type=int, default=0,
+                        help="print this many SQL statements of the live phase by wall time (with the wait for the server)")
     args = parser.parse_args()
     now = datetime.now(timezone.utc)
     per_tick = args.rate // 20
@@ -83,11 +85,14 @@ def main() -> None:
         started = time.process_time()
         while projector.step():
             pass
+        projector.refold_budget = REFOLD_BUDGET  # as the service's projector has it
         print(f"preload: {len(work):,} events over {args.accounts:,} accounts, taken in with "
               f"{time.process_time() - started:.1f} s of CPU")
         live = events(per_tick * ticks, args.accounts, seed=7, run="live")
         follower = Follower(projector, url, "unused")  # not started: its judging of due accounts is called here
         profile = cProfile.Profile() if args.profile else None
+        if args.statements:
+            timed_statements()
         new_cpu = due_cpu = 0.0
         views = 0
         refolds = projector.refolds
@@ -124,6 +129,51 @@ def main() -> None:
         view.datastore.close()
     if profile:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(args.profile)
+    if args.statements:
+        events_taken = per_tick * ticks
+        print(f"{'ms/s at rate':>12} {'us/event':>9} {'calls':>7}  statement")
+        for text, (seconds, calls) in sorted(STATEMENTS.items(), key=lambda each: -each[1][0])[:args.statements]:
+            print(f"{seconds / args.seconds * 1000:>12.1f} {seconds / events_taken * 1e6:>9.1f} {calls:>7}  {text}")
+
+
+STATEMENTS: dict[str, list[float]] = {}  # statement (its first words) -> [wall seconds, calls]
+
+
+def timed_statements() -> None:
+    """Time every statement and COPY the projector's cursors run, from sending to the last row (server included)."""
+    from contextlib import contextmanager
+
+    from psycopg import Cursor
+
+    def words(query: object) -> str:
+        text = query.as_string(None) if hasattr(query, "as_string") else str(query)
+        return " ".join(text.split())[:110]
+
+    def count(text: str, seconds: float) -> None:
+        entry = STATEMENTS.setdefault(text, [0.0, 0])
+        entry[0] += seconds
+        entry[1] += 1
+
+    execute, copy = Cursor.execute, Cursor.copy
+
+    def timed_execute(self: Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        begun = time.perf_counter()
+        try:
+            return execute(self, query, *args, **kwargs)
+        finally:
+            count(words(query), time.perf_counter() - begun)
+
+    @contextmanager
+    def timed_copy(self: Cursor[Any], statement: Any, *args: Any, **kwargs: Any) -> Any:
+        begun = time.perf_counter()
+        try:
+            with copy(self, statement, *args, **kwargs) as copying:
+                yield copying
+        finally:
+            count(words(statement), time.perf_counter() - begun)
+
+    Cursor.execute = timed_execute  # type: ignore[method-assign]
+    Cursor.copy = timed_copy  # type: ignore[method-assign,assignment]
 
 
 if __name__ == "__main__":

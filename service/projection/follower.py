@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 DUE_PER_STEP = 100  # at most this many accounts judged again per transaction when their time comes
 DUE_BUDGET = 0.02  # seconds of judging due accounts per turn, between two looks at new events (one
 # account's view may run past it: no account is begun after it)
+DUE_SHARE = 0.01  # seconds of it that due accounts keep when new events are waiting: after that they yield
 
 # The store library re-raises the driver's errors as its own classes; a pool may time out.
 TRANSIENT = (
@@ -116,14 +118,37 @@ class Follower:
     def judge_due(self) -> tuple[int, bool]:
         """Judge the accounts that have come due, for at most about `DUE_BUDGET`: how many, and whether more may be.
 
-        One transaction takes as many as the budget allows (up to `DUE_PER_STEP`): a
-        step's reads and writes cost much the same for one account as for many.
+        New events come first: their findings are what a producer waits for, while a view
+        is judged `view_delay` after its events anyway. Once new events are waiting (a
+        notification has come), due accounts yield after `DUE_SHARE`, which they keep so
+        that views are not starved under a steady load: they fall behind then, each
+        account's view judged once for all its events since, rather than the findings.
+        One transaction takes as many accounts as the budget allows (up to
+        `DUE_PER_STEP`): a step's reads and writes cost much the same for one as for many.
         """
-        until, due, judged = time.monotonic() + DUE_BUDGET, DUE_PER_STEP, 0
-        while due == DUE_PER_STEP and time.monotonic() < until:  # so new events never wait long
-            due = self.projector.step_due(DUE_PER_STEP, until)
+        started = time.monotonic()
+        until, share = started + DUE_BUDGET, started + DUE_SHARE
+
+        def enough() -> bool:
+            now = time.monotonic()
+            return now > until or (now > share and self.events_waiting())
+
+        judged = 0
+        while True:  # one account at least: views are never starved
+            due = self.projector.step_due(DUE_PER_STEP, enough)
             judged += due
-        return judged, due == DUE_PER_STEP
+            if due < DUE_PER_STEP or enough():  # so new events never wait long
+                return judged, due == DUE_PER_STEP
+
+    def events_waiting(self) -> bool:
+        """Whether a notification of new events has come (and is left for `wait` to take)."""
+        listener = self.listener
+        if listener is None or listener.closed:
+            return False
+        try:
+            return bool(select.select([listener.fileno()], [], [], 0)[0])
+        except (OSError, ValueError):  # a connection closing meanwhile: `wait` finds out
+            return False
 
     def timeout(self) -> float:
         due = self.projector.next_due()

@@ -33,7 +33,7 @@ from projections.thresholds import thresholds_from, thresholds_table, with_attri
 from projections.view.health import HealthWeights
 from service.observability.logs import configure_logging
 from service.projection.follower import Follower, StopSignal
-from service.projection.projector import Projector
+from service.projection.projector import REFOLD_BUDGET, Projector
 from service.projection.view_store import open_view_store
 from service.settings import Settings, connection_params
 
@@ -70,7 +70,8 @@ def follower_of(config: ProjectorConfig, stopping: StopSignal | None = None, *, 
     """The projector as configured, on a view store of its own, with the follower that wakes it."""
     view = open_view_store(connection_params(config.url), wait=POOL_WAIT)
     projector = Projector(view, thresholds_from(config.thresholds), batch_size=config.batch_size,
-                          weights=config.weights, view_delay=timedelta(seconds=config.view_delay_seconds))
+                          weights=config.weights, view_delay=timedelta(seconds=config.view_delay_seconds),
+                          refold_budget=REFOLD_BUDGET)
     return Follower(projector, config.url, config.channel, poll_seconds=config.poll_seconds,
                     stopping=stopping, freeze_gc=freeze_gc, on_relisten=on_relisten)
 

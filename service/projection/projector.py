@@ -29,7 +29,6 @@ dropped and states are folded again from their checkpoints.
 from __future__ import annotations
 
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,6 +79,7 @@ from service.projection.view_store import (
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Enough = Callable[[], bool]  # whether to begin no more accounts in this step (a time budget spent, events waiting)
 VIEW_DELAY = timedelta(seconds=2)  # how long after an event its account's view is judged
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
@@ -94,6 +94,18 @@ TREND_KEPT = 16
 # batch size: an account with events all through the backlog is judged and written once per batch, so fewer, larger
 # batches catch up faster; live traffic (batches not full) keeps the batch size and its latency.
 BACKLOG_GROWTH = 16
+# How much folding accounts again from their checkpoints (a late event, an account not in the cache) a step of new
+# events takes on, the smallest first: each account counts its events to fold again and REFOLD_ACCOUNT more (reading
+# its checkpoint, scoring the week boundaries it passes), and those past the budget are due at once
+# (`Projector.defer`). A backfill of events dated at random makes every event late, and folding again costs the
+# account's events since the checkpoint before it: taken at once, one event at a time, they held up every other
+# account's findings by seconds. Left due, they take turns with new events, and an account is folded again once for
+# all the events it took meanwhile. Counted in events, not timed: what a step defers does not depend on the machine.
+REFOLD_BUDGET = 512
+REFOLD_ACCOUNT = 32
+# Accounts to fold again whose checkpoints and events are read in one go, as their turn comes: reading them all at
+# once read the events of accounts a step then left to a later one (a due step stops when new events wait).
+PREFETCH_ACCOUNTS = 8
 
 
 @dataclass
@@ -151,6 +163,7 @@ class Projector:
         clock: Clock = utc_now,
         weights: HealthWeights = DEFAULT_WEIGHTS,
         view_delay: timedelta = VIEW_DELAY,
+        refold_budget: int | None = None,
     ) -> None:
         self.view_delay = view_delay
         self.view = view
@@ -167,7 +180,11 @@ class Projector:
         self.stored_thresholds: dict[str, Any] | None = None
         self.refolds = 0  # facts folded again from a checkpoint (what lateness and a cold cache cost)
         self.discarded = 0  # checkpoints that did not decode
-        self.judged_last = 0  # accounts the last `judge_and_write` judged (with `until`, maybe not all it was given)
+        self.refold_budget = refold_budget  # refolds a step of new events takes on (None: no limit; the
+        # service's projector has REFOLD_BUDGET, while a test or a rebuild wants every event folded as it is taken)
+        self.deferred = 0  # accounts left to a later step to fold again (`defer`)
+        self.dirty: set[str] = set()  # those not folded since: their new events wait with them
+        self.judged_last = 0  # accounts the last `judge_and_write` judged (with `enough`, maybe not all it was given)
         self.prefetched: dict[str, tuple[datetime, tuple[datetime, bytes] | None, list[Fact]]] = {}
         self.kept_points: tuple[datetime | None, list[datetime]] = None, []  # (now, the boundaries a fold scores)
 
@@ -202,28 +219,27 @@ class Projector:
         reached = batch[-1][1].position
         return len(batch), self.judge_and_write(curs, new, reached, move_to=reached), reached
 
-    def step_due(self, limit: int = 100, until: float | None = None) -> int:
+    def step_due(self, limit: int = 100, enough: Enough | None = None) -> int:
         """Judge again the accounts whose findings or view change with time alone; return how many.
 
-        With `until` (a `time.monotonic()` instant), no account is begun after it but the
-        first: the others stay due for the next step, so new events wait at most about one
-        account's view past it.
+        With `enough`, no account is begun once it says so but the first: the others stay
+        due for the next step, so new events wait at most about one account's view past it.
         """
         with self.view.datastore.transaction(commit=True) as curs:
             self.view.lock(curs)
-            count, judged, position = self.step_due_in(curs, limit, until)
+            count, judged, position = self.step_due_in(curs, limit, enough)
         self.keep(judged, position)
         return count
 
     def step_due_in(self, curs: Cursor[DictRow], limit: int = 100,
-                    until: float | None = None) -> tuple[int, dict[str, Folded], int]:
+                    enough: Enough | None = None) -> tuple[int, dict[str, Folded], int]:
         self.adopt_thresholds(curs)
         position = self.view.position(curs)
         self.check_cache(position)
         due = self.view.due_accounts(curs, self.clock(), limit)
         if not due:
             return 0, {}, position
-        judged = self.judge_and_write(curs, {account: [] for account in due}, position, with_views=True, until=until)
+        judged = self.judge_and_write(curs, {account: [] for account in due}, position, with_views=True, enough=enough)
         return self.judged_last, judged, position
 
     def check_cache(self, position: int) -> None:
@@ -282,28 +298,54 @@ class Projector:
 
     def judge_and_write(
         self, curs: Cursor[DictRow], new: Mapping[str, list[Fact]], up_to: int, *,
-        move_to: int | None = None, with_views: bool = False, until: float | None = None,
+        move_to: int | None = None, with_views: bool = False, enough: Enough | None = None,
     ) -> dict[str, Folded]:
         """Fold the accounts' new events, read findings (and views) at now, and write what changed.
 
         New events are judged for findings at once (that is the lag that matters), and
         their accounts' views are due `view_delay` later: an account taking many events
-        has its view judged once per delay, not once per batch. With `until`, accounts are
-        begun until that `time.monotonic()` instant (the first one always); the others are
+        has its view judged once per delay, not once per batch. With `enough`, accounts are
+        begun until it says so (the first one always); the others are
         left as they were, to be judged by a later step.
         """
         now = self.clock()
         writes = Writes()
         self.judged_last = 0
         before = self.cached_or_stored(curs, list(new))
-        self.prefetched = self.prefetch(curs, {account_id: min((fact.occurred_at for fact in facts), default=FAR_FUTURE)
-                                               for account_id, facts in new.items() if account_id not in before}, up_to)
+        refolding = {account_id: instant for account_id, facts in new.items()
+                     if (instant := refold_from(before.get(account_id), facts, now)) is not None}
+        # Of the refolds, a step of new events takes on within its budget those of a late event on an account it
+        # holds; an account it does not hold (new, or no longer cached) is folded at once, as ever.
+        late = {account_id: instant for account_id, instant in refolding.items()
+                if account_id in before or account_id in self.dirty}
         done: dict[str, Folded] = {}
         accounts = list(new.items())
+        sizes: dict[str, int] = {}
+        if move_to is not None and refolding and self.refold_budget is not None:
+            # The refolds last, those with the fewest events to fold again first (of those, the latest): the ones
+            # past the budget wait.
+            counted = {account_id: instant for account_id, instant in late.items() if account_id not in self.dirty}
+            sizes = self.view.refold_sizes(curs, counted, up_to) if counted else {}
+            accounts.sort(key=lambda each: (each[0] in late, sizes.get(each[0], 0),
+                                            -late[each[0]].timestamp() if each[0] in late else 0.0))
+        order = [account_id for account_id, _ in accounts if account_id in refolding]
+        where = {account_id: place for place, account_id in enumerate(order)}
+        self.prefetched = {}
+        spent = 0
         for place, (account_id, facts) in enumerate(accounts):
-            if until is not None and place and time.monotonic() > until:  # the rest stay due, and cached as they were
+            if enough is not None and place and enough():  # the rest stay due, and cached as they were
                 done |= {later: before[later] for later, _ in accounts[place:] if later in before}
                 break
+            if move_to is not None and account_id in late and self.refold_budget is not None:
+                if account_id not in self.dirty:  # one left due already waits: it is folded once for all its events
+                    spent += sizes.get(account_id, 0) + REFOLD_ACCOUNT
+                if account_id in self.dirty or spent > self.refold_budget:
+                    self.defer(account_id, refolding[account_id], now, writes)
+                    continue
+            self.dirty.discard(account_id)
+            if account_id in refolding and account_id not in self.prefetched:  # this one and the next few at once
+                chunk = order[where[account_id]:where[account_id] + PREFETCH_ACCOUNTS]
+                self.prefetched |= self.prefetch(curs, {each: refolding[each] for each in chunk}, up_to)
             self.judged_last += 1
             prior = before[account_id].findings if account_id in before else None
             try:
@@ -341,6 +383,22 @@ class Projector:
             done[account_id] = folded
         self.write(curs, writes, move_to, keep_earlier_due=not with_views)
         return done
+
+    def defer(self, account_id: str, instant: datetime, now: datetime, writes: Writes) -> None:
+        """Leave an account that must be folded again from a checkpoint (a late event, or not in the cache) to a
+        later step, as due now: its findings and view stay as they were until then.
+
+        Its checkpoints and trend points from the instant on lack the event: they go now, in
+        this step's transaction, so that whoever folds it next (this projector, a replica,
+        after a restart) folds from a checkpoint before it with every event since. It is
+        dropped from the cache, and so folded from its checkpoints when judged: once for all
+        the events it took meanwhile.
+        """
+        earlier = writes.refolded.get(account_id)
+        writes.refolded[account_id] = instant if earlier is None else min(earlier, instant)
+        writes.due[account_id] = now
+        self.deferred += 1
+        self.dirty.add(account_id)
 
     def write(self, curs: Cursor[DictRow], writes: Writes, position: int | None, keep_earlier_due: bool) -> None:
         if writes.forgotten:
@@ -560,6 +618,16 @@ def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thr
               default=None)
     return Judged(findings, final, view, due, checkpoints, attribution,
                   [(account_id, point, score) for point, score in scores.items()])
+
+
+def refold_from(before: Folded | None, facts: Sequence[Fact], now: datetime) -> datetime | None:
+    """The instant from which `Projector.folded` folds an account again from a checkpoint (None: it folds the new
+    facts onto its state): its first new fact's if it is not in the cache, its first late fact's if one is late."""
+    if before is None:
+        return min((fact.occurred_at for fact in facts), default=FAR_FUTURE)
+    last = before.state.last
+    return None if last is None else min((fact.occurred_at for fact in facts
+                                           if fact.occurred_at <= now and fact.order <= last), default=None)
 
 
 def read_findings(folded: Folded, touched: set[str] | None, now: datetime,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from psycopg import sql
 
 from projections.evaluation import evaluate
 from projections.history import history_of
 from projections.thresholds import thresholds_table
+from service.projection import follower as following
+from service.projection.follower import Follower
 from service.projection.projector import Projector, read_findings
 from service.projection.view_store import ProjectedViews, histories
 from tests.integration.test_findings import account_findings, ago, eventually
@@ -125,10 +128,42 @@ def test_due_accounts_past_the_time_budget_stay_due_and_cached(client: httpx.Cli
         curs.execute(f"UPDATE {view.name}_schedule SET due_at = now() - interval '1 minute' WHERE account_id = ANY(%s)",
                      (accounts,))
     cached = len(projector.cache)
-    assert projector.step_due(limit=10, until=time.monotonic() - 1) == 1  # the budget already spent: one account
+    assert projector.step_due(limit=10, enough=lambda: True) == 1  # the budget already spent: one account
     assert len(projector.cache) == cached  # the two left are still remembered, not refolded when their turn comes
     assert projector.step_due(limit=10) == 2
     assert projector.step_due(limit=10) == 0
+
+
+def test_due_accounts_yield_to_waiting_events_once_their_share_is_spent(
+    client: httpx.Client, view: ProjectedViews, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New events come first: with a notification waiting, views judged when due stop after their share (the first
+    account always), and the notification is left for the follower's wait; with none, they go on within the budget."""
+    accounts = [unique() for _ in range(3)]
+    record(client, [nps(account, "1", days_ago=10) for account in accounts])
+    projector = Projector(view, batch_size=100_000, view_delay=timedelta(hours=1))  # the store's other accounts wait
+    while projector.step():
+        pass
+    with view.datastore.transaction(commit=True) as curs:
+        curs.execute(f"UPDATE {view.name}_schedule SET due_at = now() - interval '1 minute' WHERE account_id = ANY(%s)",
+                     (accounts,))
+    monkeypatch.setattr(following, "DUE_BUDGET", 60.0)  # no time limit in this test, only the share
+    monkeypatch.setattr(following, "DUE_SHARE", 0.0)
+    channel = f"cx360_test_{unique()}".replace("-", "_")
+    follower = Follower(projector, database_url, channel)
+    try:
+        assert follower.listening() is not None
+        assert not follower.events_waiting()
+        with psycopg.connect(database_url, autocommit=True) as other:
+            other.execute(sql.SQL("NOTIFY {0}").format(sql.Identifier(channel)))
+        assert eventually(follower.events_waiting)
+        assert follower.judge_due() == (1, False)
+        assert follower.events_waiting()  # still there for the wait, which returns at once
+        follower.wait(5.0)
+        assert not follower.events_waiting()
+        assert follower.judge_due() == (2, False)
+    finally:
+        follower.close_listener()
 
 
 def test_a_write_that_fails_leaves_nothing_remembered(client: httpx.Client, view: ProjectedViews) -> None:

@@ -36,6 +36,7 @@ from service.projection.view_store import (
     TREND_TABLE,
     WRITE_LOCK,
     ProjectedViews,
+    account_events_from,
     histories,
     open_view_store,
 )
@@ -141,6 +142,59 @@ def test_a_late_event_refolds_from_the_checkpoint_before_it_not_from_the_start(
     refolded = projector.refolds - before
     assert 0 < refolded <= CHECKPOINT_EVERY + 3 + 1  # from the checkpoint before it, not the 181 events
     same_as_from_scratch(views, account)
+
+
+def checkpoint_boundaries(view: ProjectedViews, account: str) -> list[datetime]:
+    with view.datastore.transaction(commit=False) as curs:
+        curs.execute(f"SELECT boundary FROM {view.name}_checkpoints WHERE account_id = %s ORDER BY boundary", (account,))
+        return [row["boundary"] for row in curs.fetchall()]
+
+
+def test_a_refold_past_the_budget_waits_as_due_with_its_stale_checkpoints_gone(
+    client: httpx.Client, views: tuple[ProjectedViews, ProjectedViews]
+) -> None:
+    """A step of new events leaves the refolds past its budget to a due step: meanwhile the account's rows stay as
+    they were, and its checkpoints from the late event on (which lack it) are gone in the same transaction, so a
+    restart folds it from one before; judged, it is as folded from scratch."""
+    account = unique()
+    record(client, weeks_of(account, 60))
+    projector = projected(views[0])
+    projector.refold_budget = 0  # every refold waits
+    rows, boundaries = rows_of(views[0], account), checkpoint_boundaries(views[0], account)
+    assert len(boundaries) >= 2
+    late = boundaries[-1] - timedelta(days=3, hours=12)  # before the latest checkpoint: it lacks the event
+    record(client, [{"id": f"{account}-late", "source": "crm", "type": "sales.outreach.sent", "accountId": account,
+                     "occurredAt": late.isoformat(), "data": {"channel": "call", "intent": "upsell"}}])
+    assert projector.step() == 1 and projector.deferred == 1
+    assert rows_of(views[0], account) == rows
+    assert checkpoint_boundaries(views[0], account) == [boundary for boundary in boundaries if boundary < late]
+    with views[0].datastore.transaction(commit=False) as curs:
+        curs.execute(f"SELECT due_at FROM {views[0].name}_schedule WHERE account_id = %s", (account,))
+        row = curs.fetchone()
+        assert row is not None and row["due_at"] <= NOW
+    restarted = Projector(views[0], batch_size=100_000, clock=lambda: NOW, view_delay=timedelta(0))
+    caught_up(restarted)  # as after a crash: the deferred account folds from the checkpoint before the late event
+    assert rows_of(views[0], account) != rows
+    same_as_from_scratch(views, account)
+    assert checkpoint_boundaries(views[0], account) == checkpoint_boundaries(views[1], account)
+
+
+def test_refold_sizes_count_the_events_a_refold_reads(
+    client: httpx.Client, views: tuple[ProjectedViews, ProjectedViews]
+) -> None:
+    """A step orders its refolds by these counts (the smallest first): they are what the refold reads."""
+    account = unique()
+    record(client, weeks_of(account, 60))
+    projected(views[0])
+    boundaries = checkpoint_boundaries(views[0], account)
+    with views[0].datastore.transaction(commit=False) as curs:
+        position = views[0].position(curs)
+        for instant in (NOW - timedelta(days=500), boundaries[0], boundaries[-1] + timedelta(days=1),
+                        datetime.max.replace(tzinfo=timezone.utc)):
+            checkpoint = views[0].checkpoint_before(curs, account, instant)
+            since = None if checkpoint is None else checkpoint[0] + timedelta(microseconds=1)
+            read = account_events_from(curs, account, since, position)
+            assert views[0].refold_sizes(curs, {account: instant}, position) == {account: len(read)}, instant
 
 
 def test_an_event_dated_after_the_clock_waits_for_its_time(

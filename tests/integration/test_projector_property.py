@@ -101,19 +101,23 @@ def comparable(row: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 @settings(max_examples=30)
-@given(delivery=deliveries())
+@given(delivery=deliveries(), refold_budget=st.sampled_from([None, 0]))
 def test_rows_written_live_equal_the_reference_whatever_the_arrival(
-    view: ProjectedViews, base_url: str, delivery: tuple[list[Fact], list[list[Fact]], list[datetime], list[bool]]
+    view: ProjectedViews, base_url: str, delivery: tuple[list[Fact], list[list[Fact]], list[datetime], list[bool]],
+    refold_budget: int | None,
 ) -> None:
+    """With no budget for folding accounts again, every refold is left to a due step (`Projector.defer`)."""
     facts, batches, clocks, restarts = delivery
     account = unique()
     clock = [clocks[0]]
-    projector = Projector(view, batch_size=1000, view_delay=timedelta(0), clock=lambda: clock[0])
+    projector = Projector(view, batch_size=1000, view_delay=timedelta(0), clock=lambda: clock[0],
+                          refold_budget=refold_budget)
     with httpx.Client(base_url=base_url, timeout=30) as client:
         for batch, instant, restart in zip(batches, clocks, restarts, strict=True):
             record(client, [envelope(account, fact) for fact in batch])
             if restart:
-                projector = Projector(view, batch_size=1000, view_delay=timedelta(0), clock=lambda: clock[0])
+                projector = Projector(view, batch_size=1000, view_delay=timedelta(0), clock=lambda: clock[0],
+                                      refold_budget=refold_budget)
             clock[0] = instant
             catch_up(projector)
     clock[0] = LAST

@@ -116,14 +116,23 @@ def article(word: str) -> str:
     return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
 
 
-@lru_cache(maxsize=4_096)
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def day(instant: datetime) -> str:
     """A date as a support agent reads it aloud: `2 Mar 2026` (UTC).
 
-    Cached: explanations name the same few instants at every read of an account.
+    Cached by the date: explanations name the same few days at every read of an account,
+    while live events' instants are all different (cached by instant, nearly every call
+    formatted its date again).
     """
     utc = instant.astimezone(timezone.utc)
-    return f"{utc.day} {utc:%b %Y}"
+    return day_words(utc.year, utc.month, utc.day)
+
+
+@lru_cache(maxsize=4_096)
+def day_words(year: int, month: int, date: int) -> str:
+    return f"{date} {MONTHS[month - 1]} {year}"
 
 
 def money(amount: object, currency: str) -> str:

@@ -62,6 +62,7 @@ class AttributionWrites:
     settled: list[tuple[datetime, CreditRow]] = field(default_factory=list)
     live: list[CreditRow] = field(default_factory=list)
     touches: list[Touch] = field(default_factory=list)  # folded in this step
+    live_before: bool = True  # whether the account may have live rows written before (False: known to have none)
 
 
 def attribution_writes(credited: Sequence[Credited], live: Sequence[Converted], facts: Iterable[Fact],
@@ -187,8 +188,9 @@ class AttributionTables:
             curs.execute(self.delete_touches_after, afters)
         if not writes:
             return
-        accounts = list(writes)
-        curs.execute(self.delete_live, (accounts,))
+        replaced = [account_id for account_id, each in writes.items() if each.live_before]
+        if replaced:  # most accounts have no conversion waiting: no live rows to replace (and no trigger to run)
+            curs.execute(self.delete_live, (replaced,))
         # A statement with no rows is skipped: the credit table's triggers would still run for it.
         if any(each.settled or each.live for each in writes.values()):
             with curs.copy(self.copy_credits) as copy:

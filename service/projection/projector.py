@@ -117,6 +117,7 @@ class Folded:
     deferred_from: datetime | None = None  # the earliest stored event not folded yet: dated after the clock then
     trend: dict[datetime, int | None] = field(default_factory=dict)  # health at week boundaries, as far as known
     by_rule: dict[str, tuple[list[Finding], datetime | None]] = field(default_factory=dict)  # findings, next change
+    live_credits: bool = True  # whether its live credit rows may be there (False: it wrote none last)
 
 
 @dataclass
@@ -353,8 +354,10 @@ class Projector:
                 folded.findings, next_change = read_findings(folded, touched, now, self.thresholds)
                 final = take_final(folded.state)
                 if touched is None or touched & ATTRIBUTION_READS:
-                    writes.attribution[account_id] = self.attribution_of(folded.state, now,
-                                                                         writes.folded.pop(account_id, []))
+                    attribution = self.attribution_of(folded.state, now, writes.folded.pop(account_id, []))
+                    attribution.live_before = touched is None or folded.live_credits
+                    folded.live_credits = bool(attribution.live)
+                    writes.attribution[account_id] = attribution
                 both = {each.id for each in folded.findings} & {each.id for _, each in final}
                 if both:  # a rule broke the contract of `take_final`: this account alone stops, not the batch
                     raise ValueError(f"findings {sorted(both)} were given up as final and read as live")
@@ -464,7 +467,8 @@ class Projector:
         if not present and deferred == before.deferred_from:
             return before, set()
         state = self.fold(account_id, state, present, now, writes, before.trend)
-        return Folded(state, before.findings, deferred, before.trend, before.by_rule), {fact.type for fact in present}
+        return Folded(state, before.findings, deferred, before.trend, before.by_rule, before.live_credits), \
+            {fact.type for fact in present}
 
     def refold(self, curs: Cursor[DictRow], account_id: str, before_at: datetime | None, now: datetime, up_to: int,
                writes: Writes, trend: Mapping[datetime, int | None]) -> Folded:

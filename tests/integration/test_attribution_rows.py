@@ -220,3 +220,29 @@ def test_creating_the_tables_again_waits_for_no_write_in_progress(view: Projecte
             starting.execute(statement)
         starting.rollback()
         writer.rollback()
+
+
+def test_live_rows_are_replaced_when_their_conversion_settles_and_not_touched_otherwise(
+    client: httpx.Client, view: ProjectedViews
+) -> None:
+    """The projector replaces an account's live rows only where it may have written some: after a conversion waits
+    (live rows), the touch that settles it takes them out; after that, touches delete nothing (no live rows)."""
+    account = unique()
+    record(client, journey(account))
+    now = datetime.now(timezone.utc)
+    projector = Projector(view, batch_size=1000, clock=lambda: now)
+    run(projector)
+    assert stored_credits(view, [account])[1] == 1 + 4  # the EUR win waits: its row is live
+
+    def touch(suffix: str, days: float) -> dict[str, Any]:
+        return {"id": f"{account}-{suffix}", "source": "crm", "type": "sales.outreach.sent", "accountId": account,
+                "occurredAt": ago(days=days), "data": {"channel": "email", "intent": "check_in"}}
+
+    record(client, [touch("after", 0.5)])
+    run(projector)  # the same projector: it remembers writing live rows, and that a touch now settles them
+    credits, settled = stored_credits(view, [account])  # a live row left beside its settled one is counted twice
+    assert credits == expected_credits(view, [account], now) and settled == 1 + 4 + 5  # and its 5 touches
+    record(client, [touch("after-that", 0.25)])
+    run(projector)
+    assert stored_credits(view, [account]) == (credits, settled)
+    assert_daily_sums_match(view)

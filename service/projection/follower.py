@@ -104,6 +104,7 @@ class Follower:
 
     def catch_up(self) -> bool:
         """Take in what there is; True if a full batch suggests there is more."""
+        self.take_notifications()  # the step reads every event there is: they are told of
         taken = self.projector.step()
         _, more = self.judge_due()
         if self.freeze_gc:
@@ -141,14 +142,33 @@ class Follower:
                 return judged, due == DUE_PER_STEP
 
     def events_waiting(self) -> bool:
-        """Whether a notification of new events has come (and is left for `wait` to take)."""
+        """Whether a notification of new events has come since the last step began (left for it to take)."""
         listener = self.listener
         if listener is None or listener.closed:
             return False
         try:
-            return bool(select.select([listener.fileno()], [], [], 0)[0])
-        except (OSError, ValueError):  # a connection closing meanwhile: `wait` finds out
+            poll = select.poll()
+            poll.register(listener.fileno(), select.POLLIN)
+            return bool(poll.poll(0))
+        except (OSError, ValueError, psycopg.Error):  # a connection closing meanwhile: `wait` finds out
             return False
+
+    def take_notifications(self) -> None:
+        """Take the notifications that have come, without waiting: a step is about to read what they tell of.
+
+        While accounts are due the loop does not wait, and so does not take them: one left
+        there would make every turn of due accounts yield as if new events were waiting.
+        """
+        listener = self.listener
+        if listener is None or listener.closed:
+            return
+        try:
+            for _ in listener.notifies(timeout=0):
+                pass
+        except TRANSIENT as error:  # polling meanwhile, as in `wait`
+            log.debug("projector: lost the listening connection (%s); polling meanwhile", error)
+            self.close_listener()
+            self.interrupted = True
 
     def timeout(self) -> float:
         due = self.projector.next_due()

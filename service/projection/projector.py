@@ -253,6 +253,7 @@ class Projector:
         """
         if self.cached_at != (self.generation, position, self.writes):
             self.cache.clear()
+            self.dirty.clear()  # another writer may have folded them (their checkpoints went when they were deferred)
             self.cached_at = None
 
     def keep(self, judged: Mapping[str, Folded], position: int) -> None:
@@ -329,20 +330,17 @@ class Projector:
             sizes = self.view.refold_sizes(curs, counted, up_to) if counted else {}
             accounts.sort(key=lambda each: (each[0] in late, sizes.get(each[0], 0),
                                             -late[each[0]].timestamp() if each[0] in late else 0.0))
-        order = [account_id for account_id, _ in accounts if account_id in refolding]
+        waiting = self.past_budget(accounts, late, sizes) if move_to is not None else set()
+        order = [account_id for account_id, _ in accounts if account_id in refolding and account_id not in waiting]
         where = {account_id: place for place, account_id in enumerate(order)}
         self.prefetched = {}
-        spent = 0
         for place, (account_id, facts) in enumerate(accounts):
             if enough is not None and place and enough():  # the rest stay due, and cached as they were
                 done |= {later: before[later] for later, _ in accounts[place:] if later in before}
                 break
-            if move_to is not None and account_id in late and self.refold_budget is not None:
-                if account_id not in self.dirty:  # one left due already waits: it is folded once for all its events
-                    spent += sizes.get(account_id, 0) + REFOLD_ACCOUNT
-                if account_id in self.dirty or spent > self.refold_budget:
-                    self.defer(account_id, refolding[account_id], now, writes)
-                    continue
+            if account_id in waiting:
+                self.defer(account_id, refolding[account_id], now, writes)
+                continue
             self.dirty.discard(account_id)
             if account_id in refolding and account_id not in self.prefetched:  # this one and the next few at once
                 chunk = order[where[account_id]:where[account_id] + PREFETCH_ACCOUNTS]
@@ -386,6 +384,22 @@ class Projector:
             done[account_id] = folded
         self.write(curs, writes, move_to, keep_earlier_due=not with_views)
         return done
+
+    def past_budget(self, accounts: Sequence[tuple[str, list[Fact]]], late: Mapping[str, datetime],
+                    sizes: Mapping[str, int]) -> set[str]:
+        """The accounts of a late event that a step of new events leaves due (`defer`): those left due already,
+        which wait for the step that folds them once for all their events, and those past the budget."""
+        if self.refold_budget is None:
+            return set()
+        waiting, spent = set(), 0
+        for account_id, _ in accounts:  # in order: the smallest refolds first
+            if account_id not in late:
+                continue
+            if account_id not in self.dirty:
+                spent += sizes.get(account_id, 0) + REFOLD_ACCOUNT
+            if account_id in self.dirty or spent > self.refold_budget:
+                waiting.add(account_id)
+        return waiting
 
     def defer(self, account_id: str, instant: datetime, now: datetime, writes: Writes) -> None:
         """Leave an account that must be folded again from a checkpoint (a late event, or not in the cache) to a

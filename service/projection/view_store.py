@@ -131,10 +131,10 @@ class ProjectedViews(PostgresTrackingRecorder):
             "DELETE FROM {0} c USING unnest(%b::text[], %b::timestamptz[]) AS d (account_id, boundary)"
             " WHERE c.account_id = d.account_id AND c.boundary >= d.boundary"
         ).format(checkpoints)
-        self.select_checkpoints_before = SQL(
-            "SELECT DISTINCT ON (c.account_id) c.account_id, c.boundary, c.state FROM {0} c"
-            " JOIN unnest(%s::text[], %s::timestamptz[]) AS d (account_id, before_at)"
-            " ON c.account_id = d.account_id AND c.boundary < d.before_at ORDER BY c.account_id, c.boundary DESC"
+        self.select_checkpoints_before = SQL(  # one index scan per account (as SELECT_ACCOUNTS_FROM)
+            "SELECT d.account_id, c.boundary, c.state FROM unnest(%s::text[], %s::timestamptz[]) AS d (account_id,"
+            " before_at) CROSS JOIN LATERAL (SELECT boundary, state FROM {0} WHERE account_id = d.account_id"
+            " AND boundary < d.before_at ORDER BY boundary DESC LIMIT 1) AS c"
         ).format(checkpoints)
         self.select_refold_sizes = SQL(  # per account, by index (as SELECT_ACCOUNTS_FROM)
             "SELECT d.account_id, n.events"

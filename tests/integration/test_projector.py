@@ -162,6 +162,11 @@ def test_due_accounts_yield_to_waiting_events_once_their_share_is_spent(
         follower.wait(5.0)
         assert not follower.events_waiting()
         assert follower.judge_due() == (2, False)
+        with psycopg.connect(database_url, autocommit=True) as other:
+            other.execute(sql.SQL("NOTIFY {0}").format(sql.Identifier(channel)))
+        assert eventually(follower.events_waiting)
+        follower.take_notifications()  # as a turn does before its step, which reads what they tell of
+        assert not follower.events_waiting()
     finally:
         follower.close_listener()
 

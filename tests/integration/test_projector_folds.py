@@ -179,6 +179,28 @@ def test_a_refold_past_the_budget_waits_as_due_with_its_stale_checkpoints_gone(
     assert checkpoint_boundaries(views[0], account) == checkpoint_boundaries(views[1], account)
 
 
+def test_an_account_left_due_and_folded_by_another_replica_takes_its_next_event_at_once(
+    client: httpx.Client, views: tuple[ProjectedViews, ProjectedViews]
+) -> None:
+    """A projector forgets which accounts it left due when another writer moved the view: the other may have folded
+    them, and their new events are then folded at once rather than left due again."""
+    account = unique()
+    record(client, weeks_of(account, 60))
+    a = projected(views[0])
+    a.refold_budget = 0
+    late = checkpoint_boundaries(views[0], account)[-1] - timedelta(days=3, hours=12)
+    record(client, [{"id": f"{account}-late", "source": "crm", "type": "sales.outreach.sent", "accountId": account,
+                     "occurredAt": late.isoformat(), "data": {"channel": "call", "intent": "upsell"}}])
+    assert a.step() == 1 and a.deferred == 1
+    projected(views[0])  # a replica judges the account that came due
+    record(client, [{"id": f"{account}-next", "source": "survey", "type": "marketing.nps.responded",
+                     "accountId": account, "contactId": "c-2", "occurredAt": (NOW - timedelta(hours=1)).isoformat(),
+                     "data": {"score": 2, "surveyId": "S-next"}}])
+    assert a.step() == 1 and a.deferred == 1
+    projected(views[1])
+    assert rows_of(views[0], account)[0] == rows_of(views[1], account)[0]  # its findings (its view follows later)
+
+
 def test_refold_sizes_count_the_events_a_refold_reads(
     client: httpx.Client, views: tuple[ProjectedViews, ProjectedViews]
 ) -> None:

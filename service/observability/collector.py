@@ -66,6 +66,11 @@ def projection_families(state: ProjectionState) -> Iterator[GaugeMetricFamily]:
     yield GaugeMetricFamily("cx360_projection_lag_seconds",
                             "How long ago the oldest event not yet taken in was recorded; 0 when none waits.",
                             value=state.lag_seconds)
+    yield GaugeMetricFamily("cx360_projection_due_accounts",
+                            "Accounts whose time to be judged again has come and who wait for it: views after their"
+                            " events, deadlines passed, accounts left due after a late event.", value=state.due_accounts)
+    yield GaugeMetricFamily("cx360_projection_due_seconds",
+                            "How long the account due longest has waited; 0 when none waits.", value=state.due_seconds)
     checkpoints = GaugeMetricFamily("cx360_projection_checkpoint_position",
                                     "The log position a view has taken in, by view (its tables' name).",
                                     labels=["view"])

@@ -2,8 +2,8 @@
 
 The projector runs in a process of its own (or on another replica), so its progress is
 read where it is kept: the store's last notification id, the view's tracking position
-(and a running rebuild's), and when the oldest event not yet taken in was recorded.
-Three index lookups in one round trip, under a short timeout: a database that does
+(and a running rebuild's), when the oldest event not yet taken in was recorded, and the
+accounts due to be judged again (how many, and since when). Index lookups in one round trip, under a short timeout: a database that does
 not answer in time is reported as such, and never holds up the event loop.
 """
 
@@ -32,8 +32,10 @@ SELECT
   tracked.position,
   (SELECT state FROM {EVENTS_TABLE} e WHERE e.notification_id > tracked.position
    ORDER BY e.notification_id LIMIT 1) AS oldest_waiting,
-  to_regclass('{SHADOW}_tracking') IS NOT NULL AS rebuilding
-FROM tracked
+  to_regclass('{SHADOW}_tracking') IS NOT NULL AS rebuilding,
+  due.accounts AS due_accounts,
+  coalesce(extract(epoch FROM now() - due.since), 0)::float8 AS due_seconds
+FROM tracked, (SELECT count(*) AS accounts, min(due_at) AS since FROM {LIVE}_schedule WHERE due_at <= now()) AS due
 """
 REBUILD_POSITION = f"SELECT coalesce(max(notification_id), 0) FROM {SHADOW}_tracking WHERE application_name = $1"
 
@@ -46,6 +48,8 @@ class ProjectionState:
     position: int  # the live view's tracking position
     rebuild_position: int | None  # the shadow view's, while `cx360 rebuild` runs
     lag_seconds: float
+    due_accounts: int = 0  # accounts whose time to be judged again has come (a view, a deadline, a late event)
+    due_seconds: float = 0.0  # how long the one due longest has waited
 
     @property
     def lag_events(self) -> int:
@@ -66,7 +70,8 @@ async def projection_state(pool: asyncpg.Pool, timeout: float = TIMEOUT_SECONDS)
         row = await pool.fetchrow(STATE, APPLICATION)
         assert row is not None, "a query of aggregates returns one row"
         rebuild_position = await shadow_position(pool) if row["rebuilding"] else None
-    return ProjectionState(row["head"], row["position"], rebuild_position, waited(row["oldest_waiting"]))
+    return ProjectionState(row["head"], row["position"], rebuild_position, waited(row["oldest_waiting"]),
+                           row["due_accounts"], max(0.0, row["due_seconds"]))
 
 
 async def shadow_position(pool: asyncpg.Pool) -> int | None:

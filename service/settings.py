@@ -70,6 +70,7 @@ class Settings:
     handling: HandlingPolicy = DEFAULT_POLICY  # findings' owners and deadlines to acknowledge
     projector_poll_seconds: float = 1.0
     projector_batch_events: int = 1000
+    projector_cache_accounts: int = 10_000  # accounts whose folded state the projector keeps in memory
     projector: str = "process"  # process | thread | off
     health_weights: HealthWeights = DEFAULT_WEIGHTS
     attribution: AttributionSettings = DEFAULT_ATTRIBUTION
@@ -125,6 +126,8 @@ class Settings:
             handling=read_policy(Path(env["CX360_HANDLING_FILE"])) if env.get("CX360_HANDLING_FILE") else DEFAULT_POLICY,
             projector_poll_seconds=integer(env, "CX360_PROJECTOR_POLL_MS", milliseconds(cls.projector_poll_seconds), 10, 600_000) / 1000,
             projector_batch_events=integer(env, "CX360_PROJECTOR_BATCH_EVENTS", cls.projector_batch_events, 1, 100_000),
+            projector_cache_accounts=integer(env, "CX360_PROJECTOR_CACHE_ACCOUNTS", cls.projector_cache_accounts, 100,
+                                             10_000_000),
             projector=choice(env, "CX360_PROJECTOR", ("process", "thread", "off")),
             view_delay_seconds=integer(env, "CX360_VIEW_DELAY_MS", milliseconds(cls.view_delay_seconds), 0, 3_600_000) / 1000,
             subscriber_buffer=integer(env, "CX360_SUBSCRIBER_BUFFER", cls.subscriber_buffer, 1, 1_000_000),

@@ -159,6 +159,17 @@ def pure_fold(url: str) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
+def projector_rss() -> int:
+    """Resident bytes of the service's projector process."""
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if any("spawn_main" in part for part in child.cmdline()):
+                return int(child.memory_info().rss)
+        except psutil.NoSuchProcess:
+            continue
+    return 0
+
+
 def projector_cpu() -> float:
     """CPU seconds (user and system) spent so far by the service's projector process (a spawned child)."""
     spent = 0.0
@@ -217,6 +228,7 @@ async def main() -> None:
         windows = [lags[start:start + WINDOW * 20] for start in range(0, len(lags), WINDOW * 20)]
         print(f"  p50 of each {WINDOW} s, in ms (growing: the projector falls behind): "
               + " ".join(f"{percentile(window, 0.5) * 1000:.0f}" for window in windows))
+        print(f"  projector resident memory at the end: {projector_rss() / 2**20:.0f} MiB")
         print(f"  accounts due and not judged yet, every {WINDOW} s (the longest waiting, s): " + " ".join(
             f"{count}({waited:.1f})" for count, waited in DUE_SAMPLES))
         await caught_up(pool)

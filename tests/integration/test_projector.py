@@ -117,16 +117,22 @@ def test_a_view_written_anew_is_not_mistaken_for_the_cached_one(client: httpx.Cl
     assert [row[2] for row in rows_of(view).values() if row[1] == account] == ["ignored-detractor"]
 
 
-def test_due_accounts_past_the_time_budget_stay_due_and_cached(client: httpx.Client, view: ProjectedViews) -> None:
-    """Views judged when due take turns with new events: none is begun after the budget but the first."""
+def three_accounts_due(client: httpx.Client, view: ProjectedViews) -> Projector:
+    """A projector that has taken in three new accounts, due a minute ago (the store's other accounts wait)."""
     accounts = [unique() for _ in range(3)]
     record(client, [nps(account, "1", days_ago=10) for account in accounts])
-    projector = Projector(view, batch_size=100_000, view_delay=timedelta(hours=1))  # the store's other accounts wait
+    projector = Projector(view, batch_size=100_000, view_delay=timedelta(hours=1))
     while projector.step():
         pass
     with view.datastore.transaction(commit=True) as curs:
         curs.execute(f"UPDATE {view.name}_schedule SET due_at = now() - interval '1 minute' WHERE account_id = ANY(%s)",
                      (accounts,))
+    return projector
+
+
+def test_due_accounts_past_the_time_budget_stay_due_and_cached(client: httpx.Client, view: ProjectedViews) -> None:
+    """Views judged when due take turns with new events: none is begun after the budget but the first."""
+    projector = three_accounts_due(client, view)
     cached = len(projector.cache)
     assert projector.step_due(limit=10, enough=lambda: True) == 1  # the budget already spent: one account
     assert len(projector.cache) == cached  # the two left are still remembered, not refolded when their turn comes
@@ -139,14 +145,7 @@ def test_due_accounts_yield_to_waiting_events_once_their_share_is_spent(
 ) -> None:
     """New events come first: with a notification waiting, views judged when due stop after their share (the first
     account always), and the notification is left for the follower's wait; with none, they go on within the budget."""
-    accounts = [unique() for _ in range(3)]
-    record(client, [nps(account, "1", days_ago=10) for account in accounts])
-    projector = Projector(view, batch_size=100_000, view_delay=timedelta(hours=1))  # the store's other accounts wait
-    while projector.step():
-        pass
-    with view.datastore.transaction(commit=True) as curs:
-        curs.execute(f"UPDATE {view.name}_schedule SET due_at = now() - interval '1 minute' WHERE account_id = ANY(%s)",
-                     (accounts,))
+    projector = three_accounts_due(client, view)
     monkeypatch.setattr(following, "DUE_BUDGET", 60.0)  # no time limit in this test, only the share
     monkeypatch.setattr(following, "DUE_SHARE", 0.0)
     channel = f"cx360_test_{unique()}".replace("-", "_")

@@ -14,7 +14,9 @@ state holds, not its history:
   strictly before it, with the account's events since that boundary (at most 64 before
   the late event, and those after it);
 - an event dated after the projector's clock is stored but not folded yet (`deferred`):
-  the account is due when it happens and folds it then.
+  the account is due when it happens and folds it then;
+- under load, late events past a step's budget (`REFOLD_BUDGET`) leave their accounts due
+  instead (`Projector.defer`), and a due step folds each once for all its events since.
 
 Accounts whose findings or view change with time alone (a deadline passing, a window
 closing, a deferred event's time coming) are due then; a step also judges the accounts
@@ -94,10 +96,10 @@ TREND_KEPT = 16
 # batch size: an account with events all through the backlog is judged and written once per batch, so fewer, larger
 # batches catch up faster; live traffic (batches not full) keeps the batch size and its latency.
 BACKLOG_GROWTH = 16
-# How much folding accounts again from their checkpoints (a late event, an account not in the cache) a step of new
-# events takes on, the smallest first: each account counts its events to fold again and REFOLD_ACCOUNT more (reading
+# How much folding accounts again from their checkpoints after a late event a step of new events takes on, of the
+# accounts it holds, the smallest first: each account counts its events to fold again and REFOLD_ACCOUNT more (reading
 # its checkpoint, scoring the week boundaries it passes), and those past the budget are due at once
-# (`Projector.defer`). A backfill of events dated at random makes every event late, and folding again costs the
+# (`Projector.defer`); an account not held is folded at once, as are events in time order. A backfill of events dated at random makes every event late, and folding again costs the
 # account's events since the checkpoint before it: taken at once, one event at a time, they held up every other
 # account's findings by seconds. Left due, they take turns with new events, and an account is folded again once for
 # all the events it took meanwhile. Counted in events, not timed: what a step defers does not depend on the machine.
@@ -402,8 +404,8 @@ class Projector:
         return waiting
 
     def defer(self, account_id: str, instant: datetime, now: datetime, writes: Writes) -> None:
-        """Leave an account that must be folded again from a checkpoint (a late event, or not in the cache) to a
-        later step, as due now: its findings and view stay as they were until then.
+        """Leave an account that must be folded again from a checkpoint (a late event, or one left due already) to
+        a later step, as due now: its findings and view stay as they were until then.
 
         Its checkpoints and trend points from the instant on lack the event: they go now, in
         this step's transaction, so that whoever folds it next (this projector, a replica,

@@ -68,7 +68,8 @@ def main() -> None:
             pass
         reached = time.perf_counter() - started
         while projector.dirty:  # the accounts left due after a late event (`Projector.defer`), folded once each
-            projector.step_due(100)
+            if not projector.step_due(100):
+                raise RuntimeError(f"{len(projector.dirty)} accounts left due are due no more")
         folded = time.perf_counter() - started
         catch_up = len(work) / folded
         view.datastore.close()
@@ -77,7 +78,7 @@ def main() -> None:
         datastore.close()
         rebuilt = report.events / report.seconds
         print(f"catch up: {catch_up:,.0f} events/s (the position reached in {reached:.1f} s, every account folded "
-              f"in {folded:.1f} s; {projector.deferred:,} accounts left due on the way); rebuild: {rebuilt:,.0f} "
+              f"in {folded:.1f} s; accounts left due {projector.deferred:,} times on the way); rebuild: {rebuilt:,.0f} "
               f"events/s; catch up / rebuild: {catch_up / rebuilt:.2f}")
 
 

@@ -68,7 +68,8 @@ def projection_families(state: ProjectionState) -> Iterator[GaugeMetricFamily]:
                             value=state.lag_seconds)
     yield GaugeMetricFamily("cx360_projection_due_accounts",
                             "Accounts whose time to be judged again has come and who wait for it: views after their"
-                            " events, deadlines passed, accounts left due after a late event.", value=state.due_accounts)
+                            " events, deadlines passed, accounts left due after a late event (counted up to"
+                            " 10,000).", value=state.due_accounts)
     yield GaugeMetricFamily("cx360_projection_due_seconds",
                             "How long the account due longest has waited; 0 when none waits.", value=state.due_seconds)
     checkpoints = GaugeMetricFamily("cx360_projection_checkpoint_position",

@@ -57,10 +57,10 @@ class Operability:
         self.settings = settings
         self.was_ready: bool | None = None
 
-    async def state(self) -> ProjectionState | None:
+    async def state(self, *, with_due: bool = False) -> ProjectionState | None:
         """The projection's state, or None when the database did not answer in time."""
         try:
-            return await projection_state(self.pool)
+            return await projection_state(self.pool, with_due=with_due)
         except TRANSIENT as error:
             log.debug("the database did not answer the operability read: %r", error)
             return None
@@ -85,7 +85,7 @@ class Operability:
 
     async def exposition(self, accept: str | None) -> tuple[bytes, str]:
         """The registry in the format the scraper accepts, with this moment's database read."""
-        state = await self.state()
+        state = await self.state(with_due=True)
         self.live.state, self.live.database_up = state, state is not None
         encoder, content_type = choose_encoder(accept or "")
         return encoder(self.metrics.registry), content_type

@@ -2,8 +2,9 @@
 
 The projector runs in a process of its own (or on another replica), so its progress is
 read where it is kept: the store's last notification id, the view's tracking position
-(and a running rebuild's), when the oldest event not yet taken in was recorded, and the
-accounts due to be judged again (how many, and since when). Index lookups in one round trip, under a short timeout: a database that does
+(and a running rebuild's), and when the oldest event not yet taken in was recorded; for
+the metrics also the accounts due to be judged again (how many, up to DUE_COUNTED, and
+since when). Index lookups in one or two round trips, under a short timeout: a database that does
 not answer in time is reported as such, and never holds up the event loop.
 """
 
@@ -32,10 +33,13 @@ SELECT
   tracked.position,
   (SELECT state FROM {EVENTS_TABLE} e WHERE e.notification_id > tracked.position
    ORDER BY e.notification_id LIMIT 1) AS oldest_waiting,
-  to_regclass('{SHADOW}_tracking') IS NOT NULL AS rebuilding,
-  due.accounts AS due_accounts,
-  coalesce(extract(epoch FROM now() - due.since), 0)::float8 AS due_seconds
-FROM tracked, (SELECT count(*) AS accounts, min(due_at) AS since FROM {LIVE}_schedule WHERE due_at <= now()) AS due
+  to_regclass('{SHADOW}_tracking') IS NOT NULL AS rebuilding
+FROM tracked
+"""
+DUE_COUNTED = 10_000  # the due accounts are counted up to this many: by the due_at index, whatever the backlog
+DUE = f"""
+SELECT count(*) AS accounts, coalesce(extract(epoch FROM now() - min(due_at)), 0)::float8 AS waited
+FROM (SELECT due_at FROM {LIVE}_schedule WHERE due_at <= now() ORDER BY due_at LIMIT {DUE_COUNTED}) AS due
 """
 REBUILD_POSITION = f"SELECT coalesce(max(notification_id), 0) FROM {SHADOW}_tracking WHERE application_name = $1"
 
@@ -48,7 +52,8 @@ class ProjectionState:
     position: int  # the live view's tracking position
     rebuild_position: int | None  # the shadow view's, while `cx360 rebuild` runs
     lag_seconds: float
-    due_accounts: int = 0  # accounts whose time to be judged again has come (a view, a deadline, a late event)
+    due_accounts: int = 0  # accounts whose time to be judged again has come (a view, a deadline, a late event),
+    # counted up to DUE_COUNTED (read for the metrics only: readiness does not depend on it)
     due_seconds: float = 0.0  # how long the one due longest has waited
 
     @property
@@ -64,14 +69,17 @@ class ProjectionState:
         return found
 
 
-async def projection_state(pool: asyncpg.Pool, timeout: float = TIMEOUT_SECONDS) -> ProjectionState:
-    """Read the projection's state; raises TimeoutError, or the driver's error, when the database fails."""
+async def projection_state(pool: asyncpg.Pool, timeout: float = TIMEOUT_SECONDS, *,
+                           with_due: bool = False) -> ProjectionState:
+    """Read the projection's state (and with `with_due`, the accounts due); raises TimeoutError, or the driver's
+    error, when the database fails."""
     async with asyncio.timeout(timeout):
         row = await pool.fetchrow(STATE, APPLICATION)
         assert row is not None, "a query of aggregates returns one row"
         rebuild_position = await shadow_position(pool) if row["rebuilding"] else None
+        due = await pool.fetchrow(DUE) if with_due else None
     return ProjectionState(row["head"], row["position"], rebuild_position, waited(row["oldest_waiting"]),
-                           row["due_accounts"], max(0.0, row["due_seconds"]))
+                           due["accounts"] if due else 0, max(0.0, due["waited"]) if due else 0.0)
 
 
 async def shadow_position(pool: asyncpg.Pool) -> int | None:

@@ -166,9 +166,12 @@ class Follower:
             for _ in listener.notifies(timeout=0):
                 pass
         except TRANSIENT as error:  # polling meanwhile, as in `wait`
-            log.debug("projector: lost the listening connection (%s); polling meanwhile", error)
-            self.close_listener()
-            self.interrupted = True
+            self.lost_listener(error)
+
+    def lost_listener(self, error: Exception) -> None:
+        log.debug("projector: lost the listening connection (%s); polling meanwhile", error)
+        self.close_listener()
+        self.interrupted = True
 
     def timeout(self) -> float:
         due = self.projector.next_due()
@@ -187,9 +190,7 @@ class Follower:
             for _ in listener.notifies(timeout=min(timeout, 1.0), stop_after=1):
                 pass
         except TRANSIENT as error:  # polling meanwhile; the database's state shows in catching up
-            log.debug("projector: lost the listening connection (%s); polling meanwhile", error)
-            self.close_listener()
-            self.interrupted = True
+            self.lost_listener(error)
 
     def listening(self) -> psycopg.Connection[tuple[object, ...]] | None:
         if self.listener is not None and not self.listener.closed:

@@ -61,7 +61,8 @@ class GatedPool:
 
 
 @pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+async def pool(client: httpx.Client, database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the database the running service (the `client` fixture's) has made its tables in."""
     async with asyncpg.create_pool(database_url, min_size=1, max_size=2) as opened:
         yield opened
 

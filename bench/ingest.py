@@ -37,6 +37,7 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
+import psutil
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -74,6 +75,34 @@ def make_events(count: int, accounts: int, seed: int) -> list[dict[str, Any]]:
             "actor": "rep-114", "data": data(i),
         })
     return events
+
+
+class CpuMeter:
+    """CPU seconds spent meanwhile by the service's process, by PostgreSQL's (every process named postgres) and by
+    this one (the client): on two cores, the write path's rate is bounded by their sum as much as by any wait."""
+
+    def __init__(self, service_pid: int) -> None:
+        self.service_pid = service_pid
+        self.totals = {"service": 0.0, "PostgreSQL": 0.0, "client": 0.0}
+
+    def read(self) -> dict[str, float]:
+        def cpu(process: psutil.Process) -> float:  # with its children reaped (the backends that have exited)
+            try:
+                times = process.cpu_times()
+                return times.user + times.system + times.children_user + times.children_system
+            except psutil.Error:
+                return 0.0
+        postgres = sum(cpu(each) for each in psutil.process_iter(["name"]) if each.info["name"] == "postgres")
+        return {"service": cpu(psutil.Process(self.service_pid)), "PostgreSQL": postgres,
+                "client": cpu(psutil.Process())}
+
+    @contextmanager
+    def measuring(self) -> Iterator[None]:
+        before = self.read()
+        yield
+        after = self.read()
+        for name in self.totals:
+            self.totals[name] += after[name] - before[name]
 
 
 def batches(events: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
@@ -299,13 +328,18 @@ def main() -> None:
         store = EventStore(env=store_env(connection_params(url)))
         copying = CopyBaseline(url, store)
         with running_service(url, args.port, args.projector, args.bulk_lines, args.bulk_chunk) as base:
+            service_pid = psutil.Process().children()[0].pid
+            meters = {mode: CpuMeter(service_pid) for mode in ("recordEvents", "bulk path", "COPY")}
             for round_ in range(args.rounds):
                 work = batches(make_events(args.events, args.accounts, seed=10 + round_), args.batch)
-                http_seconds = asyncio.run(over_http(base, work, args.producers))
+                with meters["recordEvents"].measuring():
+                    http_seconds = asyncio.run(over_http(base, work, args.producers))
                 bulk = batches(make_events(args.events, args.accounts, seed=20 + round_), args.bulk_lines)
-                bulk_seconds = asyncio.run(over_ndjson(base, bulk, args.producers))
-                copy_seconds = asyncio.run(copying.seconds(
-                    batches(make_events(args.events, args.accounts, seed=30 + round_), args.batch)))
+                with meters["bulk path"].measuring():
+                    bulk_seconds = asyncio.run(over_ndjson(base, bulk, args.producers))
+                copy_work = batches(make_events(args.events, args.accounts, seed=30 + round_), args.batch)
+                with meters["COPY"].measuring():
+                    copy_seconds = asyncio.run(copying.seconds(copy_work))
                 timings.append((http_seconds, bulk_seconds, copy_seconds))
                 n = args.events
                 print(f"round {round_ + 1}: recordEvents {n / http_seconds:9,.0f}  bulk {n / bulk_seconds:9,.0f}  "
@@ -336,6 +370,11 @@ def main() -> None:
         print(f"  {remainder:<34}{max(total - in_process, 0) / n * 1e6:8.1f}")
         print(f"  {'total over HTTP':<34}{total / n * 1e6:8.1f}")
     print(f"COPY per event (µs):                {copy_seconds / n * 1e6:8.1f}")
+    print("CPU per event while each ran (µs; the client's includes COPY's row encoding, done before its clock starts):")
+    print(f"  {'':<18}" + "".join(f"{name:>12}" for name in ("service", "PostgreSQL", "client", "all")))
+    for mode, meter in meters.items():
+        figures = [meter.totals[name] / (n * args.rounds) * 1e6 for name in ("service", "PostgreSQL", "client")]
+        print(f"  {mode:<18}" + "".join(f"{each:12.1f}" for each in (*figures, sum(figures))))
 
 if __name__ == "__main__":
     main()

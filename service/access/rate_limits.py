@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
@@ -23,11 +25,16 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.access.scopes import PRINCIPAL, Principal
+from service.exact_json import fast_loads, loads_any_encoding
 
 WRITE, READ = "write", "read"
 WRITE_PATHS = frozenset({"/events"})  # every request there records events
 MAX_TOKENS = 50_000  # as the GraphQL endpoint's own limit
 CACHED_QUERY_BYTES = 64 * 1024  # longer query texts are classified without being kept
+
+# The body this request's rate limit read, and its value, read as the GraphQL endpoint reads it: the endpoint
+# takes the value from here instead of reading the body a second time (`read_body_json`).
+READ_BODY: ContextVar[tuple[bytes, Any] | None] = ContextVar("READ_BODY", default=None)
 
 
 @dataclass(frozen=True)
@@ -103,13 +110,23 @@ class RateLimit:
 
 
 def kind_of_body(body: bytes) -> str:
+    """The kind of a GraphQL request body; the body's value is kept for the endpoint (`READ_BODY`)."""
     try:
-        request = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return READ  # the endpoint says what is wrong with it
+        request = fast_loads(body, exact=loads_any_encoding)
+    except Exception:  # noqa: BLE001  (not JSON, too deep, not UTF-8...: the endpoint says what is wrong with it)
+        return READ
+    READ_BODY.set((body, request))
     if not isinstance(request, dict):
         return READ
     return operation_kind(request.get("query"), request.get("operationName"))
+
+
+def read_body_json(data: bytes | str) -> tuple[bool, Any]:
+    """Whether this request's rate limit already read `data`, and its value if it did."""
+    read = READ_BODY.get()
+    if read is None or not isinstance(data, bytes) or (read[0] is not data and read[0] != data):
+        return False, None
+    return True, read[1]
 
 
 async def read_body(receive: Receive) -> bytes:

@@ -19,6 +19,7 @@ from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconne
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from domain.fields import SURROGATE_REFUSED, has_lone_surrogate, json_type
+from service.access.rate_limits import read_body_json
 from service.access.scopes import PRINCIPAL
 from service.api.context import Context
 from service.api.fanout import FanOutHandler, Planner
@@ -93,6 +94,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return context.for_request().acting_as(request.scope.get(PRINCIPAL))
 
     def decode_json(self, data: str | bytes) -> object:
+        already, value = read_body_json(data)  # (the rate limit reads a POST's body first, to tell its kind)
+        if already:
+            return value
         try:
             return fast_loads(data, exact=loads_any_encoding)
         except RecursionError:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
+from decimal import Decimal
+
 import pytest
 
 from service.access.gate import Refusal, authenticate, is_loopback, names_this_machine
 from service.access.keys import ActiveKey
-from service.access.rate_limits import READ, WRITE, operation_kind
+from service.access.rate_limits import READ, WRITE, kind_of_body, operation_kind, read_body_json
 from service.access.ring import KeyRing
 from service.access.scopes import ADMIN, EVENTS_WRITE, VIEWS_READ, Principal, ScopeError, scopes_from
 from service.access.tokens import digest, matches, new_token, split
@@ -103,3 +106,26 @@ def refusal(verdict: Principal | Refusal) -> str:
 ])
 def test_what_a_request_costs(query: object, operation_name: object, kind: str) -> None:
     assert operation_kind(query, operation_name) == kind
+
+
+def test_a_body_the_rate_limit_read_is_read_once_as_the_endpoint_reads_it() -> None:
+    body = b'{"query": "mutation { recordEvents(events: []) { accepted } }", "variables": {"amount": 12.50}}'
+
+    def in_one_request() -> tuple[str, tuple[bool, object], tuple[bool, object]]:
+        return kind_of_body(body), read_body_json(bytes(bytearray(body))), read_body_json(body + b" ")
+
+    kind, same, other = contextvars.copy_context().run(in_one_request)
+    assert kind == WRITE
+    assert same[0] and same[1]["variables"] == {"amount": Decimal("12.50")}  # type: ignore[index]  # exact
+    assert other == (False, None)  # another body is read by the endpoint itself
+    assert contextvars.copy_context().run(read_body_json, body) == (False, None)  # another request's
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[" * 5000 + b"]" * 5000, rb'"\ud800"'])
+def test_a_body_the_rate_limit_cannot_read_is_left_to_the_endpoint(body: bytes) -> None:
+    def in_one_request() -> tuple[str, tuple[bool, object]]:
+        return kind_of_body(body), read_body_json(body)
+
+    kind, read = contextvars.copy_context().run(in_one_request)
+    assert kind == READ
+    assert read == (False, None) or read[0] and not isinstance(read[1], dict)

@@ -88,13 +88,26 @@ def check_hubspot(method: str, uri: str, body: bytes, signature: str | None, tim
     """`X-HubSpot-Signature-v3`: base64(HMAC-SHA256(client secret, method + URI + body + timestamp)), with
     `X-HubSpot-Request-Timestamp` (milliseconds) within the tolerance."""
     if not signature or not timestamp:
-        raise SignatureRefused("X-HubSpot-Signature-v3 and X-HubSpot-Request-Timestamp are required")
+        raise SignatureRefused("X-HubSpot-Signature-v3 and X-HubSpot-Request-Timestamp are required (a workflow's "
+                               "webhook may carry X-HubSpot-Signature with X-HubSpot-Signature-Version: v2 instead)")
     if not timestamp.isdigit():
         raise SignatureRefused(f"X-HubSpot-Request-Timestamp: not milliseconds since 1970 ({timestamp!r:.40})")
     within_tolerance("X-HubSpot-Request-Timestamp", int(timestamp) / 1000, now)
     signed = method.encode() + hubspot_uri(uri).encode() + body + timestamp.encode()
     if not signed_by_one(alternatives(secret), signed, signature):
         raise SignatureRefused("X-HubSpot-Signature-v3: does not match the request and the client secret")
+
+
+def check_hubspot_v2(method: str, uri: str, body: bytes, signature: str, secret: str) -> None:
+    """`X-HubSpot-Signature` with `X-HubSpot-Signature-Version: v2`: hex(SHA-256(client secret + method + URI +
+    body)), as HubSpot signs a workflow's "Send a webhook" request. It carries no timestamp, so none is held to the
+    tolerance: a replayed workflow body is stored once all the same (its key is the contact, the action and its
+    moment), and the route takes this signature for a workflow's body alone (`routes.check`)."""
+    given = signature.strip().lower().encode(errors="replace")
+    matches = [hmac.compare_digest(hashlib.sha256(each.encode() + method.encode() + uri.encode() + body).hexdigest()
+                                   .encode(), given) for each in alternatives(secret)]
+    if not any(matches):
+        raise SignatureRefused("X-HubSpot-Signature (v2): does not match the request and the client secret")
 
 
 def signed_by_one(secrets: list[str], signed: bytes, signature: str) -> bool:

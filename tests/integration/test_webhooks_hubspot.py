@@ -1,10 +1,13 @@
 """HubSpot's deals through the real endpoint on real PostgreSQL: a won deal's amount and currency from their own
 property changes, in any order of delivery; a deal filed on its company's account through DEAL_TO_COMPANY
-associations; marketing email engagement from a workflow's "Send a webhook" body. Signed here as HubSpot signs (v3)."""
+associations; marketing email engagement from a workflow's "Send a webhook" body. Signed here as HubSpot signs (v3, and v2 for
+a workflow's body)."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +19,14 @@ import pytest
 
 from service.settings import Settings
 from tests.conftest import RunningServer
-from tests.integration.test_webhooks import HUBSPOT_SECRET, account_exists, hubspot_post, map_customer, parked_of
+from tests.integration.test_webhooks import (
+    HUBSPOT_SECRET,
+    account_exists,
+    counter,
+    hubspot_post,
+    map_customer,
+    parked_of,
+)
 from tests.support import timeline, unique
 
 T0 = 1772442840000  # 2026-03-02T09:14:00Z, HubSpot's occurredAt in milliseconds
@@ -238,3 +248,31 @@ def test_a_workflow_body_without_company_is_parked_and_a_malformed_one_refused(h
     assert parked["cause"] == "unusable" and "companyId" in parked["reason"]
     refused = hubspot_post(hooks, {**body, "openedAt": "yesterday"})
     assert refused.status_code == 400 and "openedAt" in refused.json()["error"]
+
+
+def workflow_post(client: httpx.Client, body: Any, secret: str = HUBSPOT_SECRET) -> httpx.Response:
+    """As HubSpot signs a workflow's "Send a webhook" request: v2, no timestamp."""
+    content = json.dumps(body).encode()
+    uri = str(client.base_url.join("/webhooks/hubspot"))
+    signature = hashlib.sha256(secret.encode() + b"POST" + uri.encode() + content).hexdigest()
+    return client.post("/webhooks/hubspot", content=content, headers={
+        "content-type": "application/json", "x-hubspot-signature": signature, "x-hubspot-signature-version": "v2"})
+
+
+def test_a_workflow_body_signed_v2_is_taken_and_nothing_else_is(hooks: httpx.Client) -> None:
+    company, contact, account = fresh(), fresh(), unique("acct")
+    map_customer(hooks, "hubspot", f"company:{company}", account)
+    body = {"contactId": str(contact), "companyId": str(company), "emailName": "April webinar", "openedAt": str(T0)}
+    refusals = counter(hooks, "cx360_webhook_refused_total", provider="hubspot", reason="signature")
+    forged = workflow_post(hooks, body, secret="not-the-client-secret")
+    assert forged.status_code == 400 and "X-HubSpot-Signature (v2): does not match" in forged.json()["error"]
+    array = workflow_post(hooks, [change(fresh(), "dealstage", "closedwon")])  # the webhooks API signs with v3
+    assert array.status_code == 400 and "X-HubSpot-Signature-v3 and X-HubSpot-Request-Timestamp are required" in \
+        array.json()["error"]
+    assert counter(hooks, "cx360_webhook_refused_total", provider="hubspot", reason="signature") == refusals + 2
+    assert not account_exists(hooks, account)
+    taken = workflow_post(hooks, body)
+    assert taken.status_code == 200 and taken.json()["stored"] == 1, taken.text
+    assert workflow_post(hooks, body).json()["duplicates"] == 1  # a replay, with no timestamp to refuse it by
+    [event] = stored(hooks, account)
+    assert (event["type"], event["data"]["action"]) == ("marketing.engagement.recorded", "open")

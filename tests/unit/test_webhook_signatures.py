@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from service.webhooks.signatures import SignatureRefused, check_hubspot, check_stripe, check_zendesk
+from service.webhooks.signatures import SignatureRefused, check_hubspot, check_hubspot_v2, check_stripe, check_zendesk
 
 SECRET = "dGhpcyBpcyBhIHRlc3Qgc2VjcmV0"
 BODY = b'{"type":"zen:event-type:ticket.created","id":"e1"}'
@@ -123,3 +123,18 @@ def test_a_signature_of_odd_characters_is_refused_not_an_error() -> None:
         check_zendesk(BODY, "é" * 44, stamp, SECRET, now)
     with pytest.raises(SignatureRefused, match="Stripe-Signature: malformed"):
         check_stripe(BODY, f"t={int(now)},v1={'é' * 64}", "whsec_test")
+
+
+def test_hubspot_v2_as_its_documentation_computes_it() -> None:
+    """HubSpot's own example ("Validating the v2 request signature"): a GET with no body."""
+    secret, uri = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy", "https://www.example.com/webhook_uri"
+    check_hubspot_v2("GET", uri, b"", "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e", secret)
+    check_hubspot_v2("GET", uri, b"", "EEE2DDDCC73C94D699F5E395F4B9D454A069A6855FBFA152E91E88823087200E", secret)
+    check_hubspot_v2("GET", uri, b"", "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e",
+                     f"new-secret,{secret}")  # during a rotation
+    for method, signed_uri, body in (("POST", uri, b""), ("GET", uri + "?x=1", b""), ("GET", uri, b"{}")):
+        with pytest.raises(SignatureRefused, match="X-HubSpot-Signature \\(v2\\): does not match"):
+            check_hubspot_v2(method, signed_uri, body, "eee2dddcc73c94d699f5e395f4b9d454a069a6855fbfa152e91e88823087200e",
+                             secret)
+    with pytest.raises(SignatureRefused):
+        check_hubspot_v2("GET", uri, b"", "\u00e9t\u00e9", secret)  # odd characters never match, nor raise

@@ -58,15 +58,16 @@ REPLACED = ("(account_id = ANY(%(accounts)s::text[]) AND final_at IS NULL) OR id
 
 def keep_old_rows(curs: Cursor[DictRow], findings_table: str, accounts: Sequence[str],
                   final_ids: Sequence[UUID] = (), changed_ids: Sequence[UUID] = ()) -> None:
-    """Copy aside the rows about to be replaced: the accounts' live ones, and any with the ids of new final ones or
-    of findings changed (`REPLACED`).
+    """Delete the rows about to be replaced, and keep them aside: the accounts' live ones, and any with the ids of
+    new final ones or of findings changed (`REPLACED`). One statement deletes and keeps.
 
     Final rows are written once and stay: they are not compared again.
     """
     curs.execute(SQL("CREATE TEMP TABLE IF NOT EXISTS {0} (LIKE {1}) ON COMMIT DELETE ROWS").format(
         Identifier(OLD_ROWS), Identifier(findings_table)))
-    curs.execute(SQL("INSERT INTO {0} SELECT * FROM {1} WHERE " + REPLACED).format(
-        Identifier(OLD_ROWS), Identifier(findings_table)), scope_of(accounts, final_ids, changed_ids))
+    curs.execute(SQL("WITH gone AS (DELETE FROM {1} WHERE " + REPLACED + " RETURNING *)"
+                     " INSERT INTO {0} SELECT * FROM gone").format(
+        Identifier(OLD_ROWS), Identifier(findings_table)), scope_of(accounts, final_ids, changed_ids), prepare=True)
 
 
 def scope_of(accounts: Sequence[str], final_ids: Sequence[UUID], changed_ids: Sequence[UUID]) -> dict[str, list[Any]]:
@@ -81,9 +82,10 @@ def record_changes(curs: Cursor[DictRow], old_table: str, new_table: str, accoun
     For some accounts, the new side is the rows that replaced those `keep_old_rows` kept.
     """
     scope = REPLACED if accounts is not None else "true"
-    exists = curs.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (old_table,)).fetchone()
-    if exists is None or not exists["found"]:
-        return  # nothing to compare with (a first rebuild of a new database)
+    if old_table != OLD_ROWS:  # (the temporary table is there: `keep_old_rows` made it in this transaction)
+        exists = curs.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (old_table,)).fetchone()
+        if exists is None or not exists["found"]:
+            return  # nothing to compare with (a first rebuild of a new database)
     statement: Composed = SQL(DIFF).format(
         old=Identifier(old_table), new=Identifier(new_table), changes=Identifier(CHANGES_TABLE),
         scope_old=SQL(scope), scope_new=SQL(scope),

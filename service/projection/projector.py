@@ -208,8 +208,8 @@ class Projector:
         Returns how many events, the accounts folded, and the position reached, for the
         caller to `keep` once the transaction has committed.
         """
-        self.adopt_thresholds(curs)
-        position = self.view.position(curs)
+        settings, position = self.view.settings_and_position(curs)
+        self.adopt_thresholds(curs, settings)
         self.check_cache(position)
         batch = events_after(curs, position, self.next_batch)
         self.next_batch = min(self.next_batch * 2, self.batch_size * BACKLOG_GROWTH) if len(batch) == self.next_batch \
@@ -236,8 +236,8 @@ class Projector:
 
     def step_due_in(self, curs: Cursor[DictRow], limit: int = 100,
                     enough: Enough | None = None) -> tuple[int, dict[str, Folded], int]:
-        self.adopt_thresholds(curs)
-        position = self.view.position(curs)
+        settings, position = self.view.settings_and_position(curs)
+        self.adopt_thresholds(curs, settings)
         self.check_cache(position)
         due = self.view.due_accounts(curs, self.clock(), limit)
         if not due:
@@ -271,14 +271,14 @@ class Projector:
             self.cache.popitem(last=False)
         self.cached_at = (self.generation, position, self.writes)
 
-    def adopt_thresholds(self, curs: Cursor[DictRow]) -> None:
-        """Judge with the thresholds the view's rows were judged with: a change applies on rebuild.
+    def adopt_thresholds(self, curs: Cursor[DictRow], settings: tuple[dict[str, Any], str, int] | None) -> None:
+        """Judge with the thresholds the view's rows were judged with (`settings`, as the view store read them in
+        this transaction): a change applies on rebuild.
 
         A view never written takes this projector's thresholds. A view rebuilt with other
         thresholds (by `cx360 rebuild`) keeps them, so its rows stay consistent. Stored
         thresholds of rules or keys this release no longer has are ignored.
         """
-        settings = self.view.settings(curs)
         if settings is None:
             self.generation = self.view.set_thresholds(curs, thresholds_table(self.thresholds))
             self.stored_thresholds = thresholds_table(self.thresholds)

@@ -164,6 +164,11 @@ class ProjectedViews(PostgresTrackingRecorder):
         ).format(trend)
         settings = Identifier(f"{name}_settings")
         self.select_settings = SQL("SELECT thresholds, generation, writes FROM {0} WHERE id = 1").format(settings)
+        # the library's own statement for the position, as a scalar subquery (its one parameter: the application)
+        self.select_settings_and_position = SQL(
+            "SELECT s.thresholds, s.generation, s.writes, ({0}) AS position FROM (SELECT) AS one"
+            " LEFT JOIN {1} s ON s.id = 1").format(
+            self.max_tracking_id_statement, settings)
         self.count_writes = SQL("UPDATE {0} SET writes = writes + 1 WHERE id = 1 RETURNING writes").format(settings)
         self.upsert_settings = SQL(
             "INSERT INTO {0} (id, thresholds, generation) VALUES (1, %s, %s)"
@@ -173,6 +178,15 @@ class ProjectedViews(PostgresTrackingRecorder):
     def position(self, curs: Cursor[DictRow]) -> int:
         """The last event the view has taken in (0 before the first)."""
         return self._max_tracking_id(APPLICATION, curs) or 0
+
+    def settings_and_position(self, curs: Cursor[DictRow]) -> tuple[tuple[dict[str, Any], str, int] | None, int]:
+        """`settings` and `position` in one statement: a projector's step reads both first, under the lock."""
+        curs.execute(self.select_settings_and_position, (APPLICATION,), prepare=True)
+        row = curs.fetchone()
+        assert row is not None
+        settings = None if row["generation"] is None else (
+            dict(row["thresholds"]), str(row["generation"]), int(row["writes"]))
+        return settings, row["position"] or 0
 
     def lock(self, curs: Cursor[DictRow]) -> None:
         curs.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
@@ -223,9 +237,10 @@ class ProjectedViews(PostgresTrackingRecorder):
         if accounts or changed:  # readers that cache an account's answers see that its findings changed
             curs.execute(self.bump_findings_version, ([*accounts, *changed],))
             scope = finding_changes.scope_of(accounts, final_ids, changed_ids)
-            if self.logs_changes:
+            if self.logs_changes:  # the rows deleted are kept aside, to be compared with those that replace them
                 finding_changes.keep_old_rows(curs, f"{self.name}_findings", accounts, final_ids, changed_ids)
-            curs.execute(self.delete_findings, scope)
+            else:
+                curs.execute(self.delete_findings, scope)
             with curs.copy(self.copy_findings) as copy:
                 copy.set_types(COPY_TYPES)
                 for group in [*findings.values(), *(difference.written for difference in changed.values())]:

@@ -408,6 +408,10 @@ def tracking_recorder() -> None:
            "parameters of _insert_tracking")
     expect(parameters(PostgresTrackingRecorder.__init__)[:3], ["self", "datastore", "tracking_table_name"],
            "parameters of PostgresTrackingRecorder.__init__")
+    # the view store nests the library's position query in its own (`select_settings_and_position`)
+    source = inspect.getsource(PostgresTrackingRecorder.__init__)
+    expect("self.max_tracking_id_statement = SQL(" in source, True, "max_tracking_id_statement set as SQL in __init__")
+    expect("WHERE application_name=%s" in source, True, "max_tracking_id_statement's one parameter, the application")
 
 
 def datastore_pool() -> None:
@@ -519,7 +523,8 @@ INTERNALS = [
              "HTTPException(", http_exception),
     Internal("eventsourcing", "PostgresApplicationRecorder._lock_table/_notify_channel (private), sql_create_statements",
              "self._lock_table(", application_recorder),
-    Internal("eventsourcing", "PostgresTrackingRecorder._max_tracking_id/_insert_tracking (private)",
+    Internal("eventsourcing", "PostgresTrackingRecorder._max_tracking_id/_insert_tracking (private), "
+             "max_tracking_id_statement",
              "self._max_tracking_id(", tracking_recorder),
     Internal("eventsourcing", "PostgresDatastore.pool (psycopg_pool, drain()), .schema, .transaction(commit=)",
              "pool.drain()", datastore_pool),

@@ -25,6 +25,13 @@ the horizon, with the opening of the stretch it was open in at the horizon, if a
 its "since" is the start of that stretch (or of the first one after). The ticket stays
 serious, as it was. A ticket that never had a finding has no horizon.
 
+Item horizon (this project's choice, as the view's open items, `projections.item_horizon`):
+a ticket that is not open and has had no event for more than a year is forgotten, and a
+later event of its id begins a new ticket: no priority, not serious, none of its events as
+evidence. Its findings take the plain key unless a finding of that id already took it,
+then they are keyed by their first push. Without it, the fold kept every ticket id the
+account ever had.
+
 As a fold (`Escalations`), each ticket keeps its lifecycle events and the first and
 latest pushes that joined its finding, with how many did; a push that joined several
 tickets is one object, which a checkpoint writes once, and one that joined none is not
@@ -47,6 +54,7 @@ from projections.facts import Fact
 from projections.findings import Finding, Moment, article, day, finding
 from projections.fold import Fold
 from projections.history import Timeline
+from projections.item_horizon import forgotten
 from projections.rules.capped_evidence import Kept, first_and_latest, shown_words
 from projections.rules.rule import Rule
 from projections.state_codec import state
@@ -73,6 +81,7 @@ class Ticket:
     stretches: list[tuple[datetime, datetime | None]] = field(default_factory=list)
     openers: list[Fact] = field(default_factory=list)
     priority: str | None = None
+    last_at: datetime | None = None  # its latest event of any kind: the item horizon counts from it
 
     @property
     def is_open(self) -> bool:
@@ -92,14 +101,20 @@ def kind_of(fact: Fact) -> str:
     return fact.type.rsplit(".", 1)[1]
 
 
-def tickets_of(timeline: Timeline, thresholds: Thresholds) -> dict[str, Ticket]:
-    tickets: dict[str, Ticket] = {}
-    for _, simultaneous in groupby(timeline.of(*LIFECYCLE), key=attrgetter("occurred_at")):
+def tickets_of(timeline: Timeline, thresholds: Thresholds) -> list[Ticket]:
+    """Every ticket, in the order of their first events: a ticket id forgotten (the item horizon) and seen again is
+    a new ticket, after the one it was."""
+    tickets: list[Ticket] = []
+    current: dict[str, Ticket] = {}
+    for at, simultaneous in groupby(timeline.of(*LIFECYCLE), key=attrgetter("occurred_at")):
         by_ticket: dict[str, list[Fact]] = {}
         for fact in simultaneous:
             by_ticket.setdefault(str(fact.data["ticketId"]), []).append(fact)
         for ticket_id, facts in by_ticket.items():
-            ticket = tickets.setdefault(ticket_id, Ticket(ticket_id))
+            ticket = current.get(ticket_id)
+            if ticket is None or (not ticket.is_open and ticket.last_at is not None and forgotten(ticket.last_at, at)):
+                ticket = current[ticket_id] = Ticket(ticket_id)
+                tickets.append(ticket)
             for fact in in_effect_order(facts, ticket.is_open):
                 take(ticket, fact, thresholds)
     return tickets
@@ -125,6 +140,7 @@ def in_effect_order(facts: list[Fact], is_open: bool) -> list[Fact]:
 def take(ticket: Ticket, fact: Fact, thresholds: Thresholds) -> None:
     """One event of the ticket: a resolution ends its open stretch, an opening starts one."""
     kind = kind_of(fact)
+    ticket.last_at = fact.occurred_at
     if kind == "resolved":
         if ticket.is_open:
             ticket.stretches[-1] = (ticket.stretches[-1][0], fact.occurred_at)
@@ -172,7 +188,8 @@ def episodes_of(ticket: Ticket, pushes: list[Fact], horizon: timedelta) -> list[
 def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
     pushes = [fact for fact in timeline.of("sales.outreach.sent", "sales.opportunity.opened") if is_push(fact, thresholds)]
     horizon = timedelta(days=thresholds.reopen_days)
-    for ticket in tickets_of(timeline, thresholds).values():
+    keyed: set[str] = set()  # the ticket ids whose plain key a finding took
+    for ticket in tickets_of(timeline, thresholds):
         if ticket.serious_since is None:
             continue
         since: datetime | None = None  # the horizon of the finding before, if any
@@ -182,7 +199,8 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
             events = [event for event in ticket.events if (since is None or event.occurred_at > since)
                       and (until is None or event.occurred_at <= until)]
             first = episode[0][1]
-            key = ticket.id if since is None else f"{ticket.id}@{first.source}/{first.event_id}"
+            key = ticket.id if since is None and ticket.id not in keyed else f"{ticket.id}@{first.source}/{first.event_id}"
+            keyed.add(ticket.id)
             # the stretch it was open in at the horizon before (its opening is evidence), or the first after
             stretch = 0 if since is None else next(index for index, (_, resolved) in enumerate(ticket.stretches)
                                                    if resolved is None or resolved > since)
@@ -218,7 +236,7 @@ def finding_of(account_id: str, ticket_id: str, key: str, priority: str | None, 
     )
 
 
-@state(version=4)
+@state(version=5)
 @dataclass(slots=True)
 class Watched:
     """One ticket as the fold keeps it: what a later push, reopening or read needs of it."""
@@ -234,6 +252,7 @@ class Watched:
     resolved_at: datetime | None = None  # the end of the last stretch a push joined
     opened_by: Fact | None = None  # the event that opened its current stretch, while open
     renewed: bool = False  # a finding of the ticket was final: the next one is keyed by its first push
+    last_at: datetime | None = None  # its latest event of any kind (the item horizon counts from it)
 
     def copy(self) -> Watched:
         return replace(self, events=list(self.events), pushes=None if self.pushes is None else self.pushes.copy())
@@ -253,7 +272,7 @@ class Watched:
         self.pushes, self.pushed_now, self.resolved_at, self.renewed = None, False, None, True
 
 
-@state(version=4)
+@state(version=5)
 @dataclass(slots=True)
 class Escalations:
     """The account's tickets, open ones apart, and the facts of the current instant.
@@ -264,7 +283,11 @@ class Escalations:
     whether it is serious, its evidence so far). A resolved finding stays until the first
     fact after its horizon (`due` is the earliest such horizon, or earlier), when
     `take_final` gives it up; a closed ticket with nothing since is then only its priority
-    in `done`, and one that was only ever resolved is not kept. A ticket open and serious
+    and last event in `done`, and one that was only ever resolved is not kept. A closed
+    ticket past the item horizon is forgotten, when its id comes again or when swept
+    (`sweep`, every `SWEEP_EVERY` of the account's time): of one whose finding took the
+    plain key, only the id stays, in `keyed`. A ticket forgotten has no finding left to
+    read: its finding was final a reopening horizon after it was resolved, long before. A ticket open and serious
     takes every push until it is resolved, keeping its first and latest as evidence.
     `pending` holds the ticket events and pushes of the latest instant: they take effect
     together (`in_effect_order`) once a later instant comes, or when read.
@@ -275,13 +298,26 @@ class Escalations:
     resolved: dict[str, Watched] = field(default_factory=dict)  # and those never opened, only escalated
     pending: list[Fact] = field(default_factory=list)  # lifecycle events and pushes at the last instant
     due: datetime | None = None  # no resolved finding's horizon is earlier
-    done: dict[str, str | None] = field(default_factory=dict)  # closed tickets with nothing since a final finding
+    # closed tickets with nothing since a final finding: their priority and latest event
+    done: dict[str, tuple[str | None, datetime | None]] = field(default_factory=dict)
+    keyed: set[str] = field(default_factory=set)  # tickets forgotten whose plain key a finding took
+    swept_at: datetime | None = None
 
-    def ticket(self, ticket_id: str) -> Watched:
-        """The ticket, taken out to be changed (`file` puts it back); one never seen is a new one."""
+    def ticket(self, ticket_id: str, at: datetime) -> Watched:
+        """The ticket, taken out to be changed at `at` (`file` puts it back); one never seen, or forgotten by then
+        (the item horizon), is a new one."""
         if ticket_id in self.done:  # serious, as its finding was; the next one is keyed by its first push
-            return Watched(ticket_id, self.done.pop(ticket_id), serious=True, renewed=True)
-        return self.open.pop(ticket_id, None) or self.resolved.pop(ticket_id, None) or Watched(ticket_id)
+            priority, last_at = self.done.pop(ticket_id)
+            if last_at is not None and forgotten(last_at, at):
+                return Watched(ticket_id, renewed=True)
+            return Watched(ticket_id, priority, serious=True, renewed=True, last_at=last_at)
+        if ticket_id in self.keyed:
+            self.keyed.discard(ticket_id)
+            return Watched(ticket_id, renewed=True)
+        held = self.open.pop(ticket_id, None) or self.resolved.pop(ticket_id, None)
+        if held is not None and is_forgotten(held, at):
+            return Watched(ticket_id, renewed=held.renewed)
+        return held or Watched(ticket_id)
 
     def file(self, ticket: Watched) -> None:
         """The ticket back in its place: open, closed with a finding or evidence, only its priority, or nothing."""
@@ -290,7 +326,29 @@ class Escalations:
         elif ticket.events or ticket.pushes:
             self.resolved[ticket.id] = ticket
         elif ticket.renewed:
-            self.done[ticket.id] = ticket.priority
+            self.done[ticket.id] = (ticket.priority, ticket.last_at)
+
+    def sweep(self, now: datetime) -> None:
+        """Forget the closed tickets past the item horizon by `now` (their ids may never come again)."""
+        if self.swept_at is not None and now - self.swept_at < SWEEP_EVERY:
+            return
+        self.swept_at = now
+        for ticket in [each for each in self.resolved.values() if is_forgotten(each, now)]:
+            del self.resolved[ticket.id]
+            if ticket.renewed:
+                self.keyed.add(ticket.id)
+        for ticket_id in [key for key, (_, last_at) in self.done.items() if last_at is None or forgotten(last_at, now)]:
+            del self.done[ticket_id]
+            self.keyed.add(ticket_id)
+
+
+SWEEP_EVERY = timedelta(days=30)
+
+
+def is_forgotten(ticket: Watched, at: datetime) -> bool:
+    """Closed, with no finding left to read, and no event for more than the item horizon by `at`."""
+    return (not ticket.is_open and ticket.pushes is None and ticket.last_at is not None
+            and forgotten(ticket.last_at, at))
 
 
 def start(account_id: str, thresholds: Thresholds) -> Escalations:
@@ -301,6 +359,8 @@ def step(escalations: Escalations, fact: Fact, thresholds: Thresholds) -> Escala
     """Facts of one instant wait together; a later instant lets them take effect."""
     if escalations.pending and escalations.pending[0].occurred_at != fact.occurred_at:
         settle(escalations, thresholds, copying=False)
+    if not escalations.pending:  # (every ticket as of the instants before this one)
+        escalations.sweep(fact.occurred_at)
     if fact.type in LIFECYCLE or is_push(fact, thresholds):
         escalations.pending.append(fact)
     return escalations
@@ -318,7 +378,7 @@ def settle(escalations: Escalations, thresholds: Thresholds, copying: bool) -> N
         if fact.type in LIFECYCLE:
             by_ticket.setdefault(str(fact.data["ticketId"]), []).append(fact)
     for ticket_id, facts in by_ticket.items():
-        ticket = escalations.ticket(ticket_id)
+        ticket = escalations.ticket(ticket_id, facts[0].occurred_at)
         ticket = ticket.copy() if copying else ticket
         for fact in in_effect_order(facts, ticket.is_open):
             advance(ticket, fact, thresholds)
@@ -341,6 +401,7 @@ def settle(escalations: Escalations, thresholds: Thresholds, copying: bool) -> N
 def advance(ticket: Watched, fact: Fact, thresholds: Thresholds) -> None:
     """One event of the ticket, as `take` does: a resolution ends its open stretch, an opening starts one."""
     kind = kind_of(fact)
+    ticket.last_at = fact.occurred_at
     if kind == "resolved":
         if ticket.pushed_now:  # only while open
             ticket.resolved_at, ticket.pushed_now = fact.occurred_at, False
@@ -359,7 +420,8 @@ def advance(ticket: Watched, fact: Fact, thresholds: Thresholds) -> None:
 def read(escalations: Escalations, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
     if escalations.pending:
         escalations = Escalations(escalations.account_id, dict(escalations.open), dict(escalations.resolved),
-                                  list(escalations.pending), escalations.due, dict(escalations.done))
+                                  list(escalations.pending), escalations.due, dict(escalations.done),
+                                  set(escalations.keyed), escalations.swept_at)
         settle(escalations, thresholds, copying=True)
     for ticket in [*escalations.open.values(), *escalations.resolved.values()]:
         if ticket.pushes:

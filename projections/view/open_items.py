@@ -7,7 +7,7 @@ returns `OpenItem`s, oldest first.
 The item horizon (this project's choice; the spec keeps every id forever): a ticket,
 opportunity, invoice or incident that is closed (a ticket resolved or never opened, an
 opportunity won, lost or never opened, an invoice with nothing unpaid, an incident
-resolved or never started) and has had no event for more than `ITEM_HORIZON` (365 days)
+resolved or never started) and has had no event for more than the item horizon (365 days, `projections.item_horizon`)
 is forgotten. A later event of the same id begins a new item, as if the id had never
 been seen: a ticket reopened then has no priority, subject or escalation from before,
 an opportunity no stage, an invoice no payments, and each its place among items of the
@@ -18,7 +18,7 @@ every id it ever had; with it, with the ids of the last year.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
@@ -26,16 +26,11 @@ from typing import Any, TypeVar
 from projections.facts import Fact
 from projections.findings import day
 from projections.history import Timeline
+from projections.item_horizon import forgotten
 from projections.rules.collections_during_payment_plan import until_words
 from projections.view.model import OpenItem
 
 SERIOUS_PRIORITIES = ("high", "urgent")
-ITEM_HORIZON = timedelta(days=365)
-
-
-def forgotten(last_at: datetime, at: datetime) -> bool:
-    """A closed item whose last event was at `last_at` is forgotten by `at` (the item horizon)."""
-    return at - last_at > ITEM_HORIZON
 
 Result = TypeVar("Result")
 

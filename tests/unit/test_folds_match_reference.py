@@ -40,10 +40,10 @@ HALF_DAYS = st.integers(0, 2 * 49).map(lambda halves: START + timedelta(hours=12
 INSTANTS = st.one_of(HALF_DAYS, HALF_DAYS, SPREAD)
 
 
-# A rule's edges are instants relative to other facts: at once, or 7, 14, 30 days or a year
-# later. Half the facts take their instant from an earlier fact's, moved by one of those.
+# A rule's edges are instants relative to other facts: at once, or 7, 14, 30 days, a year or a year and a day
+# (past the item horizon) later. Half the facts take their instant from an earlier fact's, moved by one of those.
 ECHOES = [timedelta(0), timedelta(days=7), timedelta(days=14), timedelta(days=30), timedelta(days=365),
-          timedelta(hours=24), -timedelta(hours=24), timedelta(microseconds=1)]
+          timedelta(days=366), timedelta(hours=24), -timedelta(hours=24), timedelta(microseconds=1)]
 
 
 @st.composite

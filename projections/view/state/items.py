@@ -20,7 +20,7 @@ first seen, a dict's order there, hence the `rank`s kept here).
 
 The records by id are a few values each, never growing with the facts about them, and
 hold the ids of about the last year: a closed item with no event for more than the item
-horizon (`open_items.ITEM_HORIZON`) is forgotten, as the reference forgets it. Each
+horizon (`projections.item_horizon`) is forgotten, as the reference forgets it. Each
 record keeps its last event's instant for that; a later event of a forgotten id finds
 no record and begins a new one. Forgetting is checked when an id's event comes (the
 reference's rule), and the records are swept every `SWEEP_EVERY` of the account's time,
@@ -36,9 +36,10 @@ from decimal import Decimal
 
 from projections.facts import Fact, drop_through
 from projections.findings import day
+from projections.item_horizon import forgotten
 from projections.state_codec import state
 from projections.view.model import OpenItem
-from projections.view.open_items import forgotten, ticket_item
+from projections.view.open_items import ticket_item
 
 RECENT = timedelta(days=90)
 SWEEP_EVERY = timedelta(days=30)

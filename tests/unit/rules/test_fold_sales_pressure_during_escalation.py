@@ -4,7 +4,8 @@ Openings, escalations, resolutions and reopenings of two tickets, and pushes, of
 instant in either order of the tie (the events of a ticket at one instant take effect
 together), or one microsecond either side; read at every fact's instant, +-1 us. With a
 reopening horizon of one day, facts also land a day (+-1 us) after one another, so a
-finding is reopened at its horizon and a new one opened just after it.
+finding is reopened at its horizon and a new one opened just after it. Facts a year apart
+(+-1 us) meet the item horizon.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from projections.account_state import advance, findings_at, start
 from projections.facts import Fact
 from projections.findings import Moment
 from projections.history import Timeline
+from projections.item_horizon import ITEM_HORIZON
 from projections.rules import RULES
 from projections.state_codec import encode
 from projections.thresholds import DEFAULT_THRESHOLDS, thresholds_from
@@ -51,6 +53,19 @@ def test_the_fold_reads_as_the_detector_at_every_edge(data: st.DataObject) -> No
     assert_fold_matches_detector(RULE, facts, [], DEFAULT_THRESHOLDS)
 
 
+YEAR_GAPS = [timedelta(0), timedelta(hours=12), ITEM_HORIZON, ITEM_HORIZON, ITEM_HORIZON - timedelta(days=20),
+             timedelta(days=20)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_the_fold_reads_as_the_detector_at_the_item_horizon(data: st.DataObject) -> None:
+    """Tickets quiet for a year (+-1 us) and seen again: forgotten or not, as the detector forgets them, with the sweep
+    (every 30 days of the account's time) in between."""
+    facts: list[Fact] = data.draw(edge_histories(DATA, YEAR_GAPS, kinds=KINDS, size=18))
+    assert_fold_matches_detector(RULE, facts, [ITEM_HORIZON], DEFAULT_THRESHOLDS)
+
+
 ONE_DAY = thresholds_from({RULE: {"reopen_days": 1}})
 DAY_GAPS = [timedelta(0), timedelta(hours=12), timedelta(days=1), timedelta(days=1)]
 
@@ -75,7 +90,11 @@ def test_a_push_looks_only_at_the_open_tickets_however_long_the_history() -> Non
     assert len(escalations.open) == 1 and len(escalations.pending) == 1  # the last resolution takes effect when read
     assert len(escalations.resolved) == 30 and all(ticket.pushes and ticket.pushes.count == 1
                                                    for ticket in escalations.resolved.values())
-    assert len(escalations.done) == 369  # beyond the horizon, only priorities
+    # beyond the reopening horizon, only priorities; beyond the item horizon (a year), only the ids of plain keys
+    assert len(escalations.done) + len(escalations.keyed) == 369 and escalations.keyed
+    assert escalations.swept_at is not None
+    assert all(last_at is not None and escalations.swept_at - last_at <= ITEM_HORIZON
+               for _, last_at in escalations.done.values())
 
 
 def pushes_during_open_tickets(pushes: int) -> list[Fact]:
@@ -112,17 +131,21 @@ def test_the_fold_keeps_the_detector_s_first_and_latest_pushes(data: st.DataObje
     assert_fold_matches_detector(RULE, facts, [timedelta(days=1)], capped)
 
 
-def test_a_ticket_reopened_years_after_its_finding_resolved_opens_a_new_one() -> None:
-    """The finding resolved on day 1 is final at the first fact after day 31; a reopening three years on is new."""
+def test_a_ticket_reopened_years_after_its_finding_resolved_is_a_new_ticket() -> None:
+    """The finding resolved on day 1 is final at the first fact after day 31. A reopening three years on is past the
+    item horizon: a new ticket, not serious until escalated, whose finding is keyed by its push (the plain key was
+    taken)."""
     urgent = {"ticketId": "T-1", "priority": "urgent"}
     facts = [Fact(1, "support.ticket.opened", START, "test", "o", None, urgent),
              Fact(2, "sales.outreach.sent", START + timedelta(hours=1), "test", "p1", None,
                   {"channel": "email", "intent": "renewal"}),
              Fact(3, "support.ticket.resolved", START + timedelta(days=1), "test", "r", None, {"ticketId": "T-1"})]
     later = START + timedelta(days=3 * 365)
+    upsell = {"channel": "email", "intent": "upsell"}
     reopening = [Fact(4, "support.ticket.reopened", later, "test", "ro", None, {"ticketId": "T-1"}),
-                 Fact(5, "sales.outreach.sent", later + timedelta(hours=1), "test", "p2", None,
-                      {"channel": "email", "intent": "upsell"})]
+                 Fact(5, "sales.outreach.sent", later + timedelta(hours=1), "test", "p2", None, upsell),
+                 Fact(6, "support.ticket.escalated", later + timedelta(hours=2), "test", "e", None, {"ticketId": "T-1"}),
+                 Fact(7, "sales.outreach.sent", later + timedelta(hours=3), "test", "p3", None, upsell)]
     account = start("acme", DEFAULT_THRESHOLDS, [RULE])
     for fact in facts:
         account = advance(account, fact, DEFAULT_THRESHOLDS)
@@ -131,12 +154,47 @@ def test_a_ticket_reopened_years_after_its_finding_resolved_opens_a_new_one() ->
     [(final_at, final)] = account.final
     assert (final_at, final.key, final.resolved_at) == (later, "T-1", START + timedelta(days=1))
     assert [each.event_id for each in final.evidence] == ["o", "p1"]
-    assert account.rules[RULE].resolved == {} and account.rules[RULE].done == {"T-1": "urgent"}
+    assert account.rules[RULE].resolved == {} and account.rules[RULE].done == {"T-1": ("urgent", START + timedelta(days=1))}
     account = advance(account, reopening[1], DEFAULT_THRESHOLDS)
+    [old] = findings_at(account, Moment(later + timedelta(hours=1)), DEFAULT_THRESHOLDS, [RULE])
+    assert old == final  # the push finds the reopened ticket not serious: the urgency was the old ticket's
+    for fact in reopening[2:]:
+        account = advance(account, fact, DEFAULT_THRESHOLDS)
     old, new = findings_at(account, Moment(later + timedelta(days=1)), DEFAULT_THRESHOLDS, [RULE])
     assert old == final
-    assert (new.key, new.resolved_at, [each.event_id for each in new.evidence]) == ("T-1@test/p2", None, ["ro", "p2"])
+    assert (new.key, new.resolved_at) == ("T-1@test/p3", None)
+    assert {each.event_id for each in new.evidence} == {"ro", "e", "p3"}
     assert_fold_matches_detector(RULE, facts + reopening, [], DEFAULT_THRESHOLDS)
+
+
+def test_a_serious_ticket_quiet_for_over_a_year_is_forgotten_and_its_id_starts_again() -> None:
+    """Escalated and resolved with no push (no finding): a year and a day later its id is a new ticket, whose finding
+    takes the plain key; the sweep has dropped the old one from the state before the id comes again."""
+    facts = [Fact(1, "support.ticket.opened", START, "test", "o", None, {"ticketId": "T-1", "priority": "low"}),
+             Fact(2, "support.ticket.escalated", START + timedelta(hours=1), "test", "e", None, {"ticketId": "T-1"}),
+             Fact(3, "support.ticket.resolved", START + timedelta(days=1), "test", "r", None, {"ticketId": "T-1"})]
+    quiet = START + timedelta(days=1) + ITEM_HORIZON
+    other = Fact(4, "support.ticket.opened", quiet + timedelta(hours=1), "test", "x", None, {"ticketId": "T-2"})
+    again = [Fact(5, "support.ticket.opened", quiet + timedelta(days=1), "test", "o2", None,
+                  {"ticketId": "T-1", "priority": "urgent"}),
+             Fact(6, "sales.outreach.sent", quiet + timedelta(days=1, hours=1), "test", "p", None,
+                  {"channel": "email", "intent": "renewal"})]
+    escalations = folded_state(RULE, [*facts, other], DEFAULT_THRESHOLDS)
+    assert "T-1" not in escalations.resolved and "T-1" not in escalations.keyed  # no finding took its key
+    account = start("acme", DEFAULT_THRESHOLDS, [RULE])
+    for fact in [*facts, other, *again]:
+        account = advance(account, fact, DEFAULT_THRESHOLDS)
+    [found] = findings_at(account, Moment(quiet + timedelta(days=2)), DEFAULT_THRESHOLDS, [RULE])
+    assert found.key == "T-1" and {each.event_id for each in found.evidence} == {"o2", "p"}
+    assert_fold_matches_detector(RULE, [*facts, other, *again], [], DEFAULT_THRESHOLDS)
+    # a day less, and the ticket is the same: still escalated, so a push joins it with its old evidence
+    sooner = [each._replace(occurred_at=each.occurred_at - timedelta(days=2)) for each in again]
+    account = start("acme", DEFAULT_THRESHOLDS, [RULE])
+    for fact in [*facts, *sooner]:
+        account = advance(account, fact, DEFAULT_THRESHOLDS)
+    [found] = findings_at(account, Moment(quiet), DEFAULT_THRESHOLDS, [RULE])
+    assert found.key == "T-1" and {"o", "e"} <= {each.event_id for each in found.evidence}
+    assert_fold_matches_detector(RULE, [*facts, *sooner], [], DEFAULT_THRESHOLDS)
 
 
 def episodes(count: int, ticket: str = "T-1") -> list[Fact]:

@@ -13,13 +13,14 @@ import pytest
 
 from projections.facts import Fact
 from projections.history import Timeline
+from projections.item_horizon import ITEM_HORIZON
 from projections.view import open_items
 from projections.view.lifecycle import serious_tickets
 from projections.view.model import OpenItem
 from projections.view.state.items import Items
 
 START = datetime(2025, 1, 6, 9, tzinfo=timezone.utc)
-HORIZON = open_items.ITEM_HORIZON
+HORIZON = ITEM_HORIZON
 
 
 def fact(n: int, event_type: str, at: datetime, **data: Any) -> Fact:

@@ -14,6 +14,6 @@ from datetime import datetime, timedelta
 ITEM_HORIZON = timedelta(days=365)
 
 
-def forgotten(last_at: datetime, at: datetime) -> bool:
-    """A closed item whose last event was at `last_at` is forgotten by `at` (the item horizon)."""
-    return at - last_at > ITEM_HORIZON
+def forgotten(last_at: datetime, at: datetime, horizon: timedelta = ITEM_HORIZON) -> bool:
+    """A closed item whose last event was at `last_at` is forgotten by `at` (the item horizon, or a longer one)."""
+    return at - last_at > horizon

@@ -26,7 +26,8 @@ its "since" is the start of that stretch (or of the first one after). The ticket
 serious, as it was. A ticket that never had a finding has no horizon.
 
 Item horizon (this project's choice, as the view's open items, `projections.item_horizon`):
-a ticket that is not open and has had no event for more than a year is forgotten, and a
+a ticket that is not open and has had no event for more than a year (or for more than
+`reopen_days`, if an operator set that longer) is forgotten, and a
 later event of its id begins a new ticket: no priority, not serious, none of its events as
 evidence. Its findings take the plain key unless a finding of that id already took it,
 then they are keyed by their first push. Without it, the fold kept every ticket id the
@@ -54,7 +55,7 @@ from projections.facts import Fact
 from projections.findings import Finding, Moment, article, day, finding
 from projections.fold import Fold
 from projections.history import Timeline
-from projections.item_horizon import forgotten
+from projections.item_horizon import ITEM_HORIZON, forgotten
 from projections.rules.capped_evidence import Kept, first_and_latest, shown_words
 from projections.rules.rule import Rule
 from projections.state_codec import state
@@ -106,18 +107,26 @@ def tickets_of(timeline: Timeline, thresholds: Thresholds) -> list[Ticket]:
     a new ticket, after the one it was."""
     tickets: list[Ticket] = []
     current: dict[str, Ticket] = {}
+    horizon = item_horizon(thresholds)
     for at, simultaneous in groupby(timeline.of(*LIFECYCLE), key=attrgetter("occurred_at")):
         by_ticket: dict[str, list[Fact]] = {}
         for fact in simultaneous:
             by_ticket.setdefault(str(fact.data["ticketId"]), []).append(fact)
         for ticket_id, facts in by_ticket.items():
             ticket = current.get(ticket_id)
-            if ticket is None or (not ticket.is_open and ticket.last_at is not None and forgotten(ticket.last_at, at)):
+            if ticket is None or (not ticket.is_open and ticket.last_at is not None
+                                  and forgotten(ticket.last_at, at, horizon)):
                 ticket = current[ticket_id] = Ticket(ticket_id)
                 tickets.append(ticket)
             for fact in in_effect_order(facts, ticket.is_open):
                 take(ticket, fact, thresholds)
     return tickets
+
+
+def item_horizon(thresholds: Thresholds) -> timedelta:
+    """How long a closed ticket stays known: the item horizon, or the reopening horizon if an operator set it longer
+    (a ticket is never forgotten while a later event of it can still change its finding)."""
+    return max(ITEM_HORIZON, timedelta(days=thresholds.reopen_days))
 
 
 def in_effect_order(facts: list[Fact], is_open: bool) -> list[Fact]:
@@ -287,7 +296,8 @@ class Escalations:
     ticket past the item horizon is forgotten, when its id comes again or when swept
     (`sweep`, every `SWEEP_EVERY` of the account's time): of one whose finding took the
     plain key, only the id stays, in `keyed`. A ticket forgotten has no finding left to
-    read: its finding was final a reopening horizon after it was resolved, long before. A ticket open and serious
+    read: its finding was final a reopening horizon after it was resolved, which is never
+    later (`item_horizon`). A ticket open and serious
     takes every push until it is resolved, keeping its first and latest as evidence.
     `pending` holds the ticket events and pushes of the latest instant: they take effect
     together (`in_effect_order`) once a later instant comes, or when read.
@@ -303,41 +313,45 @@ class Escalations:
     keyed: set[str] = field(default_factory=set)  # tickets forgotten whose plain key a finding took
     swept_at: datetime | None = None
 
-    def ticket(self, ticket_id: str, at: datetime) -> Watched:
+    def ticket(self, ticket_id: str, at: datetime, horizon: timedelta) -> Watched:
         """The ticket, taken out to be changed at `at` (`file` puts it back); one never seen, or forgotten by then
-        (the item horizon), is a new one."""
+        (`horizon`, the rule's `item_horizon`), is a new one."""
         if ticket_id in self.done:  # serious, as its finding was; the next one is keyed by its first push
             priority, last_at = self.done.pop(ticket_id)
-            if last_at is not None and forgotten(last_at, at):
+            if last_at is not None and forgotten(last_at, at, horizon):
                 return Watched(ticket_id, renewed=True)
             return Watched(ticket_id, priority, serious=True, renewed=True, last_at=last_at)
         if ticket_id in self.keyed:
             self.keyed.discard(ticket_id)
             return Watched(ticket_id, renewed=True)
         held = self.open.pop(ticket_id, None) or self.resolved.pop(ticket_id, None)
-        if held is not None and is_forgotten(held, at):
+        if held is not None and is_forgotten(held, at, horizon):
             return Watched(ticket_id, renewed=held.renewed)
         return held or Watched(ticket_id)
 
     def file(self, ticket: Watched) -> None:
-        """The ticket back in its place: open, closed with a finding or evidence, only its priority, or nothing."""
+        """The ticket back in its place: open, closed with a finding or evidence, only its priority (a serious one
+        whose finding took the plain key), only that its plain key was taken, or nothing."""
         if ticket.is_open:
             self.open[ticket.id] = ticket
         elif ticket.events or ticket.pushes:
             self.resolved[ticket.id] = ticket
-        elif ticket.renewed:
+        elif ticket.renewed and ticket.serious:
             self.done[ticket.id] = (ticket.priority, ticket.last_at)
+        elif ticket.renewed:  # a ticket begun again after its id was forgotten, so far only resolved
+            self.keyed.add(ticket.id)
 
-    def sweep(self, now: datetime) -> None:
-        """Forget the closed tickets past the item horizon by `now` (their ids may never come again)."""
+    def sweep(self, now: datetime, horizon: timedelta) -> None:
+        """Forget the closed tickets past `horizon` by `now` (their ids may never come again)."""
         if self.swept_at is not None and now - self.swept_at < SWEEP_EVERY:
             return
         self.swept_at = now
-        for ticket in [each for each in self.resolved.values() if is_forgotten(each, now)]:
+        for ticket in [each for each in self.resolved.values() if is_forgotten(each, now, horizon)]:
             del self.resolved[ticket.id]
             if ticket.renewed:
                 self.keyed.add(ticket.id)
-        for ticket_id in [key for key, (_, last_at) in self.done.items() if last_at is None or forgotten(last_at, now)]:
+        for ticket_id in [key for key, (_, last_at) in self.done.items()
+                          if last_at is not None and forgotten(last_at, now, horizon)]:
             del self.done[ticket_id]
             self.keyed.add(ticket_id)
 
@@ -345,10 +359,10 @@ class Escalations:
 SWEEP_EVERY = timedelta(days=30)
 
 
-def is_forgotten(ticket: Watched, at: datetime) -> bool:
-    """Closed, with no finding left to read, and no event for more than the item horizon by `at`."""
+def is_forgotten(ticket: Watched, at: datetime, horizon: timedelta) -> bool:
+    """Closed, with no finding left to read, and no event for more than `horizon` by `at`."""
     return (not ticket.is_open and ticket.pushes is None and ticket.last_at is not None
-            and forgotten(ticket.last_at, at))
+            and forgotten(ticket.last_at, at, horizon))
 
 
 def start(account_id: str, thresholds: Thresholds) -> Escalations:
@@ -360,7 +374,7 @@ def step(escalations: Escalations, fact: Fact, thresholds: Thresholds) -> Escala
     if escalations.pending and escalations.pending[0].occurred_at != fact.occurred_at:
         settle(escalations, thresholds, copying=False)
     if not escalations.pending:  # (every ticket as of the instants before this one)
-        escalations.sweep(fact.occurred_at)
+        escalations.sweep(fact.occurred_at, item_horizon(thresholds))
     if fact.type in LIFECYCLE or is_push(fact, thresholds):
         escalations.pending.append(fact)
     return escalations
@@ -377,8 +391,9 @@ def settle(escalations: Escalations, thresholds: Thresholds, copying: bool) -> N
     for fact in escalations.pending:
         if fact.type in LIFECYCLE:
             by_ticket.setdefault(str(fact.data["ticketId"]), []).append(fact)
+    forgetting = item_horizon(thresholds)
     for ticket_id, facts in by_ticket.items():
-        ticket = escalations.ticket(ticket_id, facts[0].occurred_at)
+        ticket = escalations.ticket(ticket_id, facts[0].occurred_at, forgetting)
         ticket = ticket.copy() if copying else ticket
         for fact in in_effect_order(facts, ticket.is_open):
             advance(ticket, fact, thresholds)

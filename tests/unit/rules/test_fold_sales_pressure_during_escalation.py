@@ -66,6 +66,57 @@ def test_the_fold_reads_as_the_detector_at_the_item_horizon(data: st.DataObject)
     assert_fold_matches_detector(RULE, facts, [ITEM_HORIZON], DEFAULT_THRESHOLDS)
 
 
+LONG_REOPENING = thresholds_from({RULE: {"reopen_days": 400}})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_a_reopening_horizon_longer_than_a_year_delays_forgetting(data: st.DataObject) -> None:
+    """With `reopen_days` over 365, a ticket is forgotten only once its finding can no longer change."""
+    facts: list[Fact] = data.draw(edge_histories(DATA, YEAR_GAPS, kinds=KINDS, size=18))
+    assert_fold_matches_detector(RULE, facts, [ITEM_HORIZON, timedelta(days=400)], LONG_REOPENING)
+
+
+def test_a_forgotten_ticket_seen_again_only_resolved_is_not_serious() -> None:
+    """A review's case: a ticket whose finding took the plain key is forgotten; its id comes back with a resolution
+    alone (a new ticket, closed and not serious), then an opening at low priority and a push: no new finding."""
+    push = {"channel": "email", "intent": "renewal"}
+    day, hour = timedelta(days=1), timedelta(hours=1)
+    facts = [Fact(1, "support.ticket.opened", START, "test", "o", None, {"ticketId": "T-1", "priority": "urgent"}),
+             Fact(2, "sales.outreach.sent", START + hour, "test", "p1", None, push),
+             Fact(3, "support.ticket.resolved", START + day, "test", "r", None, {"ticketId": "T-1"}),
+             Fact(4, "support.ticket.resolved", START + 401 * day, "test", "r2", None, {"ticketId": "T-1"}),
+             Fact(5, "support.ticket.opened", START + 402 * day, "test", "o2", None,
+                  {"ticketId": "T-1", "priority": "low"}),
+             Fact(6, "sales.outreach.sent", START + 402 * day + hour, "test", "p2", None, push)]
+    assert_fold_matches_detector(RULE, facts, [], DEFAULT_THRESHOLDS)
+    checks = [Fact(10 + n, "sales.outreach.sent", START + days * day, "test", f"c{n}", None,
+                   {"channel": "email", "intent": "check_in"}) for n, days in enumerate((100, 380))]
+    assert_fold_matches_detector(RULE, [*facts, *checks], [], DEFAULT_THRESHOLDS)  # swept before it comes back
+    account = start("acme", DEFAULT_THRESHOLDS, [RULE])
+    for fact in sorted([*facts, *checks], key=lambda each: each.order):
+        account = advance(account, fact, DEFAULT_THRESHOLDS)
+    found = findings_at(account, Moment(START + 403 * day), DEFAULT_THRESHOLDS, [RULE])
+    assert [(each.key, each.resolved_at) for each in found] == [("T-1", START + day)]  # the old one alone
+
+
+def test_with_a_reopening_horizon_over_a_year_a_ticket_is_kept_while_its_finding_can_change() -> None:
+    """A review's case: `reopen_days` 400; reopened 370 days after it resolved and pushed, the finding opens again."""
+    push = {"channel": "email", "intent": "renewal"}
+    day, hour = timedelta(days=1), timedelta(hours=1)
+    facts = [Fact(1, "support.ticket.opened", START, "test", "o", None, {"ticketId": "T-1", "priority": "urgent"}),
+             Fact(2, "sales.outreach.sent", START + hour, "test", "p1", None, push),
+             Fact(3, "support.ticket.resolved", START + day, "test", "r", None, {"ticketId": "T-1"}),
+             Fact(4, "support.ticket.reopened", START + 370 * day, "test", "ro", None, {"ticketId": "T-1"}),
+             Fact(5, "sales.outreach.sent", START + 370 * day + hour, "test", "p2", None, push)]
+    assert_fold_matches_detector(RULE, facts, [], LONG_REOPENING)
+    account = start("acme", LONG_REOPENING, [RULE])
+    for fact in facts:
+        account = advance(account, fact, LONG_REOPENING)
+    [found] = findings_at(account, Moment(START + 371 * day), LONG_REOPENING, [RULE])
+    assert (found.key, found.resolved_at) == ("T-1", None)
+
+
 ONE_DAY = thresholds_from({RULE: {"reopen_days": 1}})
 DAY_GAPS = [timedelta(0), timedelta(hours=12), timedelta(days=1), timedelta(days=1)]
 

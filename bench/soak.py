@@ -12,7 +12,11 @@ temporary folder), it runs `cx360 serve` (the API and its projector process), pr
   now (a few years of history pass during the soak, so each account's windows fill and
   then drop as much as they take in); with `--days-per-second 0`, each event is dated
   at random in the year before now, so every account's windows keep growing all soak
-  long (its memory grows with the data, which is no steady state);
+  long (its memory grows with the data, which is no steady state). With the clock, each
+  ticket, incident, invoice and opportunity opened gets an id of its own and closes some
+  days later in simulated time (resolved, resolved, paid in full, won), as real ones do
+  (`--closings scheduled`, the default); `--closings random` draws closings at random, as
+  the workload does elsewhere: they seldom meet an open item, which stays open for good;
 - readers ask `--reads` times a second for an account with its view, findings and the
   start of its timeline (a random preloaded account);
 - `--subscribers` subscriptions stay open (half to every event, half to one account's
@@ -26,9 +30,9 @@ the growth after warm-up (the goal: under 10%).
 
 Windows full is not data steady: at the defaults an account takes about 60 events in
 the soak (18 a simulated year), so all soak long it meets tickets, invoices, deals and
-campaigns it never had (each keeps a small record: docs/operations.md), opens tickets
-that the workload's random closings seldom close, and its open findings take more
-evidence.
+campaigns it never had (each keeps a small record: docs/operations.md), and its open
+findings take more evidence; with `--closings random` it also opens tickets and
+invoices that are never closed, and open items are never forgotten.
 So, after the run, it folds the events stored by the end of the warm-up, and all of
 them, in its own process (`held.py`), and prints the size of those states and their
 live findings: what the projector rightly holds more. The projector's RSS growing as
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
 import json
 import random
 import statistics
@@ -64,7 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crash import Service, free_port, fresh_database  # noqa: E402
 from held import Held, facts_of, held  # noqa: E402
-from workload import events  # noqa: E402
+from workload import CLOSING_TYPES, CLOSINGS, DATA, events  # noqa: E402
 
 RECORD = "mutation R($events: [EventInput!]!) { recordEvents(events: $events) { accepted duplicates rejected { index } } }"
 ACCOUNT = """query A($id: ID!) { account(id: $id) {
@@ -104,6 +109,7 @@ class Soak:
     messages: int = 0
     subscription_errors: int = 0
     clock: SimulatedClock | None = None  # None: writes dated at random in the last year
+    closings: str = "scheduled"  # with the clock: `scheduled` (items close days after they open) or `random`
     started: float = field(default_factory=time.monotonic)
     sent: list[tuple[float, Callable[[], list[dict[str, Any]]]]] = field(default_factory=list)  # (when, its events)
 
@@ -131,17 +137,66 @@ async def steadily(soak: Soak, per_second: float, step: Any, in_flight: int = 16
     await asyncio.gather(*running)
 
 
+# With the simulated clock, items open and close as real ones do (`--closings scheduled`, the default): a ticket
+# is resolved, an incident resolved, an invoice paid in full and an opportunity won some days after it opens, each
+# opening with an id of its own. Closings drawn at random (`--closings random`, the workload's own) seldom meet an
+# open item, so open tickets, unpaid invoices and open opportunities pile up all soak long, and with them what
+# the projector rightly holds (open items are never forgotten): no steady state to find a leak in.
+SOAK_CLOSINGS = {**CLOSINGS, "sales.opportunity.opened": ("sales.opportunity.won", "opportunityId", 45)}
+RANDOM_CLOSINGS = {*CLOSING_TYPES, "sales.opportunity.won"}
+
+
+class Lifecycles:
+    """Each opening's closing, due some days later in the simulated time, sent once that time has come."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.due: list[tuple[datetime, int, dict[str, Any]]] = []  # a heap, by when the closing happens
+        self.opened = 0
+
+    def take(self, work: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        """The batch with its closings drawn at random left out, each opening given an id of its own and its
+        closing scheduled, and the closings due by `now` added."""
+        taken = []
+        for event in work:
+            kind = event["type"]
+            if kind in RANDOM_CLOSINGS:
+                continue
+            if kind in SOAK_CLOSINGS:
+                closing, key, within = SOAK_CLOSINGS[kind]
+                self.opened += 1
+                event = {**event, "data": {**event["data"], key: f"{event['data'][key]}.{self.opened}"}}
+                at = datetime.fromisoformat(event["occurredAt"]) + timedelta(seconds=self.rng.randrange(3600, within * 86400))
+                data = {**DATA[closing](self.rng), key: event["data"][key]}
+                if kind == "billing.invoice.issued":
+                    data["amount"] = event["data"]["amount"]  # paid in full
+                heapq.heappush(self.due, (at, self.opened, {
+                    "id": f"{event['id']}-closed", "source": "bench", "type": closing, "accountId": event["accountId"],
+                    "contactId": event["contactId"], "occurredAt": at.isoformat(), "data": data}))
+            taken.append(event)
+        while self.due and self.due[0][0] <= now:
+            taken.append(heapq.heappop(self.due)[2])
+        return taken
+
+
 async def produce(soak: Soak, client: httpx.AsyncClient, rate: float, batch: int, seed: int) -> None:
     made = 0
+    lifecycles = Lifecycles(seed) if soak.clock is not None and soak.closings == "scheduled" else None
 
     async def step() -> None:
         nonlocal made
         made += 1
         new_accounts = soak.accounts * 2  # and as many new ones, which all take their first events within seconds
         end, days = (None, 365) if soak.clock is None else (soak.clock.now(), 1)  # one day of late arrivals
-        again = partial(events, batch, new_accounts, seed=seed * 1_000_000 + made, run=f"{soak.run}-w{seed}-{made}",
-                        account_prefix=soak.run, end=end, days=days)
-        work = again()
+        work = events(batch, new_accounts, seed=seed * 1_000_000 + made, run=f"{soak.run}-w{seed}-{made}",
+                      account_prefix=soak.run, end=end, days=days)
+        if lifecycles is not None and end is not None:
+            work = lifecycles.take(work, end)
+        if not work:
+            return
+
+        def again(work: list[dict[str, Any]] = work) -> list[dict[str, Any]]:
+            return work
         started = time.monotonic()
         try:
             response = await client.post("/graphql", content=orjson.dumps({"query": RECORD, "variables": {"events": work}}),
@@ -295,6 +350,8 @@ async def soak_for(service: Service, args: argparse.Namespace) -> tuple[Soak, Me
     if args.days_per_second:
         print(f"simulated clock: {args.days_per_second:g} days a second, from {start:%Y-%m-%d} to now")
         soak.clock = SimulatedClock(start, args.days_per_second)
+        soak.closings = args.closings
+        print(f"closings: {args.closings}")
     memory = Memory(service.process.pid)
     soak.started = memory.started
     limits = httpx.Limits(max_connections=64)
@@ -354,6 +411,10 @@ def main() -> int:
                         help="minutes before the memory baseline (default: a simulated year and a minute, or 1)")
     parser.add_argument("--days-per-second", type=float, default=2.0,
                         help="how fast the producers' simulated clock runs (0: events dated at random in the last year)")
+    parser.add_argument("--closings", choices=("scheduled", "random"), default="scheduled",
+                        help="with the simulated clock: each ticket, incident, invoice and opportunity closes days "
+                             "after it opens (scheduled), or closings are drawn at random and seldom meet an open "
+                             "item, which then stays open for good (random, as before)")
     parser.add_argument("--rate", type=int, default=100, help="events written per second")
     parser.add_argument("--batch", type=int, default=20, help="events per recordEvents call")
     parser.add_argument("--reads", type=float, default=20.0, help="account reads per second")

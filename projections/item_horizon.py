@@ -3,8 +3,7 @@
 A ticket, opportunity, invoice or incident that is closed and has had no event for more
 than `ITEM_HORIZON` (365 days) is forgotten: a later event of the same id begins a new
 item, as if the id had never been seen. The view's open items (`view.open_items`) and
-the rules that follow items by id (`sales-pressure-during-escalation`'s tickets,
-`abrupt-suspension`'s paid invoices) forget alike, so
+the rules that follow items by id (`sales-pressure-during-escalation`) forget alike, so
 an account's state holds the ids of about its last year, not every id it ever had.
 """
 

@@ -11,11 +11,6 @@ The suspension is abrupt when s - episode start < 15 days (strictly), the tenure
 Key: the suspension. Detected at s; closes at the first `billing.service.restored`
 at or after s. A restore at s itself means the finding never held: there is none.
 
-Item horizon (this project's choice, as the view's invoices, `projections.item_horizon`):
-an invoice paid, with no payment, failure or dunning of its id for more than a year, is
-forgotten; a later failure or dunning of that id is of a new invoice, unpaid until paid.
-Without it, every invoice id the account ever paid stays in the fold's state.
-
 As a fold (`Arrears`), a suspension is judged once every fact of its instant is in (a
 payment, a failure or a restore at s counts, whatever their order); the state keeps
 only what that judgement of a suspension still to come can read, and the findings not
@@ -28,14 +23,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import groupby
-from operator import attrgetter
 
 from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding, held
 from projections.fold import Fold
 from projections.history import Timeline
-from projections.item_horizon import forgotten
 from projections.rules.rule import Rule
 from projections.state_codec import state
 
@@ -49,30 +41,18 @@ class Thresholds:
     clean_days: int = 365
 
 
-INVOICE_EVENTS = ("billing.payment.received", "billing.payment.failed", "billing.dunning.sent")
-
-
 def episode_start(timeline: Timeline, suspended_at: datetime) -> Fact | None:
-    """The first failure or dunning, by the suspension, of an invoice still unpaid at the suspension.
-
-    Each invoice id's events by then, in order: an id paid and quiet for more than the item horizon is forgotten
-    at its next event (of an instant), which begins a new invoice."""
-    invoices: dict[str, tuple[bool, datetime, Fact | None]] = {}  # id -> (paid, last event, first failure or dunning)
-    for at, simultaneous in groupby(timeline.of(*INVOICE_EVENTS), key=attrgetter("occurred_at")):
-        if at > suspended_at:
-            break
-        for fact in simultaneous:
-            invoice = str(fact.data["invoiceId"])
-            paid, last_at, first = invoices.get(invoice, (False, at, None))
-            if paid and last_at != at and forgotten(last_at, at):
-                paid, first = False, None  # a new invoice under the old id
-            if fact.type == "billing.payment.received":
-                paid = True
-            elif first is None:
-                first = fact
-            invoices[invoice] = (paid, at, first)
-    unpaid = [first for paid, _, first in invoices.values() if not paid and first is not None]
-    return min(unpaid, key=lambda each: each.order, default=None)
+    """The first failure or dunning, by the suspension, of an invoice still unpaid at the suspension."""
+    received = timeline.of("billing.payment.received")
+    paid = {str(fact.data["invoiceId"]) for fact in received if fact.occurred_at <= suspended_at}
+    return next(
+        (
+            fact
+            for fact in timeline.of("billing.payment.failed", "billing.dunning.sent")
+            if fact.occurred_at <= suspended_at and str(fact.data["invoiceId"]) not in paid
+        ),
+        None,
+    )
 
 
 def tenure_start(timeline: Timeline) -> Fact | None:
@@ -120,25 +100,25 @@ class Abrupt:
     restored_at: datetime | None = None
 
 
-@state(version=2)
+@state(version=1)
 @dataclass(slots=True)
 class Arrears:
     """What judging a suspension to come reads, the suspensions of the last instant, and the findings.
 
     Bounded: the tenure is one fact; `unpaid` holds the account's unpaid invoices (one
-    fact each, dropped when paid); `paid` the invoices paid, each with its last event,
-    for the item horizon (swept every `SWEEP_EVERY` of the account's time); `failures`
-    the failed payments of the last `grace_days + clean_days` (an episode a suspension
-    to come can start no earlier than `grace_days` ago, and looks back `clean_days` from
-    it); `pending` the suspensions of the last instant; `open` the findings not restored
-    yet, and `closed` those restored, until `take_final` takes them (at once).
+    fact each, dropped when paid); `failures` the failed payments of the last
+    `grace_days + clean_days` (an episode a suspension to come can start no earlier than
+    `grace_days` ago, and looks back `clean_days` from it); `pending` the suspensions of
+    the last instant; `open` the findings not restored yet, and `closed` those restored, until
+    `take_final` takes them (at once). `paid` is the one set that grows with the
+    account's history, by one invoice id per paid invoice: rules.md has a payment at any
+    time before the suspension keep that invoice out of every later episode.
     """
 
     account_id: str
     tenure: Fact | None = None  # the earliest subscription start or won deal
     unpaid: dict[str, Fact] = field(default_factory=dict)  # invoice id -> its first failure or dunning
-    paid: dict[str, datetime] = field(default_factory=dict)  # invoices with a payment received -> their last event
-    swept_at: datetime | None = None
+    paid: set[str] = field(default_factory=set)  # invoices with a payment received
     failures: list[datetime] = field(default_factory=list)  # failed payments a clean check may still read
     restored_at: datetime | None = None  # the last restore: one at a suspension's instant means it never held
     pending: list[Fact] = field(default_factory=list)  # suspensions of the last instant, not judged yet
@@ -162,19 +142,13 @@ def step(arrears: Arrears, fact: Fact, thresholds: Thresholds) -> Arrears:
             each.restored_at = fact.occurred_at
         arrears.closed.extend(arrears.open)
         arrears.open.clear()
-    elif fact.type in INVOICE_EVENTS:
-        last_at = arrears.paid.get(invoice)
-        if last_at is not None and last_at != fact.occurred_at and forgotten(last_at, fact.occurred_at):
-            del arrears.paid[invoice]  # a new invoice under the old id
-        if fact.type == "billing.payment.received":
-            arrears.paid[invoice] = fact.occurred_at
-            arrears.unpaid.pop(invoice, None)
-            return arrears
+    elif fact.type == "billing.payment.received":
+        arrears.paid.add(invoice)
+        arrears.unpaid.pop(invoice, None)
+    elif fact.type in ("billing.payment.failed", "billing.dunning.sent"):
         if fact.type == "billing.payment.failed":
             arrears.failures.append(fact.occurred_at)
-        if invoice in arrears.paid:
-            arrears.paid[invoice] = fact.occurred_at
-        else:
+        if invoice not in arrears.paid:
             arrears.unpaid.setdefault(invoice, fact)
     elif arrears.tenure is None and (fact.type == "sales.opportunity.won" or fact.data.get("change") == "start"):
         arrears.tenure = fact
@@ -188,12 +162,6 @@ def settle(arrears: Arrears, now: datetime, thresholds: Thresholds) -> None:
         arrears.pending.clear()
     horizon = now - timedelta(days=thresholds.grace_days + thresholds.clean_days)
     arrears.failures = [each for each in arrears.failures if each > horizon]
-    if arrears.swept_at is None or now - arrears.swept_at >= SWEEP_EVERY:  # the paid invoices past the item horizon
-        arrears.swept_at = now
-        arrears.paid = {invoice: last_at for invoice, last_at in arrears.paid.items() if not forgotten(last_at, now)}
-
-
-SWEEP_EVERY = timedelta(days=30)
 
 
 def judged(arrears: Arrears, suspension: Fact, thresholds: Thresholds) -> Abrupt | None:

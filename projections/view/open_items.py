@@ -7,8 +7,8 @@ returns `OpenItem`s, oldest first.
 The item horizon (this project's choice; the spec keeps every id forever): a ticket,
 opportunity, invoice or incident that is closed (a ticket resolved or never opened, an
 opportunity won, lost or never opened, an invoice with nothing unpaid, an incident
-resolved or never started) and has had no event for more than the item horizon (365 days, `projections.item_horizon`)
-is forgotten. A later event of the same id begins a new item, as if the id had never
+resolved or never started) and has had no event for more than the item horizon (365
+days, `projections.item_horizon`) is forgotten. A later event of the same id begins a new item, as if the id had never
 been seen: a ticket reopened then has no priority, subject or escalation from before,
 an opportunity no stage, an invoice no payments, and each its place among items of the
 same instant as a new id. Without it, what the view keeps of an account would grow with

@@ -163,7 +163,6 @@ class ProjectedViews(PostgresTrackingRecorder):
             "SELECT boundary, score FROM {0} WHERE account_id = %s AND boundary = ANY(%s::timestamptz[])"
         ).format(trend)
         settings = Identifier(f"{name}_settings")
-        self.select_settings = SQL("SELECT thresholds, generation, writes FROM {0} WHERE id = 1").format(settings)
         # the library's own statement for the position, as a scalar subquery (its one parameter: the application)
         self.select_settings_and_position = SQL(
             "SELECT s.thresholds, s.generation, s.writes, ({0}) AS position FROM (SELECT) AS one"
@@ -180,7 +179,14 @@ class ProjectedViews(PostgresTrackingRecorder):
         return self._max_tracking_id(APPLICATION, curs) or 0
 
     def settings_and_position(self, curs: Cursor[DictRow]) -> tuple[tuple[dict[str, Any], str, int] | None, int]:
-        """`settings` and `position` in one statement: a projector's step reads both first, under the lock."""
+        """The view's settings: the rule thresholds the rows were judged with, its generation and its writes (None:
+        never written); and its `position`. One statement: a projector's step reads both first, under the lock.
+
+        The generation changes when the view is written from scratch (a rebuild), and the
+        count of writes with every projector's write (`count_write`): either tells a
+        projector that rows it remembers may no longer be those in the tables. The position
+        alone does not: judging accounts that came due writes rows and moves no position.
+        """
         curs.execute(self.select_settings_and_position, (APPLICATION,), prepare=True)
         row = curs.fetchone()
         assert row is not None
@@ -306,18 +312,6 @@ class ProjectedViews(PostgresTrackingRecorder):
         curs.execute(self.select_refold_sizes, (list(instants), [account_stream_id(each) for each in instants],
                                                 list(instants.values()), up_to), prepare=True)
         return {row["account_id"]: int(row["events"]) for row in curs.fetchall()}
-
-    def settings(self, curs: Cursor[DictRow]) -> tuple[dict[str, Any], str, int] | None:
-        """The rule thresholds the rows were judged with, the view's generation, and its writes (None: never written).
-
-        The generation changes when the view is written from scratch (a rebuild), and the
-        count of writes with every projector's write (`count_write`): either tells a
-        projector that rows it remembers may no longer be those in the tables. The position
-        alone does not: judging accounts that came due writes rows and moves no position.
-        """
-        curs.execute(self.select_settings, prepare=True)
-        row = curs.fetchone()
-        return None if row is None else (dict(row["thresholds"]), str(row["generation"]), int(row["writes"]))
 
     def count_write(self, curs: Cursor[DictRow]) -> int:
         """Count a write of the view's rows (in its transaction); return the count it reached."""

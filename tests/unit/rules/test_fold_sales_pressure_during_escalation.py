@@ -77,14 +77,20 @@ def test_a_reopening_horizon_longer_than_a_year_delays_forgetting(data: st.DataO
     assert_fold_matches_detector(RULE, facts, [ITEM_HORIZON, timedelta(days=400)], LONG_REOPENING)
 
 
+def pushed_and_resolved() -> list[Fact]:
+    """T-1 opened urgent at START, a renewal push an hour later (its finding, keyed T-1), resolved a day later."""
+    return [Fact(1, "support.ticket.opened", START, "test", "o", None, {"ticketId": "T-1", "priority": "urgent"}),
+            Fact(2, "sales.outreach.sent", START + timedelta(hours=1), "test", "p1", None,
+                 {"channel": "email", "intent": "renewal"}),
+            Fact(3, "support.ticket.resolved", START + timedelta(days=1), "test", "r", None, {"ticketId": "T-1"})]
+
+
 def test_a_forgotten_ticket_seen_again_only_resolved_is_not_serious() -> None:
     """A review's case: a ticket whose finding took the plain key is forgotten; its id comes back with a resolution
     alone (a new ticket, closed and not serious), then an opening at low priority and a push: no new finding."""
     push = {"channel": "email", "intent": "renewal"}
     day, hour = timedelta(days=1), timedelta(hours=1)
-    facts = [Fact(1, "support.ticket.opened", START, "test", "o", None, {"ticketId": "T-1", "priority": "urgent"}),
-             Fact(2, "sales.outreach.sent", START + hour, "test", "p1", None, push),
-             Fact(3, "support.ticket.resolved", START + day, "test", "r", None, {"ticketId": "T-1"}),
+    facts = [*pushed_and_resolved(),
              Fact(4, "support.ticket.resolved", START + 401 * day, "test", "r2", None, {"ticketId": "T-1"}),
              Fact(5, "support.ticket.opened", START + 402 * day, "test", "o2", None,
                   {"ticketId": "T-1", "priority": "low"}),
@@ -104,9 +110,7 @@ def test_with_a_reopening_horizon_over_a_year_a_ticket_is_kept_while_its_finding
     """A review's case: `reopen_days` 400; reopened 370 days after it resolved and pushed, the finding opens again."""
     push = {"channel": "email", "intent": "renewal"}
     day, hour = timedelta(days=1), timedelta(hours=1)
-    facts = [Fact(1, "support.ticket.opened", START, "test", "o", None, {"ticketId": "T-1", "priority": "urgent"}),
-             Fact(2, "sales.outreach.sent", START + hour, "test", "p1", None, push),
-             Fact(3, "support.ticket.resolved", START + day, "test", "r", None, {"ticketId": "T-1"}),
+    facts = [*pushed_and_resolved(),
              Fact(4, "support.ticket.reopened", START + 370 * day, "test", "ro", None, {"ticketId": "T-1"}),
              Fact(5, "sales.outreach.sent", START + 370 * day + hour, "test", "p2", None, push)]
     assert_fold_matches_detector(RULE, facts, [], LONG_REOPENING)
@@ -186,11 +190,7 @@ def test_a_ticket_reopened_years_after_its_finding_resolved_is_a_new_ticket() ->
     """The finding resolved on day 1 is final at the first fact after day 31. A reopening three years on is past the
     item horizon: a new ticket, not serious until escalated, whose finding is keyed by its push (the plain key was
     taken)."""
-    urgent = {"ticketId": "T-1", "priority": "urgent"}
-    facts = [Fact(1, "support.ticket.opened", START, "test", "o", None, urgent),
-             Fact(2, "sales.outreach.sent", START + timedelta(hours=1), "test", "p1", None,
-                  {"channel": "email", "intent": "renewal"}),
-             Fact(3, "support.ticket.resolved", START + timedelta(days=1), "test", "r", None, {"ticketId": "T-1"})]
+    facts = pushed_and_resolved()
     later = START + timedelta(days=3 * 365)
     upsell = {"channel": "email", "intent": "upsell"}
     reopening = [Fact(4, "support.ticket.reopened", later, "test", "ro", None, {"ticketId": "T-1"}),

@@ -13,26 +13,44 @@ the evidence is the won deal, the invoice and the credits up to that one. Credit
 reach the sum at or before the detection (a deal won after the invoice and its credits)
 mean the finding never held: there is none.
 
-As a fold (`Deals`), each opportunity keeps its latest win and each invoice its credits
-until they add up to its whole amount: no win (amounts are never negative) can then ask
-for more, and a win still to come could only come after they covered it.
+Horizons (this project's choice, `docs/rules.md`; the spec keeps every id forever):
+- An invoice is judged against the wins of its opportunity up to the item horizon (a
+  year) after its latest issue, that instant included; a later win is of another deal
+  and does not judge it again. An id issued again more than a year after its latest
+  issue is a new invoice (as in the view's open items), whose finding takes the plain
+  key unless a finding of an earlier invoice of that id took it, and then is keyed
+  `<invoice>@<source>/<id of its latest issue>`.
+- A won opportunity that is neither won again nor named by an invoice for more than
+  `DEAL_HORIZON` (two years) is forgotten: an invoice naming it later has no win to be
+  judged against. Two years, not one: a deal billed once a year is named by an invoice
+  a year and a day apart, in a leap year.
+
+As a fold (`Deals`), each opportunity keeps its latest win while it is not forgotten,
+and each invoice within its year its credits until they add up to its whole amount: no
+win (amounts are never negative) can then ask for more, and a win still to come could
+only come after they covered it. At its year's end an invoice is settled: forgotten if
+it holds no finding, final if its finding is resolved, and otherwise kept with the win
+it was judged against, until credits resolve it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding, held, money
 from projections.fold import Fold
 from projections.history import Timeline
+from projections.item_horizon import ITEM_HORIZON, forgotten
 from projections.rules.rule import Rule
 from projections.state_codec import state
 
 ID = "invoice-exceeds-deal"
+DEAL_HORIZON = 2 * ITEM_HORIZON
+SWEEP_EVERY = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -54,33 +72,72 @@ def credits_against(timeline: Timeline, invoice: Fact, excess: Decimal) -> tuple
     return counted, None
 
 
+def invoices_of(issues: list[Fact]) -> list[Fact]:
+    """The invoices one id was, in order: the latest issue before each gap of more than the item horizon."""
+    invoices: list[Fact] = []
+    for issue in issues:
+        if invoices and not forgotten(invoices[-1].occurred_at, issue.occurred_at):
+            invoices[-1] = issue
+        else:
+            invoices.append(issue)
+    return invoices
+
+
+def win_for(invoice: Fact, named: list[Fact]) -> Fact | None:
+    """The win the invoice is judged against, from the wins and issues naming its opportunity (in order): the latest
+    win up to a year after the invoice, unless the opportunity went quiet for over `DEAL_HORIZON` since."""
+    win: Fact | None = None
+    last_at = invoice.occurred_at
+    for fact in named:
+        if forgotten(invoice.occurred_at, fact.occurred_at):
+            break
+        if win is not None and forgotten(last_at, fact.occurred_at, DEAL_HORIZON):
+            win = None
+        if fact.type == "sales.opportunity.won":
+            win = fact
+        last_at = fact.occurred_at
+    return win
+
+
 def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
-    won_deals = {str(fact.data["opportunityId"]): fact for fact in timeline.of("sales.opportunity.won")}
-    invoices = {str(fact.data["invoiceId"]): fact for fact in timeline.of("billing.invoice.issued")}
+    issues: dict[str, list[Fact]] = {}
+    named: dict[str, list[Fact]] = {}  # opportunity id -> its wins and the issues naming it
+    for fact in timeline.of("sales.opportunity.won", "billing.invoice.issued"):
+        if fact.type == "billing.invoice.issued":
+            issues.setdefault(str(fact.data["invoiceId"]), []).append(fact)
+        if fact.data.get("opportunityId") is not None:
+            named.setdefault(str(fact.data["opportunityId"]), []).append(fact)
     tolerance = Decimal(str(thresholds.tolerance_percent)) / 100
-    for invoice_id, invoice in invoices.items():
-        opportunity = invoice.data.get("opportunityId")
-        won = None if opportunity is None else won_deals.get(str(opportunity))
-        if won is None or won.data.get("currency") != invoice.data.get("currency"):
-            continue
-        excess = invoice.amount() - won.amount()
-        if excess <= won.amount() * tolerance:
-            continue
-        detected_at = max(invoice.occurred_at, won.occurred_at)
-        credits, credited_at = credits_against(timeline, invoice, excess)
-        if held(detected_at, credited_at):
-            yield finding_of(timeline.account_id, invoice_id, won, invoice, credits, detected_at,
-                             moment.resolved_at(credited_at))
+    for invoice_id, each in issues.items():
+        taken = False  # whether a finding of an earlier invoice of this id took the plain key
+        for invoice in invoices_of(each):
+            opportunity = invoice.data.get("opportunityId")
+            won = None if opportunity is None else win_for(invoice, named[str(opportunity)])
+            if won is None or won.data.get("currency") != invoice.data.get("currency"):
+                continue
+            excess = invoice.amount() - won.amount()
+            if excess <= won.amount() * tolerance:
+                continue
+            detected_at = max(invoice.occurred_at, won.occurred_at)
+            credits, credited_at = credits_against(timeline, invoice, excess)
+            if held(detected_at, credited_at):
+                key = f"{invoice_id}@{invoice.source}/{invoice.event_id}" if taken else invoice_id
+                taken = True
+                yield finding_of(timeline.account_id, key, won, invoice, credits, detected_at,
+                                 moment.resolved_at(credited_at))
 
 
-@state(version=1)
+@state(version=2)
 @dataclass(slots=True)
 class Invoiced:
-    """An invoice naming an opportunity, with the credits after it in its currency, up to its whole amount."""
+    """An invoice naming an opportunity, with the credits after it in its currency, up to its whole amount
+    (once settled, up to its excess), the key its finding takes, and once settled the win it was judged against."""
 
     invoice: Fact
+    key: str
     credits: list[Fact] = field(default_factory=list)
     credited: Decimal = Decimal(0)
+    won: Fact | None = None  # set when settled, a year after the invoice: its win for good
 
     @property
     def covered(self) -> bool:
@@ -88,22 +145,53 @@ class Invoiced:
         return self.credited >= self.invoice.amount()
 
 
-@state(version=1)
+@state(version=2)
 @dataclass(slots=True)
 class Deals:
-    """The latest win of each opportunity, and the invoices a win may still make (or keep) a finding of.
+    """The latest win of each opportunity still known, and the invoices a win or a credit may still change.
 
-    Bounded: one win per opportunity. An invoice naming an opportunity gathers credits
-    in `invoices` until they cover its whole amount; it then moves to `covered` if it
-    holds a finding (its evidence) and is forgotten if not: a win still to come would
-    come after those credits, so its finding would never hold. A covered invoice whose
-    opportunity is won again is judged again, and forgotten if it no longer holds.
+    Within its year, an invoice naming an opportunity gathers credits in `invoices` until
+    they cover its whole amount; it then moves to `covered` if it holds a finding (its
+    evidence) and is forgotten if not: a win still to come would come after those
+    credits, so its finding would never hold. A covered invoice whose opportunity is won
+    again is judged again, and forgotten if it no longer holds. At the first fact after its
+    year (`due` is no later than the earliest), an invoice is settled: forgotten with no
+    finding, given up as final (`closing`, until `take_final` takes them) with its finding
+    resolved, else kept in `settled` until credits resolve it; an invoice id whose plain key
+    a finding took stays in `keyed`. Opportunities quiet past `DEAL_HORIZON` are dropped
+    when named again or when swept (every `SWEEP_EVERY` of the account's time).
     """
 
     account_id: str
-    won: dict[str, Fact] = field(default_factory=dict)  # opportunity id -> its latest win
+    won: dict[str, tuple[Fact, datetime]] = field(default_factory=dict)  # opportunity -> its latest win, latest naming
     invoices: dict[str, Invoiced] = field(default_factory=dict)  # invoice id -> its latest issue, not covered yet
     covered: dict[str, Invoiced] = field(default_factory=dict)  # invoice id -> its latest issue, covered, holding
+    settled: list[Invoiced] = field(default_factory=list)  # past their year, their findings open
+    closing: list[Invoiced] = field(default_factory=list)  # settled, their findings resolved, until taken
+    keyed: set[str] = field(default_factory=set)  # invoice ids whose plain key a settled finding took
+    due: datetime | None = None  # no invoice within its year was issued earlier
+    swept_at: datetime | None = None
+
+    def win(self, opportunity: str) -> Fact | None:
+        deal = self.won.get(opportunity)
+        return None if deal is None else deal[0]
+
+    def named(self, opportunity: str, at: datetime) -> None:
+        """An invoice names the opportunity at `at`: its win is forgotten if it was quiet too long, else kept alive."""
+        deal = self.won.get(opportunity)
+        if deal is not None:
+            if forgotten(deal[1], at, DEAL_HORIZON):
+                del self.won[opportunity]
+            else:
+                self.won[opportunity] = (deal[0], at)
+
+    def sweep(self, now: datetime) -> None:
+        """Forget the opportunities quiet past `DEAL_HORIZON` by `now` (they may never be named again)."""
+        if self.swept_at is not None and now - self.swept_at < SWEEP_EVERY:
+            return
+        self.swept_at = now
+        for opportunity in [key for key, (_, last_at) in self.won.items() if forgotten(last_at, now, DEAL_HORIZON)]:
+            del self.won[opportunity]
 
 
 def start(account_id: str, thresholds: Thresholds) -> Deals:
@@ -111,26 +199,61 @@ def start(account_id: str, thresholds: Thresholds) -> Deals:
 
 
 def step(deals: Deals, fact: Fact, thresholds: Thresholds) -> Deals:
-    """A win replaces the opportunity's last; an invoice its last issue; a credit counts against open invoices."""
+    """Invoices past their year are settled first; then a win replaces the opportunity's last, an invoice its last
+    issue, and a credit counts against the invoices it can still close."""
+    now = fact.occurred_at
+    if deals.due is not None and forgotten(deals.due, now):
+        settle(deals, now, thresholds)
+    deals.sweep(now)
     if fact.type == "sales.opportunity.won":
         opportunity = str(fact.data["opportunityId"])
-        deals.won[opportunity] = fact
+        deals.won[opportunity] = (fact, now)
         deals.covered = {key: each for key, each in deals.covered.items()
                          if str(each.invoice.data["opportunityId"]) != opportunity or judged(deals, each, thresholds)}
     elif fact.type == "billing.invoice.issued":
-        key = str(fact.data["invoiceId"])
-        deals.invoices.pop(key, None)
-        deals.covered.pop(key, None)
+        invoice_id = str(fact.data["invoiceId"])
+        deals.invoices.pop(invoice_id, None)
+        deals.covered.pop(invoice_id, None)
         if fact.data.get("opportunityId") is not None:
-            deals.invoices[key] = Invoiced(fact)
-            cover(deals, key, thresholds)
+            deals.named(str(fact.data["opportunityId"]), now)
+            key = f"{invoice_id}@{fact.source}/{fact.event_id}" if invoice_id in deals.keyed else invoice_id
+            deals.invoices[invoice_id] = Invoiced(fact, key)
+            deals.due = now if deals.due is None else min(deals.due, now)
+            cover(deals, invoice_id, thresholds)
     else:
-        for key, each in list(deals.invoices.items()):
+        for invoice_id, each in list(deals.invoices.items()):
             if counts(each, fact):
-                each.credits.append(fact)
-                each.credited += fact.amount()
-                cover(deals, key, thresholds)
+                credit(each, fact)
+                cover(deals, invoice_id, thresholds)
+        for each in [each for each in deals.settled if counts(each, fact)]:
+            credit(each, fact)
+            found = judged(deals, each, thresholds)
+            if found is not None and found[3] is not None:
+                deals.settled.remove(each)
+                deals.closing.append(each)
     return deals
+
+
+def settle(deals: Deals, now: datetime, thresholds: Thresholds) -> None:
+    """Settle the invoices whose year ended before `now`: no win from now on judges them."""
+    for within in (deals.invoices, deals.covered):
+        for invoice_id, each in [(key, each) for key, each in within.items()
+                                 if forgotten(each.invoice.occurred_at, now)]:
+            del within[invoice_id]
+            found = judged(deals, each, thresholds)
+            if found is None:
+                continue
+            each.won = found[0]
+            if each.key == invoice_id:
+                deals.keyed.add(invoice_id)
+            (deals.settled if found[3] is None else deals.closing).append(each)
+    deals.due = min((each.invoice.occurred_at for each in [*deals.invoices.values(), *deals.covered.values()]),
+                    default=None)
+
+
+def credit(invoiced: Invoiced, fact: Fact) -> None:
+    invoiced.credits.append(fact)
+    invoiced.credited += fact.amount()
 
 
 def cover(deals: Deals, key: str, thresholds: Thresholds) -> None:
@@ -154,7 +277,7 @@ Judged = tuple[Fact, datetime, list[Fact], datetime | None]
 def judged(deals: Deals, invoiced: Invoiced, thresholds: Thresholds) -> Judged | None:
     """The win, the detection, the credits counted and when they covered the excess, if the finding held."""
     invoice = invoiced.invoice
-    won = deals.won.get(str(invoice.data.get("opportunityId")))
+    won = invoiced.won if invoiced.won is not None else deals.win(str(invoice.data.get("opportunityId")))
     if won is None or won.data.get("currency") != invoice.data.get("currency"):
         return None
     excess = invoice.amount() - won.amount()
@@ -171,17 +294,32 @@ def judged(deals: Deals, invoiced: Invoiced, thresholds: Thresholds) -> Judged |
 
 
 def read(deals: Deals, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
-    for invoice_id, invoiced in [*deals.covered.items(), *deals.invoices.items()]:
-        found = judged(deals, invoiced, thresholds)
+    for invoiced in [*deals.closing, *deals.settled, *deals.covered.values(), *deals.invoices.values()]:
+        found = finding_for(deals, invoiced, moment, thresholds)
         if found is not None:
-            won, detected_at, credits, credited_at = found
-            yield finding_of(deals.account_id, invoice_id, won, invoiced.invoice, credits, detected_at,
-                             moment.resolved_at(credited_at))
+            yield found
+
+
+def take_final(deals: Deals, now: datetime, thresholds: Thresholds) -> list[Finding]:
+    """The settled findings that credits resolved: no win judges them again, and their id comes again as another."""
+    moment = Moment(now)
+    final = [found for each in deals.closing if (found := finding_for(deals, each, moment, thresholds)) is not None]
+    deals.closing.clear()
+    return final
+
+
+def finding_for(deals: Deals, invoiced: Invoiced, moment: Moment, thresholds: Thresholds) -> Finding | None:
+    found = judged(deals, invoiced, thresholds)
+    if found is None:
+        return None
+    won, detected_at, credits, credited_at = found
+    return finding_of(deals.account_id, invoiced.key, won, invoiced.invoice, credits, detected_at,
+                      moment.resolved_at(credited_at))
 
 
 def finding_of(
     account_id: str,
-    invoice_id: str,
+    key: str,
     won: Fact,
     invoice: Fact,
     credits: list[Fact],
@@ -190,7 +328,7 @@ def finding_of(
 ) -> Finding:
     currency = str(invoice.data["currency"])
     summary = (
-        f"Billing invoiced {invoice_id} for {money(invoice.amount(), currency)} on {day(invoice.occurred_at)}, "
+        f"Billing invoiced {invoice.data['invoiceId']} for {money(invoice.amount(), currency)} on {day(invoice.occurred_at)}, "
         f"{money(invoice.amount() - won.amount(), currency)} more than the {money(won.amount(), currency)} "
         f"of deal {won.data['opportunityId']} won on {day(won.occurred_at)}"
     )
@@ -199,7 +337,7 @@ def finding_of(
     return finding(
         account_id,
         ID,
-        invoice_id,
+        key,
         severity="HIGH",
         departments=("sales", "billing"),
         evidence=[won, invoice, *credits],
@@ -209,5 +347,6 @@ def finding_of(
     )
 
 
-FOLD = Fold(frozenset({"sales.opportunity.won", "billing.invoice.issued", "billing.credit.issued"}), start, step, read)
+FOLD = Fold(frozenset({"sales.opportunity.won", "billing.invoice.issued", "billing.credit.issued"}), start, step, read,
+            take_final)
 RULE = Rule(ID, Thresholds(), detect, FOLD)

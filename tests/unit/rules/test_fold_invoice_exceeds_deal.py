@@ -1,4 +1,5 @@
-"""`invoice-exceeds-deal` folded, against its detector: excesses at the tolerance, credits that just cover them."""
+"""`invoice-exceeds-deal` folded, against its detector: excesses at the tolerance, credits that just cover them,
+invoices and deals at their horizons."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from projections.facts import Fact
-from tests.unit.rules.builders import fact
-from tests.unit.rules.fold_edges import assert_fold_matches_detector, edge_histories, edges, state_after
+from projections.item_horizon import ITEM_HORIZON
+from projections.rules.invoice_exceeds_deal import DEAL_HORIZON
+from tests.unit.rules.builders import fact, findings
+from tests.unit.rules.fold_edges import (
+    assert_fold_matches_detector,
+    edge_histories,
+    edges,
+    state_after,
+    state_and_final,
+)
 
 RULE = "invoice-exceeds-deal"
 START = datetime(2026, 3, 2, tzinfo=timezone.utc)
@@ -39,16 +48,16 @@ def test_the_fold_reads_as_the_detector_judges_at_every_edge(facts: list[Fact]) 
     assert_fold_matches_detector(RULE, facts, OFFSETS)
 
 
-def won(when: str, amount: str = "1000", opportunity: str = "O-1") -> Fact:
+def won(when: datetime | str, amount: str = "1000", opportunity: str = "O-1") -> Fact:
     return fact("sales.opportunity.won", when, opportunityId=opportunity, amount=amount, currency="EUR")
 
 
-def invoice(when: str, invoice_id: str = "I-1", opportunity: str = "O-1", amount: str = "1100") -> Fact:
+def invoice(when: datetime | str, invoice_id: str = "I-1", opportunity: str = "O-1", amount: str = "1100") -> Fact:
     return fact("billing.invoice.issued", when, invoiceId=invoice_id, amount=amount, currency="EUR",
                 opportunityId=opportunity)
 
 
-def credit(when: str, amount: str) -> Fact:
+def credit(when: datetime | str, amount: str) -> Fact:
     return fact("billing.credit.issued", when, amount=amount, currency="EUR")
 
 
@@ -68,3 +77,63 @@ def test_a_covered_invoice_without_a_finding_is_forgotten_and_one_with_a_finding
     held = [won("2026-03-01"), *covered, *other]
     assert sorted(state_after(RULE, held).covered) == ["I-1", "I-2"]
     assert sorted(state_after(RULE, [*held, won("2026-03-06")]).covered) == ["I-2"]  # I-1 never held under it
+
+
+YEARS = st.integers(0, 3 * 365 * 2).map(lambda halves: START + timedelta(hours=12 * halves))
+HORIZONS = edges(timedelta(days=1), ITEM_HORIZON, DEAL_HORIZON)
+
+
+@settings(max_examples=300, deadline=None)
+@given(edge_histories(DATA, YEARS, HORIZONS))
+def test_the_fold_reads_as_the_detector_at_the_horizons(facts: list[Fact]) -> None:
+    """Wins and issues a year and two years (+-1 us) after one another: invoices settled and ids issued again,
+    opportunities forgotten or kept alive, as the detector judges, with the sweep in between."""
+    assert_fold_matches_detector(RULE, facts, HORIZONS)
+
+
+def test_a_win_up_to_a_year_after_the_invoice_judges_it_and_one_later_does_not() -> None:
+    billed = invoice("2026-03-02")
+    assert [each.key for each in findings(RULE, [billed, won("2027-03-02")], "2027-06-01")] == ["I-1"]
+    later = won(START + ITEM_HORIZON + timedelta(microseconds=1))
+    assert findings(RULE, [billed, later], "2027-06-01") == []
+    assert findings(RULE, [won("2026-03-01", "1100"), billed, won("2027-03-10")], "2027-06-01") == []
+
+
+def test_a_deal_billed_once_a_year_is_judged_at_each_invoice_while_invoices_name_it() -> None:
+    deal = won("2024-01-01")
+    yearly = [invoice(f"{year}-01-01", f"I-{year}", amount="1000") for year in (2024, 2025, 2026)]
+    raised = invoice("2027-01-01", "I-2027")  # for 1100, three years on: the invoices kept the deal (2024 had 366 days)
+    assert [each.key for each in findings(RULE, [deal, *yearly, raised], "2027-02-01")] == ["I-2027"]
+    quiet = invoice(deal.occurred_at + DEAL_HORIZON, "I-late")  # nothing named the deal for two years
+    assert [each.key for each in findings(RULE, [deal, quiet], "2026-02-01")] == ["I-late"]
+    quieter = invoice(deal.occurred_at + DEAL_HORIZON + timedelta(microseconds=1), "I-late")
+    assert findings(RULE, [deal, quieter], "2026-02-01") == []
+    swept = credit(deal.occurred_at + DEAL_HORIZON - timedelta(days=1), "1")  # swept then: the deal was not yet quiet
+    assert findings(RULE, [deal, swept, quieter], "2026-02-01") == []  # forgotten as named, between two sweeps
+
+
+def test_an_invoice_id_issued_again_after_a_year_is_a_new_invoice_keyed_apart_if_the_first_held() -> None:
+    first, again = invoice("2026-03-02"), invoice("2027-03-10")
+    found = findings(RULE, [won("2026-03-01"), first, credit("2026-03-05", "100"), again], "2027-04-01")
+    assert sorted((each.key, each.resolved_at is None) for each in found) == [
+        ("I-1", False), (f"I-1@{again.source}/{again.event_id}", True)]
+    never = invoice("2026-03-02", amount="1000")
+    assert [each.key for each in findings(RULE, [won("2026-03-01"), never, again], "2027-04-01")] == ["I-1"]
+
+
+def test_a_settled_finding_is_final_once_resolved_and_the_state_keeps_only_what_can_change() -> None:
+    resolved = [won("2026-03-01"), invoice("2026-03-02"), credit("2026-03-05", "100")]
+    state, final = state_and_final(RULE, [*resolved, credit("2027-03-03", "1")])  # the first fact after its year
+    assert [each.key for each in final] == ["I-1"] and final[0].resolved_at is not None
+    assert (state.invoices, state.covered, state.settled, state.keyed) == ({}, {}, [], {"I-1"})
+    unpaid = [won("2026-03-01"), invoice("2026-03-02"), won("2027-03-03", "5000")]  # a later win does not judge it
+    state, final = state_and_final(RULE, unpaid)
+    assert final == [] and [each.won for each in state.settled] == [unpaid[0]]
+    state, final = state_and_final(RULE, [*unpaid, credit("2028-01-01", "100")])
+    assert [each.key for each in final] == ["I-1"] and state.settled == []
+
+
+def test_an_opportunity_quiet_for_two_years_is_swept() -> None:
+    state = state_after(RULE, [won("2026-03-01"), won("2028-03-01", opportunity="O-2"),
+                               credit("2028-04-01", "1")])
+    assert sorted(state.won) == ["O-2"]

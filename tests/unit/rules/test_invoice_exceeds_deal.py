@@ -114,3 +114,14 @@ def test_the_tolerance_is_a_threshold() -> None:
     assert findings(RULE, [won("2026-03-01"), invoice("2026-03-05")], "2026-03-10", tolerance_percent=2) == []
     facts = [won("2026-03-01"), invoice("2026-03-05", "10000.01")]
     assert len(findings(RULE, facts, "2026-03-10", tolerance_percent=0)) == 1
+
+
+def test_a_win_more_than_a_year_after_an_invoice_is_another_deal_that_does_not_judge_it_again() -> None:
+    """docs/rules.md's example: the renewal neither resolves the old invoice nor spares the new one its own judging."""
+    deal, billed, renewal = won("2025-03-01"), invoice("2025-03-05"), won("2026-03-10", amount="12000")
+    found = only(RULE, [deal, billed, renewal], "2026-04-01")
+    assert (found.key, found.resolved_at, found.evidence) == ("INV-9", None, (deal, billed))
+    again = invoice("2026-03-15", amount="12100.00")
+    found = findings(RULE, [deal, billed, renewal, again], "2026-04-01")
+    assert sorted((each.key, each.evidence) for each in found) == [
+        ("INV-9", (deal, billed)), (f"INV-9@{again.source}/{again.event_id}", (renewal, again))]

@@ -142,8 +142,6 @@ async def steadily(soak: Soak, per_second: float, step: Any, in_flight: int = 16
 # opening with an id of its own. Closings drawn at random (`--closings random`, the workload's own) seldom meet an
 # open item, so open tickets, unpaid invoices and open opportunities pile up all soak long, and with them what
 # the projector rightly holds (open items are never forgotten): no steady state to find a leak in.
-SOAK_CLOSINGS = {**CLOSINGS, "sales.opportunity.opened": ("sales.opportunity.won", "opportunityId", 45)}
-RANDOM_CLOSINGS = {*CLOSING_TYPES, "sales.opportunity.won"}
 
 
 class Lifecycles:
@@ -160,10 +158,10 @@ class Lifecycles:
         taken = []
         for event in work:
             kind = event["type"]
-            if kind in RANDOM_CLOSINGS:
+            if kind in CLOSING_TYPES:
                 continue
-            if kind in SOAK_CLOSINGS:
-                closing, key, within = SOAK_CLOSINGS[kind]
+            if kind in CLOSINGS:
+                closing, key, within = CLOSINGS[kind]
                 self.opened += 1
                 event = {**event, "data": {**event["data"], key: f"{event['data'][key]}.{self.opened}"}}
                 at = datetime.fromisoformat(event["occurredAt"]) + timedelta(seconds=self.rng.randrange(3600, within * 86400))

@@ -56,11 +56,12 @@ DATA = {kind: data for kind, _, data in KINDS}
 
 ENTITY_KEYS = ("ticketId", "opportunityId", "incidentId", "invoiceId", "campaignId")
 # With entity_days, an opening is followed by its closing (type, key, days later at most), as real tickets,
-# incidents and invoices end; those closings are not drawn at random.
+# incidents, invoices (paid in full) and deals end; those closings are not drawn at random.
 CLOSINGS = {
     "support.ticket.opened": ("support.ticket.resolved", "ticketId", 10),
     "product.incident.started": ("product.incident.resolved", "incidentId", 2),
-    "billing.invoice.issued": ("billing.payment.received", "invoiceId", 30),
+    "billing.invoice.issued": ("billing.payment.received", "invoiceId", 30),  # paid in full
+    "sales.opportunity.opened": ("sales.opportunity.won", "opportunityId", 45),
 }
 CLOSING_TYPES = {closing for closing, _, _ in CLOSINGS.values()}
 
@@ -73,8 +74,9 @@ def events(count: int, accounts: int, *, seed: int, run: str, end: datetime | No
     Tickets, opportunities, incidents, invoices and campaigns come from small pools of
     ids, each event of a type drawn at random. With `entity_days`, as over years of
     history: each pool is new every that many days (ticket T-3 of one period is not that
-    of the next), and a ticket, an incident or an invoice is closed some days after it
-    opens (resolved, paid) rather than by a closing drawn at random.
+    of the next), and a ticket, an incident, an invoice or an opportunity is closed some
+    days after it opens (resolved, paid in full, won) rather than by a closing drawn at
+    random, which seldom meets an open item: open items would pile up for good.
     """
     prefix = account_prefix or run
     rng = random.Random(seed)
@@ -106,6 +108,8 @@ def events(count: int, accounts: int, *, seed: int, run: str, end: datetime | No
             later = last - timedelta(seconds=ago) + timedelta(seconds=rng.randrange(3600, within * 86400))
             if later < last:
                 closed = {**DATA[closing](rng), key: data[key]}
+                if kind == "billing.invoice.issued":
+                    closed["amount"] = data["amount"]
                 made.append(event(run, len(made), closing, account, rng, later, closed))
     return made
 

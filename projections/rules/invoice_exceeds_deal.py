@@ -16,21 +16,23 @@ mean the finding never held: there is none.
 Horizons (this project's choice, `docs/rules.md`; the spec keeps every id forever):
 - An invoice is judged against the wins of its opportunity up to the item horizon (a
   year) after its latest issue, that instant included; a later win is of another deal
-  and does not judge it again. An id issued again more than a year after its latest
-  issue is a new invoice (as in the view's open items), whose finding takes the plain
-  key unless a finding of an earlier invoice of that id took it, and then is keyed
-  `<invoice>@<source>/<id of its latest issue>`.
+  and does not judge it again.
+- An id issued again more than a year after its latest issue is a new invoice, unless
+  the invoice's finding is open then (held, not yet credited): an issue replaces an
+  invoice with an open finding however late, as a correction does. A new invoice's
+  finding takes the plain key unless a finding of an earlier invoice of that id took it,
+  and then is keyed `<invoice>@<source>/<id of its latest issue>`.
 - A won opportunity that is neither won again nor named by an invoice for more than
-  `DEAL_HORIZON` (two years) is forgotten: an invoice naming it later has no win to be
+  `deal_horizon_days` (730) is forgotten: an invoice naming it later has no win to be
   judged against. Two years, not one: a deal billed once a year is named by an invoice
-  a year and a day apart, in a leap year.
+  a year and a day apart, in a leap year; operators who bill less often set it longer.
 
 As a fold (`Deals`), each opportunity keeps its latest win while it is not forgotten,
 and each invoice within its year its credits until they add up to its whole amount: no
 win (amounts are never negative) can then ask for more, and a win still to come could
 only come after they covered it. At its year's end an invoice is settled: forgotten if
 it holds no finding, final if its finding is resolved, and otherwise kept with the win
-it was judged against, until credits resolve it.
+it was judged against, until credits resolve it or an issue of its id replaces it.
 """
 
 from __future__ import annotations
@@ -44,18 +46,22 @@ from projections.facts import Fact
 from projections.findings import Finding, Moment, day, finding, held, money
 from projections.fold import Fold
 from projections.history import Timeline
-from projections.item_horizon import ITEM_HORIZON, forgotten
+from projections.item_horizon import forgotten
 from projections.rules.rule import Rule
 from projections.state_codec import state
 
 ID = "invoice-exceeds-deal"
-DEAL_HORIZON = 2 * ITEM_HORIZON
 SWEEP_EVERY = timedelta(days=30)
 
 
 @dataclass(frozen=True)
 class Thresholds:
     tolerance_percent: float = 0.5
+    deal_horizon_days: int = 730
+
+    @property
+    def deal_horizon(self) -> timedelta:
+        return timedelta(days=self.deal_horizon_days)
 
 
 def credits_against(timeline: Timeline, invoice: Fact, excess: Decimal) -> tuple[list[Fact], datetime | None]:
@@ -72,31 +78,55 @@ def credits_against(timeline: Timeline, invoice: Fact, excess: Decimal) -> tuple
     return counted, None
 
 
-def invoices_of(issues: list[Fact]) -> list[Fact]:
-    """The invoices one id was, in order: the latest issue before each gap of more than the item horizon."""
-    invoices: list[Fact] = []
-    for issue in issues:
-        if invoices and not forgotten(invoices[-1].occurred_at, issue.occurred_at):
-            invoices[-1] = issue
-        else:
-            invoices.append(issue)
-    return invoices
-
-
-def win_for(invoice: Fact, named: list[Fact]) -> Fact | None:
+def win_for(invoice: Fact, named: list[Fact], horizon: timedelta) -> Fact | None:
     """The win the invoice is judged against, from the wins and issues naming its opportunity (in order): the latest
-    win up to a year after the invoice, unless the opportunity went quiet for over `DEAL_HORIZON` since."""
+    win up to a year after the invoice, unless the opportunity went quiet for over `horizon` since."""
     win: Fact | None = None
     last_at = invoice.occurred_at
     for fact in named:
         if forgotten(invoice.occurred_at, fact.occurred_at):
             break
-        if win is not None and forgotten(last_at, fact.occurred_at, DEAL_HORIZON):
+        if win is not None and forgotten(last_at, fact.occurred_at, horizon):
             win = None
         if fact.type == "sales.opportunity.won":
             win = fact
         last_at = fact.occurred_at
     return win
+
+
+Judged = tuple[Fact, datetime, list[Fact], Fact | None]  # the win, the detection, the credits, the one covering
+
+
+def judge(timeline: Timeline, invoice: Fact, named: dict[str, list[Fact]], thresholds: Thresholds) -> Judged | None:
+    """The invoice's finding as the facts have it, if it held."""
+    opportunity = invoice.data.get("opportunityId")
+    won = None if opportunity is None else win_for(invoice, named[str(opportunity)], thresholds.deal_horizon)
+    if won is None or won.data.get("currency") != invoice.data.get("currency"):
+        return None
+    excess = invoice.amount() - won.amount()
+    if excess <= won.amount() * Decimal(str(thresholds.tolerance_percent)) / 100:
+        return None
+    detected_at = max(invoice.occurred_at, won.occurred_at)
+    credits, credited_at = credits_against(timeline, invoice, excess)
+    if not held(detected_at, credited_at):
+        return None
+    return won, detected_at, credits, credits[-1] if credited_at is not None else None
+
+
+def invoices_of(timeline: Timeline, issues: list[Fact], named: dict[str, list[Fact]],
+                thresholds: Thresholds) -> Iterator[tuple[Fact, Judged | None]]:
+    """The invoices one id was, in order, each its latest issue and its finding: an issue more than a year after the
+    latest begins a new invoice, unless the finding of that one is still open (not covered before the issue)."""
+    current: Fact | None = None
+    for issue in issues:
+        if current is not None and forgotten(current.occurred_at, issue.occurred_at):
+            found = judge(timeline, current, named, thresholds)
+            if found is None or (found[3] is not None and found[3].order < issue.order):
+                yield current, found
+                current = None
+        current = issue
+    if current is not None:
+        yield current, judge(timeline, current, named, thresholds)
 
 
 def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterator[Finding]:
@@ -107,24 +137,15 @@ def detect(timeline: Timeline, moment: Moment, thresholds: Thresholds) -> Iterat
             issues.setdefault(str(fact.data["invoiceId"]), []).append(fact)
         if fact.data.get("opportunityId") is not None:
             named.setdefault(str(fact.data["opportunityId"]), []).append(fact)
-    tolerance = Decimal(str(thresholds.tolerance_percent)) / 100
     for invoice_id, each in issues.items():
         taken = False  # whether a finding of an earlier invoice of this id took the plain key
-        for invoice in invoices_of(each):
-            opportunity = invoice.data.get("opportunityId")
-            won = None if opportunity is None else win_for(invoice, named[str(opportunity)])
-            if won is None or won.data.get("currency") != invoice.data.get("currency"):
-                continue
-            excess = invoice.amount() - won.amount()
-            if excess <= won.amount() * tolerance:
-                continue
-            detected_at = max(invoice.occurred_at, won.occurred_at)
-            credits, credited_at = credits_against(timeline, invoice, excess)
-            if held(detected_at, credited_at):
+        for invoice, found in invoices_of(timeline, each, named, thresholds):
+            if found is not None:
+                won, detected_at, credits, covering = found
                 key = f"{invoice_id}@{invoice.source}/{invoice.event_id}" if taken else invoice_id
                 taken = True
                 yield finding_of(timeline.account_id, key, won, invoice, credits, detected_at,
-                                 moment.resolved_at(credited_at))
+                                 moment.resolved_at(None if covering is None else covering.occurred_at))
 
 
 @state(version=2)
@@ -157,9 +178,10 @@ class Deals:
     again is judged again, and forgotten if it no longer holds. At the first fact after its
     year (`due` is no later than the earliest), an invoice is settled: forgotten with no
     finding, given up as final (`closing`, until `take_final` takes them) with its finding
-    resolved, else kept in `settled` until credits resolve it; an invoice id whose plain key
-    a finding took stays in `keyed`. Opportunities quiet past `DEAL_HORIZON` are dropped
-    when named again or when swept (every `SWEEP_EVERY` of the account's time).
+    resolved, else kept in `settled` until credits resolve it or an issue of its id replaces
+    it; an invoice id whose plain key a settled finding took stays in `keyed` for good.
+    Opportunities quiet past `deal_horizon_days` are dropped when named again or when
+    swept (every `SWEEP_EVERY` of the account's time).
     """
 
     account_id: str
@@ -176,22 +198,33 @@ class Deals:
         deal = self.won.get(opportunity)
         return None if deal is None else deal[0]
 
-    def named(self, opportunity: str, at: datetime) -> None:
-        """An invoice names the opportunity at `at`: its win is forgotten if it was quiet too long, else kept alive."""
+    def named(self, opportunity: str, at: datetime, horizon: timedelta) -> None:
+        """An invoice names the opportunity at `at`: its win is forgotten if it was quiet past `horizon`, else kept
+        alive."""
         deal = self.won.get(opportunity)
         if deal is not None:
-            if forgotten(deal[1], at, DEAL_HORIZON):
+            if forgotten(deal[1], at, horizon):
                 del self.won[opportunity]
             else:
                 self.won[opportunity] = (deal[0], at)
 
-    def sweep(self, now: datetime) -> None:
-        """Forget the opportunities quiet past `DEAL_HORIZON` by `now` (they may never be named again)."""
+    def sweep(self, now: datetime, horizon: timedelta) -> None:
+        """Forget the opportunities quiet past `horizon` by `now` (they may never be named again)."""
         if self.swept_at is not None and now - self.swept_at < SWEEP_EVERY:
             return
         self.swept_at = now
-        for opportunity in [key for key, (_, last_at) in self.won.items() if forgotten(last_at, now, DEAL_HORIZON)]:
+        for opportunity in [key for key, (_, last_at) in self.won.items() if forgotten(last_at, now, horizon)]:
             del self.won[opportunity]
+
+    def reopen(self, invoice_id: str) -> None:
+        """An issue of the id replaces its settled invoice whose finding is open, however late: the invoice goes (and
+        with it the plain key, if its finding took it)."""
+        for each in self.settled:
+            if str(each.invoice.data["invoiceId"]) == invoice_id:
+                self.settled.remove(each)
+                if each.key == invoice_id:
+                    self.keyed.discard(invoice_id)
+                return
 
 
 def start(account_id: str, thresholds: Thresholds) -> Deals:
@@ -204,7 +237,7 @@ def step(deals: Deals, fact: Fact, thresholds: Thresholds) -> Deals:
     now = fact.occurred_at
     if deals.due is not None and forgotten(deals.due, now):
         settle(deals, now, thresholds)
-    deals.sweep(now)
+    deals.sweep(now, thresholds.deal_horizon)
     if fact.type == "sales.opportunity.won":
         opportunity = str(fact.data["opportunityId"])
         deals.won[opportunity] = (fact, now)
@@ -214,8 +247,9 @@ def step(deals: Deals, fact: Fact, thresholds: Thresholds) -> Deals:
         invoice_id = str(fact.data["invoiceId"])
         deals.invoices.pop(invoice_id, None)
         deals.covered.pop(invoice_id, None)
+        deals.reopen(invoice_id)
         if fact.data.get("opportunityId") is not None:
-            deals.named(str(fact.data["opportunityId"]), now)
+            deals.named(str(fact.data["opportunityId"]), now, thresholds.deal_horizon)
             key = f"{invoice_id}@{fact.source}/{fact.event_id}" if invoice_id in deals.keyed else invoice_id
             deals.invoices[invoice_id] = Invoiced(fact, key)
             deals.due = now if deals.due is None else min(deals.due, now)
@@ -271,11 +305,8 @@ def counts(invoiced: Invoiced, credit: Fact) -> bool:
     return credit.occurred_at > invoice.occurred_at and credit.data.get("currency") == invoice.data.get("currency")
 
 
-Judged = tuple[Fact, datetime, list[Fact], datetime | None]
-
-
 def judged(deals: Deals, invoiced: Invoiced, thresholds: Thresholds) -> Judged | None:
-    """The win, the detection, the credits counted and when they covered the excess, if the finding held."""
+    """The win, the detection, the credits counted and the one that covered the excess, if the finding held."""
     invoice = invoiced.invoice
     won = invoiced.won if invoiced.won is not None else deals.win(str(invoice.data.get("opportunityId")))
     if won is None or won.data.get("currency") != invoice.data.get("currency"):
@@ -289,7 +320,7 @@ def judged(deals: Deals, invoiced: Invoiced, thresholds: Thresholds) -> Judged |
         counted.append(credit)
         total += credit.amount()
         if total >= excess:
-            return (won, detected_at, counted, credit.occurred_at) if held(detected_at, credit.occurred_at) else None
+            return (won, detected_at, counted, credit) if held(detected_at, credit.occurred_at) else None
     return won, detected_at, counted, None
 
 
@@ -312,9 +343,9 @@ def finding_for(deals: Deals, invoiced: Invoiced, moment: Moment, thresholds: Th
     found = judged(deals, invoiced, thresholds)
     if found is None:
         return None
-    won, detected_at, credits, credited_at = found
+    won, detected_at, credits, covering = found
     return finding_of(deals.account_id, invoiced.key, won, invoiced.invoice, credits, detected_at,
-                      moment.resolved_at(credited_at))
+                      moment.resolved_at(None if covering is None else covering.occurred_at))
 
 
 def finding_of(

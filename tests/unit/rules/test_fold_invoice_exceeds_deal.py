@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from projections.facts import Fact
 from projections.item_horizon import ITEM_HORIZON
-from projections.rules.invoice_exceeds_deal import DEAL_HORIZON
+from projections.rules.invoice_exceeds_deal import Thresholds
 from tests.unit.rules.builders import fact, findings
 from tests.unit.rules.fold_edges import (
     assert_fold_matches_detector,
@@ -79,6 +79,7 @@ def test_a_covered_invoice_without_a_finding_is_forgotten_and_one_with_a_finding
     assert sorted(state_after(RULE, [*held, won("2026-03-06")]).covered) == ["I-2"]  # I-1 never held under it
 
 
+DEAL_HORIZON = Thresholds().deal_horizon
 YEARS = st.integers(0, 3 * 365 * 2).map(lambda halves: START + timedelta(hours=12 * halves))
 HORIZONS = edges(timedelta(days=1), ITEM_HORIZON, DEAL_HORIZON)
 
@@ -119,6 +120,16 @@ def test_an_invoice_id_issued_again_after_a_year_is_a_new_invoice_keyed_apart_if
         ("I-1", False), (f"I-1@{again.source}/{again.event_id}", True)]
     never = invoice("2026-03-02", amount="1000")
     assert [each.key for each in findings(RULE, [won("2026-03-01"), never, again], "2027-04-01")] == ["I-1"]
+
+
+def test_an_invoice_issued_again_after_a_year_replaces_it_while_its_finding_is_open() -> None:
+    first, corrected = invoice("2026-03-02"), invoice("2027-03-10", amount="1000")
+    assert findings(RULE, [won("2026-03-01"), first, corrected], "2027-04-01") == []
+    state = state_after(RULE, [won("2026-03-01"), first, corrected])
+    assert (state.settled, state.keyed, list(state.invoices)) == ([], set(), ["I-1"])
+    deal, raised = won("2026-03-01"), invoice("2027-03-10", amount="1200")  # replaces it too, with its plain key
+    found = findings(RULE, [deal, first, raised], "2027-04-01")
+    assert [(each.key, each.evidence) for each in found] == [("I-1", (deal, raised))]
 
 
 def test_a_settled_finding_is_final_once_resolved_and_the_state_keeps_only_what_can_change() -> None:

@@ -117,11 +117,25 @@ def test_the_tolerance_is_a_threshold() -> None:
 
 
 def test_a_win_more_than_a_year_after_an_invoice_is_another_deal_that_does_not_judge_it_again() -> None:
-    """docs/rules.md's example: the renewal neither resolves the old invoice nor spares the new one its own judging."""
+    """docs/rules.md's example: the renewal neither resolves the old invoice nor spares the new one its own judging;
+    the old invoice issued again (corrected) while its finding is open replaces it, however late."""
     deal, billed, renewal = won("2025-03-01"), invoice("2025-03-05"), won("2026-03-10", amount="12000")
     found = only(RULE, [deal, billed, renewal], "2026-04-01")
     assert (found.key, found.resolved_at, found.evidence) == ("INV-9", None, (deal, billed))
-    again = invoice("2026-03-15", amount="12100.00")
-    found = findings(RULE, [deal, billed, renewal, again], "2026-04-01")
-    assert sorted((each.key, each.evidence) for each in found) == [
-        ("INV-9", (deal, billed)), (f"INV-9@{again.source}/{again.event_id}", (renewal, again))]
+    renewed = fact("billing.invoice.issued", "2026-03-15", invoiceId="INV-10", amount="12100.00", currency="EUR",
+                   dueAt="2026-04-15", opportunityId="O-3")
+    found = findings(RULE, [deal, billed, renewal, renewed], "2026-04-01")
+    assert sorted((each.key, each.evidence) for each in found) == [("INV-10", (renewal, renewed)),
+                                                                   ("INV-9", (deal, billed))]
+    corrected = invoice("2026-03-20", amount="10000.00")  # judged against the renewal: no excess
+    assert [each.key for each in findings(RULE, [deal, billed, renewal, renewed, corrected], "2026-04-01")] == [
+        "INV-10"]
+
+
+def test_a_deal_billed_every_two_years_needs_a_longer_deal_horizon() -> None:
+    """Named 732 days apart: forgotten by the default 730 days, judged with `deal_horizon_days` set longer."""
+    deal, first = won("2024-01-01"), invoice("2024-01-01", amount="10000")
+    second = fact("billing.invoice.issued", "2026-01-02", invoiceId="INV-10", amount="11000", currency="EUR",
+                  dueAt="2026-02-01", opportunityId="O-3")
+    assert findings(RULE, [deal, first, second], "2026-02-01") == []
+    assert only(RULE, [deal, first, second], "2026-02-01", deal_horizon_days=1100).key == "INV-10"

@@ -70,13 +70,16 @@ def thresholds_table(thresholds: Thresholds) -> dict[str, dict[str, Any]]:
 
 
 def overridden(rule_id: str, defaults: Any, overrides: Mapping[str, Any]) -> Any:
-    fields = {field.name: getattr(defaults, field.name) for field in dataclasses.fields(defaults)}
+    fields = {field.name: field for field in dataclasses.fields(defaults)}
     changes = {}
     for key, value in overrides.items():
         where = f"{rule_id}.{key}"
         if key not in fields:
             raise ThresholdError(f"{where}: unknown threshold; {rule_id} has {', '.join(fields)}")
-        changes[key] = checked(where, fields[key], value)
+        changes[key] = checked(where, getattr(defaults, key), value)
+        minimum = fields[key].metadata.get("minimum")
+        if minimum is not None and changes[key] < minimum:
+            raise ThresholdError(f"{where}: must be at least {minimum} (got {value}): {fields[key].metadata['why']}")
     return dataclasses.replace(defaults, **changes)
 
 

@@ -57,7 +57,8 @@ SWEEP_EVERY = timedelta(days=30)
 @dataclass(frozen=True)
 class Thresholds:
     tolerance_percent: float = 0.5
-    deal_horizon_days: int = 730
+    deal_horizon_days: int = field(default=730, metadata={
+        "minimum": 365, "why": "a deal is kept at least as long as an invoice naming it is judged"})
 
     @property
     def deal_horizon(self) -> timedelta:
@@ -116,12 +117,13 @@ def judge(timeline: Timeline, invoice: Fact, named: dict[str, list[Fact]], thres
 def invoices_of(timeline: Timeline, issues: list[Fact], named: dict[str, list[Fact]],
                 thresholds: Thresholds) -> Iterator[tuple[Fact, Judged | None]]:
     """The invoices one id was, in order, each its latest issue and its finding: an issue more than a year after the
-    latest begins a new invoice, unless the finding of that one is still open (not covered before the issue)."""
+    latest begins a new invoice, unless the finding of that one is still open (not covered by the issue's instant: a
+    credit at that instant comes first, whatever their order)."""
     current: Fact | None = None
     for issue in issues:
         if current is not None and forgotten(current.occurred_at, issue.occurred_at):
             found = judge(timeline, current, named, thresholds)
-            if found is None or (found[3] is not None and found[3].order < issue.order):
+            if found is None or (found[3] is not None and found[3].occurred_at <= issue.occurred_at):
                 yield current, found
                 current = None
         current = issue
@@ -166,7 +168,7 @@ class Invoiced:
         return self.credited >= self.invoice.amount()
 
 
-@state(version=2)
+@state(version=3)
 @dataclass(slots=True)
 class Deals:
     """The latest win of each opportunity still known, and the invoices a win or a credit may still change.
@@ -191,6 +193,8 @@ class Deals:
     settled: list[Invoiced] = field(default_factory=list)  # past their year, their findings open
     closing: list[Invoiced] = field(default_factory=list)  # settled, their findings resolved, until taken
     keyed: set[str] = field(default_factory=set)  # invoice ids whose plain key a settled finding took
+    replacing: list[Invoiced] = field(default_factory=list)  # settled, open, replaced by an issue at `replaced_at`
+    replaced_at: datetime | None = None
     due: datetime | None = None  # no invoice within its year was issued earlier
     swept_at: datetime | None = None
 
@@ -216,15 +220,30 @@ class Deals:
         for opportunity in [key for key, (_, last_at) in self.won.items() if forgotten(last_at, now, horizon)]:
             del self.won[opportunity]
 
-    def reopen(self, invoice_id: str) -> None:
-        """An issue of the id replaces its settled invoice whose finding is open, however late: the invoice goes (and
-        with it the plain key, if its finding took it)."""
+    def reopen(self, invoice_id: str, at: datetime) -> None:
+        """An issue of the id at `at` replaces its settled invoice whose finding is open, however late: the invoice
+        goes (and with it the plain key, if its finding took it), unless a credit of the same instant covers it
+        (`restore`): until a later instant, it waits in `replacing`."""
         for each in self.settled:
             if str(each.invoice.data["invoiceId"]) == invoice_id:
                 self.settled.remove(each)
                 if each.key == invoice_id:
                     self.keyed.discard(invoice_id)
+                self.replacing.append(each)
+                self.replaced_at = at
                 return
+
+    def restore(self, invoiced: Invoiced) -> None:
+        """A credit at the instant of the issue that replaced `invoiced` covers it: it came first, so the finding
+        is resolved (final), and the issue began a new invoice, keyed apart if the old finding had the plain key."""
+        self.replacing.remove(invoiced)
+        self.closing.append(invoiced)
+        invoice_id = str(invoiced.invoice.data["invoiceId"])
+        if invoiced.key == invoice_id:
+            self.keyed.add(invoice_id)
+            current = self.invoices.get(invoice_id) or self.covered.get(invoice_id)
+            if current is not None:
+                current.key = f"{invoice_id}@{current.invoice.source}/{current.invoice.event_id}"
 
 
 def start(account_id: str, thresholds: Thresholds) -> Deals:
@@ -235,6 +254,8 @@ def step(deals: Deals, fact: Fact, thresholds: Thresholds) -> Deals:
     """Invoices past their year are settled first; then a win replaces the opportunity's last, an invoice its last
     issue, and a credit counts against the invoices it can still close."""
     now = fact.occurred_at
+    if deals.replacing and deals.replaced_at != now:  # the instant of their replacement is over
+        deals.replacing, deals.replaced_at = [], None
     if deals.due is not None and forgotten(deals.due, now):
         settle(deals, now, thresholds)
     deals.sweep(now, thresholds.deal_horizon)
@@ -247,7 +268,7 @@ def step(deals: Deals, fact: Fact, thresholds: Thresholds) -> Deals:
         invoice_id = str(fact.data["invoiceId"])
         deals.invoices.pop(invoice_id, None)
         deals.covered.pop(invoice_id, None)
-        deals.reopen(invoice_id)
+        deals.reopen(invoice_id, now)
         if fact.data.get("opportunityId") is not None:
             deals.named(str(fact.data["opportunityId"]), now, thresholds.deal_horizon)
             key = f"{invoice_id}@{fact.source}/{fact.event_id}" if invoice_id in deals.keyed else invoice_id
@@ -265,6 +286,11 @@ def step(deals: Deals, fact: Fact, thresholds: Thresholds) -> Deals:
             if found is not None and found[3] is not None:
                 deals.settled.remove(each)
                 deals.closing.append(each)
+        for each in [each for each in deals.replacing if counts(each, fact)]:
+            credit(each, fact)
+            found = judged(deals, each, thresholds)
+            if found is not None and found[3] is not None:
+                deals.restore(each)
     return deals
 
 

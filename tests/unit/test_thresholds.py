@@ -98,3 +98,11 @@ def test_health_weights_from_a_file(tmp_path: Path) -> None:
     weights.write_text("support_load = 30\n")
     settings = Settings.from_env({"CX360_HEALTH_WEIGHTS_FILE": str(weights)})
     assert settings.health_weights.support_load == 30 and settings.health_weights.product_usage == 25
+
+
+def test_a_threshold_below_its_minimum_is_refused_with_the_reason() -> None:
+    with pytest.raises(ThresholdError) as refused:
+        thresholds_from({"invoice-exceeds-deal": {"deal_horizon_days": 364}})
+    assert str(refused.value) == ("invoice-exceeds-deal.deal_horizon_days: must be at least 365 (got 364): a deal is "
+                                  "kept at least as long as an invoice naming it is judged")
+    assert thresholds_from({"invoice-exceeds-deal": {"deal_horizon_days": 365}})["invoice-exceeds-deal"].deal_horizon_days == 365

@@ -148,3 +148,28 @@ def test_an_opportunity_quiet_for_two_years_is_swept() -> None:
     state = state_after(RULE, [won("2026-03-01"), won("2028-03-01", opportunity="O-2"),
                                credit("2028-04-01", "1")])
     assert sorted(state.won) == ["O-2"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([timedelta(microseconds=1), timedelta(days=1)]), st.sampled_from(["1100", "1000"]),
+       st.lists(st.sampled_from(["40", "60", "100"]), min_size=1, max_size=3), st.booleans(), st.booleans())
+def test_a_credit_at_the_instant_of_a_late_issue_comes_first_whatever_the_ids(
+        late: timedelta, amount: str, credited: list[str], plain: bool, with_opportunity: bool) -> None:
+    """An invoice with an open finding issued again after its year, credits at that very instant: the credits count
+    against the old invoice first, in either order of ids (and the fold agrees with the detector)."""
+    deal, first = won("2026-03-01"), invoice("2026-03-02")
+    # or an earlier invoice of the id whose finding took the plain key (resolved, final a year after it)
+    before = [] if plain else [invoice("2025-03-01 12:00"), credit("2026-03-01 06:00", "100")]
+    at = first.occurred_at + ITEM_HORIZON + late
+    again = fact("billing.invoice.issued", at, invoiceId="I-1", amount=amount, currency="EUR",
+                 **({"opportunityId": "O-1"} if with_opportunity else {}))
+    outcomes = []
+    for prefix in ("a", "z"):  # the credits' ids before, then after, the issue's
+        credits = [fact("billing.credit.issued", at, amount=each, currency="EUR")._replace(event_id=f"{prefix}-{n}")
+                   for n, each in enumerate(credited)]
+        facts = [deal, *before, first, again, *credits]
+        assert_fold_matches_detector(RULE, facts, [timedelta(0)])
+        found = findings(RULE, facts, at + timedelta(days=1))
+        outcomes.append(sorted((each.key, each.resolved_at, len(each.evidence)) for each in found))
+    assert outcomes[0] == outcomes[1]
+    assert plain or outcomes[0][0][:2] == ("I-1", datetime(2026, 3, 1, 6, tzinfo=timezone.utc))

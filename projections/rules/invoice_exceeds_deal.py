@@ -98,14 +98,20 @@ def win_for(invoice: Fact, named: list[Fact], horizon: timedelta) -> Fact | None
 Judged = tuple[Fact, datetime, list[Fact], Fact | None]  # the win, the detection, the credits, the one covering
 
 
+def excess_of(invoice: Fact, won: Fact | None, thresholds: Thresholds) -> Decimal | None:
+    """How much the invoice asks over the win, if more than the tolerance allows in the same currency (else None)."""
+    if won is None or won.data.get("currency") != invoice.data.get("currency"):
+        return None
+    excess = invoice.amount() - won.amount()
+    return excess if excess > won.amount() * Decimal(str(thresholds.tolerance_percent)) / 100 else None
+
+
 def judge(timeline: Timeline, invoice: Fact, named: dict[str, list[Fact]], thresholds: Thresholds) -> Judged | None:
     """The invoice's finding as the facts have it, if it held."""
     opportunity = invoice.data.get("opportunityId")
     won = None if opportunity is None else win_for(invoice, named[str(opportunity)], thresholds.deal_horizon)
-    if won is None or won.data.get("currency") != invoice.data.get("currency"):
-        return None
-    excess = invoice.amount() - won.amount()
-    if excess <= won.amount() * Decimal(str(thresholds.tolerance_percent)) / 100:
+    excess = excess_of(invoice, won, thresholds)
+    if won is None or excess is None:
         return None
     detected_at = max(invoice.occurred_at, won.occurred_at)
     credits, credited_at = credits_against(timeline, invoice, excess)
@@ -335,10 +341,8 @@ def judged(deals: Deals, invoiced: Invoiced, thresholds: Thresholds) -> Judged |
     """The win, the detection, the credits counted and the one that covered the excess, if the finding held."""
     invoice = invoiced.invoice
     won = invoiced.won if invoiced.won is not None else deals.win(str(invoice.data.get("opportunityId")))
-    if won is None or won.data.get("currency") != invoice.data.get("currency"):
-        return None
-    excess = invoice.amount() - won.amount()
-    if excess <= won.amount() * Decimal(str(thresholds.tolerance_percent)) / 100:
+    excess = excess_of(invoice, won, thresholds)
+    if won is None or excess is None:
         return None
     detected_at = max(invoice.occurred_at, won.occurred_at)
     total, counted = Decimal(0), []

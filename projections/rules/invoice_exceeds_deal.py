@@ -18,8 +18,9 @@ Horizons (this project's choice, `docs/rules.md`; the spec keeps every id foreve
   year) after its latest issue, that instant included; a later win is of another deal
   and does not judge it again.
 - An id issued again more than a year after its latest issue is a new invoice, unless
-  the invoice's finding is open then (held, not yet credited): an issue replaces an
-  invoice with an open finding however late, as a correction does. A new invoice's
+  the invoice's finding is open then (held, not yet credited; credits at the issue's
+  instant count first): an issue replaces an invoice with an open finding however late,
+  as a correction does. A new invoice's
   finding takes the plain key unless a finding of an earlier invoice of that id took it,
   and then is keyed `<invoice>@<source>/<id of its latest issue>`.
 - A won opportunity that is neither won again nor named by an invoice for more than
@@ -187,7 +188,9 @@ class Deals:
     year (`due` is no later than the earliest), an invoice is settled: forgotten with no
     finding, given up as final (`closing`, until `take_final` takes them) with its finding
     resolved, else kept in `settled` until credits resolve it or an issue of its id replaces
-    it; an invoice id whose plain key a settled finding took stays in `keyed` for good.
+    it; an invoice id whose plain key a settled finding took stays in `keyed`, unless an
+    issue replaces that invoice while its finding is open (`replacing` keeps it until the
+    instant is over, for a credit of that instant to undo it: `restore`).
     Opportunities quiet past `deal_horizon_days` are dropped when named again or when
     swept (every `SWEEP_EVERY` of the account's time).
     """

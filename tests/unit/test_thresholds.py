@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from projections.rules import RULES
 from projections.thresholds import (
     DEFAULT_THRESHOLDS,
     ThresholdError,
     thresholds_from,
+    thresholds_table,
     thresholds_toml,
 )
 from service.settings import Settings, SettingsError
@@ -106,3 +108,11 @@ def test_a_threshold_below_its_minimum_is_refused_with_the_reason() -> None:
     assert str(refused.value) == ("invoice-exceeds-deal.deal_horizon_days: must be at least 365 (got 364): a deal is "
                                   "kept at least as long as an invoice naming it is judged")
     assert thresholds_from({"invoice-exceeds-deal": {"deal_horizon_days": 365}})["invoice-exceeds-deal"].deal_horizon_days == 365
+
+
+def test_the_defaults_docs_rules_md_prints_are_the_defaults() -> None:
+    """docs/rules.md shows what `cx360 rules` prints with no file: a threshold added or changed must show there."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text()
+    block = text.split("## Thresholds", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    rules_only = {rule_id: table for rule_id, table in thresholds_table(DEFAULT_THRESHOLDS).items() if rule_id in RULES}
+    assert tomllib.loads(block) == rules_only

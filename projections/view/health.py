@@ -138,12 +138,18 @@ def components_at(timeline: Timeline, as_of: datetime, findings: Sequence[Findin
 
 
 def score_of(components: Sequence[HealthComponent]) -> int | None:
-    """The weighted mean of the components that have a value; None if they weigh nothing."""
-    valued = [each for each in components if each.value is not None]
-    total = sum((exact(each.weight) for each in valued), Fraction(0))
+    """The weighted mean of the components that have a value; None if they weigh nothing.
+
+    Exact, in whole numbers: each weight is the fraction its float is, brought over the
+    valued weights' common denominator (a `Fraction` sum costs more than the rest of a
+    score, and a rebuild scores every account at every week boundary of its trend)."""
+    valued = [(exact(each.weight), each.value) for each in components if each.value is not None]
+    common = math.lcm(*(weight.denominator for weight, _ in valued)) if valued else 1
+    scaled = [(weight.numerator * (common // weight.denominator), value) for weight, value in valued]
+    total = sum(weight for weight, _ in scaled)
     if not total:
         return None
-    return rounded(sum((exact(each.weight) * (each.value or 0) for each in valued), Fraction(0)) / total)
+    return rounded_ratio(sum(weight * value for weight, value in scaled), total)
 
 
 def open_at(findings: Sequence[Finding], point: datetime) -> list[Finding]:
@@ -202,11 +208,18 @@ def support_load(timeline: Timeline, as_of: datetime) -> Judged:
     tickets = open_tickets(timeline)
     escalations, opened, reopened = (sum(within(fact, as_of, 90) for fact in timeline.of(f"support.ticket.{kind}"))
                                      for kind in ("escalated", "opened", "reopened"))
-    rate = min(Fraction(1), Fraction(reopened, opened)) if opened else Fraction(min(reopened, 1))
-    penalty = sum(TICKET_PENALTIES.get(ticket.priority or "", 5) for ticket in tickets) + 10 * escalations + 30 * rate
+    value, rate = support_value(sum(TICKET_PENALTIES.get(ticket.priority or "", 5) for ticket in tickets),
+                                escalations, opened, reopened)
     words = (f"{open_ticket_words(tickets)}; {counted(escalations, 'escalation')} and {counted(reopened, 'reopening')} "
-             f"against {counted(opened, 'ticket')} opened in the last 90 days (reopen rate {rounded(100 * rate)} %).")
-    return clamped(100 - penalty), words
+             f"against {counted(opened, 'ticket')} opened in the last 90 days (reopen rate {rate} %).")
+    return value, words
+
+
+def support_value(ticket_penalties: int, escalations: int, opened: int, reopened: int) -> tuple[int, int]:
+    """The support load's value and the reopen rate in whole percent: 100 less the open tickets' penalties, 10 per
+    escalation and 30 times the reopen rate (reopenings per ticket opened, at most 1), exactly, in whole numbers."""
+    rate, per = (min(reopened, opened), opened) if opened else (min(reopened, 1), 1)
+    return clamped_ratio((100 - ticket_penalties - 10 * escalations) * per - 30 * rate, per), rounded_ratio(100 * rate, per)
 
 
 def open_ticket_words(tickets: list[OpenItem]) -> str:
@@ -223,21 +236,26 @@ def satisfaction(timeline: Timeline, as_of: datetime) -> Judged:
     csat = [int(fact.data["score"]) for fact in within_year(timeline.of("support.csat.recorded"), as_of)]
     if not latest and not csat:
         return None, "No NPS or CSAT response in the last 365 days."
-    values, words = [], []
+    values: list[tuple[int, int]] = []  # each a numerator over a denominator: whole-number arithmetic, exact
+    words = []
     if latest:
         scores = [each.score for each in latest]
-        nps = Fraction(100 * (sum(score >= 9 for score in scores) - sum(score <= 6 for score in scores)), len(scores))
-        values.append((nps + 100) / 2)
-        words.append(f"NPS {round(nps)} from the latest responses of {counted(len(scores), 'contact')}")
+        net = 100 * (sum(score >= 9 for score in scores) - sum(score <= 6 for score in scores))
+        values.append((net + 100 * len(scores), 2 * len(scores)))  # (NPS + 100) / 2
+        words.append(f"NPS {round(Fraction(net, len(scores)))} from the latest responses of "
+                     f"{counted(len(scores), 'contact')}")
     else:
         words.append("no NPS response")
     if csat:
-        mean = Fraction(sum(csat), len(csat))
-        values.append((mean - 1) / 4 * 100)
-        words.append(f"CSAT average {float(round(mean, 2))} from {counted(len(csat), 'response')}")
+        values.append((25 * (sum(csat) - len(csat)), len(csat)))  # (mean - 1) / 4 * 100
+        words.append(f"CSAT average {float(round(Fraction(sum(csat), len(csat)), 2))} from "
+                     f"{counted(len(csat), 'response')}")
     else:
         words.append("no CSAT response")
-    return rounded(sum(values, Fraction(0)) / len(values)), capitalized(" and ".join(words)) + " in the last 365 days."
+    denominator = math.prod(each for _, each in values)
+    numerator = sum(top * (denominator // bottom) for top, bottom in values)
+    return (rounded_ratio(numerator, denominator * len(values)),
+            capitalized(" and ".join(words)) + " in the last 365 days.")
 
 
 
@@ -309,3 +327,13 @@ def rounded(value: Fraction | int) -> int:
 
 def clamped(value: Fraction | int) -> int:
     return max(0, min(100, rounded(value)))
+
+
+def rounded_ratio(numerator: int, denominator: int) -> int:
+    """`rounded(Fraction(numerator, denominator))` in whole numbers (a positive denominator)."""
+    whole = (2 * abs(numerator) + denominator) // (2 * denominator)
+    return whole if numerator >= 0 else -whole
+
+
+def clamped_ratio(numerator: int, denominator: int) -> int:
+    return max(0, min(100, rounded_ratio(numerator, denominator)))

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from fractions import Fraction
 from functools import cached_property
 
 from domain.catalogue import DEPARTMENTS
@@ -151,13 +150,12 @@ class Reading:
             return None, "No support events."
         escalations, opened, reopened = (self.items.recent_count(f"support.ticket.{kind}", self.as_of)
                                          for kind in ("escalated", "opened", "reopened"))
-        rate = min(Fraction(1), Fraction(reopened, opened)) if opened else Fraction(min(reopened, 1))
-        penalty = (sum(scores.TICKET_PENALTIES.get(ticket.priority or "", 5) for ticket in self.tickets)
-                   + 10 * escalations + 30 * rate)
+        value, rate = scores.support_value(sum(scores.TICKET_PENALTIES.get(ticket.priority or "", 5)
+                                               for ticket in self.tickets), escalations, opened, reopened)
         words = (f"{scores.open_ticket_words(self.tickets)}; {counted(escalations, 'escalation')} and "
                  f"{counted(reopened, 'reopening')} against {counted(opened, 'ticket')} opened in the last 90 days "
-                 f"(reopen rate {scores.rounded(100 * rate)} %).")
-        return scores.clamped(100 - penalty), words
+                 f"(reopen rate {rate} %).")
+        return value, words
 
     def billing_standing(self) -> scores.Judged:
         if not self.touches.seen("billing"):

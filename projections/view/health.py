@@ -175,17 +175,20 @@ def standing_not_judged(spells: Sequence[Spell]) -> Judged | None:
 
 
 def product_usage(timeline: Timeline) -> Judged:
-    records = [(record, ratio) for record in timeline.of("product.usage.recorded")
-               if (ratio := usage_ratio(record)) is not None]
+    records = [record for record in timeline.of("product.usage.recorded") if int(record.data["seats"])]
     if not records:
         return None, "No product usage recorded with seats."
-    latest, ratio = records[-1]
+    latest = records[-1]
+    ratio = usage_ratio(latest)
+    assert ratio is not None  # (it has seats)
     words = (f"{latest.data['activeUsers']} of {latest.data['seats']} seats active ({rounded(100 * ratio)} %) "
              f"on {day(latest.occurred_at)}")
-    earlier = [(record, then) for record, then in records if record.occurred_at <= latest.occurred_at - timedelta(days=28)]
-    if not earlier:
+    since = latest.occurred_at - timedelta(days=28)
+    before = next((record for record in reversed(records) if record.occurred_at <= since), None)
+    if before is None:
         return usage_value(ratio), f"{words}; no usage record 28 days or more earlier to compare with."
-    before, then = earlier[-1]
+    then = usage_ratio(before)
+    assert then is not None
     now_percent, then_percent = rounded(100 * ratio), rounded(100 * then)
     direction = "down" if now_percent < then_percent else "up" if now_percent > then_percent else "steady"
     return usage_value(ratio), f"{words}, {direction} from {then_percent} % on {day(before.occurred_at)}."

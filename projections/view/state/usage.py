@@ -8,8 +8,10 @@ The lifecycle reads the latest record and the first of the run of low records it
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import timedelta
+from operator import attrgetter
 
 from projections.facts import Fact
 from projections.history import Timeline
@@ -17,6 +19,7 @@ from projections.state_codec import state
 from projections.view import health, lifecycle
 
 COMPARED = timedelta(days=28)
+OCCURRED_AT = attrgetter("occurred_at")
 
 
 @state(version=1)
@@ -34,10 +37,10 @@ class Usage:
         self.first_low = (self.first_low or fact) if low else None
         self.latest = fact
         if health.usage_ratio(fact) is not None:
-            self.seated.append(fact)
-            compared = [n for n, each in enumerate(self.seated) if each.occurred_at <= fact.occurred_at - COMPARED]
-            if compared:
-                del self.seated[:compared[-1]]
+            self.seated.append(fact)  # in fold order, so by `occurredAt`: the latest compared one found by bisection
+            compared = bisect_right(self.seated, fact.occurred_at - COMPARED, key=OCCURRED_AT) - 1
+            if compared > 0:
+                del self.seated[:compared]
 
     def seated_timeline(self, account_id: str) -> Timeline:
         return Timeline(account_id, self.seated)

@@ -127,13 +127,15 @@ class Pressed:
                           self.detected_at, resolved_at, thresholds)
 
 
-@state(version=1)
+@state(version=2)
 @dataclass(slots=True)
 class Pressure:
-    """The touches still in the rolling window, the burst that may still grow, and the detected bursts just over."""
+    """The touches still in the rolling window (and how many of each department: a touch's step then costs the
+    same however many the window holds), the burst that may still grow, and the detected bursts just over."""
 
     account_id: str
     recent: list[Fact] = field(default_factory=list)  # touches in [latest - window, latest]
+    departments: dict[str, int] = field(default_factory=dict)  # department -> its touches in `recent`, if any
     burst: Pressed | None = None  # the latest burst, while a touch may still join it
     over: list[Pressed] = field(default_factory=list)  # detected bursts that ended, until `take_final` takes them
 
@@ -145,8 +147,16 @@ def start(account_id: str, thresholds: Thresholds) -> Pressure:
 def step(pressure: Pressure, touch: Fact, thresholds: Thresholds) -> Pressure:
     """The touch enters the window (older ones leave it), joins the burst, and may start, extend or detect one."""
     now, window = touch.occurred_at, timedelta(days=thresholds.window_days)
-    del pressure.recent[:bisect_left(pressure.recent, now - window, key=lambda each: each.occurred_at)]
+    left = bisect_left(pressure.recent, now - window, key=lambda each: each.occurred_at)
+    for each in pressure.recent[:left]:
+        department = each.department
+        if pressure.departments[department] == 1:
+            del pressure.departments[department]
+        else:
+            pressure.departments[department] -= 1
+    del pressure.recent[:left]
     pressure.recent.append(touch)
+    pressure.departments[touch.department] = pressure.departments.get(touch.department, 0) + 1
     burst = pressure.burst
     if burst is not None and now > burst.end:
         if burst.detected_at is not None:
@@ -162,8 +172,7 @@ def step(pressure: Pressure, touch: Fact, thresholds: Thresholds) -> Pressure:
         for each in pressure.recent:
             burst.take(each, thresholds)
     burst.end = max(burst.end, end)
-    departments = {each.department for each in pressure.recent}
-    if burst.detected_at is None and len(departments) >= thresholds.min_departments:
+    if burst.detected_at is None and len(pressure.departments) >= thresholds.min_departments:
         burst.detected_at = now
     return pressure
 

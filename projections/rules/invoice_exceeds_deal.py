@@ -290,15 +290,11 @@ def step(deals: Deals, fact: Fact, thresholds: Thresholds) -> Deals:
                 credit(each, fact)
                 cover(deals, invoice_id, thresholds)
         for each in [each for each in deals.settled if counts(each, fact)]:
-            credit(each, fact)
-            found = judged(deals, each, thresholds)
-            if found is not None and found[3] is not None:
+            if resolved_by(deals, each, fact, thresholds):
                 deals.settled.remove(each)
                 deals.closing.append(each)
         for each in [each for each in deals.replacing if counts(each, fact)]:
-            credit(each, fact)
-            found = judged(deals, each, thresholds)
-            if found is not None and found[3] is not None:
+            if resolved_by(deals, each, fact, thresholds):
                 deals.restore(each)
     return deals
 
@@ -323,6 +319,13 @@ def settle(deals: Deals, now: datetime, thresholds: Thresholds) -> None:
 def credit(invoiced: Invoiced, fact: Fact) -> None:
     invoiced.credits.append(fact)
     invoiced.credited += fact.amount()
+
+
+def resolved_by(deals: Deals, invoiced: Invoiced, fact: Fact, thresholds: Thresholds) -> bool:
+    """Count the credit against a settled invoice; whether its finding is resolved now."""
+    credit(invoiced, fact)
+    found = judged(deals, invoiced, thresholds)
+    return found is not None and found[3] is not None
 
 
 def cover(deals: Deals, key: str, thresholds: Thresholds) -> None:

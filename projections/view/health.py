@@ -320,12 +320,7 @@ def exact(weight: float) -> Fraction:
 
 def rounded(value: Fraction | int) -> int:
     """The nearest whole number, halves away from zero (Python's `round` takes halves to even)."""
-    if isinstance(value, int):
-        return value
-    if value.denominator == 1:
-        return value.numerator
-    whole = math.floor(abs(value) + Fraction(1, 2))
-    return whole if value >= 0 else -whole
+    return value if isinstance(value, int) else rounded_ratio(value.numerator, value.denominator)
 
 
 def clamped(value: Fraction | int) -> int:

@@ -75,6 +75,7 @@ class Settings:
     health_weights: HealthWeights = DEFAULT_WEIGHTS
     attribution: AttributionSettings = DEFAULT_ATTRIBUTION
     view_delay_seconds: float = 2.0
+    attribution_relearn_seconds: float = 60.0  # the data-driven model's running month is learnt again this often
     subscriber_buffer: int = 1000  # messages a subscriber may leave unread before it is cut off
     connection_buffer_bytes: int = 16 * 1024 * 1024  # bytes all the subscriptions of a connection may hold unsent
     subscriber_ping_seconds: float = 15.0  # graphql-transport-ws keep-alive pings
@@ -130,6 +131,8 @@ class Settings:
                                              10_000_000),
             projector=choice(env, "CX360_PROJECTOR", ("process", "thread", "off")),
             view_delay_seconds=integer(env, "CX360_VIEW_DELAY_MS", milliseconds(cls.view_delay_seconds), 0, 3_600_000) / 1000,
+            attribution_relearn_seconds=integer(env, "CX360_ATTRIBUTION_RELEARN_SECONDS",
+                                                int(cls.attribution_relearn_seconds), 0, 86_400),
             subscriber_buffer=integer(env, "CX360_SUBSCRIBER_BUFFER", cls.subscriber_buffer, 1, 1_000_000),
             connection_buffer_bytes=integer(env, "CX360_CONNECTION_BUFFER_BYTES", cls.connection_buffer_bytes, 65_536, 2**32),
             subscriber_ping_seconds=integer(env, "CX360_SUBSCRIBER_PING_MS", milliseconds(cls.subscriber_ping_seconds), 100, 3_600_000) / 1000,

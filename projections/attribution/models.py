@@ -109,10 +109,16 @@ def data_driven_weights(keys: Sequence[Key], effects: Mapping[Key, Fraction]) ->
     """The data-driven weights of touches known by their keys alone (as the credits table keeps them): each
     key's effect, to `EFFECT_DECIMALS` places, shared by the conversion's touches of that key (over the common
     multiple of the keys' counts, in whole numbers)."""
+    return weights_of_units(keys, {key: effect_units(effects.get(key, Fraction(0))) for key in set(keys)})
+
+
+def weights_of_units(keys: Sequence[Key], units: Mapping[Key, int]) -> list[int]:
+    """`data_driven_weights` from effects already in trillionths (as a month's learnt effects are stored; a key
+    missing has none)."""
     per_key = Counter(keys)
     common = math.lcm(*per_key.values()) if per_key else 1
-    units = {key: effect_units(effects.get(key, Fraction(0))) * (common // count) for key, count in per_key.items()}
-    weights = [units[key] for key in keys]
+    shares = {key: units.get(key, 0) * (common // count) for key, count in per_key.items()}
+    weights = [shares[key] for key in keys]
     return weights if any(weights) else [1] * len(keys)
 
 

@@ -79,9 +79,9 @@ class Account:
 
     @strawberry.field(
         description="The account's conversions, each with its touches' credits by the model, oldest first; with the "
-        "account's `asOf`, the conversions that had happened by then. DATA_DRIVEN learns its weights from every "
-        "account's journeys up to `asOf` (or now), so an old conversion's data-driven credits move as journeys are "
-        "added, and differ from `Query.attribution`'s, which learns from the journeys of its range."
+        "account's `asOf`, the conversions that had happened by then. DATA_DRIVEN credits each conversion by the "
+        "weights learnt from the journeys of its own calendar month (UTC), as `Query.attribution` sums them; a "
+        "conversion of the month still running moves as that month's journeys grow (learnt again every minute)."
     )
     async def attribution(
         self, info: Info, model: Annotated[AttributionModel, strawberry.argument(description="The attribution model.")]

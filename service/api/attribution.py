@@ -30,11 +30,10 @@ class AttributionModel(Enum):
     POSITION_BASED = strawberry.enum_value("position_based", description="40% first, 40% last, 20% shared by the "
                                                                          "touches between.")
     DATA_DRIVEN = strawberry.enum_value("data_driven", description="By each department-and-channel's removal effect "
-                                                                   "over the journeys of all accounts (a Markov chain): "
-                                                                   "learnt from the range's journeys by "
-                                                                   "`Query.attribution`, from every journey up to "
-                                                                   "`asOf` (or now) by `Account.attribution`, so the "
-                                                                   "two may credit one conversion differently.")
+                                                                   "over the journeys of all accounts (a Markov chain), "
+                                                                   "learnt month by month: a conversion is credited by "
+                                                                   "its own calendar month's journeys (UTC), whatever "
+                                                                   "the range asked for.")
 
 
 @strawberry.enum(description="What the credits are summed by.")

@@ -26,9 +26,11 @@ position, so a crash neither loses nor doubles a row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
+from itertools import groupby
 from typing import Any
 
 from psycopg import Cursor
@@ -38,21 +40,22 @@ from psycopg.sql import SQL, Composed, Identifier
 from projections.account_state import Credited
 from projections.attribution.fold import Converted
 from projections.attribution.journeys import Touch, touch_of
-from projections.attribution.rows import CreditRow, credit_rows
+from projections.attribution.rows import STORED_MODELS, CreditRow, credit_rows
 from projections.attribution.settings import AttributionSettings
 from projections.facts import Fact
-from service.store.ddl import index_on, trigger_if_missing
+from service.projection.learning import Learning, credits_of, month_of, months_changed
+from service.store.ddl import columns_if_missing, index_on, trigger_if_missing
 
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 CREDITS, TOUCHES, DAILY = "_attribution_credits", "_attribution_touches", "_attribution_daily"
+EFFECTS, STALE = "_attribution_effects", "_attribution_stale"  # the data-driven model's months (`learning`)
 GROUPINGS = ("department", "channel", "campaign", "actor")
-MODEL_COLUMNS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
+MODEL_COLUMNS = (*STORED_MODELS, "data_driven")
 CREDIT_COLUMNS = ("account_id", "conversion_position", "conversion_event_id", "conversion_kind", "occurred_at",
                   "currency", "amount", "touch_position", "touch_event_id", "touch_source", "touch_at", "department",
-                  "channel", "campaign", "actor", "first_touch", "last_touch", "linear", "time_decay",
-                  "position_based", "settled_at")
+                  "channel", "campaign", "actor", *MODEL_COLUMNS, "settled_at")
 CREDIT_TYPES = ["text", "int8", "text", "text", "timestamptz", "text", "numeric", "int8", "text", "text", "timestamptz",
-                "text", "text", "text", "text", "numeric", "numeric", "numeric", "numeric", "numeric", "timestamptz"]
+                "text", "text", "text", "text", *["numeric"] * len(MODEL_COLUMNS), "timestamptz"]
 
 
 @dataclass
@@ -63,6 +66,7 @@ class AttributionWrites:
     live: list[CreditRow] = field(default_factory=list)
     touches: list[Touch] = field(default_factory=list)  # folded in this step
     live_before: bool = True  # whether the account may have live rows written before (False: known to have none)
+    lookback_days: int = 90  # the settings' window: how far a touch or conversion changes later months' journeys
 
 
 def attribution_writes(credited: Sequence[Credited], live: Sequence[Converted], facts: Iterable[Fact],
@@ -71,7 +75,8 @@ def attribution_writes(credited: Sequence[Credited], live: Sequence[Converted], 
     return AttributionWrites([(settled_at, row) for settled_at, converted in credited
                               for row in credit_rows(converted, settings)],
                              [row for converted in live for row in credit_rows(converted, settings)],
-                             [touch for fact in facts if (touch := touch_of(fact)) is not None])
+                             [touch for fact in facts if (touch := touch_of(fact)) is not None],
+                             lookback_days=settings.lookback_days)
 
 
 def daily_sums(source: str) -> str:
@@ -106,21 +111,29 @@ END $fn$"""
 
 
 # The least common multiple of whole numbers (PostgreSQL has `lcm` of two): the data-driven credits' weights
-# (`service.read.data_driven`).
+# (`service.projection.learning`).
 LCM_AGGREGATE = "CREATE OR REPLACE AGGREGATE cx360_lcm (int8) (SFUNC = lcm, STYPE = int8, INITCOND = '1')"
 
 
 def create_statements(name: str) -> list[Composed]:
     credits, touches = Identifier(f"{name}{CREDITS}"), Identifier(f"{name}{TOUCHES}")
-    daily = Identifier(f"{name}{DAILY}")
+    daily, effects, stale = (Identifier(f"{name}{suffix}") for suffix in (DAILY, EFFECTS, STALE))
     models = ", ".join(f"{column} numeric NOT NULL" for column in MODEL_COLUMNS)
     return [
+        SQL("CREATE TABLE IF NOT EXISTS {0} (month date PRIMARY KEY, learnt_at timestamptz NOT NULL,"
+            " effects jsonb NOT NULL)").format(effects),
+        SQL("CREATE TABLE IF NOT EXISTS {0} (month date PRIMARY KEY)").format(stale),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, conversion_position bigint NOT NULL,"
             " conversion_event_id text NOT NULL, conversion_kind text NOT NULL, occurred_at timestamptz NOT NULL,"
             " currency text NOT NULL, amount numeric NOT NULL, touch_position bigint, touch_event_id text,"
             " touch_source text, touch_at timestamptz, department text, channel text, campaign text, actor text,"
             " first_touch numeric NOT NULL, last_touch numeric NOT NULL, linear numeric NOT NULL,"
-            " time_decay numeric NOT NULL, position_based numeric NOT NULL, settled_at timestamptz)").format(credits),
+            " time_decay numeric NOT NULL, position_based numeric NOT NULL, data_driven numeric NOT NULL,"
+            " settled_at timestamptz)").format(credits),
+        # Credit rows of a release before data-driven credits were kept: 0 until their months are learnt (all stale).
+        columns_if_missing(f"{name}{CREDITS}", ["data_driven"], SQL(
+            "ALTER TABLE {0} ADD COLUMN data_driven numeric NOT NULL DEFAULT 0; INSERT INTO {1} (month)"
+            " SELECT DISTINCT " + MONTH_OF_CONVERSION + " FROM {0} ON CONFLICT DO NOTHING").format(credits, stale)),
         index_on(f"{name}{CREDITS}_at", credits, "occurred_at"),
         index_on(f"{name}{CREDITS}_account", credits, "account_id, occurred_at"),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, position bigint NOT NULL,"
@@ -131,11 +144,16 @@ def create_statements(name: str) -> list[Composed]:
         SQL("CREATE TABLE IF NOT EXISTS {0} (day date NOT NULL, currency text NOT NULL, grouping text NOT NULL,"
             " grp text, unattributed boolean NOT NULL, " + models + ", conversions int8 NOT NULL,"
             " touches int8 NOT NULL)").format(daily),
+        columns_if_missing(f"{name}{DAILY}", ["data_driven"], SQL(
+            "ALTER TABLE {0} ADD COLUMN data_driven numeric NOT NULL DEFAULT 0").format(daily)),
         index_on(f"{name}{DAILY}_key", daily, "day, currency, grouping, grp, unattributed", unique=True,
                  options=" NULLS NOT DISTINCT"),
         SQL("{0}").format(SQL(LCM_AGGREGATE)),
         *rollup_statements(name),
     ]
+
+
+MONTH_OF_CONVERSION = "date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date"
 
 
 def rollup_statements(name: str) -> list[Composed]:
@@ -176,6 +194,7 @@ class AttributionTables:
         self.delete_touches_after = SQL(
             "DELETE FROM {0} t USING unnest(%b::text[], %b::timestamptz[]) AS d (account_id, after)"
             " WHERE t.account_id = d.account_id AND t.occurred_at > d.after").format(touches)
+        self.learning = Learning(name)
         self.copy_touches = SQL("COPY {0} (account_id, position, occurred_at, source, event_id, department, channel)"
                                 " FROM STDIN (FORMAT BINARY)").format(touches)
 
@@ -186,20 +205,23 @@ class AttributionTables:
             afters = (list(reopened), [EARLIEST if after is None else after for after in reopened.values()])
             curs.execute(self.delete_settled_after, afters)
             curs.execute(self.delete_touches_after, afters)
+            # The rows folded again are written below and mark their months; the month of the refold's start is
+            # marked too, for rows it deleted that are not written again (a conversion's window changed).
+            self.learning.mark(curs, (month_of(after) for after in reopened.values() if after is not None))
         if not writes:
             return
         replaced = [account_id for account_id, each in writes.items() if each.live_before]
         if replaced:  # most accounts have no conversion waiting: no live rows to replace (and no trigger to run)
             curs.execute(self.delete_live, (replaced,))
         # A statement with no rows is skipped: the credit table's triggers would still run for it.
-        if any(each.settled or each.live for each in writes.values()):
+        rows = [(account_id, settled_at, row) for account_id, each in writes.items()
+                for settled_at, row in (*each.settled, *((None, row) for row in each.live))]
+        if rows:
+            credits = self.data_driven(curs, [row for _, _, row in rows])
             with curs.copy(self.copy_credits) as copy:
                 copy.set_types(CREDIT_TYPES)
-                for account_id, each in writes.items():
-                    for settled_at, row in each.settled:
-                        copy.write_row(credit_row(account_id, row, settled_at))
-                    for row in each.live:
-                        copy.write_row(credit_row(account_id, row, None))
+                for (account_id, settled_at, row), credit in zip(rows, credits, strict=True):
+                    copy.write_row(credit_row(account_id, row, credit, settled_at))
         if any(each.touches for each in writes.values()):
             with curs.copy(self.copy_touches) as copy:
                 copy.set_types(["text", "int8", "timestamptz", "text", "text", "text", "text"])
@@ -207,12 +229,34 @@ class AttributionTables:
                     for touch in each.touches:
                         copy.write_row((account_id, touch.fact.position, touch.at, touch.fact.source,
                                         touch.fact.event_id, touch.department, touch.channel))
+        self.learning.mark(curs, (month for each in writes.values() for moment in changed_at(each)
+                                  for month in months_changed(moment, each.lookback_days)))
+
+    def data_driven(self, curs: Cursor[DictRow], rows: Sequence[CreditRow]) -> list[Decimal]:
+        """The rows' data-driven credits (rows of one conversion together, in touch order), by the effects stored
+        for each conversion's month (`service.projection.learning`)."""
+        units = self.learning.units(curs, (month_of(row.conversion.at) for row in rows))
+        credits: list[Decimal] = []
+        for _, group in groupby(rows, key=lambda row: row.conversion.fact.position):
+            conversion_rows = list(group)
+            conversion = conversion_rows[0].conversion
+            credits += credits_of(conversion.amount, conversion.currency,
+                                  [None if row.touch is None else row.touch.key for row in conversion_rows],
+                                  units.get(month_of(conversion.at), {}))
+        return credits
 
 
-def credit_row(account_id: str, row: CreditRow, settled_at: datetime | None) -> tuple[Any, ...]:
+def changed_at(writes: AttributionWrites) -> Iterator[datetime]:
+    """The instants of the conversions and touches written: the journeys of their months change."""
+    yield from (row.conversion.at for _, row in writes.settled)
+    yield from (row.conversion.at for row in writes.live)
+    yield from (touch.at for touch in writes.touches)
+
+
+def credit_row(account_id: str, row: CreditRow, data_driven: Decimal, settled_at: datetime | None) -> tuple[Any, ...]:
     conversion, touch = row.conversion, row.touch
     touched = (None,) * 8 if touch is None else (
         touch.fact.position, touch.fact.event_id, touch.fact.source, touch.at, touch.department, touch.channel,
         touch.campaign, touch.actor)
     return (account_id, conversion.fact.position, conversion.fact.event_id, conversion.kind, conversion.at,
-            conversion.currency, conversion.amount, *touched, *row.credits, settled_at)
+            conversion.currency, conversion.amount, *touched, *row.credits, data_driven, settled_at)

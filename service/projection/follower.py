@@ -107,6 +107,8 @@ class Follower:
         self.take_notifications()  # the step reads every event there is: they are told of
         taken = self.projector.step()
         _, more = self.judge_due()
+        if taken < self.projector.batch_size and not more:  # a backlog first: its months are stale again at once
+            self.projector.relearn()
         if self.freeze_gc:
             # In the projector's own process: the history cache holds millions of objects
             # that live long and form no cycles; a full collection scanning them all would pause

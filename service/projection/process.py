@@ -57,13 +57,14 @@ class ProjectorConfig:
     view_delay_seconds: float
     log_format: str = "text"
     cache_accounts: int = 10_000
+    relearn_seconds: float = 60.0
 
     @classmethod
     def of(cls, settings: Settings, url: str, channel: str) -> ProjectorConfig:
         return cls(url, channel, thresholds_table(with_attribution(settings.thresholds, settings.attribution)),
                    settings.health_weights,
                    settings.projector_batch_events, settings.projector_poll_seconds, settings.view_delay_seconds,
-                   settings.log_format, settings.projector_cache_accounts)
+                   settings.log_format, settings.projector_cache_accounts, settings.attribution_relearn_seconds)
 
 
 def follower_of(config: ProjectorConfig, stopping: StopSignal | None = None, *, freeze_gc: bool = False,
@@ -72,7 +73,8 @@ def follower_of(config: ProjectorConfig, stopping: StopSignal | None = None, *, 
     view = open_view_store(connection_params(config.url), wait=POOL_WAIT)
     projector = Projector(view, thresholds_from(config.thresholds), batch_size=config.batch_size,
                           weights=config.weights, view_delay=timedelta(seconds=config.view_delay_seconds),
-                          refold_budget=REFOLD_BUDGET, cache_accounts=config.cache_accounts)
+                          refold_budget=REFOLD_BUDGET, cache_accounts=config.cache_accounts,
+                          relearn_every=timedelta(seconds=config.relearn_seconds))
     return Follower(projector, config.url, config.channel, poll_seconds=config.poll_seconds,
                     stopping=stopping, freeze_gc=freeze_gc, on_relisten=on_relisten)
 

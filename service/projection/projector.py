@@ -31,6 +31,7 @@ dropped and states are folded again from their checkpoints.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,9 @@ TREND_KEPT = 16
 # batch size: an account with events all through the backlog is judged and written once per batch, so fewer, larger
 # batches catch up faster; live traffic (batches not full) keeps the batch size and its latency.
 BACKLOG_GROWTH = 16
+# The data-driven model's month still running is learnt again at most this often (`service.projection.learning`):
+# its journeys change with every touch, and learning a month costs a few queries over its rows.
+RELEARN_EVERY = timedelta(seconds=60)
 # How much folding accounts again from their checkpoints after a late event a step of new events takes on, of the
 # accounts it holds, the smallest first: each account counts its events to fold again and REFOLD_ACCOUNT more (reading
 # its checkpoint, scoring the week boundaries it passes), and those past the budget are due at once
@@ -167,7 +171,10 @@ class Projector:
         weights: HealthWeights = DEFAULT_WEIGHTS,
         view_delay: timedelta = VIEW_DELAY,
         refold_budget: int | None = None,
+        relearn_every: timedelta = RELEARN_EVERY,
     ) -> None:
+        self.relearn_every = relearn_every  # how often the data-driven month still running is learnt again
+        self.relearnt_at = float("-inf")  # when the stale months were last looked at (monotonic)
         self.view_delay = view_delay
         self.view = view
         self.weights = weights
@@ -190,6 +197,27 @@ class Projector:
         self.judged_last = 0  # accounts the last `judge_and_write` judged (with `enough`, maybe not all it was given)
         self.prefetched: dict[str, tuple[datetime, tuple[datetime, bytes] | None, list[Fact]]] = {}
         self.kept_points: tuple[datetime | None, list[datetime]] = None, []  # (now, the boundaries a fold scores)
+
+    def relearn(self, every: timedelta | None = None, *, check_every: float = 1.0) -> int:
+        """Learn the data-driven months that are due again (`service.projection.learning`): how many changed.
+
+        The stale months are looked at once every `check_every` seconds at most (the projector's turns come far
+        more often); each month is learnt in a transaction of its own, under the view's write lock.
+        """
+        clock = time.monotonic()
+        if clock - self.relearnt_at < check_every:
+            return 0
+        self.relearnt_at = clock
+        learning, now = self.view.attribution.learning, self.clock()
+        with self.view.datastore.transaction(commit=True) as curs:
+            months = learning.due(curs, now, self.relearn_every if every is None else every)
+        changed = 0
+        lookback = attribution_settings(self.thresholds).lookback_days
+        for month in months:
+            with self.view.datastore.transaction(commit=True) as curs:
+                self.view.lock(curs)
+                changed += learning.relearn(curs, month, now, lookback)
+        return changed
 
     def step(self) -> int:
         """Take in the next batch of events, in a transaction of its own; return how many there were.

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -116,6 +116,8 @@ def rebuilt(datastore: PostgresDatastore, conninfo: str, thresholds: Thresholds,
     while follower.step() >= follower.batch_size:
         pass
     phases.done("catching up with the log")
+    follower.relearn(timedelta(0), check_every=0)  # every month: the bulk load credited them all by no effects
+    phases.done("data-driven months")
     with datastore.transaction(commit=True) as curs:
         analyze_view(curs, SHADOW)
     phases.done("planner statistics")

@@ -29,7 +29,15 @@ from projections.facts import ORDER, Fact, fact_from_stored
 from projections.findings import SEVERITY_RANK, Finding
 from projections.view.model import AccountView
 from service.projection import finding_changes
-from service.projection.attribution_store import CREDITS, DAILY, TOUCHES, AttributionTables, AttributionWrites
+from service.projection.attribution_store import (
+    CREDITS,
+    DAILY,
+    EFFECTS,
+    STALE,
+    TOUCHES,
+    AttributionTables,
+    AttributionWrites,
+)
 from service.projection.attribution_store import create_statements as attribution_create_statements
 from service.runtime.database import datastore_of
 from service.store.ddl import columns_if_missing, index_on
@@ -374,7 +382,7 @@ def create_statements(name: str) -> list[Composed]:
 
 
 TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_checkpoints", "_trend", CREDITS,
-                  TOUCHES, DAILY)
+                  TOUCHES, DAILY, EFFECTS, STALE)
 TrendPoint = tuple[str, datetime, int | None]  # (account id, week boundary, the health score there)
 
 

@@ -1,12 +1,9 @@
 """Attribution reads: credits from the projector's rows, summed per currency and group, or per conversion.
 
-Every model but `data_driven` is a column of the credit rows (`service.projection.attribution_store`),
+Every model is a column of the credit rows (`service.projection.attribution_store`; the
+data-driven one by the effects learnt for each conversion's month, `service.projection.learning`),
 so a total is one SQL aggregate: of the daily sums for the whole UTC days in the range, and
-of the credit rows themselves for the parts of a day at either end. The data-driven model is credited here: its removal
-effects are learnt from the journeys in the range (the converted ones from the credit
-rows, those not converted as of the range's end from the touches table, as
-`projections.attribution.journeys` defines them; `projections.attribution.markov`),
-then each conversion's amount is split by them, exactly, in its currency.
+of the credit rows themselves for the parts of a day at either end.
 """
 
 from __future__ import annotations
@@ -15,25 +12,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from fractions import Fraction
 from itertools import groupby
 from typing import Any
 
 import asyncpg
-import orjson
 
-from projections.account_state import attribution_settings
-from projections.attribution.allocation import split
-from projections.attribution.journeys import Key
-from projections.attribution.markov import removal_effects_of
-from projections.attribution.models import checked_model, data_driven_weights
-from projections.attribution.rows import STORED_MODELS
+from projections.attribution.models import checked_model
 from projections.attribution.totals import GROUPS, Total
-from projections.thresholds import thresholds_from
-from service.read import data_driven
 from service.read.pool import ReadPool
 
-CREDITS, TOUCHES = "cx360_view_attribution_credits", "cx360_view_attribution_touches"
+CREDITS = "cx360_view_attribution_credits"
 DAILY = "cx360_view_attribution_daily"
 GROUP_COLUMNS = {group: group for group in GROUPS}  # each grouping is a column of the credit rows
 
@@ -56,8 +44,7 @@ ORDER BY occurred_at, conversion_position, touch_at, touch_source COLLATE "C",
   touch_event_id COLLATE "C"
 """
 JUST_BEFORE = timedelta(microseconds=1)  # the last instant of a range whose end is excluded
-EARLIEST, FAR_FUTURE = datetime.min.replace(tzinfo=timezone.utc), datetime.max.replace(tzinfo=timezone.utc)
-STORED_SETTINGS = "SELECT thresholds FROM cx360_view_settings WHERE id = 1"
+FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -91,53 +78,20 @@ class AttributionReads:
         The end is excluded, as in every revenue range (`contradictionsCost`, `cxImpact`, `cx360 report`): months tile.
         """
         checked_model(model)
-        if model != "data_driven":
-            rows = await self.pool.fetch(SUMS.format(group=GROUP_COLUMNS[group_by], model=model, credits=CREDITS,
-                                                     daily=DAILY), *split_by_days(start, end))
-            return sorted_totals(Total(row["currency"], row["grp"], row["unattributed"], row["amount"],
-                                       row["conversions"], row["touches"]) for row in rows)
-        effects = await self.effects(start, end - JUST_BEFORE)
-        rows = await self.pool.fetch(data_driven.TOTALS.format(group=GROUP_COLUMNS[group_by], credits=CREDITS),
-                                     start, end, *data_driven.totals_arguments(effects))
+        rows = await self.pool.fetch(SUMS.format(group=GROUP_COLUMNS[group_by], model=model, credits=CREDITS,
+                                                 daily=DAILY), *split_by_days(start, end))
         return sorted_totals(Total(row["currency"], row["grp"], row["unattributed"], row["amount"],
                                    row["conversions"], row["touches"]) for row in rows)
 
     async def of_account(self, model: str, account_id: str, as_of: datetime | None) -> list[ConversionCredits]:
-        """The account's conversions (up to `as_of`), each with its touches' credits by the model.
-
-        The data-driven model learns from every account's journeys up to `as_of` (its open
-        journeys are those of the latest judgement).
-        """
+        """The account's conversions (up to `as_of`), each with its touches' credits by the model (the data-driven
+        model's as learnt for each conversion's month, as of now)."""
         checked_model(model)
-        until = as_of or FAR_FUTURE
-        rows = await self.rows("account_id = $1 AND occurred_at <= $2", account_id, until, model=model)
-        if model != "data_driven":
-            return conversions_of(rows, [[row["credit"] for row in group] for group in by_conversion(rows)])
-        return await self.data_driven(rows, EARLIEST, until)
+        rows = await self.rows("account_id = $1 AND occurred_at <= $2", account_id, as_of or FAR_FUTURE, model=model)
+        return conversions_of(rows, [[row["credit"] for row in group] for group in by_conversion(rows)])
 
     async def rows(self, where: str, *arguments: Any, model: str = "linear") -> list[asyncpg.Record]:
-        column = model if model in STORED_MODELS else "linear"
-        return await self.pool.fetch(ROWS.format(model=column, credits=CREDITS, where=where), *arguments)
-
-    async def data_driven(self, rows: Sequence[asyncpg.Record], start: datetime,
-                          end: datetime) -> list[ConversionCredits]:
-        """The conversions of `rows` credited by removal effects learnt from the journeys of [start, end]."""
-        effects = await self.effects(start, end)
-        return conversions_of(rows, [data_driven_credits(group, effects) for group in by_conversion(rows)])
-
-    async def effects(self, start: datetime, end: datetime) -> dict[Key, Fraction]:
-        """The removal effects learnt from the journeys of [start, end]: the conversions in it, and every account's
-        touches since its last conversion within the lookback window before `end` (its journey not converted at
-        `end`), their steps counted in SQL (`service.read.data_driven`)."""
-        steps = await self.pool.fetch(data_driven.STEPS.format(credits=CREDITS, touches=TOUCHES), start, end,
-                                      await self.lookback_days())
-        return removal_effects_of(data_driven.steps_of_rows(steps))
-
-    async def lookback_days(self) -> int:
-        """The lookback window the view's rows were folded with (a changed setting applies on rebuild)."""
-        stored = await self.pool.fetchval(STORED_SETTINGS)
-        table = orjson.loads(stored) if isinstance(stored, str | bytes) else (stored or {})
-        return attribution_settings(thresholds_from(table, lenient=True)).lookback_days
+        return await self.pool.fetch(ROWS.format(model=checked_model(model), credits=CREDITS, where=where), *arguments)
 
 
 def split_by_days(start: datetime, end: datetime) -> tuple[datetime, datetime, datetime, datetime, date, date]:
@@ -156,16 +110,6 @@ def midnight(moment: datetime) -> datetime:
     return datetime(utc.year, utc.month, utc.day, tzinfo=timezone.utc)
 
 
-def key_of(row: asyncpg.Record) -> Key:
-    return (row["department"], row["channel"])
-
-
-def data_driven_credits(group: Sequence[asyncpg.Record], effects: dict[Key, Fraction]) -> list[Decimal]:
-    if group[0]["touch_position"] is None:
-        return [group[0]["amount"]]
-    return split(group[0]["amount"], group[0]["currency"], data_driven_weights([key_of(row) for row in group], effects))
-
-
 def by_conversion(rows: Iterable[asyncpg.Record]) -> list[list[asyncpg.Record]]:
     return [list(group) for _, group in groupby(rows, key=lambda row: row["conversion_position"])]
 
@@ -180,23 +124,6 @@ def conversions_of(rows: Sequence[asyncpg.Record], credits: Sequence[Sequence[De
         found.append(ConversionCredits(first["conversion_event_id"], first["conversion_kind"], first["occurred_at"],
                                        first["amount"], first["currency"], touched))
     return found
-
-
-def totals_of(conversions: Iterable[ConversionCredits], group_by: str) -> list[Total]:
-    """As `projections.attribution.totals`, from conversions read back."""
-    sums: dict[tuple[str, str | None, bool], list[Any]] = {}
-    for number, conversion in enumerate(conversions):
-        for credit in conversion.credits:
-            entry = sums.setdefault((conversion.currency, getattr(credit, group_by), False), [Decimal(0), set(), 0])
-            entry[0] += credit.amount
-            entry[1].add(number)
-            entry[2] += 1
-        if not conversion.credits:
-            entry = sums.setdefault((conversion.currency, None, True), [Decimal(0), set(), 0])
-            entry[0] += conversion.amount
-            entry[1].add(number)
-    return sorted_totals(Total(currency, group, unattributed, amount, len(numbers), touches)
-                         for (currency, group, unattributed), (amount, numbers, touches) in sums.items())
 
 
 def sorted_totals(rows: Iterable[Total]) -> list[Total]:

@@ -29,6 +29,7 @@ ACCOUNT = """query ($id: ID!, $model: AttributionModel!, $asOf: DateTime) { acco
 @pytest.fixture(scope="module")
 def story() -> dict[str, Any]:
     won_at = datetime(2003, 1, 1, 12, tzinfo=timezone.utc) + timedelta(days=random.randrange(2000), minutes=random.randrange(1440))
+    won_at = won_at.replace(day=min(won_at.day, 27))  # C's win a day later: the same month, learnt from together
     return {"won_at": won_at, "accounts": {name: unique(f"attr-{name}") for name in "ABCD"}}
 
 
@@ -100,8 +101,8 @@ def test_the_models_differ_by_hand(client: httpx.Client, recorded: dict[str, Any
 
 
 def test_data_driven_credits_by_removal_effects(client: httpx.Client, recorded: dict[str, Any]) -> None:
-    """Journeys: A (marketing, sales, support, product) and C (sales) converted, B converted with no touch, D
-    (support) did not. Removal effects: marketing 1/4, sales 1/2, support 1/3, product 1/3; A's 1,000.00 split
+    """Journeys of the wins' month: A (marketing, sales, support, product) and C (sales) converted, B converted with
+    no touch, D (support) had not by the month's end. Removal effects: marketing 1/4, sales 1/2, support 1/3, product 1/3; A's 1,000.00 split
     3:6:4:4 is 176.47, 352.94, 235.29+, 235.29 (the cent left goes to support, the earlier of the equal losses)."""
     assert settled(client, recorded, "DATA_DRIVEN", 5) == [
         ("EUR", None, True, "300.00", 1, 0),

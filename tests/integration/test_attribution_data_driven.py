@@ -1,8 +1,8 @@
-"""The data-driven model credited in SQL (`service.read.data_driven`) equals the Python reference, range by range.
+"""The data-driven credits the service keeps equal the Python reference: each conversion credited by the removal
+effects learnt from its own calendar month's journeys (`service.projection.learning`).
 
 The reference reads the same tables row by row and learns and credits in Python
-(`projections.attribution.markov`, `models.data_driven_weights`, `allocation.split`), as the
-service did before the crediting moved into PostgreSQL.
+(`projections.attribution.markov`, `models.data_driven_weights`, `allocation.split`), month by month.
 """
 
 from __future__ import annotations
@@ -72,16 +72,23 @@ def journeys(now: datetime, accounts: int, seed: int) -> list[dict[str, Any]]:
     return events
 
 
-def reference(connection: psycopg.Connection[dict[str, Any]], start: datetime, end: datetime,
-              group: str) -> list[tuple[Any, ...]]:
-    """Totals of [start, end) by the Python reference over the stored rows."""
-    until = end - JUST_BEFORE
+def month_of(moment: datetime) -> datetime:
+    return datetime(moment.year, moment.month, 1, tzinfo=timezone.utc)
+
+
+def next_month(month: datetime) -> datetime:
+    return datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=timezone.utc)
+
+
+def learnt(connection: psycopg.Connection[dict[str, Any]], month: datetime) -> dict[tuple[str, str], Any]:
+    """The removal effects of the month's journeys, from the stored rows: its conversions' touches, and every
+    account's touches since its last conversion within the lookback window before the month's end."""
+    start, until = month, next_month(month) - JUST_BEFORE
     rows = connection.execute(
-        f"SELECT * FROM {CREDITS} WHERE occurred_at >= %s AND occurred_at < %s ORDER BY conversion_position,"
-        " touch_at, touch_source COLLATE \"C\", touch_event_id COLLATE \"C\"", (start, end)).fetchall()
-    conversions = [list(each) for _, each in groupby(rows, key=lambda row: row["conversion_position"])]
-    learnt = [Journey(tuple((row["department"], row["channel"]) for row in each if row["touch_position"] is not None),
-                      True) for each in conversions]
+        f"SELECT * FROM {CREDITS} WHERE occurred_at >= %s AND occurred_at <= %s ORDER BY conversion_position,"
+        " touch_at, touch_source COLLATE \"C\", touch_event_id COLLATE \"C\"", (start, until)).fetchall()
+    journeys = [Journey(tuple((row["department"], row["channel"]) for row in each if row["touch_position"] is not None),
+                        True) for _, each in groupby(rows, key=lambda row: row["conversion_position"])]
     last = {row["account_id"]: row["at"] for row in connection.execute(
         f"SELECT account_id, max(occurred_at) AS at FROM {CREDITS} WHERE occurred_at <= %s GROUP BY 1", (until,))}
     touches = connection.execute(
@@ -91,18 +98,43 @@ def reference(connection: psycopg.Connection[dict[str, Any]], start: datetime, e
         path = tuple((row["department"], row["channel"]) for row in each
                      if account not in last or row["occurred_at"] > last[account])
         if path:
-            learnt.append(Journey(path, False))
-    effects = removal_effects(learnt)
+            journeys.append(Journey(path, False))
+    return removal_effects(journeys)
+
+
+def reference_credits(connection: psycopg.Connection[dict[str, Any]], start: datetime,
+                      end: datetime) -> list[tuple[list[dict[str, Any]], list[Decimal]]]:
+    """The conversions of [start, end) with their rows, each credited in Python by its own month's effects."""
+    rows = connection.execute(
+        f"SELECT * FROM {CREDITS} WHERE occurred_at >= %s AND occurred_at < %s ORDER BY conversion_position,"
+        " touch_at, touch_source COLLATE \"C\", touch_event_id COLLATE \"C\"", (start, end)).fetchall()
+    effects: dict[datetime, dict[tuple[str, str], Any]] = {}
+    credited = []
+    for _, group in groupby(rows, key=lambda row: row["conversion_position"]):
+        each = list(group)
+        first = each[0]
+        if first["touch_position"] is None:
+            credited.append((each, [first["amount"]]))
+            continue
+        month = month_of(first["occurred_at"].astimezone(timezone.utc))
+        if month not in effects:
+            effects[month] = learnt(connection, month)
+        credited.append((each, split(first["amount"], first["currency"], data_driven_weights(
+            [(row["department"], row["channel"]) for row in each], effects[month]))))
+    return credited
+
+
+def reference(connection: psycopg.Connection[dict[str, Any]], start: datetime, end: datetime,
+              group: str) -> list[tuple[Any, ...]]:
+    """Totals of [start, end) by the Python reference over the stored rows."""
     sums: dict[tuple[str, str | None, bool], list[Any]] = {}
-    for each in conversions:
+    for each, credits in reference_credits(connection, start, end):
         first = each[0]
         if first["touch_position"] is None:
             entry = sums.setdefault((first["currency"], None, True), [Decimal(0), 0, 0])
             entry[0] += first["amount"]
             entry[1] += 1
             continue
-        credits = split(first["amount"], first["currency"],
-                        data_driven_weights([(row["department"], row["channel"]) for row in each], effects))
         seen = set()
         for row, credit in zip(each, credits, strict=True):
             entry = sums.setdefault((first["currency"], row[group], False), [Decimal(0), 0, 0])
@@ -122,7 +154,7 @@ def connection(database_url: str) -> Iterator[psycopg.Connection[dict[str, Any]]
 
 
 @pytest.mark.parametrize("group", ["DEPARTMENT", "CHANNEL"])
-def test_data_driven_totals_in_sql_equal_the_python_reference(
+def test_data_driven_totals_equal_the_python_reference_month_by_month(
     client: httpx.Client, connection: psycopg.Connection[dict[str, Any]], group: str
 ) -> None:
     now = datetime.now(timezone.utc)
@@ -155,3 +187,59 @@ def test_data_driven_totals_in_sql_equal_the_python_reference(
             (start, end, served(start, end), reference(connection, start, end, group.lower()))
         compared += len(served(start, end))
     assert compared > 20  # the ranges hold conversions in several currencies and groups
+
+
+ACCOUNT_CREDITS = """query ($id: ID!) { account(id: $id) { attribution(model: DATA_DRIVEN) {
+  eventId amount credits { amount } } } }"""
+
+
+def test_a_late_touch_in_a_month_over_credits_that_month_again(
+    client: httpx.Client, connection: psycopg.Connection[dict[str, Any]]
+) -> None:
+    """A touch dated in a month already learnt changes that month's journeys: its conversions are credited again by
+    the effects learnt anew, the account's credits as the totals, and months still tile."""
+    now = datetime.now(timezone.utc)
+    events = journeys(now, accounts=30, seed=21)
+    record(client, events)
+    month = month_of(now - timedelta(days=62))  # over, with conversions in it
+    end = next_month(month)
+    wins = [event for event in events if event["type"] == "sales.opportunity.won"
+            and month <= datetime.fromisoformat(event["occurredAt"]) < end]
+    assert wins, "the generated story has wins in the month"
+
+    def served(start: datetime, stop: datetime) -> list[tuple[Any, ...]]:
+        body = graphql(client, TOTALS, {"model": "DATA_DRIVEN", "groupBy": "DEPARTMENT",
+                                        "from": start.isoformat(), "to": stop.isoformat()})
+        assert "errors" not in body, body
+        return sorted(((row["currency"], row["group"], row["unattributed"], row["amount"], row["conversions"],
+                        row["touches"]) for row in body["data"]["attribution"]), key=str)
+
+    assert eventually(lambda: served(month, end) == reference(connection, month, end, "department"), timeout=30)
+    before = served(month, end)
+    win = wins[0]
+    late = {"id": f"{win['accountId']}-late", "source": "hub", "type": "product.feature.adopted",
+            "accountId": win["accountId"], "data": {"feature": "late-feature"},
+            "occurredAt": (datetime.fromisoformat(win["occurredAt"]) - timedelta(hours=1)).isoformat()}
+    record(client, [late])
+    assert eventually(lambda: served(month, end) != before
+                      and served(month, end) == reference(connection, month, end, "department"), timeout=30), \
+        (before, served(month, end), reference(connection, month, end, "department"))
+
+    body = graphql(client, ACCOUNT_CREDITS, {"id": win["accountId"]})
+    assert "errors" not in body, body
+    account = {each["eventId"]: [credit["amount"] for credit in each["credits"]] or [each["amount"]]
+               for each in body["data"]["account"]["attribution"]}
+    expected = {rows[0]["conversion_event_id"]: [str(credit) for credit in credits]
+                for rows, credits in reference_credits(connection, now - timedelta(days=400), now + timedelta(days=1))
+                if rows[0]["account_id"] == win["accountId"]}
+    assert account == expected
+
+    middle = month + timedelta(days=13, hours=5)
+    halves = [served(month, middle), served(middle, end)]
+    summed: dict[tuple[str, str | None, bool], Decimal] = {}
+    for half in halves:
+        for currency, group, unattributed, amount, _, _ in half:
+            summed[currency, group, unattributed] = summed.get((currency, group, unattributed), Decimal(0)) \
+                + Decimal(amount)
+    assert summed == {(currency, group, unattributed): Decimal(amount)
+                      for currency, group, unattributed, amount, _, _ in served(month, end)}

@@ -17,6 +17,8 @@ def test_values_are_read_from_the_environment() -> None:
     assert Settings.from_env({"CX360_CONNECTION_BUFFER_BYTES": "1048576"}).connection_buffer_bytes == 1_048_576
     assert Settings.from_env({"CX360_QUERY_TIMEOUT_MS": "2500"}).query_timeout_seconds == 2.5
     assert Settings.from_env({"CX360_PROJECTOR_CACHE_ACCOUNTS": "50000"}).projector_cache_accounts == 50_000
+    assert Settings.from_env({"CX360_ATTRIBUTION_RELEARN_SECONDS": "300"}).attribution_relearn_seconds == 300
+    assert Settings.from_env({}).attribution_relearn_seconds == 60
     assert connection_params(settings.database_url or "") == {"host": "db.example", "port": 6543, "user": "u", "password": "p@ss", "dbname": "cx"}
 
 
@@ -38,7 +40,9 @@ def test_values_are_read_from_the_environment() -> None:
      ({"CX360_MAX_QUERY_LENGTH": "big"}, "CX360_MAX_QUERY_LENGTH"), ({"CX360_INTROSPECTION": "false"}, "CX360_INTROSPECTION"),
      ({"CX360_QUERY_TIMEOUT_MS": "50"}, "CX360_QUERY_TIMEOUT_MS"), ({"CX360_QUERY_TIMEOUT_MS": "30s"}, "CX360_QUERY_TIMEOUT_MS"),
      ({"CX360_PROJECTOR_CACHE_ACCOUNTS": "10"}, "CX360_PROJECTOR_CACHE_ACCOUNTS"),
-     ({"CX360_PROJECTOR_CACHE_ACCOUNTS": "1e5"}, "CX360_PROJECTOR_CACHE_ACCOUNTS")],
+     ({"CX360_PROJECTOR_CACHE_ACCOUNTS": "1e5"}, "CX360_PROJECTOR_CACHE_ACCOUNTS"),
+     ({"CX360_ATTRIBUTION_RELEARN_SECONDS": "-1"}, "CX360_ATTRIBUTION_RELEARN_SECONDS"),
+     ({"CX360_ATTRIBUTION_RELEARN_SECONDS": "1m"}, "CX360_ATTRIBUTION_RELEARN_SECONDS")],
 )
 def test_a_bad_value_is_refused_naming_the_variable(environ: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):

@@ -41,7 +41,7 @@ from projections.account_state import Credited
 from projections.attribution.fold import Converted
 from projections.attribution.journeys import Touch, touch_of
 from projections.attribution.rows import STORED_MODELS, CreditRow, credit_rows
-from projections.attribution.settings import AttributionSettings
+from projections.attribution.settings import DEFAULT_ATTRIBUTION, AttributionSettings
 from projections.facts import Fact
 from service.projection.learning import Learning, credits_of, month_of, months_changed
 from service.store.ddl import columns_if_missing, index_on, trigger_if_missing
@@ -122,7 +122,7 @@ def create_statements(name: str) -> list[Composed]:
     return [
         SQL("CREATE TABLE IF NOT EXISTS {0} (month date PRIMARY KEY, learnt_at timestamptz NOT NULL,"
             " effects jsonb NOT NULL)").format(effects),
-        SQL("CREATE TABLE IF NOT EXISTS {0} (month date PRIMARY KEY)").format(stale),
+        SQL("CREATE TABLE IF NOT EXISTS {0} (month date PRIMARY KEY, version int8 NOT NULL DEFAULT 0)").format(stale),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, conversion_position bigint NOT NULL,"
             " conversion_event_id text NOT NULL, conversion_kind text NOT NULL, occurred_at timestamptz NOT NULL,"
             " currency text NOT NULL, amount numeric NOT NULL, touch_position bigint, touch_event_id text,"
@@ -154,6 +154,7 @@ def create_statements(name: str) -> list[Composed]:
 
 
 MONTH_OF_CONVERSION = "date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date"
+SPANS = f"SELECT min(occurred_at) AS first, max(occurred_at) AS last FROM gone GROUP BY {MONTH_OF_CONVERSION}"
 
 
 def rollup_statements(name: str) -> list[Composed]:
@@ -185,34 +186,41 @@ class AttributionTables:
 
     def __init__(self, name: str) -> None:
         credits, touches = Identifier(f"{name}{CREDITS}"), Identifier(f"{name}{TOUCHES}")
+        # Each gives back the span of the conversions it removed, month by month: a conversion a refold does not
+        # write again (an upgrade that no longer adds MRR) changes its months' journeys too.
         self.delete_settled_after = SQL(
-            "DELETE FROM {0} c USING unnest(%b::text[], %b::timestamptz[]) AS d (account_id, after)"
-            " WHERE c.account_id = d.account_id AND c.settled_at > d.after").format(credits)
-        self.delete_live = SQL("DELETE FROM {0} WHERE account_id = ANY(%b::text[]) AND settled_at IS NULL").format(credits)
+            "WITH gone AS (DELETE FROM {0} c USING unnest(%b::text[], %b::timestamptz[]) AS d (account_id, after)"
+            " WHERE c.account_id = d.account_id AND c.settled_at > d.after RETURNING c.occurred_at) " + SPANS
+        ).format(credits)
+        self.delete_live = SQL("WITH gone AS (DELETE FROM {0} WHERE account_id = ANY(%b::text[]) AND settled_at IS NULL"
+                               " RETURNING occurred_at) " + SPANS).format(credits)
         self.copy_credits = SQL("COPY {0} ({1}) FROM STDIN (FORMAT BINARY)").format(
             credits, SQL(", ").join(Identifier(column) for column in CREDIT_COLUMNS))
         self.delete_touches_after = SQL(
             "DELETE FROM {0} t USING unnest(%b::text[], %b::timestamptz[]) AS d (account_id, after)"
             " WHERE t.account_id = d.account_id AND t.occurred_at > d.after").format(touches)
         self.learning = Learning(name)
+        self.lookback_days = DEFAULT_ATTRIBUTION.lookback_days  # the settings' window, as the last writes told it
         self.copy_touches = SQL("COPY {0} (account_id, position, occurred_at, source, event_id, department, channel)"
                                 " FROM STDIN (FORMAT BINARY)").format(touches)
 
     def write(self, curs: Cursor[DictRow], writes: Mapping[str, AttributionWrites],
               reopened: Mapping[str, datetime | None]) -> None:
         """Drop the rows the refolded accounts write again; write the accounts' settled rows, live rows, touches."""
+        self.lookback_days = max((each.lookback_days for each in writes.values()), default=self.lookback_days)
+        removed: list[datetime] = []  # the first and last conversion removed, of each month
         if reopened:
             afters = (list(reopened), [EARLIEST if after is None else after for after in reopened.values()])
             curs.execute(self.delete_settled_after, afters)
-            curs.execute(self.delete_touches_after, afters)
-            # The rows folded again are written below and mark their months; the month of the refold's start is
-            # marked too, for rows it deleted that are not written again (a conversion's window changed).
-            self.learning.mark(curs, (month_of(after) for after in reopened.values() if after is not None))
-        if not writes:
-            return
+            removed += (moment for row in curs.fetchall() for moment in (row["first"], row["last"]))
+            curs.execute(self.delete_touches_after, afters)  # facts: a refold writes every one of them again
         replaced = [account_id for account_id, each in writes.items() if each.live_before]
         if replaced:  # most accounts have no conversion waiting: no live rows to replace (and no trigger to run)
             curs.execute(self.delete_live, (replaced,))
+            removed += (moment for row in curs.fetchall() for moment in (row["first"], row["last"]))
+        self.learning.mark(curs, (month for moment in removed for month in months_changed(moment, self.lookback_days)))
+        if not writes:
+            return
         # A statement with no rows is skipped: the credit table's triggers would still run for it.
         rows = [(account_id, settled_at, row) for account_id, each in writes.items()
                 for settled_at, row in (*each.settled, *((None, row) for row in each.live))]

@@ -87,6 +87,8 @@ class Follower:
         self.thread.join(timeout)
 
     def run(self) -> None:
+        learner = threading.Thread(target=self.learn, name="cx360-learning", daemon=True)
+        learner.start()
         try:
             while not self.stopping.is_set():
                 try:
@@ -101,14 +103,24 @@ class Follower:
                     self.wait(wait)
         finally:
             self.close_listener()
+            learner.join(10)
+
+    def learn(self) -> None:
+        """Learn the data-driven months due again, beside the projector's turns (`Projector.relearn`): the reading
+        runs with no lock, so new events keep being taken meanwhile."""
+        every = min(1.0, max(0.2, self.projector.relearn_every.total_seconds()))
+        while not self.stopping.wait(every):
+            try:
+                self.projector.relearn(check_every=0)
+            except Exception as error:  # noqa: BLE001  # a database outage: the projector's turns report it
+                log.warning("projector: learning the data-driven months failed, trying again: %s", error)
+                self.stopping.wait(self.poll_seconds)
 
     def catch_up(self) -> bool:
         """Take in what there is; True if a full batch suggests there is more."""
         self.take_notifications()  # the step reads every event there is: they are told of
         taken = self.projector.step()
         _, more = self.judge_due()
-        if taken < self.projector.batch_size and not more:  # a backlog first: its months are stale again at once
-            self.projector.relearn()
         if self.freeze_gc:
             # In the projector's own process: the history cache holds millions of objects
             # that live long and form no cycles; a full collection scanning them all would pause

@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from psycopg import Cursor
@@ -58,7 +58,7 @@ STEPS = """WITH converted AS (
                   ORDER BY touch_at, touch_source COLLATE "C", touch_event_id COLLATE "C")),
 recent AS (
   SELECT account_id, occurred_at, source, event_id, department, channel FROM {touches}
-  WHERE occurred_at > $2::timestamptz - make_interval(days => $3::int) AND occurred_at <= $2),
+  WHERE occurred_at > $2::timestamptz - $3::int * interval '24 hours' AND occurred_at <= $2),
 last_conversion AS MATERIALIZED (
   SELECT a.account_id, (SELECT max(c.occurred_at) FROM {credits} c
                         WHERE c.account_id = a.account_id AND c.occurred_at <= $2) AS at
@@ -178,6 +178,8 @@ class Learning:
         credits, touches = f"{name}_attribution_credits", f"{name}_attribution_touches"
         self.effects, self.stale = Identifier(f"{name}_attribution_effects"), Identifier(f"{name}_attribution_stale")
         kept = ", ".join(CREDIT_COLUMNS_WITHOUT_DATA_DRIVEN)
+        self.converted = SQL("SELECT 1 AS found FROM {0} WHERE occurred_at >= %s AND occurred_at < %s LIMIT 1").format(
+            Identifier(credits))
         self.steps = psycopg_placeholders(STEPS.format(credits=credits, touches=touches))
         self.recredit = psycopg_placeholders(RECREDIT.format(credits=credits, kept=kept,
                                                              columns=f"{kept}, data_driven, settled_at"))
@@ -192,10 +194,12 @@ class Learning:
         return {row["month"]: units_of(row["effects"]) for row in curs.fetchall()}
 
     def mark(self, curs: Cursor[DictRow], months: Iterable[date]) -> None:
+        """Mark months stale; one marked already counts a new version, so a learning begun before this write does
+        not unmark it (`store`)."""
         marked = sorted(set(months))
         if marked:
-            curs.execute(SQL("INSERT INTO {0} (month) SELECT unnest(%s::date[]) ON CONFLICT DO NOTHING").format(
-                self.stale), (marked,))
+            curs.execute(SQL("INSERT INTO {0} AS s (month) SELECT unnest(%s::date[]) ON CONFLICT (month)"
+                             " DO UPDATE SET version = s.version + 1").format(self.stale), (marked,))
 
     def due(self, curs: Cursor[DictRow], now: datetime, every: timedelta) -> list[date]:
         """The stale months to learn now: those over, and the running ones not learnt for `every`."""
@@ -206,19 +210,37 @@ class Learning:
         return [row["month"] for row in curs.fetchall()
                 if row["month"] < running or clock - self.learnt_at.get(row["month"], -1e18) >= wait]
 
-    def relearn(self, curs: Cursor[DictRow], month: date, now: datetime, lookback_days: int) -> bool:
-        """Learn a stale month again (the caller holds the view's write lock); True if its credits changed."""
-        first, end = first_instant(month), first_instant(next_month(month))
-        curs.execute(SQL("DELETE FROM {0} WHERE month = %s").format(self.stale), (month,))
+    def learn(self, curs: Cursor[DictRow], month: date, now: datetime, lookback_days: int) -> Learnt | None:
+        """A stale month's effects learnt from its journeys as they are now, with the version of its stale mark
+        (None: not stale any more). Reads only: no lock needed, the projector keeps writing meanwhile."""
+        curs.execute(SQL("SELECT version FROM {0} WHERE month = %s").format(self.stale), (month,))
+        row = curs.fetchone()
+        if row is None:
+            return None
         if month >= month_of(now):
             self.learnt_at[month] = time.monotonic()
         else:
             self.learnt_at.pop(month, None)
+        first, end = first_instant(month), first_instant(next_month(month))
+        curs.execute(self.converted, (first, end))
+        if curs.fetchone() is None:  # no conversion in the month: nothing to credit, nothing to learn for it (yet)
+            return Learnt(month, row["version"], None)
         curs.execute(self.steps, arguments(first, end - JUST_BEFORE, lookback_days))
-        units = {key: effect_units(effect) for key, effect in
-                 removal_effects_of(steps_of_rows(curs.fetchall())).items()}
-        before = self.units(curs, [month]).get(month)
-        if before == units:
+        return Learnt(month, row["version"], {key: effect_units(effect) for key, effect in
+                                              removal_effects_of(steps_of_rows(curs.fetchall())).items()})
+
+    def store(self, curs: Cursor[DictRow], learnt: Learnt, now: datetime) -> bool:
+        """Store a month's effects and credit its conversions anew if they changed; unmark it unless a write marked
+        it again since it was learnt. The caller holds the view's write lock: every row of the month, those
+        written while it was learnt too, is credited by the effects stored. True if the credits changed."""
+        month, first, end = learnt.month, first_instant(learnt.month), first_instant(next_month(learnt.month))
+        curs.execute(SQL("DELETE FROM {0} WHERE month = %s AND version = %s").format(self.stale),
+                     (month, learnt.version))
+        units = learnt.units
+        if units is None:
+            curs.execute(SQL("DELETE FROM {0} WHERE month = %s").format(self.effects), (month,))
+            return False
+        if self.units(curs, [month]).get(month) == units:
             return False
         curs.execute(SQL("INSERT INTO {0} (month, learnt_at, effects) VALUES (%s, %s, %s::jsonb) ON CONFLICT (month)"
                          " DO UPDATE SET learnt_at = excluded.learnt_at, effects = excluded.effects").format(
@@ -229,6 +251,12 @@ class Learning:
             [units[key] for key in keys], CURRENCIES, [OTHER_MINOR_UNITS[each] for each in CURRENCIES],
             DEFAULT_MINOR_UNIT))
         return True
+
+
+class Learnt(NamedTuple):
+    month: date
+    version: int  # of its stale mark when learnt
+    units: Units | None  # None: no conversion in the month
 
 
 def psycopg_placeholders(statement: str) -> SQL:

@@ -201,8 +201,10 @@ class Projector:
     def relearn(self, every: timedelta | None = None, *, check_every: float = 1.0) -> int:
         """Learn the data-driven months that are due again (`service.projection.learning`): how many changed.
 
-        The stale months are looked at once every `check_every` seconds at most (the projector's turns come far
-        more often); each month is learnt in a transaction of its own, under the view's write lock.
+        The stale months are looked at once every `check_every` seconds at most. Each is learnt
+        in a transaction of its own with no lock (the reading: most of the time), then its
+        effects stored and its rows credited anew under the view's write lock. The follower
+        calls this from a thread of its own, so the projector's turns wait only for that last part.
         """
         clock = time.monotonic()
         if clock - self.relearnt_at < check_every:
@@ -215,8 +217,12 @@ class Projector:
         lookback = attribution_settings(self.thresholds).lookback_days
         for month in months:
             with self.view.datastore.transaction(commit=True) as curs:
+                learnt = learning.learn(curs, month, now, lookback)
+            if learnt is None:
+                continue
+            with self.view.datastore.transaction(commit=True) as curs:
                 self.view.lock(curs)
-                changed += learning.relearn(curs, month, now, lookback)
+                changed += learning.store(curs, learnt, now)
         return changed
 
     def step(self) -> int:

@@ -510,6 +510,6 @@ def account_fact(row: DictRow) -> tuple[str, Fact]:
 def open_view_store(params: dict[str, str | int | None], wait: float = 5.0) -> ProjectedViews:
     """The live view on a small pool of its own (waiting `wait` seconds at most for a connection),
     its tables created if missing."""
-    view = ProjectedViews(datastore_of(params, wait=wait))
+    view = ProjectedViews(datastore_of(params, pool_size=3, wait=wait))  # the projector's, and its learning's
     view.create_table()
     return view

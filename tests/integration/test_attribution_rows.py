@@ -17,7 +17,7 @@ from projections.attribution.accounts import attributions
 from projections.attribution.rows import STORED_MODELS
 from projections.attribution.settings import DEFAULT_ATTRIBUTION
 from projections.thresholds import DEFAULT_THRESHOLDS
-from service.projection.attribution_store import daily_sums
+from service.projection.attribution_store import DAILY_COLUMNS, daily_sums
 from service.projection.projector import Projector
 from service.projection.rebuild import rebuild
 from service.projection.view_store import LIVE, ProjectedViews, histories
@@ -100,7 +100,7 @@ def expected_credits(view: ProjectedViews, accounts: list[str], now: datetime) -
 def assert_daily_sums_match(view: ProjectedViews) -> None:
     """The daily table holds what summing the credit rows gives, day by day (its rows of nothing aside)."""
     with view.datastore.transaction(commit=False) as curs:
-        curs.execute(f"SELECT * FROM {view.name}_attribution_daily WHERE conversions <> 0 OR touches <> 0")
+        curs.execute(f"SELECT {DAILY_COLUMNS} FROM {view.name}_attribution_daily WHERE conversions <> 0 OR touches <> 0")
         kept = {tuple(row.values()) for row in curs.fetchall()}
         curs.execute(daily_sums(f"{view.name}_attribution_credits"))
         summed = {tuple(row.values()) for row in curs.fetchall()}

@@ -13,16 +13,20 @@ every other model's.
   last learnt (none learnt yet: its touches share equally, as when no touch has an
   effect), and marks **stale** every month whose journeys its rows change: a touch or a
   conversion at D changes the journeys of the months from D's through the one holding
-  D + lookback (the journeys not converted as of those months' ends).
-- `Learning.relearn` learns each stale month again and, where its effects changed,
-  credits its conversions anew: their rows deleted and inserted again with the new
-  credits by one statement, so the daily sums' triggers keep them. A month over is
-  learnt at the projector's next turn; the month still running at most every
-  `every` (`CX360_ATTRIBUTION_RELEARN_SECONDS`), as its journeys grow with each event.
+  D + lookback (the journeys not converted as of those months' ends); a conversion a
+  refold removes, too.
+- A thread of the projector (`Follower.learn`, `Projector.relearn`) learns each stale
+  month again: `Learning.learn` reads its journeys with no lock while the projector keeps
+  writing; `Learning.store`, under the view's write lock, stores the effects and, where
+  they changed, credits the month's conversions anew: their rows deleted and inserted
+  again with the new credits by one statement, so the daily sums' triggers keep them. A
+  month over is learnt within a second or so; the month still running at most every
+  `CX360_ATTRIBUTION_RELEARN_SECONDS`, as its journeys grow with each event.
 
-Both run under the view's write lock, in the projector's transactions, so a month's rows
-are always credited by the effects stored for it, or by those its relearning is about to
-store in the same transaction.
+A stale mark carries a version, bumped by every write that marks the month again: `store`
+unmarks only the version it learnt, so rows written while a month was read are learnt from
+next time, and meanwhile credited, with the rest, by the effects stored. A month's rows are
+always credited by the effects stored for it.
 """
 
 from __future__ import annotations

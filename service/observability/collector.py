@@ -72,6 +72,10 @@ def projection_families(state: ProjectionState) -> Iterator[GaugeMetricFamily]:
                             " 10,000).", value=state.due_accounts)
     yield GaugeMetricFamily("cx360_projection_due_seconds",
                             "How long the account due longest has waited; 0 when none waits.", value=state.due_seconds)
+    yield GaugeMetricFamily("cx360_attribution_stale_months",
+                            "Months over whose data-driven attribution credits wait to be learnt again after a late"
+                            " event (the month running is not counted); 0 within a second or so on a projector that"
+                            " keeps up.", value=state.stale_months)
     checkpoints = GaugeMetricFamily("cx360_projection_checkpoint_position",
                                     "The log position a view has taken in, by view (its tables' name).",
                                     labels=["view"])

@@ -4,7 +4,7 @@ The projector runs in a process of its own (or on another replica), so its progr
 read where it is kept: the store's last notification id, the view's tracking position
 (and a running rebuild's), and when the oldest event not yet taken in was recorded; for
 the metrics also the accounts due to be judged again (how many, up to DUE_COUNTED, and
-since when). Index lookups in one or two round trips, under a short timeout: a database that does
+since when) and the months over whose data-driven attribution waits to be learnt again. Index lookups in one or two round trips, under a short timeout: a database that does
 not answer in time is reported as such, and never holds up the event loop.
 """
 
@@ -41,6 +41,9 @@ DUE = f"""
 SELECT count(*) AS accounts, coalesce(extract(epoch FROM now() - min(due_at)), 0)::float8 AS waited
 FROM (SELECT due_at FROM {LIVE}_schedule WHERE due_at <= now() ORDER BY due_at LIMIT {DUE_COUNTED}) AS due
 """
+STALE_MONTHS = f"""
+SELECT count(*) FROM {LIVE}_attribution_stale WHERE month < date_trunc('month', now() AT TIME ZONE 'UTC')::date
+"""
 REBUILD_POSITION = f"SELECT coalesce(max(notification_id), 0) FROM {SHADOW}_tracking WHERE application_name = $1"
 
 
@@ -55,6 +58,7 @@ class ProjectionState:
     due_accounts: int = 0  # accounts whose time to be judged again has come (a view, a deadline, a late event),
     # counted up to DUE_COUNTED (read for the metrics only: readiness does not depend on it)
     due_seconds: float = 0.0  # how long the one due longest has waited
+    stale_months: int = 0  # months over whose data-driven credits wait to be learnt again (`service.projection.learning`)
 
     @property
     def lag_events(self) -> int:
@@ -78,8 +82,9 @@ async def projection_state(pool: asyncpg.Pool, timeout: float = TIMEOUT_SECONDS,
         assert row is not None, "a query of aggregates returns one row"
         rebuild_position = await shadow_position(pool) if row["rebuilding"] else None
         due = await pool.fetchrow(DUE) if with_due else None
+        stale = await pool.fetchval(STALE_MONTHS) if with_due else 0
     return ProjectionState(row["head"], row["position"], rebuild_position, waited(row["oldest_waiting"]),
-                           due["accounts"] if due else 0, max(0.0, due["waited"]) if due else 0.0)
+                           due["accounts"] if due else 0, max(0.0, due["waited"]) if due else 0.0, stale)
 
 
 async def shadow_position(pool: asyncpg.Pool) -> int | None:

@@ -90,6 +90,7 @@ def test_readyz_fails_with_its_reason_while_the_projection_is_behind(
         with psycopg.connect(database_url, autocommit=True) as other:  # as an account left due a minute ago
             other.execute("INSERT INTO cx360_view_schedule (account_id, due_at) VALUES (%s, now() - interval '1 minute')"
                           " ON CONFLICT (account_id) DO UPDATE SET due_at = excluded.due_at", (accounts[0],))
+            other.execute("INSERT INTO cx360_view_attribution_stale (month) VALUES ('2001-01-01') ON CONFLICT DO NOTHING")
         answer = replica.get("/readyz")
         assert answer.status_code == 503, answer.text
         assert "events behind (CX360_READY_MAX_LAG_EVENTS=2)" in answer.json()["reason"]
@@ -97,6 +98,7 @@ def test_readyz_fails_with_its_reason_while_the_projection_is_behind(
         assert value(samples, "cx360_projection_lag_events") >= 3 and value(samples, "cx360_database_up") == 1
         assert value(samples, "cx360_projection_lag_seconds") > 0
         assert value(samples, "cx360_projection_due_accounts") >= 1 and value(samples, "cx360_projection_due_seconds") >= 60
+        assert value(samples, "cx360_attribution_stale_months") >= 1  # its store waits for the lock held
         held_projector.rollback()  # the projectors go on
         assert eventually(lambda: replica.get("/readyz").status_code == 200)
 
@@ -166,7 +168,7 @@ def test_metrics_count_what_was_taken_in_and_time_each_operation(client: httpx.C
                                                                   view="cx360_view") > 0
     assert value(after, "cx360_listener_connected", listener="events") == 1
     for name in ("cx360_projection_lag_events", "cx360_projection_lag_seconds", "cx360_projection_due_accounts",
-                 "cx360_projection_due_seconds", "process_resident_memory_bytes"):
+                 "cx360_projection_due_seconds", "cx360_attribution_stale_months", "process_resident_memory_bytes"):
         assert (name, frozenset()) in after, name
     openmetrics = client.get("/metrics", headers={"accept": "application/openmetrics-text; version=1.0.0"})
     assert openmetrics.headers["content-type"].startswith("application/openmetrics-text")

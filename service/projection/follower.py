@@ -109,12 +109,19 @@ class Follower:
         """Learn the data-driven months due again, beside the projector's turns (`Projector.relearn`): the reading
         runs with no lock, so new events keep being taken meanwhile."""
         every = min(1.0, max(0.2, self.projector.relearn_every.total_seconds()))
+        failing = False  # logged once until it works again: an outage would log every second
         while not self.stopping.wait(every):
             try:
                 self.projector.relearn(check_every=0)
-            except Exception as error:  # noqa: BLE001  # a database outage: the projector's turns report it
-                log.warning("projector: learning the data-driven months failed, trying again: %s", error)
+            except Exception as error:  # noqa: BLE001  # a database outage: the projector's turns report it too
+                if not failing:
+                    log.warning("projector: learning the data-driven months failed, trying again: %s", error)
+                failing = True
                 self.stopping.wait(self.poll_seconds)
+                continue
+            if failing:
+                log.info("projector: learning the data-driven months again")
+            failing = False
 
     def catch_up(self) -> bool:
         """Take in what there is; True if a full batch suggests there is more."""

@@ -143,7 +143,7 @@ def relearning(url: str) -> tuple[float, float]:
                 learning.mark(curs, [month])
                 now = datetime.now(timezone.utc)
                 started = time.perf_counter()
-                learnt = learning.learn(curs, month, now, DEFAULT_ATTRIBUTION.lookback_days)
+                learnt = learning.learn(curs, month, now)
                 read = time.perf_counter()
                 assert learnt is not None and learning.store(curs, learnt, now)
                 times.append((read - started, time.perf_counter() - read))

@@ -35,7 +35,7 @@ from typing import Any
 
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from projections.account_state import Credited
 from projections.attribution.fold import Converted
@@ -43,7 +43,7 @@ from projections.attribution.journeys import Touch, touch_of
 from projections.attribution.rows import STORED_MODELS, CreditRow, credit_rows
 from projections.attribution.settings import DEFAULT_ATTRIBUTION, AttributionSettings
 from projections.facts import Fact
-from service.projection.learning import Learning, credits_of, month_of, months_changed
+from service.projection.learning import MARKS, Learning, credits_of, month_of, months_changed
 from service.store.ddl import columns_if_missing, index_on, trigger_if_missing
 
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
@@ -120,9 +120,10 @@ def create_statements(name: str) -> list[Composed]:
     daily, effects, stale = (Identifier(f"{name}{suffix}") for suffix in (DAILY, EFFECTS, STALE))
     models = ", ".join(f"{column} numeric NOT NULL" for column in MODEL_COLUMNS)
     return [
+        SQL("CREATE SEQUENCE IF NOT EXISTS {0}").format(Identifier(MARKS)),
         SQL("CREATE TABLE IF NOT EXISTS {0} (month date PRIMARY KEY, learnt_at timestamptz NOT NULL,"
-            " effects jsonb NOT NULL)").format(effects),
-        SQL("CREATE TABLE IF NOT EXISTS {0} (month date PRIMARY KEY, version int8 NOT NULL DEFAULT 0)").format(stale),
+            " effects jsonb NOT NULL, version int8 NOT NULL)").format(effects),
+        SQL("CREATE TABLE IF NOT EXISTS {0} (month date PRIMARY KEY, version int8 NOT NULL)").format(stale),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, conversion_position bigint NOT NULL,"
             " conversion_event_id text NOT NULL, conversion_kind text NOT NULL, occurred_at timestamptz NOT NULL,"
             " currency text NOT NULL, amount numeric NOT NULL, touch_position bigint, touch_event_id text,"
@@ -132,8 +133,9 @@ def create_statements(name: str) -> list[Composed]:
             " settled_at timestamptz)").format(credits),
         # Credit rows of a release before data-driven credits were kept: 0 until their months are learnt (all stale).
         columns_if_missing(f"{name}{CREDITS}", ["data_driven"], SQL(
-            "ALTER TABLE {0} ADD COLUMN data_driven numeric NOT NULL DEFAULT 0; INSERT INTO {1} (month)"
-            " SELECT DISTINCT " + MONTH_OF_CONVERSION + " FROM {0} ON CONFLICT DO NOTHING").format(credits, stale)),
+            "ALTER TABLE {0} ADD COLUMN data_driven numeric NOT NULL DEFAULT 0; INSERT INTO {1} (month, version)"
+            " SELECT month, nextval({2}) FROM (SELECT DISTINCT " + MONTH_OF_CONVERSION + " AS month FROM {0}) AS m"
+            " ON CONFLICT DO NOTHING").format(credits, stale, Literal(MARKS))),
         index_on(f"{name}{CREDITS}_at", credits, "occurred_at"),
         index_on(f"{name}{CREDITS}_account", credits, "account_id, occurred_at"),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, position bigint NOT NULL,"

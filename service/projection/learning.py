@@ -23,10 +23,13 @@ every other model's.
   month over is learnt within a second or so; the month still running at most every
   `CX360_ATTRIBUTION_RELEARN_SECONDS`, as its journeys grow with each event.
 
-A stale mark carries a version, bumped by every write that marks the month again: `store`
-unmarks only the version it learnt, so rows written while a month was read are learnt from
-next time, and meanwhile credited, with the rest, by the effects stored. A month's rows are
-always credited by the effects stored for it.
+A stale mark carries a version, a new one from one sequence (`MARKS`) at every write that
+marks the month: `store` unmarks only the version it learnt, so rows written while a month
+was read are learnt from next time, and meanwhile credited, with the rest, by the effects
+stored; and it stores nothing over effects learnt at a version as high, nor into a view
+other than the one it read (a rebuild's swap), so several projectors' learnings never put
+older effects over newer ones. A month's rows are always credited by the effects stored
+for it.
 """
 
 from __future__ import annotations
@@ -42,14 +45,18 @@ from typing import Any, NamedTuple
 import orjson
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 from domain.currencies import DEFAULT_MINOR_UNIT, MINOR_UNITS, NO_MINOR_UNIT
+from projections.account_state import attribution_settings
 from projections.attribution.allocation import split
 from projections.attribution.journeys import Key
 from projections.attribution.markov import CONVERSION, NULL, START, State, removal_effects_of
 from projections.attribution.models import effect_units, weights_of_units
+from projections.attribution.settings import DEFAULT_ATTRIBUTION
+from projections.thresholds import thresholds_from
 
+MARKS = "cx360_attribution_marks"  # the sequence of stale marks' versions, one for every view
 Units = dict[Key, int]  # a month's removal effects in trillionths (`models.effect_units`)
 JUST_BEFORE = timedelta(microseconds=1)
 
@@ -181,6 +188,7 @@ class Learning:
         # The view's tables are named by the service (`cx360_view`, a rebuild's `cx360_view_next`), never by a user.
         credits, touches = f"{name}_attribution_credits", f"{name}_attribution_touches"
         self.effects, self.stale = Identifier(f"{name}_attribution_effects"), Identifier(f"{name}_attribution_stale")
+        self.settings = Identifier(f"{name}_settings")
         kept = ", ".join(CREDIT_COLUMNS_WITHOUT_DATA_DRIVEN)
         self.converted = SQL("SELECT 1 AS found FROM {0} WHERE occurred_at >= %s AND occurred_at < %s LIMIT 1").format(
             Identifier(credits))
@@ -198,12 +206,13 @@ class Learning:
         return {row["month"]: units_of(row["effects"]) for row in curs.fetchall()}
 
     def mark(self, curs: Cursor[DictRow], months: Iterable[date]) -> None:
-        """Mark months stale; one marked already counts a new version, so a learning begun before this write does
-        not unmark it (`store`)."""
+        """Mark months stale, each with a new version (`MARKS`, never reused, shared by every view): a learning
+        begun before this write neither unmarks it nor outweighs one begun after (`store`)."""
         marked = sorted(set(months))
         if marked:
-            curs.execute(SQL("INSERT INTO {0} AS s (month) SELECT unnest(%s::date[]) ON CONFLICT (month)"
-                             " DO UPDATE SET version = s.version + 1").format(self.stale), (marked,))
+            curs.execute(SQL("INSERT INTO {0} (month, version) SELECT month, nextval({1}) FROM unnest(%s::date[])"
+                             " AS m (month) ON CONFLICT (month) DO UPDATE SET version = excluded.version").format(
+                self.stale, Literal(MARKS)), (marked,))
 
     def due(self, curs: Cursor[DictRow], now: datetime, every: timedelta) -> list[date]:
         """The stale months to learn now: those over, and the running ones not learnt for `every`."""
@@ -214,13 +223,15 @@ class Learning:
         return [row["month"] for row in curs.fetchall()
                 if row["month"] < running or clock - self.learnt_at.get(row["month"], -1e18) >= wait]
 
-    def learn(self, curs: Cursor[DictRow], month: date, now: datetime, lookback_days: int) -> Learnt | None:
-        """A stale month's effects learnt from its journeys as they are now, with the version of its stale mark
-        (None: not stale any more). Reads only: no lock needed, the projector keeps writing meanwhile."""
+    def learn(self, curs: Cursor[DictRow], month: date, now: datetime) -> Learnt | None:
+        """A stale month's effects learnt from its journeys as they are now, with the version of its stale mark and
+        the view's generation (None: not stale any more). Reads only: no lock needed, the projector keeps writing
+        meanwhile. The lookback window is the one the view's rows were folded with (its stored settings)."""
         curs.execute(SQL("SELECT version FROM {0} WHERE month = %s").format(self.stale), (month,))
         row = curs.fetchone()
         if row is None:
             return None
+        generation, lookback_days = self.generation(curs)
         if month >= month_of(now):
             self.learnt_at[month] = time.monotonic()
         else:
@@ -228,27 +239,54 @@ class Learning:
         first, end = first_instant(month), first_instant(next_month(month))
         curs.execute(self.converted, (first, end))
         if curs.fetchone() is None:  # no conversion in the month: nothing to credit, nothing to learn for it (yet)
-            return Learnt(month, row["version"], None)
+            return Learnt(month, row["version"], None, generation)
         curs.execute(self.steps, arguments(first, end - JUST_BEFORE, lookback_days))
         return Learnt(month, row["version"], {key: effect_units(effect) for key, effect in
-                                              removal_effects_of(steps_of_rows(curs.fetchall())).items()})
+                                              removal_effects_of(steps_of_rows(curs.fetchall())).items()}, generation)
+
+    def generation(self, curs: Cursor[DictRow]) -> tuple[str | None, int]:
+        """The view's generation (a rebuild's swap brings another) and the lookback window its rows were folded with."""
+        curs.execute(SQL("SELECT generation, thresholds FROM {0} WHERE id = 1").format(self.settings))
+        row = curs.fetchone()
+        if row is None:
+            return None, DEFAULT_ATTRIBUTION.lookback_days
+        table = row["thresholds"]
+        return str(row["generation"]), attribution_settings(thresholds_from(dict(table), lenient=True)).lookback_days
 
     def store(self, curs: Cursor[DictRow], learnt: Learnt, now: datetime) -> bool:
-        """Store a month's effects and credit its conversions anew if they changed; unmark it unless a write marked
-        it again since it was learnt. The caller holds the view's write lock: every row of the month, those
-        written while it was learnt too, is credited by the effects stored. True if the credits changed."""
+        """Store what a learning found, under the view's write lock; True if the month's credits changed.
+
+        - Nothing, if the view is another one now (a rebuild swapped its tables in) or a
+          learning as recent (of a version as high) is stored already: several projectors'
+          learnings, or one across a swap, never put older effects over newer ones.
+        - The month is unmarked only if no write marked it again since it was learnt.
+        - The effects are stored and, where they changed, the month's conversions credited
+          anew: every row of the month, those written while it was learnt too, is credited by
+          the effects stored. Under a steady flow of events the running month is written while
+          it is learnt, so it stays marked and is learnt again in its turn.
+        - A month learnt with no conversion loses its effects only if nothing was written since.
+        """
+        if self.generation(curs)[0] != learnt.generation:
+            return False
         month, first, end = learnt.month, first_instant(learnt.month), first_instant(next_month(learnt.month))
-        curs.execute(SQL("DELETE FROM {0} WHERE month = %s AND version = %s").format(self.stale),
+        curs.execute(SQL("DELETE FROM {0} WHERE month = %s AND version = %s RETURNING month").format(self.stale),
                      (month, learnt.version))
+        unmarked = curs.fetchone() is not None
+        curs.execute(SQL("SELECT effects, version FROM {0} WHERE month = %s").format(self.effects), (month,))
+        stored = curs.fetchone()
+        if stored is not None and stored["version"] >= learnt.version:
+            return False
+        if learnt.units is None:
+            if unmarked:
+                curs.execute(SQL("DELETE FROM {0} WHERE month = %s").format(self.effects), (month,))
+            return False
         units = learnt.units
-        if units is None:
-            curs.execute(SQL("DELETE FROM {0} WHERE month = %s").format(self.effects), (month,))
+        curs.execute(SQL("INSERT INTO {0} (month, learnt_at, effects, version) VALUES (%s, %s, %s::jsonb, %s)"
+                         " ON CONFLICT (month) DO UPDATE SET learnt_at = excluded.learnt_at,"
+                         " effects = excluded.effects, version = excluded.version").format(self.effects),
+                     (month, now, stored_units(units), learnt.version))
+        if stored is not None and units_of(stored["effects"]) == units:
             return False
-        if self.units(curs, [month]).get(month) == units:
-            return False
-        curs.execute(SQL("INSERT INTO {0} (month, learnt_at, effects) VALUES (%s, %s, %s::jsonb) ON CONFLICT (month)"
-                         " DO UPDATE SET learnt_at = excluded.learnt_at, effects = excluded.effects").format(
-            self.effects), (month, now, stored_units(units)))
         keys = sorted(units)
         curs.execute(self.recredit, arguments(
             first, end, [department for department, _ in keys], [channel for _, channel in keys],
@@ -261,6 +299,7 @@ class Learnt(NamedTuple):
     month: date
     version: int  # of its stale mark when learnt
     units: Units | None  # None: no conversion in the month
+    generation: str | None  # the view's, when learnt
 
 
 def psycopg_placeholders(statement: str) -> SQL:

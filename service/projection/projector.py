@@ -214,10 +214,9 @@ class Projector:
         with self.view.datastore.transaction(commit=True) as curs:
             months = learning.due(curs, now, self.relearn_every if every is None else every)
         changed = 0
-        lookback = attribution_settings(self.thresholds).lookback_days
         for month in months:
             with self.view.datastore.transaction(commit=True) as curs:
-                learnt = learning.learn(curs, month, now, lookback)
+                learnt = learning.learn(curs, month, now)
             if learnt is None:
                 continue
             with self.view.datastore.transaction(commit=True) as curs:

@@ -97,7 +97,7 @@ def test_the_lookback_window_counts_whole_days_in_any_session_time_zone(
     for zone in ("UTC", "America/New_York"):
         with psycopg.connect(database_url, row_factory=dict_row) as connection, connection.cursor() as curs:
             curs.execute(f"SET TimeZone = '{zone}'")
-            found = view.attribution.learning.learn(curs, date(2025, 3, 1), now, 90)
+            found = view.attribution.learning.learn(curs, date(2025, 3, 1), now)
             assert found is not None
             learnt[zone] = found.units
     assert learnt["UTC"] == learnt["America/New_York"]
@@ -136,14 +136,101 @@ def test_a_month_written_while_it_is_learnt_stays_stale(client: httpx.Client, vi
     run(Projector(view, clock=lambda: now))
     learning, march = view.attribution.learning, date(2025, 3, 1)
     with view.datastore.transaction(commit=True) as curs:
-        learnt = learning.learn(curs, march, now, 90)
+        learnt = learning.learn(curs, march, now)
     assert learnt is not None
     with view.datastore.transaction(commit=True) as curs:
         learning.mark(curs, [march])  # as the projector's write of a touch of March would
     with view.datastore.transaction(commit=True) as curs:
         learning.store(curs, learnt, now)
         assert march in learning.due(curs, now, timedelta(0))
-        learnt = learning.learn(curs, march, now, 90)
+        learnt = learning.learn(curs, march, now)
         assert learnt is not None
         learning.store(curs, learnt, now)
         assert march not in learning.due(curs, now, timedelta(0))
+
+
+MARCH = date(2025, 3, 1)
+
+
+def learnt_march(client: httpx.Client, view: ProjectedViews) -> tuple[Projector, datetime]:  # noqa: F811
+    """March's conversions learnt, and a late touch of March marking it stale again."""
+    a, b, c = unique("two"), unique("two"), unique("two")
+    record(client, [outreach(a, f"{a}-email", at(3, 10)), contact(a, f"{a}-meeting", at(3, 11)), won(a, at(3, 20)),
+                    contact(b, f"{b}-meeting", at(3, 5)), won(b, at(3, 25))])
+    now = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    projector = Projector(view, clock=lambda: now)
+    run(projector)
+    projector.relearn(timedelta(0), check_every=0)
+    record(client, [outreach(c, f"{c}-email", at(3, 12)), outreach(c, f"{c}-again", at(3, 13))])
+    run(projector)
+    return projector, now
+
+
+def stale(view: ProjectedViews) -> list[date]:  # noqa: F811
+    with view.datastore.transaction(commit=False) as curs:
+        return view.attribution.learning.due(curs, datetime(2025, 6, 1, tzinfo=timezone.utc), timedelta(0))
+
+
+def test_an_older_learning_never_overwrites_a_newer_one(client: httpx.Client, view: ProjectedViews) -> None:  # noqa: F811
+    """Two projectors (replicas) learn March: the one that read it first, storing last, changes nothing."""
+    projector, now = learnt_march(client, view)
+    learning = view.attribution.learning
+    with view.datastore.transaction(commit=True) as curs:
+        older = learning.learn(curs, MARCH, now)
+    d = unique("two")
+    record(client, [contact(d, f"{d}-meeting{n}", at(3, 14 + n)) for n in range(3)])  # March changes again
+    run(projector)
+    assert Projector(view, clock=lambda: now).relearn(timedelta(0), check_every=0) > 0  # the other replica
+    assert MARCH not in stale(view)
+    assert older is not None
+    with view.datastore.transaction(commit=True) as curs:
+        view.lock(curs)
+        assert learning.store(curs, older, now) is False
+    relearnt_by_hand_changes_nothing(projector, MARCH)
+
+
+def test_a_learning_unmarks_no_mark_made_after_it(client: httpx.Client, view: ProjectedViews) -> None:  # noqa: F811
+    """A learning read March's mark; another unmarked it; a write marked it anew: the first does not unmark that."""
+    projector, now = learnt_march(client, view)
+    learning = view.attribution.learning
+    with view.datastore.transaction(commit=True) as curs:
+        older = learning.learn(curs, MARCH, now)
+    Projector(view, clock=lambda: now).relearn(timedelta(0), check_every=0)
+    assert MARCH not in stale(view)
+    d = unique("two")
+    record(client, [contact(d, f"{d}-meeting", at(3, 14))])
+    run(projector)
+    assert older is not None
+    with view.datastore.transaction(commit=True) as curs:
+        view.lock(curs)
+        learning.store(curs, older, now)
+    assert MARCH in stale(view)
+
+
+def test_a_learning_with_no_conversion_keeps_the_effects_of_rows_written_since(
+    client: httpx.Client, view: ProjectedViews  # noqa: F811
+) -> None:
+    projector, now = learnt_march(client, view)
+    learning = view.attribution.learning
+    with view.datastore.transaction(commit=True) as curs:
+        learnt = learning.learn(curs, MARCH, now)
+        assert learnt is not None
+        learning.mark(curs, [MARCH])  # a conversion written after a learning that saw none
+        view.lock(curs)
+        learning.store(curs, learnt._replace(units=None), now)
+        assert learning.units(curs, [MARCH]) != {}
+    assert MARCH in stale(view)
+
+
+def test_a_learning_across_a_rebuild_swap_stores_nothing(client: httpx.Client, view: ProjectedViews) -> None:  # noqa: F811
+    projector, now = learnt_march(client, view)
+    learning = view.attribution.learning
+    with view.datastore.transaction(commit=True) as curs:
+        learnt = learning.learn(curs, MARCH, now)
+        curs.execute(f"UPDATE {view.name}_settings SET generation = 'another view'")  # as the swap brings
+    assert learnt is not None
+    before = data_driven_rows(view)
+    with view.datastore.transaction(commit=True) as curs:
+        view.lock(curs)
+        assert learning.store(curs, learnt, now) is False
+    assert MARCH in stale(view) and data_driven_rows(view) == before

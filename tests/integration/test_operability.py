@@ -90,7 +90,8 @@ def test_readyz_fails_with_its_reason_while_the_projection_is_behind(
         with psycopg.connect(database_url, autocommit=True) as other:  # as an account left due a minute ago
             other.execute("INSERT INTO cx360_view_schedule (account_id, due_at) VALUES (%s, now() - interval '1 minute')"
                           " ON CONFLICT (account_id) DO UPDATE SET due_at = excluded.due_at", (accounts[0],))
-            other.execute("INSERT INTO cx360_view_attribution_stale (month) VALUES ('2001-01-01') ON CONFLICT DO NOTHING")
+            other.execute("INSERT INTO cx360_view_attribution_stale (month, version) VALUES ('2001-01-01', 0)"
+                          " ON CONFLICT DO NOTHING")
         answer = replica.get("/readyz")
         assert answer.status_code == 503, answer.text
         assert "events behind (CX360_READY_MAX_LAG_EVENTS=2)" in answer.json()["reason"]

@@ -179,12 +179,23 @@ def decimal_equal(left: Any, right: Any) -> bool:
     return Decimal(str(left)) == Decimal(str(right))
 
 
-def wait_for_projection(url: str, timeout: float = 60) -> None:
-    """Until the service at `url` has projected every event stored (its /readyz says so)."""
+def wait_for_projection(url: str, timeout: float = 60, *, database_url: str | None = None) -> None:
+    """Until the service at `url` has projected every event stored (its /readyz says so); with `database_url`
+    (its database), until its data-driven months are all learnt too, so that their credits no longer move."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         projection = httpx.get(url + "/readyz").json().get("projection") or {}
-        if projection.get("head") and projection.get("lagEvents") == 0:
+        if projection.get("head") and projection.get("lagEvents") == 0 and (
+                database_url is None or not months_to_learn(database_url)):
             return
         time.sleep(0.2)
     raise RuntimeError("the projector did not catch up with the demo data")
+
+
+def months_to_learn(database_url: str) -> int:
+    """The data-driven months marked stale and not learnt yet (`service.projection.learning`)."""
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute("SELECT count(*) FROM cx360_view_attribution_stale").fetchone()
+        return int(row[0]) if row else 0

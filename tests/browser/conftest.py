@@ -37,8 +37,9 @@ def demo_url(settings: Settings, database_url: str) -> Iterator[str]:
     name = f"cx360_console_{uuid4().hex[:12]}"
     administer(server, f'CREATE DATABASE "{name}"')
     try:
-        with RunningServer(replace(settings, database_url=with_database(database_url, name)), demo=True) as url:
-            wait_for_projection(url)
+        demo_database = with_database(database_url, name)
+        with RunningServer(replace(settings, database_url=demo_database), demo=True) as url:
+            wait_for_projection(url, database_url=demo_database)  # data-driven credits learnt: they hold still
             yield url
     finally:
         administer(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -29,9 +29,10 @@ def demo_client(settings: Settings, database_url: str) -> Iterator[httpx.Client]
     name = f"cx360_attribution_demo_{uuid4().hex[:12]}"
     administer(server, f'CREATE DATABASE "{name}"')
     try:
-        with RunningServer(replace(settings, database_url=with_database(database_url, name)), demo=True) as url, \
+        demo_database = with_database(database_url, name)
+        with RunningServer(replace(settings, database_url=demo_database), demo=True) as url, \
                 httpx.Client(base_url=url, timeout=60) as client:
-            wait_for_projection(url)
+            wait_for_projection(url, database_url=demo_database)
             yield client
     finally:
         administer(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

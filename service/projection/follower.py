@@ -68,6 +68,8 @@ class Follower:
         health: DatabaseHealth | None = None,
     ) -> None:
         self.freeze_gc = freeze_gc
+        self.learn_seconds = 1.0  # a look at the stale data-driven months a second (`learn`): a month over waits no
+        # longer; the running one waits its turn (`Projector.relearn_every`)
         self.on_relisten = on_relisten  # told when listening again after a lost or refused connection
         self.interrupted = False
         self.projector = projector
@@ -108,9 +110,8 @@ class Follower:
     def learn(self) -> None:
         """Learn the data-driven months due again, beside the projector's turns (`Projector.relearn`): the reading
         runs with no lock, so new events keep being taken meanwhile."""
-        every = min(1.0, max(0.2, self.projector.relearn_every.total_seconds()))
         failing = False  # logged once until it works again: an outage would log every second
-        while not self.stopping.wait(every):
+        while not self.stopping.wait(self.learn_seconds):
             try:
                 self.projector.relearn(check_every=0)
             except Exception as error:  # noqa: BLE001  # a database outage: the projector's turns report it too

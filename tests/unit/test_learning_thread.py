@@ -34,6 +34,7 @@ class Failing:
 def test_an_outage_is_logged_once_and_its_end_once(caplog: pytest.LogCaptureFixture) -> None:
     projector = Failing(failures=3)
     follower = Follower(projector, "postgresql://unused", "unused", poll_seconds=0.01)  # type: ignore[arg-type]
+    follower.learn_seconds = 0.01
     caplog.set_level(logging.INFO, logger="service.projection.follower")
     thread = threading.Thread(target=follower.learn)
     thread.start()

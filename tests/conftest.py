@@ -85,7 +85,7 @@ def settings(database_url: str) -> Settings:
         max_body_bytes=4 * 1024 * 1024,
         projector_poll_seconds=0.2,
         view_delay_seconds=0.1,
-        attribution_relearn_seconds=0,  # the data-driven model's running month learnt at once, as the tests expect
+        attribution_relearn_seconds=5,  # the running month learnt soon, not every second over the suite's growing data
         # the suite is one loopback client doing the work of many: it is not what the rate limits are for
         # (tests/integration/test_rate_limits.py runs servers of its own with low ones)
         rate_limit_reads=UNLIMITED,

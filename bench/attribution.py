@@ -42,7 +42,8 @@ from views import load, percentile  # noqa: E402
 
 from projections.attribution.settings import DEFAULT_ATTRIBUTION  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS, with_attribution  # noqa: E402
-from service.projection.learning import Learning, month_of  # noqa: E402
+from service.projection.attribution_store import AttributionTables  # noqa: E402
+from service.projection.learning import month_of  # noqa: E402
 from service.projection.rebuild import rebuild  # noqa: E402
 from service.read.attribution import CREDITS  # noqa: E402
 from service.runtime.database import datastore_of  # noqa: E402
@@ -132,7 +133,7 @@ def relearning(url: str) -> tuple[float, float]:
     effects and credit its rows anew (under the view's write lock: what the projector's turns wait for), its
     effects dropped first so that its credit rows are all written again (`service.projection.learning`)."""
     times = []
-    learning = Learning("cx360_view")
+    learning = AttributionTables("cx360_view").learning
     with psycopg.connect(url, row_factory=dict_row) as connection:
         row = connection.execute(f"SELECT max(occurred_at) AS at FROM {CREDITS}").fetchone()
         assert row is not None and row["at"] is not None

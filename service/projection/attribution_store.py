@@ -66,7 +66,7 @@ class AttributionWrites:
     live: list[CreditRow] = field(default_factory=list)
     touches: list[Touch] = field(default_factory=list)  # folded in this step
     live_before: bool = True  # whether the account may have live rows written before (False: known to have none)
-    lookback_days: int = 90  # the settings' window: how far a touch or conversion changes later months' journeys
+    lookback_days: int = DEFAULT_ATTRIBUTION.lookback_days  # the settings' window: how far a touch or conversion changes later months' journeys
 
 
 def attribution_writes(credited: Sequence[Credited], live: Sequence[Converted], facts: Iterable[Fact],
@@ -201,7 +201,9 @@ class AttributionTables:
         self.delete_touches_after = SQL(
             "DELETE FROM {0} t USING unnest(%b::text[], %b::timestamptz[]) AS d (account_id, after)"
             " WHERE t.account_id = d.account_id AND t.occurred_at > d.after").format(touches)
-        self.learning = Learning(name)
+        self.learning = Learning(name, {"credits": CREDITS, "touches": TOUCHES, "effects": EFFECTS, "stale": STALE,
+                                        "settings": "_settings"},
+                                 [column for column in CREDIT_COLUMNS if column not in ("data_driven", "settled_at")])
         self.lookback_days = DEFAULT_ATTRIBUTION.lookback_days  # the settings' window, as the last writes told it
         self.copy_touches = SQL("COPY {0} (account_id, position, occurred_at, source, event_id, department, channel)"
                                 " FROM STDIN (FORMAT BINARY)").format(touches)

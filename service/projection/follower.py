@@ -113,7 +113,7 @@ class Follower:
         failing = False  # logged once until it works again: an outage would log every second
         while not self.stopping.wait(self.learn_seconds):
             try:
-                self.projector.relearn(check_every=0)
+                self.projector.relearn()
             except Exception as error:  # noqa: BLE001  # a database outage: the projector's turns report it too
                 if not failing:
                     log.warning("projector: learning the data-driven months failed, trying again: %s", error)

@@ -184,17 +184,19 @@ def steps_of_rows(rows: Iterable[Any]) -> dict[State, Counter[State]]:
 class Learning:
     """One view's data-driven months: their effects as stored, learning the stale ones again."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, suffixes: Mapping[str, str], kept: Sequence[str]) -> None:
+        """The view `name`'s tables by their suffixes (credits, touches, effects, stale, settings), and the credit
+        rows' columns a re-crediting keeps as they are (all but `data_driven` and `settled_at`)."""
         # The view's tables are named by the service (`cx360_view`, a rebuild's `cx360_view_next`), never by a user.
-        credits, touches = f"{name}_attribution_credits", f"{name}_attribution_touches"
-        self.effects, self.stale = Identifier(f"{name}_attribution_effects"), Identifier(f"{name}_attribution_stale")
-        self.settings = Identifier(f"{name}_settings")
-        kept = ", ".join(CREDIT_COLUMNS_WITHOUT_DATA_DRIVEN)
+        credits, touches = f"{name}{suffixes['credits']}", f"{name}{suffixes['touches']}"
+        self.effects, self.stale, self.settings = (Identifier(f"{name}{suffixes[each]}")
+                                                   for each in ("effects", "stale", "settings"))
+        columns = ", ".join(kept)
         self.converted = SQL("SELECT 1 AS found FROM {0} WHERE occurred_at >= %s AND occurred_at < %s LIMIT 1").format(
             Identifier(credits))
         self.steps = psycopg_placeholders(STEPS.format(credits=credits, touches=touches))
-        self.recredit = psycopg_placeholders(RECREDIT.format(credits=credits, kept=kept,
-                                                             columns=f"{kept}, data_driven, settled_at"))
+        self.recredit = psycopg_placeholders(RECREDIT.format(credits=credits, kept=columns,
+                                                             columns=f"{columns}, data_driven, settled_at"))
         self.learnt_at: dict[date, float] = {}  # when this process last learnt a month still running (monotonic)
 
     def units(self, curs: Cursor[DictRow], months: Iterable[date]) -> dict[date, Units]:
@@ -309,9 +311,3 @@ def psycopg_placeholders(statement: str) -> SQL:
 
 def arguments(*values: Any) -> dict[str, Any]:
     return {f"a{number}": value for number, value in enumerate(values, 1)}
-
-
-CREDIT_COLUMNS_WITHOUT_DATA_DRIVEN = ("account_id", "conversion_position", "conversion_event_id", "conversion_kind",
-                                      "occurred_at", "currency", "amount", "touch_position", "touch_event_id",
-                                      "touch_source", "touch_at", "department", "channel", "campaign", "actor",
-                                      "first_touch", "last_touch", "linear", "time_decay", "position_based")

@@ -31,7 +31,6 @@ dropped and states are folded again from their checkpoints.
 from __future__ import annotations
 
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -174,7 +173,6 @@ class Projector:
         relearn_every: timedelta = RELEARN_EVERY,
     ) -> None:
         self.relearn_every = relearn_every  # how often the data-driven month still running is learnt again
-        self.relearnt_at = float("-inf")  # when the stale months were last looked at (monotonic)
         self.view_delay = view_delay
         self.view = view
         self.weights = weights
@@ -198,18 +196,14 @@ class Projector:
         self.prefetched: dict[str, tuple[datetime, tuple[datetime, bytes] | None, list[Fact]]] = {}
         self.kept_points: tuple[datetime | None, list[datetime]] = None, []  # (now, the boundaries a fold scores)
 
-    def relearn(self, every: timedelta | None = None, *, check_every: float = 1.0) -> int:
+    def relearn(self, every: timedelta | None = None) -> int:
         """Learn the data-driven months that are due again (`service.projection.learning`): how many changed.
 
-        The stale months are looked at once every `check_every` seconds at most. Each is learnt
-        in a transaction of its own with no lock (the reading: most of the time), then its
-        effects stored and its rows credited anew under the view's write lock. The follower
-        calls this from a thread of its own, so the projector's turns wait only for that last part.
+        Each is learnt in a transaction of its own with no lock (the reading: most of the
+        time), then its effects stored and its rows credited anew under the view's write lock.
+        The follower calls this from a thread of its own, so the projector's turns wait only
+        for that last part.
         """
-        clock = time.monotonic()
-        if clock - self.relearnt_at < check_every:
-            return 0
-        self.relearnt_at = clock
         learning, now = self.view.attribution.learning, self.clock()
         with self.view.datastore.transaction(commit=True) as curs:
             months = learning.due(curs, now, self.relearn_every if every is None else every)

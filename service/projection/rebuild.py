@@ -116,7 +116,7 @@ def rebuilt(datastore: PostgresDatastore, conninfo: str, thresholds: Thresholds,
     while follower.step() >= follower.batch_size:
         pass
     phases.done("catching up with the log")
-    follower.relearn(timedelta(0), check_every=0)  # every month: the bulk load credited them all by no effects
+    follower.relearn(timedelta(0))  # every month: the bulk load credited them all by no effects
     phases.done("data-driven months")
     with datastore.transaction(commit=True) as curs:
         analyze_view(curs, SHADOW)

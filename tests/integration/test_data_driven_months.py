@@ -47,7 +47,7 @@ def test_the_projector_credits_a_month_as_its_relearning_does(
     now = datetime.now(timezone.utc)
     projector = Projector(learnt, clock=lambda: now)
     run(projector)
-    assert projector.relearn(timedelta(0), check_every=0) > 0  # months credited anew in SQL: the effects changed
+    assert projector.relearn(timedelta(0)) > 0  # months credited anew in SQL: the effects changed
     assert_daily_sums_match(learnt)
     with learnt.datastore.transaction(commit=True) as curs:  # the other view starts with these effects
         curs.execute(f"INSERT INTO {written.name}_attribution_effects SELECT * FROM {learnt.name}_attribution_effects")

@@ -52,7 +52,7 @@ def relearnt_by_hand_changes_nothing(projector: Projector, month: date) -> None:
     before = data_driven_rows(projector.view)
     with projector.view.datastore.transaction(commit=True) as curs:
         projector.view.attribution.learning.mark(curs, [month])
-    assert projector.relearn(timedelta(0), check_every=0) == 0
+    assert projector.relearn(timedelta(0)) == 0
     assert data_driven_rows(projector.view) == before
 
 
@@ -72,14 +72,14 @@ def test_a_conversion_a_refold_removes_marks_its_month(client: httpx.Client, vie
     now = datetime(2025, 10, 1, tzinfo=timezone.utc)
     projector = Projector(view, UPGRADES, clock=lambda: now)
     run(projector)
-    projector.relearn(timedelta(0), check_every=0)
+    projector.relearn(timedelta(0))
     record(client, [change(a, f"{a}-late", at(6, 1), "downgrade", "200")])  # June 10 adds nothing now
     run(projector)
     with view.datastore.transaction(commit=False) as curs:
         curs.execute(f"SELECT count(*) AS n FROM {view.name}_attribution_credits WHERE account_id = %s"
                      " AND conversion_kind = 'upgrade'", (a,))
         assert curs.fetchone() == {"n": 0}
-    projector.relearn(timedelta(0), check_every=0)
+    projector.relearn(timedelta(0))
     relearnt_by_hand_changes_nothing(projector, JUNE)
 
 
@@ -110,7 +110,7 @@ def test_a_view_from_before_the_data_driven_column_is_credited_when_it_starts(
     now = datetime.now(timezone.utc)
     projector = Projector(view, clock=lambda: now)
     run(projector)
-    projector.relearn(timedelta(0), check_every=0)
+    projector.relearn(timedelta(0))
     expected = data_driven_rows(view)
     with view.datastore.transaction(commit=True) as curs:  # as the release before left it
         for table in ("credits", "daily"):
@@ -122,7 +122,7 @@ def test_a_view_from_before_the_data_driven_column_is_credited_when_it_starts(
         curs.execute(f"SELECT count(*) AS n FROM {view.name}_attribution_stale")
         row = curs.fetchone()
         assert row is not None and row["n"] >= 6
-    assert projector.relearn(timedelta(0), check_every=0) > 0
+    assert projector.relearn(timedelta(0)) > 0
     assert data_driven_rows(view) == expected
     assert_daily_sums_match(view)
 
@@ -160,7 +160,7 @@ def learnt_march(client: httpx.Client, view: ProjectedViews) -> tuple[Projector,
     now = datetime(2025, 6, 1, tzinfo=timezone.utc)
     projector = Projector(view, clock=lambda: now)
     run(projector)
-    projector.relearn(timedelta(0), check_every=0)
+    projector.relearn(timedelta(0))
     record(client, [outreach(c, f"{c}-email", at(3, 12)), outreach(c, f"{c}-again", at(3, 13))])
     run(projector)
     return projector, now
@@ -180,7 +180,7 @@ def test_an_older_learning_never_overwrites_a_newer_one(client: httpx.Client, vi
     d = unique("two")
     record(client, [contact(d, f"{d}-meeting{n}", at(3, 14 + n)) for n in range(3)])  # March changes again
     run(projector)
-    assert Projector(view, clock=lambda: now).relearn(timedelta(0), check_every=0) > 0  # the other replica
+    assert Projector(view, clock=lambda: now).relearn(timedelta(0)) > 0  # the other replica
     assert MARCH not in stale(view)
     assert older is not None
     with view.datastore.transaction(commit=True) as curs:
@@ -195,7 +195,7 @@ def test_a_learning_unmarks_no_mark_made_after_it(client: httpx.Client, view: Pr
     learning = view.attribution.learning
     with view.datastore.transaction(commit=True) as curs:
         older = learning.learn(curs, MARCH, now)
-    Projector(view, clock=lambda: now).relearn(timedelta(0), check_every=0)
+    Projector(view, clock=lambda: now).relearn(timedelta(0))
     assert MARCH not in stale(view)
     d = unique("two")
     record(client, [contact(d, f"{d}-meeting", at(3, 14))])

@@ -93,7 +93,7 @@ def comparable(findings: list[Finding]) -> list[tuple[Any, ...]]:
 JUDGED = st.integers(-100, 24 * 60).map(lambda hours: START + timedelta(hours=hours))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(accounts(), st.randoms(use_true_random=False), JUDGED)
 def test_order_independence(facts: list[Fact], random: Any, as_of: datetime) -> None:
     shuffled = list(facts)
@@ -107,7 +107,7 @@ def test_order_independence(facts: list[Fact], random: Any, as_of: datetime) -> 
     assert other_order.next_change == at_once.next_change
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(accounts(), JUDGED)
 def test_time_travel(facts: list[Fact], as_of: datetime) -> None:
     everything = history_of("acme", arrived(facts))
@@ -115,7 +115,7 @@ def test_time_travel(facts: list[Fact], as_of: datetime) -> None:
     assert evaluate(everything, as_of).findings == evaluate(known_then, as_of).findings
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(accounts(), JUDGED, st.floats(0, 1))
 def test_findings_hold_until_the_announced_next_change(facts: list[Fact], as_of: datetime, fraction: float) -> None:
     history = history_of("acme", arrived(facts))
@@ -128,7 +128,7 @@ def test_findings_hold_until_the_announced_next_change(facts: list[Fact], as_of:
         assert evaluate(history, later).findings == now.findings
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(accounts(), st.integers(0, 40), JUDGED, st.integers(0, 24 * 20))
 def test_judging_again_after_new_facts_equals_judging_from_scratch(
     facts: list[Fact], split: int, first: datetime, hours_later: int

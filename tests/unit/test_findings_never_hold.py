@@ -246,7 +246,7 @@ def instants_to_judge(facts: Sequence[Fact], findings: Sequence[Finding]) -> lis
     return sorted(moments)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(THEMED_ACCOUNTS)
 def test_no_finding_is_open_once_its_closing_condition_is_met(generated: list[Fact]) -> None:
     history = history_of("acme", arrived(generated))

@@ -23,7 +23,7 @@ from tests.unit.test_findings_laws import arrived
 from tests.unit.view.test_view_fold_matches_reference import WEIGHTS, histories
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(facts=histories(), weights=WEIGHTS, later=st.sampled_from([timedelta(0), timedelta(days=3),
                                                                     timedelta(days=50), timedelta(days=400)]))
 def test_folded_from_start_equals_the_reference(facts: list[Fact], weights: object, later: timedelta) -> None:

@@ -82,7 +82,7 @@ def instants_of(facts: list[Fact]) -> list[datetime]:
 
 
 @pytest.mark.parametrize("rule_id", FOLDING)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(random=st.randoms(use_true_random=False), data=st.data())
 def test_folded_state_read_at_any_instant_equals_the_reference(rule_id: str, random: Any, data: st.DataObject) -> None:
     mostly_its_own = sorted(folds()[rule_id].types) * 8 + sorted(DATA)

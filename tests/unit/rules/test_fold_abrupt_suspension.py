@@ -78,7 +78,7 @@ def accounts(draw: st.DrawFn) -> list[Fact]:
     return [fact._replace(position=n) for n, fact in enumerate(facts, 1)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(accounts())
 def test_the_fold_reads_as_the_detector_judges_at_every_edge(facts: list[Fact]) -> None:
     assert_fold_matches_detector(RULE, facts, OFFSETS)

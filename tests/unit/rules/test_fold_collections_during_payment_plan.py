@@ -44,7 +44,7 @@ def anchors(fact: Fact) -> list[datetime]:
     return [*instant_only(fact), *([fact.instant("until")] if "until" in fact.data else [])]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(edge_histories(DATA, INSTANTS, OFFSETS, anchors))
 def test_the_fold_reads_as_the_detector_judges_at_every_edge(facts: list[Fact]) -> None:
     assert_fold_matches_detector(RULE, facts, OFFSETS, anchors)

@@ -38,7 +38,7 @@ DATA: dict[str, st.SearchStrategy[dict[str, Any]]] = {
 }
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(edge_histories(DATA, INSTANTS, OFFSETS))
 def test_the_fold_reads_as_the_detector_judges_at_every_edge(facts: list[Fact]) -> None:
     assert_fold_matches_detector(RULE, facts, OFFSETS)
@@ -48,7 +48,7 @@ SHORT = Thresholds(reopen_days=2)  # horizons well inside the 40 days the histor
 SHORT_OFFSETS = edges(timedelta(days=14), timedelta(days=16))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(edge_histories(DATA, INSTANTS, SHORT_OFFSETS))
 def test_the_fold_reads_as_the_detector_judges_with_a_short_horizon(facts: list[Fact]) -> None:
     assert_fold_matches_detector(RULE, facts, SHORT_OFFSETS, thresholds=SHORT)

@@ -38,14 +38,14 @@ MESSAGES = ["marketing.campaign.sent", "sales.outreach.sent"] * 2  # more messag
 GAPS = [timedelta(0), timedelta(0), timedelta(hours=12)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_the_fold_reads_as_the_detector_at_every_edge(data: st.DataObject) -> None:
     facts: list[Fact] = data.draw(edge_histories(DATA, GAPS, [None, "c-1", "c-1", "c-2"], kinds=KINDS, size=16))
     assert_fold_matches_detector(RULE, facts, [], DEFAULT_THRESHOLDS)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.data(), st.integers(0, 3), st.integers(0, 3))
 def test_the_fold_keeps_the_detector_s_first_and_latest_messages(data: st.DataObject, first: int, latest: int) -> None:
     """Evidence caps smaller than the findings, so that the fold's cut meets the detector's at every edge."""

@@ -27,7 +27,7 @@ THRESHOLDS = st.builds(Thresholds, max_touches=st.integers(1, 6), window_days=st
                        evidence_latest=st.integers(0, 4))  # bursts longer than their evidence
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=75, deadline=None)
 @given(edge_histories(DATA, INSTANTS, OFFSETS, max_size=40, types=MOSTLY_MARKETING),
        st.one_of(st.just(Thresholds()), THRESHOLDS))
 def test_the_fold_gives_the_detectors_bursts_at_every_edge(facts: list[Fact], thresholds: Thresholds) -> None:

@@ -35,7 +35,7 @@ KINDS = ["marketing.nps.responded"] * 2 + sorted(DATA)
 GAPS = [timedelta(0), WEEK, timedelta(days=3)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_the_fold_reads_as_the_detector_at_every_edge(data: st.DataObject) -> None:
     facts: list[Fact] = data.draw(edge_histories(DATA, GAPS, [None, "c-1"], kinds=KINDS))

@@ -34,7 +34,7 @@ THRESHOLDS = st.builds(Thresholds, lookback_hours=st.sampled_from([0, 12, 24, 48
                        after_hours=st.sampled_from([0, 12, 24]), min_tickets=st.integers(0, 3))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(edge_histories(DATA, INSTANTS, OFFSETS, max_size=30, types=MORE), st.one_of(st.just(Thresholds()), THRESHOLDS))
 def test_the_fold_gives_the_detectors_denials_at_every_edge(facts: list[Fact], thresholds: Thresholds) -> None:
     assert_fold_matches_detector(ID, facts, OFFSETS, thresholds=thresholds)

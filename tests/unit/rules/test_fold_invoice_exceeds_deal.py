@@ -42,7 +42,7 @@ DATA: dict[str, st.SearchStrategy[dict[str, Any]]] = {
 }
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(edge_histories(DATA, INSTANTS, OFFSETS))
 def test_the_fold_reads_as_the_detector_judges_at_every_edge(facts: list[Fact]) -> None:
     assert_fold_matches_detector(RULE, facts, OFFSETS)
@@ -84,7 +84,7 @@ YEARS = st.integers(0, 3 * 365 * 2).map(lambda halves: START + timedelta(hours=1
 HORIZONS = edges(timedelta(days=1), ITEM_HORIZON, DEAL_HORIZON)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(edge_histories(DATA, YEARS, HORIZONS))
 def test_the_fold_reads_as_the_detector_at_the_horizons(facts: list[Fact]) -> None:
     """Wins and issues a year and two years (+-1 us) after one another: invoices settled and ids issued again,
@@ -150,7 +150,7 @@ def test_an_opportunity_quiet_for_two_years_is_swept() -> None:
     assert sorted(state.won) == ["O-2"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.sampled_from([timedelta(microseconds=1), timedelta(days=1)]), st.sampled_from(["1100", "1000"]),
        st.lists(st.sampled_from(["40", "60", "100"]), min_size=1, max_size=3), st.booleans(), st.booleans())
 def test_a_credit_at_the_instant_of_a_late_issue_comes_first_whatever_the_ids(

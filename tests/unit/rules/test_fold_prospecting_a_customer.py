@@ -46,7 +46,7 @@ THRESHOLDS = st.builds(Thresholds, customer_won_days=st.sampled_from([0, 30, 365
                        evidence_first=st.integers(0, 3), evidence_latest=st.integers(0, 3))  # findings past their cap
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(edge_histories(DATA, INSTANTS, OFFSETS, max_size=30), st.one_of(st.just(Thresholds()), THRESHOLDS))
 def test_the_fold_gives_the_detectors_findings_at_every_edge(facts: list[Fact], thresholds: Thresholds) -> None:
     assert_fold_matches_detector(ID, facts, OFFSETS, thresholds=thresholds)

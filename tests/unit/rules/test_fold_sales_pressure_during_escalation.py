@@ -46,7 +46,7 @@ PUSHES = ["sales.outreach.sent", "sales.opportunity.opened"] * 2  # more pushes 
 GAPS = [timedelta(0), timedelta(0), timedelta(hours=12)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_the_fold_reads_as_the_detector_at_every_edge(data: st.DataObject) -> None:
     facts: list[Fact] = data.draw(edge_histories(DATA, GAPS, kinds=KINDS, size=16))
@@ -57,7 +57,7 @@ YEAR_GAPS = [timedelta(0), timedelta(hours=12), ITEM_HORIZON, ITEM_HORIZON, ITEM
              timedelta(days=20)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_the_fold_reads_as_the_detector_at_the_item_horizon(data: st.DataObject) -> None:
     """Tickets quiet for a year (+-1 us) and seen again: forgotten or not, as the detector forgets them, with the sweep
@@ -69,7 +69,7 @@ def test_the_fold_reads_as_the_detector_at_the_item_horizon(data: st.DataObject)
 LONG_REOPENING = thresholds_from({RULE: {"reopen_days": 400}})
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_a_reopening_horizon_longer_than_a_year_delays_forgetting(data: st.DataObject) -> None:
     """With `reopen_days` over 365, a ticket is forgotten only once its finding can no longer change."""
@@ -125,7 +125,7 @@ ONE_DAY = thresholds_from({RULE: {"reopen_days": 1}})
 DAY_GAPS = [timedelta(0), timedelta(hours=12), timedelta(days=1), timedelta(days=1)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_the_fold_reads_as_the_detector_at_every_horizon(data: st.DataObject) -> None:
     """A horizon of one day: reopenings and pushes on it (+-1 us), and new findings after it."""
@@ -177,7 +177,7 @@ def test_the_state_stops_growing_once_the_open_tickets_hold_their_first_and_late
     assert sizes[1] <= sizes[0] + 100, sizes  # at most a digit more in each shown push's id
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.data(), st.integers(0, 3), st.integers(0, 3))
 def test_the_fold_keeps_the_detector_s_first_and_latest_pushes(data: st.DataObject, first: int, latest: int) -> None:
     """Evidence caps smaller than the findings, so that the fold's cut meets the detector's at every edge."""

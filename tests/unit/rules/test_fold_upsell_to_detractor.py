@@ -39,7 +39,7 @@ KINDS = ["marketing.nps.responded"] * 3 + sorted(DATA)
 GAPS = [timedelta(0), timedelta(0), timedelta(days=1)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.sampled_from([30, 1]), st.data())
 def test_the_fold_reads_as_the_detector_at_every_edge(window_days: int, data: st.DataObject) -> None:
     window = timedelta(days=window_days)

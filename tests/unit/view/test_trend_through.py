@@ -31,7 +31,7 @@ def stored(view: AccountView) -> dict[str, Any]:
     return loaded
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(facts=histories(), later=st.sampled_from([timedelta(0), timedelta(hours=13), timedelta(days=3),
                                                 *[timedelta(days=400), timedelta(days=800)] * 4]),
        weeks=st.integers(0, 14), into=st.sampled_from([timedelta(0), timedelta(hours=1), timedelta(days=6)]))

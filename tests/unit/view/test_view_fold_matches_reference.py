@@ -108,7 +108,7 @@ def instants(draw: st.DrawFn, facts: list[Fact]) -> datetime:
 WEIGHTS = st.sampled_from([DEFAULT_WEIGHTS, HealthWeights(1.0, 2.0, 3.0, 4.0, 5.0, 0.0)])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(facts=histories(), random=st.randoms(use_true_random=False), won_days=st.sampled_from([365, 30]),
        weights=WEIGHTS, data=st.data())
 def test_the_folded_view_read_at_any_instant_equals_the_reference(

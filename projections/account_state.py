@@ -21,7 +21,7 @@ from projections.attribution.fold import Attributing, Converted
 from projections.attribution.journeys import READS as ATTRIBUTION_READS
 from projections.attribution.settings import DEFAULT_ATTRIBUTION, AttributionSettings
 from projections.facts import ORDER, Fact
-from projections.findings import Finding, Moment
+from projections.findings import Finding, Moment, Reused, reusing
 from projections.fold import Fold
 from projections.rules import RULES
 from projections.state_codec import encode, state
@@ -116,7 +116,8 @@ def check_readable(account: AccountState, instant: datetime) -> None:
         raise ValueError(f"a state folded up to {account.last[0]} cannot be read at {instant}")
 
 
-RuleReads = dict[str, tuple[list[Finding], datetime | None]]  # rule -> its findings at a moment, their next change
+RuleRead = tuple[list[Finding], datetime | None, Reused]  # a rule's findings at a moment, their next change, how built
+RuleReads = dict[str, RuleRead]  # by rule id
 
 
 def read_rules(account: AccountState, instant: datetime, thresholds: Thresholds, prior: Mapping[str, Any],
@@ -126,7 +127,8 @@ def read_rules(account: AccountState, instant: datetime, thresholds: Thresholds,
     A rule's findings change only with a fact of a type it folds, or when their next
     change comes: a rule read before (`prior`, at an earlier instant) keeps that read if
     none of its types is in `touched` (the types folded since; None: not known) and its
-    next change has not come. The others are read again.
+    next change has not come. The others are read again, reusing the findings of their
+    read before that come out the same (`projections.findings.reusing`).
     """
     check_readable(account, instant)
     reads: RuleReads = {}
@@ -136,7 +138,9 @@ def read_rules(account: AccountState, instant: datetime, thresholds: Thresholds,
         read = prior.get(rule_id)
         if read is None or touched is None or fold.types & touched or (read[1] is not None and read[1] <= instant):
             moment = Moment(instant)
-            read = list(fold.read(account.rules[rule_id], moment, thresholds[rule_id])), moment.next_change
+            with reusing({} if read is None else read[2]) as built:
+                found = list(fold.read(account.rules[rule_id], moment, thresholds[rule_id]))
+            read = found, moment.next_change, built
         reads[rule_id] = read
     return reads
 

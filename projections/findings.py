@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -43,6 +45,31 @@ def finding_id(account_id: str, rule: str, key: str) -> str:
     return str(uuid5(FINDING_NAMESPACE, f"{account_id}\x1f{rule}\x1f{key}"))
 
 
+Inputs = tuple[str, tuple[str, ...], tuple[Fact, ...], datetime, datetime | None, str]  # all but account, rule, key
+Reused = dict[str, tuple[Inputs, Finding]]  # a rule's findings of one read, by key, with what they were built from
+
+_reusing: ContextVar[tuple[Reused, Reused] | None] = ContextVar("findings to reuse", default=None)
+
+
+@contextmanager
+def reusing(before: Reused) -> Iterator[Reused]:
+    """While reading a rule again, `finding` gives back the finding of its read before (`before`) when built
+    from equal inputs, instead of building it anew; the findings of this read go into the mapping yielded, for
+    the next.
+
+    A read builds every finding of the rule, and most are what they were: between two events of
+    an account, one ticket or campaign changes, not all of them. Ordering and deduplicating
+    the evidence was most of a read's cost. The inputs are compared by value (facts that are
+    the same objects compare at once), so a finding given back is the one `finding` builds.
+    """
+    after: Reused = {}
+    token = _reusing.set((before, after))
+    try:
+        yield after
+    finally:
+        _reusing.reset(token)
+
+
 def finding(
     account_id: str,
     rule: str,
@@ -56,19 +83,29 @@ def finding(
     summary: str,
 ) -> Finding:
     """A finding with its id derived from (account, rule, key), departments and evidence in order."""
-    unique_evidence = {fact.position: fact for fact in evidence}.values()
-    return Finding(
+    inputs: Inputs = (severity, tuple(departments), tuple(evidence), detected_at, resolved_at, summary)
+    memo = _reusing.get()
+    if memo is not None:
+        known = memo[0].get(key)
+        if known is not None and known[0] == inputs and known[1].account_id == account_id and known[1].rule == rule:
+            memo[1][key] = known
+            return known[1]
+    unique_evidence = {fact.position: fact for fact in inputs[2]}.values()
+    built = Finding(
         id=finding_id(account_id, rule, key),
         account_id=account_id,
         rule=rule,
         key=key,
         severity=severity,
-        departments=tuple(sorted(set(departments), key=DEPARTMENTS.index)),
+        departments=tuple(sorted(set(inputs[1]), key=DEPARTMENTS.index)),
         evidence=tuple(sorted(unique_evidence, key=ORDER)),
         detected_at=detected_at,
         resolved_at=resolved_at,
         summary=summary,
     )
+    if memo is not None:
+        memo[1][key] = (inputs, built)
+    return built
 
 
 def held(detected_at: datetime, closes_at: datetime | None) -> bool:

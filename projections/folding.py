@@ -66,7 +66,7 @@ class Scorer:
     def score(self, state: AccountState, point: datetime) -> int | None:
         self.reads = read_rules(state, point, self.thresholds, self.reads, self.touched)
         self.touched.clear()
-        found = [each for findings, _ in self.reads.values() for each in findings]
+        found = [each for findings, _, _ in self.reads.values() for each in findings]
         found.extend(each for _, each in state.final if each.rule in state.rules)
         return health_at(state.view, point, found, self.weights)
 

@@ -43,6 +43,7 @@ from psycopg.rows import DictRow
 from projections.account_state import (
     AccountState,
     Final,
+    RuleReads,
     attribution_settings,
     findings_at,
     read_rules,
@@ -121,7 +122,7 @@ class Folded:
     findings: list[Finding] | None  # as the live rows hold them (None: not known here, written again)
     deferred_from: datetime | None = None  # the earliest stored event not folded yet: dated after the clock then
     trend: dict[datetime, int | None] = field(default_factory=dict)  # health at week boundaries, as far as known
-    by_rule: dict[str, tuple[list[Finding], datetime | None]] = field(default_factory=dict)  # findings, next change
+    by_rule: RuleReads = field(default_factory=dict)  # each rule's findings as last read, their next change
     live_credits: bool = True  # whether its live credit rows may be there (False: it wrote none last)
 
 
@@ -685,5 +686,5 @@ def read_findings(folded: Folded, touched: set[str] | None, now: datetime,
     change comes; the others keep what they read before (`touched` None: read them all).
     """
     results = folded.by_rule = read_rules(folded.state, now, thresholds, folded.by_rule, touched)
-    found = sorted((each for found, _ in results.values() for each in found), key=lambda each: (each.detected_at, each.id))
-    return found, min((change for _, change in results.values() if change is not None), default=None)
+    found = sorted((each for found, _, _ in results.values() for each in found), key=lambda each: (each.detected_at, each.id))
+    return found, min((change for _, change, _ in results.values() if change is not None), default=None)

@@ -1,6 +1,6 @@
 """Benchmark: what judging an event and answering an `asOf` cost, folded against the reference, by history length.
 
-    .venv/bin/python bench/as_of_cost.py [--sizes 100 1000 3000 10000] [--accounts 3] [--years]
+    .venv/bin/python bench/as_of_cost.py [--sizes 100 1000 3000 10000] [--accounts 3] [--years] [--as-of-days 30]
 
 No database: pure functions on generated accounts of each size: a year of the bench
 workload's events (each size denser than the last), or with `--years` a history that
@@ -23,7 +23,7 @@ costs (the issue's "years of history"). For each size it prints medians over `--
   of it would take minutes);
 - view, folded / reference: the account view at now from the state, against
   `account_view` over the history;
-- asOf, folded: `account(asOf: T)` (T = 30 days ago) once its rows are read: the
+- asOf, folded: `account(asOf: T)` (T = `--as-of-days` ago, 30 by default) once its rows are read: the
   trend's points as the projector stored them, the latest checkpoint at or before T
   decoded, the events after it up to T folded, findings and view read at T;
   against the reference, which judges every event up to T (trend included).
@@ -53,7 +53,7 @@ from projections.account_state import AccountState, advance, checkpoint_bytes, f
 from projections.evaluation import evaluate  # noqa: E402
 from projections.facts import Fact  # noqa: E402
 from projections.findings import Moment  # noqa: E402
-from projections.folding import fold_recording, score_at  # noqa: E402
+from projections.folding import fold_recording, kept_checkpoints, score_at  # noqa: E402
 from projections.history import History, history_of  # noqa: E402
 from projections.state_codec import decode  # noqa: E402
 from projections.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
@@ -112,7 +112,7 @@ def live_folded(history: History, now: datetime) -> float:
     started = time.perf_counter()
     for fact in history.facts[taken:]:
         folded.state = fold_recording(folded.state, [fact], DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS,
-                                      points=points, scores=scores, taken=lambda boundary, data: None)
+                                      points=points, scores=scores, taken=lambda boundary, data, facts: None)
         found, _ = read_findings(folded, {fact.type}, now, DEFAULT_THRESHOLDS)
         before, _ = found, (found == before, take_final(folded.state))
     return (time.perf_counter() - started) / (len(history.facts) - taken)
@@ -142,15 +142,17 @@ def view_reference(history: History, now: datetime) -> float:
 def as_of_folded(history: History, moment: datetime) -> float:
     """As the read side answers `asOf`: the trend's points read from the scores the projector stored as its fold passed
     them (every boundary of the history here, as a live projector passes each), the latest checkpoint at or before T
-    decoded (checkpoints taken by the projector's policy), the events after it up to T folded, a point after the last
+    decoded (checkpoints taken and thinned by the projector's policy), the events after it up to T folded, a point after the last
     of them scored from the state, findings and view read at T (the findings final before the checkpoint, rows in
     the database, are not counted here)."""
-    checkpoints: list[tuple[datetime, bytes]] = []
+    taken: list[tuple[datetime, bytes, int]] = []
     stored: dict[datetime, int | None] = {}
     every = boundaries_before(history.facts[-1].occurred_at + timedelta(weeks=1),
                               (history.facts[-1].occurred_at - history.facts[0].occurred_at) // timedelta(weeks=1) + 2)
     fold_recording(start(history.account_id, DEFAULT_THRESHOLDS), history.facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS,
-                   points=every, scores=stored, taken=lambda boundary, data: checkpoints.append((boundary, data)))
+                   points=every, scores=stored, taken=lambda boundary, data, facts: taken.append((boundary, data, facts)))
+    kept = kept_checkpoints([(boundary, facts) for boundary, _, facts in taken])  # as the projector thins them
+    checkpoints = [(boundary, data) for boundary, data, _ in taken if boundary in kept]
     points = boundaries_before(moment, 11)
     before = [each for each in checkpoints if each[0] <= moment]
     after = before[-1][0] if before else None
@@ -186,11 +188,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 3000, 10000])
     parser.add_argument("--accounts", type=int, default=3)
+    parser.add_argument("--as-of-days", type=float, default=30, help="asOf T, in days before now (default 30)")
     parser.add_argument("--years", action="store_true",
                         help="history grows in time at one density (100 events a month) instead of denser in a year")
     args = parser.parse_args()
     now = datetime.now(timezone.utc)
-    past = now - timedelta(days=30)
+    past = now - timedelta(days=args.as_of_days)
     columns = ("live folded", "live ref", "view folded", "view ref", "asOf folded", "asOf ref", "state bytes")
     print(f"{'events':>7} " + " ".join(f"{name:>12}" for name in columns))
     first: float | None = None

@@ -60,7 +60,7 @@ def per_event(facts: list[Fact], days: int) -> float:
     points = boundaries_before(START + timedelta(days=days + 1), days // 7 + 1)
     started = time.process_time()
     fold_recording(start("bench-account", DEFAULT_THRESHOLDS), facts, DEFAULT_THRESHOLDS, DEFAULT_WEIGHTS,
-                   points=points, scores={}, taken=lambda boundary, data: None)
+                   points=points, scores={}, taken=lambda boundary, data, facts: None)
     return (time.process_time() - started) / len(facts)
 
 

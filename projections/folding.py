@@ -7,6 +7,14 @@ boundary once `CHECKPOINT_EVERY` facts have been folded since the last one. A la
 then refolds at most that many facts before it, and `asOf` folds at most that many plus
 the facts of the weeks it reads.
 
+Checkpoints older than `KEPT_WHOLE` before an account's latest one are thinned
+(`kept_checkpoints`): of those, the account keeps the first of each run of
+`THINNED_EVERY` facts. An account's checkpoints would otherwise grow with the square
+of its history, each a whole state: at 10,000 events over eight years, 134
+checkpoints of 12.6 MB against 1.9 MB of events. What thinning costs is confined to
+old instants: a late event or an `asOf` older than `KEPT_WHOLE` folds fewer than
+`THINNED_EVERY` facts more, never the account's whole history.
+
 The health trend's points are week boundaries too. Folding past a stretch of
 boundaries (every boundary from the one after a fact up to the next fact holds the same
 state), the score at each wanted boundary is read there, with the findings open then.
@@ -27,8 +35,30 @@ from projections.view.health import HealthWeights
 from projections.weeks import WEEK
 
 CHECKPOINT_EVERY = 64  # facts folded since the last checkpoint before the next boundary takes one
+KEPT_WHOLE = WEEK * 13  # checkpoints this recent (before an account's latest one) are all kept: the trend's weeks, and more
+THINNED_EVERY = 512  # older ones: the first checkpoint of each run of this many facts is kept
 
-Taken = Callable[[datetime, bytes], None]  # (boundary, the encoded state there)
+Taken = Callable[[datetime, bytes, int], None]  # (boundary, the encoded state there, how many facts it holds)
+
+
+def kept_checkpoints(checkpoints: Collection[tuple[datetime, int]]) -> set[datetime]:
+    """Of an account's checkpoints, (boundary, facts folded up to it), the boundaries kept: all within `KEPT_WHOLE`
+    of the latest, and of the older ones the first (by boundary) of each `facts // THINNED_EVERY`.
+
+    Decided by each checkpoint's own boundary and fact count alone, so a checkpoint kept
+    stays kept as later ones come, and a refold that takes checkpoints again from a
+    late event's instant changes nothing before it. `ProjectedViews.thin_checkpoints` does
+    the same in SQL.
+    """
+    if not checkpoints:
+        return set()
+    recent = max(boundary for boundary, _ in checkpoints) - KEPT_WHOLE
+    kept = {boundary for boundary, _ in checkpoints if boundary >= recent}
+    first: dict[int, datetime] = {}
+    for boundary, facts in sorted(checkpoints):
+        if boundary < recent:
+            first.setdefault(facts // THINNED_EVERY, boundary)
+    return kept | set(first.values())
 
 
 def score_at(state: AccountState, point: datetime, thresholds: Thresholds, weights: HealthWeights,
@@ -94,7 +124,7 @@ def fold_recording(account: AccountState, facts: Iterable[Fact], thresholds: Thr
             last = first + WEEK * ((next_at - first) // WEEK) if next_at > first else first
             boundary = last if last < next_at else last - WEEK  # the latest boundary of the stretch
             state.unchecked = 0
-            taken(boundary, checkpoint_bytes(state))
+            taken(boundary, checkpoint_bytes(state), state.facts)
 
     facts = list(facts)
     if account.last is None and facts and scores is not None:  # before its first fact the account is empty

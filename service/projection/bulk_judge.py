@@ -28,7 +28,7 @@ from projections.view.health import HealthWeights
 from projections.view.model import AccountView
 from service.projection.attribution_store import AttributionWrites
 from service.projection.projector import judged_from_start
-from service.projection.view_store import ProjectedViews, TrendPoint
+from service.projection.view_store import Checkpoint, ProjectedViews, TrendPoint
 from service.runtime.database import datastore_of
 from service.settings import connection_params
 from service.store.tables import EVENTS_TABLE
@@ -225,6 +225,6 @@ class Batch:
     final: dict[str, list[Final]] = field(default_factory=dict)
     due: dict[str, datetime | None] = field(default_factory=dict)
     views: dict[str, AccountView] = field(default_factory=dict)
-    checkpoints: list[tuple[str, datetime, bytes]] = field(default_factory=list)
+    checkpoints: list[Checkpoint] = field(default_factory=list)
     trend: list[TrendPoint] = field(default_factory=list)
     attribution: dict[str, AttributionWrites] = field(default_factory=dict)

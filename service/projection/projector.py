@@ -70,6 +70,7 @@ from projections.view.model import AccountView, HealthPoint
 from projections.weeks import boundaries_before
 from service.projection.attribution_store import AttributionWrites, attribution_writes
 from service.projection.view_store import (
+    Checkpoint,
     FindingsChanged,
     ProjectedViews,
     TrendPoint,
@@ -137,7 +138,7 @@ class Writes:
     due: dict[str, datetime | None] = field(default_factory=dict)
     views: dict[str, AccountView] = field(default_factory=dict)
     refolded: dict[str, datetime | None] = field(default_factory=dict)  # account -> checkpoints dropped from
-    checkpoints: list[tuple[str, datetime, bytes]] = field(default_factory=list)
+    checkpoints: list[Checkpoint] = field(default_factory=list)
     trend: list[TrendPoint] = field(default_factory=list)  # health at week boundaries the folds passed
     forgotten: list[str] = field(default_factory=list)  # accounts that failed: folded from scratch next time
     attribution: dict[str, AttributionWrites] = field(default_factory=dict)  # credit rows and touches
@@ -565,8 +566,8 @@ class Projector:
                 del trend[point]
         passed: dict[datetime, int | None] = {}
         folded = fold_recording(state, facts, self.thresholds, self.weights, points=self.kept_points[1],
-                                scores=passed, taken=lambda boundary, data: writes.checkpoints.append(
-                                    (account_id, boundary, data)))
+                                scores=passed, taken=lambda boundary, data, facts: writes.checkpoints.append(
+                                    (account_id, boundary, data, facts)))
         trend.update(passed)
         writes.trend.extend((account_id, point, score) for point, score in passed.items())
         return folded
@@ -637,7 +638,7 @@ class Judged:
     final: list[Final]
     view: AccountView
     due: datetime | None
-    checkpoints: list[tuple[str, datetime, bytes]]
+    checkpoints: list[Checkpoint]
     attribution: AttributionWrites
     trend: list[TrendPoint]
 
@@ -648,11 +649,11 @@ def judged_from_start(account_id: str, facts: Sequence[Fact], now: datetime, thr
     ordered = sorted(facts, key=ORDER)
     present = [fact for fact in ordered if fact.occurred_at <= now]
     deferred = min((fact.occurred_at for fact in ordered if fact.occurred_at > now), default=None)
-    checkpoints: list[tuple[str, datetime, bytes]] = []
+    checkpoints: list[Checkpoint] = []
     scores: dict[datetime, int | None] = {}  # the points passed, stored
     state = fold_recording(start(account_id, thresholds), present, thresholds, weights,
                            points=boundaries_before(now, TREND_KEPT), scores=scores,
-                           taken=lambda boundary, data: checkpoints.append((account_id, boundary, data)))
+                           taken=lambda boundary, data, facts: checkpoints.append((account_id, boundary, data, facts)))
     moment = Moment(now)
     final = take_final(state)
     settings = attribution_settings(thresholds)

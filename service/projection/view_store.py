@@ -27,6 +27,7 @@ from domain.stream import account_stream_id
 from projections.account_state import Final
 from projections.facts import ORDER, Fact, fact_from_stored
 from projections.findings import SEVERITY_RANK, Finding
+from projections.folding import KEPT_WHOLE, THINNED_EVERY
 from projections.view.model import AccountView
 from service.projection import finding_changes
 from service.projection.attribution_store import (
@@ -153,9 +154,19 @@ class ProjectedViews(PostgresTrackingRecorder):
             " AND e.occurred_at > coalesce(cp.boundary, '-infinity') AND e.notification_id <= %s) AS n"
         ).format(checkpoints, Identifier(EVENTS_TABLE))
         self.upsert_checkpoints = SQL(
-            "INSERT INTO {0} (account_id, boundary, state)"
-            " SELECT * FROM unnest(%b::text[], %b::timestamptz[], %b::bytea[])"
-            " ON CONFLICT (account_id, boundary) DO UPDATE SET state = excluded.state"
+            "INSERT INTO {0} (account_id, boundary, state, facts)"
+            " SELECT * FROM unnest(%b::text[], %b::timestamptz[], %b::bytea[], %b::int8[])"
+            " ON CONFLICT (account_id, boundary) DO UPDATE SET state = excluded.state, facts = excluded.facts"
+        ).format(checkpoints)
+        # `projections.folding.kept_checkpoints`: of each account's checkpoints older than KEPT_WHOLE before its latest,
+        # all but the first of each run of THINNED_EVERY facts go (those written before facts were counted stay)
+        self.thin_checkpoints_of = SQL(
+            "DELETE FROM {0} c USING ("
+            " SELECT account_id, boundary, row_number() OVER (PARTITION BY account_id, facts / %(every)s"
+            " ORDER BY boundary) AS n"
+            " FROM {0} k WHERE k.account_id = ANY(%(accounts)s) AND k.facts IS NOT NULL"
+            " AND k.boundary < (SELECT max(boundary) FROM {0} m WHERE m.account_id = k.account_id) - %(whole)s"
+            ") AS d WHERE d.n > 1 AND c.account_id = d.account_id AND c.boundary = d.boundary"
         ).format(checkpoints)
         trend = Identifier(f"{name}_trend")
         self.delete_trend_from = SQL(
@@ -271,10 +282,10 @@ class ProjectedViews(PostgresTrackingRecorder):
             self._insert_tracking(curs, Tracking(APPLICATION, position))
 
     def write_checkpoints(self, curs: Cursor[DictRow], refolded: Mapping[str, datetime | None],
-                          checkpoints: Sequence[tuple[str, datetime, bytes]],
+                          checkpoints: Sequence[Checkpoint],
                           trend: Sequence[TrendPoint] = ()) -> None:
         """Drop each refolded account's checkpoints and trend points from its instant (None: all of them); add the
-        new ones.
+        new ones, and thin the old ones of their accounts (`projections.folding.kept_checkpoints`).
 
         A trend point is written only once the account's fold has passed its boundary (a
         fact after it, or its first fact, was folded), so only a late event, which refolds,
@@ -288,6 +299,8 @@ class ProjectedViews(PostgresTrackingRecorder):
         if checkpoints:
             columns = list(zip(*checkpoints, strict=True))
             curs.execute(self.upsert_checkpoints, [list(column) for column in columns])
+            curs.execute(self.thin_checkpoints_of, {"accounts": list(set(columns[0])), "every": THINNED_EVERY,
+                                                    "whole": KEPT_WHOLE})
         if trend:
             latest = {(account_id, boundary): score for account_id, boundary, score in trend}  # a refold's, last
             curs.execute(self.upsert_trend, ([account_id for account_id, _ in latest],
@@ -373,8 +386,11 @@ def create_statements(name: str) -> list[Composed]:
             "ALTER TABLE {0} ADD COLUMN IF NOT EXISTS writes bigint NOT NULL DEFAULT 0").format(
             Identifier(f"{name}_settings"))),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, boundary timestamptz NOT NULL,"
-            " state bytea NOT NULL, PRIMARY KEY (account_id, boundary))")
+            " state bytea NOT NULL, facts bigint, PRIMARY KEY (account_id, boundary))")
         .format(Identifier(f"{name}_checkpoints")),
+        # Checkpoints written before their facts were counted: thinning leaves them (`thin_checkpoints_of`).
+        columns_if_missing(f"{name}_checkpoints", ["facts"], SQL(
+            "ALTER TABLE {0} ADD COLUMN IF NOT EXISTS facts bigint").format(Identifier(f"{name}_checkpoints"))),
         SQL("CREATE TABLE IF NOT EXISTS {0} (account_id text NOT NULL, boundary timestamptz NOT NULL, score int,"
             " PRIMARY KEY (account_id, boundary))")
         .format(Identifier(f"{name}_trend")),
@@ -384,6 +400,7 @@ def create_statements(name: str) -> list[Composed]:
 TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_checkpoints", "_trend", CREDITS,
                   TOUCHES, DAILY, EFFECTS, STALE)
 TrendPoint = tuple[str, datetime, int | None]  # (account id, week boundary, the health score there)
+Checkpoint = tuple[str, datetime, bytes, int]  # (account id, week boundary, the state there, how many facts it holds)
 
 
 def drop_view(curs: Cursor[DictRow], name: str) -> None:

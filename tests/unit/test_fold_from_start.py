@@ -43,13 +43,13 @@ def test_folded_from_start_equals_the_reference(facts: list[Fact], weights: obje
                                      weights, findings_then=findings_then(then))  # type: ignore[arg-type]
         assert expected_view.health is not None and score == expected_view.health.score, point
     ordered = sorted(stored, key=lambda each: each.order)
-    for account_id, boundary, data in judged.checkpoints:
+    for account_id, boundary, data, facts in judged.checkpoints:
         expected = start(account_id, DEFAULT_THRESHOLDS)
         for fact in ordered:
             if fact.occurred_at <= boundary:
                 expected = advance(expected, fact, DEFAULT_THRESHOLDS)
         expected.unchecked, expected.final = 0, []
-        assert decode(data) == expected, boundary
+        assert decode(data) == expected and facts == expected.facts, boundary
 
 
 def test_a_checkpoint_is_taken_once_enough_facts_were_folded_since_the_last() -> None:

@@ -95,13 +95,20 @@ def fact_from_stored(
 ) -> tuple[Fact, str]:
     """A fact and its account id from a row of the events table (the store's JSON state).
 
-    `occurred_at` may come from the table's column, already parsed by the driver.
+    `occurred_at` may come from the table's column, already parsed by the driver, in the
+    session's time zone: it is taken in UTC, as every instant the folds compute with (a
+    deadline 7 days after an instant in a zone with daylight saving would be an hour off
+    across its change, and the same event read through another driver would not be).
     """
     stored = orjson.loads(state)
+    if occurred_at is None:
+        occurred_at = datetime.fromisoformat(stored["occurred_at"])
+    if occurred_at.tzinfo is not timezone.utc:
+        occurred_at = occurred_at.astimezone(timezone.utc)
     return Fact(
         position=position,
         type=TYPES_OF_TOPICS.get(topic) or type_of_topic(topic),
-        occurred_at=occurred_at or datetime.fromisoformat(stored["occurred_at"]),
+        occurred_at=occurred_at,
         source=stored["source"],
         event_id=stored["id"],
         contact_id=stored["contact_id"],

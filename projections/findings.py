@@ -90,7 +90,7 @@ def finding(
         if known is not None and known[0] == inputs and known[1].account_id == account_id and known[1].rule == rule:
             memo[1][key] = known
             return known[1]
-    unique_evidence = {fact.position: fact for fact in inputs[2]}.values()
+    evidence = tuple(sorted({fact.position: fact for fact in inputs[2]}.values(), key=ORDER))
     built = Finding(
         id=finding_id(account_id, rule, key),
         account_id=account_id,
@@ -98,7 +98,7 @@ def finding(
         key=key,
         severity=severity,
         departments=tuple(sorted(set(inputs[1]), key=DEPARTMENTS.index)),
-        evidence=tuple(sorted(unique_evidence, key=ORDER)),
+        evidence=inputs[2] if evidence == inputs[2] else evidence,  # held once by the memo, when given in order
         detected_at=detected_at,
         resolved_at=resolved_at,
         summary=summary,

@@ -47,8 +47,8 @@ def kept_checkpoints(checkpoints: Collection[tuple[datetime, int]]) -> set[datet
 
     Decided by each checkpoint's own boundary and fact count alone, so a checkpoint kept
     stays kept as later ones come, and a refold that takes checkpoints again from a
-    late event's instant changes nothing before it. `ProjectedViews.thin_checkpoints` does
-    the same in SQL.
+    late event's instant changes nothing before it. `ProjectedViews.write_checkpoints` does
+    the same in SQL (and first in Python, over the checkpoints it writes).
     """
     if not checkpoints:
         return set()

@@ -27,7 +27,7 @@ from domain.stream import account_stream_id
 from projections.account_state import Final
 from projections.facts import ORDER, Fact, fact_from_stored
 from projections.findings import SEVERITY_RANK, Finding
-from projections.folding import KEPT_WHOLE, THINNED_EVERY
+from projections.folding import KEPT_WHOLE, THINNED_EVERY, kept_checkpoints
 from projections.view.model import AccountView
 from service.projection import finding_changes
 from service.projection.attribution_store import (
@@ -165,7 +165,8 @@ class ProjectedViews(PostgresTrackingRecorder):
             " SELECT account_id, boundary, row_number() OVER (PARTITION BY account_id, facts / %(every)s"
             " ORDER BY boundary) AS n"
             " FROM {0} k WHERE k.account_id = ANY(%(accounts)s) AND k.facts IS NOT NULL"
-            " AND k.boundary < (SELECT max(boundary) FROM {0} m WHERE m.account_id = k.account_id) - %(whole)s"
+            " AND k.boundary < (SELECT max(boundary) FROM {0} m WHERE m.account_id = k.account_id)"
+            " - make_interval(secs => %(whole)s)"  # seconds: an interval of days is counted in the session's zone
             ") AS d WHERE d.n > 1 AND c.account_id = d.account_id AND c.boundary = d.boundary"
         ).format(checkpoints)
         trend = Identifier(f"{name}_trend")
@@ -297,10 +298,11 @@ class ProjectedViews(PostgresTrackingRecorder):
             curs.execute(self.delete_checkpoints_from, dropped)
             curs.execute(self.delete_trend_from, dropped)
         if checkpoints:
+            checkpoints = thinned(checkpoints)  # those the stored ones would thin at once are not written at all
             columns = list(zip(*checkpoints, strict=True))
             curs.execute(self.upsert_checkpoints, [list(column) for column in columns])
             curs.execute(self.thin_checkpoints_of, {"accounts": list(set(columns[0])), "every": THINNED_EVERY,
-                                                    "whole": KEPT_WHOLE})
+                                                    "whole": KEPT_WHOLE.total_seconds()})
         if trend:
             latest = {(account_id, boundary): score for account_id, boundary, score in trend}  # a refold's, last
             curs.execute(self.upsert_trend, ([account_id for account_id, _ in latest],
@@ -399,6 +401,17 @@ def create_statements(name: str) -> list[Composed]:
 
 TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_checkpoints", "_trend", CREDITS,
                   TOUCHES, DAILY, EFFECTS, STALE)
+def thinned(checkpoints: Sequence[Checkpoint]) -> list[Checkpoint]:
+    """The checkpoints `kept_checkpoints` keeps among each account's of these: a rebuild's, from an account's first
+    event, would otherwise be written whole and then mostly deleted. Each one it drops the stored ones would drop as
+    well (an earlier one of its run is among these, and the latest stored is no earlier than the latest of these)."""
+    by_account: dict[str, list[tuple[datetime, int]]] = {}
+    for account_id, boundary, _, facts in checkpoints:
+        by_account.setdefault(account_id, []).append((boundary, facts))
+    kept = {account_id: kept_checkpoints(taken) for account_id, taken in by_account.items()}
+    return [each for each in checkpoints if each[1] in kept[each[0]]]
+
+
 TrendPoint = tuple[str, datetime, int | None]  # (account id, week boundary, the health score there)
 Checkpoint = tuple[str, datetime, bytes, int]  # (account id, week boundary, the state there, how many facts it holds)
 

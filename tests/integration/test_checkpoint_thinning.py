@@ -3,7 +3,7 @@ in the pure policy; late events and `asOf` at old instants answer as before."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -11,6 +11,7 @@ import httpx
 from projections.folding import CHECKPOINT_EVERY, THINNED_EVERY, kept_checkpoints
 from projections.thresholds import DEFAULT_THRESHOLDS
 from projections.view.health import DEFAULT_WEIGHTS
+from projections.weeks import WEEK
 from service.projection.projector import judged_from_start
 from service.projection.view_store import CHECKPOINTS_TABLE, ProjectedViews, histories, open_view_store
 from service.settings import connection_params
@@ -123,3 +124,35 @@ def test_checkpoints_of_a_release_that_did_not_count_facts_are_kept_and_new_ones
     stored = stored_checkpoints(view, account)
     assert None not in stored.values() and set(stored) == kept_checkpoints(list(stored.items()))  # type: ignore[arg-type]
     assert len(stored) < 1_500 // (CHECKPOINT_EVERY + 15)
+
+
+def test_thinning_counts_its_13_weeks_in_utc_whatever_the_session_s_time_zone(
+    views: tuple[ProjectedViews, ProjectedViews]  # noqa: F811
+) -> None:
+    """13 weeks before 4 May 2026 is 2 Feb, across a change to summer time: a session in New York counting days
+    would have it an hour short of 13 weeks and thin it."""
+    view, account = views[0], unique()
+    latest = datetime(2026, 5, 4, tzinfo=timezone.utc)
+    written = [(account, latest - WEEK * weeks, b"state", facts)
+               for weeks, facts in ((20, 10), (13, 100), (8, 600), (0, 700))]
+    with view.datastore.transaction(commit=True) as curs:
+        curs.execute("SET LOCAL TimeZone = 'America/New_York'")
+        view.write_checkpoints(curs, {}, written)
+    stored = stored_checkpoints(view, account)
+    assert set(stored) == kept_checkpoints([(boundary, facts) for _, boundary, _, facts in written])
+    assert set(stored) == {boundary for _, boundary, _, _ in written}
+
+
+def test_facts_are_read_in_utc_whatever_the_session_s_time_zone(
+    client: httpx.Client, views: tuple[ProjectedViews, ProjectedViews]  # noqa: F811
+) -> None:
+    """An instant read in a zone with daylight saving would move by an hour when 7 days are added across its
+    change: the folds take every fact in UTC."""
+    account = unique()
+    record(client, weeks_of(account, 3))
+    with views[0].datastore.transaction(commit=False) as curs:
+        curs.execute("SET LOCAL TimeZone = 'America/New_York'")
+        facts = histories(curs, [account], 2**62)[account]
+    assert facts and {fact.occurred_at.tzinfo for fact in facts} == {timezone.utc}
+    with views[0].datastore.transaction(commit=False) as curs:
+        assert histories(curs, [account], 2**62)[account] == facts

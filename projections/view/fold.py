@@ -103,4 +103,4 @@ def view_at(view: ViewState, as_of: datetime, findings: Sequence[Finding],
 def health_at(view: ViewState, as_of: datetime, findings: Sequence[Finding],
               weights: HealthWeights = DEFAULT_WEIGHTS) -> int | None:
     """The health score at `as_of` (a trend point), counting the findings open then."""
-    return score_of(reading(view, as_of).components(findings, weights))
+    return score_of(reading(view, as_of).components(findings, weights, words=False))  # the score needs no words

@@ -158,40 +158,46 @@ def open_at(findings: Sequence[Finding], point: datetime) -> list[Finding]:
             if each.detected_at <= point and (each.resolved_at is None or each.resolved_at > point)]
 
 
-def usage_not_judged(spells: Sequence[Spell]) -> Judged | None:
+# `words=False`: a component's value alone, its explanation "" (a trend point's score needs no more: a rebuild
+# scores every account at every week boundary of its trend, and the words cost more than the values).
+
+
+def usage_not_judged(spells: Sequence[Spell], words: bool = True) -> Judged | None:
     """A prospect or a churned account is not scored on usage: its last usage no longer says anything."""
     if not spells:
-        return None, "Not scored: a prospect (never a customer) is not judged by product usage."
+        return None, "Not scored: a prospect (never a customer) is not judged by product usage." if words else ""
     if spells[-1].end is not None:
         return None, (f"Not scored: the account churned on {day(spells[-1].end)}, so its last product usage "
-                      "no longer says anything.")
+                      "no longer says anything.") if words else ""
     return None
 
 
-def standing_not_judged(spells: Sequence[Spell]) -> Judged | None:
+def standing_not_judged(spells: Sequence[Spell], words: bool = True) -> Judged | None:
     if not spells:
-        return None, "Not scored: a prospect (never a customer) has no billing standing."
+        return None, "Not scored: a prospect (never a customer) has no billing standing." if words else ""
     return None
 
 
-def product_usage(timeline: Timeline) -> Judged:
+def product_usage(timeline: Timeline, words: bool = True) -> Judged:
     records = [record for record in timeline.of("product.usage.recorded") if int(record.data["seats"])]
     if not records:
-        return None, "No product usage recorded with seats."
+        return None, "No product usage recorded with seats." if words else ""
     latest = records[-1]
     ratio = usage_ratio(latest)
     assert ratio is not None  # (it has seats)
-    words = (f"{latest.data['activeUsers']} of {latest.data['seats']} seats active ({rounded(100 * ratio)} %) "
+    if not words:
+        return usage_value(ratio), ""
+    said = (f"{latest.data['activeUsers']} of {latest.data['seats']} seats active ({rounded(100 * ratio)} %) "
              f"on {day(latest.occurred_at)}")
     since = latest.occurred_at - timedelta(days=28)
     before = next((record for record in reversed(records) if record.occurred_at <= since), None)
     if before is None:
-        return usage_value(ratio), f"{words}; no usage record 28 days or more earlier to compare with."
+        return usage_value(ratio), f"{said}; no usage record 28 days or more earlier to compare with."
     then = usage_ratio(before)
     assert then is not None
     now_percent, then_percent = rounded(100 * ratio), rounded(100 * then)
     direction = "down" if now_percent < then_percent else "up" if now_percent > then_percent else "steady"
-    return usage_value(ratio), f"{words}, {direction} from {then_percent} % on {day(before.occurred_at)}."
+    return usage_value(ratio), f"{said}, {direction} from {then_percent} % on {day(before.occurred_at)}."
 
 
 def usage_ratio(record: Fact) -> Fraction | None:
@@ -233,32 +239,30 @@ def open_ticket_words(tickets: list[OpenItem]) -> str:
     return f"{counted(len(tickets), 'open ticket')} ({', '.join(f'{n} {kind}' for kind, n in kinds.items() if n)})"
 
 
-def satisfaction(timeline: Timeline, as_of: datetime) -> Judged:
+def satisfaction(timeline: Timeline, as_of: datetime, words: bool = True) -> Judged:
     """The value from the exact NPS and CSAT mean; the sentence shows them as the NPS summary does (half to even)."""
     latest = latest_per_contact(within_year(timeline.of("marketing.nps.responded"), as_of))
     csat = [int(fact.data["score"]) for fact in within_year(timeline.of("support.csat.recorded"), as_of)]
     if not latest and not csat:
-        return None, "No NPS or CSAT response in the last 365 days."
+        return None, "No NPS or CSAT response in the last 365 days." if words else ""
     values: list[tuple[int, int]] = []  # each a numerator over a denominator: whole-number arithmetic, exact
-    words = []
+    net = 0
     if latest:
         scores = [each.score for each in latest]
         net = 100 * (sum(score >= 9 for score in scores) - sum(score <= 6 for score in scores))
         values.append((net + 100 * len(scores), 2 * len(scores)))  # (NPS + 100) / 2
-        words.append(f"NPS {round(Fraction(net, len(scores)))} from the latest responses of "
-                     f"{counted(len(scores), 'contact')}")
-    else:
-        words.append("no NPS response")
     if csat:
         values.append((25 * (sum(csat) - len(csat)), len(csat)))  # (mean - 1) / 4 * 100
-        words.append(f"CSAT average {float(round(Fraction(sum(csat), len(csat)), 2))} from "
-                     f"{counted(len(csat), 'response')}")
-    else:
-        words.append("no CSAT response")
     denominator = math.prod(each for _, each in values)
     numerator = sum(top * (denominator // bottom) for top, bottom in values)
-    return (rounded_ratio(numerator, denominator * len(values)),
-            capitalized(" and ".join(words)) + " in the last 365 days.")
+    value = rounded_ratio(numerator, denominator * len(values))
+    if not words:
+        return value, ""
+    said = [f"NPS {round(Fraction(net, len(latest)))} from the latest responses of {counted(len(latest), 'contact')}"
+            if latest else "no NPS response",
+            f"CSAT average {float(round(Fraction(sum(csat), len(csat)), 2))} from {counted(len(csat), 'response')}"
+            if csat else "no CSAT response"]
+    return value, capitalized(" and ".join(said)) + " in the last 365 days."
 
 
 
@@ -284,14 +288,16 @@ def billing_standing(timeline: Timeline, as_of: datetime) -> Judged:
 
 
 
-def engagement(timeline: Timeline, as_of: datetime) -> Judged:
+def engagement(timeline: Timeline, as_of: datetime, words: bool = True) -> Judged:
     events = timeline.of("marketing.engagement.recorded")
     if not events:
-        return None, "No marketing engagement recorded."
+        return None, "No marketing engagement recorded." if words else ""
     latest = events[-1]
     elapsed = as_of - latest.occurred_at
     within_days = next((limit for limit, _ in ENGAGEMENT_STEPS if elapsed <= timedelta(days=limit)), None)
     value = dict(ENGAGEMENT_STEPS).get(within_days or 0, 10)
+    if not words:
+        return value, ""
     # Worded by the step, not by days elapsed: a sentence that changed every day would have
     # the view judged again every day for every account, with nothing else changed.
     when = f"within the last {within_days} days" if within_days else f"more than {ENGAGEMENT_STEPS[-1][0]} days ago"
@@ -299,9 +305,11 @@ def engagement(timeline: Timeline, as_of: datetime) -> Judged:
                    f"{latest.data['campaignId']}), {when}.")
 
 
-def findings_component(findings: Sequence[Finding]) -> Judged:
+def findings_component(findings: Sequence[Finding], words: bool = True) -> Judged:
     counts = {severity: sum(each.severity == severity for each in findings) for severity in FINDING_PENALTIES}
     value = clamped(int(100 - sum(FINDING_PENALTIES[severity] * n for severity, n in counts.items())))
+    if not words:
+        return value, ""
     if not findings:
         return value, "No open finding."
     return value, f"{counted(len(findings), 'open finding')}: {', '.join(f'{n} {s}' for s, n in counts.items() if n)}."

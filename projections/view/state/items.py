@@ -213,6 +213,15 @@ class Items:
 
     # reading, as of a moment no earlier than the latest fact taken
 
+    def open_ticket_priorities(self) -> list[str | None]:
+        """The priorities of `open_tickets`, without building them (what the support load's value needs)."""
+        return [ticket.priority for ticket in self.tickets.values() if ticket.open]
+
+    def days_overdue(self, as_of: datetime) -> list[int]:
+        """The days overdue of `unpaid_invoices`, without building them (what the billing standing's value needs)."""
+        return [overdue_days(invoice.issued, as_of) for invoice in self.invoices.values()
+                if invoice.issued is not None and invoice.owed() > 0]
+
     def open_tickets(self) -> list[OpenItem]:
         held = sorted((ticket for ticket in self.tickets.items() if ticket[1].open),
                       key=lambda each: (each[1].since, each[1].rank))
@@ -259,12 +268,18 @@ class Items:
         return len(instants) - bisect_right(instants, as_of - RECENT)
 
 
+def overdue_days(issued: Fact, as_of: datetime) -> int:
+    """Whole days past the issue's `dueAt` at `as_of` (0 until then)."""
+    due = issued.instant("dueAt")
+    return max(0, (as_of - due).days) if as_of > due else 0
+
+
 def invoice_item(invoice_id: str, invoice: Invoice, as_of: datetime) -> OpenItem:
     issued = invoice.issued
     assert issued is not None
     owed = invoice.owed()
     due = issued.instant("dueAt")
-    overdue = max(0, (as_of - due).days) if as_of > due else 0
+    overdue = overdue_days(issued, as_of)
     late = f", {overdue} days overdue" if overdue else f", due {day(due)}"
     summary = f"invoice {invoice_id} of {issued.data['amount']} {issued.data['currency']}, {owed} unpaid{late}"
     return OpenItem("invoice", invoice_id, issued.occurred_at, summary, amount=str(owed),

@@ -124,18 +124,20 @@ class Reading:
 
     # health
 
-    def components(self, findings: Sequence[Finding], weights: scores.HealthWeights) -> tuple[HealthComponent, ...]:
-        """The health components, counting the findings open at `as_of`."""
+    def components(self, findings: Sequence[Finding], weights: scores.HealthWeights,
+                   words: bool = True) -> tuple[HealthComponent, ...]:
+        """The health components, counting the findings open at `as_of`; with `words` False, their values alone
+        (what a trend point's score needs: `health_at`)."""
         spells = self.spells_read()
         judged = {
-            "product_usage": scores.usage_not_judged(spells) or scores.product_usage(
-                self.usage.seated_timeline(self.account_id)),
-            "support_load": self.support_load(),
-            "satisfaction": scores.satisfaction(self.answers, self.as_of),
-            "billing_standing": scores.standing_not_judged(spells) or self.billing_standing(),
+            "product_usage": scores.usage_not_judged(spells, words) or scores.product_usage(
+                self.usage.seated_timeline(self.account_id), words),
+            "support_load": self.support_load(words),
+            "satisfaction": scores.satisfaction(self.answers, self.as_of, words),
+            "billing_standing": scores.standing_not_judged(spells, words) or self.billing_standing(words),
             "engagement": scores.engagement(Timeline(self.account_id, [self.touches.engagement]
-                                                     if self.touches.engagement else []), self.as_of),
-            "open_findings": scores.findings_component(scores.open_at(findings, self.as_of)),
+                                                     if self.touches.engagement else []), self.as_of, words),
+            "open_findings": scores.findings_component(scores.open_at(findings, self.as_of), words),
         }
         return tuple(HealthComponent(name, value, getattr(weights, name), words)
                      for name, (value, words) in judged.items())
@@ -145,28 +147,33 @@ class Reading:
         latest = self.spells.current or self.spells.ended
         return [] if latest is None else [stages.Spell(latest.start, latest.end)]
 
-    def support_load(self) -> scores.Judged:
+    def support_load(self, words: bool = True) -> scores.Judged:
         if not self.touches.seen("support"):
-            return None, "No support events."
+            return None, "No support events." if words else ""
         escalations, opened, reopened = (self.items.recent_count(f"support.ticket.{kind}", self.as_of)
                                          for kind in ("escalated", "opened", "reopened"))
-        value, rate = scores.support_value(sum(scores.TICKET_PENALTIES.get(ticket.priority or "", 5)
-                                               for ticket in self.tickets), escalations, opened, reopened)
-        words = (f"{scores.open_ticket_words(self.tickets)}; {counted(escalations, 'escalation')} and "
-                 f"{counted(reopened, 'reopening')} against {counted(opened, 'ticket')} opened in the last 90 days "
-                 f"(reopen rate {rate} %).")
-        return value, words
+        value, rate = scores.support_value(sum(scores.TICKET_PENALTIES.get(priority or "", 5)
+                                               for priority in self.items.open_ticket_priorities()),
+                                           escalations, opened, reopened)
+        if not words:
+            return value, ""
+        said = (f"{scores.open_ticket_words(self.tickets)}; {counted(escalations, 'escalation')} and "
+                f"{counted(reopened, 'reopening')} against {counted(opened, 'ticket')} opened in the last 90 days "
+                f"(reopen rate {rate} %).")
+        return value, said
 
-    def billing_standing(self) -> scores.Judged:
+    def billing_standing(self, words: bool = True) -> scores.Judged:
         if not self.touches.seen("billing"):
-            return None, "No billing events."
+            return None, "No billing events." if words else ""
         suspended = self.items.suspended_since
         failed = self.items.recent_count("billing.payment.failed", self.as_of)
-        overdue = sum(20 if (item.days_overdue or 0) > 30 else 10 for item in self.unpaid if item.days_overdue)
+        overdue = sum(20 if days > 30 else 10 for days in self.items.days_overdue(self.as_of) if days)
         points = 100 - (40 if suspended else 0) - 10 * failed - overdue + (10 if self.plan else 0)
-        words = standing_words(suspended, self.unpaid, self.plan) + (
+        if not words:
+            return scores.clamped(points), ""
+        said = standing_words(suspended, self.unpaid, self.plan) + (
             [f"{counted(failed, 'failed payment')} in the last 90 days"] if failed else [])
-        return scores.clamped(points), (scores.capitalized("; ".join(words)) + "." if words else
+        return scores.clamped(points), (scores.capitalized("; ".join(said)) + "." if said else
                                         "In good standing: nothing unpaid and no failed payment in the last 90 days.")
 
     # the agent

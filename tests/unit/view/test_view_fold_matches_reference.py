@@ -22,7 +22,7 @@ from projections.history import history_of
 from projections.state_codec import encode
 from projections.thresholds import thresholds_from
 from projections.view.account import account_view
-from projections.view.fold import health_at, view_at
+from projections.view.fold import health_at, reading, view_at
 from projections.view.health import DEFAULT_WEIGHTS, HealthWeights
 from projections.weeks import boundary_at_or_after, boundary_at_or_before
 from tests.unit.test_findings_laws import CONTACTS, DATA, arrived
@@ -135,3 +135,22 @@ def test_the_folded_view_read_at_any_instant_equals_the_reference(
         for point in past:
             at_boundary = account.state_as_of(point.at).view
             assert health_at(at_boundary, point.at, then(point.at), weights) == point.score, (instant, point.at)
+
+
+@settings(max_examples=100, deadline=None)
+@given(facts=histories(), weights=WEIGHTS, data=st.data())
+def test_the_components_read_without_words_have_the_values_read_with_them(
+        facts: list[Fact], weights: HealthWeights, data: st.DataObject) -> None:
+    """`health_at` reads the components' values alone: they are those of the view's components."""
+    stored = arrived(sorted(facts, key=lambda fact: fact.order))
+    account = CheckpointedAccount("acme", thresholds_from({}))
+    for fact in stored:
+        account.take(fact)
+    history = history_of("acme", stored)
+    for instant in data.draw(st.lists(instants(stored), min_size=1, max_size=6)):
+        read = reading(account.state_as_of(instant).view, instant)
+        findings = evaluate(history, instant).findings
+        full, alone = read.components(findings, weights), read.components(findings, weights, words=False)
+        assert [(each.name, each.value, each.weight) for each in alone] == \
+            [(each.name, each.value, each.weight) for each in full], instant
+        assert {each.explanation for each in alone} == {""} and "" not in {each.explanation for each in full}

@@ -214,11 +214,13 @@ class Items:
     # reading, as of a moment no earlier than the latest fact taken
 
     def open_ticket_priorities(self) -> list[str | None]:
-        """The priorities of `open_tickets`, without building them (what the support load's value needs)."""
+        """The priorities of `open_tickets` (in no order), without building them: what the support load's value
+        needs. The explanation reads `open_tickets`: the two select the same tickets (the view's property checks)."""
         return [ticket.priority for ticket in self.tickets.values() if ticket.open]
 
-    def days_overdue(self, as_of: datetime) -> list[int]:
-        """The days overdue of `unpaid_invoices`, without building them (what the billing standing's value needs)."""
+    def unpaid_days_overdue(self, as_of: datetime) -> list[int]:
+        """The days overdue of `unpaid_invoices` (in no order), without building them: what the billing standing's
+        value needs. An invoice owes nothing until issued (`issued is not None` is for the type checker)."""
         return [overdue_days(invoice.issued, as_of) for invoice in self.invoices.values()
                 if invoice.issued is not None and invoice.owed() > 0]
 

@@ -139,8 +139,8 @@ class Reading:
                                                      if self.touches.engagement else []), self.as_of, words),
             "open_findings": scores.findings_component(scores.open_at(findings, self.as_of), words),
         }
-        return tuple(HealthComponent(name, value, getattr(weights, name), words)
-                     for name, (value, words) in judged.items())
+        return tuple(HealthComponent(name, value, getattr(weights, name), explanation)
+                     for name, (value, explanation) in judged.items())
 
     def spells_read(self) -> list[stages.Spell]:
         """The spells as health reads them: none (a prospect), or the latest (current or ended)."""
@@ -167,7 +167,7 @@ class Reading:
             return None, "No billing events." if words else ""
         suspended = self.items.suspended_since
         failed = self.items.recent_count("billing.payment.failed", self.as_of)
-        overdue = sum(20 if days > 30 else 10 for days in self.items.days_overdue(self.as_of) if days)
+        overdue = sum(20 if days > 30 else 10 for days in self.items.unpaid_days_overdue(self.as_of) if days)
         points = 100 - (40 if suspended else 0) - 10 * failed - overdue + (10 if self.plan else 0)
         if not words:
             return scores.clamped(points), ""

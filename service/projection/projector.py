@@ -110,6 +110,9 @@ RELEARN_EVERY = timedelta(seconds=60)
 # all the events it took meanwhile. Counted in events, not timed: what a step defers does not depend on the machine.
 REFOLD_BUDGET = 512
 REFOLD_ACCOUNT = 32
+# How often the projector looks at its cache's misses (`Projector.note_misses`): each time it has judged this many
+# times the accounts the cache holds. With 10,000 held, once per 40,000 accounts judged (20 s at 2,000 events/s).
+CACHE_WINDOW = 4
 # Accounts to fold again whose checkpoints and events are read in one go, as their turn comes: reading them all at
 # once read the events of accounts a step then left to a later one (a due step stops when new events wait).
 PREFETCH_ACCOUNTS = 8
@@ -197,6 +200,9 @@ class Projector:
         self.judged_last = 0  # accounts the last `judge_and_write` judged (with `enough`, maybe not all it was given)
         self.prefetched: dict[str, tuple[datetime, tuple[datetime, bytes] | None, list[Fact]]] = {}
         self.kept_points: tuple[datetime | None, list[datetime]] = None, []  # (now, the boundaries a fold scores)
+        self.evicted: OrderedDict[str, None] = OrderedDict()  # the accounts the cache let go of last, as many as it holds
+        self.thrash = [0, 0]  # of the accounts judged since the last look (`note_misses`): how many, how many evicted
+        self.thrashing = False  # whether the last look found most judged accounts just evicted (and said so)
 
     def relearn(self, every: timedelta | None = None) -> int:
         """Learn the data-driven months that are due again (`service.projection.learning`): how many changed.
@@ -296,8 +302,12 @@ class Projector:
         for account_id, folded in judged.items():
             self.cache[account_id] = folded
             self.cache.move_to_end(account_id)
+        for account_id in judged:
+            self.evicted.pop(account_id, None)
         while len(self.cache) > self.cache_accounts:
-            self.cache.popitem(last=False)
+            self.evicted[self.cache.popitem(last=False)[0]] = None
+        while len(self.evicted) > self.cache_accounts:
+            self.evicted.popitem(last=False)
         self.cached_at = (self.generation, position, self.writes)
 
     def adopt_thresholds(self, curs: Cursor[DictRow], settings: tuple[dict[str, Any], str, int] | None) -> None:
@@ -484,7 +494,28 @@ class Projector:
 
         An account not in the cache is folded from its checkpoints when judged (`folded`).
         """
-        return {account_id: self.cache.pop(account_id) for account_id in account_ids if account_id in self.cache}
+        found = {account_id: self.cache.pop(account_id) for account_id in account_ids if account_id in self.cache}
+        self.note_misses(len(account_ids), sum(account_id in self.evicted for account_id in account_ids))
+        return found
+
+    def note_misses(self, judged: int, evicted: int) -> None:
+        """Warn when most accounts judged were let go of by the cache shortly before: each is then folded again from
+        its checkpoint. A cache (least recently used) holding fewer accounts than take events in turn misses almost
+        every time, and the projector falls behind by seconds where it kept up by milliseconds (`CACHE_WINDOW`)."""
+        self.thrash[0] += judged
+        self.thrash[1] += evicted
+        if self.thrash[0] < CACHE_WINDOW * max(1, self.cache_accounts):
+            return
+        judged, evicted = self.thrash
+        self.thrash = [0, 0]
+        thrashing = 2 * evicted > judged
+        if thrashing and not self.thrashing:
+            log.warning("projector: %d of the last %d accounts judged had just been let go of by its cache of %d"
+                        " accounts, and were folded again from their checkpoints: more accounts take events than"
+                        " it holds; raise CX360_PROJECTOR_CACHE_ACCOUNTS", evicted, judged, self.cache_accounts)
+        elif self.thrashing and not thrashing:
+            log.info("projector: its cache holds the accounts taking events again")
+        self.thrashing = thrashing
 
     def folded(self, curs: Cursor[DictRow], account_id: str, before: Folded | None, facts: list[Fact],
                now: datetime, up_to: int, writes: Writes) -> tuple[Folded, set[str] | None]:

@@ -12,8 +12,9 @@ Checkpoints older than `KEPT_WHOLE` before an account's latest one are thinned
 `THINNED_EVERY` facts. An account's checkpoints would otherwise grow with the square
 of its history, each a whole state: at 10,000 events over eight years, 134
 checkpoints of 12.6 MB against 1.9 MB of events. What thinning costs is confined to
-old instants: a late event or an `asOf` older than `KEPT_WHOLE` folds fewer than
-`THINNED_EVERY` facts more, never the account's whole history.
+instants whose checkpoint before them is older than `KEPT_WHOLE` (an old instant, or one
+after a quiet stretch): a late event or an `asOf` there folds fewer than `THINNED_EVERY`
+facts more, never the account's whole history.
 
 The health trend's points are week boundaries too. Folding past a stretch of
 boundaries (every boundary from the one after a fact up to the next fact holds the same

@@ -201,7 +201,8 @@ class Projector:
         self.prefetched: dict[str, tuple[datetime, tuple[datetime, bytes] | None, list[Fact]]] = {}
         self.kept_points: tuple[datetime | None, list[datetime]] = None, []  # (now, the boundaries a fold scores)
         self.evicted: OrderedDict[str, None] = OrderedDict()  # the accounts the cache let go of last, as many as it holds
-        self.thrash = [0, 0]  # of the accounts judged since the last look (`note_misses`): how many, how many evicted
+        self.judged_since = self.evicted_since = 0  # accounts judged since the last look (`note_misses`), and of them
+        # those the cache had let go of
         self.thrashing = False  # whether the last look found most judged accounts just evicted (and said so)
 
     def relearn(self, every: timedelta | None = None) -> int:
@@ -502,12 +503,12 @@ class Projector:
         """Warn when most accounts judged were let go of by the cache shortly before: each is then folded again from
         its checkpoint. A cache (least recently used) holding fewer accounts than take events in turn misses almost
         every time, and the projector falls behind by seconds where it kept up by milliseconds (`CACHE_WINDOW`)."""
-        self.thrash[0] += judged
-        self.thrash[1] += evicted
-        if self.thrash[0] < CACHE_WINDOW * max(1, self.cache_accounts):
+        self.judged_since += judged
+        self.evicted_since += evicted
+        if self.judged_since < CACHE_WINDOW * max(1, self.cache_accounts):
             return
-        judged, evicted = self.thrash
-        self.thrash = [0, 0]
+        judged, evicted = self.judged_since, self.evicted_since
+        self.judged_since = self.evicted_since = 0
         thrashing = 2 * evicted > judged
         if thrashing and not self.thrashing:
             log.warning("projector: %d of the last %d accounts judged had just been let go of by its cache of %d"

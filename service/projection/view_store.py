@@ -401,6 +401,11 @@ def create_statements(name: str) -> list[Composed]:
 
 TABLE_SUFFIXES = ("_findings", "_accounts", "_schedule", "_tracking", "_settings", "_checkpoints", "_trend", CREDITS,
                   TOUCHES, DAILY, EFFECTS, STALE)
+
+TrendPoint = tuple[str, datetime, int | None]  # (account id, week boundary, the health score there)
+Checkpoint = tuple[str, datetime, bytes, int]  # (account id, week boundary, the state there, how many facts it holds)
+
+
 def thinned(checkpoints: Sequence[Checkpoint]) -> list[Checkpoint]:
     """The checkpoints `kept_checkpoints` keeps among each account's of these: a rebuild's, from an account's first
     event, would otherwise be written whole and then mostly deleted. Each one it drops the stored ones would drop as
@@ -410,10 +415,6 @@ def thinned(checkpoints: Sequence[Checkpoint]) -> list[Checkpoint]:
         by_account.setdefault(account_id, []).append((boundary, facts))
     kept = {account_id: kept_checkpoints(taken) for account_id, taken in by_account.items()}
     return [each for each in checkpoints if each[1] in kept[each[0]]]
-
-
-TrendPoint = tuple[str, datetime, int | None]  # (account id, week boundary, the health score there)
-Checkpoint = tuple[str, datetime, bytes, int]  # (account id, week boundary, the state there, how many facts it holds)
 
 
 def drop_view(curs: Cursor[DictRow], name: str) -> None:
